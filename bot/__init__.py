@@ -1,0 +1,1 @@
+"""OKR rituals for agile teams, in Slack."""

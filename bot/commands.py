@@ -1,0 +1,116 @@
+"""The `/okr` sub-commands: what exists, how it is typed, and parsing what was typed.
+
+Parsing is pure: it never touches Slack or the database, so every odd input can be tested fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from bot.blockkit import clip
+from bot.errors import UsageError
+from bot.text import check_characters, normalise
+
+MAX_COMMAND_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    name: str
+    usage: str
+    summary: str
+    ready: bool = True
+
+
+CATALOGUE: tuple[SubCommand, ...] = (
+    SubCommand("help", "/okr help [COMMAND]", "what the bot does and how to type each command"),
+    SubCommand("team create", "/okr team create NAME", "make this channel the home of a new team"),
+    SubCommand("team join", "/okr team join [NAME]", "join the team of this channel, or the team named"),
+    SubCommand("team leave", "/okr team leave [NAME]", "leave a team"),
+    SubCommand(
+        "team settings",
+        "/okr team settings [timezone=Europe/Paris day=monday hour=10 digest=#channel cycle-start=2027-01-04 "
+        "max-objectives=3]",
+        "time zone, check-in day and hour, digest channel, cycle start (facilitators)",
+    ),
+    SubCommand(
+        "vision", "/okr vision [add TEXT | archive NUMBER]", "leaders' vision statements, for teams to aim at"
+    ),
+    SubCommand(
+        "draft", "/okr draft [OBJECTIVE]", "draft this cycle's objectives and key results", ready=False
+    ),
+    SubCommand("list", "/okr list", "the team's current OKRs and progress (also `/okr status`)", ready=False),
+    SubCommand("checkin", "/okr checkin", "record this week's values for your key results", ready=False),
+    SubCommand("backlog", "/okr backlog [add TEXT]", "the team's backlog, filtered by the OKRs", ready=False),
+    SubCommand("idea", "/okr idea TEXT [KR NUMBER]", "add a backlog item under a key result", ready=False),
+    SubCommand("triage", "/okr triage start|close", "vote on inbox items with emoji reactions", ready=False),
+    SubCommand("sprint", "/okr sprint start|close [N]", "pick the sprint with 🚀 reactions", ready=False),
+    SubCommand("ripple", "/okr ripple", "declare how a key result touches another team", ready=False),
+    SubCommand("digest", "/okr digest [post]", "the weekly cross-team digest", ready=False),
+    SubCommand("reset", "/okr reset", "close the 13-week cycle and open the next", ready=False),
+    SubCommand("history", "/okr history [N]", "past cycles, and every version of an OKR", ready=False),
+    SubCommand("away", "/okr away UNTIL-DATE", "pause your check-ins while you are away", ready=False),
+)
+
+_BY_NAME = {c.name: c for c in CATALOGUE}
+_ALIASES = {"status": "list", "?": "help"}
+_GROUPS = {"team": ("create", "join", "leave", "settings")}
+TOP_LEVEL = sorted({c.name.split()[0] for c in CATALOGUE} | set(_ALIASES))
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str  # canonical sub-command name, e.g. "team create"
+    args: str  # what follows it, cleaned
+    empty: bool = False  # the person typed `/okr` and nothing else
+
+    @property
+    def spec(self) -> SubCommand:
+        return _BY_NAME[self.name]
+
+
+def lookup(name: str) -> SubCommand:
+    return _BY_NAME[name]
+
+
+def parse(raw: str) -> ParsedCommand:
+    """Split `/okr` text into a known sub-command and its arguments, or explain what is wrong."""
+    if len(raw) > MAX_COMMAND_TEXT:
+        raise UsageError(
+            f"That command is {len(raw):,} characters long; `/okr` takes at most {MAX_COMMAND_TEXT:,}.",
+            usage="/okr help",
+        )
+    text = normalise(raw, multiline=True)
+    check_characters(text, what="The command", multiline=True)
+    if not text:
+        return ParsedCommand("help", "", empty=True)
+    first, *rest = text.split(None, 1)
+    word = _ALIASES.get(first.lower(), first.lower())
+    args = rest[0].strip() if rest else ""
+    if word in _GROUPS:
+        return _parse_group(word, args)
+    if word not in _BY_NAME:
+        raise UsageError(_unknown(word), usage="/okr help")
+    return ParsedCommand(word, args)
+
+
+def _parse_group(group: str, rest: str) -> ParsedCommand:
+    sub, *more = rest.split(None, 1) if rest else ("",)
+    args = more[0] if more else ""
+    choices = _GROUPS[group]
+    if sub.lower() not in choices:
+        usages = "\n".join(f"`{_BY_NAME[f'{group} {c}'].usage}`" for c in choices)
+        said = (
+            f"`{group} {clip(sub, 30)}` is not a command." if sub else f"`/okr {group}` needs one more word."
+        )
+        raise UsageError(f"{said} Try one of:\n{usages}")
+    return ParsedCommand(f"{group} {sub.lower()}", args.strip())
+
+
+def _unknown(word: str) -> str:
+    message = f"I don't know the command `{clip(word, 30)}`."
+    close = difflib.get_close_matches(word, TOP_LEVEL, n=1)
+    if close:
+        message += f" Did you mean `/okr {close[0]}`?"
+    return message

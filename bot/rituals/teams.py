@@ -1,0 +1,219 @@
+"""Teams: creating one in a channel, joining, leaving, and finding the team a command is about."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.errors import Conflict, NotAllowed, NotFound, UsageError
+from bot.rituals.events import record_event
+from bot.text import clean
+from storage.models import Membership, Role, Team
+
+MAX_TEAM_NAME = 80
+
+
+class TeamChoiceNeeded(Exception):
+    """The command could be about several teams; the person has to pick one."""
+
+    def __init__(self, teams: tuple[Team, ...]) -> None:
+        super().__init__(f"{len(teams)} teams to choose from")
+        self.teams = teams
+
+
+def team_name(raw: str) -> str:
+    name = clean(raw, what="The team name", max_length=MAX_TEAM_NAME)
+    if "<" in name or ">" in name:
+        raise UsageError("Team names can't contain `<` or `>` (Slack uses them for mentions and links).")
+    if not any(ch.isalnum() for ch in name):
+        raise UsageError("A team name needs at least one letter or digit.")
+    return name
+
+
+def is_direct_message(channel_id: str) -> bool:
+    return channel_id.startswith("D")
+
+
+def create_team(
+    session: Session,
+    *,
+    workspace_id: int,
+    name: str,
+    channel_id: str,
+    user_id: str,
+    today: date,
+    now: datetime,
+) -> Team:
+    """Bind a new team to `channel_id`; its creator becomes the first facilitator."""
+    name = team_name(name)
+    if is_direct_message(channel_id):
+        raise UsageError("Create a team from the channel the team talks in, not from a direct message.")
+    existing = team_for_channel(session, workspace_id=workspace_id, channel_id=channel_id)
+    if existing is not None:
+        raise Conflict(f"This channel is already the home of team *{existing.name}*. One channel, one team.")
+    if _team_named(session, workspace_id=workspace_id, name=name) is not None:
+        raise Conflict(f"There is already a team called *{name}* in this workspace; pick another name.")
+    team = Team(
+        workspace_id=workspace_id,
+        name=name,
+        name_key=name.casefold(),
+        channel_id=channel_id,
+        cycle_anchor=today,
+        created_by=user_id,
+        created_at=now,
+    )
+    session.add(team)
+    session.flush()
+    session.add(
+        Membership(
+            workspace_id=workspace_id, team_id=team.id, user_id=user_id, role=Role.FACILITATOR, created_at=now
+        )
+    )
+    record_event(
+        session,
+        workspace_id=workspace_id,
+        team_id=team.id,
+        entity="team",
+        entity_id=team.id,
+        action="created",
+        actor=user_id,
+        now=now,
+        data={"name": name, "channel_id": channel_id},
+    )
+    return team
+
+
+def join_team(session: Session, *, team: Team, user_id: str, now: datetime) -> Membership:
+    if membership_of(session, team=team, user_id=user_id) is not None:
+        raise Conflict(f"You are already a member of *{team.name}*.")
+    member = Membership(workspace_id=team.workspace_id, team_id=team.id, user_id=user_id, created_at=now)
+    session.add(member)
+    record_event(
+        session,
+        workspace_id=team.workspace_id,
+        team_id=team.id,
+        entity="membership",
+        action="joined",
+        actor=user_id,
+        now=now,
+    )
+    return member
+
+
+def leave_team(session: Session, *, team: Team, user_id: str, now: datetime) -> None:
+    """Leave a team; the last facilitator must hand over first so the team is never leaderless."""
+    member = require_member(session, team=team, user_id=user_id)
+    if member.role is Role.FACILITATOR and _other_members(session, team=team, user_id=user_id):
+        facilitators = session.scalar(
+            select(func.count()).where(Membership.team_id == team.id, Membership.role == Role.FACILITATOR)
+        )
+        if facilitators == 1:
+            raise NotAllowed(
+                f"You are the only facilitator of *{team.name}*. Name another facilitator in "
+                "`/okr team settings` before you leave."
+            )
+    session.delete(member)
+    record_event(
+        session,
+        workspace_id=team.workspace_id,
+        team_id=team.id,
+        entity="membership",
+        action="left",
+        actor=user_id,
+        now=now,
+    )
+
+
+def membership_of(session: Session, *, team: Team, user_id: str) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(Membership.team_id == team.id, Membership.user_id == user_id)
+    )
+
+
+def members_of(session: Session, *, team: Team) -> list[Membership]:
+    query = (
+        select(Membership).where(Membership.team_id == team.id).order_by(Membership.created_at, Membership.id)
+    )
+    return list(session.scalars(query))
+
+
+def require_member(session: Session, *, team: Team, user_id: str) -> Membership:
+    member = membership_of(session, team=team, user_id=user_id)
+    if member is None:
+        raise NotAllowed(f"You are not a member of *{team.name}*. Join it with `/okr team join {team.name}`.")
+    return member
+
+
+def require_facilitator(session: Session, *, team: Team, user_id: str) -> Membership:
+    member = require_member(session, team=team, user_id=user_id)
+    if member.role is not Role.FACILITATOR:
+        raise NotAllowed(f"Only a facilitator of *{team.name}* can do that.")
+    return member
+
+
+def team_for_channel(session: Session, *, workspace_id: int, channel_id: str) -> Team | None:
+    return session.scalar(
+        select(Team).where(Team.workspace_id == workspace_id, Team.channel_id == channel_id)
+    )
+
+
+def teams_of(session: Session, *, workspace_id: int, user_id: str) -> list[Team]:
+    return [team for team, _member in memberships_of(session, workspace_id=workspace_id, user_id=user_id)]
+
+
+def memberships_of(session: Session, *, workspace_id: int, user_id: str) -> list[tuple[Team, Membership]]:
+    """The caller's teams with their membership in each, in one query."""
+    query = (
+        select(Team, Membership)
+        .join(Membership, Membership.team_id == Team.id)
+        .where(Team.workspace_id == workspace_id, Membership.user_id == user_id)
+        .order_by(Team.name_key)
+    )
+    return [(team, member) for team, member in session.execute(query)]
+
+
+def resolve_team(
+    session: Session,
+    *,
+    workspace_id: int,
+    channel_id: str,
+    user_id: str,
+    name: str | None = None,
+    team_id: int | None = None,
+) -> Team:
+    """The team a command is about: named, chosen, this channel's, or the caller's only team."""
+    if team_id is not None:
+        team = session.scalar(select(Team).where(Team.workspace_id == workspace_id, Team.id == team_id))
+        if team is None:
+            raise NotFound("That team no longer exists.")
+        return team
+    if name:
+        team = _team_named(session, workspace_id=workspace_id, name=team_name(name))
+        if team is None:
+            raise NotFound(f"There is no team called *{name}*. `/okr help` shows how to create one.")
+        return team
+    team = team_for_channel(session, workspace_id=workspace_id, channel_id=channel_id)
+    if team is not None:
+        return team
+    mine = teams_of(session, workspace_id=workspace_id, user_id=user_id)
+    if len(mine) == 1:
+        return mine[0]
+    if not mine:
+        raise NotFound(
+            "This channel has no team and you are not in one yet. Create one from your team's channel "
+            "with `/okr team create NAME`, or join one with `/okr team join NAME`."
+        )
+    raise TeamChoiceNeeded(tuple(mine))
+
+
+def _team_named(session: Session, *, workspace_id: int, name: str) -> Team | None:
+    return session.scalar(
+        select(Team).where(Team.workspace_id == workspace_id, Team.name_key == name.casefold())
+    )
+
+
+def _other_members(session: Session, *, team: Team, user_id: str) -> bool:
+    query = select(func.count()).where(Membership.team_id == team.id, Membership.user_id != user_id)
+    return bool(session.scalar(query))

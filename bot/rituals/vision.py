@@ -1,0 +1,117 @@
+"""Vision statements: leaders say where the organisation is heading; teams choose how to help."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.errors import NotAllowed, NotFound, UsageError
+from bot.rituals.events import record_event
+from bot.text import clean
+from storage.models import Membership, VisionStatement
+
+MAX_VISION_TEXT = 1500
+
+
+def may_publish_vision(
+    session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool
+) -> bool:
+    """Workspace admins and owners, and anyone a team has named as one of its leaders."""
+    if is_workspace_admin:
+        return True
+    query = select(Membership.id).where(
+        Membership.workspace_id == workspace_id, Membership.user_id == user_id, Membership.is_leader.is_(True)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def publish_vision(
+    session: Session, *, workspace_id: int, user_id: str, text: str, is_workspace_admin: bool, now: datetime
+) -> VisionStatement:
+    text = clean(
+        text, what="The vision statement", max_length=MAX_VISION_TEXT, multiline=True, required=False
+    )
+    if not text:
+        raise UsageError("Write the vision statement after `add`.", usage="/okr vision add TEXT")
+    if not may_publish_vision(
+        session, workspace_id=workspace_id, user_id=user_id, is_workspace_admin=is_workspace_admin
+    ):
+        raise NotAllowed(
+            "Vision statements are written by leaders: workspace admins, or people a team names as leaders "
+            "in `/okr team settings`. Teams set their own OKRs with `/okr draft`."
+        )
+    for _attempt in range(5):
+        number = 1 + (
+            session.scalar(
+                select(func.max(VisionStatement.number)).where(VisionStatement.workspace_id == workspace_id)
+            )
+            or 0
+        )
+        statement = VisionStatement(
+            workspace_id=workspace_id, number=number, text=text, author_user_id=user_id, created_at=now
+        )
+        try:
+            with session.begin_nested():  # another leader may take the same number at the same moment
+                session.add(statement)
+        except IntegrityError:
+            continue
+        record_event(
+            session,
+            workspace_id=workspace_id,
+            entity="vision",
+            entity_id=statement.id,
+            action="published",
+            actor=user_id,
+            now=now,
+        )
+        return statement
+    raise RuntimeError("could not number the vision statement after 5 attempts")
+
+
+def list_visions(session: Session, *, workspace_id: int) -> list[VisionStatement]:
+    query = (
+        select(VisionStatement)
+        .where(VisionStatement.workspace_id == workspace_id, VisionStatement.archived_at.is_(None))
+        .order_by(VisionStatement.number)
+    )
+    return list(session.scalars(query))
+
+
+def archive_vision(
+    session: Session,
+    *,
+    workspace_id: int,
+    number_text: str,
+    user_id: str,
+    is_workspace_admin: bool,
+    now: datetime,
+) -> VisionStatement:
+    """Retire a statement; objectives that link to it keep the link."""
+    number_text = number_text.strip().lstrip("#")
+    if not (number_text.isascii() and number_text.isdigit()) or len(number_text) > 9:
+        raise UsageError("Give the number of the statement to archive.", usage="/okr vision archive NUMBER")
+    statement = session.scalar(
+        select(VisionStatement).where(
+            VisionStatement.workspace_id == workspace_id, VisionStatement.number == int(number_text)
+        )
+    )
+    if statement is None or statement.archived_at is not None:
+        raise NotFound(
+            f"There is no current vision statement number {number_text}. `/okr vision` lists them."
+        )
+    if statement.author_user_id != user_id and not is_workspace_admin:
+        raise NotAllowed("Only its author or a workspace admin can archive a vision statement.")
+    statement.archived_at = now
+    record_event(
+        session,
+        workspace_id=workspace_id,
+        entity="vision",
+        entity_id=statement.id,
+        action="archived",
+        actor=user_id,
+        now=now,
+    )
+    return statement

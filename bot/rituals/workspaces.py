@@ -1,0 +1,50 @@
+"""Workspaces come into being on their first request and are marked, not erased, on uninstall."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.rituals.events import record_event
+from storage.claims import insert_if_absent
+from storage.models import Workspace
+
+
+def ensure_workspace(
+    session: Session, *, slack_team_id: str, enterprise_id: str | None, installed: bool = True, now: datetime
+) -> Workspace:
+    """The workspace row for a Slack team, created on first sight; a reinstall clears the uninstall mark."""
+    workspace = session.scalar(select(Workspace).where(Workspace.slack_team_id == slack_team_id))
+    if workspace is None:
+        insert_if_absent(
+            session,
+            Workspace.__table__,
+            {"slack_team_id": slack_team_id, "enterprise_id": enterprise_id, "created_at": now},
+        )
+        workspace = session.scalars(select(Workspace).where(Workspace.slack_team_id == slack_team_id)).one()
+    elif installed and workspace.uninstalled_at is not None:
+        workspace.uninstalled_at = None
+        record_event(session, workspace_id=workspace.id, entity="workspace", action="reinstalled", now=now)
+    return workspace
+
+
+def mark_uninstalled(session: Session, *, workspace: Workspace, reason: str, now: datetime) -> None:
+    """Keep the workspace's OKRs (a reinstall picks up where the team left off); stop acting for it."""
+    if workspace.uninstalled_at is None:
+        workspace.uninstalled_at = now
+        record_event(
+            session,
+            workspace_id=workspace.id,
+            entity="workspace",
+            action="uninstalled",
+            reason=reason,
+            now=now,
+        )
+
+
+def purge_workspace(session: Session, *, slack_team_id: str) -> bool:
+    """Delete a workspace and, through ON DELETE CASCADE, every row it owns. True if it existed."""
+    result = session.execute(delete(Workspace).where(Workspace.slack_team_id == slack_team_id))
+    return result.rowcount == 1

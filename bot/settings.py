@@ -1,0 +1,175 @@
+"""Settings read from the environment, validated once at start-up.
+
+A bad value stops the process with a message naming the variable, instead of
+surfacing later as a confusing crash in the middle of a Slack request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///okr-bot.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Mode(Enum):
+    """How the bot reaches Slack, decided by which credentials are present."""
+
+    SANDBOX = "sandbox"
+    SINGLE_WORKSPACE = "single-workspace"
+    OAUTH = "oauth"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: URL
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = DEFAULT_PORT
+    log_level: str = "INFO"
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def mode(self) -> Mode:
+        if self.slack_client_id:
+            return Mode.OAUTH
+        if self.slack_bot_token:
+            return Mode.SINGLE_WORKSPACE
+        return Mode.SANDBOX
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a log line."""
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.database_url.password,
+        )
+        return tuple(v for v in values if v)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        get = _reader(env)
+        settings = cls(
+            database_url=parse_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            slack_api_url=_parse_api_url(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            port=_parse_port(get("PORT")),
+            log_level=_parse_log_level(get("LOG_LEVEL")),
+            slack_bot_token=_prefixed(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=_prefixed(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-"),
+            slack_client_id=get("SLACK_CLIENT_ID"),
+            slack_client_secret=get("SLACK_CLIENT_SECRET"),
+        )
+        settings._check_combinations()
+        return settings
+
+    def _check_combinations(self) -> None:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise SettingsError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together.")
+        if self.slack_client_id and self.slack_bot_token:
+            raise SettingsError(
+                "Set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET "
+                "(installable in many workspaces), not both."
+            )
+        if self.slack_app_token and not self.slack_bot_token:
+            raise SettingsError("SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN.")
+
+    def require_http_credentials(self) -> None:
+        """HTTP mode verifies every request, so it cannot run without the signing secret."""
+        if self.mode is Mode.SANDBOX:
+            raise SettingsError(
+                "Serving Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+                "(or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET/SLACK_SIGNING_SECRET). "
+                "Without them, try the bot locally with `okr-bot sandbox`."
+            )
+        if not self.slack_signing_secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is required to verify requests from Slack.")
+
+    def require_socket_credentials(self) -> None:
+        if not (self.slack_app_token and self.slack_bot_token):
+            raise SettingsError("Socket Mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…).")
+
+
+def parse_database_url(raw: str) -> URL:
+    """Accept SQLite and PostgreSQL URLs; PostgreSQL always goes through psycopg 3."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        raise SettingsError(
+            "DATABASE_URL is not a database URL. Examples: sqlite:///okr-bot.db, "
+            "postgresql://user:password@host:5432/okr"
+        ) from None
+    backend = url.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        if url.drivername not in ("postgres", "postgresql", "postgresql+psycopg"):
+            raise SettingsError(
+                f"DATABASE_URL driver {url.drivername!r} is not supported; use postgresql://."
+            )
+        if not url.host and not url.query.get("host"):
+            raise SettingsError("DATABASE_URL for PostgreSQL needs a host, e.g. postgresql://okr@db:5432/okr")
+        if not url.database:
+            raise SettingsError("DATABASE_URL for PostgreSQL needs a database name after the host.")
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if url.drivername != "sqlite":
+            raise SettingsError(
+                f"DATABASE_URL driver {url.drivername!r} is not supported; use sqlite:///FILE."
+            )
+        return url
+    raise SettingsError(f"DATABASE_URL uses {backend!r}; the bot supports sqlite and postgresql.")
+
+
+def _reader(env: Mapping[str, str]):
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    return get
+
+
+def _parse_api_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"SLACK_API_URL must be an http(s) URL such as {DEFAULT_SLACK_API_URL}")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _parse_port(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"PORT must be a number between 1 and 65535, not {raw!r}.")
+    return int(raw)
+
+
+def _parse_log_level(raw: str | None) -> str:
+    level = (raw or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}.")
+    return level
+
+
+def _prefixed(raw: str | None, name: str, prefix: str) -> str | None:
+    if raw is not None and not raw.startswith(prefix):
+        raise SettingsError(f"{name} should start with {prefix!r}; check that the right token is in it.")
+    return raw

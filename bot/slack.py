@@ -1,0 +1,108 @@
+"""Every call the bot makes to Slack's Web API goes through here.
+
+The client retries connection errors, 5xx answers and 429s (honouring Retry-After), and
+`deliver` turns Slack's refusals into recorded outcomes instead of exceptions in a listener.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+log = logging.getLogger(__name__)
+
+# The person or channel cannot be reached; retrying will not help.
+TARGET_ERRORS = frozenset({
+    "user_not_found", "user_disabled", "cannot_dm_bot", "channel_not_found", "is_archived",
+    "not_in_channel", "messages_tab_disabled", "restricted_action",
+})  # fmt: skip
+# The installation itself is gone: nothing sent with this token will work.
+INSTALLATION_ERRORS = frozenset(
+    {"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_disabled"}
+)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    TARGET_UNREACHABLE = "target_unreachable"
+    INSTALLATION_DEAD = "installation_dead"
+    FAILED = "failed"  # rate limit or outage outlasted the retries; safe to try again later
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    error: str | None = None
+    response: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SENT
+
+
+class ServerErrorRetryHandler(RetryHandler):
+    """Retry Slack's transient 5xx answers with backoff (slack-sdk retries only connection errors)."""
+
+    def __init__(self, max_retry_count: int = 2) -> None:
+        super().__init__(
+            max_retry_count=max_retry_count, interval_calculator=BackoffRetryIntervalCalculator(0.5)
+        )
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code >= 500
+
+
+def web_client(*, base_url: str, token: str | None = None, timeout: int = 10) -> WebClient:
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(),
+        ],
+    )
+
+
+def deliver(call: Callable[..., Any], /, **kwargs: Any) -> Delivery:
+    """Make one Web API call, e.g. ``deliver(client.chat_postMessage, channel=…, text=…)``."""
+    method = getattr(call, "__name__", "call")
+    try:
+        response = call(**kwargs)
+    except SlackApiError as error:
+        code = str(error.response.get("error", "unknown_error"))
+        outcome = classify(code)
+        log.warning("slack refused a call", extra={"method": method, "error": code, "outcome": outcome.value})
+        return Delivery(outcome, code)
+    except (SlackRequestError, OSError) as error:
+        log.warning("slack call failed", extra={"method": method, "error": type(error).__name__})
+        return Delivery(Outcome.FAILED, type(error).__name__)
+    return Delivery(Outcome.SENT, response=response.data if isinstance(response.data, dict) else None)
+
+
+def classify(error_code: str) -> Outcome:
+    if error_code in TARGET_ERRORS:
+        return Outcome.TARGET_UNREACHABLE
+    if error_code in INSTALLATION_ERRORS:
+        return Outcome.INSTALLATION_DEAD
+    return Outcome.FAILED

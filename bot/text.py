@@ -1,0 +1,47 @@
+"""Cleaning what people type: normalise Unicode, refuse invisible tricks, keep the rest as typed."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.errors import UsageError
+
+# Joiners and variation selectors are how emoji are built; every other format character
+# (bidirectional overrides, zero-width spaces…) can make text display differently from what it is.
+_ALLOWED_FORMAT = {"\u200d", "\ufe0e", "\ufe0f"}
+_REFUSED_CATEGORIES = {"Cs", "Co", "Cn"}
+
+
+def normalise(raw: str, *, multiline: bool = False) -> str:
+    """NFC-normalise and strip; line breaks survive only where several lines mean something."""
+    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        text = " ".join(text.split())
+    return text.strip()
+
+
+def check_characters(text: str, *, what: str, multiline: bool = False) -> None:
+    """Refuse characters that cannot be stored or that hide what the text says."""
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "\n\t" and multiline:
+            continue
+        if (
+            category in _REFUSED_CATEGORIES
+            or category == "Cc"
+            or (category == "Cf" and char not in _ALLOWED_FORMAT)
+        ):
+            raise UsageError(
+                f"{what} contains an invisible or control character (U+{ord(char):04X}); "
+                "please type it again without it."
+            )
+
+
+def clean(raw: str, *, what: str, max_length: int, multiline: bool = False, required: bool = True) -> str:
+    text = normalise(raw, multiline=multiline)
+    check_characters(text, what=what, multiline=multiline)
+    if required and not text:
+        raise UsageError(f"{what} is empty.")
+    if len(text) > max_length:
+        raise UsageError(f"{what} is {len(text):,} characters long; the limit is {max_length:,}.")
+    return text

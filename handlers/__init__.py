@@ -1,0 +1,18 @@
+"""Bolt listeners, registered by area. Each listener acks, calls a ritual, renders, replies."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import commands, errors, home, lifecycle, middleware, reactions, team_actions
+from storage.db import Database
+
+
+def register(app: App, *, db: Database) -> None:
+    middleware.register(app, db=db)
+    errors.register(app)
+    commands.register(app)
+    team_actions.register(app)
+    home.register(app)
+    reactions.register(app)
+    lifecycle.register(app)

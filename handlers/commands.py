@@ -1,0 +1,92 @@
+"""`/okr`: parse, ack at once, then run the sub-command's route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.commands import CATALOGUE, ParsedCommand, lookup, parse
+from bot.errors import OkrError, UsageError
+from bot.rituals.teams import TeamChoiceNeeded
+from handlers import teams, vision
+from handlers.replies import ephemeral, error_reply
+from storage.db import Database
+
+# The team picker carries the command in a button value, which Slack caps at 2,000 characters.
+MAX_REPLAYABLE_TEXT = 1900
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """Who typed what where; `team_id` is set when they picked the team from the team picker."""
+
+    workspace_id: int
+    user_id: str
+    channel_id: str
+    text: str
+    trigger_id: str | None = None
+    team_id: int | None = None
+
+
+Route = Callable[..., None]
+ROUTES: dict[str, Route] = {
+    "team create": teams.create,
+    "team join": teams.join,
+    "team leave": teams.leave,
+    "team settings": teams.settings,
+    "vision": vision.route,
+}
+
+
+def register(app: App) -> None:
+    app.command("/okr")(on_okr)
+
+
+def on_okr(
+    ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
+) -> None:
+    try:
+        parsed = parse(command.get("text") or "")
+    except OkrError as error:
+        ack(**error_reply(error))
+        return
+    if parsed.name == "help":
+        ack(**help_reply(parsed))
+        return
+    if not parsed.spec.ready:
+        ack(**ephemeral("coming_soon.j2", command=parsed.spec))
+        return
+    ack()
+    request = CommandRequest(
+        workspace_id=context["workspace_id"],
+        user_id=command["user_id"],
+        channel_id=command["channel_id"],
+        text=command.get("text") or "",
+        trigger_id=command.get("trigger_id"),
+    )
+    run(parsed, request, db=context["db"], respond=respond, client=client)
+
+
+def run(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
+    """Run a parsed command; OkrErrors travel to the app's error handler, which replies."""
+    try:
+        ROUTES[parsed.name](parsed, request, db=db, respond=respond, client=client)
+    except TeamChoiceNeeded as choice:
+        replayable = len(request.text) <= MAX_REPLAYABLE_TEXT
+        respond(**ephemeral("choose_team.j2", teams=choice.teams, text=request.text, replayable=replayable))
+
+
+def help_reply(parsed: ParsedCommand) -> dict[str, Any]:
+    topic = parsed.args.strip().lower()
+    if not topic:
+        return ephemeral("help.j2", commands=CATALOGUE, empty=parsed.empty)
+    matches = [c for c in CATALOGUE if c.name == topic or c.name.split()[0] == topic]
+    if not matches:
+        return error_reply(UsageError(f"There is no help on `{topic[:30]}`.", usage="/okr help"))
+    return ephemeral("help_topic.j2", commands=matches, topic=lookup(matches[0].name).name.split()[0])

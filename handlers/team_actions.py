@@ -1,0 +1,128 @@
+"""Interactions around teams: the team picker's buttons and the settings modal's submission."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.commands import parse
+from bot.errors import InvalidFields, OkrError
+from bot.render import render_message, render_view
+from bot.rituals import teams as rituals
+from bot.rituals.team_settings import apply_settings, validate_settings
+from bot.slack import deliver
+from handlers.commands import CommandRequest, run
+from handlers.middleware import now
+from handlers.replies import error_reply
+from handlers.teams import SETTINGS_CALLBACK
+
+CHOOSE_TEAM = re.compile(r"^choose_team:\d+$")  # one button per team; ids must differ within a block
+SETTINGS_FIELDS = (
+    "timezone",
+    "checkin_weekday",
+    "checkin_hour",
+    "digest_channel_id",
+    "cycle_anchor",
+    "max_objectives",
+)
+
+
+def register(app: App) -> None:
+    app.action(CHOOSE_TEAM)(on_choose_team)
+    app.view_submission(SETTINGS_CALLBACK)(on_settings_submitted)
+
+
+def on_choose_team(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    respond: Respond,
+    client: WebClient,
+) -> None:
+    """Run the command the person typed again, now for the team they picked."""
+    ack()
+    try:
+        choice = json.loads(action.get("value") or "{}")
+        team_id, text = int(choice["team_id"]), str(choice["text"])
+    except (ValueError, KeyError, TypeError):
+        respond(**error_reply(OkrError("That button is out of date; please type the command again.")))
+        return
+    request = CommandRequest(
+        workspace_id=context["workspace_id"],
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id", ""),
+        text=text,
+        trigger_id=body.get("trigger_id"),
+        team_id=team_id,
+    )
+    respond(delete_original=True)
+    run(parse(text), request, db=context["db"], respond=respond, client=client)
+
+
+def on_settings_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """Validate every field before closing the modal, so a mistake is shown next to the field."""
+    user_id = body["user"]["id"]
+    raw, people = _read_fields(view["state"]["values"])
+    try:
+        change = validate_settings(raw, people=people)
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        with context["db"].transaction() as session:
+            team = rituals.resolve_team(
+                session,
+                workspace_id=context["workspace_id"],
+                channel_id="",
+                user_id=user_id,
+                team_id=int(metadata["team_id"]),
+            )
+            rituals.require_facilitator(session, team=team, user_id=user_id)
+            changed = apply_settings(session, team=team, change=change, user_id=user_id, now=now())
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+        return
+    except OkrError as error:
+        ack(
+            response_action="update",
+            view=render_view("modal_error.j2", title="Team settings", message=error.message),
+        )
+        return
+    except (KeyError, ValueError):
+        message = "This form is out of date. Close it and run `/okr team settings` again."
+        ack(
+            response_action="update",
+            view=render_view("modal_error.j2", title="Team settings", message=message),
+        )
+        return
+    ack()
+    message = render_message("team_settings_saved.j2", team=team, user_id=user_id, changed=changed)
+    deliver(client.chat_postMessage, channel=team.channel_id, **message)
+
+
+def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Slack's view state → the strings `validate_settings` takes, whatever element produced them."""
+    raw: dict[str, str | None] = {}
+    for field in SETTINGS_FIELDS:
+        element = values.get(field, {}).get("value", {})
+        raw[field] = _element_value(element)
+    raw["digest_channel_id"] = raw["digest_channel_id"] or "none"
+    people = {
+        role: list(values.get(role, {}).get("value", {}).get("selected_users") or [])
+        for role in ("facilitators", "leaders")
+        if role in values
+    }
+    return raw, people
+
+
+def _element_value(element: dict[str, Any]) -> str | None:
+    if "selected_option" in element:
+        return (element["selected_option"] or {}).get("value")
+    for key in ("value", "selected_conversation", "selected_channel", "selected_date"):
+        if key in element:
+            return element[key]
+    return None

@@ -1,0 +1,118 @@
+"""Routes for `/okr team create|join|leave|settings`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from bot.commands import ParsedCommand, lookup
+from bot.errors import UsageError
+from bot.render import render_view
+from bot.rituals import teams as rituals
+from bot.rituals.team_settings import apply_settings, parse_settings_text
+from bot.slack import deliver
+from handlers.middleware import now
+from handlers.replies import ephemeral, in_channel
+from storage.db import Database
+from storage.models import Membership, Role, Team
+
+if TYPE_CHECKING:
+    from handlers.commands import CommandRequest
+
+SETTINGS_CALLBACK = "team_settings"
+
+
+def create(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
+    if not parsed.args:
+        raise UsageError("Give the team a name.", usage=lookup("team create").usage)
+    with db.transaction() as session:
+        moment = now()
+        team = rituals.create_team(
+            session,
+            workspace_id=request.workspace_id,
+            name=parsed.args,
+            channel_id=request.channel_id,
+            user_id=request.user_id,
+            today=moment.date(),
+            now=moment,
+        )
+    # the bot has to be in the channel to see triage reactions; private channels need an /invite
+    joined = deliver(client.conversations_join, channel=request.channel_id)
+    respond(**in_channel("team_created.j2", team=team, user_id=request.user_id, bot_in_channel=joined.ok))
+
+
+def join(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
+    with db.transaction() as session:
+        team = _team_to_join(session, request=request, name=parsed.args)
+        rituals.join_team(session, team=team, user_id=request.user_id, now=now())
+    respond(**in_channel("team_joined.j2", team=team, user_id=request.user_id))
+
+
+def leave(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
+    with db.transaction() as session:
+        team = _resolve(session, request, name=parsed.args or None)
+        rituals.leave_team(session, team=team, user_id=request.user_id, now=now())
+    respond(**ephemeral("team_left.j2", team=team))
+
+
+def settings(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
+    """Typed `key=value` pairs are applied at once; otherwise the settings modal opens."""
+    typed = "=" in parsed.args
+    change = parse_settings_text(parsed.args) if typed else None
+    with db.transaction() as session:
+        team = _resolve(session, request, name=None if typed else parsed.args or None)
+        rituals.require_facilitator(session, team=team, user_id=request.user_id)
+        if change is not None:
+            changed = apply_settings(session, team=team, change=change, user_id=request.user_id, now=now())
+        else:
+            members = rituals.members_of(session, team=team)
+    if change is not None:
+        respond(**in_channel("team_settings_saved.j2", team=team, user_id=request.user_id, changed=changed))
+        return
+    view = settings_modal(team, members, channel_id=request.channel_id)
+    client.views_open(trigger_id=request.trigger_id, view=view)
+
+
+def settings_modal(team: Team, members: list[Membership], *, channel_id: str) -> dict:
+    return render_view(
+        "team_settings_modal.j2",
+        team=team,
+        facilitators=[m.user_id for m in members if m.role is Role.FACILITATOR],
+        leaders=[m.user_id for m in members if m.is_leader],
+        metadata=json.dumps({"team_id": team.id, "channel_id": channel_id}),
+        callback_id=SETTINGS_CALLBACK,
+    )
+
+
+def _resolve(session, request: CommandRequest, *, name: str | None) -> Team:
+    return rituals.resolve_team(
+        session,
+        workspace_id=request.workspace_id,
+        channel_id=request.channel_id,
+        user_id=request.user_id,
+        name=name,
+        team_id=request.team_id,
+    )
+
+
+def _team_to_join(session, *, request: CommandRequest, name: str) -> Team:
+    """Joining needs a definite team: the one named, or this channel's; never a guess."""
+    if name or request.team_id is not None:
+        return _resolve(session, request, name=name or None)
+    team = rituals.team_for_channel(session, workspace_id=request.workspace_id, channel_id=request.channel_id)
+    if team is None:
+        raise UsageError(
+            "This channel has no team. Name the team you want to join.", usage=lookup("team join").usage
+        )
+    return team

@@ -1,0 +1,1 @@
+"""Alembic revisions for the bot's schema (run with `okr-bot migrate`)."""

@@ -1,0 +1,67 @@
+"""Engines and sessions. There is no global session: callers open one per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    """One engine and its session factory; `transaction()` is the unit of work."""
+
+    def __init__(self, url: URL | str, *, echo: bool = False) -> None:
+        self.engine = make_engine(url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed together on success and rolled back on any error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query (used by /healthz)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: URL | str, *, echo: bool = False) -> Engine:
+    url_text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+    if url_text.startswith("sqlite"):
+        engine = create_engine(url_text, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url_text, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL for concurrent readers, and writers that queue instead of failing.
+
+    pysqlite's own transaction handling starts transactions lazily, so two writers can both
+    read and then deadlock upgrading their locks. Taking the write lock at BEGIN (IMMEDIATE)
+    makes concurrent requests wait their turn, which is what a bot on one SQLite file needs.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,45 @@
+"""The whole OKR domain, one module per concept; import models from here."""
+
+from storage.base import Base
+from storage.models.backlog import BacklogItem, ItemState, Vote
+from storage.models.okrs import (
+    CheckIn,
+    Cycle,
+    CycleState,
+    Direction,
+    KeyResult,
+    KeyResultState,
+    Objective,
+    ObjectiveState,
+)
+from storage.models.outbox import ClaimState, SendClaim
+from storage.models.ripples import Ripple, RippleKind, RippleState
+from storage.models.teams import Membership, Role, Team, VisionStatement
+from storage.models.workspace import EventLog, ProcessedEvent, Workspace
+
+__all__ = [
+    "BacklogItem",
+    "Base",
+    "CheckIn",
+    "ClaimState",
+    "Cycle",
+    "CycleState",
+    "Direction",
+    "EventLog",
+    "ItemState",
+    "KeyResult",
+    "KeyResultState",
+    "Membership",
+    "Objective",
+    "ObjectiveState",
+    "ProcessedEvent",
+    "Ripple",
+    "RippleKind",
+    "RippleState",
+    "Role",
+    "SendClaim",
+    "Team",
+    "VisionStatement",
+    "Vote",
+    "Workspace",
+]

@@ -1,0 +1,146 @@
+"""Cycles, objectives, key results and weekly check-ins."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, utcnow, value_enum
+
+
+class CycleState(enum.Enum):
+    DRAFTING = "drafting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class ObjectiveState(enum.Enum):
+    DRAFT = "draft"
+    COMMITTED = "committed"
+    REVISED = "revised"
+    DROPPED = "dropped"
+
+
+class KeyResultState(enum.Enum):
+    ACTIVE = "active"
+    DROPPED = "dropped"
+
+
+class Direction(enum.Enum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    KEEP_ABOVE = "keep_above"
+    KEEP_BELOW = "keep_below"
+
+
+class Cycle(WorkspaceScoped, Timestamped, Base):
+    """Thirteen weeks of one team's OKRs; `ends_on` is exclusive."""
+
+    __tablename__ = "cycles"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id"),
+        UniqueConstraint("team_id", "number"),
+        CheckConstraint("ends_on > starts_on", name="ends_after_start"),
+        ForeignKeyConstraint(
+            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int]
+    number: Mapped[int]
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    state: Mapped[CycleState] = mapped_column(
+        value_enum(CycleState, "cycle_state"), default=CycleState.DRAFTING
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Objective(WorkspaceScoped, Timestamped, Base):
+    __tablename__ = "objectives"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id"),
+        ForeignKeyConstraint(
+            ["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    why: Mapped[str | None] = mapped_column(Text)
+    vision_id: Mapped[int | None] = mapped_column(ForeignKey("vision_statements.id", ondelete="SET NULL"))
+    state: Mapped[ObjectiveState] = mapped_column(
+        value_enum(ObjectiveState, "objective_state"), default=ObjectiveState.DRAFT
+    )
+    owner_user_id: Mapped[str | None] = mapped_column(String(32))
+    author_user_id: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KeyResult(WorkspaceScoped, Timestamped, Base):
+    """An outcome with a number: the metric moves from `baseline` toward `target` in `direction`."""
+
+    __tablename__ = "key_results"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id"),
+        UniqueConstraint("objective_id", "position"),
+        CheckConstraint("position BETWEEN 1 AND 5", name="position"),
+        CheckConstraint("confidence BETWEEN 1 AND 10", name="confidence"),
+        ForeignKeyConstraint(
+            ["workspace_id", "objective_id"], ["objectives.workspace_id", "objectives.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objective_id: Mapped[int]
+    position: Mapped[int] = mapped_column(SmallInteger)
+    metric: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str | None] = mapped_column(String(40))
+    baseline: Mapped[float | None]
+    target: Mapped[float | None]
+    direction: Mapped[Direction] = mapped_column(
+        value_enum(Direction, "direction"), default=Direction.INCREASE
+    )
+    current: Mapped[float | None]
+    owner_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    confidence: Mapped[int | None] = mapped_column(SmallInteger)
+    state: Mapped[KeyResultState] = mapped_column(
+        value_enum(KeyResultState, "key_result_state"), default=KeyResultState.ACTIVE
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CheckIn(WorkspaceScoped, Timestamped, Base):
+    """One per key result per week: a second check-in that week replaces the first."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("key_result_id", "week_start"),
+        CheckConstraint("confidence BETWEEN 1 AND 10", name="confidence"),
+        ForeignKeyConstraint(
+            ["workspace_id", "key_result_id"],
+            ["key_results.workspace_id", "key_results.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_result_id: Mapped[int]
+    week_start: Mapped[date]  # the Monday of the check-in's week, in the team's time zone
+    value: Mapped[float]
+    confidence: Mapped[int] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    author_user_id: Mapped[str] = mapped_column(String(32))

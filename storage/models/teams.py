@@ -1,0 +1,75 @@
+"""Teams, who is in them, and the leaders' vision statements teams may link their objectives to."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, value_enum
+
+DEFAULT_MAX_OBJECTIVES = 3
+
+
+class Role(enum.Enum):
+    MEMBER = "member"
+    FACILITATOR = "facilitator"  # runs the rituals: settings, triage close, reset
+
+
+class Team(WorkspaceScoped, Timestamped, Base):
+    """A team is bound to one channel; commands typed there act on it."""
+
+    __tablename__ = "teams"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id"),
+        UniqueConstraint("workspace_id", "channel_id"),
+        UniqueConstraint("workspace_id", "name_key"),
+        CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday"),
+        CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
+        CheckConstraint("max_objectives BETWEEN 1 AND 5", name="max_objectives"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # casefolded name: "Growth" and "growth" are the same team
+    name_key: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    checkin_weekday: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 = Monday
+    checkin_hour: Mapped[int] = mapped_column(SmallInteger, default=10)
+    digest_channel_id: Mapped[str | None] = mapped_column(String(32))
+    cycle_anchor: Mapped[date]
+    max_objectives: Mapped[int] = mapped_column(SmallInteger, default=DEFAULT_MAX_OBJECTIVES)
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
+class Membership(WorkspaceScoped, Timestamped, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id"),
+        ForeignKeyConstraint(
+            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int]
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[Role] = mapped_column(value_enum(Role, "role"), default=Role.MEMBER)
+    # leaders the team names may publish vision statements; they write vision, never OKRs
+    is_leader: Mapped[bool] = mapped_column(default=False)
+
+
+class VisionStatement(WorkspaceScoped, Timestamped, Base):
+    """Leaders publish where the organisation is heading; teams decide how they contribute."""
+
+    __tablename__ = "vision_statements"
+    __table_args__ = (UniqueConstraint("workspace_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int]  # shown to people; counts from 1 in each workspace
+    text: Mapped[str] = mapped_column(Text)
+    author_user_id: Mapped[str] = mapped_column(String(32))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,154 @@
+"""Fixtures shared by the suite: a migrated database per test on SQLite and PostgreSQL, the
+local Slack sandbox, and the real bot served over HTTP against it.
+
+Every test that takes `db` (or anything built on it) runs once per backend. PostgreSQL runs
+on a throwaway server this test run starts itself; with no PostgreSQL binaries on the machine
+those runs are skipped, and the summary says so loudly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import waitress
+from sqlalchemy.engine import make_url
+
+from bot.app import build_app
+from bot.sandbox import FakeSlack, SlackDriver
+from bot.settings import Settings
+from bot.web import EVENTS_PATH, make_wsgi_app
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.support.postgres import PostgresServer, find_pg_bindir
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BACKENDS = ("sqlite", "postgresql")
+_database_names = itertools.count()
+_pg_skip_reason: list[str] = []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        wanted = os.environ.get("OKR_TEST_BACKENDS", ",".join(BACKENDS)).split(",")
+        metafunc.parametrize("backend", [b for b in BACKENDS if b in wanted], scope="session")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _pg_skip_reason:
+        terminalreporter.write_sep("!", "PostgreSQL tests were SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_pg_skip_reason[0], red=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = find_pg_bindir()
+    if bindir is None:
+        reason = (
+            "no PostgreSQL server binaries found (set PG_BINDIR or install postgresql): "
+            "the PostgreSQL half of the suite was skipped"
+        )
+        _pg_skip_reason.append(reason)
+        pytest.skip(reason)
+    server = PostgresServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(backend: str, tmp_path_factory: pytest.TempPathFactory, request) -> str:
+    """A database built by running the migrations once per run; each test gets a copy."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "template.db"
+        upgrade(f"sqlite:///{path}")
+        return str(path)
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database("okr_template")
+    upgrade(url)
+    return "okr_template"
+
+
+@pytest.fixture
+def database_url(backend: str, migrated_template: str, tmp_path: Path, request) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / "okr.db"
+        shutil.copyfile(migrated_template, path)
+        yield f"sqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"okr_test_{next(_database_names)}"
+    url = server.create_database(name, template=migrated_template)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """The fake Slack workspace: admin Ada, members Ben and Cleo, and a few channels."""
+    fake = FakeSlack().start()
+    fake.add_user("U0ADA", "ada", real_name="Ada Admin", is_admin=True, tz="Europe/Paris")
+    fake.add_user("U0BEN", "ben", real_name="Ben Member", tz="America/New_York")
+    fake.add_user("U0CLEO", "cleo", real_name="Cleo Member", tz="Asia/Tokyo")
+    fake.add_channel("C0ROCKET", "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO"))
+    fake.add_channel("C0GROWTH", "team-growth", members=("U0ADA", "U0BEN"))
+    fake.add_channel("C0GENERAL", "general", members=("U0ADA", "U0BEN", "U0CLEO"))
+    fake.add_channel("G0SECRET", "secret", is_private=True, bot_is_member=False, members=("U0ADA",))
+    yield fake
+    fake.stop()
+
+
+@dataclass
+class RunningBot:
+    url: str
+    settings: Settings
+    db: Database
+
+
+def serve_bot(settings: Settings, db: Database) -> tuple[RunningBot, callable]:
+    """The production WSGI app under waitress on a loopback port, as `okr-bot serve` runs it."""
+    app = build_app(settings, db)
+    server = waitress.create_server(make_wsgi_app(app, db), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
+
+    return RunningBot(f"http://127.0.0.1:{server.effective_port}", settings, db), stop
+
+
+def sandbox_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:
+    values = {
+        "database_url": make_url(database_url),
+        "slack_api_url": slack.api_url,
+        "slack_bot_token": slack.workspace().bot_token,
+        "slack_signing_secret": SIGNING_SECRET,
+    } | overrides
+    return Settings(**values)
+
+
+@pytest.fixture
+def bot(slack: FakeSlack, db: Database, database_url: str) -> Iterator[RunningBot]:
+    running, stop = serve_bot(sandbox_settings(slack, database_url), db)
+    yield running
+    stop()
+
+
+@pytest.fixture
+def driver(slack: FakeSlack, bot: RunningBot) -> SlackDriver:
+    return SlackDriver(slack, bot_url=bot.url + EVENTS_PATH, signing_secret=SIGNING_SECRET)

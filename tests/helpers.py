@@ -1,0 +1,39 @@
+"""Reading what the bot said, the way a person reads it in Slack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.sandbox import FakeSlack
+
+
+def flatten(message: dict[str, Any]) -> str:
+    """All text a person would see in a message or view: fallback text and every block's text."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                parts.append(node["text"])
+            for key, value in node.items():
+                if key != "text" or not isinstance(value, str):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks", []))
+    return "\n".join(parts) or message.get("text", "")
+
+
+def ephemerals_to(slack: FakeSlack, user: str) -> list[str]:
+    return [flatten(e) for e in slack.ephemerals if e.get("user") == user]
+
+
+def last_reply(slack: FakeSlack, user: str, *, timeout: float = 5.0, count: int | None = None) -> str:
+    """The latest ephemeral reply to `user`, waiting for the `count`-th if asked."""
+    if count is not None:
+        slack.wait_for_response(lambda r: True, count=count, timeout=timeout)
+    replies = ephemerals_to(slack, user)
+    assert replies, f"no ephemeral reply to {user}; responses: {slack.responses}"
+    return replies[-1]
