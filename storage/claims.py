@@ -18,5 +18,7 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    # rowcount is not reliable on every driver once RETURNING is involved; a returned row is
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return session.execute(statement).first() is not None

@@ -36,3 +36,20 @@ def upgrade(url: URL | str, revision: str = "head") -> None:
 
 def downgrade(url: URL | str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def pending_revision(url: URL | str) -> str | None:
+    """The head revision if the database is behind it (or empty), else None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.db import make_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    return None if current == head else head

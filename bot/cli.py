@@ -1,0 +1,149 @@
+"""`okr-bot`: serve Slack over HTTP or Socket Mode, migrate the database, or try the bot locally."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.log import configure_logging
+from bot.settings import Mode, Settings, SettingsError
+
+log = logging.getLogger("bot.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level, secrets=settings.secrets)
+        return args.run(settings, args)
+    except SettingsError as error:
+        print(f"okr-bot: {error}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as error:
+        print(
+            f"okr-bot: the database at DATABASE_URL is not usable: {error.__class__.__name__}: "
+            f"{getattr(error, 'orig', None) or error}",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="okr-bot", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", _serve, "serve Slack over HTTP on PORT (POST /slack/events, GET /healthz)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
+    serve.add_argument("--threads", type=int, default=8, help="request threads (default: 8)")
+    command("socket", _socket, "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+    command("migrate", _migrate, "upgrade the database to the latest schema")
+    command(
+        "sandbox", _sandbox, "try the bot against a local fake Slack, typing /okr commands in the terminal"
+    )
+    command("start", _start, "migrate, then serve Slack if credentials are set, or start the sandbox")
+    purge = command("purge-workspace", _purge, "delete every row a workspace owns (after an uninstall)")
+    purge.add_argument("slack_team_id", help="the workspace's Slack team id, e.g. T0123ABCD")
+    return parser
+
+
+def _migrate(settings: Settings, _args) -> int:
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    log.info("database is at the latest schema", extra={"database": _describe(settings)})
+    return 0
+
+
+def _serve(settings: Settings, args) -> int:
+    import waitress
+
+    settings.require_http_credentials()
+    app, db = _build(settings)
+    from bot.web import make_wsgi_app
+
+    log.info("serving Slack over HTTP", extra={"port": settings.port, "mode": settings.mode.value})
+    waitress.serve(
+        make_wsgi_app(app, db), host=args.host, port=settings.port, threads=args.threads, ident="okr-bot"
+    )
+    return 0
+
+
+def _socket(settings: Settings, _args) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    settings.require_socket_credentials()
+    app, _db = _build(settings)
+    log.info("connecting to Slack over Socket Mode")
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
+def _sandbox(settings: Settings, _args) -> int:
+    from bot.playground import run_playground
+
+    _require_migrated(settings)
+    return run_playground(settings)
+
+
+def _start(settings: Settings, args) -> int:
+    """What `make run` does: the right thing for whatever credentials are in the environment."""
+    _migrate(settings, args)
+    if settings.slack_app_token:
+        return _socket(settings, args)
+    if settings.mode is not Mode.SANDBOX:
+        args.host, args.threads = "0.0.0.0", 8
+        return _serve(settings, args)
+    print(
+        "No Slack credentials (SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET) are set, so the bot runs in the "
+        "sandbox: a local stand-in for Slack. See README.md to connect a real workspace.",
+        file=sys.stderr,
+    )
+    return _sandbox(settings, args)
+
+
+def _purge(settings: Settings, args) -> int:
+    from bot.rituals.workspaces import purge_workspace
+    from storage.db import Database
+
+    _require_migrated(settings)
+    db = Database(settings.database_url)
+    with db.transaction() as session:
+        found = purge_workspace(session, slack_team_id=args.slack_team_id)
+    print(
+        f"Deleted workspace {args.slack_team_id} and all its data."
+        if found
+        else f"No workspace {args.slack_team_id} in this database."
+    )
+    return 0 if found else 1
+
+
+def _build(settings: Settings):
+    from bot.app import build_app
+    from storage.db import Database
+
+    _require_migrated(settings)
+    db = Database(settings.database_url)
+    return build_app(settings, db), db
+
+
+def _require_migrated(settings: Settings) -> None:
+    from storage.migrate import pending_revision
+
+    if pending_revision(settings.database_url) is not None:
+        raise SettingsError(
+            f"The database ({_describe(settings)}) is not at the latest schema: run `okr-bot migrate`."
+        )
+
+
+def _describe(settings: Settings) -> str:
+    return settings.database_url.render_as_string(hide_password=True)

@@ -1,0 +1,134 @@
+"""The `okr-bot` command as an operator runs it: real processes, real ports, real exit codes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.sandbox import SlackDriver
+from storage.db import make_engine
+from tests.helpers import flatten
+
+TOKEN = "xoxb-sandbox-0000"
+SECRET = "cli-test-signing-secret"
+
+
+def okr_bot(
+    *args: str, env: dict[str, str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=_env(env), input=stdin, capture_output=True, text=True,
+        timeout=timeout, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
+    return keep | extra
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_migrate_creates_the_schema(tmp_path):
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    result = okr_bot("migrate", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(url)
+    assert "teams" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DATABASE_URL": "definitely not a url"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "oracle://scott@db/orcl"}, "supports sqlite and postgresql"),
+        ({"PORT": "http"}, "PORT must be a number"),
+    ],
+)
+def test_bad_settings_exit_non_zero_with_a_clear_message(env, expected):
+    result = okr_bot("migrate", env=env)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path):
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+    }
+    result = okr_bot("serve", env=env)
+    assert result.returncode == 2
+    assert "okr-bot migrate" in result.stderr
+
+
+def test_serve_without_credentials_points_to_the_sandbox(database_url):
+    result = okr_bot("serve", env={"DATABASE_URL": database_url})
+    assert result.returncode == 2
+    assert "okr-bot sandbox" in result.stderr
+
+
+def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
+    port = _free_port()
+    env = {
+        "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url, "PORT": str(port),
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=_env(env),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        driver = SlackDriver(slack, bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SECRET)
+        assert driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET").status == 200
+        assert "created the team *Rockets*" in flatten(slack.wait_for_response()["body"])
+        assert (
+            driver.send_raw(
+                b"command=%2Fokr&text=help", {"Content-Type": "application/x-www-form-urlencoded"}
+            ).status
+            == 401
+        )
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=10)
+    assert TOKEN.removeprefix("xoxb-") not in err and SECRET not in err
+    assert '"message": "serving Slack over HTTP"' in err
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"okr-bot serve exited: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("okr-bot serve never became healthy")
+
+
+def test_start_without_credentials_runs_the_sandbox(tmp_path):
+    script = "/okr team create Rockets\nas ben\n/okr team join\nmessages\n/okr nonsense\nquit\n"
+    result = okr_bot("start", env={"DATABASE_URL": f"sqlite:///{tmp_path}/sandbox.db"}, stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "runs in the sandbox" in result.stderr
+    assert "@ada created the team *Rockets*" in result.stdout
+    assert "@ben joined the team *Rockets*" in result.stdout
+    assert "I don't know the command `nonsense`" in result.stdout
