@@ -13,6 +13,7 @@ from bot.commands import CATALOGUE, ParsedCommand, lookup, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
 from handlers import teams, vision
+from handlers.errors import replying_errors
 from handlers.replies import ephemeral, error_reply
 from storage.db import Database
 
@@ -74,7 +75,14 @@ def on_okr(
 def run(
     parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
 ) -> None:
-    """Run a parsed command; OkrErrors travel to the app's error handler, which replies."""
+    """Run a parsed command after the ack; any error becomes an ephemeral reply."""
+    with replying_errors(respond):
+        _route(parsed, request, db=db, respond=respond, client=client)
+
+
+def _route(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
     try:
         ROUTES[parsed.name](parsed, request, db=db, respond=respond, client=client)
     except TeamChoiceNeeded as choice:

@@ -1,8 +1,15 @@
-"""The one place errors become replies: people see what went wrong, never a stack trace."""
+"""The one place errors become replies: people see what went wrong, never a stack trace.
+
+Listeners run after they ack, so their errors are caught here, in the listener, rather than left
+to Bolt: when a listener raises just after acking, Bolt (1.30) can reset the ack it already
+recorded and answer Slack 404. `replying_errors` keeps the ack and still tells the person.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App
@@ -18,14 +25,29 @@ def register(app: App) -> None:
     app.error(on_error)
 
 
-def on_error(error: Exception, body: dict[str, Any], respond=None) -> None:
+def reply_for(error: Exception) -> dict[str, Any]:
     if isinstance(error, OkrError):
-        reply = error_reply(error)
-    elif isinstance(error, OperationalError):
+        return error_reply(error)
+    if isinstance(error, OperationalError):
         log.error("database unavailable", exc_info=error)
-        reply = ephemeral("unavailable.j2")
-    else:
-        log.exception("unexpected error handling a Slack request", extra={"type": body.get("type")})
-        reply = ephemeral("internal_error.j2")
+        return ephemeral("unavailable.j2")
+    log.error("unexpected error handling a Slack request", exc_info=error)
+    return ephemeral("internal_error.j2")
+
+
+@contextmanager
+def replying_errors(respond: Callable[..., Any] | None) -> Iterator[None]:
+    """Turn any error in the block into an ephemeral reply (or a log line when there is no one to tell)."""
+    try:
+        yield
+    except Exception as error:  # every failure must reach the person, not Bolt
+        reply = reply_for(error)
+        if respond is not None:
+            respond(replace_original=False, **reply)
+
+
+def on_error(error: Exception, body: dict[str, Any], respond=None) -> None:
+    """Errors Bolt itself caught: in middleware, or before a listener acked."""
+    reply = reply_for(error)
     if respond is not None:
         respond(replace_original=False, **reply)

@@ -16,6 +16,7 @@ from bot.rituals import teams as rituals
 from bot.rituals.team_settings import apply_settings, validate_settings
 from bot.slack import deliver
 from handlers.commands import CommandRequest, run
+from handlers.errors import replying_errors
 from handlers.middleware import now
 from handlers.replies import error_reply
 from handlers.teams import SETTINGS_CALLBACK
@@ -61,7 +62,8 @@ def on_choose_team(
         team_id=team_id,
     )
     respond(delete_original=True)
-    run(parse(text), request, db=context["db"], respond=respond, client=client)
+    with replying_errors(respond):
+        run(parse(text), request, db=context["db"], respond=respond, client=client)
 
 
 def on_settings_submitted(

@@ -37,3 +37,17 @@ def last_reply(slack: FakeSlack, user: str, *, timeout: float = 5.0, count: int 
     replies = ephemerals_to(slack, user)
     assert replies, f"no ephemeral reply to {user}; responses: {slack.responses}"
     return replies[-1]
+
+
+def eventually(check, *, timeout: float = 5.0, interval: float = 0.02):
+    """Retry `check` until it stops raising AssertionError: the bot works after it acks."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -15,18 +16,27 @@ from storage.models import Membership, Role, Team
 MAX_TEAM_NAME = 80
 
 
+@dataclass(frozen=True)
+class TeamOption:
+    """A team as the picker shows it: plain values that outlive the transaction that found them."""
+
+    id: int
+    name: str
+    channel_id: str
+
+
 class TeamChoiceNeeded(Exception):
     """The command could be about several teams; the person has to pick one."""
 
-    def __init__(self, teams: tuple[Team, ...]) -> None:
+    def __init__(self, teams: list[Team]) -> None:
         super().__init__(f"{len(teams)} teams to choose from")
-        self.teams = teams
+        self.teams = tuple(TeamOption(t.id, t.name, t.channel_id) for t in teams)
 
 
 def team_name(raw: str) -> str:
     name = clean(raw, what="The team name", max_length=MAX_TEAM_NAME)
     if "<" in name or ">" in name:
-        raise UsageError("Team names can't contain `<` or `>` (Slack uses them for mentions and links).")
+        raise UsageError("Team names can't contain angle brackets: Slack uses them for mentions and links.")
     if not any(ch.isalnum() for ch in name):
         raise UsageError("A team name needs at least one letter or digit.")
     return name
@@ -205,7 +215,7 @@ def resolve_team(
             "This channel has no team and you are not in one yet. Create one from your team's channel "
             "with `/okr team create NAME`, or join one with `/okr team join NAME`."
         )
-    raise TeamChoiceNeeded(tuple(mine))
+    raise TeamChoiceNeeded(mine)
 
 
 def _team_named(session: Session, *, workspace_id: int, name: str) -> Team | None:

@@ -15,7 +15,7 @@ from bot.web import EVENTS_PATH
 from storage.models import Team, Workspace
 from storage.slack_tables import bots, installations
 from tests.conftest import SIGNING_SECRET, sandbox_settings, serve_bot
-from tests.helpers import flatten
+from tests.helpers import eventually, flatten
 
 
 @pytest.fixture
@@ -67,14 +67,17 @@ def test_install_in_two_workspaces_then_uninstall_one(oauth_bot, slack, db):
     assert {c.token for c in joins} == {"xoxb-sandbox-0000", "xoxb-second-0000"}
 
     driver.event({"type": "app_uninstalled"}, team_id="T0SECOND", event_id="Ev0UNINSTALL")
+    eventually(lambda: _assert_uninstalled(db, "T0SECOND", remaining=["T0SANDBOX"]))
+
+
+def _assert_uninstalled(db, team_id: str, *, remaining: list[str]) -> None:
     with db.transaction() as s:
-        remaining = s.execute(select(installations.c.team_id)).scalars().all()
-        assert remaining == ["T0SANDBOX"]
-        assert s.scalar(select(func.count()).select_from(bots).where(bots.c.team_id == "T0SECOND")) == 0
-        second = s.scalars(select(Workspace).where(Workspace.slack_team_id == "T0SECOND")).one()
-        assert second.uninstalled_at is not None
-        # the team's data is kept for a reinstall
-        assert s.scalar(select(func.count()).select_from(Team).where(Team.workspace_id == second.id)) == 1
+        assert s.execute(select(installations.c.team_id)).scalars().all() == remaining
+        assert s.scalar(select(func.count()).select_from(bots).where(bots.c.team_id == team_id)) == 0
+        workspace = s.scalars(select(Workspace).where(Workspace.slack_team_id == team_id)).one()
+        assert workspace.uninstalled_at is not None
+        # the teams' data is kept for a reinstall
+        assert s.scalar(select(func.count()).select_from(Team).where(Team.workspace_id == workspace.id)) == 1
 
 
 def test_a_workspace_without_installation_is_not_served(oauth_bot, slack, db):

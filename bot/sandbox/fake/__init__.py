@@ -1,0 +1,1 @@
+"""The pieces of the fake Slack: state, Block Kit checks, Web API methods, webhooks, HTTP server."""

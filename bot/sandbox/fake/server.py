@@ -1,0 +1,172 @@
+"""The HTTP face of the fake: ``/api/<method>``, response URLs and upload URLs on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from . import webhooks
+from .recorder import ApiCall, Recorder
+from .state import SlackState
+from .webapi import WebApi
+
+
+class FakeSlackServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows the fake it serves; port 0 picks a free port."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # a burst of concurrent calls must not overflow the listen backlog
+
+    def __init__(self, api: WebApi, state: SlackState, recorder: Recorder) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.api = api
+        self.state = state
+        self.recorder = recorder
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-slack", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def _form(body: bytes) -> dict:
+    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+
+
+def _multipart_parts(body: bytes, content_type: str) -> list[tuple[str | None, bool, bytes]]:
+    """(field name, is a file, bytes) for each part of a multipart/form-data body."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    return [
+        (part.get_param("name", header="content-disposition"), part.get_filename() is not None,
+         part.get_payload(decode=True) or b"")
+        for part in message.iter_parts()  # type: ignore[attr-defined]
+    ]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeSlackServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests read the recorded calls, not an access log."""
+
+    def do_GET(self) -> None:
+        self._route(b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._route(self.rfile.read(length) if length else b"")
+
+    def _route(self, body: bytes) -> None:
+        path = urlsplit(self.path).path
+        if path.startswith("/api/"):
+            self._api_call(path.removeprefix("/api/"), body)
+        elif path.startswith("/response/") and self.command == "POST":
+            self._response_url(path.removeprefix("/response/"), body)
+        elif path.startswith("/upload/") and self.command == "POST":
+            self._upload(path.removeprefix("/upload/"), body)
+        else:
+            self._reply(404, {"ok": False, "error": "not_found"})
+
+    def _api_call(self, method: str, body: bytes) -> None:
+        args = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        content_type = self.headers.get("Content-Type", "")
+        try:
+            if "application/json" in content_type and body:
+                decoded = json.loads(body)
+                if not isinstance(decoded, dict):
+                    raise ValueError("not an object")
+                args.update(decoded)
+            elif "multipart/form-data" in content_type:
+                args.update({name: data if is_file else data.decode("utf-8")
+                             for name, is_file, data in _multipart_parts(body, content_type)})
+            elif body:
+                args.update(_form(body))
+        except ValueError:
+            error = "invalid_json" if "json" in content_type else "invalid_form_data"
+            self._reply(200, self.server.api.refuse(method, error))
+            return
+        token, basic = self._credentials(args)
+        status, answer, headers = self.server.api.handle(method, args, token, basic)
+        self._reply(status, answer, headers)
+
+    def _credentials(self, args: dict) -> tuple[str | None, tuple[str, str] | None]:
+        header = self.headers.get("Authorization", "")
+        token = args.pop("token", None) or None
+        basic = None
+        if header.startswith("Bearer "):
+            token = header.removeprefix("Bearer ").strip() or token
+        elif header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header.removeprefix("Basic ")).decode("utf-8")
+            except ValueError:
+                decoded = ""
+            client_id, _, secret = decoded.partition(":")
+            basic = (client_id, secret)
+        return token, basic
+
+    def _response_url(self, url_id: str, body: bytes) -> None:
+        try:
+            payload = json.loads(body or b"null")
+        except ValueError:
+            payload = None
+        state = self.server.state
+        with state.lock:
+            status, answer = webhooks.post_response(state, url_id, payload)
+            target = state.response_urls.get(url_id)
+        recorder, now = self.server.recorder, state.clock()
+        if status == 200 and target is not None:
+            recorder.record_response({"url_id": url_id, "body": payload, "at": now,
+                                      "channel": target.channel_id, "user": target.user_id})
+        # also in the call log, so fake.calls reads as one timeline of everything the bot sent to Slack
+        args = payload if isinstance(payload, dict) else {"body": payload}
+        team_id = target.team_id if target is not None else None
+        recorder.record_call(ApiCall("response_url", args, None, answer, status, now, team_id))
+        self._reply(status, answer)
+
+    def _upload(self, file_id: str, body: bytes) -> None:
+        content_type = self.headers.get("Content-Type", "")
+        if "multipart/form-data" in content_type:
+            parts = _multipart_parts(body, content_type)
+            body = parts[0][2] if parts else b""
+        state = self.server.state
+        with state.lock:
+            pending = state.pending_uploads.get(file_id)
+            if pending is not None:
+                pending.content = body
+        if pending is None:
+            self._reply(404, {"ok": False, "error": "file_not_found"})
+            return
+        self._send(200, f"OK - {len(body)}".encode(), "text/plain; charset=utf-8", {})
+
+    def _reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers or {})
+
+    def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)

@@ -1,0 +1,357 @@
+"""FakeSlack: a local stand-in for Slack's Web API that the bot reaches through ``SLACK_API_URL``.
+
+It keeps a small but honest model of a workspace (people, channels, messages, modals, Home tabs) and
+answers with Slack's own shapes and error names, so end-to-end tests and ``okr-bot sandbox`` exercise the
+same code paths as production. It never imports the bot: it is Slack, not a mock of the bot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from .fake import modals, webhooks
+from .fake.errors import ApiError
+from .fake.faults import Fault, FaultPlan
+from .fake.methods.reactions import add_reaction, remove_reaction
+from .fake.methods.users import user_object
+from .fake.recorder import ApiCall, Recorder
+from .fake.server import FakeSlackServer
+from .fake.state import OAuthCode, SlackState, Trigger, Workspace
+from .fake.webapi import WebApi
+
+DEFAULT_SCOPES = ",".join((
+    "app_mentions:read", "channels:history", "channels:join", "channels:read", "chat:write", "commands",
+    "files:write", "groups:read", "im:history", "im:write", "reactions:read", "reactions:write", "users:read",
+))
+
+
+class FakeSlack:
+    """A running fake Slack (start it, point a WebClient at ``api_url``, then assert on what it saw)."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0SANDBOX",
+        team_name: str = "Sandbox",
+        bot_token: str = "xoxb-sandbox-0000",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0SANDBOX",
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock`` measures lifetimes (trigger ids, response URLs, rate windows); ``wall_clock`` makes
+        message timestamps and time-zone offsets. Both are injectable so tests can move time."""
+        self.app_id = app_id
+        self._state = SlackState(clock=clock, wall_clock=wall_clock, client_id=client_id,
+                                 client_secret=client_secret)
+        self._recorder = Recorder()
+        self._faults = FaultPlan(clock)
+        self._server: FakeSlackServer | None = None
+        self.add_workspace(team_id, team_name, bot_token, bot_user_id=bot_user_id, bot_id=bot_id)
+
+    # lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        if self._server is None:
+            self._server = FakeSlackServer(WebApi(self._state, self._recorder, self._faults), self._state,
+                                           self._recorder)
+            self._state.base_url = self._server.base_url
+            self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started; call start() first")
+        return self._server.base_url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    # the world ---------------------------------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, name: str, bot_token: str, *, bot_user_id: str, bot_id: str,
+                      enterprise_id: str | None = None, app_id: str | None = None) -> Workspace:
+        """Install the app in one more workspace; its token only ever sees that workspace's data."""
+        ws = Workspace(team_id, name, bot_token, bot_user_id, bot_id, app_id or self.app_id, enterprise_id)
+        with self._state.lock:
+            self._state.workspaces[team_id] = ws
+        self.add_user(bot_user_id, f"{ws.domain}-bot", real_name=f"{name} bot", is_bot=True, team_id=team_id,
+                      tz="UTC")
+        return replace(ws)
+
+    def workspace(self, team_id: str | None = None) -> Workspace:
+        """A copy of an installation (the first one by default): ids the driver needs for payloads."""
+        with self._state.lock:
+            return replace(self._state.workspace(team_id))
+
+    def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "Europe/Paris",
+                 is_admin: bool = False, is_owner: bool = False, is_bot: bool = False, deleted: bool = False,
+                 status_text: str = "", status_emoji: str = "", team_id: str | None = None) -> dict:
+        ZoneInfo(tz)  # an unknown zone fails here, not in the middle of a users.info call
+        with self._state.lock:
+            ws = self._state.workspace(team_id)
+            real_name = real_name or name
+            self._state.users[user_id] = {
+                "id": user_id,
+                "team_id": ws.team_id,
+                "name": name,
+                "real_name": real_name,
+                "tz": tz,
+                "is_admin": is_admin or is_owner,
+                "is_owner": is_owner,
+                "is_primary_owner": False,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+                "is_bot": is_bot,
+                "is_app_user": False,
+                "deleted": deleted,
+                "updated": int(self._state.wall_clock()),
+                "profile": {
+                    "real_name": real_name,
+                    "display_name": name,
+                    "status_text": status_text,
+                    "status_emoji": status_emoji,
+                    "team": ws.team_id,
+                },
+            }
+            return user_object(self._state.users[user_id], self._state.wall_clock())
+
+    def user(self, user_id: str) -> dict:
+        with self._state.lock:
+            return user_object(self._state.users[user_id], self._state.wall_clock())
+
+    def set_user_status(self, user_id: str, text: str, emoji: str) -> None:
+        with self._state.lock:
+            self._state.users[user_id]["profile"].update(status_text=text, status_emoji=emoji)
+
+    def add_channel(self, channel_id: str, name: str, *, is_private: bool = False,
+                    is_archived: bool = False, members: Iterable[str] = (), team_id: str | None = None,
+                    bot_is_member: bool = True) -> dict:
+        """Add (or redefine) a channel; messages already posted in it are kept."""
+        with self._state.lock:
+            ws = self._state.workspace(team_id)
+            member_ids = list(dict.fromkeys(members))
+            if bot_is_member and ws.bot_user_id not in member_ids:
+                member_ids.append(ws.bot_user_id)
+            self._state.channels[channel_id] = {
+                "id": channel_id,
+                "name": name,
+                "is_private": is_private,
+                "is_archived": is_archived,
+                "is_im": False,
+                "is_mpim": False,
+                "user": None,
+                "members": member_ids,
+                "team_id": ws.team_id,
+                "created": int(self._state.wall_clock()),
+            }
+            self._state.messages.setdefault(channel_id, [])
+            return dict(self._state.channels[channel_id], members=list(member_ids))
+
+    def channel(self, channel_id: str) -> dict | None:
+        return self._state.snapshot(self._state.channels.get(channel_id))  # type: ignore[return-value]
+
+    def dm_channel_id(self, user_id: str) -> str:
+        """The bot's DM with this user (what conversations.open returns and app_home_opened carries)."""
+        with self._state.lock:
+            user = self._state.users[user_id]
+            ws = self._state.workspace(user["team_id"])
+            return self._state.dm_channel(ws, (user_id,))[0]
+
+    def next_ts(self) -> str:
+        """A fresh, unique Slack timestamp (for event_ts and user-authored messages)."""
+        return self._state.next_ts()
+
+    # recording ---------------------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        return self._recorder.calls
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [call for call in self._recorder.calls if call.method == method]
+
+    def wait_for(self, method: str, predicate: Callable[[ApiCall], bool] = lambda call: True, *,
+                 count: int = 1, timeout: float = 5.0) -> ApiCall:
+        """Block until ``count`` matching calls exist (earlier ones count too); return the count-th."""
+        return self._recorder.wait_for_call(method, predicate, count=count, timeout=timeout)
+
+    def clear_calls(self) -> None:
+        self._recorder.clear_calls()
+
+    def messages(self, channel_id: str) -> list[dict]:
+        return self._state.snapshot(self._state.messages.get(channel_id, []))  # type: ignore[return-value]
+
+    def message(self, channel_id: str, ts: str) -> dict:
+        with self._state.lock:
+            try:
+                return self._state.snapshot(self._state.message(channel_id, ts))  # type: ignore[return-value]
+            except ApiError:
+                raise LookupError(f"no message {ts} in {channel_id}") from None
+
+    @property
+    def ephemerals(self) -> list[dict]:
+        return self._state.snapshot(self._state.ephemerals)  # type: ignore[return-value]
+
+    @property
+    def views(self) -> dict[str, dict]:
+        """Open modal views by id (closed ones are gone; Home tabs are under ``home()``)."""
+        return self._state.snapshot(self._state.views)  # type: ignore[return-value]
+
+    def view(self, view_id: str) -> dict:
+        """An open modal or a published Home tab, by view id."""
+        with self._state.lock:
+            homes = {record["id"]: record for record in self._state.homes.values()}
+            record = self._state.views.get(view_id) or homes.get(view_id)
+            if record is None:
+                raise LookupError(f"no open view {view_id}")
+            return self._state.snapshot(record)  # type: ignore[return-value]
+
+    def view_payload(self, view_id: str) -> dict:
+        """The view as Slack puts it into interaction payloads (id, hash, state, metadata...)."""
+        return modals.view_payload(self.view(view_id))
+
+    def open_views(self, user_id: str) -> list[dict]:
+        """The user's modal stack, bottom (root) first."""
+        with self._state.lock:
+            ids = self._state.stacks.get(user_id, [])
+            return self._state.snapshot([self._state.views[view_id] for view_id in ids])  # type: ignore[return-value]
+
+    def home(self, user_id: str) -> dict | None:
+        """The user's Home tab as last published: Slack's view object (``id``, ``blocks``, ``hash``...)."""
+        with self._state.lock:
+            record = self._state.homes.get(user_id)
+            return modals.view_payload(record) if record is not None else None
+
+    @property
+    def uploads(self) -> list[dict]:
+        return self._state.snapshot(self._state.uploads)  # type: ignore[return-value]
+
+    @property
+    def responses(self) -> list[dict]:
+        return self._recorder.responses
+
+    def wait_for_response(self, predicate: Callable[[dict], bool] = lambda r: True, *, count: int = 1,
+                          timeout: float = 5.0) -> dict:
+        return self._recorder.wait_for_response(predicate, count=count, timeout=timeout)
+
+    # what Slack hands to the bot ---------------------------------------------------------------------------
+
+    def new_response_url(self, channel_id: str, user_id: str, *, message_ts: str | None = None,
+                         team_id: str | None = None) -> str:
+        """A response_url for a command or a click; ``message_ts`` names the message it may replace."""
+        with self._state.lock:
+            team_id = team_id or self._team_of(channel_id, user_id)
+            return webhooks.new_response_url(self._state, channel_id=channel_id, user_id=user_id,
+                                             team_id=team_id, message_ts=message_ts)
+
+    def new_trigger_id(self, user_id: str, *, team_id: str | None = None) -> str:
+        with self._state.lock:
+            team_id = team_id or self._team_of(None, user_id)
+            ids = self._state.ids
+            trigger_id = f"{int(self._state.wall_clock())}.{ids.new('', 6)}.{ids.secret(8)}"
+            self._state.triggers[trigger_id] = Trigger(user_id, team_id, self._state.clock())
+            return trigger_id
+
+    def new_oauth_code(self, team_id: str, *, user_id: str = "U0INSTALLER", scope: str = DEFAULT_SCOPES,
+                       user_scope: str = "") -> str:
+        """A one-time code that oauth.v2.access exchanges for this workspace's installation."""
+        with self._state.lock:
+            self._state.workspace(team_id)
+            code = f"{team_id}.{self._state.ids.secret(10)}"
+            self._state.oauth_codes[code] = OAuthCode(team_id, user_id, scope, user_scope)
+            return code
+
+    def _team_of(self, channel_id: str | None, user_id: str | None) -> str:
+        channel = self._state.channels.get(channel_id or "")
+        if channel is not None:
+            return channel["team_id"]
+        user = self._state.users.get(user_id or "")
+        return user["team_id"] if user is not None else self._state.workspace(None).team_id
+
+    # what users do (the driver calls these, then tells the bot) --------------------------------------------
+
+    def add_message(self, channel: str, user: str, text: str, *, blocks: list | None = None,
+                    thread_ts: str | None = None) -> dict:
+        """A person posts a message (the bot's messages come through chat.postMessage instead)."""
+        with self._state.lock:
+            team_id = self._team_of(channel, user)
+            ts = self._state.next_ts()
+            message = {"type": "message", "ts": ts, "channel": channel, "user": user, "team": team_id,
+                       "text": text, "blocks": blocks or [], "thread_ts": thread_ts, "edited": False,
+                       "reactions": []}
+            return self._state.snapshot(self._state.append_message(channel, message))  # type: ignore[return-value]
+
+    def add_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
+        with self._state.lock:
+            add_reaction(self._state.message(channel, ts), user, name)
+
+    def remove_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
+        with self._state.lock:
+            remove_reaction(self._state.message(channel, ts), user, name)
+
+    def set_view_state(self, view_id: str, values: dict) -> None:
+        """What the user typed into a modal, as ``state.values`` will carry it."""
+        with self._state.lock:
+            self._state.views[view_id]["state"]["values"] = self._state.snapshot(values)
+
+    def apply_view_submission_response(self, view_id: str, body: dict | None) -> None:
+        """Apply the bot's answer to a view_submission (errors / update / push / clear / close)."""
+        with self._state.lock:
+            modals.apply_submission_response(self._state, view_id, body)
+
+    def close_view(self, view_id: str) -> bool:
+        """The user closes a modal; returns whether the whole stack went (``clear_on_close``)."""
+        with self._state.lock:
+            record = self._state.views[view_id]
+            if record["view"].get("clear_on_close"):
+                modals.close_stack(self._state, record["user"])
+                return True
+            modals.pop_view(self._state, view_id)
+            return False
+
+    def deliver_command_reply(self, channel_id: str, user_id: str, body: dict, *,
+                              team_id: str | None = None) -> None:
+        """Show a slash command's ack body the way Slack does: ephemeral unless ``in_channel``."""
+        with self._state.lock:
+            team_id = team_id or self._team_of(channel_id, user_id)
+            webhooks.deliver_reply(self._state, team_id=team_id, channel_id=channel_id, user_id=user_id,
+                                   body=body, message_ts=None, source="command")
+
+    # faults ------------------------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: str = "cannot_dm_bot", *, times: int = 1,
+                  status: int = 200) -> None:
+        """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
+        self._faults.queue(method, Fault(error, status=status), times)
+
+    def rate_limit_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` get HTTP 429 with ``Retry-After``."""
+        self._faults.queue(method, Fault("ratelimited", status=429, retry_after=retry_after), times)
+
+    def set_rate_limit(self, method: str, per_minute: int | None) -> None:
+        """Enforce a real per-minute limit for ``method`` per workspace; ``None`` lifts it."""
+        self._faults.set_limit(method, per_minute)
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._server is not None else "not started"
+        return f"<FakeSlack {where} calls={len(self._recorder.calls)}>"

@@ -1,0 +1,547 @@
+"""The fake Web API, exercised through a real slack_sdk WebClient: shapes, Slack's error names, faults."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.sandbox import FakeSlack
+
+TOKEN = "xoxb-sandbox-0000"
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}
+MODAL = {
+    "type": "modal",
+    "callback_id": "draft",
+    "title": {"type": "plain_text", "text": "Draft"},
+    "submit": {"type": "plain_text", "text": "Save"},
+    "blocks": [{"type": "input", "block_id": "title", "label": {"type": "plain_text", "text": "Title"},
+                "element": {"type": "plain_text_input", "action_id": "value"}}],
+}
+
+
+class Clock:
+    """A hand-moved monotonic clock, for lifetimes (trigger ids, rate windows)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock: Clock) -> Iterator[FakeSlack]:
+    with FakeSlack(clock=clock) as fake:
+        fake.add_user("U1", "alice")
+        fake.add_user("U2", "bob", tz="America/New_York")
+        fake.add_user("UGONE", "carol", deleted=True)
+        fake.add_user("UOTHERBOT", "otherbot", is_bot=True)
+        fake.add_channel("C1", "okr-team", members=["U1", "U2"])
+        fake.add_channel("CARCH", "old", is_archived=True)
+        fake.add_channel("COUT", "elsewhere", members=["U1"], bot_is_member=False)
+        yield fake
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    return WebClient(token=TOKEN, base_url=fake.api_url)
+
+
+def error_of(call, *args, **kwargs) -> str:
+    """Run a WebClient call that must fail; return Slack's error name."""
+    with pytest.raises(SlackApiError) as failure:
+        call(*args, **kwargs)
+    return failure.value.response["error"]
+
+
+# auth and routing -------------------------------------------------------------------------------------------
+
+
+def test_auth_test_describes_the_installation(client: WebClient) -> None:
+    body = client.auth_test().data
+    assert (body["team_id"], body["user_id"], body["bot_id"]) == ("T0SANDBOX", "U0BOT", "B0BOT")
+
+
+def test_missing_and_wrong_tokens_use_slacks_error_names(fake: FakeSlack) -> None:
+    assert error_of(WebClient(base_url=fake.api_url).auth_test) == "not_authed"
+    assert error_of(WebClient(token="xoxb-nope", base_url=fake.api_url).auth_test) == "invalid_auth"
+
+
+def test_token_may_come_as_a_form_parameter(fake: FakeSlack) -> None:
+    request = urllib.request.Request(fake.api_url + "auth.test", data=f"token={TOKEN}".encode())
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.loads(response.read())["user_id"] == "U0BOT"
+
+
+def test_unknown_method_answers_200_unknown_method(fake: FakeSlack) -> None:
+    with urllib.request.urlopen(fake.api_url + "chat.teleport", timeout=5) as response:
+        assert response.status == 200
+        assert json.loads(response.read()) == {"ok": False, "error": "unknown_method"}
+
+
+def test_api_url_ends_with_a_slash(fake: FakeSlack) -> None:
+    assert fake.api_url == fake.base_url + "/api/"
+    assert fake.api_url.startswith("http://127.0.0.1:")
+
+
+# messages ---------------------------------------------------------------------------------------------------
+
+
+def test_post_message_is_stored_and_recorded(fake: FakeSlack, client: WebClient) -> None:
+    response = client.chat_postMessage(channel="C1", text="fallback", blocks=[SECTION])
+    stored = fake.message("C1", response["ts"])
+    assert stored["text"] == "fallback" and stored["blocks"] == [SECTION] and stored["user"] == "U0BOT"
+    call = fake.calls_to("chat.postMessage")[0]
+    assert call.token == TOKEN and call.args["channel"] == "C1" and call.response["ts"] == response["ts"]
+
+
+def test_message_timestamps_are_unique_and_increasing_even_when_posted_concurrently(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    threads = [threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": str(i)})
+               for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps = [m["ts"] for m in fake.messages("C1")]
+    assert len(stamps) == 12 and len(set(stamps)) == 12
+    assert stamps == sorted(stamps, key=float)
+    assert all(len(ts.split(".")[1]) == 6 for ts in stamps)
+
+
+def test_thread_replies_update_the_parent(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    client.chat_postMessage(channel="C1", text="reply 1", thread_ts=parent)
+    client.chat_postMessage(channel="C1", text="reply 2", thread_ts=parent)
+    assert fake.message("C1", parent)["reply_count"] == 2
+    assert [m["thread_ts"] for m in fake.messages("C1")] == [parent, parent, parent]
+    orphan = error_of(client.chat_postMessage, channel="C1", text="x", thread_ts="1.000001")
+    assert orphan == "thread_not_found"
+
+
+@pytest.mark.parametrize(
+    ("channel", "error"),
+    [("CNOPE", "channel_not_found"), ("U1", "channel_not_found"), ("CARCH", "is_archived"),
+     ("COUT", "not_in_channel")],
+)
+def test_post_message_channel_errors(client: WebClient, channel: str, error: str) -> None:
+    assert error_of(client.chat_postMessage, channel=channel, text="hi") == error
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+def test_post_message_without_content_is_no_text(client: WebClient) -> None:
+    assert error_of(client.chat_postMessage, channel="C1") == "no_text"
+
+
+def test_text_over_40000_characters_is_msg_too_long(client: WebClient) -> None:
+    assert error_of(client.chat_postMessage, channel="C1", text="x" * 40_001) == "msg_too_long"
+
+
+def _button(label: str) -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": "go"}
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [SECTION] * 51,
+        [{"type": "carousel"}],
+        [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+        [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
+        [{"type": "header", "text": {"type": "mrkdwn", "text": "not plain"}}],
+        [{"type": "actions", "elements": [_button("x" * 76)]}],
+        [{"type": "actions", "elements": [dict(_button(str(i)), action_id=f"a{i}") for i in range(26)]}],
+        [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
+        [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s", "options": [
+            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i)} for i in range(101)]}]}],
+        [dict(SECTION, block_id="same"), dict(SECTION, block_id="same")],
+    ],
+    ids=["51-blocks", "unknown-type", "section-3001", "header-151", "header-mrkdwn", "button-76",
+         "26-elements", "11-fields", "101-options", "duplicate-block-id"],
+)
+def test_invalid_blocks_are_refused_with_a_pointer(client: WebClient, blocks: list) -> None:
+    with pytest.raises(SlackApiError) as failure:
+        client.chat_postMessage(channel="C1", text="fallback", blocks=blocks)
+    assert failure.value.response["error"] == "invalid_blocks"
+    assert "json-pointer:/blocks" in failure.value.response["response_metadata"]["messages"][0]
+
+
+def test_limits_themselves_are_accepted(client: WebClient) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}] * 49
+    blocks.append({"type": "actions", "elements": [_button("y" * 75)]})
+    assert client.chat_postMessage(channel="C1", text="fallback", blocks=blocks)["ok"]
+
+
+def test_blocks_that_are_not_a_json_array_are_a_format_error(client: WebClient) -> None:
+    not_json = {"channel": "C1", "text": "t", "blocks": "[{not json"}
+    not_array = {"channel": "C1", "text": "t", "blocks": {"type": "section"}}
+    assert error_of(client.api_call, "chat.postMessage", params=not_json) == "invalid_blocks_format"
+    assert error_of(client.api_call, "chat.postMessage", json=not_array) == "invalid_blocks_format"
+
+
+def test_update_marks_edited_and_keeps_ts(fake: FakeSlack, client: WebClient) -> None:
+    ts = client.chat_postMessage(channel="C1", text="v1")["ts"]
+    response = client.chat_update(channel="C1", ts=ts, text="v2")
+    assert response["ts"] == ts
+    stored = fake.message("C1", ts)
+    assert stored["text"] == "v2" and stored["edited"] is True
+
+
+def test_update_errors(fake: FakeSlack, client: WebClient) -> None:
+    theirs = fake.add_message("C1", "U1", "a human wrote this")
+    assert error_of(client.chat_update, channel="C1", ts="1.000001", text="x") == "message_not_found"
+    assert error_of(client.chat_update, channel="C1", ts=theirs["ts"], text="x") == "cant_update_message"
+
+
+def test_delete_removes_the_message(fake: FakeSlack, client: WebClient) -> None:
+    ts = client.chat_postMessage(channel="C1", text="oops")["ts"]
+    client.chat_delete(channel="C1", ts=ts)
+    assert fake.messages("C1") == []
+    assert error_of(client.chat_delete, channel="C1", ts=ts) == "message_not_found"
+
+
+def test_ephemeral_goes_to_one_member_only(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postEphemeral(channel="C1", user="U1", text="psst")
+    assert [(e["channel"], e["user"], e["text"]) for e in fake.ephemerals] == [("C1", "U1", "psst")]
+    assert fake.messages("C1") == []
+    fake.add_user("U3", "dave")
+    assert error_of(client.chat_postEphemeral, channel="C1", user="U3", text="x") == "user_not_in_channel"
+
+
+def test_permalink_points_at_the_message(client: WebClient) -> None:
+    ts = client.chat_postMessage(channel="C1", text="link me")["ts"]
+    link = client.chat_getPermalink(channel="C1", message_ts=ts)["permalink"]
+    assert link.endswith(f"/archives/C1/p{ts.replace('.', '')}")
+
+
+# conversations and users ------------------------------------------------------------------------------------
+
+
+def test_conversations_open_gives_a_stable_dm_to_post_into(fake: FakeSlack, client: WebClient) -> None:
+    first = client.conversations_open(users="U1")["channel"]["id"]
+    again = client.conversations_open(users="U1")
+    assert first.startswith("D") and again["channel"]["id"] == first and again["already_open"]
+    assert client.conversations_open(users="U2")["channel"]["id"] != first
+    client.chat_postMessage(channel=first, text="your weekly check-in")
+    assert fake.messages(first)[0]["text"] == "your weekly check-in"
+    assert fake.dm_channel_id("U1") == first
+
+
+@pytest.mark.parametrize(
+    ("user", "error"),
+    [("UNOPE", "user_not_found"), ("U0BOT", "cannot_dm_bot"), ("UOTHERBOT", "cannot_dm_bot"),
+     ("UGONE", "user_disabled")],
+)
+def test_conversations_open_errors(client: WebClient, user: str, error: str) -> None:
+    assert error_of(client.conversations_open, users=user) == error
+
+
+def test_conversations_info_and_join(fake: FakeSlack, client: WebClient) -> None:
+    info = client.conversations_info(channel="COUT")["channel"]
+    assert info["name"] == "elsewhere" and info["is_member"] is False
+    client.conversations_join(channel="COUT")
+    assert client.conversations_info(channel="COUT")["channel"]["is_member"] is True
+    assert client.chat_postMessage(channel="COUT", text="hello")["ok"]
+    fake.add_channel("GPRIV", "secret", is_private=True, bot_is_member=False)
+    assert error_of(client.conversations_info, channel="GPRIV") == "channel_not_found"
+
+
+def test_users_info_is_realistic(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_user_status("U1", "On holiday", ":palm_tree:")
+    user = client.users_info(user="U1")["user"]
+    assert user["id"] == "U1" and user["team_id"] == "T0SANDBOX" and user["tz"] == "Europe/Paris"
+    assert user["profile"]["status_text"] == "On holiday" and user["profile"]["status_emoji"] == ":palm_tree:"
+    assert user["is_bot"] is False and user["deleted"] is False
+    assert error_of(client.users_info, user="UNOPE") == "user_not_found"
+
+
+@pytest.mark.parametrize(("month", "offset"), [(1, 3600), (7, 7200)])
+def test_tz_offset_follows_daylight_saving_time(month: int, offset: int) -> None:
+    instant = datetime(2025, month, 15, 12, tzinfo=UTC).timestamp()
+    with FakeSlack(wall_clock=lambda: instant) as fake:
+        fake.add_user("U1", "alice", tz="Europe/Paris")
+        client = WebClient(token=TOKEN, base_url=fake.api_url)
+        assert client.users_info(user="U1")["user"]["tz_offset"] == offset
+
+
+def test_each_token_sees_only_its_workspace(fake: FakeSlack) -> None:
+    fake.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
+    other = WebClient(token="xoxb-other", base_url=fake.api_url)
+    assert other.auth_test()["team_id"] == "T2"
+    assert error_of(other.chat_postMessage, channel="C1", text="hi") == "channel_not_found"
+    assert error_of(other.users_info, user="U1") == "user_not_found"
+    assert fake.calls_to("auth.test")[-1].team_id == "T2"
+
+
+# reactions --------------------------------------------------------------------------------------------------
+
+
+def test_reactions_add_and_get(fake: FakeSlack, client: WebClient) -> None:
+    ts = client.chat_postMessage(channel="C1", text="vote")["ts"]
+    fake.add_reaction("C1", ts, "U1", "white_check_mark")
+    fake.add_reaction("C1", ts, "U2", "white_check_mark")
+    client.reactions_add(channel="C1", timestamp=ts, name="eyes")
+    reactions = client.reactions_get(channel="C1", timestamp=ts)["message"]["reactions"]
+    assert reactions == [{"name": "white_check_mark", "users": ["U1", "U2"], "count": 2},
+                         {"name": "eyes", "users": ["U0BOT"], "count": 1}]
+    assert error_of(client.reactions_add, channel="C1", timestamp=ts, name="eyes") == "already_reacted"
+    assert error_of(client.reactions_get, channel="C1", timestamp="1.000001") == "message_not_found"
+    fake.remove_reaction("C1", ts, "U1", "white_check_mark")
+    assert fake.message("C1", ts)["reactions"][0]["count"] == 1
+
+
+# views ------------------------------------------------------------------------------------------------------
+
+
+def test_views_open_records_the_modal(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.new_trigger_id("U1")
+    view = client.views_open(trigger_id=trigger, view=dict(MODAL, private_metadata="42"))["view"]
+    stored = fake.view(view["id"])
+    assert stored["user"] == "U1" and stored["callback_id"] == "draft" and stored["private_metadata"] == "42"
+    assert stored["view"]["title"]["text"] == "Draft" and stored["root_view_id"] == view["id"]
+    assert [v["id"] for v in fake.open_views("U1")] == [view["id"]]
+    assert view["hash"] == stored["hash"] and view["state"] == {"values": {}}
+
+
+def test_trigger_ids_expire_after_3_seconds_and_work_once(
+    fake: FakeSlack, client: WebClient, clock: Clock
+) -> None:
+    trigger = fake.new_trigger_id("U1")
+    clock.now += 3.5
+    assert error_of(client.views_open, trigger_id=trigger, view=MODAL) == "expired_trigger_id"
+    trigger = fake.new_trigger_id("U1")
+    clock.now += 2.5
+    client.views_open(trigger_id=trigger, view=MODAL)
+    assert error_of(client.views_open, trigger_id=trigger, view=MODAL) == "expired_trigger_id"
+    assert error_of(client.views_open, trigger_id="123.456.abc", view=MODAL) == "invalid_trigger_id"
+    fake.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
+    other = WebClient(token="xoxb-other", base_url=fake.api_url)
+    foreign = error_of(other.views_open, trigger_id=fake.new_trigger_id("U1"), view=MODAL)
+    assert foreign == "invalid_trigger_id"
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"title": {"type": "plain_text", "text": "x" * 25}}, "/view/title/text"),
+        ({"private_metadata": "x" * 3001}, "/view/private_metadata"),
+        ({"callback_id": "x" * 256}, "/view/callback_id"),
+        ({"type": "home"}, "/view/type"),
+        ({"submit": None}, "/view/submit"),
+        ({"blocks": [SECTION] * 101}, "/view/blocks"),
+    ],
+    ids=["title-25", "metadata-3001", "callback-256", "wrong-type", "input-without-submit", "101-blocks"],
+)
+def test_invalid_views_are_invalid_arguments(fake: FakeSlack, client: WebClient, change: dict,
+                                             pointer: str) -> None:
+    view = {k: v for k, v in {**MODAL, **change}.items() if v is not None}
+    with pytest.raises(SlackApiError) as failure:
+        client.views_open(trigger_id=fake.new_trigger_id("U1"), view=view)
+    assert failure.value.response["error"] == "invalid_arguments"
+    assert any(pointer in m for m in failure.value.response["response_metadata"]["messages"])
+
+
+def test_push_stacks_up_to_three_views(fake: FakeSlack, client: WebClient) -> None:
+    root = client.views_open(trigger_id=fake.new_trigger_id("U1"), view=MODAL)["view"]["id"]
+    second = client.views_push(trigger_id=fake.new_trigger_id("U1"), view=MODAL)["view"]
+    client.views_push(trigger_id=fake.new_trigger_id("U1"), view=MODAL)
+    assert second["root_view_id"] == root and second["previous_view_id"] == root
+    assert len(fake.open_views("U1")) == 3
+    fourth = error_of(client.views_push, trigger_id=fake.new_trigger_id("U1"), view=MODAL)
+    assert fourth == "push_limit_reached"
+
+
+def test_views_update_checks_the_hash(fake: FakeSlack, client: WebClient) -> None:
+    opened = client.views_open(trigger_id=fake.new_trigger_id("U1"), view=MODAL)["view"]
+    renamed = dict(MODAL, title={"type": "plain_text", "text": "Step 2"})
+    updated = client.views_update(view_id=opened["id"], hash=opened["hash"], view=renamed)["view"]
+    assert updated["id"] == opened["id"] and updated["hash"] != opened["hash"]
+    assert fake.view(opened["id"])["view"]["title"]["text"] == "Step 2"
+    stale = error_of(client.views_update, view_id=opened["id"], hash=opened["hash"], view=MODAL)
+    assert stale == "hash_conflict"
+    assert error_of(client.views_update, view_id="VNOPE", view=MODAL) == "not_found"
+
+
+def test_views_publish_sets_the_home_tab(fake: FakeSlack, client: WebClient) -> None:
+    home = {"type": "home", "blocks": [SECTION]}
+    first = client.views_publish(user_id="U1", view=home)["view"]
+    assert fake.home("U1")["blocks"] == [SECTION] and fake.home("U2") is None
+    client.views_publish(user_id="U1", view=dict(home, blocks=[SECTION, {"type": "divider"}]))
+    assert len(fake.home("U1")["blocks"]) == 2 and fake.home("U1")["id"] == first["id"]
+    assert error_of(client.views_publish, user_id="U1", view=MODAL) == "invalid_arguments"
+    assert error_of(client.views_publish, user_id="UNOPE", view=home) == "user_not_found"
+
+
+# faults -----------------------------------------------------------------------------------------------------
+
+
+def test_fail_next_is_consumed_in_order(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", "account_inactive")
+    fake.fail_next("chat.postMessage", "ratelimited", status=429)
+    assert error_of(client.chat_postMessage, channel="C1", text="1") == "account_inactive"
+    assert error_of(client.chat_postMessage, channel="C1", text="2") == "ratelimited"
+    assert client.chat_postMessage(channel="C1", text="3")["ok"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [200, 429, 200]
+    assert [m["text"] for m in fake.messages("C1")] == ["3"]
+
+
+def test_rate_limit_has_retry_after_and_slack_sdk_retries_it(fake: FakeSlack) -> None:
+    fake.rate_limit_next("chat.postMessage", retry_after=1)
+    plain = WebClient(token=TOKEN, base_url=fake.api_url)
+    with pytest.raises(SlackApiError) as failure:
+        plain.chat_postMessage(channel="C1", text="x")
+    assert failure.value.response.status_code == 429
+    assert failure.value.response.headers["Retry-After"] == "1"
+    assert failure.value.response["error"] == "ratelimited"
+
+    fake.rate_limit_next("chat.postMessage", retry_after=1)
+    patient = WebClient(token=TOKEN, base_url=fake.api_url,
+                        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    started = time.monotonic()
+    assert patient.chat_postMessage(channel="C1", text="second try")["ok"]
+    assert time.monotonic() - started >= 0.9
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 200]
+
+
+def test_set_rate_limit_counts_per_minute_per_workspace(fake: FakeSlack, client: WebClient,
+                                                         clock: Clock) -> None:
+    fake.set_rate_limit("users.info", 2)
+    client.users_info(user="U1")
+    clock.now += 20
+    client.users_info(user="U1")
+    with pytest.raises(SlackApiError) as failure:
+        client.users_info(user="U1")
+    assert failure.value.response.status_code == 429
+    assert failure.value.response.headers["Retry-After"] == "40"
+    fake.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
+    assert WebClient(token="xoxb-other", base_url=fake.api_url).users_info(user="U2BOT")["ok"]
+    clock.now += 41
+    assert client.users_info(user="U1")["ok"]
+    fake.set_rate_limit("users.info", None)
+    for _ in range(3):
+        client.users_info(user="U1")
+
+
+# recording --------------------------------------------------------------------------------------------------
+
+
+def test_wait_for_blocks_until_the_call_happens(fake: FakeSlack, client: WebClient) -> None:
+    timer = threading.Timer(0.2, client.chat_postMessage, kwargs={"channel": "C1", "text": "later"})
+    timer.start()
+    call = fake.wait_for("chat.postMessage", lambda c: c.args.get("text") == "later", timeout=3)
+    assert call.response["ok"]
+    timer.join()
+
+
+def test_wait_for_counts_recorded_calls_and_explains_a_timeout(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="one")
+    client.chat_postMessage(channel="C1", text="two")
+    assert fake.wait_for("chat.postMessage", count=2, timeout=0.1).args["text"] == "two"
+    with pytest.raises(AssertionError, match=r"(?s)chat\.update.*chat\.postMessage \[200 ok\]"):
+        fake.wait_for("chat.update", timeout=0.2)
+    fake.clear_calls()
+    assert fake.calls == []
+
+
+# response_url -----------------------------------------------------------------------------------------------
+
+
+def post_json(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def test_response_url_works_five_times(fake: FakeSlack) -> None:
+    url = fake.new_response_url("C1", "U1")
+    assert url.startswith(fake.base_url + "/response/")
+    for i in range(5):
+        assert post_json(url, {"text": f"reply {i}"})[0] == 200
+    assert post_json(url, {"text": "one too many"}) == (404, {"ok": False, "error": "used_url"})
+    assert [r["body"]["text"] for r in fake.responses] == [f"reply {i}" for i in range(5)]
+    assert [e["text"] for e in fake.ephemerals] == [f"reply {i}" for i in range(5)]
+    assert [c.status for c in fake.calls_to("response_url")] == [200] * 5 + [404]
+
+
+def test_response_url_expires_after_30_minutes(fake: FakeSlack, clock: Clock) -> None:
+    url = fake.new_response_url("C1", "U1")
+    clock.now += 29 * 60
+    assert post_json(url, {"text": "still fine"})[0] == 200
+    clock.now += 2 * 60
+    assert post_json(url, {"text": "too late"}) == (404, {"ok": False, "error": "expired_url"})
+
+
+def test_response_url_in_channel_and_replace_original(fake: FakeSlack, client: WebClient) -> None:
+    post_json(fake.new_response_url("C1", "U1"), {"text": "for all", "response_type": "in_channel"})
+    assert [(m["text"], m["user"]) for m in fake.messages("C1")] == [("for all", "U0BOT")]
+    ts = client.chat_postMessage(channel="C1", text="vote here")["ts"]
+    post_json(fake.new_response_url("C1", "U1", message_ts=ts), {"text": "closed", "replace_original": True})
+    assert fake.message("C1", ts)["text"] == "closed" and fake.message("C1", ts)["edited"]
+    assert fake.wait_for_response(lambda r: r["body"].get("replace_original"))["url_id"]
+
+
+def test_response_url_refuses_invalid_blocks(fake: FakeSlack) -> None:
+    status, body = post_json(fake.new_response_url("C1", "U1"), {"text": "t", "blocks": [{"type": "nope"}]})
+    assert (status, body["error"]) == (400, "invalid_blocks")
+    assert fake.responses == [] and fake.ephemerals == []
+
+
+# files and OAuth --------------------------------------------------------------------------------------------
+
+
+def test_files_upload_v2_round_trip(fake: FakeSlack, client: WebClient) -> None:
+    client.files_upload_v2(channel="C1", content=b"score,0.7\n", filename="scores.csv", title="Scores",
+                           initial_comment="Cycle archive")
+    [upload] = fake.uploads
+    assert (upload["filename"], upload["title"], upload["channel_id"]) == ("scores.csv", "Scores", "C1")
+    assert upload["content"] == b"score,0.7\n" and upload["initial_comment"] == "Cycle archive"
+    assert fake.messages("C1")[0]["text"] == "Cycle archive"
+
+
+def test_complete_upload_without_the_bytes_fails(fake: FakeSlack, client: WebClient) -> None:
+    file_id = client.files_getUploadURLExternal(filename="a.txt", length=3)["file_id"]
+    missing = error_of(client.files_completeUploadExternal, files=[{"id": file_id}], channel_id="C1")
+    assert missing == "file_not_found"
+
+
+def test_oauth_v2_access_exchanges_a_code_once(fake: FakeSlack) -> None:
+    fake.add_workspace("T2", "Acme", "xoxb-acme", bot_user_id="U2BOT", bot_id="B2BOT")
+    code = fake.new_oauth_code("T2", user_id="UINSTALL")
+    client = WebClient(base_url=fake.api_url)
+    body = client.oauth_v2_access(client_id="111.222", client_secret="shh", code=code).data
+    assert body["access_token"] == "xoxb-acme" and body["token_type"] == "bot"
+    assert body["team"] == {"id": "T2", "name": "Acme"} and body["bot_user_id"] == "U2BOT"
+    assert body["authed_user"]["id"] == "UINSTALL" and body["app_id"] == "A0SANDBOX"
+    assert "chat:write" in body["scope"].split(",")
+    reused = error_of(client.oauth_v2_access, client_id="111.222", client_secret="shh", code=code)
+    assert reused == "invalid_code"
+
+
+def test_oauth_checks_client_credentials_when_configured() -> None:
+    with FakeSlack(client_id="111.222", client_secret="shh") as fake:
+        client = WebClient(base_url=fake.api_url)
+        code = fake.new_oauth_code("T0SANDBOX")
+        assert error_of(client.oauth_v2_access, client_id="111.222", client_secret="bad",
+                        code=code) == "bad_client_secret"
+        assert client.oauth_v2_access(client_id="111.222", client_secret="shh", code=code)["ok"]
