@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slack_bolt import App, BoltContext, BoltResponse
+from sqlalchemy.exc import OperationalError
 
+from bot.render import render_message
 from bot.rituals.workspaces import ensure_workspace
 from storage.db import Database
 
+log = logging.getLogger(__name__)
 LIFECYCLE_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
@@ -17,10 +22,12 @@ def register(app: App, *, db: Database) -> None:
     def attach(body: dict, context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         context["db"] = db
         slack_team_id = context.team_id or context.enterprise_id
-        if slack_team_id:
-            # a request that got through authorisation means the app is installed, unless it is
-            # the very event saying it no longer is
-            installed = body.get("event", {}).get("type") not in LIFECYCLE_EVENTS
+        if not slack_team_id:
+            return next()
+        # a request that got through authorisation means the app is installed, unless it is
+        # the very event saying it no longer is
+        installed = body.get("event", {}).get("type") not in LIFECYCLE_EVENTS
+        try:
             with db.transaction() as session:
                 workspace = ensure_workspace(
                     session,
@@ -30,9 +37,23 @@ def register(app: App, *, db: Database) -> None:
                     now=now(),
                 )
                 context["workspace_id"] = workspace.id
+        except OperationalError as error:
+            log.error("database unavailable", exc_info=error)
+            return unavailable(body)
         return next()
 
     app.use(attach)
+
+
+def unavailable(body: dict) -> BoltResponse:
+    """Without its database the bot can do nothing safely: say so, and let Slack retry events."""
+    if body.get("command"):
+        message = {"response_type": "ephemeral", **render_message("unavailable.j2")}
+        return BoltResponse(
+            status=200, body=json.dumps(message), headers={"content-type": "application/json"}
+        )
+    # Slack retries events answered with an error, so an event received during an outage is not lost
+    return BoltResponse(status=503, body="")
 
 
 def now() -> datetime:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.app import INSTALL_PATH, REDIRECT_PATH
 from bot.sandbox import SlackDriver
 from bot.web import EVENTS_PATH
-from storage.models import Team, Workspace
+from storage.models import EventLog, Team, Workspace
 from storage.slack_tables import bots, installations
 from tests.conftest import SIGNING_SECRET, sandbox_settings, serve_bot
 from tests.helpers import eventually, flatten
@@ -85,3 +85,23 @@ def test_a_workspace_without_installation_is_not_served(oauth_bot, slack, db):
     driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET")
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Team)) == 0
+
+
+def test_revoking_the_bot_token_marks_the_workspace_uninstalled_once(oauth_bot, slack, db):
+    _install(oauth_bot.url, slack, "T0SECOND")
+    driver = SlackDriver(slack, bot_url=oauth_bot.url + EVENTS_PATH, signing_secret=SIGNING_SECRET)
+    driver.command("team create Platform", user="U0DEV", channel="C0PLATFORM", team_id="T0SECOND")
+    slack.wait_for_response()
+
+    driver.event({"type": "tokens_revoked", "tokens": {"oauth": ["U0DEV"]}}, team_id="T0SECOND")
+    driver.event({"type": "tokens_revoked", "tokens": {"bot": ["U0BOT2"]}}, team_id="T0SECOND")
+
+    def revoked() -> None:
+        with db.transaction() as s:
+            assert s.scalar(select(func.count()).select_from(bots).where(bots.c.team_id == "T0SECOND")) == 0
+            workspace = s.scalars(select(Workspace).where(Workspace.slack_team_id == "T0SECOND")).one()
+            assert workspace.uninstalled_at is not None
+            actions = s.scalars(select(EventLog.action).where(EventLog.workspace_id == workspace.id)).all()
+            assert actions.count("uninstalled") == 1
+
+    eventually(revoked)
