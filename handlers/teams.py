@@ -9,7 +9,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.commands import ParsedCommand, lookup
-from bot.errors import UsageError
+from bot.errors import OkrError, UsageError
 from bot.render import render_view
 from bot.rituals import teams as rituals
 from bot.rituals.team_settings import apply_settings, parse_settings_text
@@ -81,7 +81,10 @@ def settings(
         respond(**in_channel("team_settings_saved.j2", team=team, user_id=request.user_id, changed=changed))
         return
     view = settings_modal(team, members, channel_id=request.channel_id)
-    client.views_open(trigger_id=request.trigger_id, view=view)
+    opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
+    if not opened.ok:
+        # a trigger lasts 3 seconds and works once; Slack may also be having a moment
+        raise OkrError(f"Slack would not open the settings form ({opened.error}). Please run the command again.")
 
 
 def settings_modal(team: Team, members: list[Membership], *, channel_id: str) -> dict:

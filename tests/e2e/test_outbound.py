@@ -49,3 +49,12 @@ def test_a_5xx_is_retried(slack):
     slack.fail_next("chat.postMessage", "internal_error", status=503)
     assert deliver(client.chat_postMessage, channel="C0ROCKET", text="hello").ok
     assert [c.status for c in slack.calls_to("chat.postMessage")] == [503, 200]
+
+
+def test_a_form_slack_refuses_to_open_is_explained(driver, slack):
+    driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET")
+    slack.wait_for_response()
+    slack.fail_next("views.open", "expired_trigger_id")
+    driver.command("team settings", user="U0ADA", channel="C0ROCKET")
+    text = flatten(slack.wait_for_response(count=2)["body"])
+    assert "would not open the settings form (expired_trigger_id)" in text
