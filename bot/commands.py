@@ -82,7 +82,7 @@ def parse(raw: str) -> ParsedCommand:
             usage="/okr help",
         )
     text = normalise(raw, multiline=True)
-    check_characters(text, what="The command", multiline=True)
+    check_characters(text, what="The command", multiline=True, usage="/okr help")
     if not text:
         return ParsedCommand("help", "", empty=True)
     first, *rest = text.split(None, 1)

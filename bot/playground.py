@@ -9,18 +9,15 @@ from __future__ import annotations
 import secrets
 import shlex
 import sys
-import threading
 import time
 from dataclasses import replace
 from typing import TextIO
-
-import waitress
 
 from bot.app import build_app
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.sandbox.transcript import render_blocks
 from bot.settings import Settings
-from bot.web import EVENTS_PATH, make_wsgi_app
+from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
 from storage.db import Database
 
 USERS = {
@@ -299,12 +296,9 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
         slack_client_secret=None,
     )
     db = Database(settings.database_url)
-    server = waitress.create_server(
-        make_wsgi_app(build_app(local, db), db), host="127.0.0.1", port=0, threads=4
-    )
-    threading.Thread(target=server.run, daemon=True).start()
+    server = BackgroundServer(make_wsgi_app(build_app(local, db), db))
     driver = SlackDriver(
-        fake, bot_url=f"http://127.0.0.1:{server.effective_port}{EVENTS_PATH}", signing_secret=signing_secret
+        fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret
     )
     session = Playground(fake, driver, out)
     session.say("OKR bot sandbox: a local stand-in for Slack with people ada, ben and cleo. Type `help`.")
@@ -320,7 +314,7 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
+        server.stop()
         fake.stop()
         db.dispose()
     return 0

@@ -10,6 +10,8 @@ from bot.errors import UsageError
 # (bidirectional overrides, zero-width spaces…) can make text display differently from what it is.
 _ALLOWED_FORMAT = {"\u200d", "\ufe0e", "\ufe0f"}
 _REFUSED_CATEGORIES = {"Cs", "Co", "Cn"}
+# what undecodable bytes (a lone surrogate, broken UTF-8) become on the way in: the text is not what was typed
+_REPLACEMENT = "\ufffd"
 
 
 def normalise(raw: str, *, multiline: bool = False) -> str:
@@ -20,20 +22,21 @@ def normalise(raw: str, *, multiline: bool = False) -> str:
     return text.strip()
 
 
-def check_characters(text: str, *, what: str, multiline: bool = False) -> None:
+def check_characters(text: str, *, what: str, multiline: bool = False, usage: str | None = None) -> None:
     """Refuse characters that cannot be stored or that hide what the text says."""
     for char in text:
         category = unicodedata.category(char)
         if char in "\n\t" and multiline:
             continue
-        if (
-            category in _REFUSED_CATEGORIES
-            or category == "Cc"
-            or (category == "Cf" and char not in _ALLOWED_FORMAT)
-        ):
+        if char == _REPLACEMENT:
+            message = f"{what} contains a character that could not be read (U+FFFD); please type it again."
+            raise UsageError(message, usage=usage)
+        hidden = category == "Cf" and char not in _ALLOWED_FORMAT
+        if category in _REFUSED_CATEGORIES or category == "Cc" or hidden:
             raise UsageError(
                 f"{what} contains an invisible or control character (U+{ord(char):04X}); "
-                "please type it again without it."
+                "please type it again without it.",
+                usage=usage,
             )
 
 

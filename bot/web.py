@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from typing import Any
 
+import waitress
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
 
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+# Slack's largest payloads (a modal's whole state) are far below this
+MAX_BODY = 1024 * 1024
 
 
 def make_wsgi_app(app: App, db: Database):
@@ -21,11 +27,49 @@ def make_wsgi_app(app: App, db: Database):
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def wsgi(environ: dict[str, Any], start_response) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method in ("GET", "HEAD"):
             return _health(db, start_response)
+        if path == EVENTS_PATH and method == "POST":
+            refusal = _refuse_malformed(environ)
+            if refusal is not None:
+                return _text(start_response, *refusal)
         return slack(environ, start_response)
 
     return wsgi
+
+
+def _refuse_malformed(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """Turn away what cannot be a Slack request before Bolt parses it.
+
+    Bolt's verifier raises (rather than refusing) on a timestamp that is not a number, and
+    decoding a body that is not UTF-8 fails later still; both must be a plain refusal, and the
+    body is read once here, bounded, so an oversized request cannot exhaust memory.
+    """
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    if not (timestamp.isascii() and timestamp.isdigit()) or not environ.get("HTTP_X_SLACK_SIGNATURE"):
+        return "401 Unauthorized", "invalid request"
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "400 Bad Request", "invalid content length"
+    if length > MAX_BODY:
+        return "413 Payload Too Large", "request too large"
+    body = environ["wsgi.input"].read(length)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "400 Bad Request", "body is not UTF-8"
+    environ["wsgi.input"] = io.BytesIO(body)
+    return None
+
+
+def _text(start_response, status: str, message: str) -> list[bytes]:
+    body = message.encode()
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
 
 
 def _health(db: Database, start_response) -> list[bytes]:
@@ -41,3 +85,21 @@ def _json(start_response, status: str, payload: dict[str, Any]) -> list[bytes]:
     body = json.dumps(payload).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+class BackgroundServer:
+    """The WSGI app under waitress in a thread: the sandbox and the tests serve the bot this way."""
+
+    def __init__(self, wsgi_app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 4) -> None:
+        # a short loop timeout lets stop() return at once
+        self._server = waitress.create_server(wsgi_app, host=host, port=port, threads=threads,
+                                              asyncore_loop_timeout=0.05)  # fmt: skip
+        self.port: int = self._server.effective_port
+        self._thread = threading.Thread(target=self._server.run, name="okr-bot-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        # close the sockets from the server's own loop thread, so its select() never sees a closed fd
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown()

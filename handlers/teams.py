@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot.commands import ParsedCommand, lookup
 from bot.errors import OkrError, UsageError
-from bot.render import render_view
+from bot.render import render_message, render_view
 from bot.rituals import teams as rituals
-from bot.rituals.team_settings import apply_settings, parse_settings_text
+from bot.rituals.team_settings import KEYS, apply_settings, parse_settings_text
 from bot.slack import deliver
 from handlers.middleware import now
 from handlers.replies import ephemeral, in_channel
@@ -51,8 +51,15 @@ def join(
 ) -> None:
     with db.transaction() as session:
         team = _team_to_join(session, request=request, name=parsed.args)
-        rituals.join_team(session, team=team, user_id=request.user_id, now=now())
-    respond(**in_channel("team_joined.j2", team=team, user_id=request.user_id))
+        member = rituals.join_team(session, team=team, user_id=request.user_id, now=now())
+    facilitator = member.role is Role.FACILITATOR
+    message = {"team": team, "user_id": request.user_id, "facilitator": facilitator}
+    if request.channel_id == team.channel_id:
+        respond(**in_channel("team_joined.j2", **message))
+        return
+    # joined from elsewhere: the team hears it in its own channel, the person gets a confirmation
+    deliver(client.chat_postMessage, channel=team.channel_id, **render_message("team_joined.j2", **message))
+    respond(**ephemeral("team_joined.j2", **message))
 
 
 def leave(
@@ -68,7 +75,7 @@ def settings(
     parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
 ) -> None:
     """Typed `key=value` pairs are applied at once; otherwise the settings modal opens."""
-    typed = "=" in parsed.args
+    typed = "=" in parsed.args or parsed.args.lower() in KEYS
     change = parse_settings_text(parsed.args) if typed else None
     with db.transaction() as session:
         team = _resolve(session, request, name=None if typed else parsed.args or None)
@@ -84,7 +91,9 @@ def settings(
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
         # a trigger lasts 3 seconds and works once; Slack may also be having a moment
-        raise OkrError(f"Slack would not open the settings form ({opened.error}). Please run the command again.")
+        raise OkrError(
+            f"Slack would not open the settings form ({opened.error}). Please run the command again."
+        )
 
 
 def settings_modal(team: Team, members: list[Membership], *, channel_id: str) -> dict:

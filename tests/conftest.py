@@ -11,19 +11,17 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import waitress
 from sqlalchemy.engine import make_url
 
 from bot.app import build_app
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.settings import Settings
-from bot.web import EVENTS_PATH, make_wsgi_app
+from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.support.postgres import PostgresServer, find_pg_bindir
@@ -117,19 +115,10 @@ class RunningBot:
     db: Database
 
 
-def serve_bot(settings: Settings, db: Database) -> tuple[RunningBot, callable]:
+def serve_bot(settings: Settings, db: Database) -> tuple[RunningBot, Callable[[], None]]:
     """The production WSGI app under waitress on a loopback port, as `okr-bot serve` runs it."""
-    app = build_app(settings, db)
-    server = waitress.create_server(make_wsgi_app(app, db), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
-
-    return RunningBot(f"http://127.0.0.1:{server.effective_port}", settings, db), stop
+    server = BackgroundServer(make_wsgi_app(build_app(settings, db), db))
+    return RunningBot(f"http://127.0.0.1:{server.port}", settings, db), server.stop
 
 
 def sandbox_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:

@@ -53,6 +53,8 @@ def parse_settings_text(args: str) -> SettingsChange:
     raw: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        if not sep and key.lower() in KEYS:
+            raise UsageError(f"Give `{key.lower()}` a value after `=`, like `{key.lower()}=…`.", usage=USAGE)
         if not sep or key.lower() not in KEYS:
             raise UsageError(f"I don't know the setting `{pair[:40]}`.", usage=USAGE)
         raw[KEYS[key.lower()]] = value

@@ -98,7 +98,11 @@ def create_team(
 def join_team(session: Session, *, team: Team, user_id: str, now: datetime) -> Membership:
     if membership_of(session, team=team, user_id=user_id) is not None:
         raise Conflict(f"You are already a member of *{team.name}*.")
-    member = Membership(workspace_id=team.workspace_id, team_id=team.id, user_id=user_id, created_at=now)
+    # a team whose last facilitator left is taken over by the next person who joins it
+    role = Role.MEMBER if _has_facilitator(session, team=team) else Role.FACILITATOR
+    member = Membership(
+        workspace_id=team.workspace_id, team_id=team.id, user_id=user_id, role=role, created_at=now
+    )
     session.add(member)
     record_event(
         session,
@@ -222,6 +226,11 @@ def _team_named(session: Session, *, workspace_id: int, name: str) -> Team | Non
     return session.scalar(
         select(Team).where(Team.workspace_id == workspace_id, Team.name_key == name.casefold())
     )
+
+
+def _has_facilitator(session: Session, *, team: Team) -> bool:
+    query = select(Membership.id).where(Membership.team_id == team.id, Membership.role == Role.FACILITATOR)
+    return session.scalar(query.limit(1)) is not None
 
 
 def _other_members(session: Session, *, team: Team, user_id: str) -> bool:

@@ -29,18 +29,31 @@ def modal(title: str, *, callback_id: str = "goal", notify_on_close: bool = Fals
         "notify_on_close": notify_on_close,
         "title": {"type": "plain_text", "text": title},
         "submit": {"type": "plain_text", "text": "Save"},
-        "blocks": [{"type": "input", "block_id": "goal_block",
-                    "label": {"type": "plain_text", "text": "Goal"},
-                    "element": {"type": "plain_text_input", "action_id": "goal"}}],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "goal_block",
+                "label": {"type": "plain_text", "text": "Goal"},
+                "element": {"type": "plain_text_input", "action_id": "goal"},
+            }
+        ],
     }
 
 
 VOTE_BLOCKS = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "Item 7"}},
-    {"type": "actions", "block_id": "vote_block", "elements": [
-        {"type": "button", "action_id": "vote", "value": "item-7",
-         "text": {"type": "plain_text", "text": "Vote"}},
-    ]},
+    {
+        "type": "actions",
+        "block_id": "vote_block",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "vote",
+                "value": "item-7",
+                "text": {"type": "plain_text", "text": "Vote"},
+            },
+        ],
+    },
 ]
 
 
@@ -154,7 +167,11 @@ def test_signed_command_reaches_the_app_with_slacks_fields(sandbox: Sandbox) -> 
     assert result.status == 200 and result.text == "you said: list"
     [command] = sandbox.seen["commands"]
     assert (command["command"], command["text"], command["user_id"], command["channel_id"]) == (
-        "/okr", "list", "U1", "C1")
+        "/okr",
+        "list",
+        "U1",
+        "C1",
+    )
     assert command["team_id"] == "T0SANDBOX" and command["user_name"] == "alice"
     assert command["channel_name"] == "okr-team" and command["api_app_id"] == "A0SANDBOX"
     assert command["response_url"].startswith(sandbox.fake.base_url + "/response/")
@@ -187,7 +204,8 @@ def test_sign_matches_slacks_scheme(sandbox: Sandbox) -> None:
 def test_command_ack_text_is_shown_ephemerally(sandbox: Sandbox) -> None:
     sandbox.driver.command("hello", user="U1", channel="C1")
     assert [(e["channel"], e["user"], e["text"]) for e in sandbox.fake.ephemerals] == [
-        ("C1", "U1", "you said: hello")]
+        ("C1", "U1", "you said: hello")
+    ]
     assert sandbox.fake.messages("C1") == []
 
 
@@ -226,8 +244,12 @@ def test_unreact_removes_the_reaction(sandbox: Sandbox) -> None:
 
 def test_event_retry_carries_slacks_headers_and_the_same_event_id(sandbox: Sandbox) -> None:
     ts = sandbox.client.chat_postMessage(channel="C1", text="Item 9")["ts"]
-    event = {"type": "reaction_added", "user": "U1", "reaction": "one",
-             "item": {"type": "message", "channel": "C1", "ts": ts}}
+    event = {
+        "type": "reaction_added",
+        "user": "U1",
+        "reaction": "one",
+        "item": {"type": "message", "channel": "C1", "ts": ts},
+    }
     sandbox.driver.event(event, event_id="EvSAME")
     sandbox.driver.event(event, event_id="EvSAME", retry_num=1)
     wait_until(lambda: len(sandbox.seen["events"]) == 2)
@@ -256,7 +278,11 @@ def test_click_on_a_message_button_finds_the_block_and_respond_replaces_it(sandb
     [body] = sandbox.seen["actions"]
     [action] = body["actions"]
     assert (action["action_id"], action["block_id"], action["value"], action["type"]) == (
-        "vote", "vote_block", "item-7", "button")
+        "vote",
+        "vote_block",
+        "item-7",
+        "button",
+    )
     assert body["message"]["ts"] == ts and body["container"]["channel_id"] == "C1"
     assert body["user"]["id"] == "U2" and body["trigger_id"]
     assert sandbox.fake.message("C1", ts)["text"] == "voted"
@@ -331,8 +357,9 @@ def test_click_inside_a_modal_carries_the_view_and_its_state(sandbox: Sandbox) -
 def test_close_view_notifies_only_when_asked(sandbox: Sandbox) -> None:
     quiet = sandbox.client.views_open(trigger_id=sandbox.fake.new_trigger_id("U1"), view=modal("Quiet"))
     assert sandbox.driver.close_view(quiet["view"]["id"], user="U1") is None
-    loud = sandbox.client.views_open(trigger_id=sandbox.fake.new_trigger_id("U1"),
-                                     view=modal("Loud", notify_on_close=True))
+    loud = sandbox.client.views_open(
+        trigger_id=sandbox.fake.new_trigger_id("U1"), view=modal("Loud", notify_on_close=True)
+    )
     result = sandbox.driver.close_view(loud["view"]["id"], user="U1")
     assert result is not None and result.status == 200
     [closed] = sandbox.seen["closed"]

@@ -24,8 +24,14 @@ MODAL = {
     "callback_id": "draft",
     "title": {"type": "plain_text", "text": "Draft"},
     "submit": {"type": "plain_text", "text": "Save"},
-    "blocks": [{"type": "input", "block_id": "title", "label": {"type": "plain_text", "text": "Title"},
-                "element": {"type": "plain_text_input", "action_id": "value"}}],
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "title",
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {"type": "plain_text_input", "action_id": "value"},
+        }
+    ],
 }
 
 
@@ -113,8 +119,10 @@ def test_post_message_is_stored_and_recorded(fake: FakeSlack, client: WebClient)
 def test_message_timestamps_are_unique_and_increasing_even_when_posted_concurrently(
     fake: FakeSlack, client: WebClient
 ) -> None:
-    threads = [threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": str(i)})
-               for i in range(12)]
+    threads = [
+        threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": str(i)})
+        for i in range(12)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -137,8 +145,12 @@ def test_thread_replies_update_the_parent(fake: FakeSlack, client: WebClient) ->
 
 @pytest.mark.parametrize(
     ("channel", "error"),
-    [("CNOPE", "channel_not_found"), ("U1", "channel_not_found"), ("CARCH", "is_archived"),
-     ("COUT", "not_in_channel")],
+    [
+        ("CNOPE", "channel_not_found"),
+        ("U1", "channel_not_found"),
+        ("CARCH", "is_archived"),
+        ("COUT", "not_in_channel"),
+    ],
 )
 def test_post_message_channel_errors(client: WebClient, channel: str, error: str) -> None:
     assert error_of(client.chat_postMessage, channel=channel, text="hi") == error
@@ -168,12 +180,35 @@ def _button(label: str) -> dict:
         [{"type": "actions", "elements": [_button("x" * 76)]}],
         [{"type": "actions", "elements": [dict(_button(str(i)), action_id=f"a{i}") for i in range(26)]}],
         [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
-        [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s", "options": [
-            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i)} for i in range(101)]}]}],
+        [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "static_select",
+                        "action_id": "s",
+                        "options": [
+                            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i)}
+                            for i in range(101)
+                        ],
+                    }
+                ],
+            }
+        ],
         [dict(SECTION, block_id="same"), dict(SECTION, block_id="same")],
     ],
-    ids=["51-blocks", "unknown-type", "section-3001", "header-151", "header-mrkdwn", "button-76",
-         "26-elements", "11-fields", "101-options", "duplicate-block-id"],
+    ids=[
+        "51-blocks",
+        "unknown-type",
+        "section-3001",
+        "header-151",
+        "header-mrkdwn",
+        "button-76",
+        "26-elements",
+        "11-fields",
+        "101-options",
+        "duplicate-block-id",
+    ],
 )
 def test_invalid_blocks_are_refused_with_a_pointer(client: WebClient, blocks: list) -> None:
     with pytest.raises(SlackApiError) as failure:
@@ -245,8 +280,12 @@ def test_conversations_open_gives_a_stable_dm_to_post_into(fake: FakeSlack, clie
 
 @pytest.mark.parametrize(
     ("user", "error"),
-    [("UNOPE", "user_not_found"), ("U0BOT", "cannot_dm_bot"), ("UOTHERBOT", "cannot_dm_bot"),
-     ("UGONE", "user_disabled")],
+    [
+        ("UNOPE", "user_not_found"),
+        ("U0BOT", "cannot_dm_bot"),
+        ("UOTHERBOT", "cannot_dm_bot"),
+        ("UGONE", "user_disabled"),
+    ],
 )
 def test_conversations_open_errors(client: WebClient, user: str, error: str) -> None:
     assert error_of(client.conversations_open, users=user) == error
@@ -298,8 +337,10 @@ def test_reactions_add_and_get(fake: FakeSlack, client: WebClient) -> None:
     fake.add_reaction("C1", ts, "U2", "white_check_mark")
     client.reactions_add(channel="C1", timestamp=ts, name="eyes")
     reactions = client.reactions_get(channel="C1", timestamp=ts)["message"]["reactions"]
-    assert reactions == [{"name": "white_check_mark", "users": ["U1", "U2"], "count": 2},
-                         {"name": "eyes", "users": ["U0BOT"], "count": 1}]
+    assert reactions == [
+        {"name": "white_check_mark", "users": ["U1", "U2"], "count": 2},
+        {"name": "eyes", "users": ["U0BOT"], "count": 1},
+    ]
     assert error_of(client.reactions_add, channel="C1", timestamp=ts, name="eyes") == "already_reacted"
     assert error_of(client.reactions_get, channel="C1", timestamp="1.000001") == "message_not_found"
     fake.remove_reaction("C1", ts, "U1", "white_check_mark")
@@ -348,8 +389,9 @@ def test_trigger_ids_expire_after_3_seconds_and_work_once(
     ],
     ids=["title-25", "metadata-3001", "callback-256", "wrong-type", "input-without-submit", "101-blocks"],
 )
-def test_invalid_views_are_invalid_arguments(fake: FakeSlack, client: WebClient, change: dict,
-                                             pointer: str) -> None:
+def test_invalid_views_are_invalid_arguments(
+    fake: FakeSlack, client: WebClient, change: dict, pointer: str
+) -> None:
     view = {k: v for k, v in {**MODAL, **change}.items() if v is not None}
     with pytest.raises(SlackApiError) as failure:
         client.views_open(trigger_id=fake.new_trigger_id("U1"), view=view)
@@ -411,16 +453,18 @@ def test_rate_limit_has_retry_after_and_slack_sdk_retries_it(fake: FakeSlack) ->
     assert failure.value.response["error"] == "ratelimited"
 
     fake.rate_limit_next("chat.postMessage", retry_after=1)
-    patient = WebClient(token=TOKEN, base_url=fake.api_url,
-                        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    patient = WebClient(
+        token=TOKEN, base_url=fake.api_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)]
+    )
     started = time.monotonic()
     assert patient.chat_postMessage(channel="C1", text="second try")["ok"]
     assert time.monotonic() - started >= 0.9
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 200]
 
 
-def test_set_rate_limit_counts_per_minute_per_workspace(fake: FakeSlack, client: WebClient,
-                                                         clock: Clock) -> None:
+def test_set_rate_limit_counts_per_minute_per_workspace(
+    fake: FakeSlack, client: WebClient, clock: Clock
+) -> None:
     fake.set_rate_limit("users.info", 2)
     client.users_info(user="U1")
     clock.now += 20
@@ -463,8 +507,9 @@ def test_wait_for_counts_recorded_calls_and_explains_a_timeout(fake: FakeSlack, 
 
 
 def post_json(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -511,8 +556,13 @@ def test_response_url_refuses_invalid_blocks(fake: FakeSlack) -> None:
 
 
 def test_files_upload_v2_round_trip(fake: FakeSlack, client: WebClient) -> None:
-    client.files_upload_v2(channel="C1", content=b"score,0.7\n", filename="scores.csv", title="Scores",
-                           initial_comment="Cycle archive")
+    client.files_upload_v2(
+        channel="C1",
+        content=b"score,0.7\n",
+        filename="scores.csv",
+        title="Scores",
+        initial_comment="Cycle archive",
+    )
     [upload] = fake.uploads
     assert (upload["filename"], upload["title"], upload["channel_id"]) == ("scores.csv", "Scores", "C1")
     assert upload["content"] == b"score,0.7\n" and upload["initial_comment"] == "Cycle archive"
@@ -542,6 +592,8 @@ def test_oauth_checks_client_credentials_when_configured() -> None:
     with FakeSlack(client_id="111.222", client_secret="shh") as fake:
         client = WebClient(base_url=fake.api_url)
         code = fake.new_oauth_code("T0SANDBOX")
-        assert error_of(client.oauth_v2_access, client_id="111.222", client_secret="bad",
-                        code=code) == "bad_client_secret"
+        assert (
+            error_of(client.oauth_v2_access, client_id="111.222", client_secret="bad", code=code)
+            == "bad_client_secret"
+        )
         assert client.oauth_v2_access(client_id="111.222", client_secret="shh", code=code)["ok"]

@@ -1,0 +1,167 @@
+"""Team settings as typed (`key=value`) and as submitted from the modal, validated the same way."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.errors import InvalidFields, UsageError
+from bot.rituals.team_settings import SettingsChange, parse_settings_text, validate_settings
+
+
+@pytest.mark.parametrize(
+    ("text", "change"),
+    [
+        ("timezone=europe/paris", SettingsChange(timezone="Europe/Paris")),
+        ("tz=UTC", SettingsChange(timezone="UTC")),
+        (
+            "TIMEZONE=America/Argentina/Buenos_Aires",
+            SettingsChange(timezone="America/Argentina/Buenos_Aires"),
+        ),
+        ("day=tue", SettingsChange(checkin_weekday=1)),
+        ("day=MONDAY", SettingsChange(checkin_weekday=0)),
+        ("checkin-day=sun", SettingsChange(checkin_weekday=6)),
+        ("day=6", SettingsChange(checkin_weekday=6)),
+        ("hour=9:00", SettingsChange(checkin_hour=9)),
+        ("hour=09", SettingsChange(checkin_hour=9)),
+        ("checkin-hour=23", SettingsChange(checkin_hour=23)),
+        ("hour=0", SettingsChange(checkin_hour=0)),
+        ("digest=<#C0GROWTH|team-growth>", SettingsChange(digest_channel_id="C0GROWTH")),
+        ("digest=<#C0GROWTH>", SettingsChange(digest_channel_id="C0GROWTH")),
+        ("digest-channel=G0SECRET", SettingsChange(digest_channel_id="G0SECRET")),
+        ("digest=none", SettingsChange(clear_digest_channel=True)),
+        ("digest=OFF", SettingsChange(clear_digest_channel=True)),
+        ("digest=", SettingsChange(clear_digest_channel=True)),
+        ("cycle-start=2027-01-04", SettingsChange(cycle_anchor=date(2027, 1, 4))),
+        ("cycle=2000-01-01", SettingsChange(cycle_anchor=date(2000, 1, 1))),
+        ("max-objectives=1", SettingsChange(max_objectives=1)),
+        ("max-objectives=5", SettingsChange(max_objectives=5)),
+        ("", SettingsChange()),
+        (
+            "timezone=Asia/Tokyo day=wed hour=14 digest=<#C0X1> cycle-start=2027-01-04 max-objectives=2",
+            SettingsChange(
+                timezone="Asia/Tokyo",
+                checkin_weekday=2,
+                checkin_hour=14,
+                digest_channel_id="C0X1",
+                cycle_anchor=date(2027, 1, 4),
+                max_objectives=2,
+            ),
+        ),
+        ('timezone="Europe/Paris"', SettingsChange(timezone="Europe/Paris")),
+        ("hour=8 hour=9", SettingsChange(checkin_hour=9)),  # the last one typed wins
+    ],
+)
+def test_typed_settings(text, change):
+    assert parse_settings_text(text) == change
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timezone=Mars/Olympus", "`Mars/Olympus` is not a time zone I know"),
+        ("timezone=", "`` is not a time zone"),
+        ("timezone=+02:00", "`+02:00` is not a time zone"),
+        ("day=someday", "`someday` is not a day of the week"),
+        ("day=mo", "`mo` is not a day of the week"),
+        ("day=7", "`7` is not a day of the week"),
+        ("day=", "`` is not a day of the week"),
+        ("hour=24", "`24` is not an hour"),
+        ("hour=9:30", "`9:30` is not an hour"),
+        ("hour=9am", "`9am` is not an hour"),
+        ("hour=٩", "`٩` is not an hour"),
+        ("hour=", "`` is not an hour"),
+        ("digest=#general", "`#general` is not a channel"),
+        ("digest=<@U0BEN>", "`<@U0BEN>` is not a channel"),
+        ("digest=<#c0lower>", "is not a channel"),
+        ("digest=D0DIRECT", "`D0DIRECT` is not a channel"),
+        ("cycle-start=2027-13-01", "`2027-13-01` is not a date"),
+        ("cycle-start=04/01/2027", "`04/01/2027` is not a date"),
+        ("cycle-start=1999-12-31", "between the years 2000 and 2100"),
+        ("cycle-start=2101-01-01", "between the years 2000 and 2100"),
+        ("max-objectives=0", "number from 1 to 5"),
+        ("max-objectives=6", "number from 1 to 5"),
+        ("max-objectives=-1", "number from 1 to 5"),
+        ("max-objectives=²", "number from 1 to 5"),
+        ("max-objectives=three", "number from 1 to 5"),
+    ],
+)
+def test_bad_values_are_named(text, message):
+    with pytest.raises(UsageError) as caught:
+        parse_settings_text(text)
+    assert message in caught.value.message
+    assert caught.value.usage.startswith("/okr team settings timezone=Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour=blue", "I don't know the setting `colour=blue`"),
+        ("timezone", "Give `timezone` a value after `=`"),
+        ("=9", "I don't know the setting `=9`"),
+        ("leaders=U0BEN", "I don't know the setting `leaders=U0BEN`"),
+        ("x" * 100 + "=1", "I don't know the setting `" + "x" * 40 + "`"),
+        ('timezone="Europe/Paris', "Unbalanced quotes"),
+    ],
+)
+def test_unknown_keys_and_bad_quoting(text, message):
+    with pytest.raises(UsageError) as caught:
+        parse_settings_text(text)
+    assert message in caught.value.message
+
+
+def test_every_bad_value_is_reported_at_once():
+    with pytest.raises(UsageError) as caught:
+        parse_settings_text("hour=25 day=someday max-objectives=9 timezone=Europe/Paris")
+    lines = caught.value.message.splitlines()
+    assert len(lines) == 3
+    assert any("`25` is not an hour" in line for line in lines)
+    assert any("`someday`" in line for line in lines)
+    assert any("1 to 5" in line for line in lines)
+
+
+# the modal's values --------------------------------------------------------------------------------------
+
+
+def test_modal_values_with_people():
+    change = validate_settings(
+        {
+            "timezone": "asia/tokyo",
+            "checkin_weekday": "3",
+            "checkin_hour": "14",
+            "digest_channel_id": "C0GROWTH",
+            "cycle_anchor": "2027-01-04",
+            "max_objectives": "2",
+        },
+        people={"facilitators": ["U0ADA", "U0BEN", "U0ADA"], "leaders": []},
+    )
+    assert change == SettingsChange(
+        timezone="Asia/Tokyo",
+        checkin_weekday=3,
+        checkin_hour=14,
+        digest_channel_id="C0GROWTH",
+        cycle_anchor=date(2027, 1, 4),
+        max_objectives=2,
+        facilitators=("U0ADA", "U0BEN"),
+        leaders=(),
+    )
+
+
+def test_fields_left_out_are_left_as_they_are():
+    assert validate_settings({"timezone": None, "checkin_hour": " 7 "}) == SettingsChange(checkin_hour=7)
+
+
+def test_modal_errors_are_keyed_by_block_id():
+    with pytest.raises(InvalidFields) as caught:
+        validate_settings(
+            {"timezone": "Nowhere/Town", "checkin_hour": "99", "cycle_anchor": "2027-01-04"},
+            people={"facilitators": [], "leaders": ["U0CLEO"]},
+        )
+    assert set(caught.value.fields) == {"timezone", "checkin_hour", "facilitators"}
+    assert "at least one facilitator" in caught.value.fields["facilitators"]
+    assert "Nowhere/Town" in caught.value.fields["timezone"]
+
+
+def test_leaving_the_facilitators_out_is_not_removing_them():
+    assert validate_settings({}, people={"leaders": ["U0CLEO"]}) == SettingsChange(leaders=("U0CLEO",))
