@@ -207,6 +207,9 @@ class Playground:
     def _message_arg(self, rest: str) -> dict | None:
         messages = self.fake.messages(self.channel)
         head = rest.split()[0] if rest.split() else ""
+        if not messages:
+            self.say("There are no messages in this channel yet.")
+            return None
         if not head.isdigit() or not 1 <= int(head) <= len(messages):
             self.say(f"Give a message number from 1 to {len(messages)} (see `messages`).")
             return None

@@ -60,8 +60,9 @@ class SlackRefused(AssertionError):
 class SlackDriver:
     """Sends signed Slack requests to one bot endpoint, consistent with one FakeSlack's state."""
 
-    def __init__(self, fake: FakeSlack, bot_url: str, signing_secret: str, *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, fake: FakeSlack, bot_url: str, signing_secret: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
         """``clock`` is the request timestamp source (seconds); tests can sign as if from the past."""
         self.fake = fake
         self.bot_url = bot_url
@@ -116,8 +117,9 @@ class SlackDriver:
 
     # commands and events -----------------------------------------------------------------------------------
 
-    def command(self, text: str, *, user: str, channel: str, command: str = "/okr",
-                team_id: str | None = None) -> HttpResult:
+    def command(
+        self, text: str, *, user: str, channel: str, command: str = "/okr", team_id: str | None = None
+    ) -> HttpResult:
         """Type ``/okr text`` in a channel; an ack body is shown as Slack shows it (ephemeral by default)."""
         ws = self._workspace(team_id, user)
         fields = {
@@ -148,8 +150,15 @@ class SlackDriver:
                 raise SlackRefused("command reply", error, result) from None
         return result
 
-    def event(self, event: dict, *, team_id: str | None = None, event_id: str | None = None,
-              retry_num: int | None = None, retry_reason: str = "http_timeout") -> HttpResult:
+    def event(
+        self,
+        event: dict,
+        *,
+        team_id: str | None = None,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> HttpResult:
         """Deliver one Events API ``event_callback``; ``retry_num`` makes it look like Slack's retry."""
         ws = self._workspace(team_id, event.get("user") if isinstance(event.get("user"), str) else None)
         event = {**event, "event_ts": event.get("event_ts") or self.fake.next_ts()}
@@ -164,13 +173,15 @@ class SlackDriver:
             "type": "event_callback",
             "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
             "event_time": int(self._clock()),
-            "authorizations": [{
-                "enterprise_id": ws.enterprise_id,
-                "team_id": ws.team_id,
-                "user_id": ws.bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }],
+            "authorizations": [
+                {
+                    "enterprise_id": ws.enterprise_id,
+                    "team_id": ws.team_id,
+                    "user_id": ws.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
             "is_ext_shared_channel": False,
             "event_context": f"4-sandbox-{ws.team_id}",
         }
@@ -179,8 +190,9 @@ class SlackDriver:
             extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return self._send(json.dumps(envelope).encode(), "application/json", extra)
 
-    def _reaction_event(self, kind: str, user: str, channel: str, ts: str, name: str,
-                        **kw: Any) -> HttpResult:
+    def _reaction_event(
+        self, kind: str, user: str, channel: str, ts: str, name: str, **kw: Any
+    ) -> HttpResult:
         item_user = self.fake.message(channel, ts)["user"]
         event = {
             "type": kind,
@@ -202,8 +214,12 @@ class SlackDriver:
 
     def open_home(self, user: str, **kw: Any) -> HttpResult:
         """The user opens the app's Home tab (``app_home_opened`` with the current Home view, if any)."""
-        event: dict = {"type": "app_home_opened", "user": user, "channel": self.fake.dm_channel_id(user),
-                       "tab": "home"}
+        event: dict = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.fake.dm_channel_id(user),
+            "tab": "home",
+        }
         home = self.fake.home(user)
         if home is not None:
             event["view"] = home
@@ -220,16 +236,29 @@ class SlackDriver:
                     return ephemeral, True
             raise
 
-    def click(self, *, user: str, action_id: str, value: str | None = None, channel: str | None = None,
-              ts: str | None = None, view_id: str | None = None, block_id: str | None = None,
-              selected_option: Any = None) -> HttpResult:
+    def click(
+        self,
+        *,
+        user: str,
+        action_id: str,
+        value: str | None = None,
+        channel: str | None = None,
+        ts: str | None = None,
+        view_id: str | None = None,
+        block_id: str | None = None,
+        selected_option: Any = None,
+    ) -> HttpResult:
         """Use an interactive element in a message (``channel`` + ``ts``) or a view (``view_id``).
 
         The element must exist where the user clicks, unless ``block_id`` is given explicitly.
         """
         ws = self._workspace(None, user)
-        payload = base_interaction("block_actions", ws, user_of(self._user(user), user, ws),
-                                   self.fake.new_trigger_id(user, team_id=ws.team_id))
+        payload = base_interaction(
+            "block_actions",
+            ws,
+            user_of(self._user(user), user, ws),
+            self.fake.new_trigger_id(user, team_id=ws.team_id),
+        )
         if view_id is not None:
             view = self.fake.view_payload(view_id)
             blocks = view["blocks"]
@@ -238,8 +267,12 @@ class SlackDriver:
             message, ephemeral = self._find_message(channel, ts)
             blocks = message.get("blocks") or []
             payload.update(
-                container={"type": "message", "message_ts": ts, "channel_id": channel,
-                           "is_ephemeral": ephemeral},
+                container={
+                    "type": "message",
+                    "message_ts": ts,
+                    "channel_id": channel,
+                    "is_ephemeral": ephemeral,
+                },
                 channel=self._channel_ref(channel),
                 state={"values": {}},
                 response_url=self.fake.new_response_url(channel, user, message_ts=ts, team_id=ws.team_id),
@@ -251,8 +284,15 @@ class SlackDriver:
         found_block, element = find_element(blocks, action_id)
         if element is None and block_id is None:
             raise LookupError(f"no element with action_id {action_id!r} where the user clicked")
-        payload["actions"] = [action(action_id=action_id, block_id=block_id or found_block, element=element,
-                                     value=value, selected_option=selected_option)]
+        payload["actions"] = [
+            action(
+                action_id=action_id,
+                block_id=block_id or found_block,
+                element=element,
+                value=value,
+                selected_option=selected_option,
+            )
+        ]
         return self._send_interaction(payload)
 
     def submit_view(self, view_id: str, *, user: str, values: dict) -> HttpResult:
@@ -262,8 +302,12 @@ class SlackDriver:
             raise LookupError(f"{view_id} is not the modal {user} is looking at")
         self.fake.set_view_state(view_id, values)
         ws = self._workspace(None, user)
-        payload = base_interaction("view_submission", ws, user_of(self._user(user), user, ws),
-                                   self.fake.new_trigger_id(user, team_id=ws.team_id))
+        payload = base_interaction(
+            "view_submission",
+            ws,
+            user_of(self._user(user), user, ws),
+            self.fake.new_trigger_id(user, team_id=ws.team_id),
+        )
         payload.update(view=self.fake.view_payload(view_id), response_urls=[])
         result = self._send_interaction(payload)
         if result.status == 200:
@@ -290,8 +334,12 @@ class SlackDriver:
         """The user runs a message shortcut from a message's "More actions" menu."""
         ws = self._workspace(None, user)
         message, _ = self._find_message(channel, ts)
-        payload = base_interaction("message_action", ws, user_of(self._user(user), user, ws),
-                                   self.fake.new_trigger_id(user, team_id=ws.team_id))
+        payload = base_interaction(
+            "message_action",
+            ws,
+            user_of(self._user(user), user, ws),
+            self.fake.new_trigger_id(user, team_id=ws.team_id),
+        )
         payload.update(
             callback_id=callback_id,
             action_ts=f"{self._clock():.6f}",

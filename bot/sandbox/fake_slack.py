@@ -22,10 +22,23 @@ from .fake.server import FakeSlackServer
 from .fake.state import OAuthCode, SlackState, Trigger, Workspace
 from .fake.webapi import WebApi
 
-DEFAULT_SCOPES = ",".join((
-    "app_mentions:read", "channels:history", "channels:join", "channels:read", "chat:write", "commands",
-    "files:write", "groups:read", "im:history", "im:write", "reactions:read", "reactions:write", "users:read",
-))
+DEFAULT_SCOPES = ",".join(
+    (
+        "app_mentions:read",
+        "channels:history",
+        "channels:join",
+        "channels:read",
+        "chat:write",
+        "commands",
+        "files:write",
+        "groups:read",
+        "im:history",
+        "im:write",
+        "reactions:read",
+        "reactions:write",
+        "users:read",
+    )
+)
 
 
 class FakeSlack:
@@ -48,8 +61,9 @@ class FakeSlack:
         """``clock`` measures lifetimes (trigger ids, response URLs, rate windows); ``wall_clock`` makes
         message timestamps and time-zone offsets. Both are injectable so tests can move time."""
         self.app_id = app_id
-        self._state = SlackState(clock=clock, wall_clock=wall_clock, client_id=client_id,
-                                 client_secret=client_secret)
+        self._state = SlackState(
+            clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret
+        )
         self._recorder = Recorder()
         self._faults = FaultPlan(clock)
         self._server: FakeSlackServer | None = None
@@ -59,8 +73,9 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         if self._server is None:
-            self._server = FakeSlackServer(WebApi(self._state, self._recorder, self._faults), self._state,
-                                           self._recorder)
+            self._server = FakeSlackServer(
+                WebApi(self._state, self._recorder, self._faults), self._state, self._recorder
+            )
             self._state.base_url = self._server.base_url
             self._server.start()
         return self
@@ -88,14 +103,24 @@ class FakeSlack:
 
     # the world ---------------------------------------------------------------------------------------------
 
-    def add_workspace(self, team_id: str, name: str, bot_token: str, *, bot_user_id: str, bot_id: str,
-                      enterprise_id: str | None = None, app_id: str | None = None) -> Workspace:
+    def add_workspace(
+        self,
+        team_id: str,
+        name: str,
+        bot_token: str,
+        *,
+        bot_user_id: str,
+        bot_id: str,
+        enterprise_id: str | None = None,
+        app_id: str | None = None,
+    ) -> Workspace:
         """Install the app in one more workspace; its token only ever sees that workspace's data."""
         ws = Workspace(team_id, name, bot_token, bot_user_id, bot_id, app_id or self.app_id, enterprise_id)
         with self._state.lock:
             self._state.workspaces[team_id] = ws
-        self.add_user(bot_user_id, f"{ws.domain}-bot", real_name=f"{name} bot", is_bot=True, team_id=team_id,
-                      tz="UTC")
+        self.add_user(
+            bot_user_id, f"{ws.domain}-bot", real_name=f"{name} bot", is_bot=True, team_id=team_id, tz="UTC"
+        )
         return replace(ws)
 
     def workspace(self, team_id: str | None = None) -> Workspace:
@@ -103,9 +128,21 @@ class FakeSlack:
         with self._state.lock:
             return replace(self._state.workspace(team_id))
 
-    def add_user(self, user_id: str, name: str, *, real_name: str | None = None, tz: str = "Europe/Paris",
-                 is_admin: bool = False, is_owner: bool = False, is_bot: bool = False, deleted: bool = False,
-                 status_text: str = "", status_emoji: str = "", team_id: str | None = None) -> dict:
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        real_name: str | None = None,
+        tz: str = "Europe/Paris",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+        status_text: str = "",
+        status_emoji: str = "",
+        team_id: str | None = None,
+    ) -> dict:
         ZoneInfo(tz)  # an unknown zone fails here, not in the middle of a users.info call
         with self._state.lock:
             ws = self._state.workspace(team_id)
@@ -143,9 +180,17 @@ class FakeSlack:
         with self._state.lock:
             self._state.users[user_id]["profile"].update(status_text=text, status_emoji=emoji)
 
-    def add_channel(self, channel_id: str, name: str, *, is_private: bool = False,
-                    is_archived: bool = False, members: Iterable[str] = (), team_id: str | None = None,
-                    bot_is_member: bool = True) -> dict:
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_private: bool = False,
+        is_archived: bool = False,
+        members: Iterable[str] = (),
+        team_id: str | None = None,
+        bot_is_member: bool = True,
+    ) -> dict:
         """Add (or redefine) a channel; messages already posted in it are kept."""
         with self._state.lock:
             ws = self._state.workspace(team_id)
@@ -190,8 +235,14 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self._recorder.calls if call.method == method]
 
-    def wait_for(self, method: str, predicate: Callable[[ApiCall], bool] = lambda call: True, *,
-                 count: int = 1, timeout: float = 5.0) -> ApiCall:
+    def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[ApiCall], bool] = lambda call: True,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> ApiCall:
         """Block until ``count`` matching calls exist (earlier ones count too); return the count-th."""
         return self._recorder.wait_for_call(method, predicate, count=count, timeout=timeout)
 
@@ -250,19 +301,22 @@ class FakeSlack:
     def responses(self) -> list[dict]:
         return self._recorder.responses
 
-    def wait_for_response(self, predicate: Callable[[dict], bool] = lambda r: True, *, count: int = 1,
-                          timeout: float = 5.0) -> dict:
+    def wait_for_response(
+        self, predicate: Callable[[dict], bool] = lambda r: True, *, count: int = 1, timeout: float = 5.0
+    ) -> dict:
         return self._recorder.wait_for_response(predicate, count=count, timeout=timeout)
 
     # what Slack hands to the bot ---------------------------------------------------------------------------
 
-    def new_response_url(self, channel_id: str, user_id: str, *, message_ts: str | None = None,
-                         team_id: str | None = None) -> str:
+    def new_response_url(
+        self, channel_id: str, user_id: str, *, message_ts: str | None = None, team_id: str | None = None
+    ) -> str:
         """A response_url for a command or a click; ``message_ts`` names the message it may replace."""
         with self._state.lock:
             team_id = team_id or self._team_of(channel_id, user_id)
-            return webhooks.new_response_url(self._state, channel_id=channel_id, user_id=user_id,
-                                             team_id=team_id, message_ts=message_ts)
+            return webhooks.new_response_url(
+                self._state, channel_id=channel_id, user_id=user_id, team_id=team_id, message_ts=message_ts
+            )
 
     def new_trigger_id(self, user_id: str, *, team_id: str | None = None) -> str:
         with self._state.lock:
@@ -272,8 +326,9 @@ class FakeSlack:
             self._state.triggers[trigger_id] = Trigger(user_id, team_id, self._state.clock())
             return trigger_id
 
-    def new_oauth_code(self, team_id: str, *, user_id: str = "U0INSTALLER", scope: str = DEFAULT_SCOPES,
-                       user_scope: str = "") -> str:
+    def new_oauth_code(
+        self, team_id: str, *, user_id: str = "U0INSTALLER", scope: str = DEFAULT_SCOPES, user_scope: str = ""
+    ) -> str:
         """A one-time code that oauth.v2.access exchanges for this workspace's installation."""
         with self._state.lock:
             self._state.workspace(team_id)
@@ -290,15 +345,25 @@ class FakeSlack:
 
     # what users do (the driver calls these, then tells the bot) --------------------------------------------
 
-    def add_message(self, channel: str, user: str, text: str, *, blocks: list | None = None,
-                    thread_ts: str | None = None) -> dict:
+    def add_message(
+        self, channel: str, user: str, text: str, *, blocks: list | None = None, thread_ts: str | None = None
+    ) -> dict:
         """A person posts a message (the bot's messages come through chat.postMessage instead)."""
         with self._state.lock:
             team_id = self._team_of(channel, user)
             ts = self._state.next_ts()
-            message = {"type": "message", "ts": ts, "channel": channel, "user": user, "team": team_id,
-                       "text": text, "blocks": blocks or [], "thread_ts": thread_ts, "edited": False,
-                       "reactions": []}
+            message = {
+                "type": "message",
+                "ts": ts,
+                "channel": channel,
+                "user": user,
+                "team": team_id,
+                "text": text,
+                "blocks": blocks or [],
+                "thread_ts": thread_ts,
+                "edited": False,
+                "reactions": [],
+            }
             return self._state.snapshot(self._state.append_message(channel, message))  # type: ignore[return-value]
 
     def add_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
@@ -329,18 +394,27 @@ class FakeSlack:
             modals.pop_view(self._state, view_id)
             return False
 
-    def deliver_command_reply(self, channel_id: str, user_id: str, body: dict, *,
-                              team_id: str | None = None) -> None:
+    def deliver_command_reply(
+        self, channel_id: str, user_id: str, body: dict, *, team_id: str | None = None
+    ) -> None:
         """Show a slash command's ack body the way Slack does: ephemeral unless ``in_channel``."""
         with self._state.lock:
             team_id = team_id or self._team_of(channel_id, user_id)
-            webhooks.deliver_reply(self._state, team_id=team_id, channel_id=channel_id, user_id=user_id,
-                                   body=body, message_ts=None, source="command")
+            webhooks.deliver_reply(
+                self._state,
+                team_id=team_id,
+                channel_id=channel_id,
+                user_id=user_id,
+                body=body,
+                message_ts=None,
+                source="command",
+            )
 
     # faults ------------------------------------------------------------------------------------------------
 
-    def fail_next(self, method: str, error: str = "cannot_dm_bot", *, times: int = 1,
-                  status: int = 200) -> None:
+    def fail_next(
+        self, method: str, error: str = "cannot_dm_bot", *, times: int = 1, status: int = 200
+    ) -> None:
         """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
         self._faults.queue(method, Fault(error, status=status), times)
 

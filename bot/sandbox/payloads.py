@@ -63,12 +63,17 @@ def _option(element: dict | None, selected: Any) -> Any:
     return {"text": {"type": "plain_text", "text": selected}, "value": selected}
 
 
-def action(*, action_id: str, block_id: str | None, element: dict | None, value: str | None,
-           selected_option: Any) -> dict:
+def action(
+    *, action_id: str, block_id: str | None, element: dict | None, value: str | None, selected_option: Any
+) -> dict:
     """One entry of ``actions`` in a block_actions payload, typed after the element that was used."""
     kind = (element or {}).get("type") or ("static_select" if selected_option is not None else "button")
-    entry: dict = {"type": kind, "action_id": action_id, "block_id": block_id,
-                   "action_ts": f"{time.time():.6f}"}
+    entry: dict = {
+        "type": kind,
+        "action_id": action_id,
+        "block_id": block_id,
+        "action_ts": f"{time.time():.6f}",
+    }
     if kind == "button":
         entry["value"] = value if value is not None else (element or {}).get("value")
         if element and "text" in element:

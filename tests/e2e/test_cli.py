@@ -132,3 +132,9 @@ def test_start_without_credentials_runs_the_sandbox(tmp_path):
     assert "@ada created the team *Rockets*" in result.stdout
     assert "@ben joined the team *Rockets*" in result.stdout
     assert "I don't know the command `nonsense`" in result.stdout
+
+
+def test_socket_mode_needs_both_tokens(database_url):
+    result = okr_bot("socket", env={"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": TOKEN})
+    assert result.returncode == 2
+    assert "Socket Mode needs SLACK_APP_TOKEN" in result.stderr

@@ -7,19 +7,55 @@ from __future__ import annotations
 from typing import Any
 
 BLOCK_TYPES = frozenset(
-    {"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
-     "section", "table", "video"}
+    {
+        "actions",
+        "context",
+        "divider",
+        "file",
+        "header",
+        "image",
+        "input",
+        "markdown",
+        "rich_text",
+        "section",
+        "table",
+        "video",
+    }
 )
 INPUT_ELEMENTS = frozenset(
-    {"plain_text_input", "number_input", "email_text_input", "url_text_input", "rich_text_input",
-     "datepicker", "timepicker", "datetimepicker", "checkboxes", "radio_buttons", "file_input",
-     "static_select", "multi_static_select", "external_select", "multi_external_select", "users_select",
-     "multi_users_select", "conversations_select", "multi_conversations_select", "channels_select",
-     "multi_channels_select"}
+    {
+        "plain_text_input",
+        "number_input",
+        "email_text_input",
+        "url_text_input",
+        "rich_text_input",
+        "datepicker",
+        "timepicker",
+        "datetimepicker",
+        "checkboxes",
+        "radio_buttons",
+        "file_input",
+        "static_select",
+        "multi_static_select",
+        "external_select",
+        "multi_external_select",
+        "users_select",
+        "multi_users_select",
+        "conversations_select",
+        "multi_conversations_select",
+        "channels_select",
+        "multi_channels_select",
+    }
 )
 TEXT_INPUTS = frozenset(
-    {"plain_text_input", "number_input", "email_text_input", "url_text_input", "rich_text_input",
-     "file_input"}
+    {
+        "plain_text_input",
+        "number_input",
+        "email_text_input",
+        "url_text_input",
+        "rich_text_input",
+        "file_input",
+    }
 )
 INTERACTIVE_ELEMENTS = (INPUT_ELEMENTS - TEXT_INPUTS) | {"button", "overflow", "workflow_button"}
 ACCESSORY_ELEMENTS = INTERACTIVE_ELEMENTS | {"image"}
@@ -38,8 +74,9 @@ class _Checker:
         if isinstance(value, str) and len(value) > limit:
             self.error(pointer, f"must be at most {limit} characters")
 
-    def text(self, obj: Any, pointer: str, *, limit: int, plain_only: bool = False,
-             required: bool = True) -> None:
+    def text(
+        self, obj: Any, pointer: str, *, limit: int, plain_only: bool = False, required: bool = True
+    ) -> None:
         if obj is None:
             if required:
                 self.error(pointer, "missing required field")

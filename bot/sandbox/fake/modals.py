@@ -35,9 +35,16 @@ def _new_hash(state: SlackState) -> str:
     return f"{int(state.wall_clock())}.{state.ids.secret(4)}"
 
 
-def new_record(state: SlackState, ws: Workspace, user_id: str, view: dict, *,
-               root_view_id: str | None = None, previous_view_id: str | None = None,
-               view_id: str | None = None) -> dict:
+def new_record(
+    state: SlackState,
+    ws: Workspace,
+    user_id: str,
+    view: dict,
+    *,
+    root_view_id: str | None = None,
+    previous_view_id: str | None = None,
+    view_id: str | None = None,
+) -> dict:
     view_id = view_id or state.ids.new("V")
     return {
         "id": view_id,
@@ -107,8 +114,9 @@ def push_modal(state: SlackState, ws: Workspace, user_id: str, view: dict) -> di
     if len(stack) >= MAX_STACK:
         raise ApiError("push_limit_reached")
     top = state.views[stack[-1]]
-    record = new_record(state, ws, user_id, view, root_view_id=top["root_view_id"],
-                        previous_view_id=top["id"])
+    record = new_record(
+        state, ws, user_id, view, root_view_id=top["root_view_id"], previous_view_id=top["id"]
+    )
     state.views[record["id"]] = record
     stack.append(record["id"])
     return record
@@ -133,8 +141,9 @@ def replace_view(state: SlackState, record: dict, view: dict, *, expected_hash: 
     return record
 
 
-def publish_home(state: SlackState, ws: Workspace, user_id: str, view: dict,
-                 expected_hash: str | None) -> dict:
+def publish_home(
+    state: SlackState, ws: Workspace, user_id: str, view: dict, expected_hash: str | None
+) -> dict:
     check_view(view, "home")
     current = state.homes.get(user_id)
     if current is not None:
@@ -163,8 +172,10 @@ def _checked_errors(record: dict, errors: object) -> dict:
     """Slack refuses ``errors`` that do not name input blocks of the submitted view."""
     inputs = {b.get("block_id") for b in record["view"].get("blocks", []) if b.get("type") == "input"}
     if not isinstance(errors, dict) or not errors or not set(errors) <= inputs:
-        raise ApiError("invalid_arguments",
-                       messages=[f"[ERROR] errors must name input blocks of the view: {sorted(inputs)}"])
+        raise ApiError(
+            "invalid_arguments",
+            messages=[f"[ERROR] errors must name input blocks of the view: {sorted(inputs)}"],
+        )
     return copy.deepcopy(errors)
 
 

@@ -36,8 +36,9 @@ class FakeSlackServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-slack", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -53,12 +54,13 @@ def _form(body: bytes) -> dict:
 
 def _multipart_parts(body: bytes, content_type: str) -> list[tuple[str | None, bool, bytes]]:
     """(field name, is a file, bytes) for each part of a multipart/form-data body."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    )
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
     return [
-        (part.get_param("name", header="content-disposition"), part.get_filename() is not None,
-         part.get_payload(decode=True) or b"")
+        (
+            part.get_param("name", header="content-disposition"),
+            part.get_filename() is not None,
+            part.get_payload(decode=True) or b"",
+        )
         for part in message.iter_parts()  # type: ignore[attr-defined]
     ]
 
@@ -98,8 +100,12 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ValueError("not an object")
                 args.update(decoded)
             elif "multipart/form-data" in content_type:
-                args.update({name: data if is_file else data.decode("utf-8")
-                             for name, is_file, data in _multipart_parts(body, content_type)})
+                args.update(
+                    {
+                        name: data if is_file else data.decode("utf-8")
+                        for name, is_file, data in _multipart_parts(body, content_type)
+                    }
+                )
             elif body:
                 args.update(_form(body))
         except ValueError:
@@ -136,8 +142,15 @@ class _Handler(BaseHTTPRequestHandler):
             target = state.response_urls.get(url_id)
         recorder, now = self.server.recorder, state.clock()
         if status == 200 and target is not None:
-            recorder.record_response({"url_id": url_id, "body": payload, "at": now,
-                                      "channel": target.channel_id, "user": target.user_id})
+            recorder.record_response(
+                {
+                    "url_id": url_id,
+                    "body": payload,
+                    "at": now,
+                    "channel": target.channel_id,
+                    "user": target.user_id,
+                }
+            )
         # also in the call log, so fake.calls reads as one timeline of everything the bot sent to Slack
         args = payload if isinstance(payload, dict) else {"body": payload}
         team_id = target.team_id if target is not None else None

@@ -195,8 +195,16 @@ class SlackState:
                 users.append(message["user"])
         return message
 
-    def bot_message(self, ws: Workspace, channel_id: str, *, text: str, blocks: list | None,
-                    thread_ts: str | None = None, **extra: object) -> dict:
+    def bot_message(
+        self,
+        ws: Workspace,
+        channel_id: str,
+        *,
+        text: str,
+        blocks: list | None,
+        thread_ts: str | None = None,
+        **extra: object,
+    ) -> dict:
         """A new message authored by this workspace's bot, shaped like the ``message`` Slack returns."""
         message = {
             "type": "message",

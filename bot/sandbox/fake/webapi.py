@@ -27,15 +27,17 @@ class WebApi:
         self.recorder.record_call(ApiCall(method, {}, None, body, 200, self.state.clock()))
         return body
 
-    def handle(self, method: str, args: dict, token: str | None,
-               basic_auth: tuple[str, str] | None = None) -> tuple[int, dict, dict[str, str]]:
+    def handle(
+        self, method: str, args: dict, token: str | None, basic_auth: tuple[str, str] | None = None
+    ) -> tuple[int, dict, dict[str, str]]:
         """Answer a call as (HTTP status, JSON body, extra headers) and record it."""
         status, body, headers, team_id = self._answer(method, args, token, basic_auth)
         self.recorder.record_call(ApiCall(method, args, token, body, status, self.state.clock(), team_id))
         return status, body, headers
 
-    def _answer(self, method: str, args: dict, token: str | None,
-                basic_auth: tuple[str, str] | None) -> tuple[int, dict, dict[str, str], str | None]:
+    def _answer(
+        self, method: str, args: dict, token: str | None, basic_auth: tuple[str, str] | None
+    ) -> tuple[int, dict, dict[str, str], str | None]:
         entry = METHODS.get(method)
         if entry is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}, None

@@ -14,8 +14,9 @@ MAX_USES = 5
 LIFETIME = 30 * 60
 
 
-def new_response_url(state: SlackState, *, channel_id: str, user_id: str, team_id: str,
-                     message_ts: str | None) -> str:
+def new_response_url(
+    state: SlackState, *, channel_id: str, user_id: str, team_id: str, message_ts: str | None
+) -> str:
     url_id = state.ids.secret(16)
     state.response_urls[url_id] = ResponseUrl(url_id, channel_id, user_id, team_id, message_ts, state.clock())
     return f"{state.base_url}/response/{url_id}"
@@ -33,8 +34,15 @@ def post_response(state: SlackState, url_id: str, body: object) -> tuple[int, di
     if not isinstance(body, dict):
         return 400, {"ok": False, "error": "invalid_payload"}
     try:
-        deliver_reply(state, team_id=target.team_id, channel_id=target.channel_id, user_id=target.user_id,
-                      body=body, message_ts=target.message_ts, source="response_url")
+        deliver_reply(
+            state,
+            team_id=target.team_id,
+            channel_id=target.channel_id,
+            user_id=target.user_id,
+            body=body,
+            message_ts=target.message_ts,
+            source="response_url",
+        )
     except ApiError as error:
         return 400, error.body()
     target.uses += 1
@@ -61,8 +69,16 @@ def _original(state: SlackState, channel_id: str, message_ts: str | None) -> dic
     return None
 
 
-def deliver_reply(state: SlackState, *, team_id: str, channel_id: str, user_id: str, body: dict,
-                  message_ts: str | None, source: str) -> None:
+def deliver_reply(
+    state: SlackState,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    body: dict,
+    message_ts: str | None,
+    source: str,
+) -> None:
     """Apply a reply body (response_url POST or a command's ack body) to the fake's conversations."""
     original = _original(state, channel_id, message_ts)
     if body.get("delete_original") and original is not None:
@@ -77,12 +93,14 @@ def deliver_reply(state: SlackState, *, team_id: str, channel_id: str, user_id: 
     if body.get("response_type") == "in_channel":
         state.bot_message(ws, channel_id, text=text, blocks=blocks, thread_ts=body.get("thread_ts"))
         return
-    state.ephemerals.append({
-        "ts": state.next_ts(),
-        "channel": channel_id,
-        "user": user_id,
-        "text": text,
-        "blocks": blocks,
-        "thread_ts": body.get("thread_ts"),
-        "source": source,
-    })
+    state.ephemerals.append(
+        {
+            "ts": state.next_ts(),
+            "channel": channel_id,
+            "user": user_id,
+            "text": text,
+            "blocks": blocks,
+            "thread_ts": body.get("thread_ts"),
+            "source": source,
+        }
+    )

@@ -75,15 +75,17 @@ def chat_post_ephemeral(call: MethodCall) -> dict:
     if user["id"] not in channel["members"]:
         raise ApiError("user_not_in_channel")
     ts = state.next_ts()
-    state.ephemerals.append({
-        "ts": ts,
-        "channel": channel["id"],
-        "user": user["id"],
-        "text": text,
-        "blocks": blocks or [],
-        "thread_ts": call.get("thread_ts"),
-        "source": "chat.postEphemeral",
-    })
+    state.ephemerals.append(
+        {
+            "ts": ts,
+            "channel": channel["id"],
+            "user": user["id"],
+            "text": text,
+            "blocks": blocks or [],
+            "thread_ts": call.get("thread_ts"),
+            "source": "chat.postEphemeral",
+        }
+    )
     return {"message_ts": ts}
 
 

@@ -45,18 +45,32 @@ def files_complete_upload_external(call: MethodCall) -> dict:
     files = []
     for pending, title in done:
         del call.state.pending_uploads[pending.file_id]
-        call.state.uploads.append({
-            "file_id": pending.file_id,
-            "filename": pending.filename,
-            "title": title,
-            "channel_id": channel_id,
-            "content": pending.content,
-            "initial_comment": call.get("initial_comment"),
-            "thread_ts": call.get("thread_ts"),
-        })
-        files.append({"id": pending.file_id, "name": pending.filename, "title": title,
-                      "size": len(pending.content or b"")})
+        call.state.uploads.append(
+            {
+                "file_id": pending.file_id,
+                "filename": pending.filename,
+                "title": title,
+                "channel_id": channel_id,
+                "content": pending.content,
+                "initial_comment": call.get("initial_comment"),
+                "thread_ts": call.get("thread_ts"),
+            }
+        )
+        files.append(
+            {
+                "id": pending.file_id,
+                "name": pending.filename,
+                "title": title,
+                "size": len(pending.content or b""),
+            }
+        )
     if channel_id:
-        call.state.bot_message(call.ws, channel_id, text=call.get("initial_comment") or "", blocks=None,
-                               thread_ts=call.get("thread_ts"), files=files)
+        call.state.bot_message(
+            call.ws,
+            channel_id,
+            text=call.get("initial_comment") or "",
+            blocks=None,
+            thread_ts=call.get("thread_ts"),
+            files=files,
+        )
     return {"files": files}

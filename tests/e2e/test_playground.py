@@ -1,0 +1,54 @@
+"""`okr-bot sandbox`: a person types in the terminal and reads what the bot did."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy.engine import make_url
+
+from bot.playground import run_playground
+from bot.settings import Settings
+
+
+def _play(database_url: str, script: str) -> str:
+    out = io.StringIO()
+    assert (
+        run_playground(Settings(database_url=make_url(database_url)), stdin=io.StringIO(script), out=out) == 0
+    )
+    return out.getvalue()
+
+
+def test_a_session_with_commands_forms_reactions_and_home(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "/okr team settings",
+            "submit timezone=Asia/Tokyo checkin_weekday=Friday",
+            "react 1 white_check_mark",
+            "messages",
+            "as cleo",
+            "/okr team join",
+            "home",
+            "click 1 Nope",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "[#team-rocket]\n  :tada: @ada created the team *Rockets*" in output
+    assert "== form: Team settings ==" in output
+    assert "Time zone: UTC  (field `timezone`)" in output
+    assert ":gear: @ada changed the time zone, check-in day of *Rockets*." in output
+    assert "Check-ins Friday at 10:00 (Asia/Tokyo)" in output
+    assert "1. OKR bot:" in output and ":white_check_mark: 1" in output
+    assert "@cleo joined the team *Rockets*" in output
+    assert "== App Home ==" in output and "*Rockets* in #team-rocket · you are a member" in output
+    assert "No button labelled 'Nope' on that message." in output
+
+
+def test_mistakes_in_the_terminal_are_explained(database_url):
+    output = _play(database_url, "as nobody\nin #nowhere\nreact 9 x\nsubmit a=b\nfly\n")
+    assert "People here: ada, ben, cleo" in output
+    assert "Channels here: #general, #team-rocket, #team-growth" in output
+    assert "There are no messages in this channel yet." in output
+    assert "No form is open." in output
+    assert "I don't understand 'fly'" in output
