@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy.exc import OperationalError
 
 import handlers
+from bot.rituals.workspaces import ensure_workspace
 from bot.settings import Mode, Settings
 from bot.slack import web_client
 from storage.db import Database
@@ -27,6 +31,7 @@ BOT_SCOPES = (
     "files:write",
 )
 INSTALL_PATH = "/slack/install"
+log = logging.getLogger(__name__)
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
@@ -41,8 +46,26 @@ def build_app(settings: Settings, db: Database) -> App:
         app = App(oauth_settings=_oauth_settings(settings, db), **common)
     else:
         app = App(**common)  # the client carries the bot token
+        _register_workspace(db, client.auth_test().data)
     handlers.register(app, db=db)
     return app
+
+
+def _register_workspace(db: Database, identity: dict) -> None:
+    """Record the installed workspace up front, so a person's first (perhaps rejected) request writes nothing.
+
+    If the database is down at start-up the first request records it instead.
+    """
+    try:
+        with db.transaction() as session:
+            ensure_workspace(
+                session,
+                slack_team_id=identity.get("team_id") or identity["enterprise_id"],
+                enterprise_id=identity.get("enterprise_id"),
+                now=datetime.now(UTC),
+            )
+    except OperationalError as error:
+        log.warning("could not record the workspace at start-up", extra={"error": type(error.orig).__name__})
 
 
 def _oauth_settings(settings: Settings, db: Database) -> OAuthSettings:
@@ -56,4 +79,18 @@ def _oauth_settings(settings: Settings, db: Database) -> OAuthSettings:
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
         authorization_url=urljoin(settings.slack_api_url, "../oauth/v2/authorize"),
+        callback_options=CallbackOptions(
+            success=_on_installed(db), failure=lambda args: args.default.failure(args)
+        ),
     )
+
+
+def _on_installed(db: Database):
+    def success(args: SuccessArgs) -> BoltResponse:
+        installation = args.installation
+        _register_workspace(
+            db, {"team_id": installation.team_id, "enterprise_id": installation.enterprise_id}
+        )
+        return args.default.success(args)
+
+    return success

@@ -27,11 +27,13 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
     user_id = event["user"]
     with context["db"].transaction() as session:
         memberships = rituals.memberships_of(session, workspace_id=context["workspace_id"], user_id=user_id)
+        leading = rituals.teams_led_by(session, workspace_id=context["workspace_id"], user_id=user_id)
         visions = list_visions(session, workspace_id=context["workspace_id"])
     view = render_view(
         "home.j2",
         memberships=memberships[:HOME_TEAMS],
         more_teams=max(0, len(memberships) - HOME_TEAMS),
+        leading=leading,
         visions=visions[-HOME_VISIONS:],
         commands=CATALOGUE,
     )

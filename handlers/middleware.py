@@ -11,7 +11,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy.exc import OperationalError
 
 from bot.render import render_message
-from bot.rituals.workspaces import ensure_workspace
+from bot.rituals.workspaces import ensure_workspace, find_workspace
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -28,21 +28,31 @@ def register(app: App, *, db: Database) -> None:
         # the very event saying it no longer is
         installed = body.get("event", {}).get("type") not in LIFECYCLE_EVENTS
         try:
-            with db.transaction() as session:
-                workspace = ensure_workspace(
-                    session,
-                    slack_team_id=slack_team_id,
-                    enterprise_id=context.enterprise_id,
-                    installed=installed,
-                    now=now(),
-                )
-                context["workspace_id"] = workspace.id
+            context["workspace_id"] = _workspace_id(db, context, installed=installed)
         except OperationalError as error:
             log.error("database unavailable", exc_info=error)
             return unavailable(body)
         return next()
 
     app.use(attach)
+
+
+def _workspace_id(db: Database, context: BoltContext, *, installed: bool) -> int:
+    """Usually a read: the row is written at install (or start-up) and only changes on reinstall."""
+    slack_team_id = context.team_id or context.enterprise_id
+    with db.read() as session:
+        workspace = find_workspace(session, slack_team_id=slack_team_id)
+        if workspace is not None and not (installed and workspace.uninstalled_at is not None):
+            return workspace.id
+    with db.transaction() as session:
+        workspace = ensure_workspace(
+            session,
+            slack_team_id=slack_team_id,
+            enterprise_id=context.enterprise_id,
+            installed=installed,
+            now=now(),
+        )
+        return workspace.id
 
 
 def unavailable(body: dict) -> BoltResponse:

@@ -12,7 +12,7 @@ from bot.commands import ParsedCommand, lookup
 from bot.errors import OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import teams as rituals
-from bot.rituals.team_settings import KEYS, apply_settings, parse_settings_text
+from bot.rituals.team_settings import KEYS, apply_settings, leaders_of, parse_settings_text
 from bot.slack import deliver
 from handlers.middleware import now
 from handlers.replies import ephemeral, in_channel
@@ -84,10 +84,11 @@ def settings(
             changed = apply_settings(session, team=team, change=change, user_id=request.user_id, now=now())
         else:
             members = rituals.members_of(session, team=team)
+            leaders = leaders_of(session, team=team)
     if change is not None:
         respond(**in_channel("team_settings_saved.j2", team=team, user_id=request.user_id, changed=changed))
         return
-    view = settings_modal(team, members, channel_id=request.channel_id)
+    view = settings_modal(team, members, leaders, channel_id=request.channel_id)
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
         # a trigger lasts 3 seconds and works once; Slack may also be having a moment
@@ -96,12 +97,12 @@ def settings(
         )
 
 
-def settings_modal(team: Team, members: list[Membership], *, channel_id: str) -> dict:
+def settings_modal(team: Team, members: list[Membership], leaders: list[str], *, channel_id: str) -> dict:
     return render_view(
         "team_settings_modal.j2",
         team=team,
         facilitators=[m.user_id for m in members if m.role is Role.FACILITATOR],
-        leaders=[m.user_id for m in members if m.is_leader],
+        leaders=leaders,
         metadata=json.dumps({"team_id": team.id, "channel_id": channel_id}),
         callback_id=SETTINGS_CALLBACK,
     )

@@ -9,6 +9,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+# execution option marking connections of read-only transactions
+READ_ONLY = "okr_read_only"
+
 
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
@@ -16,6 +19,9 @@ class Database:
     def __init__(self, url: URL | str, *, echo: bool = False) -> None:
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -23,13 +29,19 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it does not queue behind writers for the write lock."""
+        with self._readers.begin() as session:
+            yield session
+
     def session(self) -> Session:
         return self._sessions()
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query (used by /healthz)."""
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -64,4 +76,5 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import InvalidFields, UsageError
+from bot.errors import InvalidFields, NotAllowed, UsageError
 from bot.rituals.events import record_event
-from storage.models import Membership, Role, Team
+from storage.models import Membership, Role, Team, TeamLeader
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,30})(\|[^>]*)?>$|^(?P<raw>[CG][A-Z0-9]{2,30})$")
@@ -95,7 +95,8 @@ def validate_settings(
 def apply_settings(
     session: Session, *, team: Team, change: SettingsChange, user_id: str, now: datetime
 ) -> list[str]:
-    """Save the change and return what actually changed, in words, for the announcement."""
+    """Save the change and return the names of the fields that actually changed."""
+    check_leader_change(session, team=team, change=change, user_id=user_id)
     changed: list[str] = []
     for field in fields(SettingsChange):
         value = getattr(change, field.name)
@@ -107,8 +108,14 @@ def apply_settings(
     if change.clear_digest_channel and team.digest_channel_id is not None:
         team.digest_channel_id = None
         changed.append("digest_channel_id")
-    if change.facilitators is not None or change.leaders is not None:
-        changed += _apply_roles(session, team=team, change=change, now=now)
+    if change.facilitators is not None and _apply_facilitators(
+        session, team=team, wanted=change.facilitators, now=now
+    ):
+        changed.append("facilitators")
+    if change.leaders is not None and _apply_leaders(
+        session, team=team, wanted=change.leaders, user_id=user_id, now=now
+    ):
+        changed.append("leaders")
     if changed:
         record_event(
             session,
@@ -124,27 +131,56 @@ def apply_settings(
     return changed
 
 
-def _apply_roles(session: Session, *, team: Team, change: SettingsChange, now: datetime) -> list[str]:
+def check_leader_change(session: Session, *, team: Team, change: SettingsChange, user_id: str) -> None:
+    """A team names its leaders, but nobody names themselves: leaders may publish workspace-wide."""
+    if change.leaders is None or user_id not in change.leaders:
+        return
+    if user_id not in leaders_of(session, team=team):
+        raise NotAllowed("You can't name yourself a leader; another facilitator or a workspace admin can.")
+
+
+def leaders_of(session: Session, *, team: Team) -> list[str]:
+    query = select(TeamLeader.user_id).where(TeamLeader.team_id == team.id).order_by(TeamLeader.id)
+    return list(session.scalars(query))
+
+
+def _apply_facilitators(session: Session, *, team: Team, wanted: tuple[str, ...], now: datetime) -> bool:
+    """Facilitators run the team's rituals, so they are members; anyone not listed becomes a member."""
     members = {m.user_id: m for m in session.scalars(select(Membership).where(Membership.team_id == team.id))}
-    wanted_facilitators = set(change.facilitators) if change.facilitators is not None else None
-    wanted_leaders = set(change.leaders) if change.leaders is not None else None
-    for user_id in (wanted_facilitators or set()) | (wanted_leaders or set()):
+    changed = False
+    for user_id in wanted:
         if user_id not in members:
             members[user_id] = Membership(
-                workspace_id=team.workspace_id, team_id=team.id, user_id=user_id, created_at=now
+                workspace_id=team.workspace_id,
+                team_id=team.id,
+                user_id=user_id,
+                role=Role.MEMBER,
+                created_at=now,
             )
             session.add(members[user_id])
-    changed: set[str] = set()
     for user_id, member in members.items():
-        if wanted_facilitators is not None:
-            role = Role.FACILITATOR if user_id in wanted_facilitators else Role.MEMBER
-            if member.role != role:
-                member.role = role
-                changed.add("facilitators")
-        if wanted_leaders is not None and member.is_leader != (user_id in wanted_leaders):
-            member.is_leader = user_id in wanted_leaders
-            changed.add("leaders")
-    return sorted(changed)
+        role = Role.FACILITATOR if user_id in wanted else Role.MEMBER
+        if member.role != role:
+            member.role = role
+            changed = True
+    return changed
+
+
+def _apply_leaders(
+    session: Session, *, team: Team, wanted: tuple[str, ...], user_id: str, now: datetime
+) -> bool:
+    current = {
+        row.user_id: row for row in session.scalars(select(TeamLeader).where(TeamLeader.team_id == team.id))
+    }
+    for gone in set(current) - set(wanted):
+        session.delete(current[gone])
+    for new in [u for u in wanted if u not in current]:
+        session.add(
+            TeamLeader(
+                workspace_id=team.workspace_id, team_id=team.id, user_id=new, named_by=user_id, created_at=now
+            )
+        )
+    return set(current) != set(wanted)
 
 
 @cache

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
 from bot.rituals.events import record_event
 from bot.text import clean
-from storage.models import Membership, Role, Team
+from storage.models import Membership, Role, Team, TeamLeader
 
 MAX_TEAM_NAME = 80
 
@@ -186,6 +186,13 @@ def memberships_of(session: Session, *, workspace_id: int, user_id: str) -> list
         .order_by(Team.name_key)
     )
     return [(team, member) for team, member in session.execute(query)]
+
+
+def teams_led_by(session: Session, *, workspace_id: int, user_id: str) -> set[int]:
+    query = select(TeamLeader.team_id).where(
+        TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id
+    )
+    return set(session.scalars(query))
 
 
 def resolve_team(

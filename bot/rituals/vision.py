@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.errors import NotAllowed, NotFound, UsageError
 from bot.rituals.events import record_event
 from bot.text import clean
-from storage.models import Membership, VisionStatement
+from storage.models import TeamLeader, VisionStatement
 
 MAX_VISION_TEXT = 1500
 
@@ -22,8 +22,8 @@ def may_publish_vision(
     """Workspace admins and owners, and anyone a team has named as one of its leaders."""
     if is_workspace_admin:
         return True
-    query = select(Membership.id).where(
-        Membership.workspace_id == workspace_id, Membership.user_id == user_id, Membership.is_leader.is_(True)
+    query = select(TeamLeader.id).where(
+        TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id
     )
     return session.scalar(query.limit(1)) is not None
 

@@ -12,11 +12,15 @@ from storage.claims import insert_if_absent
 from storage.models import Workspace
 
 
+def find_workspace(session: Session, *, slack_team_id: str) -> Workspace | None:
+    return session.scalar(select(Workspace).where(Workspace.slack_team_id == slack_team_id))
+
+
 def ensure_workspace(
     session: Session, *, slack_team_id: str, enterprise_id: str | None, installed: bool = True, now: datetime
 ) -> Workspace:
     """The workspace row for a Slack team, created on first sight; a reinstall clears the uninstall mark."""
-    workspace = session.scalar(select(Workspace).where(Workspace.slack_team_id == slack_team_id))
+    workspace = find_workspace(session, slack_team_id=slack_team_id)
     if workspace is None:
         insert_if_absent(
             session,

@@ -137,6 +137,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vision_statements")),
+        sa.UniqueConstraint("workspace_id", "id", name=op.f("uq_vision_statements_workspace_id_id")),
         sa.UniqueConstraint("workspace_id", "number", name=op.f("uq_vision_statements_workspace_id_number")),
     )
     with op.batch_alter_table("vision_statements", schema=None) as batch_op:
@@ -192,7 +193,10 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_event_log_team_id_teams"), ondelete="CASCADE"
+            ["workspace_id", "team_id"],
+            ["teams.workspace_id", "teams.id"],
+            name=op.f("fk_event_log_workspace_id_team_id_teams"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
@@ -217,7 +221,6 @@ def upgrade() -> None:
             sa.Enum("member", "facilitator", name="role", native_enum=False, create_constraint=True),
             nullable=False,
         ),
-        sa.Column("is_leader", sa.Boolean(), nullable=False),
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -238,6 +241,33 @@ def upgrade() -> None:
     with op.batch_alter_table("memberships", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_memberships_user_id"), ["user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_memberships_workspace_id"), ["workspace_id"], unique=False)
+
+    op.create_table(
+        "team_leaders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("named_by", sa.String(length=32), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "team_id"],
+            ["teams.workspace_id", "teams.id"],
+            name=op.f("fk_team_leaders_workspace_id_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_team_leaders_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_team_leaders")),
+        sa.UniqueConstraint("team_id", "user_id", name=op.f("uq_team_leaders_team_id_user_id")),
+    )
+    with op.batch_alter_table("team_leaders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_team_leaders_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_team_leaders_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
         "objectives",
@@ -265,16 +295,15 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["vision_id"],
-            ["vision_statements.id"],
-            name=op.f("fk_objectives_vision_id_vision_statements"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
             ["workspace_id", "cycle_id"],
             ["cycles.workspace_id", "cycles.id"],
             name=op.f("fk_objectives_workspace_id_cycle_id_cycles"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "vision_id"],
+            ["vision_statements.workspace_id", "vision_statements.id"],
+            name=op.f("fk_objectives_workspace_id_vision_id_vision_statements"),
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
@@ -373,10 +402,9 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["key_result_id"],
-            ["key_results.id"],
-            name=op.f("fk_backlog_items_key_result_id_key_results"),
-            ondelete="SET NULL",
+            ["workspace_id", "key_result_id"],
+            ["key_results.workspace_id", "key_results.id"],
+            name=op.f("fk_backlog_items_workspace_id_key_result_id_key_results"),
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id", "team_id"],
@@ -465,12 +493,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("from_team_id <> to_team_id", name=op.f("ck_ripples_other_team")),
         sa.ForeignKeyConstraint(
-            ["to_key_result_id"],
-            ["key_results.id"],
-            name=op.f("fk_ripples_to_key_result_id_key_results"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
             ["workspace_id", "from_team_id"],
             ["teams.workspace_id", "teams.id"],
             name=op.f("fk_ripples_workspace_id_from_team_id_teams"),
@@ -481,6 +503,11 @@ def upgrade() -> None:
             ["key_results.workspace_id", "key_results.id"],
             name=op.f("fk_ripples_workspace_id_key_result_id_key_results"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "to_key_result_id"],
+            ["key_results.workspace_id", "key_results.id"],
+            name=op.f("fk_ripples_workspace_id_to_key_result_id_key_results"),
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id", "to_team_id"],
@@ -637,6 +664,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_objectives_cycle_id"))
 
     op.drop_table("objectives")
+    with op.batch_alter_table("team_leaders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_team_leaders_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_team_leaders_user_id"))
+
+    op.drop_table("team_leaders")
     with op.batch_alter_table("memberships", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_memberships_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_memberships_user_id"))

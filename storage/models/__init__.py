@@ -14,7 +14,7 @@ from storage.models.okrs import (
 )
 from storage.models.outbox import ClaimState, SendClaim
 from storage.models.ripples import Ripple, RippleKind, RippleState
-from storage.models.teams import Membership, Role, Team, VisionStatement
+from storage.models.teams import Membership, Role, Team, TeamLeader, VisionStatement
 from storage.models.workspace import EventLog, ProcessedEvent, Workspace
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Role",
     "SendClaim",
     "Team",
+    "TeamLeader",
     "VisionStatement",
     "Vote",
     "Workspace",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, utcnow, value_enum
@@ -31,13 +31,17 @@ class BacklogItem(WorkspaceScoped, Timestamped, Base):
         ForeignKeyConstraint(
             ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
         ),
+        # optional link: NO ACTION, so a key result with backlog items is dropped, never deleted
+        ForeignKeyConstraint(
+            ["workspace_id", "key_result_id"], ["key_results.workspace_id", "key_results.id"]
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     state: Mapped[ItemState] = mapped_column(value_enum(ItemState, "item_state"), default=ItemState.INBOX)
-    key_result_id: Mapped[int | None] = mapped_column(ForeignKey("key_results.id", ondelete="SET NULL"))
+    key_result_id: Mapped[int | None]
     source_url: Mapped[str | None] = mapped_column(String(500))
     # where the item's triage message lives, so reactions can find it
     channel_id: Mapped[str | None] = mapped_column(String(32))

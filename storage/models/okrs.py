@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    ForeignKey,
     ForeignKeyConstraint,
     SmallInteger,
     String,
@@ -75,13 +74,17 @@ class Objective(WorkspaceScoped, Timestamped, Base):
         ForeignKeyConstraint(
             ["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"
         ),
+        # optional link: NO ACTION, so a linked vision statement is archived, never deleted
+        ForeignKeyConstraint(
+            ["workspace_id", "vision_id"], ["vision_statements.workspace_id", "vision_statements.id"]
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(index=True)
     title: Mapped[str] = mapped_column(String(300))
     why: Mapped[str | None] = mapped_column(Text)
-    vision_id: Mapped[int | None] = mapped_column(ForeignKey("vision_statements.id", ondelete="SET NULL"))
+    vision_id: Mapped[int | None]
     state: Mapped[ObjectiveState] = mapped_column(
         value_enum(ObjectiveState, "objective_state"), default=ObjectiveState.DRAFT
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, String, Text
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, utcnow, value_enum
@@ -38,13 +38,16 @@ class Ripple(WorkspaceScoped, Timestamped, Base):
             ["key_results.workspace_id", "key_results.id"],
             ondelete="CASCADE",
         ),
+        ForeignKeyConstraint(
+            ["workspace_id", "to_key_result_id"], ["key_results.workspace_id", "key_results.id"]
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     from_team_id: Mapped[int] = mapped_column(index=True)
     to_team_id: Mapped[int] = mapped_column(index=True)
     key_result_id: Mapped[int]
-    to_key_result_id: Mapped[int | None] = mapped_column(ForeignKey("key_results.id", ondelete="SET NULL"))
+    to_key_result_id: Mapped[int | None]
     kind: Mapped[RippleKind] = mapped_column(value_enum(RippleKind, "ripple_kind"))
     note: Mapped[str | None] = mapped_column(Text)
     state: Mapped[RippleState] = mapped_column(

@@ -58,15 +58,33 @@ class Membership(WorkspaceScoped, Timestamped, Base):
     team_id: Mapped[int]
     user_id: Mapped[str] = mapped_column(String(32), index=True)
     role: Mapped[Role] = mapped_column(value_enum(Role, "role"), default=Role.MEMBER)
-    # leaders the team names may publish vision statements; they write vision, never OKRs
-    is_leader: Mapped[bool] = mapped_column(default=False)
+
+
+class TeamLeader(WorkspaceScoped, Timestamped, Base):
+    """Someone a team names as one of its leaders: they may publish vision statements.
+
+    Leaders write vision, never OKRs, so naming one does not make them a member of the team.
+    """
+
+    __tablename__ = "team_leaders"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id"),
+        ForeignKeyConstraint(
+            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int]
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    named_by: Mapped[str] = mapped_column(String(32))
 
 
 class VisionStatement(WorkspaceScoped, Timestamped, Base):
     """Leaders publish where the organisation is heading; teams decide how they contribute."""
 
     __tablename__ = "vision_statements"
-    __table_args__ = (UniqueConstraint("workspace_id", "number"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "id"), UniqueConstraint("workspace_id", "number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int]  # shown to people; counts from 1 in each workspace

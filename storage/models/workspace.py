@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped
@@ -40,10 +40,13 @@ class EventLog(WorkspaceScoped, Timestamped, Base):
     __table_args__ = (
         Index("ix_event_log_entity", "entity", "entity_id"),
         Index("ix_event_log_team_created", "team_id", "created_at"),
+        ForeignKeyConstraint(
+            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None]
     actor_user_id: Mapped[str | None] = mapped_column(String(32))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None]

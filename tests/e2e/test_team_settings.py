@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from storage.models import EventLog, Membership, Role, Team
+from storage.models import EventLog, Membership, Role, Team, TeamLeader
 from tests.e2e.support import (
     assert_clean_error,
     create_team,
@@ -25,9 +25,12 @@ def _rockets(db) -> Team:
         return session.scalars(select(Team).where(Team.name_key == "rockets")).one()
 
 
-def _roles(db) -> dict[str, tuple[Role, bool]]:
+def _roles(db) -> dict[str, tuple[Role | None, bool]]:
+    """Each person's team role (None when not a member) and whether the team named them a leader."""
     with db.transaction() as session:
-        return {m.user_id: (m.role, m.is_leader) for m in session.scalars(select(Membership))}
+        roles = {m.user_id: m.role for m in session.scalars(select(Membership))}
+        leaders = set(session.scalars(select(TeamLeader.user_id)))
+    return {user: (roles.get(user), user in leaders) for user in roles.keys() | leaders}
 
 
 def _settings_log(db) -> list[dict]:
@@ -239,7 +242,7 @@ def test_submitting_the_modal_saves_and_tells_the_team_channel(driver, slack, db
     roles = _roles(db)
     assert roles["U0ADA"] == (Role.FACILITATOR, False)
     assert roles["U0BEN"] == (Role.FACILITATOR, False)
-    assert roles["U0CLEO"][1] is True
+    assert roles["U0CLEO"] == (None, True)  # a leader, not made a member by it
     [entry] = _settings_log(db)
     assert {"timezone", "facilitators", "leaders"} <= set(entry["changed"])
 
@@ -293,9 +296,20 @@ def test_a_leader_named_in_the_modal_may_then_publish_vision(driver, slack, db, 
     view = open_settings(driver, slack)
     driver.submit_view(view["id"], user="U0ADA", values=modal_values(leaders=("U0CLEO",)))
     slack.wait_for("chat.postMessage")
-    assert _roles(db)["U0CLEO"][1] is True  # is_leader
+    assert _roles(db)["U0CLEO"] == (None, True)
 
     published = okr(
         driver, slack, "vision add Customers talk to us in one place", user="U0CLEO", channel="C0ROCKET"
     )
     assert "Published vision statement *1*" in published.text
+
+
+def test_a_facilitator_cannot_name_themselves_a_leader(driver, slack, db, rockets):
+    view = open_settings(driver, slack)
+    before = row_counts(db)
+
+    result = driver.submit_view(view["id"], user="U0ADA", values=modal_values(leaders=("U0ADA",)))
+
+    assert result.json["response_action"] == "update"
+    assert "can't name yourself a leader" in shown(result.json["view"])
+    assert row_counts(db) == before

@@ -10,7 +10,7 @@ from storage.db import make_engine
 from storage.migrate import downgrade, pending_revision, target_metadata, upgrade
 
 EXPECTED_TABLES = {
-    "workspaces", "teams", "memberships", "vision_statements", "cycles", "objectives", "key_results",
+    "workspaces", "teams", "memberships", "team_leaders", "vision_statements", "cycles", "objectives", "key_results",
     "checkins", "backlog_items", "votes", "ripples", "event_log", "processed_events", "send_claims",
     "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version",
 }  # fmt: skip
