@@ -79,18 +79,14 @@ def _oauth_settings(settings: Settings, db: Database) -> OAuthSettings:
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
         authorization_url=urljoin(settings.slack_api_url, "../oauth/v2/authorize"),
-        callback_options=CallbackOptions(
-            success=_on_installed(db), failure=lambda args: args.default.failure(args)
-        ),
+        callback_options=CallbackOptions(success=_on_installed(db), failure=lambda args: args.default.failure(args)),
     )
 
 
 def _on_installed(db: Database):
     def success(args: SuccessArgs) -> BoltResponse:
         installation = args.installation
-        _register_workspace(
-            db, {"team_id": installation.team_id, "enterprise_id": installation.enterprise_id}
-        )
+        _register_workspace(db, {"team_id": installation.team_id, "enterprise_id": installation.enterprise_id})
         return args.default.success(args)
 
     return success

@@ -47,9 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=8, help="request threads (default: 8)")
     command("socket", _socket, "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
     command("migrate", _migrate, "upgrade the database to the latest schema")
-    command(
-        "sandbox", _sandbox, "try the bot against a local fake Slack, typing /okr commands in the terminal"
-    )
+    command("sandbox", _sandbox, "try the bot against a local fake Slack, typing /okr commands in the terminal")
     command("start", _start, "migrate, then serve Slack if credentials are set, or start the sandbox")
     purge = command("purge-workspace", _purge, "delete every row a workspace owns (after an uninstall)")
     purge.add_argument("slack_team_id", help="the workspace's Slack team id, e.g. T0123ABCD")
@@ -72,9 +70,7 @@ def _serve(settings: Settings, args) -> int:
     from bot.web import make_wsgi_app
 
     log.info("serving Slack over HTTP", extra={"port": settings.port, "mode": settings.mode.value})
-    waitress.serve(
-        make_wsgi_app(app, db), host=args.host, port=settings.port, threads=args.threads, ident="okr-bot"
-    )
+    waitress.serve(make_wsgi_app(app, db), host=args.host, port=settings.port, threads=args.threads, ident="okr-bot")
     return 0
 
 
@@ -140,9 +136,7 @@ def _require_migrated(settings: Settings) -> None:
     from storage.migrate import pending_revision
 
     if pending_revision(settings.database_url) is not None:
-        raise SettingsError(
-            f"The database ({_describe(settings)}) is not at the latest schema: run `okr-bot migrate`."
-        )
+        raise SettingsError(f"The database ({_describe(settings)}) is not at the latest schema: run `okr-bot migrate`.")
 
 
 def _describe(settings: Settings) -> str:

@@ -34,12 +34,8 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "max-objectives=3]",
         "time zone, check-in day and hour, digest channel, cycle start (facilitators)",
     ),
-    SubCommand(
-        "vision", "/okr vision [add TEXT | archive NUMBER]", "leaders' vision statements, for teams to aim at"
-    ),
-    SubCommand(
-        "draft", "/okr draft [OBJECTIVE]", "draft this cycle's objectives and key results", ready=False
-    ),
+    SubCommand("vision", "/okr vision [add TEXT | archive NUMBER]", "leaders' vision statements, for teams to aim at"),
+    SubCommand("draft", "/okr draft [OBJECTIVE]", "draft this cycle's objectives and key results", ready=False),
     SubCommand("list", "/okr list", "the team's current OKRs and progress (also `/okr status`)", ready=False),
     SubCommand("checkin", "/okr checkin", "record this week's values for your key results", ready=False),
     SubCommand("backlog", "/okr backlog [add TEXT]", "the team's backlog, filtered by the OKRs", ready=False),
@@ -101,9 +97,7 @@ def _parse_group(group: str, rest: str) -> ParsedCommand:
     choices = _GROUPS[group]
     if sub.lower() not in choices:
         usages = "\n".join(f"`{_BY_NAME[f'{group} {c}'].usage}`" for c in choices)
-        said = (
-            f"`{group} {clip(sub, 30)}` is not a command." if sub else f"`/okr {group}` needs one more word."
-        )
+        said = f"`{group} {clip(sub, 30)}` is not a command." if sub else f"`/okr {group}` needs one more word."
         raise UsageError(f"{said} Try one of:\n{usages}")
     return ParsedCommand(f"{group} {sub.lower()}", args.strip())
 

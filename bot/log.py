@@ -16,7 +16,9 @@ _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 class JsonFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        # a secret appears in the JSON line as JSON escapes it (quotes and backslashes doubled up)
+        forms = {form for s in secrets if len(s) >= 6 for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {

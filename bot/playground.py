@@ -180,9 +180,7 @@ class Playground:
         views = self.fake.open_views(self.user)
         if views and views[-1]["id"] != self._shown_view:
             view = views[-1]["view"]
-            self.say(
-                f"\n== form: {view.get('title', {}).get('text', '')} ==  (submit FIELD=VALUE … / cancel)"
-            )
+            self.say(f"\n== form: {view.get('title', {}).get('text', '')} ==  (submit FIELD=VALUE … / cancel)")
             for line in render_blocks(view, self.names):
                 self.say("  " + line)
         self._shown_view = views[-1]["id"] if views else None
@@ -300,9 +298,7 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
     )
     db = Database(settings.database_url)
     server = BackgroundServer(make_wsgi_app(build_app(local, db), db))
-    driver = SlackDriver(
-        fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret
-    )
+    driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
     session = Playground(fake, driver, out)
     session.say("OKR bot sandbox: a local stand-in for Slack with people ada, ben and cleo. Type `help`.")
     interactive = stdin.isatty()

@@ -114,7 +114,8 @@ def parse_database_url(raw: str) -> URL:
     """Accept SQLite and PostgreSQL URLs; PostgreSQL always goes through psycopg 3."""
     try:
         url = make_url(raw.strip())
-    except ArgumentError:
+        url.port  # noqa: B018 -- a non-numeric port only fails when read
+    except (ArgumentError, ValueError):
         raise SettingsError(
             "DATABASE_URL is not a database URL. Examples: sqlite:///okr-bot.db, "
             "postgresql://user:password@host:5432/okr"
@@ -122,9 +123,7 @@ def parse_database_url(raw: str) -> URL:
     backend = url.get_backend_name()
     if backend in ("postgres", "postgresql"):
         if url.drivername not in ("postgres", "postgresql", "postgresql+psycopg"):
-            raise SettingsError(
-                f"DATABASE_URL driver {url.drivername!r} is not supported; use postgresql://."
-            )
+            raise SettingsError(f"DATABASE_URL driver {url.drivername!r} is not supported; use postgresql://.")
         if not url.host and not url.query.get("host"):
             raise SettingsError("DATABASE_URL for PostgreSQL needs a host, e.g. postgresql://okr@db:5432/okr")
         if not url.database:
@@ -132,9 +131,10 @@ def parse_database_url(raw: str) -> URL:
         return url.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         if url.drivername != "sqlite":
-            raise SettingsError(
-                f"DATABASE_URL driver {url.drivername!r} is not supported; use sqlite:///FILE."
-            )
+            raise SettingsError(f"DATABASE_URL driver {url.drivername!r} is not supported; use sqlite:///FILE.")
+        if url.database in (None, "", ":memory:"):
+            # each connection would get its own empty database, so nothing would be kept
+            raise SettingsError("DATABASE_URL for SQLite needs a file, e.g. sqlite:///okr-bot.db")
         return url
     raise SettingsError(f"DATABASE_URL uses {backend!r}; the bot supports sqlite and postgresql.")
 

@@ -29,9 +29,7 @@ TARGET_ERRORS = frozenset({
     "not_in_channel", "messages_tab_disabled", "restricted_action",
 })  # fmt: skip
 # The installation itself is gone: nothing sent with this token will work.
-INSTALLATION_ERRORS = frozenset(
-    {"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_disabled"}
-)
+INSTALLATION_ERRORS = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_disabled"})
 
 
 class Outcome(enum.Enum):
@@ -56,9 +54,7 @@ class ServerErrorRetryHandler(RetryHandler):
     """Retry Slack's transient 5xx answers with backoff (slack-sdk retries only connection errors)."""
 
     def __init__(self, max_retry_count: int = 2) -> None:
-        super().__init__(
-            max_retry_count=max_retry_count, interval_calculator=BackoffRetryIntervalCalculator(0.5)
-        )
+        super().__init__(max_retry_count=max_retry_count, interval_calculator=BackoffRetryIntervalCalculator(0.5))
 
     def _can_retry(
         self,

@@ -66,9 +66,7 @@ def _refuse_malformed(environ: dict[str, Any]) -> tuple[str, str] | None:
 
 def _text(start_response, status: str, message: str) -> list[bytes]:
     body = message.encode()
-    start_response(
-        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-    )
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
 
 

@@ -64,9 +64,7 @@ def key_result(session: Session, t: Team, *, workspace_id: int | None = None) ->
 
 
 def backlog_item(session: Session, t: Team, *, text: str = "Shorter sign-up form") -> BacklogItem:
-    row = BacklogItem(
-        workspace_id=t.workspace_id, team_id=t.id, text=text, created_by="U0BEN", created_at=NOW
-    )
+    row = BacklogItem(workspace_id=t.workspace_id, team_id=t.id, text=text, created_by="U0BEN", created_at=NOW)
     session.add(row)
     session.flush()
     return row

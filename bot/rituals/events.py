@@ -39,9 +39,7 @@ def record_event(
     return entry
 
 
-def first_delivery(
-    session: Session, *, workspace_id: int, event_id: str, event_type: str, now: datetime
-) -> bool:
+def first_delivery(session: Session, *, workspace_id: int, event_id: str, event_type: str, now: datetime) -> bool:
     """True the first time Slack's `event_id` is seen; False for Slack's retries of it.
 
     Call it in the same transaction as the event's effect: if the effect rolls back, so does

@@ -70,9 +70,7 @@ USAGE = (
 )
 
 
-def validate_settings(
-    raw: dict[str, str | None], *, people: dict[str, list[str]] | None = None
-) -> SettingsChange:
+def validate_settings(raw: dict[str, str | None], *, people: dict[str, list[str]] | None = None) -> SettingsChange:
     """Check each field; raise InvalidFields naming every field that is wrong, keyed by field name."""
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
@@ -92,9 +90,7 @@ def validate_settings(
     return SettingsChange(**values)
 
 
-def apply_settings(
-    session: Session, *, team: Team, change: SettingsChange, user_id: str, now: datetime
-) -> list[str]:
+def apply_settings(session: Session, *, team: Team, change: SettingsChange, user_id: str, now: datetime) -> list[str]:
     """Save the change and return the names of the fields that actually changed."""
     check_leader_change(session, team=team, change=change, user_id=user_id)
     changed: list[str] = []
@@ -108,9 +104,7 @@ def apply_settings(
     if change.clear_digest_channel and team.digest_channel_id is not None:
         team.digest_channel_id = None
         changed.append("digest_channel_id")
-    if change.facilitators is not None and _apply_facilitators(
-        session, team=team, wanted=change.facilitators, now=now
-    ):
+    if change.facilitators is not None and _apply_facilitators(session, team=team, wanted=change.facilitators, now=now):
         changed.append("facilitators")
     if change.leaders is not None and _apply_leaders(
         session, team=team, wanted=change.leaders, user_id=user_id, now=now
@@ -166,19 +160,13 @@ def _apply_facilitators(session: Session, *, team: Team, wanted: tuple[str, ...]
     return changed
 
 
-def _apply_leaders(
-    session: Session, *, team: Team, wanted: tuple[str, ...], user_id: str, now: datetime
-) -> bool:
-    current = {
-        row.user_id: row for row in session.scalars(select(TeamLeader).where(TeamLeader.team_id == team.id))
-    }
+def _apply_leaders(session: Session, *, team: Team, wanted: tuple[str, ...], user_id: str, now: datetime) -> bool:
+    current = {row.user_id: row for row in session.scalars(select(TeamLeader).where(TeamLeader.team_id == team.id))}
     for gone in set(current) - set(wanted):
         session.delete(current[gone])
     for new in [u for u in wanted if u not in current]:
         session.add(
-            TeamLeader(
-                workspace_id=team.workspace_id, team_id=team.id, user_id=new, named_by=user_id, created_at=now
-            )
+            TeamLeader(workspace_id=team.workspace_id, team_id=team.id, user_id=new, named_by=user_id, created_at=now)
         )
     return set(current) != set(wanted)
 
@@ -191,9 +179,7 @@ def _zones() -> dict[str, str]:
 def parse_timezone(value: str) -> dict[str, object]:
     name = _zones().get(value.casefold())
     if name is None:
-        raise ValueError(
-            f"`{value[:60]}` is not a time zone I know. Use a name like Europe/Paris or America/New_York."
-        )
+        raise ValueError(f"`{value[:60]}` is not a time zone I know. Use a name like Europe/Paris or America/New_York.")
     ZoneInfo(name)
     return {"timezone": name}
 

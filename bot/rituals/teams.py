@@ -77,9 +77,7 @@ def create_team(
     session.add(team)
     session.flush()
     session.add(
-        Membership(
-            workspace_id=workspace_id, team_id=team.id, user_id=user_id, role=Role.FACILITATOR, created_at=now
-        )
+        Membership(workspace_id=workspace_id, team_id=team.id, user_id=user_id, role=Role.FACILITATOR, created_at=now)
     )
     record_event(
         session,
@@ -100,9 +98,7 @@ def join_team(session: Session, *, team: Team, user_id: str, now: datetime) -> M
         raise Conflict(f"You are already a member of *{team.name}*.")
     # a team whose last facilitator left is taken over by the next person who joins it
     role = Role.MEMBER if _has_facilitator(session, team=team) else Role.FACILITATOR
-    member = Membership(
-        workspace_id=team.workspace_id, team_id=team.id, user_id=user_id, role=role, created_at=now
-    )
+    member = Membership(workspace_id=team.workspace_id, team_id=team.id, user_id=user_id, role=role, created_at=now)
     session.add(member)
     record_event(
         session,
@@ -141,15 +137,11 @@ def leave_team(session: Session, *, team: Team, user_id: str, now: datetime) -> 
 
 
 def membership_of(session: Session, *, team: Team, user_id: str) -> Membership | None:
-    return session.scalar(
-        select(Membership).where(Membership.team_id == team.id, Membership.user_id == user_id)
-    )
+    return session.scalar(select(Membership).where(Membership.team_id == team.id, Membership.user_id == user_id))
 
 
 def members_of(session: Session, *, team: Team) -> list[Membership]:
-    query = (
-        select(Membership).where(Membership.team_id == team.id).order_by(Membership.created_at, Membership.id)
-    )
+    query = select(Membership).where(Membership.team_id == team.id).order_by(Membership.created_at, Membership.id)
     return list(session.scalars(query))
 
 
@@ -168,9 +160,7 @@ def require_facilitator(session: Session, *, team: Team, user_id: str) -> Member
 
 
 def team_for_channel(session: Session, *, workspace_id: int, channel_id: str) -> Team | None:
-    return session.scalar(
-        select(Team).where(Team.workspace_id == workspace_id, Team.channel_id == channel_id)
-    )
+    return session.scalar(select(Team).where(Team.workspace_id == workspace_id, Team.channel_id == channel_id))
 
 
 def teams_of(session: Session, *, workspace_id: int, user_id: str) -> list[Team]:
@@ -189,9 +179,7 @@ def memberships_of(session: Session, *, workspace_id: int, user_id: str) -> list
 
 
 def teams_led_by(session: Session, *, workspace_id: int, user_id: str) -> set[int]:
-    query = select(TeamLeader.team_id).where(
-        TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id
-    )
+    query = select(TeamLeader.team_id).where(TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id)
     return set(session.scalars(query))
 
 
@@ -230,9 +218,7 @@ def resolve_team(
 
 
 def _team_named(session: Session, *, workspace_id: int, name: str) -> Team | None:
-    return session.scalar(
-        select(Team).where(Team.workspace_id == workspace_id, Team.name_key == name.casefold())
-    )
+    return session.scalar(select(Team).where(Team.workspace_id == workspace_id, Team.name_key == name.casefold()))
 
 
 def _has_facilitator(session: Session, *, team: Team) -> bool:

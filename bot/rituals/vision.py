@@ -16,24 +16,18 @@ from storage.models import TeamLeader, VisionStatement
 MAX_VISION_TEXT = 1500
 
 
-def may_publish_vision(
-    session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool
-) -> bool:
+def may_publish_vision(session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool) -> bool:
     """Workspace admins and owners, and anyone a team has named as one of its leaders."""
     if is_workspace_admin:
         return True
-    query = select(TeamLeader.id).where(
-        TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id
-    )
+    query = select(TeamLeader.id).where(TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id)
     return session.scalar(query.limit(1)) is not None
 
 
 def publish_vision(
     session: Session, *, workspace_id: int, user_id: str, text: str, is_workspace_admin: bool, now: datetime
 ) -> VisionStatement:
-    text = clean(
-        text, what="The vision statement", max_length=MAX_VISION_TEXT, multiline=True, required=False
-    )
+    text = clean(text, what="The vision statement", max_length=MAX_VISION_TEXT, multiline=True, required=False)
     if not text:
         raise UsageError("Write the vision statement after `add`.", usage="/okr vision add TEXT")
     if not may_publish_vision(
@@ -45,9 +39,7 @@ def publish_vision(
         )
     for _attempt in range(5):
         number = 1 + (
-            session.scalar(
-                select(func.max(VisionStatement.number)).where(VisionStatement.workspace_id == workspace_id)
-            )
+            session.scalar(select(func.max(VisionStatement.number)).where(VisionStatement.workspace_id == workspace_id))
             or 0
         )
         statement = VisionStatement(
@@ -99,9 +91,7 @@ def archive_vision(
         )
     )
     if statement is None or statement.archived_at is not None:
-        raise NotFound(
-            f"There is no current vision statement number {number_text}. `/okr vision` lists them."
-        )
+        raise NotFound(f"There is no current vision statement number {number_text}. `/okr vision` lists them.")
     if statement.author_user_id != user_id and not is_workspace_admin:
         raise NotAllowed("Only its author or a workspace admin can archive a vision statement.")
     statement.archived_at = now

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.rituals.events import record_event
 from storage.claims import insert_if_absent
 from storage.models import Workspace
+from storage.slack_tables import bots, installations
 
 
 def find_workspace(session: Session, *, slack_team_id: str) -> Workspace | None:
@@ -49,6 +50,13 @@ def mark_uninstalled(session: Session, *, workspace: Workspace, reason: str, now
 
 
 def purge_workspace(session: Session, *, slack_team_id: str) -> bool:
-    """Delete a workspace and, through ON DELETE CASCADE, every row it owns. True if it existed."""
+    """Delete a workspace, its installation tokens and, through ON DELETE CASCADE, every row it owns.
+
+    True if there was anything to delete.
+    """
+    tokens = 0
+    for table in (installations, bots):
+        owned = (table.c.team_id == slack_team_id) | (table.c.enterprise_id == slack_team_id)
+        tokens += session.execute(delete(table).where(owned)).rowcount
     result = session.execute(delete(Workspace).where(Workspace.slack_team_id == slack_team_id))
-    return result.rowcount == 1
+    return result.rowcount == 1 or tokens > 0

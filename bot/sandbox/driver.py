@@ -190,9 +190,7 @@ class SlackDriver:
             extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return self._send(json.dumps(envelope).encode(), "application/json", extra)
 
-    def _reaction_event(
-        self, kind: str, user: str, channel: str, ts: str, name: str, **kw: Any
-    ) -> HttpResult:
+    def _reaction_event(self, kind: str, user: str, channel: str, ts: str, name: str, **kw: Any) -> HttpResult:
         item_user = self.fake.message(channel, ts)["user"]
         event = {
             "type": kind,

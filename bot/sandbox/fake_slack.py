@@ -61,9 +61,7 @@ class FakeSlack:
         """``clock`` measures lifetimes (trigger ids, response URLs, rate windows); ``wall_clock`` makes
         message timestamps and time-zone offsets. Both are injectable so tests can move time."""
         self.app_id = app_id
-        self._state = SlackState(
-            clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret
-        )
+        self._state = SlackState(clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret)
         self._recorder = Recorder()
         self._faults = FaultPlan(clock)
         self._server: FakeSlackServer | None = None
@@ -118,9 +116,7 @@ class FakeSlack:
         ws = Workspace(team_id, name, bot_token, bot_user_id, bot_id, app_id or self.app_id, enterprise_id)
         with self._state.lock:
             self._state.workspaces[team_id] = ws
-        self.add_user(
-            bot_user_id, f"{ws.domain}-bot", real_name=f"{name} bot", is_bot=True, team_id=team_id, tz="UTC"
-        )
+        self.add_user(bot_user_id, f"{ws.domain}-bot", real_name=f"{name} bot", is_bot=True, team_id=team_id, tz="UTC")
         return replace(ws)
 
     def workspace(self, team_id: str | None = None) -> Workspace:
@@ -394,9 +390,7 @@ class FakeSlack:
             modals.pop_view(self._state, view_id)
             return False
 
-    def deliver_command_reply(
-        self, channel_id: str, user_id: str, body: dict, *, team_id: str | None = None
-    ) -> None:
+    def deliver_command_reply(self, channel_id: str, user_id: str, body: dict, *, team_id: str | None = None) -> None:
         """Show a slash command's ack body the way Slack does: ephemeral unless ``in_channel``."""
         with self._state.lock:
             team_id = team_id or self._team_of(channel_id, user_id)
@@ -412,9 +406,7 @@ class FakeSlack:
 
     # faults ------------------------------------------------------------------------------------------------
 
-    def fail_next(
-        self, method: str, error: str = "cannot_dm_bot", *, times: int = 1, status: int = 200
-    ) -> None:
+    def fail_next(self, method: str, error: str = "cannot_dm_bot", *, times: int = 1, status: int = 200) -> None:
         """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
         self._faults.queue(method, Fault(error, status=status), times)
 

@@ -46,9 +46,7 @@ def _block(block: dict[str, Any], names: dict[str, str]) -> list[str]:
     if kind == "divider":
         return ["-" * 40]
     if kind == "actions":
-        return [
-            "  ".join(f"[{_text(e.get('text'), names)}]" for e in block.get("elements", []) if "text" in e)
-        ]
+        return ["  ".join(f"[{_text(e.get('text'), names)}]" for e in block.get("elements", []) if "text" in e)]
     if kind == "input":
         label, value = _text(block.get("label"), names), _initial(block.get("element", {}), names)
         return [f"{label}: {value}  (field `{block.get('block_id')}`)"]

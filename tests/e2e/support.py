@@ -44,9 +44,7 @@ def shown(message: dict[str, Any]) -> str:
     return flatten(message).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def okr(
-    driver: SlackDriver, slack: FakeSlack, text: str, *, user: str = "U0ADA", channel: str = "C0ROCKET"
-) -> Reply:
+def okr(driver: SlackDriver, slack: FakeSlack, text: str, *, user: str = "U0ADA", channel: str = "C0ROCKET") -> Reply:
     """Type `/okr text` and return the first thing the bot answers."""
     before = len(slack.responses)
     result = driver.command(text, user=user, channel=channel)
@@ -115,9 +113,7 @@ def stays(check: Callable[[], Any], *, duration: float = 0.4, interval: float = 
         time.sleep(interval)
 
 
-def open_settings(
-    driver: SlackDriver, slack: FakeSlack, *, user: str = "U0ADA", channel: str = "C0ROCKET"
-) -> dict:
+def open_settings(driver: SlackDriver, slack: FakeSlack, *, user: str = "U0ADA", channel: str = "C0ROCKET") -> dict:
     """`/okr team settings` with no values: the modal the bot opened, as Slack returned it to the bot."""
     opened = len(slack.calls_to("views.open"))
     result = driver.command("team settings", user=user, channel=channel)
@@ -161,16 +157,12 @@ def name_leaders(
     """A facilitator names the team's leaders in the settings modal and saves it."""
     view = open_settings(driver, slack, user=user, channel=channel)
     posted = len(slack.calls_to("chat.postMessage"))
-    result = driver.submit_view(
-        view["id"], user=user, values=modal_values(facilitators=(user,), leaders=leaders)
-    )
+    result = driver.submit_view(view["id"], user=user, values=modal_values(facilitators=(user,), leaders=leaders))
     assert result.status == 200 and not result.body, result.text
     slack.wait_for("chat.postMessage", count=posted + 1)
 
 
-def command_form(
-    slack: FakeSlack, text: str, *, user: str = "U0ADA", channel: str = "C0ROCKET"
-) -> dict[str, str]:
+def command_form(slack: FakeSlack, text: str, *, user: str = "U0ADA", channel: str = "C0ROCKET") -> dict[str, str]:
     """The form fields Slack POSTs for `/okr text`, for tests that build the request bytes themselves."""
     workspace = slack.workspace()
     return {

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.sandbox import SlackDriver
-from storage.db import make_engine
+from storage.db import Database, make_engine
 from tests.helpers import flatten
 
 TOKEN = "xoxb-sandbox-0000"
@@ -98,9 +98,7 @@ def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
         assert driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET").status == 200
         assert "created the team *Rockets*" in flatten(slack.wait_for_response()["body"])
         assert (
-            driver.send_raw(
-                b"command=%2Fokr&text=help", {"Content-Type": "application/x-www-form-urlencoded"}
-            ).status
+            driver.send_raw(b"command=%2Fokr&text=help", {"Content-Type": "application/x-www-form-urlencoded"}).status
             == 401
         )
     finally:
@@ -138,3 +136,16 @@ def test_socket_mode_needs_both_tokens(database_url):
     result = okr_bot("socket", env={"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": TOKEN})
     assert result.returncode == 2
     assert "Socket Mode needs SLACK_APP_TOKEN" in result.stderr
+
+
+def test_purge_workspace_deletes_it_and_says_so(database_url):
+    from tests import factories
+
+    db = Database(database_url)
+    with db.transaction() as session:
+        factories.team(session, factories.workspace(session, slack_team_id="T0GONE"))
+    db.dispose()
+    gone = okr_bot("purge-workspace", "T0GONE", env={"DATABASE_URL": database_url})
+    assert gone.returncode == 0 and "Deleted workspace T0GONE" in gone.stdout
+    again = okr_bot("purge-workspace", "T0GONE", env={"DATABASE_URL": database_url})
+    assert again.returncode == 1 and "No workspace T0GONE" in again.stdout

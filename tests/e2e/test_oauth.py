@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import INSTALL_PATH, REDIRECT_PATH
+from bot.rituals.workspaces import purge_workspace
 from bot.sandbox import SlackDriver
 from bot.web import EVENTS_PATH
 from storage.models import EventLog, Team, Workspace
@@ -105,3 +106,14 @@ def test_revoking_the_bot_token_marks_the_workspace_uninstalled_once(oauth_bot, 
             assert actions.count("uninstalled") == 1
 
     eventually(revoked)
+
+
+def test_purging_a_workspace_removes_its_tokens_and_its_data(oauth_bot, slack, db):
+    _install(oauth_bot.url, slack, "T0SANDBOX")
+    _install(oauth_bot.url, slack, "T0SECOND")
+    with db.transaction() as s:
+        assert purge_workspace(s, slack_team_id="T0SECOND") is True
+    with db.transaction() as s:
+        assert s.execute(select(installations.c.team_id)).scalars().all() == ["T0SANDBOX"]
+        assert s.execute(select(bots.c.team_id)).scalars().all() == ["T0SANDBOX"]
+        assert s.scalars(select(Workspace.slack_team_id)).all() == ["T0SANDBOX"]

@@ -12,9 +12,7 @@ from bot.settings import Settings
 
 def _play(database_url: str, script: str) -> str:
     out = io.StringIO()
-    assert (
-        run_playground(Settings(database_url=make_url(database_url)), stdin=io.StringIO(script), out=out) == 0
-    )
+    assert run_playground(Settings(database_url=make_url(database_url)), stdin=io.StringIO(script), out=out) == 0
     return out.getvalue()
 
 

@@ -53,9 +53,7 @@ def _interaction(slack) -> tuple[bytes, str]:
     return encode_form({"payload": json.dumps(payload)}), FORM
 
 
-def _headers(
-    body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0, tamper: bool = False
-) -> dict[str, str]:
+def _headers(body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0, tamper: bool = False) -> dict[str, str]:
     timestamp = str(int(time.time()) - age)
     signed = body + b"&x=1" if tamper else body
     return {

@@ -74,8 +74,7 @@ def test_several_settings_at_once(driver, slack, db, rockets):
     reply = okr(
         driver,
         slack,
-        "team settings timezone=Asia/Tokyo day=wed hour=14 digest=<#C0GROWTH> cycle-start=2027-01-04 "
-        "max-objectives=1",
+        "team settings timezone=Asia/Tokyo day=wed hour=14 digest=<#C0GROWTH> cycle-start=2027-01-04 max-objectives=1",
     )
 
     team = _rockets(db)
@@ -288,9 +287,7 @@ def test_a_modal_submitted_after_losing_the_facilitator_role_is_refused(driver, 
 
 
 def test_a_leader_named_in_the_modal_may_then_publish_vision(driver, slack, db, rockets):
-    refused = okr(
-        driver, slack, "vision add Customers talk to us in one place", user="U0CLEO", channel="C0ROCKET"
-    )
+    refused = okr(driver, slack, "vision add Customers talk to us in one place", user="U0CLEO", channel="C0ROCKET")
     assert_clean_error(refused, "written by leaders")
 
     view = open_settings(driver, slack)
@@ -298,9 +295,7 @@ def test_a_leader_named_in_the_modal_may_then_publish_vision(driver, slack, db, 
     slack.wait_for("chat.postMessage")
     assert _roles(db)["U0CLEO"] == (None, True)
 
-    published = okr(
-        driver, slack, "vision add Customers talk to us in one place", user="U0CLEO", channel="C0ROCKET"
-    )
+    published = okr(driver, slack, "vision add Customers talk to us in one place", user="U0CLEO", channel="C0ROCKET")
     assert "Published vision statement *1*" in published.text
 
 

@@ -240,9 +240,7 @@ def test_a_member_of_two_teams_picks_one_and_the_command_runs_for_it(driver, sla
     [shown] = [e for e in slack.ephemerals if e["user"] == "U0BEN" and "Which team" in flatten(e)]
 
     responses = len(slack.responses)
-    result = driver.click(
-        user="U0BEN", action_id=f"choose_team:{growth.id}", channel="C0GENERAL", ts=shown["ts"]
-    )
+    result = driver.click(user="U0BEN", action_id=f"choose_team:{growth.id}", channel="C0GENERAL", ts=shown["ts"])
 
     assert result.status == 200
     done = slack.wait_for_response(lambda r: "You left" in json.dumps(r["body"]), count=1)

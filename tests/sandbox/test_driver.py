@@ -203,9 +203,7 @@ def test_sign_matches_slacks_scheme(sandbox: Sandbox) -> None:
 
 def test_command_ack_text_is_shown_ephemerally(sandbox: Sandbox) -> None:
     sandbox.driver.command("hello", user="U1", channel="C1")
-    assert [(e["channel"], e["user"], e["text"]) for e in sandbox.fake.ephemerals] == [
-        ("C1", "U1", "you said: hello")
-    ]
+    assert [(e["channel"], e["user"], e["text"]) for e in sandbox.fake.ephemerals] == [("C1", "U1", "you said: hello")]
     assert sandbox.fake.messages("C1") == []
 
 

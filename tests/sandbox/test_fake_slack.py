@@ -120,8 +120,7 @@ def test_message_timestamps_are_unique_and_increasing_even_when_posted_concurren
     fake: FakeSlack, client: WebClient
 ) -> None:
     threads = [
-        threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": str(i)})
-        for i in range(12)
+        threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": str(i)}) for i in range(12)
     ]
     for thread in threads:
         thread.start()
@@ -188,8 +187,7 @@ def _button(label: str) -> dict:
                         "type": "static_select",
                         "action_id": "s",
                         "options": [
-                            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i)}
-                            for i in range(101)
+                            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i)} for i in range(101)
                         ],
                     }
                 ],
@@ -360,9 +358,7 @@ def test_views_open_records_the_modal(fake: FakeSlack, client: WebClient) -> Non
     assert view["hash"] == stored["hash"] and view["state"] == {"values": {}}
 
 
-def test_trigger_ids_expire_after_3_seconds_and_work_once(
-    fake: FakeSlack, client: WebClient, clock: Clock
-) -> None:
+def test_trigger_ids_expire_after_3_seconds_and_work_once(fake: FakeSlack, client: WebClient, clock: Clock) -> None:
     trigger = fake.new_trigger_id("U1")
     clock.now += 3.5
     assert error_of(client.views_open, trigger_id=trigger, view=MODAL) == "expired_trigger_id"
@@ -389,9 +385,7 @@ def test_trigger_ids_expire_after_3_seconds_and_work_once(
     ],
     ids=["title-25", "metadata-3001", "callback-256", "wrong-type", "input-without-submit", "101-blocks"],
 )
-def test_invalid_views_are_invalid_arguments(
-    fake: FakeSlack, client: WebClient, change: dict, pointer: str
-) -> None:
+def test_invalid_views_are_invalid_arguments(fake: FakeSlack, client: WebClient, change: dict, pointer: str) -> None:
     view = {k: v for k, v in {**MODAL, **change}.items() if v is not None}
     with pytest.raises(SlackApiError) as failure:
         client.views_open(trigger_id=fake.new_trigger_id("U1"), view=view)
@@ -462,9 +456,7 @@ def test_rate_limit_has_retry_after_and_slack_sdk_retries_it(fake: FakeSlack) ->
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 200]
 
 
-def test_set_rate_limit_counts_per_minute_per_workspace(
-    fake: FakeSlack, client: WebClient, clock: Clock
-) -> None:
+def test_set_rate_limit_counts_per_minute_per_workspace(fake: FakeSlack, client: WebClient, clock: Clock) -> None:
     fake.set_rate_limit("users.info", 2)
     client.users_info(user="U1")
     clock.now += 20
@@ -507,9 +499,7 @@ def test_wait_for_counts_recorded_calls_and_explains_a_timeout(fake: FakeSlack, 
 
 
 def post_json(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -593,7 +583,6 @@ def test_oauth_checks_client_credentials_when_configured() -> None:
         client = WebClient(base_url=fake.api_url)
         code = fake.new_oauth_code("T0SANDBOX")
         assert (
-            error_of(client.oauth_v2_access, client_id="111.222", client_secret="bad", code=code)
-            == "bad_client_secret"
+            error_of(client.oauth_v2_access, client_id="111.222", client_secret="bad", code=code) == "bad_client_secret"
         )
         assert client.oauth_v2_access(client_id="111.222", client_secret="shh", code=code)["ok"]

@@ -19,11 +19,7 @@ def test_one_vote_per_user_per_item_per_reaction(db):
     with db.transaction() as s:
         team = factories.team(s, factories.workspace(s))
         item = factories.backlog_item(s, team)
-        s.add(
-            Vote(
-                workspace_id=team.workspace_id, item_id=item.id, user_id="U0BEN", reaction="white_check_mark"
-            )
-        )
+        s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0BEN", reaction="white_check_mark"))
         s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0BEN", reaction="one"))
         s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0CLEO", reaction="one"))
     with pytest.raises(IntegrityError), db.transaction() as s:

@@ -83,9 +83,7 @@ def _pg_config_bindir() -> Path | None:
     if pg_config is None:
         return None
     try:
-        result = subprocess.run(
-            [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
-        )
+        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(result.stdout.strip())
@@ -465,13 +463,9 @@ class PostgresServer:
             "--locale=C",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
-            result = subprocess.run(
-                command, stdout=log, stderr=subprocess.STDOUT, timeout=120, **self._child_kwargs()
-            )
+            result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=120, **self._child_kwargs())
         if result.returncode != 0:
-            raise PostgresServerError(
-                f"initdb failed with exit code {result.returncode}:\n{_tail(self.log_path)}"
-            )
+            raise PostgresServerError(f"initdb failed with exit code {result.returncode}:\n{_tail(self.log_path)}")
 
     def _launch_on_free_port(self) -> None:
         """Start on a kernel-chosen port, retrying if another process grabbed it first."""
@@ -529,9 +523,7 @@ class PostgresServer:
                 last_error = exc
             time.sleep(POLL_INTERVAL_S)
         self._shutdown(signal.SIGKILL)
-        self._raise_start_failure(
-            log_offset, f"postgres not ready after {READY_TIMEOUT_S:.0f}s ({last_error})"
-        )
+        self._raise_start_failure(log_offset, f"postgres not ready after {READY_TIMEOUT_S:.0f}s ({last_error})")
 
     def _raise_start_failure(self, log_offset: int, reason: str) -> NoReturn:
         log = _tail(self.log_path, log_offset)

@@ -111,9 +111,7 @@ def test_invisible_and_control_characters_are_refused_by_code_point(raw, code_po
         parse(raw)
 
 
-@pytest.mark.parametrize(
-    "raw", ["team create 👩\u200d💻 Devs", "team create ❤\ufe0f Team", "vision add a\tb"]
-)
+@pytest.mark.parametrize("raw", ["team create 👩\u200d💻 Devs", "team create ❤\ufe0f Team", "vision add a\tb"])
 def test_emoji_joiners_and_tabs_are_kept(raw):
     assert parse(raw).name in ("team create", "vision")
 

@@ -29,3 +29,11 @@ def test_log_lines_are_json_and_secrets_are_masked():
         assert leaked not in text
     assert lines[0]["message"] == "calling slack with xoxb-[redacted]"
     assert lines[0]["secret"] == "[redacted]"
+
+
+def test_secrets_with_json_special_characters_are_masked_too():
+    stream = io.StringIO()
+    configure_logging("INFO", secrets=['pa"ss\\word'], stream=stream)
+    logging.getLogger("test").error("connecting with %s", 'pa"ss\\word')
+    assert "ss" not in json.loads(stream.getvalue())["message"].replace("[redacted]", "")
+    assert "[redacted]" in stream.getvalue()

@@ -34,6 +34,9 @@ def test_postgres_urls_are_normalised_to_psycopg():
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql:///okr"}, "host"),
+        ({"DATABASE_URL": "postgresql://u@h:abc/db"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "sqlite://"}, "needs a file"),
+        ({"DATABASE_URL": "sqlite:///:memory:"}, "needs a file"),
         ({"DATABASE_URL": "postgresql://u@db/"}, "database name"),
         ({"DATABASE_URL": "postgresql+psycopg2://u@db/okr"}, "not supported"),
         ({"PORT": "eighty"}, "PORT"),
@@ -60,8 +63,6 @@ def test_http_mode_needs_the_signing_secret():
 
 
 def test_secrets_are_not_in_the_repr():
-    settings = Settings.from_env(
-        {"SLACK_BOT_TOKEN": "xoxb-very-secret", "SLACK_SIGNING_SECRET": "shh-secret"}
-    )
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-very-secret", "SLACK_SIGNING_SECRET": "shh-secret"})
     assert "xoxb-very-secret" not in repr(settings)
     assert "shh-secret" not in repr(settings)

@@ -74,9 +74,7 @@ class _Checker:
         if isinstance(value, str) and len(value) > limit:
             self.error(pointer, f"must be at most {limit} characters")
 
-    def text(
-        self, obj: Any, pointer: str, *, limit: int, plain_only: bool = False, required: bool = True
-    ) -> None:
+    def text(self, obj: Any, pointer: str, *, limit: int, plain_only: bool = False, required: bool = True) -> None:
         if obj is None:
             if required:
                 self.error(pointer, "missing required field")

@@ -114,9 +114,7 @@ def push_modal(state: SlackState, ws: Workspace, user_id: str, view: dict) -> di
     if len(stack) >= MAX_STACK:
         raise ApiError("push_limit_reached")
     top = state.views[stack[-1]]
-    record = new_record(
-        state, ws, user_id, view, root_view_id=top["root_view_id"], previous_view_id=top["id"]
-    )
+    record = new_record(state, ws, user_id, view, root_view_id=top["root_view_id"], previous_view_id=top["id"])
     state.views[record["id"]] = record
     stack.append(record["id"])
     return record
@@ -141,9 +139,7 @@ def replace_view(state: SlackState, record: dict, view: dict, *, expected_hash: 
     return record
 
 
-def publish_home(
-    state: SlackState, ws: Workspace, user_id: str, view: dict, expected_hash: str | None
-) -> dict:
+def publish_home(state: SlackState, ws: Workspace, user_id: str, view: dict, expected_hash: str | None) -> dict:
     check_view(view, "home")
     current = state.homes.get(user_id)
     if current is not None:

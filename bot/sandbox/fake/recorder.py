@@ -81,8 +81,7 @@ class Recorder:
         if found is None:
             recorded = "\n".join(f"  {c.describe()}" for c in self._calls) or "  (none)"
             raise AssertionError(
-                f"timed out after {timeout}s waiting for {count} matching {method} call(s); "
-                f"recorded calls:\n{recorded}"
+                f"timed out after {timeout}s waiting for {count} matching {method} call(s); recorded calls:\n{recorded}"
             )
         return found
 

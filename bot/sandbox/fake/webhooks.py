@@ -14,9 +14,7 @@ MAX_USES = 5
 LIFETIME = 30 * 60
 
 
-def new_response_url(
-    state: SlackState, *, channel_id: str, user_id: str, team_id: str, message_ts: str | None
-) -> str:
+def new_response_url(state: SlackState, *, channel_id: str, user_id: str, team_id: str, message_ts: str | None) -> str:
     url_id = state.ids.secret(16)
     state.response_urls[url_id] = ResponseUrl(url_id, channel_id, user_id, team_id, message_ts, state.clock())
     return f"{state.base_url}/response/{url_id}"

@@ -65,9 +65,7 @@ def oauth_v2_access(call: MethodCall) -> dict:
     enterprise = {"id": ws.enterprise_id, "name": ws.enterprise_id} if ws.enterprise_id else None
     authed_user: dict = {"id": code.user_id}
     if code.user_scope:
-        authed_user.update(
-            scope=code.user_scope, token_type="user", access_token=f"xoxp-sandbox-{code.user_id}"
-        )
+        authed_user.update(scope=code.user_scope, token_type="user", access_token=f"xoxp-sandbox-{code.user_id}")
     return {
         "app_id": ws.app_id,
         "authed_user": authed_user,
