@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidFields, NotAllowed, UsageError
 from bot.rituals.events import record_event
+from bot.rituals.teams import lock_team
 from storage.models import Membership, Role, Team, TeamLeader
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -92,6 +93,8 @@ def validate_settings(raw: dict[str, str | None], *, people: dict[str, list[str]
 
 def apply_settings(session: Session, *, team: Team, change: SettingsChange, user_id: str, now: datetime) -> list[str]:
     """Save the change and return the names of the fields that actually changed."""
+    if change.facilitators is not None:
+        lock_team(session, team)  # roles change together with joins and leaves, never interleaved
     check_leader_change(session, team=team, change=change, user_id=user_id)
     changed: list[str] = []
     for field in fields(SettingsChange):

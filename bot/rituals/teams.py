@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
@@ -74,8 +75,13 @@ def create_team(
         created_by=user_id,
         created_at=now,
     )
-    session.add(team)
-    session.flush()
+    try:
+        with session.begin_nested():  # someone may be creating a team here, or by this name, right now
+            session.add(team)
+    except IntegrityError:
+        raise Conflict(
+            f"A team was just created in this channel or under the name *{name}*. `/okr team join` joins it."
+        ) from None
     session.add(
         Membership(workspace_id=workspace_id, team_id=team.id, user_id=user_id, role=Role.FACILITATOR, created_at=now)
     )
@@ -94,6 +100,7 @@ def create_team(
 
 
 def join_team(session: Session, *, team: Team, user_id: str, now: datetime) -> Membership:
+    lock_team(session, team)
     if membership_of(session, team=team, user_id=user_id) is not None:
         raise Conflict(f"You are already a member of *{team.name}*.")
     # a team whose last facilitator left is taken over by the next person who joins it
@@ -114,6 +121,7 @@ def join_team(session: Session, *, team: Team, user_id: str, now: datetime) -> M
 
 def leave_team(session: Session, *, team: Team, user_id: str, now: datetime) -> None:
     """Leave a team; the last facilitator must hand over first so the team is never leaderless."""
+    lock_team(session, team)
     member = require_member(session, team=team, user_id=user_id)
     if member.role is Role.FACILITATOR and _other_members(session, team=team, user_id=user_id):
         facilitators = session.scalar(
@@ -219,6 +227,14 @@ def resolve_team(
 
 def _team_named(session: Session, *, workspace_id: int, name: str) -> Team | None:
     return session.scalar(select(Team).where(Team.workspace_id == workspace_id, Team.name_key == name.casefold()))
+
+
+def lock_team(session: Session, team: Team) -> None:
+    """Serialise membership changes of one team (PostgreSQL row lock; SQLite writers are serial already).
+
+    Without it, two facilitators leaving at once could each see the other stay, and both go.
+    """
+    session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
 
 
 def _has_facilitator(session: Session, *, team: Team) -> bool:
