@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,10 @@ from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
 from handlers import teams, vision
 from handlers.errors import replying_errors
-from handlers.replies import ephemeral, error_reply
+from handlers.replies import LoggedRespond, ephemeral, error_reply
 from storage.db import Database
 
-# The team picker carries the command in a button value, which Slack caps at 2,000 characters.
-MAX_REPLAYABLE_TEXT = 1900
+MAX_BUTTON_VALUE = 2000
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,7 @@ def register(app: App) -> None:
     app.command("/okr")(on_okr)
 
 
-def on_okr(
-    ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
-) -> None:
+def on_okr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient) -> None:
     try:
         parsed = parse(command.get("text") or "")
     except OkrError as error:
@@ -62,6 +60,7 @@ def on_okr(
         ack(**ephemeral("coming_soon.j2", command=parsed.spec))
         return
     ack()
+    respond = LoggedRespond(respond)
     request = CommandRequest(
         workspace_id=context["workspace_id"],
         user_id=command["user_id"],
@@ -72,9 +71,7 @@ def on_okr(
     run(parsed, request, db=context["db"], respond=respond, client=client)
 
 
-def run(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def run(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
     """Run a parsed command after the ack; any error becomes an ephemeral reply."""
     with replying_errors(respond):
         _route(parsed, request, db=db, respond=respond, client=client)
@@ -86,8 +83,16 @@ def _route(
     try:
         ROUTES[parsed.name](parsed, request, db=db, respond=respond, client=client)
     except TeamChoiceNeeded as choice:
-        replayable = len(request.text) <= MAX_REPLAYABLE_TEXT
-        respond(**ephemeral("choose_team.j2", teams=choice.teams, text=request.text, replayable=replayable))
+        respond(**team_picker(choice.teams, request.text))
+
+
+def team_picker(teams, text: str) -> dict[str, Any]:
+    """One button per team, each carrying the command to run again; Slack caps a button value at 2,000."""
+    options = [
+        {"team": team, "value": json.dumps({"team_id": team.id, "text": text}, ensure_ascii=False)} for team in teams
+    ]
+    replayable = all(len(option["value"]) <= MAX_BUTTON_VALUE for option in options)
+    return ephemeral("choose_team.j2", options=options, text=text, replayable=replayable)
 
 
 def help_reply(parsed: ParsedCommand) -> dict[str, Any]:

@@ -59,9 +59,7 @@ def unavailable(body: dict) -> BoltResponse:
     """Without its database the bot can do nothing safely: say so, and let Slack retry events."""
     if body.get("command"):
         message = {"response_type": "ephemeral", **render_message("unavailable.j2")}
-        return BoltResponse(
-            status=200, body=json.dumps(message), headers={"content-type": "application/json"}
-        )
+        return BoltResponse(status=200, body=json.dumps(message), headers={"content-type": "application/json"})
     # Slack retries events answered with an error, so an event received during an outage is not lost
     return BoltResponse(status=503, body="")
 

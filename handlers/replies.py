@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from slack_bolt import Respond
 
 from bot.errors import OkrError
 from bot.render import render_message
+
+log = logging.getLogger(__name__)
 
 
 def ephemeral(template: str, **context: Any) -> dict[str, Any]:
@@ -18,3 +23,15 @@ def in_channel(template: str, **context: Any) -> dict[str, Any]:
 
 def error_reply(error: OkrError) -> dict[str, Any]:
     return ephemeral("error.j2", message=error.message, usage=error.usage)
+
+
+class LoggedRespond:
+    """Bolt's respond(), but a reply Slack refuses is logged instead of vanishing."""
+
+    def __init__(self, respond: Respond) -> None:
+        self._respond = respond
+
+    def __call__(self, **kwargs: Any) -> None:
+        response = self._respond(**kwargs)
+        if response is not None and response.status_code != 200:
+            log.warning("slack refused a reply", extra={"status": response.status_code, "body": response.body[:200]})

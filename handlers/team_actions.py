@@ -18,7 +18,7 @@ from bot.slack import deliver
 from handlers.commands import CommandRequest, run
 from handlers.errors import replying_errors
 from handlers.middleware import now
-from handlers.replies import error_reply
+from handlers.replies import LoggedRespond, error_reply
 from handlers.teams import SETTINGS_CALLBACK
 
 CHOOSE_TEAM = re.compile(r"^choose_team:\d+$")  # one button per team; ids must differ within a block
@@ -47,6 +47,7 @@ def on_choose_team(
 ) -> None:
     """Run the command the person typed again, now for the team they picked."""
     ack()
+    respond = LoggedRespond(respond)
     try:
         choice = json.loads(action.get("value") or "{}")
         team_id, text = int(choice["team_id"]), str(choice["text"])

@@ -46,9 +46,7 @@ def create(
     respond(**in_channel("team_created.j2", team=team, user_id=request.user_id, bot_in_channel=joined.ok))
 
 
-def join(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def join(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
     with db.transaction() as session:
         team = _team_to_join(session, request=request, name=parsed.args)
         member = rituals.join_team(session, team=team, user_id=request.user_id, now=now())
@@ -62,9 +60,7 @@ def join(
     respond(**ephemeral("team_joined.j2", **message))
 
 
-def leave(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def leave(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
     with db.transaction() as session:
         team = _resolve(session, request, name=parsed.args or None)
         rituals.leave_team(session, team=team, user_id=request.user_id, now=now())
@@ -92,9 +88,7 @@ def settings(
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
         # a trigger lasts 3 seconds and works once; Slack may also be having a moment
-        raise OkrError(
-            f"Slack would not open the settings form ({opened.error}). Please run the command again."
-        )
+        raise OkrError(f"Slack would not open the settings form ({opened.error}). Please run the command again.")
 
 
 def settings_modal(team: Team, members: list[Membership], leaders: list[str], *, channel_id: str) -> dict:
@@ -125,7 +119,5 @@ def _team_to_join(session, *, request: CommandRequest, name: str) -> Team:
         return _resolve(session, request, name=name or None)
     team = rituals.team_for_channel(session, workspace_id=request.workspace_id, channel_id=request.channel_id)
     if team is None:
-        raise UsageError(
-            "This channel has no team. Name the team you want to join.", usage=lookup("team join").usage
-        )
+        raise UsageError("This channel has no team. Name the team you want to join.", usage=lookup("team join").usage)
     return team

@@ -19,9 +19,7 @@ if TYPE_CHECKING:
     from handlers.commands import CommandRequest
 
 
-def route(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
     action, _, rest = parsed.args.partition(" ")
     action = action.lower()
     if action in ("", "list"):
