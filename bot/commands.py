@@ -77,7 +77,7 @@ def parse(raw: str) -> ParsedCommand:
             f"That command is {len(raw):,} characters long; `/okr` takes at most {MAX_COMMAND_TEXT:,}.",
             usage="/okr help",
         )
-    text = normalise(raw, multiline=True)
+    text = normalise(unescape(raw), multiline=True)
     check_characters(text, what="The command", multiline=True, usage="/okr help")
     if not text:
         return ParsedCommand("help", "", empty=True)
@@ -89,6 +89,11 @@ def parse(raw: str) -> ParsedCommand:
     if word not in _BY_NAME:
         raise UsageError(_unknown(word), usage="/okr help")
     return ParsedCommand(word, args)
+
+
+def unescape(text: str) -> str:
+    """Slack sends command text with `&`, `<`, `>` escaped; keep what the person actually typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _parse_group(group: str, rest: str) -> ParsedCommand:

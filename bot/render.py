@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -13,9 +14,17 @@ from bot.blockkit import check_message, check_view, clip
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+# user and channel mentions people typed stay mentions; every other `<`, `>`, `&` is shown as typed
+_MENTION = re.compile(r"(<[@#][A-Z0-9]+(?:\|[^<>]*)?>)")
+
+
 def mrkdwn(text: object) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape the three characters Slack's mrkdwn treats as control characters, keeping mentions."""
+    parts = _MENTION.split(str(text))
+    return "".join(
+        part if _MENTION.fullmatch(part) else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for part in parts
+    )
 
 
 @cache

@@ -8,6 +8,7 @@ added before ``reaction_added`` is delivered; typed values are in the modal befo
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import urllib.error
@@ -25,6 +26,17 @@ from .fake_slack import FakeSlack
 from .payloads import VERIFICATION_TOKEN, action, base_interaction, find_element, user_of
 
 TIMEOUT = 10.0
+# what Slack leaves as markup in command text: user, channel and group mentions
+_MARKUP = re.compile(r"(<[@#!][^<>]*>)")
+
+
+def slack_escape(text: str) -> str:
+    """Escape `&`, `<`, `>` the way Slack does in command text, leaving mention markup as markup."""
+    parts = _MARKUP.split(text)
+    return "".join(
+        part if _MARKUP.fullmatch(part) else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for part in parts
+    )
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,7 @@ class SlackDriver:
             "user_id": user,
             "user_name": user_of(self._user(user), user, ws)["name"],
             "command": command,
-            "text": text,
+            "text": slack_escape(text),
             "api_app_id": ws.app_id,
             "is_enterprise_install": "false",
             "response_url": self.fake.new_response_url(channel, user, team_id=ws.team_id),
