@@ -25,7 +25,7 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
     if event.get("tab", "home") != "home":
         return
     user_id = event["user"]
-    with context["db"].transaction() as session:
+    with context["db"].read() as session:
         memberships = rituals.memberships_of(session, workspace_id=context["workspace_id"], user_id=user_id)
         leading = rituals.teams_led_by(session, workspace_id=context["workspace_id"], user_id=user_id)
         visions = list_visions(session, workspace_id=context["workspace_id"])

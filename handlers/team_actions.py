@@ -13,7 +13,7 @@ from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
 from bot.render import render_message, render_view
 from bot.rituals import teams as rituals
-from bot.rituals.team_settings import apply_settings, validate_settings
+from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import deliver
 from handlers.commands import CommandRequest, run
 from handlers.errors import replying_errors
@@ -70,41 +70,56 @@ def on_choose_team(
 def on_settings_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    """Validate every field before closing the modal, so a mistake is shown next to the field."""
-    user_id = body["user"]["id"]
+    """Check the form before closing it, so a mistake is shown next to its field; then ack, then save."""
+    user_id, db = body["user"]["id"], context["db"]
     raw, people = _read_fields(view["state"]["values"])
     try:
         change = validate_settings(raw, people=people)
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        with context["db"].transaction() as session:
-            team = rituals.resolve_team(
-                session,
-                workspace_id=context["workspace_id"],
-                channel_id="",
-                user_id=user_id,
-                team_id=int(metadata["team_id"]),
-            )
-            rituals.require_facilitator(session, team=team, user_id=user_id)
-            changed = apply_settings(session, team=team, change=change, user_id=user_id, now=now())
+        team_id = int(json.loads(view.get("private_metadata") or "{}")["team_id"])
+        with db.read() as session:
+            team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
+            check_leader_change(session, team=team, change=change, user_id=user_id)
     except InvalidFields as error:
         ack(response_action="errors", errors=error.fields)
         return
     except OkrError as error:
-        ack(
-            response_action="update",
-            view=render_view("modal_error.j2", title="Team settings", message=error.message),
-        )
+        ack(response_action="update", view=_modal_error(error.message))
         return
     except (KeyError, ValueError):
-        message = "This form is out of date. Close it and run `/okr team settings` again."
-        ack(
-            response_action="update",
-            view=render_view("modal_error.j2", title="Team settings", message=message),
-        )
+        ack(response_action="update", view=_modal_error(STALE_FORM))
         return
     ack()
-    message = render_message("team_settings_saved.j2", team=team, user_id=user_id, changed=changed)
-    deliver(client.chat_postMessage, channel=team.channel_id, **message)
+    with replying_errors(_ephemeral_in(client, channel=team.channel_id, user=user_id)):
+        with db.transaction() as session:  # checked again: the roles may have changed since
+            team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
+            changed = apply_settings(session, team=team, change=change, user_id=user_id, now=now())
+        message = render_message("team_settings_saved.j2", team=team, user_id=user_id, changed=changed)
+        deliver(client.chat_postMessage, channel=team.channel_id, **message)
+
+
+STALE_FORM = "This form is out of date. Close it and run `/okr team settings` again."
+
+
+def _facilitated_team(session, context: BoltContext, *, team_id: int, user_id: str):
+    team = rituals.resolve_team(
+        session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
+    )
+    rituals.require_facilitator(session, team=team, user_id=user_id)
+    return team
+
+
+def _modal_error(message: str) -> dict:
+    return render_view("modal_error.j2", title="Team settings", message=message)
+
+
+def _ephemeral_in(client: WebClient, *, channel: str, user: str):
+    """After a modal closes there is no response_url: problems reach the person as an ephemeral message."""
+
+    def send(**reply: Any) -> None:
+        payload = {k: v for k, v in reply.items() if k in ("text", "blocks")}
+        deliver(client.chat_postEphemeral, channel=channel, user=user, **payload)
+
+    return send
 
 
 def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | None], dict[str, list[str]]]:

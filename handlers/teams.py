@@ -72,22 +72,22 @@ def settings(
 ) -> None:
     """Typed `key=value` pairs are applied at once; otherwise the settings modal opens."""
     typed = "=" in parsed.args or parsed.args.lower() in KEYS
-    change = parse_settings_text(parsed.args) if typed else None
-    with db.transaction() as session:
-        team = _resolve(session, request, name=None if typed else parsed.args or None)
-        rituals.require_facilitator(session, team=team, user_id=request.user_id)
-        if change is not None:
+    if typed:
+        change = parse_settings_text(parsed.args)
+        with db.transaction() as session:
+            team = _resolve(session, request, name=None)
+            rituals.require_facilitator(session, team=team, user_id=request.user_id)
             changed = apply_settings(session, team=team, change=change, user_id=request.user_id, now=now())
-        else:
-            members = rituals.members_of(session, team=team)
-            leaders = leaders_of(session, team=team)
-    if change is not None:
         respond(**in_channel("team_settings_saved.j2", team=team, user_id=request.user_id, changed=changed))
         return
-    view = settings_modal(team, members, leaders, channel_id=request.channel_id)
+    with db.read() as session:  # the trigger_id dies 3 s after the command: read, then open at once
+        team = _resolve(session, request, name=parsed.args or None)
+        rituals.require_facilitator(session, team=team, user_id=request.user_id)
+        view = settings_modal(team, rituals.members_of(session, team=team), leaders_of(session, team=team),
+                              channel_id=request.channel_id)  # fmt: skip
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
-        # a trigger lasts 3 seconds and works once; Slack may also be having a moment
+        # a trigger works once and for 3 seconds; Slack may also be having a moment
         raise OkrError(f"Slack would not open the settings form ({opened.error}). Please run the command again.")
 
 

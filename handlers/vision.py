@@ -23,7 +23,7 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
     action, _, rest = parsed.args.partition(" ")
     action = action.lower()
     if action in ("", "list"):
-        with db.transaction() as session:
+        with db.read() as session:
             statements = rituals.list_visions(session, workspace_id=request.workspace_id)
         respond(**ephemeral("vision_list.j2", statements=statements))
     elif action == "add":
