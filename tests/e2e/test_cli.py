@@ -41,8 +41,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_migrate_creates_the_schema(tmp_path):
-    url = f"sqlite:///{tmp_path}/fresh.db"
+def test_migrate_creates_the_schema(backend, tmp_path, request):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/fresh.db"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database("fresh_for_cli")
     result = okr_bot("migrate", env={"DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
     engine = make_engine(url)
