@@ -36,12 +36,6 @@ class Conflict(OkrError):
     code = "conflict"
 
 
-class ComingSoon(OkrError):
-    """A sub-command of the Slack contract that this version does not run yet."""
-
-    code = "coming_soon"
-
-
 class InvalidFields(OkrError):
     """Modal input that failed validation: `fields` maps block ids to messages shown under them."""
 
