@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.commands import CATALOGUE, ParsedCommand, lookup, parse
+from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
 from handlers import teams, vision
@@ -102,4 +102,4 @@ def help_reply(parsed: ParsedCommand) -> dict[str, Any]:
     matches = [c for c in CATALOGUE if c.name == topic or c.name.split()[0] == topic]
     if not matches:
         return error_reply(UsageError(f"There is no help on `{topic[:30]}`.", usage="/okr help"))
-    return ephemeral("help_topic.j2", commands=matches, topic=lookup(matches[0].name).name.split()[0])
+    return ephemeral("help_topic.j2", commands=matches, topic=matches[0].name.split()[0])

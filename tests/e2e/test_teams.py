@@ -131,6 +131,9 @@ def test_join_by_name_from_another_channel(driver, slack, db):
     reply = okr(driver, slack, "team join rockets", user="U0BEN", channel="C0GENERAL")
 
     assert "<@U0BEN> joined the team *Rockets*" in reply.text
+    assert reply.ephemeral  # #general is not told; the team hears it in its own channel
+    post = slack.wait_for("chat.postMessage")
+    assert post.args["channel"] == "C0ROCKET" and "joined the team *Rockets*" in post.args["text"] + str(post.args)
     assert _members(db, _team(db, "rockets").id)["U0BEN"] is Role.MEMBER
 
 
