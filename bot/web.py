@@ -86,18 +86,33 @@ def _json(start_response, status: str, payload: dict[str, Any]) -> list[bytes]:
 
 
 class BackgroundServer:
-    """The WSGI app under waitress in a thread: the sandbox and the tests serve the bot this way."""
+    """The WSGI app under waitress in a thread: the sandbox and the tests serve the bot this way.
+
+    The thread runs waitress's event loop one short step at a time and checks a stop flag between steps, so
+    `stop()` needs no wake-up pipe, and the sockets are closed by the loop's own thread once it has left
+    `select()`: nothing else ever closes a descriptor that the loop might still be watching.
+    """
+
+    STEP = 0.05  # seconds one loop step may wait: the longest stop() waits for the loop to notice
 
     def __init__(self, wsgi_app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 4) -> None:
-        # a short loop timeout lets stop() return at once
-        self._server = waitress.create_server(wsgi_app, host=host, port=port, threads=threads,
-                                              asyncore_loop_timeout=0.05)  # fmt: skip
+        self._server = waitress.create_server(wsgi_app, host=host, port=port, threads=threads)
         self.port: int = self._server.effective_port
-        self._thread = threading.Thread(target=self._server.run, name="okr-bot-http", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="okr-bot-http", daemon=True)
         self._thread.start()
 
+    def _loop(self) -> None:
+        sockets = self._server._map
+        try:
+            while sockets and not self._stopping.is_set():
+                wasyncore.loop(timeout=self.STEP, map=sockets, count=1)
+        finally:
+            wasyncore.close_all(sockets, ignore_all=True)
+
     def stop(self) -> None:
-        # close the sockets from the server's own loop thread, so its select() never sees a closed fd
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
         self._thread.join(timeout=5)
         self._server.task_dispatcher.shutdown()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -13,11 +12,10 @@ import pytest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
-from waitress import create_server
-from waitress.wasyncore import close_all
 
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.sandbox.driver import SlackRefused
+from bot.web import BackgroundServer
 
 SECRET = "sandbox-signing-secret"
 
@@ -138,17 +136,12 @@ def sandbox() -> Iterator[Sandbox]:
         client = WebClient(token=fake.workspace().bot_token, base_url=fake.api_url)
         seen: dict[str, list] = defaultdict(list)
         handler = SlackRequestHandler(build_app(client, seen))
-        server = create_server(handler, host="127.0.0.1", port=0, asyncore_loop_timeout=0.05)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+        server = BackgroundServer(handler)
+        url = f"http://127.0.0.1:{server.port}/slack/events"
         try:
             yield Sandbox(fake, SlackDriver(fake, bot_url=url, signing_secret=SECRET), client, seen)
         finally:
-            # close the sockets from inside waitress's own loop: closing them from here races its select()
-            server.trigger.pull_trigger(lambda: close_all(server._map))
-            thread.join(timeout=5)
-            server.task_dispatcher.shutdown()
+            server.stop()
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:
