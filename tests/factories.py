@@ -49,7 +49,7 @@ def key_result(session: Session, t: Team, *, workspace_id: int | None = None) ->
     session.add(cycle)
     session.flush()
     objective = Objective(
-        workspace_id=t.workspace_id, cycle_id=cycle.id, title="Customers love onboarding",
+        workspace_id=t.workspace_id, cycle_id=cycle.id, number=1, title="Customers love onboarding",
         author_user_id="U0ADA", created_at=NOW,
     )  # fmt: skip
     session.add(objective)

@@ -2,6 +2,7 @@
 
 from storage.base import Base
 from storage.models.backlog import BacklogItem, ItemState, Vote
+from storage.models.drafts import Draft, DraftState, DraftStep, ObjectiveVersion
 from storage.models.okrs import (
     CheckIn,
     Cycle,
@@ -25,6 +26,9 @@ __all__ = [
     "Cycle",
     "CycleState",
     "Direction",
+    "Draft",
+    "DraftState",
+    "DraftStep",
     "EventLog",
     "ItemState",
     "KeyResult",
@@ -32,6 +36,7 @@ __all__ = [
     "Membership",
     "Objective",
     "ObjectiveState",
+    "ObjectiveVersion",
     "ProcessedEvent",
     "Ripple",
     "RippleKind",

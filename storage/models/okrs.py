@@ -71,6 +71,7 @@ class Objective(WorkspaceScoped, Timestamped, Base):
     __tablename__ = "objectives"
     __table_args__ = (
         UniqueConstraint("workspace_id", "id"),
+        UniqueConstraint("cycle_id", "number"),
         ForeignKeyConstraint(
             ["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"
         ),
@@ -82,12 +83,14 @@ class Objective(WorkspaceScoped, Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(index=True)
+    number: Mapped[int]  # shown to people as O1, O2…; counts from 1 in each cycle and is never reused
     title: Mapped[str] = mapped_column(String(300))
     why: Mapped[str | None] = mapped_column(Text)
     vision_id: Mapped[int | None]
     state: Mapped[ObjectiveState] = mapped_column(
-        value_enum(ObjectiveState, "objective_state"), default=ObjectiveState.DRAFT
+        value_enum(ObjectiveState, "objective_state"), default=ObjectiveState.COMMITTED
     )
+    version: Mapped[int] = mapped_column(default=1)  # the latest of its `objective_versions`
     owner_user_id: Mapped[str | None] = mapped_column(String(32))
     author_user_id: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from storage.db import make_engine
 from storage.migrate import downgrade, pending_revision, target_metadata, upgrade
@@ -12,7 +12,7 @@ from storage.migrate import downgrade, pending_revision, target_metadata, upgrad
 EXPECTED_TABLES = {
     "workspaces", "teams", "memberships", "team_leaders", "vision_statements", "cycles", "objectives", "key_results",
     "checkins", "backlog_items", "votes", "ripples", "event_log", "processed_events", "send_claims",
-    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version",
+    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions",
 }  # fmt: skip
 
 
@@ -50,4 +50,33 @@ def test_upgrade_downgrade_upgrade_round_trips(database_url):
 
 
 def test_models_and_migrations_do_not_drift(database_url):
+    assert _drift(database_url) == []
+
+
+def test_objectives_written_before_numbers_existed_get_one(database_url):
+    """Revision 0002 adds `objectives.number` (NOT NULL, unique per cycle) over rows that have none."""
+    downgrade(database_url, "0001")
+    assert "drafts" not in _tables(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO workspaces (id, slack_team_id, created_at) VALUES (1, 'T1', CURRENT_TIMESTAMP)",
+                "INSERT INTO teams (id, workspace_id, name, name_key, channel_id, timezone, checkin_weekday,"
+                " checkin_hour, cycle_anchor, max_objectives, created_by, created_at)"
+                " VALUES (1, 1, 'A', 'a', 'C1', 'UTC', 0, 10, '2026-11-23', 3, 'U1', CURRENT_TIMESTAMP)",
+                "INSERT INTO cycles (id, workspace_id, team_id, number, starts_on, ends_on, state, created_at)"
+                " VALUES (1, 1, 1, 1, '2026-11-23', '2027-02-22', 'active', CURRENT_TIMESTAMP)",
+                "INSERT INTO objectives (id, workspace_id, cycle_id, title, state, author_user_id, created_at,"
+                " updated_at) VALUES (7, 1, 1, 'one', 'committed', 'U1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                "INSERT INTO objectives (id, workspace_id, cycle_id, title, state, author_user_id, created_at,"
+                " updated_at) VALUES (9, 1, 1, 'two', 'committed', 'U1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            ):
+                connection.execute(text(statement))
+        upgrade(database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, number, version FROM objectives ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [(7, 7, 1), (9, 9, 1)]
     assert _drift(database_url) == []
