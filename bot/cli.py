@@ -1,4 +1,4 @@
-"""`okr-bot`: serve Slack over HTTP or Socket Mode, migrate the database, or try the bot locally."""
+"""`okr-bot`: serve Slack over HTTP or Socket Mode, migrate the database, try the bot locally, or lint OKRs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ log = logging.getLogger("bot.cli")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.uses_settings:  # works anywhere, e.g. in CI, whatever DATABASE_URL or Slack variables are set
+        return args.run(None, args)
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, secrets=settings.secrets)
@@ -37,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="okr-bot", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, run, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, run, help_text: str, *, uses_settings: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(run=run)
+        sub.set_defaults(run=run, uses_settings=uses_settings)
         return sub
 
     serve = command("serve", _serve, "serve Slack over HTTP on PORT (POST /slack/events, GET /healthz)")
@@ -51,7 +53,31 @@ def _parser() -> argparse.ArgumentParser:
     command("start", _start, "migrate, then serve Slack if credentials are set, or start the sandbox")
     purge = command("purge-workspace", _purge, "delete every row a workspace owns (after an uninstall)")
     purge.add_argument("slack_team_id", help="the workspace's Slack team id, e.g. T0123ABCD")
+    lint = command("lint", _lint, "coach the OKRs in a YAML file, as the bot coaches a draft", uses_settings=False)
+    lint.add_argument("file", metavar="FILE", help="the YAML file, or - to read standard input")
+    lint.add_argument("--json", action="store_true", help="print the findings as a JSON list")
+    lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too, not only on errors")
+    lint.add_argument(
+        "--max-objectives", type=_objective_limit, metavar="N", help="the team's objective limit (overrides the file)"
+    )
     return parser
+
+
+def _objective_limit(value: str) -> int:
+    from bot.okr_file import OBJECTIVE_LIMITS
+
+    if not (value.isascii() and value.isdigit()) or int(value) not in OBJECTIVE_LIMITS:
+        raise argparse.ArgumentTypeError(f"should be a whole number from 1 to {OBJECTIVE_LIMITS[-1]}, not {value!r}")
+    return int(value)
+
+
+def _lint(_settings: None, args) -> int:
+    from bot.lint import run
+
+    return run(
+        args.file, as_json=args.json, strict=args.strict, max_objectives=args.max_objectives,
+        stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr,
+    )  # fmt: skip
 
 
 def _migrate(settings: Settings, _args) -> int:
