@@ -32,7 +32,8 @@ Type a slash command as you would in Slack, e.g.  /okr team create Rockets
   in #CHANNEL        move to a channel: #general, #team-rocket, #team-growth
   messages           show this channel's messages, numbered
   react N EMOJI      add a reaction to message N (unreact N EMOJI removes it)
-  click N LABEL      press the button labelled LABEL on message N
+  click N LABEL      press the button (or menu item) labelled LABEL on message N
+  click LABEL        press a button in the open form
   submit F=V ...     submit the open form, setting field F to V (field names are shown in the form)
   cancel             close the open form
   home               open the bot's App Home tab
@@ -120,23 +121,31 @@ class Playground:
         self.do_react(rest, remove=True)
 
     def do_click(self, rest: str) -> None:
+        """`click N LABEL` presses a button (or a menu item) on message N; `click LABEL` one in the open form."""
+        views = self.fake.open_views(self.user)
+        first = rest.split()[0] if rest.split() else ""
+        if views and not first.isdigit():
+            view = self.fake.view_payload(views[-1]["id"])
+            found = _clickable(view.get("blocks") or [], rest.strip())
+            if found is None:
+                self.say(f"No button labelled {rest.strip()!r} in the open form.")
+                return
+            block, element, option = found
+            self.driver.click(user=self.user, action_id=element["action_id"], value=element.get("value"),
+                              view_id=view["id"], block_id=block.get("block_id"), selected_option=option)  # fmt: skip
+            return
         message = self._message_arg(rest)
         label = rest.split(None, 1)[1] if len(rest.split()) > 1 else ""
         if message is None:
             return
-        for block in message.get("blocks") or []:
-            for element in block.get("elements", []) if block.get("type") == "actions" else []:
-                if element.get("type") == "button" and element["text"]["text"].lower() == label.lower():
-                    self.driver.click(
-                        user=self.user,
-                        action_id=element["action_id"],
-                        value=element.get("value"),
-                        channel=self.channel,
-                        ts=message["ts"],
-                        block_id=block.get("block_id"),
-                    )
-                    return
-        self.say(f"No button labelled {label!r} on that message.")
+        found = _clickable(message.get("blocks") or [], label)
+        if found is None:
+            self.say(f"No button labelled {label!r} on that message.")
+            return
+        block, element, option = found
+        self.driver.click(user=self.user, action_id=element["action_id"], value=element.get("value"),
+                          channel=self.channel, ts=message["ts"], block_id=block.get("block_id"),
+                          selected_option=option)  # fmt: skip
 
     def do_submit(self, rest: str) -> None:
         views = self.fake.open_views(self.user)
@@ -153,7 +162,7 @@ class Playground:
     def do_cancel(self, _rest: str) -> None:
         views = self.fake.open_views(self.user)
         if views:
-            self.fake.close_view(views[-1]["id"])
+            self.driver.close_view(views[-1]["id"], user=self.user)
 
     def do_home(self, _rest: str) -> None:
         self.driver.open_home(self.user)
@@ -225,6 +234,23 @@ class Playground:
             time.sleep(quiet)
 
 
+def _clickable(blocks: list[dict], label: str) -> tuple[dict, dict, dict | None] | None:
+    """The button, or the overflow menu item, whose text is `label` (case does not matter)."""
+    wanted = label.strip().lower()
+    for block in blocks:
+        elements = list(block.get("elements", [])) if block.get("type") == "actions" else []
+        if block.get("accessory"):
+            elements.append(block["accessory"])
+        for element in elements:
+            if element.get("type") == "button" and element["text"]["text"].lower() == wanted:
+                return block, element, None
+            if element.get("type") == "overflow":
+                for option in element.get("options", []):
+                    if option["text"]["text"].lower() == wanted:
+                        return block, element, option
+    return None
+
+
 def _state_value(view: dict, field: str, value: str) -> dict:
     """Shape a typed value the way Slack reports the element of block `field` in view state."""
     for block in view.get("view", view).get("blocks", []):
@@ -250,6 +276,8 @@ def _state_value(view: dict, field: str, value: str) -> dict:
             }
         if kind == "multi_users_select":
             return {"type": kind, "selected_users": [USERS.get(v, (v,))[0] for v in value.split(",") if v]}
+        if kind == "users_select":
+            return {"type": kind, "selected_user": USERS.get(value.lstrip("@"), (value,))[0] if value else None}
     return {"type": "plain_text_input", "value": value}
 
 
@@ -276,6 +304,8 @@ def _with_initial_values(view: dict, typed: dict) -> dict:
             state["selected_conversation"] = element.get("initial_conversation")
         elif kind == "multi_users_select":
             state["selected_users"] = element.get("initial_users", [])
+        elif kind == "users_select":
+            state["selected_user"] = element.get("initial_user")
         else:
             state["value"] = None
         values[block_id] = {element.get("action_id", "value"): state}

@@ -10,8 +10,16 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.blockkit import check_message, check_view, clip
+from bot.numbers import format_number
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DIRECTION_LABELS = {
+    "increase": "increase",
+    "decrease": "decrease",
+    "keep_above": "keep above",
+    "keep_below": "keep below",
+}
+SEVERITY_ICONS = {"error": ":no_entry:", "warning": ":warning:", "info": ":bulb:"}
 
 
 # user and channel mentions people typed stay mentions; every other `<`, `>`, `&` is shown as typed
@@ -25,6 +33,11 @@ def mrkdwn(text: object) -> str:
         part if _MENTION.fullmatch(part) else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         for part in parts
     )
+
+
+def finding(item: Any) -> str:
+    """One coach finding as a line of mrkdwn: its severity and the advice (which names the key result)."""
+    return f"{SEVERITY_ICONS[item.severity.value]} {mrkdwn(item.message)}"
 
 
 @cache
@@ -43,7 +56,11 @@ def environment() -> Environment:
     env.filters["hour"] = lambda hour: f"{hour:02d}:00"
     env.filters["user"] = lambda user_id: f"<@{user_id}>"
     env.filters["channel"] = lambda channel_id: f"<#{channel_id}>"
+    env.filters["number"] = lambda value: "?" if value is None else format_number(value)
+    env.filters["finding"] = finding
     env.globals["WEEKDAY_NAMES"] = WEEKDAY_NAMES
+    env.globals["DIRECTION_LABELS"] = DIRECTION_LABELS
+    env.globals["SEVERITY_ICONS"] = SEVERITY_ICONS
     return env
 
 

@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from slack_bolt import Respond
+from slack_sdk import WebClient
 
 from bot.errors import OkrError
 from bot.render import render_message
+from bot.slack import deliver
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +37,13 @@ class LoggedRespond:
         response = self._respond(**kwargs)
         if response is not None and response.status_code != 200:
             log.warning("slack refused a reply", extra={"status": response.status_code, "body": response.body[:200]})
+
+
+def ephemeral_in(client: WebClient, *, channel: str, user: str):
+    """After a modal closes there is no response_url: problems reach the person as an ephemeral message."""
+
+    def send(**reply: Any) -> None:
+        payload = {k: v for k, v in reply.items() if k in ("text", "blocks")}
+        deliver(client.chat_postEphemeral, channel=channel, user=user, **payload)
+
+    return send

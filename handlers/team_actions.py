@@ -18,7 +18,7 @@ from bot.slack import deliver
 from handlers.commands import CommandRequest, run
 from handlers.errors import replying_errors
 from handlers.middleware import now
-from handlers.replies import LoggedRespond, error_reply
+from handlers.replies import LoggedRespond, ephemeral_in, error_reply
 from handlers.teams import SETTINGS_CALLBACK
 
 CHOOSE_TEAM = re.compile(r"^choose_team:\d+$")  # one button per team; ids must differ within a block
@@ -89,7 +89,7 @@ def on_settings_submitted(
         ack(response_action="update", view=_modal_error(STALE_FORM))
         return
     ack()
-    with replying_errors(_ephemeral_in(client, channel=team.channel_id, user=user_id)):
+    with replying_errors(ephemeral_in(client, channel=team.channel_id, user=user_id)):
         with db.transaction() as session:  # checked again: the roles may have changed since
             team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
             changed = apply_settings(session, team=team, change=change, user_id=user_id, now=now())
@@ -110,16 +110,6 @@ def _facilitated_team(session, context: BoltContext, *, team_id: int, user_id: s
 
 def _modal_error(message: str) -> dict:
     return render_view("modal_error.j2", title="Team settings", message=message)
-
-
-def _ephemeral_in(client: WebClient, *, channel: str, user: str):
-    """After a modal closes there is no response_url: problems reach the person as an ephemeral message."""
-
-    def send(**reply: Any) -> None:
-        payload = {k: v for k, v in reply.items() if k in ("text", "blocks")}
-        deliver(client.chat_postEphemeral, channel=channel, user=user, **payload)
-
-    return send
 
 
 def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | None], dict[str, list[str]]]:

@@ -22,6 +22,10 @@ class CycleSpan:
     starts_on: date
     ends_on: date  # exclusive: the next cycle's first day
 
+    @property
+    def last_day(self) -> date:
+        return self.ends_on - timedelta(days=1)
+
 
 def cycle_span(anchor: date, day: date) -> CycleSpan:
     """The cycle `day` falls in; before the anchor, the first cycle (teams draft ahead of their start)."""

@@ -50,3 +50,32 @@ def test_mistakes_in_the_terminal_are_explained(database_url):
     assert "There are no messages in this channel yet." in output
     assert "No form is open." in output
     assert "I don't understand 'fly'" in output
+
+
+def test_drafting_in_the_sandbox_with_form_buttons_people_and_cancel(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "/okr draft Teams get value in their first week",
+            "cancel",
+            "/okr draft",
+            "submit why='Half of them leave'",
+            "click Add a key result",
+            "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
+            "click Nope",
+            "click Add a key result",
+            "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease",
+            "submit",
+            "submit",
+            "click 2 Commit",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert output.count("== form: Draft an objective ==") == 2  # cancelled, then resumed
+    assert "Objective: Teams get value in their first week  (field `title`)" in output
+    assert "*KR 1.* Teams active after week one · 40 → 65 % · increase · owner @ben" in output
+    assert "No button labelled 'Nope' in the open form." in output
+    assert "300 → 30 · decrease" in output
+    assert "@ada shared a draft objective for *Rockets*" in output
+    assert "@ada committed *O1. Teams get value in their first week*" in output

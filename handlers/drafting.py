@@ -1,0 +1,561 @@
+"""`/okr draft`: the three-step drafting modal, sharing a draft for review, and committing it.
+
+Every step saves the draft before the modal moves on, and closing a form saves what it held, so
+`/okr draft` (or "Resume" on the App Home) reopens it where it was left. Each view carries the draft's
+version; a form opened on an older version than the saved one is refused rather than allowed to overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from bot.coach import HARD_LIMIT_CODES, coach
+from bot.commands import ParsedCommand
+from bot.errors import InvalidFields, NotFound, OkrError, UsageError
+from bot.render import render_message, render_view
+from bot.rituals import drafts
+from bot.rituals import teams as team_rules
+from bot.rituals.cycles import current_cycle, cycle_span, team_today
+from bot.slack import deliver
+from bot.text import check_characters, normalise
+from handlers.errors import replying_errors
+from handlers.middleware import now
+from handlers.replies import LoggedRespond, ephemeral_in
+from storage.db import Database
+from storage.models import Draft, DraftState, DraftStep, Team, VisionStatement
+
+log = logging.getLogger(__name__)
+
+OBJECTIVE_VIEW, KEY_RESULTS_VIEW, KEY_RESULT_VIEW, REVIEW_VIEW = (
+    "draft_objective",
+    "draft_key_results",
+    "draft_key_result",
+    "draft_review",
+)
+TEMPLATES = {
+    DraftStep.OBJECTIVE: "draft_objective_modal.j2",
+    DraftStep.KEY_RESULTS: "draft_key_results_modal.j2",
+    DraftStep.KEY_RESULT: "draft_key_result_modal.j2",
+    DraftStep.REVIEW: "draft_review_modal.j2",
+}
+LIMITS = {
+    "title": drafts.TITLE_MAX,
+    "why": drafts.WHY_MAX,
+    "metric": drafts.METRIC_MAX,
+    "unit": drafts.UNIT_MAX,
+    "number": drafts.NUMBER_MAX,
+    "max_key_results": drafts.MAX_KEY_RESULTS,
+}
+DATABASE_DOWN = "The bot's database is not answering right now; nothing was saved. Please try again in a minute."
+
+
+def register(app: App) -> None:
+    app.view_submission(OBJECTIVE_VIEW)(on_objective_submitted)
+    app.view_submission(KEY_RESULTS_VIEW)(on_key_results_submitted)
+    app.view_submission(KEY_RESULT_VIEW)(on_key_result_submitted)
+    app.view_submission(REVIEW_VIEW)(on_review_submitted)
+    app.view_closed(re.compile(r"^draft_"))(on_view_closed)
+    app.action("draft_goto")(on_goto)
+    app.action("draft_kr_add")(on_open_key_result)
+    app.action(re.compile(r"^draft_kr_edit:\d$"))(on_open_key_result)
+    app.action(re.compile(r"^draft_kr_remove:\d$"))(on_remove_key_result)
+    app.action("draft_commit")(on_commit)
+    app.action("draft_edit")(on_edit)
+    app.action("draft_discard")(on_discard)
+    app.action("draft_resume")(on_resume)
+
+
+# the command --------------------------------------------------------------------------------------------
+
+
+def route(parsed: ParsedCommand, request, *, db: Database, respond: Respond, client: WebClient) -> None:
+    """`/okr draft [OBJECTIVE]`: a new draft with that objective, or the caller's unfinished one."""
+    title = normalise(parsed.args)
+    check_characters(title, what="The objective", usage="/okr draft [OBJECTIVE]")
+    if len(title) > drafts.TITLE_MAX:
+        raise UsageError(
+            f"That objective is {len(title):,} characters long; keep it under {drafts.TITLE_MAX}. "
+            "The detail belongs in *Why it matters now*, in the form.",
+            usage="/okr draft [OBJECTIVE]",
+        )
+    with db.transaction() as session:
+        team = team_rules.resolve_team(
+            session,
+            workspace_id=request.workspace_id,
+            channel_id=request.channel_id,
+            user_id=request.user_id,
+            team_id=request.team_id,
+        )
+        team_rules.require_member(session, team=team, user_id=request.user_id)
+        draft = None if title else drafts.resumable_draft(session, team=team, user_id=request.user_id)
+        if draft is None:
+            draft = drafts.start_draft(session, team=team, user_id=request.user_id, title=title, now=now())
+        view = step_view(session, draft=draft, team=team)
+    _open(client, request.trigger_id, view)
+
+
+def _open(client: WebClient, trigger_id: str | None, view: dict) -> None:
+    opened = deliver(client.views_open, trigger_id=trigger_id, view=view)
+    if not opened.ok:
+        # the draft is saved; a trigger only works once and for 3 seconds
+        raise OkrError(f"Slack would not open the form ({opened.error}). Your draft is saved: run `/okr draft` again.")
+
+
+# rendering a step --------------------------------------------------------------------------------------
+
+
+def step_view(
+    session: Session,
+    *,
+    draft: Draft,
+    team: Team,
+    step: DraftStep | None = None,
+    notice: str | None = None,
+    index: int | None = None,
+    pushed: bool = False,
+) -> dict:
+    """The modal for one step of the draft, as saved; the metadata names the draft and its version."""
+    step = step or draft.step
+    content = draft.content
+    metadata: dict[str, Any] = {"d": draft.id, "v": draft.version}
+    context: dict[str, Any] = {"team": team, "content": content, "notice": notice, "limits": LIMITS}
+    vision = _vision(session, draft)
+    if step is DraftStep.OBJECTIVE:
+        context["visions"] = drafts.active_visions(session, workspace_id=draft.workspace_id)
+        context["span"] = cycle_span(team.cycle_anchor, team_today(team, now()))
+    elif step is DraftStep.KEY_RESULTS:
+        context["vision"] = vision
+        context["pending_new"] = bool(content.get("pending")) and content.get("pending_index") is None
+    elif step is DraftStep.KEY_RESULT:
+        results = content.get("key_results", [])
+        if index is None and not pushed:
+            index = content.get("pending_index")
+        pending = content.get("pending") if content.get("pending_index") == index else None
+        current = results[index] if index is not None and index < len(results) else {}
+        metadata.update(i=index, p=int(pushed))
+        number = (index if index is not None else len(results)) + 1
+        kr = dict.fromkeys(drafts.KR_FIELDS, "") | (pending or current)
+        context.update(kr=kr, number=number, title=content.get("title"))
+    else:
+        findings = _findings(session, draft=draft, team=team)
+        context.update(
+            vision=vision,
+            findings=findings,
+            blocking=any(f.code in HARD_LIMIT_CODES for f in findings),
+            shared=draft.state is DraftState.SHARED,
+        )
+    return render_view(TEMPLATES[step], metadata=json.dumps(metadata), **context)
+
+
+def _vision(session: Session, draft: Draft) -> VisionStatement | None:
+    vision_id = draft.content.get("vision_id")
+    if not vision_id:
+        return None
+    query = select(VisionStatement).where(
+        VisionStatement.workspace_id == draft.workspace_id, VisionStatement.id == vision_id
+    )
+    return session.scalar(query)
+
+
+def _findings(session: Session, *, draft: Draft, team: Team):
+    cycle = current_cycle(session, team=team, now=now())
+    return coach(drafts.coach_draft(draft.content), drafts.coach_context(session, team=team, cycle=cycle))
+
+
+# the steps' submissions ------------------------------------------------------------------------------
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        return {"d": int(metadata["d"]), "v": int(metadata["v"]), "i": metadata.get("i"), "p": metadata.get("p")}
+    except (ValueError, KeyError, TypeError):
+        raise OkrError("This form is out of date. Close it and run `/okr draft` again.") from None
+
+
+def _fields(view: dict[str, Any]) -> dict[str, str | None]:
+    """Slack's view state → one string per input block, whatever element produced it."""
+    fields: dict[str, str | None] = {}
+    for block_id, elements in (view.get("state") or {}).get("values", {}).items():
+        element = (elements or {}).get("value") or {}
+        if "selected_option" in element:
+            fields[block_id] = (element["selected_option"] or {}).get("value")
+        elif "selected_user" in element:
+            fields[block_id] = element["selected_user"]
+        else:
+            fields[block_id] = element.get("value")
+    return fields
+
+
+def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None]) -> None:
+    """Run a submission's work before answering: field problems stay in the form, next to what was typed.
+
+    `work` returns the view to show next (None closes the form). When the form has no input to attach a
+    problem to, the problem is shown in place of the form.
+    """
+    try:
+        next_view = work()
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+        return
+    except (OkrError, OperationalError) as error:
+        message = error.message if isinstance(error, OkrError) else DATABASE_DOWN
+        if isinstance(error, OperationalError):
+            log.error("database unavailable while saving a draft", exc_info=error)
+        if first_field:
+            ack(response_action="errors", errors={first_field: message})
+        else:
+            ack(response_action="update", view=render_view("modal_error.j2", title="Draft", message=message))
+        return
+    if next_view is None:
+        ack()
+    else:
+        ack(response_action="update", view=next_view)
+
+
+def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    user_id, db = body["user"]["id"], context["db"]
+
+    def work() -> dict:
+        metadata = _metadata(view)
+        with db.transaction() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            visions = {v.id for v in drafts.active_visions(session, workspace_id=draft.workspace_id)}
+            checked = drafts.check_objective(_fields(view), vision_ids=visions)
+            drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                              content={**draft.content, **checked}, step=DraftStep.KEY_RESULTS)  # fmt: skip
+            return step_view(session, draft=draft, team=team)
+
+    _submit(ack, first_field="title", work=work)
+
+
+def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    user_id, db = body["user"]["id"], context["db"]
+
+    def work() -> dict:
+        metadata = _metadata(view)
+        with db.transaction() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            try:
+                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                                  step=DraftStep.REVIEW)  # fmt: skip
+            except drafts.StaleDraft as stale:
+                return step_view(session, draft=draft, team=team, notice=stale.message)
+            return step_view(session, draft=draft, team=team)
+
+    _submit(ack, first_field=None, work=work)
+
+
+def on_key_result_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """Save one key result; a pushed form goes back to the list, which is then refreshed."""
+    user_id, db = body["user"]["id"], context["db"]
+    pushed = False
+    refreshed: dict | None = None
+
+    def work() -> dict | None:
+        nonlocal pushed, refreshed
+        metadata = _metadata(view)
+        pushed = bool(metadata["p"])
+        index = metadata["i"] if isinstance(metadata["i"], int) else None
+        with db.transaction() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            checked = drafts.check_key_result(_fields(view))
+            content = drafts.with_key_result(draft.content, index, checked)
+            drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                              content=content, step=DraftStep.KEY_RESULTS)  # fmt: skip
+            refreshed = step_view(session, draft=draft, team=team)
+        return None if pushed else refreshed
+
+    _submit(ack, first_field="metric", work=work)
+    parent = view.get("previous_view_id")
+    if pushed and refreshed is not None and parent:
+        deliver(client.views_update, view_id=parent, view=refreshed)
+
+
+def on_review_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """Share the draft in the team channel (or refresh the message already there)."""
+    user_id, db = body["user"]["id"], context["db"]
+    shared: dict[str, Any] = {}
+
+    def work() -> dict | None:
+        metadata = _metadata(view)
+        with db.transaction() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            try:
+                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                                  step=DraftStep.REVIEW)  # fmt: skip
+            except drafts.StaleDraft as stale:
+                return step_view(session, draft=draft, team=team, notice=stale.message)
+            drafts.mark_shared(session, draft=draft, user_id=user_id, now=now())
+            shared.update(message=_shared_message(session, draft=draft, team=team), draft=draft, team=team)
+        return None
+
+    _submit(ack, first_field=None, work=work)
+    if shared:
+        _post_shared(client, db, user_id=user_id, **shared)
+
+
+def _shared_message(session: Session, *, draft: Draft, team: Team, actor: str | None = None,
+                    number: int | None = None) -> dict:  # fmt: skip
+    findings = _findings(session, draft=draft, team=team) if draft.state is DraftState.SHARED else []
+    return render_message(
+        "draft_shared.j2",
+        draft_id=draft.id,
+        team=team,
+        content=draft.content,
+        vision=_vision(session, draft),
+        findings=findings,
+        author=draft.author_user_id,
+        editor=draft.updated_by,
+        state=draft.state.value,
+        actor=actor,
+        number=number,
+    )
+
+
+def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict, draft: Draft, team: Team) -> None:
+    tell = ephemeral_in(client, channel=team.channel_id, user=user_id)
+    with replying_errors(tell):
+        if draft.shared_ts:
+            deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **message)
+            return
+        posted = deliver(client.chat_postMessage, channel=team.channel_id, **message)
+        if not posted.ok:
+            with db.transaction() as session:  # back to unfinished, so it can be shared again
+                session.execute(
+                    Draft.__table__.update()
+                    .where(Draft.id == draft.id, Draft.shared_ts.is_(None))
+                    .values(state=DraftState.OPEN.value)
+                )
+            raise OkrError(
+                f"I could not post the draft in {_channel(team)} ({posted.error}). Invite me with `/invite` "
+                "there, then open the draft again with `/okr draft` and share it."
+            )
+        with db.transaction() as session:
+            response = posted.response or {}
+            drafts.record_shared_message(session, draft_id=draft.id, channel_id=response["channel"], ts=response["ts"])
+
+
+def _channel(team: Team) -> str:
+    return f"<#{team.channel_id}>"
+
+
+def _editable(session: Session, context: BoltContext, draft_id: int, user_id: str) -> tuple[Draft, Team]:
+    draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=draft_id)
+    drafts.require_editor(session, draft=draft, team=team, user_id=user_id)
+    return draft, team
+
+
+# closing a form keeps what it held ---------------------------------------------------------------------
+
+
+def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    try:
+        metadata = _metadata(view)
+        with db.transaction() as session:
+            draft, _ = _editable(session, context, metadata["d"], user_id)
+            if view.get("callback_id") == OBJECTIVE_VIEW:
+                typed = drafts.typed_objective(_fields(view))
+                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                                  content={**draft.content, **typed}, step=DraftStep.OBJECTIVE)  # fmt: skip
+            elif view.get("callback_id") == KEY_RESULT_VIEW:
+                index = metadata["i"] if isinstance(metadata["i"], int) else None
+                step = DraftStep.KEY_RESULT if body.get("is_cleared") or not metadata["p"] else DraftStep.KEY_RESULTS
+                drafts.keep_typed_key_result(session, draft=draft, index=index, fields=_fields(view), step=step)
+    except (OkrError, OperationalError) as error:
+        # nobody is looking at a closed form: the log is the only place this can go
+        log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})
+
+
+# buttons inside the modal ------------------------------------------------------------------------------
+
+
+def _from_view(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    view = body.get("view") or {}
+    return view, _metadata(view)
+
+
+def on_goto(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """ "Edit objective" / "Edit key results": move the modal to that step."""
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    steps = {"objective": DraftStep.OBJECTIVE, "key_results": DraftStep.KEY_RESULTS}
+    view = body.get("view") or {}
+    with _modal_errors(client, view):
+        _, metadata = _from_view(body)
+        step = steps.get(action.get("value") or "")
+        if step is None:
+            raise OkrError("That button is out of date. Close the form and run `/okr draft` again.")
+        with db.transaction() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            try:
+                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                                  step=step)  # fmt: skip
+                new_view = step_view(session, draft=draft, team=team)
+            except drafts.StaleDraft as stale:
+                new_view = step_view(session, draft=draft, team=team, notice=stale.message)
+        deliver(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+
+def on_open_key_result(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """ "Add a key result" or "Edit": the key result's form, pushed over the list."""
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    view = body.get("view") or {}
+    with _modal_errors(client, view):
+        _, metadata = _from_view(body)
+        action_id = action.get("action_id", "")
+        index = int(action_id.split(":")[1]) if ":" in action_id else None
+        with db.read() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            if draft.version != metadata["v"]:
+                raise drafts.StaleDraft("This draft changed since the list was shown; close it and reopen it.")
+            if index is not None and index >= len(draft.content.get("key_results", [])):
+                raise NotFound("That key result was removed in the meantime.")
+            form = step_view(session, draft=draft, team=team, step=DraftStep.KEY_RESULT, index=index, pushed=True)
+        pushed = deliver(client.views_push, trigger_id=body.get("trigger_id"), view=form)
+        if not pushed.ok:
+            raise OkrError(f"Slack would not open the key result's form ({pushed.error}). Please try again.")
+
+
+def on_remove_key_result(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    view = body.get("view") or {}
+    with _modal_errors(client, view):
+        _, metadata = _from_view(body)
+        index = int(action["action_id"].split(":")[1])
+        with db.transaction() as session:
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            try:
+                content = drafts.without_key_result(draft.content, index)
+                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+                                  content=content)  # fmt: skip
+                new_view = step_view(session, draft=draft, team=team)
+            except drafts.StaleDraft as stale:
+                new_view = step_view(session, draft=draft, team=team, notice=stale.message)
+        deliver(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+
+class _modal_errors:
+    """Problems with a button inside a modal are shown in that modal, in place of its content."""
+
+    def __init__(self, client: WebClient, view: dict[str, Any]) -> None:
+        self.client, self.view = client, view
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is None or not isinstance(error, Exception):
+            return False
+        if isinstance(error, OkrError):
+            message = error.message
+        elif isinstance(error, OperationalError):
+            message = DATABASE_DOWN
+        else:
+            log.error("unexpected error in a drafting modal", exc_info=error)
+            message = "Something went wrong on the bot's side; your draft as last saved is safe. Please try again."
+        if self.view.get("id"):
+            deliver(self.client.views_update, view_id=self.view["id"],
+                    view=render_view("modal_error.j2", title="Draft", message=message))  # fmt: skip
+        return True
+
+
+# buttons on the shared message and the App Home -----------------------------------------------------
+
+
+def _draft_id(action: dict[str, Any]) -> int:
+    value = action.get("value") or ""
+    if not value.isdigit():
+        raise OkrError("That button is out of date.")
+    return int(value)
+
+
+def on_commit(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
+) -> None:
+    ack()
+    respond = LoggedRespond(respond)
+    user_id, db = body["user"]["id"], context["db"]
+    with replying_errors(respond):
+        with db.transaction() as session:
+            draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
+            committed = drafts.commit_draft(session, draft=draft, team=team, user_id=user_id, now=now())
+            live = drafts.live_objectives(session, cycle=committed.cycle)
+            updated = _shared_message(session, draft=draft, team=team, actor=user_id, number=committed.objective.number)
+            announcement = render_message(
+                "draft_committed.j2",
+                team=team,
+                objective=committed.objective,
+                key_results=committed.key_results,
+                cycle=committed.cycle,
+                actor=user_id,
+                live=live,
+            )
+        if draft.shared_ts:
+            deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **updated)
+        deliver(client.chat_postMessage, channel=team.channel_id, **announcement)
+
+
+def on_edit(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
+) -> None:
+    """Anyone in the team may edit a shared draft; the form opens on its review step."""
+    ack()
+    respond = LoggedRespond(respond)
+    user_id, db = body["user"]["id"], context["db"]
+    with replying_errors(respond):
+        with db.transaction() as session:  # the review step may open the team's cycle
+            draft, team = _editable(session, context, _draft_id(action), user_id)
+            view = step_view(session, draft=draft, team=team, step=DraftStep.REVIEW)
+        _open(client, body.get("trigger_id"), view)
+
+
+def on_discard(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
+) -> None:
+    ack()
+    respond = LoggedRespond(respond)
+    user_id, db = body["user"]["id"], context["db"]
+    with replying_errors(respond):
+        with db.transaction() as session:
+            draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
+            drafts.discard_draft(session, draft=draft, team=team, user_id=user_id, now=now())
+            updated = _shared_message(session, draft=draft, team=team, actor=user_id)
+        if draft.shared_ts:
+            deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **updated)
+
+
+def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """ "Resume" on the App Home: reopen the draft where it was left."""
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    try:
+        with db.transaction() as session:  # the review step may open the team's cycle
+            draft, team = _editable(session, context, _draft_id(action), user_id)
+            view = step_view(session, draft=draft, team=team)
+    except (OkrError, OperationalError) as error:
+        message = error.message if isinstance(error, OkrError) else DATABASE_DOWN
+        view = render_view("modal_error.j2", title="Draft", message=message)
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
