@@ -35,8 +35,16 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "time zone, check-in day and hour, digest channel, cycle start (facilitators)",
     ),
     SubCommand("vision", "/okr vision [add TEXT | archive NUMBER]", "leaders' vision statements, for teams to aim at"),
-    SubCommand("draft", "/okr draft [OBJECTIVE]", "draft this cycle's objectives and key results", ready=False),
-    SubCommand("list", "/okr list", "the team's current OKRs and progress (also `/okr status`)", ready=False),
+    SubCommand(
+        "draft",
+        "/okr draft [OBJECTIVE]",
+        "draft an objective and its key results with the coach; `/okr draft` again resumes where you left off",
+    ),
+    SubCommand(
+        "list",
+        "/okr list [TEAM]",
+        "the team's current OKRs and progress; revise or drop them from there (also `/okr status`)",
+    ),
     SubCommand("checkin", "/okr checkin", "record this week's values for your key results", ready=False),
     SubCommand("backlog", "/okr backlog [add TEXT]", "the team's backlog, filtered by the OKRs", ready=False),
     SubCommand("idea", "/okr idea TEXT [KR NUMBER]", "add a backlog item under a key result", ready=False),
@@ -45,7 +53,11 @@ CATALOGUE: tuple[SubCommand, ...] = (
     SubCommand("ripple", "/okr ripple", "declare how a key result touches another team", ready=False),
     SubCommand("digest", "/okr digest [post]", "the weekly cross-team digest", ready=False),
     SubCommand("reset", "/okr reset", "close the 13-week cycle and open the next", ready=False),
-    SubCommand("history", "/okr history [N]", "past cycles, and every version of an OKR", ready=False),
+    SubCommand(
+        "history",
+        "/okr history",
+        "every version of this cycle's OKRs: who changed what, when and why (past cycles come later)",
+    ),
     SubCommand("away", "/okr away UNTIL-DATE", "pause your check-ins while you are away", ready=False),
 )
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, errors, home, lifecycle, middleware, reactions, team_actions
+from handlers import (
+    commands,
+    drafting,
+    errors,
+    home,
+    lifecycle,
+    middleware,
+    okr_changes,
+    reactions,
+    team_actions,
+)
 from storage.db import Database
 
 
@@ -13,6 +23,8 @@ def register(app: App, *, db: Database) -> None:
     errors.register(app)
     commands.register(app)
     team_actions.register(app)
+    drafting.register(app)
+    okr_changes.register(app)
     home.register(app)
     reactions.register(app)
     lifecycle.register(app)

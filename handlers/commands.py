@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
-from handlers import teams, vision
+from handlers import drafting, okrs, teams, vision
 from handlers.errors import replying_errors
 from handlers.replies import LoggedRespond, ephemeral, error_reply
 from storage.db import Database
@@ -40,6 +40,9 @@ ROUTES: dict[str, Route] = {
     "team leave": teams.leave,
     "team settings": teams.settings,
     "vision": vision.route,
+    "draft": drafting.route,
+    "list": okrs.list_okrs,
+    "history": okrs.history,
 }
 
 

@@ -1,4 +1,8 @@
-"""The App Home tab: your teams, their settings, and the leaders' vision statements."""
+"""The App Home tab: your teams and their OKRs, the key results you own, your drafts, and the vision.
+
+Everything is read in a fixed number of queries, however many teams and OKRs there are, and every list
+is capped so the tab stays within Slack's 100 blocks (the rest are counted, not dropped silently).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,16 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE
 from bot.render import render_view
 from bot.rituals import teams as rituals
+from bot.rituals.drafts import resumable_drafts
+from bot.rituals.okrs import current_okrs_of_teams, owned_key_results
 from bot.rituals.vision import list_visions
 from bot.slack import deliver
+from handlers.middleware import now
 
-HOME_TEAMS = 20  # beyond this the tab would pass Slack's 100-block limit; the rest are counted
+# at most 2 blocks per team, 1 per key result or draft: with the headers, 80 of the 100 blocks Slack allows
+HOME_TEAMS = 20
+HOME_KEY_RESULTS = 10
+HOME_DRAFTS = 5
 HOME_VISIONS = 10
 
 
@@ -24,16 +34,27 @@ def register(app: App) -> None:
 def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     if event.get("tab", "home") != "home":
         return
-    user_id = event["user"]
+    user_id, workspace_id, moment = event["user"], context["workspace_id"], now()
     with context["db"].read() as session:
-        memberships = rituals.memberships_of(session, workspace_id=context["workspace_id"], user_id=user_id)
-        leading = rituals.teams_led_by(session, workspace_id=context["workspace_id"], user_id=user_id)
-        visions = list_visions(session, workspace_id=context["workspace_id"])
+        memberships = rituals.memberships_of(session, workspace_id=workspace_id, user_id=user_id)
+        shown = memberships[:HOME_TEAMS]
+        okrs = current_okrs_of_teams(session, teams=[team for team, _ in shown], now=moment)
+        leading = rituals.teams_led_by(session, workspace_id=workspace_id, user_id=user_id)
+        owned = owned_key_results(session, workspace_id=workspace_id, user_id=user_id, now=moment)
+        drafts = resumable_drafts(session, workspace_id=workspace_id, user_id=user_id)
+        visions = list_visions(session, workspace_id=workspace_id)
+    member_of = {team.id for team, _ in memberships}
     view = render_view(
         "home.j2",
-        memberships=memberships[:HOME_TEAMS],
-        more_teams=max(0, len(memberships) - HOME_TEAMS),
+        memberships=shown,
+        more_teams=len(memberships) - len(shown),
+        okrs=okrs,
         leading=leading,
+        owned=owned[:HOME_KEY_RESULTS],
+        more_owned=max(0, len(owned) - HOME_KEY_RESULTS),
+        member_of=member_of,
+        drafts=drafts[:HOME_DRAFTS],
+        more_drafts=max(0, len(drafts) - HOME_DRAFTS),
         visions=visions[-HOME_VISIONS:],
         commands=CATALOGUE,
     )

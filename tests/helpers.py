@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
+
 from bot.sandbox import FakeSlack
 
 
@@ -51,3 +53,30 @@ def eventually(check, *, timeout: float = 5.0, interval: float = 0.02):
             if time.monotonic() > deadline:
                 raise
             time.sleep(interval)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs while the `with` block lasts (every thread, every connection)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def queries(self) -> list[str]:
+        """The statements that read or write data, leaving out transaction control (BEGIN, COMMIT…)."""
+        return [
+            s
+            for s in self.statements
+            if s.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+        ]

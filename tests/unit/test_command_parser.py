@@ -153,4 +153,7 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "team leave",
         "team settings",
         "vision",
+        "draft",
+        "list",
+        "history",
     }

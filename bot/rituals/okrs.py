@@ -1,0 +1,244 @@
+"""Reading a team's committed OKRs: where they stand this cycle, who owns what, and every version so far.
+
+Each read takes a fixed number of queries however many teams, objectives and key results there are:
+rows are fetched for all of them at once and grouped here, never one query per objective.
+Nothing here writes: a cycle nobody has drafted in yet is simply reported empty, not created.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, cycle_span, team_today
+from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
+from bot.rituals.scoring import average, progress_bar, score
+from bot.rituals.versions import Difference, differences
+from storage.models import (
+    CheckIn,
+    Cycle,
+    CycleState,
+    KeyResult,
+    KeyResultState,
+    Objective,
+    ObjectiveState,
+    ObjectiveVersion,
+    Team,
+)
+
+
+@dataclass(frozen=True)
+class KeyResultStatus:
+    key_result: KeyResult
+    score: float | None
+    confidence: int | None  # from the latest check-in; None before the first one
+
+    @property
+    def bar(self) -> str:
+        return progress_bar(self.score)
+
+
+@dataclass(frozen=True)
+class ObjectiveStatus:
+    objective: Objective
+    key_results: tuple[KeyResultStatus, ...]
+
+    @property
+    def score(self) -> float | None:
+        return average(kr.score for kr in self.key_results)
+
+    @property
+    def bar(self) -> str:
+        return progress_bar(self.score)
+
+
+@dataclass(frozen=True)
+class TeamOkrs:
+    """A team's current cycle: its live objectives by number, and how many it dropped."""
+
+    team: Team
+    span: CycleSpan
+    cycle: Cycle | None  # None until someone drafts or commits in this cycle
+    week: int  # 1–13; 0 while the cycle has not started yet
+    objectives: tuple[ObjectiveStatus, ...]
+    dropped: int
+
+
+@dataclass(frozen=True)
+class OwnedKeyResult:
+    team: Team
+    objective: Objective
+    status: KeyResultStatus
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    version: ObjectiveVersion
+    differences: tuple[Difference, ...]  # compared with the version before; empty for the first
+
+
+@dataclass(frozen=True)
+class ObjectiveHistory:
+    objective: Objective
+    versions: tuple[VersionEntry, ...]  # oldest first
+
+
+@dataclass(frozen=True)
+class CycleHistory:
+    team: Team
+    span: CycleSpan
+    cycle: Cycle | None
+    objectives: tuple[ObjectiveHistory, ...]  # by number, dropped ones included
+
+
+# the current cycle ----------------------------------------------------------------------------------------
+
+
+def current_okrs(session: Session, *, team: Team, now: datetime) -> TeamOkrs:
+    """The team's current cycle with its live objectives and their active key results (3 queries)."""
+    return current_okrs_of_teams(session, teams=[team], now=now)[team.id]
+
+
+def current_okrs_of_teams(session: Session, *, teams: Sequence[Team], now: datetime) -> dict[int, TeamOkrs]:
+    """`current_okrs` for several teams at once, in the same 3 queries (none when there are no teams)."""
+    spans = {team.id: cycle_span(team.cycle_anchor, team_today(team, now)) for team in teams}
+    cycles = _current_cycles(session, teams=teams, spans=spans)
+    cycle_ids = [cycle.id for cycle in cycles.values()]
+    objectives = _objectives(session, cycle_ids=cycle_ids)
+    live = [o for o in objectives if o.state in LIVE_OBJECTIVE_STATES]
+    key_results = _key_results_with_confidence(session, objective_ids=[o.id for o in live])
+    by_objective: dict[int, list[KeyResultStatus]] = defaultdict(list)
+    for status in key_results:
+        by_objective[status.key_result.objective_id].append(status)
+    result = {}
+    for team in teams:
+        cycle = cycles.get(team.id)
+        mine = [o for o in objectives if cycle is not None and o.cycle_id == cycle.id]
+        result[team.id] = TeamOkrs(
+            team=team,
+            span=spans[team.id],
+            cycle=cycle,
+            week=_week(team, spans[team.id], now),
+            objectives=tuple(
+                ObjectiveStatus(o, tuple(by_objective[o.id])) for o in mine if o.state in LIVE_OBJECTIVE_STATES
+            ),
+            dropped=sum(1 for o in mine if o.state is ObjectiveState.DROPPED),
+        )
+    return result
+
+
+def owned_key_results(session: Session, *, workspace_id: int, user_id: str, now: datetime) -> list[OwnedKeyResult]:
+    """The live key results someone owns, in any team and whether or not they are a member (1 query)."""
+    rows = session.execute(
+        select(KeyResult, _latest_confidence(), Objective, Cycle, Team)
+        .join(Objective, (Objective.workspace_id == KeyResult.workspace_id) & (Objective.id == KeyResult.objective_id))
+        .join(Cycle, (Cycle.workspace_id == Objective.workspace_id) & (Cycle.id == Objective.cycle_id))
+        .join(Team, (Team.workspace_id == Cycle.workspace_id) & (Team.id == Cycle.team_id))
+        .where(
+            KeyResult.workspace_id == workspace_id,
+            KeyResult.owner_user_id == user_id,
+            KeyResult.state == KeyResultState.ACTIVE,
+            Objective.state.in_(LIVE_OBJECTIVE_STATES),
+            Cycle.state != CycleState.CLOSED,
+        )
+        .order_by(Team.name_key, Objective.number, KeyResult.position)
+    )
+    return [
+        OwnedKeyResult(team, objective, _status(kr, confidence))
+        for kr, confidence, objective, cycle, team in rows
+        # only the team's current cycle: an earlier one still waiting for its reset is not "live" to its owner
+        if cycle.number == cycle_span(team.cycle_anchor, team_today(team, now)).number
+    ]
+
+
+# history --------------------------------------------------------------------------------------------------
+
+
+def objective_history(session: Session, *, team: Team, now: datetime) -> CycleHistory:
+    """Every objective of the current cycle, dropped ones too, with all its versions in order (3 queries)."""
+    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    cycle = _current_cycles(session, teams=[team], spans={team.id: span}).get(team.id)
+    objectives = _objectives(session, cycle_ids=[cycle.id] if cycle else [])
+    versions: dict[int, list[ObjectiveVersion]] = defaultdict(list)
+    if objectives:
+        query = (
+            select(ObjectiveVersion)
+            .where(
+                ObjectiveVersion.workspace_id == team.workspace_id,
+                ObjectiveVersion.objective_id.in_([o.id for o in objectives]),
+            )
+            .order_by(ObjectiveVersion.objective_id, ObjectiveVersion.version)
+        )
+        for version in session.scalars(query):
+            versions[version.objective_id].append(version)
+    return CycleHistory(
+        team=team,
+        span=span,
+        cycle=cycle,
+        objectives=tuple(ObjectiveHistory(o, _entries(versions[o.id])) for o in objectives),
+    )
+
+
+def _entries(versions: list[ObjectiveVersion]) -> tuple[VersionEntry, ...]:
+    entries, previous = [], None
+    for version in versions:
+        entries.append(VersionEntry(version, tuple(differences(previous, version.snapshot))))
+        previous = version.snapshot
+    return tuple(entries)
+
+
+# queries --------------------------------------------------------------------------------------------------
+
+
+def _current_cycles(session: Session, *, teams: Sequence[Team], spans: dict[int, CycleSpan]) -> dict[int, Cycle]:
+    if not teams:
+        return {}
+    wanted = or_(*(and_(Cycle.team_id == team.id, Cycle.number == spans[team.id].number) for team in teams))
+    query = select(Cycle).where(Cycle.workspace_id == teams[0].workspace_id, wanted)
+    return {cycle.team_id: cycle for cycle in session.scalars(query)}
+
+
+def _objectives(session: Session, *, cycle_ids: list[int]) -> list[Objective]:
+    if not cycle_ids:
+        return []
+    query = select(Objective).where(Objective.cycle_id.in_(cycle_ids)).order_by(Objective.cycle_id, Objective.number)
+    return list(session.scalars(query))
+
+
+def _key_results_with_confidence(session: Session, *, objective_ids: list[int]) -> list[KeyResultStatus]:
+    if not objective_ids:
+        return []
+    query = (
+        select(KeyResult, _latest_confidence())
+        .where(KeyResult.objective_id.in_(objective_ids), KeyResult.state == KeyResultState.ACTIVE)
+        .order_by(KeyResult.objective_id, KeyResult.position)
+    )
+    return [_status(kr, confidence) for kr, confidence in session.execute(query)]
+
+
+def _latest_confidence():
+    """The confidence of a key result's latest check-in, as a column of the key-result query."""
+    return (
+        select(CheckIn.confidence)
+        .where(CheckIn.workspace_id == KeyResult.workspace_id, CheckIn.key_result_id == KeyResult.id)
+        .order_by(CheckIn.week_start.desc())
+        .limit(1)
+        .correlate(KeyResult)
+        .scalar_subquery()
+    )
+
+
+def _status(kr: KeyResult, confidence: int | None) -> KeyResultStatus:
+    return KeyResultStatus(kr, score(kr.direction, kr.baseline, kr.target, kr.current), confidence)
+
+
+def _week(team: Team, span: CycleSpan, now: datetime) -> int:
+    today = team_today(team, now)
+    if today < span.starts_on:
+        return 0
+    return min(CYCLE_WEEKS, (today - span.starts_on).days // 7 + 1)

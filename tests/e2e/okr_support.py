@@ -1,0 +1,146 @@
+"""Steps shared by the tests of committed OKRs: a team with objectives, the ⋯ menus, the change modals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.sandbox import FakeSlack, SlackDriver
+from storage.db import Database
+from storage.models import KeyResult, Objective, ObjectiveVersion, Team
+from tests import factories
+from tests.e2e.support import create_team, join_team, shown
+
+
+def rockets(driver: SlackDriver, slack: FakeSlack, *, members: Sequence[str] = ("U0BEN",)) -> None:
+    """Team Rockets in #team-rocket, created by Ada, with `members` joined."""
+    create_team(driver, slack, "Rockets", user="U0ADA", channel="C0ROCKET")
+    for user in members:
+        join_team(driver, slack, user=user, channel="C0ROCKET")
+
+
+def commit(db: Database, team_name: str = "Rockets", **kwargs: Any) -> int:
+    """An objective committed into the team's current cycle, as the drafting flow commits it; its id."""
+    with db.transaction() as session:
+        team = session.scalars(select(Team).where(Team.name_key == team_name.casefold())).one()
+        return factories.committed_objective(session, team, now=datetime.now(UTC), **kwargs).id
+
+
+def key_results(db: Database, objective_id: int) -> list[KeyResult]:
+    with db.transaction() as session:
+        query = select(KeyResult).where(KeyResult.objective_id == objective_id).order_by(KeyResult.position)
+        return list(session.scalars(query))
+
+
+def objective(db: Database, objective_id: int) -> Objective:
+    with db.transaction() as session:
+        return session.get(Objective, objective_id)
+
+
+def versions(db: Database, objective_id: int) -> list[ObjectiveVersion]:
+    with db.transaction() as session:
+        query = select(ObjectiveVersion).where(ObjectiveVersion.objective_id == objective_id)
+        return list(session.scalars(query.order_by(ObjectiveVersion.version)))
+
+
+def latest_ephemeral(slack: FakeSlack, user: str) -> dict:
+    [*_, message] = [e for e in slack.ephemerals if e["user"] == user]
+    return message
+
+
+def overflow_option(blocks: list[dict], value: str) -> tuple[str, dict]:
+    """The block id and option of the ⋯ entry with this value; fails if the entry is not shown."""
+    for block in blocks:
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "overflow" and accessory.get("action_id") == "okr_menu":
+            for option in accessory["options"]:
+                if option["value"] == value:
+                    return block["block_id"], option
+    raise AssertionError(f"no ⋯ entry {value!r} in {[b.get('block_id') for b in blocks]}")
+
+
+def choose_in_message(driver: SlackDriver, message: dict, *, user: str, value: str):
+    block_id, option = overflow_option(message["blocks"], value)
+    return driver.click(
+        user=user, action_id="okr_menu", channel=message["channel"], ts=message["ts"], block_id=block_id,
+        selected_option=option,
+    )  # fmt: skip
+
+
+def choose_in_home(driver: SlackDriver, slack: FakeSlack, *, user: str, value: str):
+    home = slack.home(user)
+    block_id, option = overflow_option(home["blocks"], value)
+    return driver.click(user=user, action_id="okr_menu", view_id=home["id"], block_id=block_id,
+                        selected_option=option)  # fmt: skip
+
+
+def list_okrs(driver: SlackDriver, slack: FakeSlack, *, user: str = "U0ADA", channel: str = "C0ROCKET") -> dict:
+    """`/okr list`, and the ephemeral message it left (with its ts, for clicking its menus)."""
+    before = len(slack.responses)
+    result = driver.command("list", user=user, channel=channel)
+    assert result.status == 200 and not result.body, result.text
+    slack.wait_for_response(count=before + 1)
+    return latest_ephemeral(slack, user)
+
+
+def open_from_list(driver: SlackDriver, slack: FakeSlack, value: str, *, user: str = "U0ADA") -> dict:
+    """Choose a ⋯ entry of `/okr list`: the modal the bot opened."""
+    message = list_okrs(driver, slack, user=user)
+    opened = len(slack.calls_to("views.open"))
+    result = choose_in_message(driver, message, user=user, value=value)
+    assert result.status == 200, result.text
+    call = slack.wait_for("views.open", count=opened + 1)
+    assert call.ok, call.response
+    return call.response["view"]
+
+
+def text_value(value: str | None) -> dict:
+    return {"value": {"type": "plain_text_input", "value": value}}
+
+
+def objective_values(*, title: str, why: str | None = None, reason: str | None = "Customers told us so") -> dict:
+    return {"title": text_value(title), "why": text_value(why), "reason": text_value(reason)}
+
+
+def key_result_values(
+    *,
+    metric: str,
+    unit: str | None = None,
+    baseline: str | None = None,
+    target: str | None = None,
+    direction: str = "increase",
+    owner: str | None = None,
+    reason: str | None = "We measured it wrong",
+) -> dict:
+    """`state.values` as Slack builds them from the key-result revision modal's elements."""
+    option = {"text": {"type": "plain_text", "text": direction}, "value": direction}
+    return {
+        "metric": text_value(metric),
+        "unit": text_value(unit),
+        "baseline": text_value(baseline),
+        "target": text_value(target),
+        "direction": {"value": {"type": "static_select", "selected_option": option}},
+        "owner": {"value": {"type": "users_select", "selected_user": owner}},
+        "reason": text_value(reason),
+    }
+
+
+def initial_values(view: dict) -> dict[str, Any]:
+    """What each input of a modal shows when it opens."""
+    found: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        if "initial_option" in element:
+            found[block["block_id"]] = element["initial_option"]["value"]
+        else:
+            found[block["block_id"]] = element.get("initial_value", element.get("initial_user"))
+    return found
+
+
+def view_text(view: dict) -> str:
+    return shown(view)
