@@ -246,12 +246,8 @@ def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any
         metadata = _metadata(view)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            try:
-                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
+            return _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id,
                                   step=DraftStep.REVIEW)  # fmt: skip
-            except drafts.StaleDraft as stale:
-                return step_view(session, draft=draft, team=team, notice=stale.message)
-            return step_view(session, draft=draft, team=team)
 
     _submit(ack, first_field=None, work=work)
 
@@ -350,6 +346,16 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
             drafts.record_shared_message(session, draft_id=draft.id, channel_id=response["channel"], ts=response["ts"])
 
 
+def _save_and_show(session: Session, *, draft: Draft, team: Team, metadata: dict[str, Any], user_id: str,
+                   **changes: Any) -> dict:  # fmt: skip
+    """Save the draft and show its step; when someone saved it since this view was shown, show theirs instead."""
+    try:
+        drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(), **changes)
+    except drafts.StaleDraft as stale:
+        return step_view(session, draft=draft, team=team, notice=stale.message)
+    return step_view(session, draft=draft, team=team)
+
+
 def _channel(team: Team) -> str:
     return f"<#{team.channel_id}>"
 
@@ -404,12 +410,7 @@ def on_goto(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bol
             raise OkrError("That button is out of date. Close the form and run `/okr draft` again.")
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            try:
-                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
-                                  step=step)  # fmt: skip
-                new_view = step_view(session, draft=draft, team=team)
-            except drafts.StaleDraft as stale:
-                new_view = step_view(session, draft=draft, team=team, notice=stale.message)
+            new_view = _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id, step=step)
         deliver(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
 
 
@@ -447,13 +448,9 @@ def on_remove_key_result(
         index = int(action["action_id"].split(":")[1])
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            try:
-                content = drafts.without_key_result(draft.content, index)
-                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
-                                  content=content)  # fmt: skip
-                new_view = step_view(session, draft=draft, team=team)
-            except drafts.StaleDraft as stale:
-                new_view = step_view(session, draft=draft, team=team, notice=stale.message)
+            content = drafts.without_key_result(draft.content, index)
+            new_view = _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id,
+                                      content=content)  # fmt: skip
         deliver(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
 
 
