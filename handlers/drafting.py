@@ -29,6 +29,7 @@ from bot.rituals.cycles import current_cycle, cycle_span, team_today
 from bot.slack import deliver
 from bot.text import check_characters, normalise
 from handlers.errors import replying_errors
+from handlers.forms import form_fields
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral_in
 from storage.db import Database
@@ -183,20 +184,6 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
         raise OkrError("This form is out of date. Close it and run `/okr draft` again.") from None
 
 
-def _fields(view: dict[str, Any]) -> dict[str, str | None]:
-    """Slack's view state → one string per input block, whatever element produced it."""
-    fields: dict[str, str | None] = {}
-    for block_id, elements in (view.get("state") or {}).get("values", {}).items():
-        element = (elements or {}).get("value") or {}
-        if "selected_option" in element:
-            fields[block_id] = (element["selected_option"] or {}).get("value")
-        elif "selected_user" in element:
-            fields[block_id] = element["selected_user"]
-        else:
-            fields[block_id] = element.get("value")
-    return fields
-
-
 def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None]) -> None:
     """Run a submission's work before answering: field problems stay in the form, next to what was typed.
 
@@ -231,7 +218,7 @@ def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             visions = {v.id for v in drafts.active_visions(session, workspace_id=draft.workspace_id)}
-            checked = drafts.check_objective(_fields(view), vision_ids=visions)
+            checked = drafts.check_objective(form_fields(view), vision_ids=visions)
             drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
                               content={**draft.content, **checked}, step=DraftStep.KEY_RESULTS)  # fmt: skip
             return step_view(session, draft=draft, team=team)
@@ -267,7 +254,7 @@ def on_key_result_submitted(
         index = metadata["i"] if isinstance(metadata["i"], int) else None
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            checked = drafts.check_key_result(_fields(view))
+            checked = drafts.check_key_result(form_fields(view))
             content = drafts.with_key_result(draft.content, index, checked)
             drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
                               content=content, step=DraftStep.KEY_RESULTS)  # fmt: skip
@@ -377,13 +364,13 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
         with db.transaction() as session:
             draft, _ = _editable(session, context, metadata["d"], user_id)
             if view.get("callback_id") == OBJECTIVE_VIEW:
-                typed = drafts.typed_objective(_fields(view))
+                typed = drafts.typed_objective(form_fields(view))
                 drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
                                   content={**draft.content, **typed}, step=DraftStep.OBJECTIVE)  # fmt: skip
             elif view.get("callback_id") == KEY_RESULT_VIEW:
                 index = metadata["i"] if isinstance(metadata["i"], int) else None
                 step = DraftStep.KEY_RESULT if body.get("is_cleared") or not metadata["p"] else DraftStep.KEY_RESULTS
-                drafts.keep_typed_key_result(session, draft=draft, index=index, fields=_fields(view), step=step)
+                drafts.keep_typed_key_result(session, draft=draft, index=index, fields=form_fields(view), step=step)
     except (OkrError, OperationalError) as error:
         # nobody is looking at a closed form: the log is the only place this can go
         log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})

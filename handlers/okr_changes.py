@@ -20,6 +20,7 @@ from bot.rituals import drafts, revisions
 from bot.rituals.revisions import DROP_KR, DROP_OBJECTIVE, KINDS, REVISE_KR, REVISE_OBJECTIVE, Target
 from bot.slack import deliver
 from handlers.errors import reply_for, replying_errors
+from handlers.forms import form_fields
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral_in
 
@@ -170,17 +171,3 @@ def _save(session, kind: str, *, target_id: int, fields: dict[str, Any], **commo
     if kind == REVISE_KR:
         return revisions.revise_key_result(session, key_result_id=target_id, fields=fields, now=moment, **common)
     return revisions.drop_key_result(session, key_result_id=target_id, now=moment, **common)
-
-
-def form_fields(view: dict[str, Any]) -> dict[str, Any]:
-    """Slack's view state → {block_id: typed string}, whatever element each block holds."""
-    fields: dict[str, Any] = {}
-    for block_id, elements in (view.get("state") or {}).get("values", {}).items():
-        for element in elements.values():
-            if "selected_option" in element:
-                fields[block_id] = (element["selected_option"] or {}).get("value")
-            elif "selected_user" in element:
-                fields[block_id] = element["selected_user"]
-            else:
-                fields[block_id] = element.get("value")
-    return fields

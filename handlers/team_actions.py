@@ -17,6 +17,7 @@ from bot.rituals.team_settings import apply_settings, check_leader_change, valid
 from bot.slack import deliver
 from handlers.commands import CommandRequest, run
 from handlers.errors import replying_errors
+from handlers.forms import element_value
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral_in, error_reply
 from handlers.teams import SETTINGS_CALLBACK
@@ -117,7 +118,7 @@ def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | Non
     raw: dict[str, str | None] = {}
     for field in SETTINGS_FIELDS:
         element = values.get(field, {}).get("value", {})
-        raw[field] = _element_value(element)
+        raw[field] = element_value(element)
     raw["digest_channel_id"] = raw["digest_channel_id"] or "none"
     people = {
         role: list(values.get(role, {}).get("value", {}).get("selected_users") or [])
@@ -125,12 +126,3 @@ def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | Non
         if role in values
     }
     return raw, people
-
-
-def _element_value(element: dict[str, Any]) -> str | None:
-    if "selected_option" in element:
-        return (element["selected_option"] or {}).get("value")
-    for key in ("value", "selected_conversation", "selected_channel", "selected_date"):
-        if key in element:
-            return element[key]
-    return None
