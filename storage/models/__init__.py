@@ -15,6 +15,7 @@ from storage.models.okrs import (
 )
 from storage.models.outbox import ClaimState, SendClaim
 from storage.models.ripples import Ripple, RippleKind, RippleState
+from storage.models.schedules import Person, Schedule, ScheduleKind
 from storage.models.teams import Membership, Role, Team, TeamLeader, VisionStatement
 from storage.models.workspace import EventLog, ProcessedEvent, Workspace
 
@@ -37,11 +38,14 @@ __all__ = [
     "Objective",
     "ObjectiveState",
     "ObjectiveVersion",
+    "Person",
     "ProcessedEvent",
     "Ripple",
     "RippleKind",
     "RippleState",
     "Role",
+    "Schedule",
+    "ScheduleKind",
     "SendClaim",
     "Team",
     "TeamLeader",

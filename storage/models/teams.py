@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, SmallInteger, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, value_enum
 
 DEFAULT_MAX_OBJECTIVES = 3
+DEFAULT_REMINDER_HOURS = 24  # a check-in DM not answered after this long gets one reminder
 
 
 class Role(enum.Enum):
@@ -29,6 +30,7 @@ class Team(WorkspaceScoped, Timestamped, Base):
         CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday"),
         CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
         CheckConstraint("max_objectives BETWEEN 1 AND 5", name="max_objectives"),
+        CheckConstraint("reminder_hours BETWEEN 1 AND 72", name="reminder_hours"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +44,13 @@ class Team(WorkspaceScoped, Timestamped, Base):
     digest_channel_id: Mapped[str | None] = mapped_column(String(32))
     cycle_anchor: Mapped[date]
     max_objectives: Mapped[int] = mapped_column(SmallInteger, default=DEFAULT_MAX_OBJECTIVES)
+    # the team paused every check-in
+    checkins_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reminder_hours: Mapped[int] = mapped_column(
+        SmallInteger, default=DEFAULT_REMINDER_HOURS, server_default=str(DEFAULT_REMINDER_HOURS)
+    )
+    # words and :emoji: in a Slack status that mean "away"; None means the defaults
+    away_words: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(32))
 
 

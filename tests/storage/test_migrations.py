@@ -12,7 +12,7 @@ from storage.migrate import downgrade, pending_revision, target_metadata, upgrad
 EXPECTED_TABLES = {
     "workspaces", "teams", "memberships", "team_leaders", "vision_statements", "cycles", "objectives", "key_results",
     "checkins", "backlog_items", "votes", "ripples", "event_log", "processed_events", "send_claims",
-    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions",
+    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions", "schedules", "people",
 }  # fmt: skip
 
 
@@ -54,7 +54,8 @@ def test_models_and_migrations_do_not_drift(database_url):
 
 
 def test_objectives_written_before_numbers_existed_get_one(database_url):
-    """Revision 0002 adds `objectives.number` (NOT NULL, unique per cycle) over rows that have none."""
+    """Revision 0002 adds `objectives.number` (NOT NULL, unique per cycle) over rows that have none, and
+    later revisions alter tables that have children without losing a row."""
     downgrade(database_url, "0001")
     assert "drafts" not in _tables(database_url)
     engine = make_engine(database_url)
@@ -71,12 +72,20 @@ def test_objectives_written_before_numbers_existed_get_one(database_url):
                 " updated_at) VALUES (7, 1, 1, 'one', 'committed', 'U1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
                 "INSERT INTO objectives (id, workspace_id, cycle_id, title, state, author_user_id, created_at,"
                 " updated_at) VALUES (9, 1, 1, 'two', 'committed', 'U1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                "INSERT INTO key_results (id, workspace_id, objective_id, position, metric, direction, state,"
+                " created_at, updated_at) VALUES (3, 1, 7, 1, 'm', 'increase', 'active', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP)",
             ):
                 connection.execute(text(statement))
         upgrade(database_url)
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT id, number, version FROM objectives ORDER BY id")).all()
+            key_results = connection.execute(text("SELECT id FROM key_results")).scalars().all()
+            teams = connection.execute(text("SELECT id, reminder_hours, checkins_paused FROM teams")).all()
     finally:
         engine.dispose()
     assert [tuple(r) for r in rows] == [(7, 7, 1), (9, 9, 1)]
+    # SQLite copies a table to alter it: the rows below it must survive the copy
+    assert key_results == [3]
+    assert [tuple(t) for t in teams] == [(1, 24, False)]
     assert _drift(database_url) == []
