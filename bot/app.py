@@ -29,6 +29,10 @@ BOT_SCOPES = (
     "reactions:read",
     "users:read",
     "files:write",
+    # read back the bot's own messages after a crash, to learn whether a scheduled send went out
+    "im:history",
+    "channels:history",
+    "groups:history",
 )
 INSTALL_PATH = "/slack/install"
 log = logging.getLogger(__name__)

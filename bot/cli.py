@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     command("start", _start, "migrate, then serve Slack if credentials are set, or start the sandbox")
     purge = command("purge-workspace", _purge, "delete every row a workspace owns (after an uninstall)")
     purge.add_argument("slack_team_id", help="the workspace's Slack team id, e.g. T0123ABCD")
+    command("sweep", _sweep, "send what is due now (check-in DMs, reminders, summaries) once, then exit")
     lint = command("lint", _lint, "coach the OKRs in a YAML file, as the bot coaches a draft", uses_settings=False)
     lint.add_argument("file", metavar="FILE", help="the YAML file, or - to read standard input")
     lint.add_argument("--json", action="store_true", help="print the findings as a JSON list")
@@ -88,13 +89,32 @@ def _migrate(settings: Settings, _args) -> int:
     return 0
 
 
+def _sweep(settings: Settings, _args) -> int:
+    from bot import scheduler
+    from storage.db import Database
+
+    if settings.mode is Mode.SANDBOX:
+        raise SettingsError("A sweep sends Slack messages: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) first.")
+    _require_migrated(settings)
+    db = Database(settings.database_url)
+    try:
+        report = scheduler.sweeper(settings, db).run()
+    finally:
+        db.dispose()
+    print(", ".join(f"{what}: {count}" for what, count in sorted(report.items())) or "nothing was due")
+    return 1 if report.get("error") else 0
+
+
 def _serve(settings: Settings, args) -> int:
     import waitress
+
+    from bot import scheduler
 
     settings.require_http_credentials()
     app, db = _build(settings)
     from bot.web import make_wsgi_app
 
+    scheduler.start(settings, db)
     log.info("serving Slack over HTTP", extra={"port": settings.port, "mode": settings.mode.value})
     waitress.serve(make_wsgi_app(app, db), host=args.host, port=settings.port, threads=args.threads, ident="okr-bot")
     return 0
@@ -103,8 +123,11 @@ def _serve(settings: Settings, args) -> int:
 def _socket(settings: Settings, _args) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot import scheduler
+
     settings.require_socket_credentials()
-    app, _db = _build(settings)
+    app, db = _build(settings)
+    scheduler.start(settings, db)
     log.info("connecting to Slack over Socket Mode")
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0

@@ -31,8 +31,9 @@ CATALOGUE: tuple[SubCommand, ...] = (
     SubCommand(
         "team settings",
         "/okr team settings [timezone=Europe/Paris day=monday hour=10 digest=#channel cycle-start=2027-01-04 "
-        "max-objectives=3]",
-        "time zone, check-in day and hour, digest channel, cycle start (facilitators)",
+        'max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:"]',
+        "time zone, check-in day and hour, digest channel, cycle start, objective limit, pausing check-ins, "
+        "reminder delay, the status words that mean away; with no values, a form (facilitators)",
     ),
     SubCommand("vision", "/okr vision [add TEXT | archive NUMBER]", "leaders' vision statements, for teams to aim at"),
     SubCommand(
@@ -45,7 +46,7 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "/okr list [TEAM]",
         "the team's current OKRs and progress; revise or drop them from there (also `/okr status`)",
     ),
-    SubCommand("checkin", "/okr checkin", "record this week's values for your key results", ready=False),
+    SubCommand("checkin", "/okr checkin", "record this week's values for your key results"),
     SubCommand("backlog", "/okr backlog [add TEXT]", "the team's backlog, filtered by the OKRs", ready=False),
     SubCommand("idea", "/okr idea TEXT [KR NUMBER]", "add a backlog item under a key result", ready=False),
     SubCommand("triage", "/okr triage start|close", "vote on inbox items with emoji reactions", ready=False),
@@ -58,7 +59,11 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "/okr history",
         "every version of this cycle's OKRs: who changed what, when and why (past cycles come later)",
     ),
-    SubCommand("away", "/okr away UNTIL-DATE", "pause your check-ins while you are away", ready=False),
+    SubCommand(
+        "away",
+        "/okr away [YYYY-MM-DD | today | tomorrow | WEEKDAY | off]",
+        "no check-ins or reminders for you up to and including that day; `off` when you are back",
+    ),
 )
 
 _BY_NAME = {c.name: c for c in CATALOGUE}

@@ -13,12 +13,17 @@ import time
 from dataclasses import replace
 from typing import TextIO
 
+from sqlalchemy import func, select
+
+from bot import scheduler
 from bot.app import build_app
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.sandbox.transcript import render_blocks
 from bot.settings import Settings
+from bot.sweep import Sweeper
 from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
 from storage.db import Database
+from storage.models import Schedule
 
 USERS = {
     "ada": ("U0ADA", "Ada (workspace admin)", True),
@@ -37,6 +42,8 @@ Type a slash command as you would in Slack, e.g.  /okr team create Rockets
   submit F=V ...     submit the open form, setting field F to V (field names are shown in the form)
   cancel             close the open form
   home               open the bot's App Home tab
+  sweep [next]       send what is due now (check-in DMs, reminders, summaries); `sweep next`
+                     pretends the next scheduled moment has come, to see a check-in without waiting
   help, quit"""
 
 
@@ -50,11 +57,13 @@ def seed(fake: FakeSlack) -> None:
 class Playground:
     """One terminal session: who you are, where you are, and what the bot has shown so far."""
 
-    def __init__(self, fake: FakeSlack, driver: SlackDriver, out: TextIO) -> None:
-        self.fake, self.driver, self.out = fake, driver, out
+    def __init__(self, fake: FakeSlack, driver: SlackDriver, out: TextIO, sweeper: Sweeper | None = None) -> None:
+        self.fake, self.driver, self.out, self.sweeper = fake, driver, out, sweeper
         self.user, self.channel = "U0ADA", "C0ROCKET"
         self.names = {u: n for n, (u, _r, _a) in USERS.items()} | {c: n for n, c in CHANNELS.items()}
         self.names[fake.workspace().bot_user_id] = "OKR bot"
+        self.dms = {fake.dm_channel_id(u): n for n, (u, _r, _a) in USERS.items()}
+        self.names |= {channel: f"dm-{name}" for channel, name in self.dms.items()}
         self._seen_ephemerals = len(fake.ephemerals)
         self._seen_messages: dict[str, int] = {}
         self._seen_calls = len(fake.calls)
@@ -97,6 +106,9 @@ class Playground:
 
     def do_in(self, rest: str) -> None:
         name = rest.lstrip("#").lower()
+        if name == "dm":
+            self.channel = self.fake.dm_channel_id(self.user)
+            return
         if name not in CHANNELS:
             self.say(f"Channels here: {', '.join('#' + c for c in CHANNELS)}")
             return
@@ -173,6 +185,24 @@ class Playground:
             for line in render_blocks(home, self.names):
                 self.say("  " + line)
 
+    def do_sweep(self, rest: str) -> None:
+        if self.sweeper is None:
+            self.say("There is no scheduler in this session.")
+            return
+        when = None
+        if rest.strip().lower() == "next":
+            with self.sweeper.db.read() as session:
+                when = session.scalar(select(func.min(Schedule.due_at)))
+            if when is None:
+                self.say("Nothing is scheduled yet: commit an objective whose key results have owners first.")
+                return
+            self.say(f"(pretending it is {when:%A %Y-%m-%d %H:%M} UTC)")
+        elif rest.strip():
+            self.say("Type `sweep` or `sweep next`.")
+            return
+        report = self.sweeper.run(when)
+        self.say("(sweep: " + (", ".join(f"{k} {v}" for k, v in sorted(report.items())) or "nothing due") + ")")
+
     def show_new_output(self) -> None:
         """Print what the bot did since the last line: posts, replies only you see, forms, refusals."""
         self._settle()
@@ -181,10 +211,12 @@ class Playground:
             if reply.get("user") == self.user:
                 self._print_payload("only you see", reply)
         self._seen_ephemerals = len(ephemerals)
-        for name, channel_id in CHANNELS.items():
+        places = {channel_id: f"#{name}" for name, channel_id in CHANNELS.items()}
+        places |= {channel_id: f"DM to {name}" for channel_id, name in self.dms.items()}
+        for channel_id, where in places.items():
             messages = self.fake.messages(channel_id)
             for message in messages[self._seen_messages.get(channel_id, 0) :]:
-                self._print_payload(f"#{name}", message)
+                self._print_payload(where, message)
             self._seen_messages[channel_id] = len(messages)
         views = self.fake.open_views(self.user)
         if views and views[-1]["id"] != self._shown_view:
@@ -329,7 +361,9 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
     db = Database(settings.database_url)
     server = BackgroundServer(make_wsgi_app(build_app(local, db), db))
     driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
-    session = Playground(fake, driver, out)
+    sweeper = Sweeper(db, scheduler.client_for(local, db))
+    session = Playground(fake, driver, out, sweeper)
+    background = scheduler.start(local, db)
     session.say("OKR bot sandbox: a local stand-in for Slack with people ada, ben and cleo. Type `help`.")
     interactive = stdin.isatty()
     try:
@@ -343,6 +377,8 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
     except KeyboardInterrupt:
         pass
     finally:
+        if background is not None:
+            background.shutdown(wait=False)
         server.stop()
         fake.stop()
         db.dispose()

@@ -44,6 +44,8 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_client_id: str | None = None
     slack_client_secret: str | None = field(default=None, repr=False)
+    # run the minute sweep (check-in DMs, reminders, summaries) in this process; every replica may
+    scheduler: bool = True
 
     @property
     def mode(self) -> Mode:
@@ -79,6 +81,7 @@ class Settings:
             slack_app_token=_prefixed(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-"),
             slack_client_id=get("SLACK_CLIENT_ID"),
             slack_client_secret=get("SLACK_CLIENT_SECRET"),
+            scheduler=_parse_switch(get("SCHEDULER"), "SCHEDULER"),
         )
         settings._check_combinations()
         return settings
@@ -160,6 +163,14 @@ def _parse_port(raw: str | None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise SettingsError(f"PORT must be a number between 1 and 65535, not {raw!r}.")
     return int(raw)
+
+
+def _parse_switch(raw: str | None, name: str) -> bool:
+    if raw is None or raw.lower() in ("on", "true", "1", "yes"):
+        return True
+    if raw.lower() in ("off", "false", "0", "no"):
+        return False
+    raise SettingsError(f"{name} must be on or off, not {raw[:40]!r}.")
 
 
 def _parse_log_level(raw: str | None) -> str:

@@ -67,17 +67,17 @@ class ServerErrorRetryHandler(RetryHandler):
         return response is not None and response.status_code >= 500
 
 
-def web_client(*, base_url: str, token: str | None = None, timeout: int = 10) -> WebClient:
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(),
-        ],
-    )
+def web_client(*, base_url: str, token: str | None = None, timeout: int = 10, resend: bool = True) -> WebClient:
+    """A client that waits out rate limits (429 + Retry-After: Slack did nothing, so a retry is safe).
+
+    With `resend=False` it does not retry a lost connection or a 5xx either: Slack may have posted the
+    message before the answer got lost, and a scheduled send must not go out twice (bot/outbox.py checks
+    what Slack has before trying again instead).
+    """
+    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=3)]
+    if resend:
+        handlers = [ConnectionErrorRetryHandler(max_retry_count=2), *handlers, ServerErrorRetryHandler()]
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def deliver(call: Callable[..., Any], /, **kwargs: Any) -> Delivery:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import (
+    checkins,
     commands,
     drafting,
     errors,
@@ -25,6 +26,7 @@ def register(app: App, *, db: Database) -> None:
     team_actions.register(app)
     drafting.register(app)
     okr_changes.register(app)
+    checkins.register(app)
     home.register(app)
     reactions.register(app)
     lifecycle.register(app)

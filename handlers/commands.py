@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
-from handlers import drafting, okrs, teams, vision
+from handlers import away, checkins, drafting, okrs, teams, vision
 from handlers.errors import replying_errors
 from handlers.replies import LoggedRespond, ephemeral, error_reply
 from storage.db import Database
@@ -43,6 +43,8 @@ ROUTES: dict[str, Route] = {
     "draft": drafting.route,
     "list": okrs.list_okrs,
     "history": okrs.history,
+    "away": away.route,
+    "checkin": checkins.route,
 }
 
 

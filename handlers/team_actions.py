@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
-from bot.render import render_message, render_view
+from bot.render import render_view
 from bot.rituals import teams as rituals
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import deliver
@@ -20,7 +20,7 @@ from handlers.errors import replying_errors
 from handlers.forms import element_value
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral_in, error_reply
-from handlers.teams import SETTINGS_CALLBACK
+from handlers.teams import SETTINGS_CALLBACK, settings_saved
 
 CHOOSE_TEAM = re.compile(r"^choose_team:\d+$")  # one button per team; ids must differ within a block
 SETTINGS_FIELDS = (
@@ -30,6 +30,9 @@ SETTINGS_FIELDS = (
     "digest_channel_id",
     "cycle_anchor",
     "max_objectives",
+    "checkins_paused",
+    "reminder_hours",
+    "away_words",
 )
 
 
@@ -94,7 +97,7 @@ def on_settings_submitted(
         with db.transaction() as session:  # checked again: the roles may have changed since
             team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
             changed = apply_settings(session, team=team, change=change, user_id=user_id, now=now())
-        message = render_message("team_settings_saved.j2", team=team, user_id=user_id, changed=changed)
+        message = settings_saved(team, user_id=user_id, changed=changed)
         deliver(client.chat_postMessage, channel=team.channel_id, **message)
 
 
@@ -120,6 +123,8 @@ def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | Non
         element = values.get(field, {}).get("value", {})
         raw[field] = element_value(element)
     raw["digest_channel_id"] = raw["digest_channel_id"] or "none"
+    if "away_words" in values and not (raw["away_words"] or "").strip():
+        raw["away_words"] = "default"  # the field emptied: follow the defaults again
     people = {
         role: list(values.get(role, {}).get("value", {}).get("selected_users") or [])
         for role in ("facilitators", "leaders")

@@ -12,6 +12,7 @@ from bot.commands import ParsedCommand, lookup
 from bot.errors import OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import teams as rituals
+from bot.rituals.people import away_words
 from bot.rituals.team_settings import KEYS, apply_settings, leaders_of, parse_settings_text
 from bot.slack import deliver
 from handlers.middleware import now
@@ -78,7 +79,7 @@ def settings(
             team = _resolve(session, request, name=None)
             rituals.require_facilitator(session, team=team, user_id=request.user_id)
             changed = apply_settings(session, team=team, change=change, user_id=request.user_id, now=now())
-        respond(**in_channel("team_settings_saved.j2", team=team, user_id=request.user_id, changed=changed))
+        respond(response_type="in_channel", **settings_saved(team, user_id=request.user_id, changed=changed))
         return
     with db.read() as session:  # the trigger_id dies 3 s after the command: read, then open at once
         team = _resolve(session, request, name=parsed.args or None)
@@ -97,9 +98,16 @@ def settings_modal(team: Team, members: list[Membership], leaders: list[str], *,
         team=team,
         facilitators=[m.user_id for m in members if m.role is Role.FACILITATOR],
         leaders=leaders,
+        away_words=", ".join(away_words(team)),
         metadata=json.dumps({"team_id": team.id, "channel_id": channel_id}),
         callback_id=SETTINGS_CALLBACK,
     )
+
+
+def settings_saved(team: Team, *, user_id: str, changed: list[str]) -> dict:
+    """The team's settings after a change, as the team channel sees them."""
+    words = away_words(team)
+    return render_message("team_settings_saved.j2", team=team, user_id=user_id, changed=changed, away_words=words)
 
 
 def _resolve(session, request: CommandRequest, *, name: str | None) -> Team:

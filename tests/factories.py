@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.rituals import schedule
 from bot.rituals.cycles import current_cycle
 from bot.rituals.drafts import snapshot
 from bot.rituals.events import record_event
@@ -134,6 +135,7 @@ def committed_objective(
         data={"cycle": cycle.number, "number": number, "key_results": len(rows)},
     )  # fmt: skip
     session.flush()
+    schedule.refresh_team(session, team=t, now=now)
     return objective
 
 

@@ -22,6 +22,7 @@ from bot.coach import (
 )
 from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound, UsageError
 from bot.numbers import parse_number
+from bot.rituals import schedule
 from bot.rituals import teams as team_rules
 from bot.rituals.cycles import current_cycle
 from bot.rituals.events import record_event
@@ -43,6 +44,7 @@ from storage.models import (
     Team,
     VisionStatement,
 )
+from storage.models.okrs import LIVE_OBJECTIVE_STATES
 
 TITLE_MAX = 300
 WHY_MAX = 3000
@@ -50,7 +52,6 @@ METRIC_MAX = 300
 UNIT_MAX = 40
 NUMBER_MAX = 40
 MIN_KEY_RESULTS, MAX_KEY_RESULTS = 2, 5
-LIVE_OBJECTIVE_STATES = (ObjectiveState.COMMITTED, ObjectiveState.REVISED)
 KR_FIELDS = ("metric", "unit", "baseline", "target", "direction", "owner")
 
 
@@ -467,6 +468,8 @@ def commit_draft(session: Session, *, draft: Draft, team: Team, user_id: str, no
         now=now,
         data={"draft_id": draft.id, "cycle": cycle.number, "number": number, "key_results": len(key_results)},
     )
+    session.flush()
+    schedule.refresh_team(session, team=team, now=now)  # new owners get their weekly check-in
     return Committed(objective, key_results, cycle)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, InvalidFields, NotFound, UsageError
+from bot.rituals import schedule
 from bot.rituals import teams as team_rules
 from bot.rituals.drafts import (
     LIVE_OBJECTIVE_STATES,
@@ -345,6 +346,7 @@ def _change(
         },
     )
     session.flush()
+    schedule.refresh_team(session, team=target.team, now=now)  # an owner may have changed or gone
     return Change(kind, target.team, objective, kr, user_id, prepared.reason, objective.version, found)
 
 

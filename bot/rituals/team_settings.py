@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from functools import cache
@@ -13,10 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidFields, NotAllowed, UsageError
+from bot.rituals import schedule
 from bot.rituals.events import record_event
+from bot.rituals.people import DEFAULT_AWAY_WORDS
 from bot.rituals.teams import lock_team
+from bot.text import check_characters
 from storage.models import Membership, Role, Team, TeamLeader
 
+# settings that move every check-in DM and summary of the team to the new time
+RESCHEDULING = frozenset({"timezone", "checkin_weekday", "checkin_hour", "reminder_hours", "checkins_paused"})
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,30})(\|[^>]*)?>$|^(?P<raw>[CG][A-Z0-9]{2,30})$")
 # the keys people type, mapped to the field (and modal block) they set
@@ -27,7 +33,15 @@ KEYS = {
     "digest": "digest_channel_id", "digest-channel": "digest_channel_id",
     "cycle-start": "cycle_anchor", "cycle": "cycle_anchor",
     "max-objectives": "max_objectives",
+    "checkins": "checkins_paused", "check-ins": "checkins_paused",
+    "reminder": "reminder_hours", "reminder-hours": "reminder_hours",
+    "away-words": "away_words",
 }  # fmt: skip
+REMINDER_HOURS = (1, 72)
+AWAY_WORD_LENGTH, AWAY_WORDS_COUNT, AWAY_WORDS_LENGTH = 40, 20, 500
+_AWAY_EMOJI = re.compile(r"^:[a-z0-9_+\-']+:$")  # the form `status_means_away` compares with the status emoji
+# double quotes a phone or a Mac may have "smartened" as someone typed them (apostrophes stay as typed)
+_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,10 @@ class SettingsChange:
     clear_digest_channel: bool = False
     cycle_anchor: date | None = None
     max_objectives: int | None = None
+    checkins_paused: bool | None = None
+    reminder_hours: int | None = None
+    away_words: str | None = None  # the words joined with ", "
+    reset_away_words: bool = False  # back to the defaults (stored as None)
     facilitators: tuple[str, ...] | None = None
     leaders: tuple[str, ...] | None = None
 
@@ -48,17 +66,25 @@ class SettingsChange:
 def parse_settings_text(args: str) -> SettingsChange:
     """`timezone=Europe/Paris hour=9 …` → a change; every bad pair is reported at once."""
     try:
-        pairs = shlex.split(args)
+        pairs = shlex.split(args.translate(_SMART_QUOTES))
     except ValueError:
         raise UsageError("Unbalanced quotes in the settings.", usage=USAGE) from None
     raw: dict[str, str] = {}
+    previous = ""
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep and key.lower() in KEYS:
             raise UsageError(f"Give `{key.lower()}` a value after `=`, like `{key.lower()}=…`.", usage=USAGE)
+        if not sep and previous == "away_words":
+            raise UsageError(
+                f"I don't know the setting `{pair[:40]}`. Put away words that contain spaces in quotes, "
+                'like `away-words="out of office, vacation, :palm_tree:"`.',
+                usage=USAGE,
+            )
         if not sep or key.lower() not in KEYS:
             raise UsageError(f"I don't know the setting `{pair[:40]}`.", usage=USAGE)
         raw[KEYS[key.lower()]] = value
+        previous = KEYS[key.lower()]
     try:
         return validate_settings(raw)
     except InvalidFields as error:
@@ -67,7 +93,7 @@ def parse_settings_text(args: str) -> SettingsChange:
 
 USAGE = (
     "/okr team settings timezone=Europe/Paris day=monday hour=10 digest=#okr-ripples "
-    "cycle-start=2027-01-04 max-objectives=3"
+    'cycle-start=2027-01-04 max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:"'
 )
 
 
@@ -99,7 +125,7 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     changed: list[str] = []
     for field in fields(SettingsChange):
         value = getattr(change, field.name)
-        if field.name in ("facilitators", "leaders", "clear_digest_channel") or value is None:
+        if field.name in _NOT_TEAM_COLUMNS or value is None:
             continue
         if getattr(team, field.name) != value:
             setattr(team, field.name, value)
@@ -107,6 +133,9 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     if change.clear_digest_channel and team.digest_channel_id is not None:
         team.digest_channel_id = None
         changed.append("digest_channel_id")
+    if change.reset_away_words and team.away_words is not None:
+        team.away_words = None
+        changed.append("away_words")
     if change.facilitators is not None and _apply_facilitators(session, team=team, wanted=change.facilitators, now=now):
         changed.append("facilitators")
     if change.leaders is not None and _apply_leaders(
@@ -114,6 +143,10 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     ):
         changed.append("leaders")
     if changed:
+        if RESCHEDULING.intersection(changed):
+            schedule.refresh_team(session, team=team, now=now, reschedule=True)
+        elif "cycle_anchor" in changed:  # another cycle may be current now, with other owners
+            schedule.refresh_team(session, team=team, now=now)
         record_event(
             session,
             workspace_id=team.workspace_id,
@@ -126,6 +159,9 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
             data={"changed": changed},
         )
     return changed
+
+
+_NOT_TEAM_COLUMNS = ("facilitators", "leaders", "clear_digest_channel", "reset_away_words")
 
 
 def check_leader_change(session: Session, *, team: Team, change: SettingsChange, user_id: str) -> None:
@@ -229,6 +265,65 @@ def parse_max_objectives(value: str) -> dict[str, object]:
     return {"max_objectives": int(value)}
 
 
+def parse_checkins(value: str) -> dict[str, object]:
+    lowered = value.casefold()
+    if lowered not in ("on", "paused"):
+        raise ValueError(
+            f"`{value[:20]}` is not a check-in setting; use `checkins=on`, or `checkins=paused` "
+            "to stop check-in DMs, reminders and summaries until you turn them back on."
+        )
+    return {"checkins_paused": lowered == "paused"}
+
+
+def parse_reminder_hours(value: str) -> dict[str, object]:
+    low, high = REMINDER_HOURS
+    match = re.fullmatch(r"([0-9]{1,2})\s*h?", value, flags=re.IGNORECASE)
+    if not match or not low <= int(match.group(1)) <= high:
+        raise ValueError(
+            f"`{value[:20]}` is not a reminder delay; use a whole number of hours from {low} to {high}, like 24 or 24h."
+        )
+    return {"reminder_hours": int(match.group(1))}
+
+
+def parse_away_words(value: str) -> dict[str, object]:
+    """`OOO, vacation, :palm_tree:` → the words joined with ", "; `default` (or the defaults) → follow the defaults."""
+    if value.casefold() in ("default", "defaults"):
+        return {"reset_away_words": True}
+    try:
+        check_characters(value, what="The away words")
+    except UsageError as error:
+        raise ValueError(error.message) from None
+    words: dict[str, str] = {}  # casefolded → as typed, first spelling wins
+    for raw in value.split(","):
+        word = " ".join(raw.split())
+        if not word:
+            continue
+        if word.startswith(":") and word.endswith(":") and len(word) > 1:
+            word = word.lower()
+            if not _AWAY_EMOJI.match(word):
+                raise ValueError(f"`{word[:AWAY_WORD_LENGTH]}` is not an emoji name; write it like :palm_tree:.")
+        if not any(char.isalnum() or unicodedata.category(char) == "So" for char in word):
+            raise ValueError(f"`{word[:AWAY_WORD_LENGTH]}` is not a word; an away word needs a letter, digit or emoji.")
+        if len(word) > AWAY_WORD_LENGTH:
+            raise ValueError(
+                f"The away word `{word[:AWAY_WORD_LENGTH]}…` is {len(word)} characters long; "
+                f"each word may have at most {AWAY_WORD_LENGTH}."
+            )
+        words.setdefault(word.casefold(), word)
+    if not words:
+        raise ValueError('Give the away words separated by commas, like "OOO, vacation, :palm_tree:", or `default`.')
+    if len(words) > AWAY_WORDS_COUNT:
+        raise ValueError(f"That is {len(words)} away words; a team may have at most {AWAY_WORDS_COUNT}.")
+    joined = ", ".join(words.values())
+    if len(joined) > AWAY_WORDS_LENGTH:
+        raise ValueError(
+            f"The away words come to {len(joined)} characters; together they may have at most {AWAY_WORDS_LENGTH}."
+        )
+    if tuple(words.values()) == DEFAULT_AWAY_WORDS:  # the defaults, as the modal shows them: keep following them
+        return {"reset_away_words": True}
+    return {"away_words": joined}
+
+
 _PARSERS = {
     "timezone": parse_timezone,
     "checkin_weekday": parse_weekday,
@@ -236,4 +331,7 @@ _PARSERS = {
     "digest_channel_id": parse_channel,
     "cycle_anchor": parse_cycle_anchor,
     "max_objectives": parse_max_objectives,
+    "checkins_paused": parse_checkins,
+    "reminder_hours": parse_reminder_hours,
+    "away_words": parse_away_words,
 }

@@ -73,13 +73,14 @@ class SlackDriver:
     """Sends signed Slack requests to one bot endpoint, consistent with one FakeSlack's state."""
 
     def __init__(
-        self, fake: FakeSlack, bot_url: str, signing_secret: str, *, clock: Callable[[], float] = time.time
+        self, fake: FakeSlack, bot_url: str, signing_secret: str, *, clock: Callable[[], float] | None = None
     ) -> None:
-        """``clock`` is the request timestamp source (seconds); tests can sign as if from the past."""
+        """``clock`` is the request timestamp source (seconds); tests can sign as if from the past. By default
+        it is ``time.time`` as it is when a request is signed, so a test that moves the clock signs in step."""
         self.fake = fake
         self.bot_url = bot_url
         self._verifier = SignatureVerifier(signing_secret)
-        self._clock = clock
+        self._clock = clock or (lambda: time.time())
 
     # wire --------------------------------------------------------------------------------------------------
 

@@ -414,6 +414,34 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` get HTTP 429 with ``Retry-After``."""
         self._faults.queue(method, Fault("ratelimited", status=429, retry_after=retry_after), times)
 
+    def fail_share(
+        self,
+        method: str,
+        share: float,
+        *,
+        error: str = "internal_error",
+        status: int = 500,
+        retry_after: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        """From now on each call of ``method`` fails with probability ``share`` (0 stops it), like a flaky Slack.
+
+        The draws come from ``random.Random(seed)``, so a run that failed once fails the same way again. A
+        failed call has no effect (nothing is posted). Queued faults (``fail_next``, ``rate_limit_next``) are
+        used up first. A 429 share: ``fail_share(m, 0.3, error="ratelimited", status=429, retry_after=1)``.
+        """
+        self._faults.set_share(method, Fault(error, status=status, retry_after=retry_after), share, seed)
+
+    def hold_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect (and are recorded) at once, but their HTTP answers
+        wait ``seconds``: Slack did the work and the client has not heard yet, so a test can kill the client
+        in between. Other calls go on meanwhile; ``stop()`` abandons answers still held."""
+        self._faults.hold(method, seconds, times)
+
+    def clear_faults(self) -> None:
+        """Drop queued faults, failure shares and pending holds (``set_rate_limit`` limits stay)."""
+        self._faults.clear()
+
     def set_rate_limit(self, method: str, per_minute: int | None) -> None:
         """Enforce a real per-minute limit for ``method`` per workspace; ``None`` lifts it."""
         self._faults.set_limit(method, per_minute)

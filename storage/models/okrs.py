@@ -31,6 +31,10 @@ class ObjectiveState(enum.Enum):
     DROPPED = "dropped"
 
 
+# objectives whose key results are measured and checked in on
+LIVE_OBJECTIVE_STATES = (ObjectiveState.COMMITTED, ObjectiveState.REVISED)
+
+
 class KeyResultState(enum.Enum):
     ACTIVE = "active"
     DROPPED = "dropped"

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from bot.rituals.people import DEFAULT_AWAY_WORDS
 from storage.models import EventLog, Membership, Role, Team, TeamLeader
 from tests.e2e.support import (
     assert_clean_error,
@@ -56,6 +57,9 @@ TYPED = [
     ("digest=<#C0GROWTH|team-growth>", "digest_channel_id", "C0GROWTH", "digest channel"),
     ("cycle-start=2027-01-04", "cycle_anchor", date(2027, 1, 4), "cycle start"),
     ("max-objectives=2", "max_objectives", 2, "objective limit"),
+    ("checkins=paused", "checkins_paused", True, "check-in pause"),
+    ("reminder=48h", "reminder_hours", 48, "reminder delay"),
+    ('away-words="OOO, vacation, :Palm_Tree:"', "away_words", "OOO, vacation, :palm_tree:", "away words"),
 ]
 
 
@@ -115,6 +119,16 @@ INVALID = [
     ("digest=#general", "`#general` is not a channel"),
     ("cycle-start=2027-13-01", "`2027-13-01` is not a date"),
     ("max-objectives=6", "number from 1 to 5"),
+    ("checkins=maybe", "`maybe` is not a check-in setting; use `checkins=on`, or `checkins=paused`"),
+    ("reminder=0", "`0` is not a reminder delay; use a whole number of hours from 1 to 72"),
+    ("reminder=73h", "`73h` is not a reminder delay"),
+    ("reminder=1.5", "`1.5` is not a reminder delay"),
+    ("away-words=", "Give the away words separated by commas"),
+    ('away-words=":palm tree:"', "`:palm tree:` is not an emoji name"),
+    ("away-words=" + "w" * 41, "each word may have at most 40"),
+    ("away-words=" + ",".join(f"w{i}" for i in range(21)), "at most 20"),
+    ("away-words=" + ",".join(f"{i:02d}" + "w" * 36 for i in range(13)), "together they may have at most 500"),
+    ("away-words=out of office", "Put away words that contain spaces in quotes"),
     ("colour=blue", "I don't know the setting `colour=blue`"),
     ('timezone="Europe/Paris', "Unbalanced quotes"),
 ]
@@ -131,6 +145,67 @@ def test_an_invalid_setting_is_named_with_the_usage_and_nothing_is_saved(driver,
     team = _rockets(db)
     assert (team.timezone, team.checkin_weekday, team.checkin_hour, team.max_objectives) == ("UTC", 0, 10, 3)
     assert (team.digest_channel_id, team.cycle_anchor) == (None, team.created_at.date())
+    assert (team.checkins_paused, team.reminder_hours, team.away_words) == (False, 24, None)
+
+
+def test_pausing_check_ins_is_announced_until_they_are_back_on(driver, slack, db, rockets):
+    paused = okr(driver, slack, "team settings checkins=paused")
+
+    assert "changed the check-in pause of *Rockets*" in paused.text
+    assert "Check-ins are *paused*: no check-in DMs, reminders or summaries" in paused.text
+    assert _rockets(db).checkins_paused is True
+
+    again = okr(driver, slack, "team settings checkins=PAUSED")
+    assert "Nothing changed" in again.text and "Check-ins are *paused*" in again.text
+
+    on = okr(driver, slack, "team settings check-ins=on")
+    assert "changed the check-in pause" in on.text and "paused" not in on.text.replace("check-in pause", "")
+    assert _rockets(db).checkins_paused is False
+    assert _settings_log(db) == [{"changed": ["checkins_paused"]}, {"changed": ["checkins_paused"]}]
+
+
+def test_the_reminder_delay_takes_hours_with_or_without_h(driver, slack, db, rockets):
+    reply = okr(driver, slack, "team settings reminder=12")
+    assert "changed the reminder delay" in reply.text and "reminder 12h after an unanswered check-in" in reply.text
+    assert _rockets(db).reminder_hours == 12
+
+    before = row_counts(db)
+    same = okr(driver, slack, "team settings reminder=12h")
+    assert "Nothing changed" in same.text
+    assert row_counts(db) == before
+
+
+def test_away_words_are_shown_and_go_back_to_the_defaults(driver, slack, db, rockets):
+    first = okr(driver, slack, "team settings timezone=utc")  # nothing set yet: the defaults are shown
+    assert "Away words in a Slack status: OOO, out of office, vacation" in first.text
+    assert "(the defaults)" in first.text
+
+    custom = okr(driver, slack, "team settings away-words=\u201cCongé, <script>, :palm_tree:\u201d")
+    assert "changed the away words" in custom.text
+    assert "Away words in a Slack status: Congé, <script>, :palm_tree:" in custom.text
+    assert "(the defaults)" not in custom.text
+    assert _rockets(db).away_words == "Congé, <script>, :palm_tree:"
+
+    reset = okr(driver, slack, "team settings away-words=default")
+    assert "changed the away words" in reset.text and "(the defaults)" in reset.text
+    assert _rockets(db).away_words is None
+
+    before = row_counts(db)
+    typed_defaults = okr(driver, slack, 'team settings away-words="' + ", ".join(DEFAULT_AWAY_WORDS) + '"')
+    assert "Nothing changed" in typed_defaults.text
+    assert row_counts(db) == before and _rockets(db).away_words is None
+    assert [entry["changed"] for entry in _settings_log(db)] == [["away_words"], ["away_words"]]
+
+
+def test_a_bad_new_setting_saves_none_of_the_good_ones(driver, slack, db, rockets):
+    before = row_counts(db)
+
+    reply = okr(driver, slack, 'team settings checkins=paused reminder=99 away-words="OOO, :bad emoji:"')
+
+    assert_clean_error(reply, "`99` is not a reminder delay", "`:bad emoji:` is not an emoji name")
+    assert row_counts(db) == before
+    team = _rockets(db)
+    assert (team.checkins_paused, team.reminder_hours, team.away_words) == (False, 24, None)
 
 
 def test_a_key_typed_without_a_value_asks_for_the_value(driver, slack, db, rockets):
@@ -172,6 +247,15 @@ def test_only_a_facilitator_changes_settings(driver, slack, db, rockets):
 # the modal -----------------------------------------------------------------------------------------------
 
 
+def _values(*, checkins: str = "on", reminder: str = "24", away_words: str | None = None, **base) -> dict:
+    """The modal's state with its check-in fields too (`None` away words: the field left empty)."""
+    return modal_values(**base) | {
+        "checkins_paused": {"value": {"type": "radio_buttons", "selected_option": {"value": checkins}}},
+        "reminder_hours": {"value": {"type": "number_input", "value": reminder}},
+        "away_words": {"value": {"type": "plain_text_input", "value": away_words}},
+    }
+
+
 def _element(view: dict, block_id: str) -> dict:
     [block] = [b for b in view["blocks"] if b.get("block_id") == block_id]
     return block["element"]
@@ -198,6 +282,23 @@ def test_the_modal_opens_with_the_current_values(driver, slack, db, rockets):
     assert _element(view, "max_objectives")["initial_option"]["value"] == "2"
     assert _element(view, "facilitators")["initial_users"] == ["U0ADA"]
     assert "initial_users" not in _element(view, "leaders")
+    assert _element(view, "checkins_paused")["initial_option"]["value"] == "on"
+    assert _element(view, "reminder_hours")["initial_value"] == "24"
+    assert _element(view, "away_words")["initial_value"] == ", ".join(DEFAULT_AWAY_WORDS)
+
+
+def test_the_modal_shows_a_paused_team_its_reminder_and_its_own_away_words(driver, slack, db, rockets):
+    okr(driver, slack, 'team settings checkins=paused reminder=6h away-words="OOO, :palm_tree:"')
+
+    view = open_settings(driver, slack)
+
+    paused = _element(view, "checkins_paused")
+    assert paused["type"] == "radio_buttons"
+    assert paused["initial_option"] in paused["options"] and paused["initial_option"]["value"] == "paused"
+    assert [o["value"] for o in paused["options"]] == ["on", "paused"]
+    assert _element(view, "reminder_hours")["type"] == "number_input"
+    assert _element(view, "reminder_hours")["initial_value"] == "6"
+    assert _element(view, "away_words")["initial_value"] == "OOO, :palm_tree:"
 
 
 def test_a_member_who_is_not_facilitator_gets_no_modal(driver, slack, db, rockets):
@@ -308,3 +409,69 @@ def test_a_facilitator_cannot_name_themselves_a_leader(driver, slack, db, rocket
     assert result.json["response_action"] == "update"
     assert "can't name yourself a leader" in shown(result.json["view"])
     assert row_counts(db) == before
+
+
+def test_the_modal_saves_the_check_in_settings(driver, slack, db, rockets):
+    view = open_settings(driver, slack)
+    values = _values(checkins="paused", reminder="12", away_words="out of office ,  :Airplane:, OOO")
+
+    result = driver.submit_view(view["id"], user="U0ADA", values=values)
+
+    assert result.status == 200 and not result.body
+    post = slack.wait_for("chat.postMessage")
+    assert "check-in pause, reminder delay, away words" in shown(post.args)
+    assert "Check-ins are *paused*" in shown(post.args)
+    team = _rockets(db)
+    assert (team.checkins_paused, team.reminder_hours, team.away_words) == (True, 12, "out of office, :airplane:, OOO")
+    [entry] = _settings_log(db)
+    assert {"checkins_paused", "reminder_hours", "away_words"} <= set(entry["changed"])
+
+
+def test_emptying_the_away_words_in_the_modal_goes_back_to_the_defaults(driver, slack, db, rockets):
+    okr(driver, slack, 'team settings away-words="OOO, :palm_tree:"')
+    view = open_settings(driver, slack)
+
+    driver.submit_view(view["id"], user="U0ADA", values=_values(away_words="  "))
+
+    post = slack.wait_for("chat.postMessage")
+    assert "away words of *Rockets*" in shown(post.args) and "(the defaults)" in shown(post.args)
+    assert _rockets(db).away_words is None
+
+
+def test_the_modal_submitted_as_it_opened_changes_nothing(driver, slack, db, rockets):
+    view = open_settings(driver, slack)
+    before = row_counts(db)
+    anchor = _rockets(db).cycle_anchor.isoformat()
+    values = _values(cycle_start=anchor, reminder="24", away_words=_element(view, "away_words")["initial_value"])
+
+    driver.submit_view(view["id"], user="U0ADA", values=values)
+
+    post = slack.wait_for("chat.postMessage")
+    assert "Nothing changed" in shown(post.args)
+    assert row_counts(db) == before and _rockets(db).away_words is None
+
+
+def test_bad_check_in_settings_in_the_modal_are_answered_next_to_their_field(driver, slack, db, rockets):
+    view = open_settings(driver, slack)
+    before = row_counts(db)
+
+    for change, block, message in [
+        ({"checkins": "sometimes"}, "checkins_paused", "not a check-in setting"),
+        ({"reminder": "0"}, "reminder_hours", "from 1 to 72"),
+        ({"reminder": "73"}, "reminder_hours", "from 1 to 72"),
+        ({"reminder": "2.5"}, "reminder_hours", "from 1 to 72"),
+        ({"away_words": "OOO, :bad emoji:"}, "away_words", "`:bad emoji:` is not an emoji name"),
+        ({"away_words": ", ".join(f"w{i}" for i in range(21))}, "away_words", "at most 20"),
+        ({"away_words": "x" * 41}, "away_words", "at most 40"),
+        ({"away_words": "OOO, \u202evacation"}, "away_words", "invisible or control character"),
+    ]:
+        result = driver.submit_view(view["id"], user="U0ADA", values=_values(hour=7, **change))
+
+        assert result.status == 200, block
+        assert result.json["response_action"] == "errors", (block, result.json)
+        assert list(result.json["errors"]) == [block], (block, result.json)
+        assert message in result.json["errors"][block], (block, result.json)
+        assert row_counts(db) == before, block
+    team = _rockets(db)
+    assert (team.checkin_hour, team.checkins_paused, team.reminder_hours, team.away_words) == (10, False, 24, None)
+    assert slack.calls_to("chat.postMessage") == []

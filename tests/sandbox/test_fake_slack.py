@@ -299,6 +299,93 @@ def test_conversations_info_and_join(fake: FakeSlack, client: WebClient) -> None
     assert error_of(client.conversations_info, channel="GPRIV") == "channel_not_found"
 
 
+def history_texts(client: WebClient, **kwargs) -> list[str]:
+    return [m["text"] for m in client.conversations_history(**kwargs)["messages"]]
+
+
+def test_conversations_history_is_newest_first_without_thread_replies(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=parent)
+    fake.add_message("C1", "U1", "a human wrote this")
+    client.chat_postEphemeral(channel="C1", user="U1", text="psst")
+    body = client.conversations_history(channel="C1").data
+    assert [m["text"] for m in body["messages"]] == ["a human wrote this", "parent"]
+    assert (body["has_more"], body["pin_count"]) == (False, 0)
+    top = body["messages"][1]
+    assert (top["ts"], top["thread_ts"], top["reply_count"], top["user"]) == (parent, parent, 1, "U0BOT")
+    assert "channel" not in top and body["messages"][0]["user"] == "U1"
+    assert history_texts(client, channel="CARCH") == []
+
+
+def test_conversations_history_window_is_exclusive_unless_inclusive(client: WebClient) -> None:
+    stamps = [client.chat_postMessage(channel="C1", text=str(i))["ts"] for i in range(4)]
+    assert history_texts(client, channel="C1", oldest=stamps[0], latest=stamps[3]) == ["2", "1"]
+    assert history_texts(client, channel="C1", oldest=stamps[1], latest=stamps[2], inclusive=True) == ["2", "1"]
+    assert history_texts(client, channel="C1", oldest=stamps[2]) == ["3"]
+    assert history_texts(client, channel="C1", latest=stamps[1]) == ["0"]
+
+
+def test_conversations_history_limit_and_has_more(client: WebClient) -> None:
+    for i in range(5):
+        client.chat_postMessage(channel="C1", text=str(i))
+    first = client.conversations_history(channel="C1", limit=2)
+    assert [m["text"] for m in first["messages"]] == ["4", "3"] and first["has_more"] is True
+    second = client.conversations_history(channel="C1", limit=2, cursor=first["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in second["messages"]] == ["2", "1"] and second["has_more"] is True
+    oldest_shown = second["messages"][-1]["ts"]
+    last = client.conversations_history(channel="C1", limit=2, latest=oldest_shown)
+    assert [m["text"] for m in last["messages"]] == ["0"] and last["has_more"] is False
+    assert "response_metadata" not in last.data
+
+
+def test_conversations_history_shows_metadata_only_on_request(client: WebClient) -> None:
+    metadata = {"event_type": "checkin_prompt", "event_payload": {"week": "2025-W07"}}
+    client.chat_postMessage(channel="C1", text="how did it go?", metadata=metadata)
+    client.chat_postMessage(channel="C1", text="no metadata")
+    assert ["metadata" in m for m in client.conversations_history(channel="C1")["messages"]] == [False, False]
+    full = client.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+    assert "metadata" not in full[0] and full[1]["metadata"] == metadata
+
+
+def test_conversations_history_keeps_uploaded_files_and_reads_dms(fake: FakeSlack, client: WebClient) -> None:
+    client.files_upload_v2(channel="C1", content=b"a,b\n", filename="kr.csv", initial_comment="Archive")
+    [message] = client.conversations_history(channel="C1")["messages"]
+    assert message["text"] == "Archive" and [f["name"] for f in message["files"]] == ["kr.csv"]
+    dm = client.conversations_open(users="U1")["channel"]["id"]
+    client.chat_postMessage(channel=dm, text="your weekly check-in")
+    assert history_texts(client, channel=dm) == ["your weekly check-in"]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"channel": "CNOPE"}, "channel_not_found"),
+        ({"channel": "GPRIV"}, "channel_not_found"),
+        ({"channel": "COUT"}, "not_in_channel"),
+        ({"channel": "C1", "limit": 0}, "invalid_limit"),
+        ({"channel": "C1", "limit": 1000}, "invalid_limit"),
+        ({"channel": "C1", "limit": "many"}, "invalid_limit"),
+        ({"channel": "C1", "latest": "yesterday"}, "invalid_ts_latest"),
+        ({"channel": "C1", "oldest": "1.2.3"}, "invalid_ts_oldest"),
+        ({"channel": "C1", "cursor": "not-a-cursor"}, "invalid_cursor"),
+    ],
+    ids=[
+        "unknown",
+        "private-not-member",
+        "public-not-member",
+        "limit-0",
+        "limit-1000",
+        "limit-text",
+        "latest",
+        "oldest",
+        "cursor",
+    ],
+)
+def test_conversations_history_errors(fake: FakeSlack, client: WebClient, args: dict, error: str) -> None:
+    fake.add_channel("GPRIV", "secret", is_private=True, bot_is_member=False)
+    assert error_of(client.conversations_history, **args) == error
+
+
 def test_users_info_is_realistic(fake: FakeSlack, client: WebClient) -> None:
     fake.set_user_status("U1", "On holiday", ":palm_tree:")
     user = client.users_info(user="U1")["user"]
@@ -472,6 +559,103 @@ def test_set_rate_limit_counts_per_minute_per_workspace(fake: FakeSlack, client:
     fake.set_rate_limit("users.info", None)
     for _ in range(3):
         client.users_info(user="U1")
+
+
+def post_outcomes(client: WebClient, count: int) -> list[str]:
+    """Post ``count`` messages; "ok" or Slack's error name for each."""
+    outcomes = []
+    for i in range(count):
+        try:
+            client.chat_postMessage(channel="C1", text=str(i))
+            outcomes.append("ok")
+        except SlackApiError as error:
+            outcomes.append(error.response["error"])
+    return outcomes
+
+
+def test_fail_share_fails_a_reproducible_share_of_calls_without_effect(fake: FakeSlack) -> None:
+    client = WebClient(token=TOKEN, base_url=fake.api_url, retry_handlers=[])
+    fake.fail_share("chat.postMessage", 0.5, seed=7)
+    outcomes = post_outcomes(client, 40)
+    assert set(outcomes) == {"ok", "internal_error"} and 10 <= outcomes.count("internal_error") <= 30
+    assert len(fake.messages("C1")) == outcomes.count("ok")
+    calls = fake.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [200 if o == "ok" else 500 for o in outcomes]
+    assert all(c.team_id is None for c in calls if not c.ok)
+    fake.fail_share("chat.postMessage", 0.5, seed=7)
+    assert post_outcomes(client, 40) == outcomes
+    fake.fail_share("chat.postMessage", 0)
+    assert post_outcomes(client, 5) == ["ok"] * 5
+    assert client.auth_test()["ok"]
+
+
+def test_fail_share_of_429s_comes_after_queued_faults_until_cleared(fake: FakeSlack) -> None:
+    client = WebClient(token=TOKEN, base_url=fake.api_url, retry_handlers=[])
+    fake.fail_share("chat.postMessage", 1, error="ratelimited", status=429, retry_after=1)
+    fake.fail_next("chat.postMessage", "account_inactive")
+    assert error_of(client.chat_postMessage, channel="C1", text="1") == "account_inactive"
+    with pytest.raises(SlackApiError) as failure:
+        client.chat_postMessage(channel="C1", text="2")
+    assert failure.value.response.status_code == 429 and failure.value.response.headers["Retry-After"] == "1"
+    fake.fail_next("chat.postMessage", "account_inactive")
+    fake.clear_faults()
+    assert client.chat_postMessage(channel="C1", text="3")["ok"]
+    assert [m["text"] for m in fake.messages("C1")] == ["3"]
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_fail_share_refuses_impossible_shares(fake: FakeSlack, share: float) -> None:
+    with pytest.raises(ValueError, match="share"):
+        fake.fail_share("chat.postMessage", share)
+
+
+def test_hold_next_posts_at_once_but_answers_late(fake: FakeSlack, client: WebClient) -> None:
+    fake.hold_next("chat.postMessage", 1.0)
+    answers: list[str] = []
+    started = time.monotonic()
+    held = threading.Thread(target=lambda: answers.append(client.chat_postMessage(channel="C1", text="held")["ts"]))
+    held.start()
+    call = fake.wait_for("chat.postMessage", timeout=3)
+    assert held.is_alive() and [m["text"] for m in fake.messages("C1")] == ["held"]
+    assert client.chat_postMessage(channel="C1", text="not held")["ok"] and client.auth_test()["ok"]
+    assert held.is_alive()  # the other calls went through while this answer was held
+    held.join(timeout=5)
+    assert time.monotonic() - started >= 1.0
+    assert answers == [call.response["ts"]] == [fake.messages("C1")[0]["ts"]]
+
+
+def test_held_answer_outlives_a_client_that_gave_up(fake: FakeSlack) -> None:
+    impatient = WebClient(token=TOKEN, base_url=fake.api_url, timeout=0.3, retry_handlers=[])
+    fake.hold_next("chat.postMessage", 0.6, times=2)
+    for text in ("first", "second"):
+        with pytest.raises(TimeoutError):
+            impatient.chat_postMessage(channel="C1", text=text)
+    assert [m["text"] for m in fake.messages("C1")] == ["first", "second"]
+    assert [c.ok for c in fake.calls_to("chat.postMessage")] == [True, True]
+    time.sleep(0.5)  # the second held answer is written to a closed connection: quietly dropped
+    assert impatient.chat_postMessage(channel="C1", text="third")["ok"]
+
+
+def test_stop_abandons_held_answers_instead_of_waiting() -> None:
+    fake = FakeSlack().start()
+    client = WebClient(token=TOKEN, base_url=fake.api_url, timeout=10, retry_handlers=[])
+    fake.hold_next("auth.test", 30)
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(client.auth_test())
+        except Exception as error:  # whatever the abandoned connection raises
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    fake.wait_for("auth.test", timeout=3)
+    started = time.monotonic()
+    fake.stop()
+    caller.join(timeout=5)
+    assert time.monotonic() - started < 2 and not caller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Exception)
 
 
 # recording --------------------------------------------------------------------------------------------------

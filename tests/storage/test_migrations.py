@@ -12,7 +12,8 @@ from storage.migrate import downgrade, pending_revision, target_metadata, upgrad
 EXPECTED_TABLES = {
     "workspaces", "teams", "memberships", "team_leaders", "vision_statements", "cycles", "objectives", "key_results",
     "checkins", "backlog_items", "votes", "ripples", "event_log", "processed_events", "send_claims",
-    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions", "schedules", "people",
+    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions",
+    "schedules", "people",
 }  # fmt: skip
 
 

@@ -156,4 +156,6 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "draft",
         "list",
         "history",
+        "checkin",
+        "away",
     }

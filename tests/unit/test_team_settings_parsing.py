@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from bot.errors import InvalidFields, UsageError
+from bot.rituals.people import DEFAULT_AWAY_WORDS
 from bot.rituals.team_settings import SettingsChange, parse_settings_text, validate_settings
 
 
@@ -50,6 +51,26 @@ from bot.rituals.team_settings import SettingsChange, parse_settings_text, valid
             ),
         ),
         ('timezone="Europe/Paris"', SettingsChange(timezone="Europe/Paris")),
+        ("checkins=paused", SettingsChange(checkins_paused=True)),
+        ("checkins=ON", SettingsChange(checkins_paused=False)),
+        ("check-ins=Paused", SettingsChange(checkins_paused=True)),
+        ("reminder=24h", SettingsChange(reminder_hours=24)),
+        ("reminder=24", SettingsChange(reminder_hours=24)),
+        ("reminder=1H", SettingsChange(reminder_hours=1)),
+        ("reminder-hours=72", SettingsChange(reminder_hours=72)),
+        ('reminder="12 h"', SettingsChange(reminder_hours=12)),
+        ('away-words="OOO, vacation, :palm_tree:"', SettingsChange(away_words="OOO, vacation, :palm_tree:")),
+        ("away-words=OOO,vacation", SettingsChange(away_words="OOO, vacation")),
+        (
+            "AWAY-WORDS=\u201cout  of office ,:Palm_Tree:,\u201d",
+            SettingsChange(away_words="out of office, :palm_tree:"),
+        ),
+        ('away-words="OOO, ooo, Vacation, vacation,"', SettingsChange(away_words="OOO, Vacation")),
+        ('away-words="congé, 🌴, can\'t talk"', SettingsChange(away_words="congé, 🌴, can't talk")),
+        ("away-words=default", SettingsChange(reset_away_words=True)),
+        ("away-words=DEFAULTS", SettingsChange(reset_away_words=True)),
+        ('away-words="' + ", ".join(DEFAULT_AWAY_WORDS) + '"', SettingsChange(reset_away_words=True)),
+        ('away-words="' + ", ".join(["w" * 40] * 1) + '"', SettingsChange(away_words="w" * 40)),
         ("hour=8 hour=9", SettingsChange(checkin_hour=9)),  # the last one typed wins
     ],
 )
@@ -85,6 +106,26 @@ def test_typed_settings(text, change):
         ("max-objectives=-1", "number from 1 to 5"),
         ("max-objectives=²", "number from 1 to 5"),
         ("max-objectives=three", "number from 1 to 5"),
+        ("checkins=maybe", "`maybe` is not a check-in setting; use `checkins=on`, or `checkins=paused`"),
+        ("checkins=off", "`off` is not a check-in setting"),
+        ("checkins=", "`` is not a check-in setting"),
+        ("reminder=0", "`0` is not a reminder delay; use a whole number of hours from 1 to 72"),
+        ("reminder=73h", "`73h` is not a reminder delay"),
+        ("reminder=1.5", "`1.5` is not a reminder delay"),
+        ("reminder=-4", "`-4` is not a reminder delay"),
+        ("reminder=24m", "`24m` is not a reminder delay"),
+        ("reminder=٢٤", "`٢٤` is not a reminder delay"),
+        ("reminder=100", "`100` is not a reminder delay"),
+        ("reminder=", "`` is not a reminder delay"),
+        ("away-words=", "Give the away words separated by commas"),
+        ("away-words=,,", "Give the away words separated by commas"),
+        ('away-words=":palm tree:"', "`:palm tree:` is not an emoji name"),
+        ('away-words=":🌴:"', "is not an emoji name"),
+        ('away-words="OOO, --"', "`--` is not a word"),
+        ("away-words=" + "w" * 41, "is 41 characters long; each word may have at most 40"),
+        ("away-words=" + ",".join(f"w{i}" for i in range(21)), "That is 21 away words; a team may have at most 20"),
+        ("away-words=" + ",".join(f"{i:02d}" + "w" * 36 for i in range(13)), "together they may have at most 500"),
+        ('away-words="OOO\u200b, vacation"', "invisible or control character (U+200B)"),
     ],
 )
 def test_bad_values_are_named(text, message):
@@ -103,6 +144,7 @@ def test_bad_values_are_named(text, message):
         ("leaders=U0BEN", "I don't know the setting `leaders=U0BEN`"),
         ("x" * 100 + "=1", "I don't know the setting `" + "x" * 40 + "`"),
         ('timezone="Europe/Paris', "Unbalanced quotes"),
+        ("away-words=out of office", "Put away words that contain spaces in quotes"),
     ],
 )
 def test_unknown_keys_and_bad_quoting(text, message):
@@ -165,3 +207,19 @@ def test_modal_errors_are_keyed_by_block_id():
 
 def test_leaving_the_facilitators_out_is_not_removing_them():
     assert validate_settings({}, people={"leaders": ["U0CLEO"]}) == SettingsChange(leaders=("U0CLEO",))
+
+
+def test_the_modal_s_new_fields():
+    change = validate_settings({"checkins_paused": "paused", "reminder_hours": "12", "away_words": "OOO, :palm_tree:"})
+    assert change == SettingsChange(checkins_paused=True, reminder_hours=12, away_words="OOO, :palm_tree:")
+
+
+def test_the_defaults_as_the_modal_shows_them_keep_following_the_defaults():
+    assert validate_settings({"away_words": ", ".join(DEFAULT_AWAY_WORDS)}) == SettingsChange(reset_away_words=True)
+
+
+def test_new_fields_errors_are_keyed_by_block_id():
+    with pytest.raises(InvalidFields) as caught:
+        validate_settings({"checkins_paused": "sometimes", "reminder_hours": "0", "away_words": ":bad emoji:"})
+    assert set(caught.value.fields) == {"checkins_paused", "reminder_hours", "away_words"}
+    assert "1 to 72" in caught.value.fields["reminder_hours"]

@@ -1,8 +1,10 @@
-"""Fault injection and rate limiting: the failures a bot must survive, on demand and in order."""
+"""Fault injection and rate limiting: the failures a bot must survive, on demand, in order or by chance,
+and held answers (Slack did the work, the client has not heard yet)."""
 
 from __future__ import annotations
 
 import math
+import random
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -21,8 +23,21 @@ class Fault:
         return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
+@dataclass
+class FaultShare:
+    """A fault that hits each call with probability ``share``; its own seeded generator keeps runs repeatable."""
+
+    fault: Fault
+    share: float
+    draws: random.Random
+
+    def hits(self) -> bool:
+        return self.draws.random() < self.share
+
+
 class FaultPlan:
-    """Queued faults per method (consumed in the order they were queued) and optional per-minute limits.
+    """Queued faults per method (consumed in the order they were queued), faults that hit a share of calls,
+    held answers, and optional per-minute limits.
 
     Limits are counted per method per workspace, like Slack's tiers, over a sliding 60-second window.
     """
@@ -31,12 +46,37 @@ class FaultPlan:
         self._clock = clock
         self._lock = threading.Lock()
         self._queued: dict[str, deque[Fault]] = defaultdict(deque)
+        self._shares: dict[str, FaultShare] = {}
+        self._holds: dict[str, deque[float]] = defaultdict(deque)
         self._limits: dict[str, int] = {}
         self._recent: dict[tuple[str, str | None], deque[float]] = defaultdict(deque)
 
     def queue(self, method: str, fault: Fault, times: int) -> None:
         with self._lock:
             self._queued[method].extend([fault] * times)
+
+    def set_share(self, method: str, fault: Fault, share: float, seed: int) -> None:
+        """From now on ``share`` of the calls of ``method`` fail with ``fault``; a share of 0 stops it."""
+        if not 0 <= share <= 1:
+            raise ValueError(f"share must be between 0 and 1, not {share!r}")
+        with self._lock:
+            if share == 0:
+                self._shares.pop(method, None)
+            else:
+                self._shares[method] = FaultShare(fault, share, random.Random(seed))
+
+    def hold(self, method: str, seconds: float, times: int) -> None:
+        if seconds < 0 or times < 1:
+            raise ValueError(f"cannot hold {method} for {seconds!r}s {times!r} time(s)")
+        with self._lock:
+            self._holds[method].extend([seconds] * times)
+
+    def clear(self) -> None:
+        """Forget queued faults, shares and pending holds; per-minute limits model Slack itself and stay."""
+        with self._lock:
+            self._queued.clear()
+            self._shares.clear()
+            self._holds.clear()
 
     def set_limit(self, method: str, per_minute: int | None) -> None:
         with self._lock:
@@ -46,10 +86,23 @@ class FaultPlan:
                 self._limits[method] = per_minute
 
     def take(self, method: str) -> Fault | None:
-        """The next queued fault for this method, if any (it is used up)."""
+        """The next queued fault for this method, if any (it is used up); else maybe the method's share fault.
+
+        A call that meets a queued fault draws nothing, so the share's sequence depends only on the calls
+        that reach it.
+        """
         with self._lock:
             queue = self._queued.get(method)
-            return queue.popleft() if queue else None
+            if queue:
+                return queue.popleft()
+            share = self._shares.get(method)
+            return share.fault if share is not None and share.hits() else None
+
+    def take_hold(self, method: str) -> float | None:
+        """How long to sit on this call's answer, if a hold is pending for the method (it is used up)."""
+        with self._lock:
+            holds = self._holds.get(method)
+            return holds.popleft() if holds else None
 
     def over_limit(self, method: str, team_id: str | None) -> Fault | None:
         """Count this call against the method's limit; a 429 fault when it goes over."""

@@ -29,6 +29,7 @@ class FakeSlackServer(ThreadingHTTPServer):
         self.state = state
         self.recorder = recorder
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -41,7 +42,13 @@ class FakeSlackServer(ThreadingHTTPServer):
         )
         self._thread.start()
 
+    def hold(self, seconds: float) -> bool:
+        """Sit on an answer for ``seconds`` (no lock held); False when the server stopped meanwhile."""
+        return not self._stopping.wait(seconds)
+
     def stop(self) -> None:
+        """Stop serving; answers still being held are abandoned (their connections close unanswered)."""
+        self._stopping.set()
         self.shutdown()
         self.server_close()
         if self._thread is not None:
@@ -113,7 +120,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, self.server.api.refuse(method, error))
             return
         token, basic = self._credentials(args)
-        status, answer, headers = self.server.api.handle(method, args, token, basic)
+        status, answer, headers, hold = self.server.api.handle(method, args, token, basic)
+        if hold is not None and not self.server.hold(hold):
+            self.close_connection = True
+            return
         self._reply(status, answer, headers)
 
     def _credentials(self, args: dict) -> tuple[str | None, tuple[str, str] | None]:
@@ -176,10 +186,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers or {})
 
     def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (killed, or gave up on a held answer)

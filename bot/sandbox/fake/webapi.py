@@ -1,4 +1,4 @@
-"""One Web API call from arrival to answer: injected faults, auth, rate limits, the method, the record."""
+"""One Web API call from arrival to answer: injected faults, auth, rate limits, the method, the record, the hold."""
 
 from __future__ import annotations
 
@@ -29,11 +29,17 @@ class WebApi:
 
     def handle(
         self, method: str, args: dict, token: str | None, basic_auth: tuple[str, str] | None = None
-    ) -> tuple[int, dict, dict[str, str]]:
-        """Answer a call as (HTTP status, JSON body, extra headers) and record it."""
+    ) -> tuple[int, dict, dict[str, str], float | None]:
+        """Answer a call as (HTTP status, JSON body, extra headers, seconds to hold the answer) and record it.
+
+        The call is recorded as soon as it is done, before any hold: a held call has happened in Slack even
+        though its client is still waiting to hear so. The hold is claimed before the record, so a test that
+        sees the call knows which hold it took.
+        """
         status, body, headers, team_id = self._answer(method, args, token, basic_auth)
+        hold = self.faults.take_hold(method)
         self.recorder.record_call(ApiCall(method, args, token, body, status, self.state.clock(), team_id))
-        return status, body, headers
+        return status, body, headers, hold
 
     def _answer(
         self, method: str, args: dict, token: str | None, basic_auth: tuple[str, str] | None

@@ -1,11 +1,17 @@
-"""conversations.open / info / join: how the bot finds and enters the places it talks in."""
+"""conversations.open / info / join / history: how the bot finds, enters and reads the places it talks in."""
 
 from __future__ import annotations
 
+import base64
+from decimal import Decimal, InvalidOperation
+
 from ..args import MethodCall
 from ..errors import ApiError
-from ..state import Workspace
+from ..state import Workspace, message_payload
 from .registry import method
+
+HISTORY_LIMIT = 100
+MAX_HISTORY_LIMIT = 999
 
 
 def channel_object(record: dict, ws: Workspace) -> dict:
@@ -82,4 +88,89 @@ def conversations_join(call: MethodCall) -> dict:
     else:
         record["members"].append(call.ws.bot_user_id)
     body["channel"] = channel_object(record, call.ws)
+    return body
+
+
+def _history_ts(call: MethodCall, name: str) -> Decimal | None:
+    """A ``oldest``/``latest`` bound: Slack ts strings compare as exact decimals, never as floats."""
+    value = call.get(name)
+    if value is None:
+        return None
+    try:
+        ts = Decimal(str(value))
+    except InvalidOperation:
+        raise ApiError(f"invalid_ts_{name}") from None
+    if not ts.is_finite() or ts < 0:
+        raise ApiError(f"invalid_ts_{name}")
+    return ts
+
+
+def _history_limit(call: MethodCall) -> int:
+    value = call.get("limit", HISTORY_LIMIT)
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise ApiError("invalid_limit") from None
+    if not 1 <= limit <= MAX_HISTORY_LIMIT:
+        raise ApiError("invalid_limit")
+    return limit
+
+
+def _cursor_ts(call: MethodCall) -> Decimal | None:
+    """Where the previous page stopped: Slack's cursors are base64 of ``next_ts:<ts of the next message>``."""
+    cursor = call.get("cursor")
+    if cursor is None:
+        return None
+    try:
+        prefix, _, ts = base64.b64decode(str(cursor), validate=True).decode("ascii").partition(":")
+        if prefix != "next_ts":
+            raise ValueError(prefix)
+        return Decimal(ts)
+    except (ValueError, InvalidOperation):
+        raise ApiError("invalid_cursor") from None
+
+
+def _in_window(ts: Decimal, oldest: Decimal | None, latest: Decimal | None, inclusive: bool) -> bool:
+    if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+        return False
+    return latest is None or ts < latest or (ts == latest and inclusive)
+
+
+def _history_entry(message: dict, with_metadata: bool) -> dict:
+    payload = message_payload(message)
+    if not with_metadata:
+        payload.pop("metadata", None)
+    return payload
+
+
+@method("conversations.history")
+def conversations_history(call: MethodCall) -> dict:
+    """The channel's own messages, newest first: thread parents yes, thread replies no (conversations.replies).
+
+    Without ``latest`` there is no upper bound. Slack's default is "now", and every message the fake holds was
+    posted by now; but with a frozen ``wall_clock`` the fake's timestamps step past "now" by a microsecond per
+    message, and a literal "now" would hide them.
+    """
+    record = call.state.channel(call.get("channel"), call.ws)
+    if call.ws.bot_user_id not in record["members"]:
+        raise ApiError("not_in_channel")
+    oldest, latest = _history_ts(call, "oldest"), _history_ts(call, "latest")
+    inclusive, limit, resume = call.flag("inclusive"), _history_limit(call), _cursor_ts(call)
+    window = []
+    for message in reversed(call.state.messages.get(record["id"], [])):
+        thread_ts = message.get("thread_ts")
+        if thread_ts and thread_ts != message["ts"]:
+            continue
+        ts = Decimal(message["ts"])
+        if _in_window(ts, oldest, latest, inclusive) and (resume is None or ts <= resume):
+            window.append(message)
+    page, rest = window[:limit], window[limit:]
+    body: dict = {
+        "messages": [_history_entry(message, call.flag("include_all_metadata")) for message in page],
+        "has_more": bool(rest),
+        "pin_count": 0,
+    }
+    if rest:
+        cursor = base64.b64encode(f"next_ts:{rest[0]['ts']}".encode()).decode("ascii")
+        body["response_metadata"] = {"next_cursor": cursor}
     return body

@@ -1,0 +1,210 @@
+"""Scheduled sends, each at most once and never lost: claim a unique row, send, record the outcome.
+
+The claim row (`send_claims`, unique per workspace, kind and key) is committed before Slack is called,
+so a second replica or a second sweep finds it and stands aside. A process that dies between claiming and
+recording leaves a claim in the `claimed` state; once its lease has run out another sweep takes it over.
+Every message is posted with Slack message metadata naming its claim, so the taker first looks in the
+conversation's history: if the message did go out before the crash, it records it instead of sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.slack import Delivery, Outcome, deliver
+from storage.claims import insert_if_absent
+from storage.db import Database
+from storage.models import ClaimState, SendClaim
+
+log = logging.getLogger(__name__)
+
+# Longer than any one send can take, retries and Retry-After waits included.
+LEASE = timedelta(minutes=10)
+METADATA_EVENT = "okr_bot_send"
+HISTORY_SLACK = timedelta(minutes=1)  # clocks differ a little between us and Slack
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    workspace_id: int
+    kind: str
+    key: str
+    claimed_at: datetime
+    # set when this claim was taken over from a process that died: the send may have gone out already
+    previous_claimed_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"event_type": METADATA_EVENT, "event_payload": {"claim": self.name}}
+
+
+def take(db: Database, *, workspace_id: int, kind: str, key: str, now: datetime, worker: str) -> Claim | None:
+    """The claim for this send, or None when it is done, skipped, or in another live process's hands."""
+    with db.transaction() as session:
+        values = {
+            "workspace_id": workspace_id, "kind": kind, "claim_key": key, "state": ClaimState.CLAIMED,
+            "claimed_at": now, "claimed_by": worker,
+        }  # fmt: skip
+        if insert_if_absent(session, SendClaim.__table__, values):
+            claim_id = session.scalar(_find(workspace_id, kind, key).with_only_columns(SendClaim.id))
+            return Claim(claim_id, workspace_id, kind, key, now)
+        abandoned = session.execute(
+            select(SendClaim.id, SendClaim.claimed_at).where(
+                SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key,
+                SendClaim.state == ClaimState.CLAIMED, SendClaim.claimed_at < now - LEASE,
+            )
+        ).first()  # fmt: skip
+        if abandoned is None:
+            return None
+        # compare-and-set on the old holder's stamp: of two sweeps taking over at once, one wins
+        taken = session.execute(
+            update(SendClaim)
+            .where(SendClaim.id == abandoned.id, SendClaim.claimed_at == abandoned.claimed_at)
+            .values(claimed_at=now, claimed_by=worker)
+        ).rowcount
+        if taken != 1:
+            return None
+        log.warning("taking over an abandoned send", extra={"kind": kind, "key": key})
+        return Claim(abandoned.id, workspace_id, kind, key, now, previous_claimed_at=abandoned.claimed_at)
+
+
+def record_skip(session: Session, *, workspace_id: int, kind: str, key: str, outcome: str, now: datetime) -> bool:
+    """Record that a due send was deliberately not made (away, paused, stale); False if it was already handled."""
+    values = {
+        "workspace_id": workspace_id, "kind": kind, "claim_key": key, "state": ClaimState.SKIPPED,
+        "claimed_at": now, "claimed_by": worker_name(), "finished_at": now, "outcome": outcome[:100],
+    }  # fmt: skip
+    return insert_if_absent(session, SendClaim.__table__, values)
+
+
+def finish(
+    session: Session,
+    claim: Claim,
+    *,
+    state: ClaimState,
+    outcome: str,
+    now: datetime,
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+) -> None:
+    session.execute(
+        update(SendClaim)
+        .where(SendClaim.id == claim.id)
+        .values(state=state, outcome=outcome[:100], finished_at=now, channel_id=channel_id, message_ts=message_ts)
+    )
+
+
+def release(db: Database, claim: Claim) -> None:
+    """Give a claim back after a failure worth retrying: the next sweep claims and tries again."""
+    with db.transaction() as session:
+        session.execute(delete(SendClaim).where(SendClaim.id == claim.id, SendClaim.state == ClaimState.CLAIMED))
+
+
+def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
+    """After a send that did not clearly happen. A rate limit means Slack did nothing: release the claim.
+    Anything else (a lost connection, a timeout, a 5xx) may have posted the message: leave the claim as
+    abandoned, so the next sweep takes it over and looks in Slack's history before sending again."""
+    if delivery.error == "ratelimited" or delivery.outcome is Outcome.INSTALLATION_DEAD:
+        release(db, claim)
+        return
+    still_ours = (SendClaim.id == claim.id) & (SendClaim.state == ClaimState.CLAIMED)
+    with db.transaction() as session:
+        session.execute(
+            update(SendClaim)
+            .where(still_ours, SendClaim.claimed_at == claim.claimed_at)
+            .values(claimed_at=claim.claimed_at - LEASE)  # the history search then starts a lease earlier: harmless
+        )
+
+
+def find(session: Session, *, workspace_id: int, kind: str, key: str) -> SendClaim | None:
+    return session.scalar(_find(workspace_id, kind, key))
+
+
+def _find(workspace_id: int, kind: str, key: str):
+    return select(SendClaim).where(
+        SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key
+    )
+
+
+# talking to Slack -----------------------------------------------------------------------------------------
+
+
+def open_dm(client: WebClient, user_id: str) -> Delivery:
+    """The DM channel with someone (conversations.open is idempotent: the same D… every time)."""
+    return deliver(client.conversations_open, users=user_id)
+
+
+def post(
+    client: WebClient, claim: Claim, *, channel: str, message: dict[str, Any], thread_ts: str | None = None
+) -> Delivery:
+    """Post the claimed message, or find it already posted by the process this claim was taken from."""
+    if claim.previous_claimed_at is not None:
+        found = already_posted(client, claim, channel=channel, match=lambda m: _claim_of(m) == claim.name)
+        if found is not None:
+            return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
+    extra = {"thread_ts": thread_ts} if thread_ts else {}
+    return deliver(client.chat_postMessage, channel=channel, metadata=claim.metadata, **message, **extra)
+
+
+def upload(
+    client: WebClient, claim: Claim, *, channel: str, content: bytes, filename: str, title: str, comment: str
+) -> Delivery:
+    """Share a file in a channel once; files carry no metadata, so a taken-over claim looks for the file name."""
+    if claim.previous_claimed_at is not None:
+        found = already_posted(
+            client, claim, channel=channel, match=lambda m: any(f.get("name") == filename for f in m.get("files", []))
+        )
+        if found is not None:
+            return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
+    return deliver(
+        client.files_upload_v2,
+        channel=channel, content=content, filename=filename, title=title, initial_comment=comment,
+    )  # fmt: skip
+
+
+def already_posted(client: WebClient, claim: Claim, *, channel: str, match) -> str | None:
+    """The ts of a message in `channel` since the abandoned claim was taken that `match`es, if Slack has one."""
+    assert claim.previous_claimed_at is not None
+    oldest = (claim.previous_claimed_at - HISTORY_SLACK).timestamp()
+    cursor = None
+    while True:
+        found = deliver(
+            client.conversations_history, channel=channel, oldest=f"{oldest:.6f}", limit=200,
+            include_all_metadata=True, **({"cursor": cursor} if cursor else {}),
+        )  # fmt: skip
+        if not found.ok or found.response is None:
+            # cannot tell: sending again risks a duplicate, not sending risks a loss; a person can see a
+            # duplicate and nobody sees a loss, so send
+            log.warning("could not read history to check an abandoned send", extra={"error": found.error})
+            return None
+        for message in found.response.get("messages", []):
+            if match(message):
+                return message.get("ts")
+        cursor = (found.response.get("response_metadata") or {}).get("next_cursor")
+        if not found.response.get("has_more") or not cursor:
+            return None
+
+
+def _claim_of(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != METADATA_EVENT:
+        return None
+    return (metadata.get("event_payload") or {}).get("claim")

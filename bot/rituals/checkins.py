@@ -1,0 +1,243 @@
+"""Weekly check-ins: what an owner is asked about, recording an answer, and who keeps not answering."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import InvalidFields, NotAllowed, NotFound, UsageError
+from bot.numbers import parse_number
+from bot.rituals import schedule
+from bot.rituals.cycles import cycle_span, team_today
+from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
+from bot.rituals.events import record_event
+from bot.rituals.okrs import OwnedKeyResult, owned_key_results
+from bot.rituals.people import find_person
+from bot.rituals.teams import membership_of
+from bot.text import clean
+from storage.claims import insert_if_absent
+from storage.models import CheckIn, ClaimState, Cycle, KeyResult, KeyResultState, Objective, SendClaim, Team
+
+CONFIDENCE_SCALE = range(1, 11)  # 1–3 off track, 4–6 at risk, 7–10 on track
+NOTE_LENGTH = 1000
+CHECKIN_KIND = "checkin"
+MISSED_IN_A_ROW = 3
+
+
+def confidence_label(value: int) -> str:
+    if value <= 3:
+        return "off track"
+    if value <= 6:
+        return "at risk"
+    return "on track"
+
+
+def checkin_key(team_id: int, user_id: str, week: date) -> str:
+    return f"{team_id}:{user_id}:{week.isoformat()}"
+
+
+@dataclass(frozen=True)
+class OwnerWeek:
+    """One owner's key results in one team, for one check-in week, with what they recorded so far."""
+
+    team: Team
+    user_id: str
+    week: date
+    key_results: tuple[OwnedKeyResult, ...]
+    this_week: dict[int, CheckIn]  # key result id → this week's check-in
+
+    @property
+    def done(self) -> bool:
+        return all(o.status.key_result.id in self.this_week for o in self.key_results)
+
+
+def week_for(session: Session, *, team: Team, user_id: str, now: datetime) -> date:
+    """The check-in week `now` falls in for this person: from one of their local check-in times to the next."""
+    person = find_person(session, workspace_id=team.workspace_id, user_id=user_id)
+    zone = schedule.known_zone(person, team)
+    return schedule.week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+
+
+def owner_weeks(
+    session: Session, *, workspace_id: int, user_id: str, now: datetime, team_id: int | None = None
+) -> list[OwnerWeek]:
+    """Someone's live key results grouped by team, each team with its current check-in week."""
+    owned = owned_key_results(session, workspace_id=workspace_id, user_id=user_id, now=now)
+    by_team: dict[int, list[OwnedKeyResult]] = defaultdict(list)
+    for item in owned:
+        if team_id is None or item.team.id == team_id:
+            by_team[item.team.id].append(item)
+    weeks = []
+    for items in by_team.values():
+        team = items[0].team
+        week = week_for(session, team=team, user_id=user_id, now=now)
+        this_week = _this_week([i.status.key_result.id for i in items], week, session)
+        weeks.append(OwnerWeek(team, user_id, week, tuple(items), this_week))
+    return weeks
+
+
+def owner_week(session: Session, *, team: Team, user_id: str, week: date, now: datetime) -> OwnerWeek:
+    owned = [
+        item
+        for item in owned_key_results(session, workspace_id=team.workspace_id, user_id=user_id, now=now)
+        if item.team.id == team.id
+    ]
+    ids = [item.status.key_result.id for item in owned]
+    return OwnerWeek(team, user_id, week, tuple(owned), _this_week(ids, week, session))
+
+
+def _this_week(key_result_ids: list[int], week: date, session: Session) -> dict[int, CheckIn]:
+    if not key_result_ids:
+        return {}
+    query = select(CheckIn).where(CheckIn.key_result_id.in_(key_result_ids), CheckIn.week_start == week)
+    return {c.key_result_id: c for c in session.scalars(query)}
+
+
+@dataclass(frozen=True)
+class CheckInInput:
+    value: float
+    confidence: int
+    note: str | None
+
+
+def parse_checkin(raw_value: str | None, raw_confidence: str | None, raw_note: str | None) -> CheckInInput:
+    """The modal's three fields, every problem reported at once under its block id."""
+    errors: dict[str, str] = {}
+    value = confidence = note = None
+    try:
+        value = parse_number(raw_value or "")
+    except ValueError as error:
+        errors["value"] = str(error)
+    if raw_confidence is None or not raw_confidence.isdigit() or int(raw_confidence) not in CONFIDENCE_SCALE:
+        errors["confidence"] = "Pick how confident you are, from 1 (off track) to 10 (on track)."
+    else:
+        confidence = int(raw_confidence)
+    try:
+        note = clean(raw_note or "", what="The note", max_length=NOTE_LENGTH, multiline=True, required=False) or None
+    except UsageError as error:
+        errors["note"] = error.message
+    if errors:
+        raise InvalidFields(errors)
+    assert value is not None and confidence is not None
+    return CheckInInput(value, confidence, note)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    key_result: KeyResult
+    team: Team
+    week: date
+    replaced: bool
+
+
+def record_checkin(
+    session: Session, *, workspace_id: int, key_result_id: int, user_id: str, answer: CheckInInput, now: datetime
+) -> Recorded:
+    """Save this week's check-in of a key result, replacing an earlier one this week (kept in the event log).
+
+    The owner checks in; a member of the team may check in for them. The key result must be live and in
+    its team's current cycle.
+    """
+    kr, _objective, team = live_key_result(
+        session, workspace_id=workspace_id, key_result_id=key_result_id, now=now, lock=True
+    )
+    require_checker(session, key_result=kr, team=team, user_id=user_id)
+    week = week_for(session, team=team, user_id=kr.owner_user_id or user_id, now=now)
+    values = {"value": answer.value, "confidence": answer.confidence, "note": answer.note, "author_user_id": user_id}
+    inserted = insert_if_absent(
+        session,
+        CheckIn.__table__,
+        {"workspace_id": workspace_id, "key_result_id": kr.id, "week_start": week, "created_at": now, **values},
+    )
+    replaced = None
+    if not inserted:
+        earlier = session.scalars(
+            select(CheckIn).where(CheckIn.key_result_id == kr.id, CheckIn.week_start == week).with_for_update()
+        ).one()
+        replaced = {
+            "value": earlier.value, "confidence": earlier.confidence, "note": earlier.note,
+            "author": earlier.author_user_id, "at": earlier.created_at.isoformat(),
+        }  # fmt: skip
+        for name, value in values.items():
+            setattr(earlier, name, value)
+        earlier.created_at = now
+    kr.current, kr.confidence = answer.value, answer.confidence
+    record_event(
+        session,
+        workspace_id=workspace_id,
+        team_id=team.id,
+        entity="key_result",
+        entity_id=kr.id,
+        action="checked_in",
+        actor=user_id,
+        now=now,
+        data={"week": week.isoformat(), **values, "replaced": replaced},
+    )
+    return Recorded(kr, team, week, replaced is not None)
+
+
+def live_key_result(
+    session: Session, *, workspace_id: int, key_result_id: int, now: datetime, lock: bool = False
+) -> tuple[KeyResult, Objective, Team]:
+    """A key result that can take a check-in now, with its objective and team; a clear refusal otherwise."""
+    query = (
+        select(KeyResult, Objective, Cycle, Team)
+        .join(Objective, (Objective.workspace_id == KeyResult.workspace_id) & (Objective.id == KeyResult.objective_id))
+        .join(Cycle, (Cycle.workspace_id == Objective.workspace_id) & (Cycle.id == Objective.cycle_id))
+        .join(Team, (Team.workspace_id == Cycle.workspace_id) & (Team.id == Cycle.team_id))
+        .where(KeyResult.workspace_id == workspace_id, KeyResult.id == key_result_id)
+    )
+    row = session.execute(query.with_for_update(of=KeyResult) if lock else query).first()
+    if row is None:
+        raise NotFound("That key result no longer exists.")
+    kr, objective, cycle, team = row
+    if kr.state is not KeyResultState.ACTIVE or objective.state not in LIVE_OBJECTIVE_STATES:
+        raise NotAllowed("That key result was dropped, so it takes no more check-ins.")
+    if cycle.number != cycle_span(team.cycle_anchor, team_today(team, now)).number:
+        raise NotAllowed(f"That key result belongs to an earlier cycle of *{team.name}*; check in this cycle's ones.")
+    return kr, objective, team
+
+
+def require_checker(session: Session, *, key_result: KeyResult, team: Team, user_id: str) -> None:
+    if user_id != key_result.owner_user_id and membership_of(session, team=team, user_id=user_id) is None:
+        raise NotAllowed(f"Only the key result's owner or a member of *{team.name}* can check it in.")
+
+
+def missed_in_a_row(session: Session, *, team: Team, week: date, owners_of: dict[int, str]) -> list[int]:
+    """Key results (ids) whose owner was sent the check-in DM and did not check in for exactly the last
+    three weeks up to `week`: flagged once, on the third; a fourth missed week does not flag again."""
+    if not owners_of:
+        return []
+    weeks = [week - timedelta(days=7 * i) for i in range(MISSED_IN_A_ROW + 1)]
+    keys = {checkin_key(team.id, owner, w) for owner in set(owners_of.values()) for w in weeks}
+    sent = set(
+        session.scalars(
+            select(SendClaim.claim_key).where(
+                SendClaim.workspace_id == team.workspace_id,
+                SendClaim.kind == CHECKIN_KIND,
+                SendClaim.claim_key.in_(keys),
+                SendClaim.state == ClaimState.SENT,
+            )
+        )
+    )
+    answered = {
+        (kr_id, w)
+        for kr_id, w in session.execute(
+            select(CheckIn.key_result_id, CheckIn.week_start).where(
+                CheckIn.key_result_id.in_(list(owners_of)), CheckIn.week_start.in_(weeks)
+            )
+        )
+    }
+
+    def missed(kr_id: int, w: date) -> bool:
+        return checkin_key(team.id, owners_of[kr_id], w) in sent and (kr_id, w) not in answered
+
+    return [
+        kr_id
+        for kr_id in owners_of
+        if all(missed(kr_id, w) for w in weeks[:MISSED_IN_A_ROW]) and not missed(kr_id, weeks[MISSED_IN_A_ROW])
+    ]

@@ -1,0 +1,177 @@
+"""When each weekly send is due: the calendar arithmetic, and keeping a team's schedule rows in step.
+
+A team checks in on its weekday at its hour, read in each owner's own time zone: Monday 10:00 is 10:00
+in Tokyo for one owner and 10:00 in New York for another. Times are built from the local date and hour
+with `zoneinfo`, never by adding hours to a UTC instant, so a daylight-saving change moves the UTC time
+and never the local one: no week is skipped or doubled.
+
+A check-in week runs from one check-in time to the next, and is named by its Monday (`week_start`).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.rituals.cycles import cycle_span, team_today
+from storage.claims import insert_if_absent
+from storage.models import Cycle, KeyResult, KeyResultState, Objective, Person, Schedule, ScheduleKind, Team
+from storage.models.okrs import LIVE_OBJECTIVE_STATES
+
+WEEK = timedelta(days=7)
+# Until Slack has told us someone's time zone, plan for the earliest one on Earth (UTC+14): the sweep then
+# reads their real zone in time, and waits if their local hour has not come yet.
+EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
+
+
+def occurrence(week_start: date, *, weekday: int, hour: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant of the check-in of the week starting `week_start`, at `hour` local time in `zone`."""
+    local = datetime.combine(week_start + timedelta(days=weekday), time(hour), tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def week_of(now: datetime, *, weekday: int, hour: int, zone: ZoneInfo) -> date:
+    """The Monday naming the check-in week `now` falls in: that of the latest check-in time at or before now."""
+    local_day = now.astimezone(zone).date()
+    monday = local_day - timedelta(days=local_day.weekday())
+    if occurrence(monday, weekday=weekday, hour=hour, zone=zone) > now:
+        monday -= WEEK
+    return monday
+
+
+def next_occurrence(now: datetime, *, weekday: int, hour: int, zone: ZoneInfo) -> tuple[date, datetime]:
+    """The first check-in time at or after `now`, with its week."""
+    week = week_of(now, weekday=weekday, hour=hour, zone=zone)
+    due = occurrence(week, weekday=weekday, hour=hour, zone=zone)
+    if due < now:
+        week += WEEK
+        due = occurrence(week, weekday=weekday, hour=hour, zone=zone)
+    return week, due
+
+
+def zone_of(person: Person | None, team: Team) -> ZoneInfo:
+    """Someone's own zone once Slack told us; the earliest zone until then (see EARLIEST_ZONE)."""
+    if person is not None and person.timezone:
+        return _zone(person.timezone, team)
+    return EARLIEST_ZONE
+
+
+def known_zone(person: Person | None, team: Team) -> ZoneInfo:
+    """Someone's own zone, or the team's when Slack has not told us yet: for reading "this week"."""
+    if person is not None and person.timezone:
+        return _zone(person.timezone, team)
+    return ZoneInfo(team.timezone)
+
+
+def _zone(name: str, team: Team) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # a zone this machine's tz database does not know
+        return ZoneInfo(team.timezone)
+
+
+def checkin_due(team: Team, week_start: date, zone: ZoneInfo) -> datetime:
+    return occurrence(week_start, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+
+
+def summary_delay(team: Team) -> timedelta:
+    """The summary comes at the team's check-in hour, a whole day after the reminder delay has run out:
+    Wednesday 10:00 for a Monday 10:00 check-in with the default 24-hour reminder."""
+    return timedelta(days=1 + math.ceil(team.reminder_hours / 24))
+
+
+def summary_due(team: Team, week_start: date) -> datetime:
+    return checkin_due(team, week_start, ZoneInfo(team.timezone)) + summary_delay(team)
+
+
+def owners(session: Session, *, team: Team, now: datetime) -> set[str]:
+    """Who owns a live key result of the team's current cycle (1 query)."""
+    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    query = (
+        select(KeyResult.owner_user_id)
+        .join(Objective, (Objective.workspace_id == KeyResult.workspace_id) & (Objective.id == KeyResult.objective_id))
+        .join(Cycle, (Cycle.workspace_id == Objective.workspace_id) & (Cycle.id == Objective.cycle_id))
+        .where(
+            Cycle.team_id == team.id,
+            Cycle.number == span.number,
+            Objective.state.in_(LIVE_OBJECTIVE_STATES),
+            KeyResult.state == KeyResultState.ACTIVE,
+            KeyResult.owner_user_id.is_not(None),
+        )
+        .distinct()
+    )
+    return {owner for owner in session.scalars(query) if owner}
+
+
+def refresh_team(session: Session, *, team: Team, now: datetime, reschedule: bool = False) -> None:
+    """Make the team's schedule rows match who owns what: a row per owner, and one for the summary.
+
+    Called whenever ownership or the team's check-in settings change. A new owner is due at the next
+    check-in time; `reschedule` (after a settings change) moves every row to the next check-in time
+    under the new settings. A week whose DM already went out is never sent twice: its claim says so.
+    """
+    wanted = owners(session, team=team, now=now)
+    rows = {
+        (row.kind, row.user_id): row
+        for row in session.scalars(select(Schedule).where(Schedule.team_id == team.id).with_for_update())
+    }
+    gone = [row.id for (kind, user), row in rows.items() if kind is ScheduleKind.CHECKIN and user not in wanted]
+    if not wanted and (ScheduleKind.SUMMARY, "") in rows:
+        gone.append(rows[(ScheduleKind.SUMMARY, "")].id)
+    if gone:
+        session.execute(delete(Schedule).where(Schedule.id.in_(gone)))
+    query = select(Person).where(Person.workspace_id == team.workspace_id, Person.user_id.in_(wanted))
+    people = {person.user_id: person for person in session.scalars(query)}
+    for user_id in sorted(wanted):
+        week, due = next_occurrence(
+            now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone_of(people.get(user_id), team)
+        )
+        row = rows.get((ScheduleKind.CHECKIN, user_id))
+        if row is None:
+            _insert(session, team=team, kind=ScheduleKind.CHECKIN, user_id=user_id, week=week, due=due)
+        elif reschedule:
+            row.week_start, row.due_at = week, due
+    if wanted:
+        week, due = _next_summary(team, now)
+        row = rows.get((ScheduleKind.SUMMARY, ""))
+        if row is None:
+            _insert(session, team=team, kind=ScheduleKind.SUMMARY, user_id="", week=week, due=due)
+        elif reschedule:
+            row.week_start, row.due_at = week, due
+
+
+def _next_summary(team: Team, now: datetime) -> tuple[date, datetime]:
+    zone = ZoneInfo(team.timezone)
+    week = week_of(now - summary_delay(team), weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+    if summary_due(team, week) < now:
+        week += WEEK
+    return week, summary_due(team, week)
+
+
+def _insert(session: Session, *, team: Team, kind: ScheduleKind, user_id: str, week: date, due: datetime) -> None:
+    insert_if_absent(
+        session,
+        Schedule.__table__,
+        {
+            "workspace_id": team.workspace_id,
+            "team_id": team.id,
+            "kind": kind,
+            "user_id": user_id,
+            "week_start": week,
+            "due_at": due,
+        },
+    )
+
+
+def move(session: Session, *, row_id: int, from_week: date, from_due: datetime, week: date, due: datetime) -> bool:
+    """Move a row on, unless another process already did: the row must still say what we read."""
+    result = session.execute(
+        update(Schedule)
+        .where(Schedule.id == row_id, Schedule.week_start == from_week, Schedule.due_at == from_due)
+        .values(week_start=week, due_at=due)
+    )
+    return result.rowcount == 1

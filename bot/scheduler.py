@@ -1,0 +1,64 @@
+"""The minute sweep inside a bot process, and the Slack client it uses for each workspace.
+
+Jobs live in memory (APScheduler's FAQ: a job store shared between processes runs jobs twice or not at
+all); what is due lives in the database behind claims, so every replica may run its own scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+from bot.settings import Mode, Settings
+from bot.slack import web_client
+from bot.sweep import ClientFor, Sweeper
+from storage.db import Database
+from storage.models import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def client_for(settings: Settings, db: Database) -> ClientFor:
+    """The bot token of each workspace: from the installation store, or the one configured token."""
+    if settings.mode is Mode.OAUTH:
+        store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=db.engine)
+
+        def installed(workspace: Workspace) -> WebClient | None:
+            bot = store.find_bot(enterprise_id=workspace.enterprise_id, team_id=workspace.slack_team_id)
+            if bot is None or not bot.bot_token:
+                return None
+            return web_client(base_url=settings.slack_api_url, token=bot.bot_token, resend=False)
+
+        return installed
+    client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token, resend=False)
+    return lambda _workspace: client  # one token, one workspace: the only one this process serves
+
+
+def sweeper(settings: Settings, db: Database) -> Sweeper:
+    return Sweeper(db, client_for(settings, db))
+
+
+def start(settings: Settings, db: Database) -> BackgroundScheduler | None:
+    """Run the sweep at the start of every minute, in a background thread; None when SCHEDULER=off."""
+    if not settings.scheduler:
+        log.info("scheduler off (SCHEDULER=off): this process sends no scheduled messages")
+        return None
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per minute: the sweep logs its own
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        sweeper(settings, db).run,
+        CronTrigger(second=0, timezone=UTC),
+        id="sweep",
+        max_instances=1,  # a slow sweep is not started twice in one process
+        coalesce=True,  # after a pause, one catch-up run, not one per missed minute
+        misfire_grace_time=50,
+    )
+    scheduler.start()
+    log.info("scheduler started: a sweep every minute")
+    return scheduler

@@ -1,0 +1,439 @@
+"""The sweep: everything scheduled that is due now, each send made once (see bot/outbox.py).
+
+The scheduler runs it every minute in every bot process, and `okr-bot sweep` runs it by hand. It reads
+only the schedule rows that are due (indexed on `due_at` and `remind_at`), so its cost follows what is
+due. Any number of sweeps may run at once: claims decide who sends, and a row is moved on only by a
+compare-and-set on the values that were read.
+
+What is due:
+- a key-result owner's weekly check-in DM, at the team's check-in time in the owner's own time zone;
+- one reminder in that DM's thread, `reminder_hours` later, if the owner has not checked in;
+- the team's weekly summary with a progress chart, after the check-in window, and a DM to the
+  facilitators about key results whose owner missed three check-ins in a row.
+
+A sweep that was not run for a while (downtime) sends what is still due this week and records earlier
+weeks as skipped (`stale`). Slack's refusals are outcomes: a person the bot cannot DM is marked
+unreachable and the team's facilitators are told once; a rate limit or outage that outlasts the client's
+retries gives the claim back for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from sqlalchemy import delete, select, update
+
+from bot import outbox
+from bot.charts import progress_chart
+from bot.outbox import Claim
+from bot.render import render_message
+from bot.rituals import schedule
+from bot.rituals.checkins import CHECKIN_KIND, OwnerWeek, checkin_key, missed_in_a_row, owner_week
+from bot.rituals.people import away_words, ensure_person, find_person, status_means_away
+from bot.rituals.summary import weekly_summary
+from bot.rituals.teams import members_of
+from bot.rituals.workspaces import mark_uninstalled
+from bot.slack import Delivery, Outcome, deliver
+from storage.db import Database
+from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, Team, Workspace
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # rows read per query; a sweep keeps reading until nothing due is left
+REMINDER_KIND = "checkin_reminder"
+SUMMARY_KIND = "checkin_summary"
+CHART_KIND = "checkin_chart"
+MISSED_KIND = "missed_checkins"
+UNREACHABLE_KIND = "owner_unreachable"
+
+ClientFor = Callable[[Workspace], WebClient | None]
+
+
+class Sweeper:
+    def __init__(self, db: Database, client_for: ClientFor, *, worker: str | None = None) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.worker = worker or outbox.worker_name()
+
+    def run(self, now: datetime | None = None) -> Counter[str]:
+        """Do everything due at `now` (default: the current time); returns how each item ended."""
+        now = now or datetime.now(UTC)
+        report: Counter[str] = Counter()
+        seen: set[tuple[str, int]] = set()
+        while True:
+            due = [item for item in self._due(now) if item not in seen]
+            if not due:
+                return report
+            for item in due:
+                seen.add(item)
+                what, row_id = item
+                try:
+                    report[self._process(what, row_id, now)] += 1
+                except Exception:  # one broken row must not stop the others
+                    log.exception("a scheduled send failed", extra={"what": what, "row": row_id})
+                    report["error"] += 1
+
+    def _due(self, now: datetime) -> list[tuple[str, int]]:
+        with self.db.read() as session:
+            sends = session.execute(
+                select(Schedule.id, Schedule.kind).where(Schedule.due_at <= now).order_by(Schedule.due_at).limit(BATCH)
+            ).all()
+            reminders = session.scalars(
+                select(Schedule.id).where(Schedule.remind_at <= now).order_by(Schedule.remind_at).limit(BATCH)
+            ).all()
+        return [(kind.value, row_id) for row_id, kind in sends] + [("reminder", row_id) for row_id in reminders]
+
+    def _process(self, what: str, row_id: int, now: datetime) -> str:
+        if what == ScheduleKind.CHECKIN.value:
+            return self._checkin(row_id, now)
+        if what == ScheduleKind.SUMMARY.value:
+            return self._summary(row_id, now)
+        return self._reminder(row_id, now)
+
+    def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> Claim | None:
+        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=now, worker=self.worker)
+
+    # the weekly DM ----------------------------------------------------------------------------------------
+
+    def _checkin(self, row_id: int, now: datetime) -> str:
+        with self.db.read() as session:
+            row = session.get(Schedule, row_id)
+            if row is None or row.due_at > now:
+                return "moved"
+            team = session.get(Team, row.team_id)
+            workspace = session.get(Workspace, row.workspace_id)
+            person = find_person(session, workspace_id=row.workspace_id, user_id=row.user_id)
+            asked = owner_week(session, team=team, user_id=row.user_id, week=row.week_start, now=now)
+        read = (row.week_start, row.due_at)
+        if workspace.uninstalled_at is not None:
+            return self._move_on(row, read, team, person, outcome=None, now=now) or "uninstalled"
+        if not asked.key_results:
+            with self.db.transaction() as session:
+                session.execute(delete(Schedule).where(Schedule.id == row.id, Schedule.week_start == row.week_start))
+            return "no_key_results"
+        if team.checkins_paused:
+            return self._move_on(row, read, team, person, outcome="paused", now=now)
+        client = self.client_for(workspace)
+        if client is None:
+            return "no_token"
+        info = deliver(client.users_info, user=row.user_id)
+        if not info.ok:
+            return self._refused(info, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
+        user = (info.response or {}).get("user", {})
+        if user.get("deleted"):
+            refused = Delivery(Outcome.TARGET_UNREACHABLE, "user_disabled")
+            return self._refused(refused, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
+        person = self._remember_zone(team, row.user_id, user.get("tz"), now)
+        zone = schedule.known_zone(person, team)
+        this_week = schedule.week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+        if row.week_start < this_week:  # the sweep did not run that week: too late to ask about it
+            self._skip(workspace.id, checkin_key(team.id, row.user_id, row.week_start), "stale", now)
+            with self.db.transaction() as session:
+                schedule.move(
+                    session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
+                    week=this_week, due=schedule.checkin_due(team, this_week, zone),
+                )  # fmt: skip
+            return "stale"
+        real_due = schedule.checkin_due(team, row.week_start, zone)
+        if real_due > now:  # their own check-in hour has not come yet
+            with self.db.transaction() as session:
+                schedule.move(
+                    session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
+                    week=row.week_start, due=real_due,
+                )  # fmt: skip
+            return "waiting"
+        if person.away_until is not None and person.away_until >= now.astimezone(zone).date():
+            return self._move_on(row, read, team, person, outcome="away", now=now)
+        profile = user.get("profile") or {}
+        away = status_means_away(profile.get("status_text"), profile.get("status_emoji"), away_words(team))
+        if away is not None:
+            return self._move_on(row, read, team, person, outcome=f"status_away:{away}", now=now)
+        key = checkin_key(team.id, row.user_id, row.week_start)
+        claim = self._take(workspace.id, CHECKIN_KIND, key, now)
+        if claim is None:
+            return "taken"
+        with self.db.read() as session:
+            was_away = outbox.find(
+                session, workspace_id=workspace.id, kind=CHECKIN_KIND,
+                key=checkin_key(team.id, row.user_id, row.week_start - schedule.WEEK),
+            )  # fmt: skip
+            away_note = was_away.outcome if was_away is not None and was_away.state is ClaimState.SKIPPED else None
+        message = render_message("checkin_dm.j2", weeks=[asked], away_note=away_note)
+        dm = outbox.open_dm(client, row.user_id)
+        if not dm.ok:
+            return self._refused(dm, client, workspace, team, row.user_id, claim=claim, row=row, read=read, now=now)
+        channel = dm.response["channel"]["id"]
+        sent = outbox.post(client, claim, channel=channel, message=message)
+        if not sent.ok:
+            return self._refused(
+                sent, client, workspace, team, row.user_id, claim=claim, row=row, read=read, now=now, posted=True
+            )
+        with self.db.transaction() as session:
+            outbox.finish(
+                session, claim, state=ClaimState.SENT, outcome="sent", now=now,
+                channel_id=channel, message_ts=sent.response.get("ts"),
+            )  # fmt: skip
+            next_week = row.week_start + schedule.WEEK
+            session.execute(
+                update(Schedule)
+                .where(Schedule.id == row.id, Schedule.week_start == row.week_start)
+                .values(
+                    week_start=next_week,
+                    due_at=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
+                    remind_at=now + timedelta(hours=team.reminder_hours),
+                    remind_week_start=row.week_start,
+                )
+            )
+            reachable = session.get(Person, person.id)
+            reachable.unreachable_since = reachable.unreachable_reason = None
+        return "sent"
+
+    def _remember_zone(self, team: Team, user_id: str, tz: str | None, now: datetime) -> Person:
+        """Keep the zone Slack gives (the team's when Slack has none): it places the next weeks' DMs."""
+        zone = tz if tz and _valid_zone(tz) else team.timezone
+        with self.db.transaction() as session:
+            person = ensure_person(session, workspace_id=team.workspace_id, user_id=user_id, now=now)
+            if person.timezone != zone:
+                person.timezone = zone
+            return person
+
+    def _move_on(
+        self, row: Schedule, read: tuple[date, datetime], team: Team, person: Person | None, *, outcome, now: datetime
+    ) -> str:
+        """Skip this week's DM (recording why, when there is a why) and plan next week's."""
+        if outcome is not None:
+            self._skip(row.workspace_id, checkin_key(team.id, row.user_id, row.week_start), outcome, now)
+        next_week = read[0] + schedule.WEEK
+        with self.db.transaction() as session:
+            schedule.move(
+                session, row_id=row.id, from_week=read[0], from_due=read[1],
+                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
+            )  # fmt: skip
+        return (outcome or "").split(":")[0] or "skipped"
+
+    def _skip(self, workspace_id: int, key: str, outcome: str, now: datetime) -> None:
+        with self.db.transaction() as session:
+            outbox.record_skip(session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome, now=now)
+
+    def _refused(
+        self,
+        delivery: Delivery,
+        client: WebClient,
+        workspace: Workspace,
+        team: Team,
+        user_id: str,
+        *,
+        claim: Claim | None,
+        row: Schedule,
+        read: tuple[date, datetime],
+        now: datetime,
+        posted: bool = False,
+    ) -> str:
+        """Slack said no. Worth retrying: give the claim back. For good: record it and tell the facilitators."""
+        if delivery.outcome is Outcome.INSTALLATION_DEAD and not self._installation_dead(client, workspace, now):
+            # e.g. account_inactive about the person, while the bot's token itself still works
+            delivery = Delivery(Outcome.TARGET_UNREACHABLE, delivery.error)
+        if delivery.outcome is not Outcome.TARGET_UNREACHABLE:
+            if claim is not None and posted:
+                outbox.give_back(self.db, claim, delivery)
+            elif claim is not None:
+                outbox.release(self.db, claim)
+            return "retry" if delivery.outcome is Outcome.FAILED else "installation_dead"
+        with self.db.transaction() as session:
+            if claim is not None:
+                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "unreachable", now=now)
+            else:
+                outbox.record_skip(
+                    session, workspace_id=workspace.id, kind=CHECKIN_KIND,
+                    key=checkin_key(team.id, user_id, row.week_start), outcome=f"unreachable:{delivery.error}", now=now,
+                )  # fmt: skip
+            person = ensure_person(session, workspace_id=workspace.id, user_id=user_id, now=now)
+            if person.unreachable_since is None:
+                person.unreachable_since, person.unreachable_reason = now, (delivery.error or "unreachable")[:40]
+            since = person.unreachable_since
+            next_week = read[0] + schedule.WEEK
+            schedule.move(
+                session, row_id=row.id, from_week=read[0], from_due=read[1],
+                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
+            )  # fmt: skip
+        self._tell_facilitators(
+            client, workspace, team, kind=UNREACHABLE_KIND, key=f"{team.id}:{user_id}:{since.date().isoformat()}",
+            message=render_message("owner_unreachable.j2", team=team, user_id=user_id, error=delivery.error), now=now,
+        )  # fmt: skip
+        return "unreachable"
+
+    def _installation_dead(self, client: WebClient, workspace: Workspace, now: datetime) -> bool:
+        """Is it the bot's token that is dead (then stop writing for this workspace), or the person?"""
+        if deliver(client.auth_test).outcome is not Outcome.INSTALLATION_DEAD:
+            return False
+        with self.db.transaction() as session:
+            mark_uninstalled(session, workspace=session.get(Workspace, workspace.id), reason="token dead", now=now)
+        log.error("the workspace's token no longer works; marked uninstalled", extra={"workspace": workspace.id})
+        return True
+
+    def _tell_facilitators(
+        self, client: WebClient, workspace: Workspace, team: Team, *, kind: str, key: str, message: dict, now: datetime
+    ) -> None:
+        """One DM per facilitator, each claimed on its own: a facilitator who cannot be reached is recorded."""
+        with self.db.read() as session:
+            facilitators = [m.user_id for m in members_of(session, team=team) if m.role is Role.FACILITATOR]
+        for facilitator in facilitators:
+            claim = self._take(workspace.id, kind, f"{key}:{facilitator}", now)
+            if claim is None:
+                continue
+            dm = outbox.open_dm(client, facilitator)
+            sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
+            self._record(claim, sent, now)
+
+    def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
+        """The claim's final state, or the claim given back when trying again later may work. True if final."""
+        if sent.outcome in (Outcome.FAILED, Outcome.INSTALLATION_DEAD):
+            outbox.give_back(self.db, claim, sent)
+            return False
+        with self.db.transaction() as session:
+            if sent.ok:
+                response = sent.response or {}
+                outbox.finish(
+                    session, claim, state=ClaimState.SENT, outcome="sent", now=now,
+                    channel_id=response.get("channel"), message_ts=response.get("ts"),
+                )  # fmt: skip
+            else:
+                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "unreachable", now=now)
+        return True
+
+    # the reminder -----------------------------------------------------------------------------------------
+
+    def _reminder(self, row_id: int, now: datetime) -> str:
+        with self.db.read() as session:
+            row = session.get(Schedule, row_id)
+            if row is None or row.remind_at is None or row.remind_at > now:
+                return "moved"
+            team = session.get(Team, row.team_id)
+            workspace = session.get(Workspace, row.workspace_id)
+            week = row.remind_week_start
+            person = find_person(session, workspace_id=row.workspace_id, user_id=row.user_id)
+            asked = owner_week(session, team=team, user_id=row.user_id, week=week, now=now)
+            dm = outbox.find(
+                session, workspace_id=workspace.id, kind=CHECKIN_KIND, key=checkin_key(team.id, row.user_id, week)
+            )
+        reason = _no_reminder(row, team, workspace, person, asked, dm, now)
+        if reason is not None:
+            self._clear_reminder(row)
+            return f"no_reminder:{reason}"
+        client = self.client_for(workspace)
+        if client is None:
+            return "no_token"
+        key = checkin_key(team.id, row.user_id, week)
+        claim = self._take(workspace.id, REMINDER_KIND, key, now)
+        if claim is None:
+            return "taken"
+        message = render_message("checkin_reminder.j2", week=asked)
+        sent = outbox.post(client, claim, channel=dm.channel_id, message=message, thread_ts=dm.message_ts)
+        if self._record(claim, sent, now):
+            self._clear_reminder(row)
+        return "reminded" if sent.ok else ("retry" if sent.outcome is Outcome.FAILED else "unreachable")
+
+    def _clear_reminder(self, row: Schedule) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(Schedule)
+                .where(Schedule.id == row.id, Schedule.remind_at == row.remind_at)
+                .values(remind_at=None)
+            )
+
+    # the weekly summary -----------------------------------------------------------------------------------
+
+    def _summary(self, row_id: int, now: datetime) -> str:
+        with self.db.read() as session:
+            row = session.get(Schedule, row_id)
+            if row is None or row.due_at > now:
+                return "moved"
+            team = session.get(Team, row.team_id)
+            workspace = session.get(Workspace, row.workspace_id)
+        week = row.week_start
+        if workspace.uninstalled_at is not None or team.checkins_paused:
+            return self._next_summary(row, team, week + schedule.WEEK) or "paused"
+        if now >= schedule.summary_due(team, week + schedule.WEEK):  # a later summary is due already
+            return self._next_summary(row, team, week + schedule.WEEK) or "stale"
+        client = self.client_for(workspace)
+        if client is None:
+            return "no_token"
+        with self.db.read() as session:
+            summary = weekly_summary(session, team=team, week_start=week, now=now)
+            owners_of = {
+                line.key_result.id: line.key_result.owner_user_id
+                for line in summary.key_results
+                if line.key_result.owner_user_id
+            }
+            flagged_ids = set(missed_in_a_row(session, team=team, week=week, owners_of=owners_of))
+        flagged = [line.key_result for line in summary.key_results if line.key_result.id in flagged_ids]
+        key = f"{team.id}:{week.isoformat()}"
+        final = self._send_summary(client, workspace, team, key, summary, flagged, now)
+        if flagged:
+            self._tell_facilitators(
+                client, workspace, team, kind=MISSED_KIND, key=key,
+                message=render_message("missed_checkins.j2", team=team, flagged=flagged), now=now,
+            )  # fmt: skip
+        if final:
+            self._next_summary(row, team, week + schedule.WEEK)
+            return "summary"
+        return "retry"
+
+    def _send_summary(self, client, workspace, team, key, summary, flagged, now) -> bool:
+        """The summary message, then the chart under it; True when both are done (sent or failed for good)."""
+        final = True
+        claim = self._take(workspace.id, SUMMARY_KIND, key, now)
+        if claim is not None:
+            message = render_message("checkin_summary.j2", summary=summary, flagged=flagged)
+            final = self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now)
+        claim = self._take(workspace.id, CHART_KIND, key, now)
+        if claim is not None and summary.key_results:
+            png = progress_chart(summary.chart_series(), title=f"{team.name}: progress, cycle {summary.span.number}")
+            sent = outbox.upload(
+                client, claim, channel=team.channel_id, content=png,
+                filename=f"okr-progress-{team.id}-{summary.week_start.isoformat()}.png",
+                title=f"{team.name} · week {summary.week} progress", comment="Progress of every key result this cycle",
+            )  # fmt: skip
+            final = self._record(claim, sent, now) and final
+        elif claim is not None:
+            with self.db.transaction() as session:
+                outbox.finish(session, claim, state=ClaimState.SKIPPED, outcome="no_key_results", now=now)
+        return final
+
+    def _next_summary(self, row: Schedule, team: Team, week: date) -> None:
+        with self.db.transaction() as session:
+            schedule.move(
+                session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
+                week=week, due=schedule.summary_due(team, week),
+            )  # fmt: skip
+
+
+def _no_reminder(row, team, workspace, person, asked: OwnerWeek, dm, now: datetime) -> str | None:
+    """Why this reminder should not go out, or None when it should."""
+    if workspace.uninstalled_at is not None:
+        return "uninstalled"
+    if team.checkins_paused:
+        return "paused"
+    if dm is None or dm.state is not ClaimState.SENT or not dm.message_ts:
+        return "no_dm"
+    if now >= row.due_at:  # next week's DM is due: this week is over
+        return "stale"
+    if not asked.key_results or asked.done:
+        return "done"
+    zone = schedule.known_zone(person, team)
+    if person is not None and person.away_until is not None and person.away_until >= now.astimezone(zone).date():
+        return "away"
+    return None
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):
+        return False
+    return True

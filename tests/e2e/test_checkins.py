@@ -1,0 +1,263 @@
+"""Weekly check-ins end to end: the sweep sends DMs through the sandbox, owners answer through signed requests.
+
+Ben is in New York and Cleo in Tokyo; the team checks in on Mondays at 10:00, which is 10:00 for each of
+them. Time is frozen (and ticking) so the bot, the sweeps and the test agree on what day it is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bot.scheduler import client_for
+from bot.sweep import Sweeper
+from storage.models import CheckIn, ClaimState, EventLog, KeyResult, KeyResultState, SendClaim
+from tests.conftest import sandbox_settings
+from tests.e2e.okr_support import commit, latest_ephemeral, rockets
+from tests.e2e.support import row_counts, shown, wait_until
+
+pytestmark = pytest.mark.usefixtures("bot")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def sweep(slack, db, database_url):
+    """One sweep at the given instant, with the clients `okr-bot serve` would use."""
+    return Sweeper(db, client_for(sandbox_settings(slack, database_url), db), worker="test").run
+
+
+def dm_messages(slack, user: str) -> list[dict]:
+    return slack.messages(slack.dm_channel_id(user))
+
+
+def top_level(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]]
+
+
+def key_results(db) -> dict[str, KeyResult]:
+    with db.read() as session:
+        return {kr.owner_user_id: kr for kr in session.scalars(select(KeyResult))}
+
+
+def key_results_of(db, owner: str) -> list[KeyResult]:
+    with db.read() as session:
+        return list(session.scalars(select(KeyResult).where(KeyResult.owner_user_id == owner).order_by(KeyResult.id)))
+
+
+def check_in(driver, slack, *, user: str, message: dict, channel: str, value: str, confidence: str, note=None):
+    button = next(
+        b["accessory"] for b in message["blocks"] if b.get("accessory", {}).get("action_id") == "checkin_open"
+    )
+    driver.click(user=user, action_id="checkin_open", value=button["value"], channel=channel, ts=message["ts"])
+    view = wait_until(lambda: (slack.open_views(user) or [None])[-1])
+    values = {
+        "value": {"value": {"type": "plain_text_input", "value": value}},
+        "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": confidence}}},
+        "note": {"note": {"type": "plain_text_input", "value": note}},
+    }
+    return driver.submit_view(view["id"], user=user, values=values)
+
+
+def test_a_week_of_check_ins_in_two_time_zones(driver, slack, db, sweep):
+    with freeze_time("2026-11-29 12:00:00", tick=True) as clock:  # Sunday
+        rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+        commit(db)
+        assert sweep(at("2026-11-29 12:00")) == {}
+        # 20:00 UTC Sunday is Monday 10:00 somewhere (UTC+14): the bot learns each owner's zone, and waits
+        assert sweep(at("2026-11-29 20:00")) == {"waiting": 2}
+        assert sweep(at("2026-11-30 00:59")) == {}
+
+        clock.move_to("2026-11-30 01:00:30")  # 10:00 in Tokyo
+        assert sweep(at("2026-11-30 01:00")) == {"sent": 1}
+        assert sweep(at("2026-11-30 01:01")) == {}
+        (cleo_dm,) = dm_messages(slack, "U0CLEO")
+        assert "Rockets" in cleo_dm["text"]
+        assert dm_messages(slack, "U0BEN") == []
+
+        clock.move_to("2026-11-30 15:00:30")  # 10:00 in New York
+        assert sweep(at("2026-11-30 15:00")) == {"sent": 1}
+        (ben_dm,) = dm_messages(slack, "U0BEN")
+
+        reply = check_in(
+            driver, slack, user="U0CLEO", message=cleo_dm, channel=slack.dm_channel_id("U0CLEO"),
+            value="24", confidence="6", note="Onboarding emails shipped",
+        )  # fmt: skip
+        assert reply.status == 200
+        cleo_kr = key_results(db)["U0CLEO"]
+        assert cleo_kr.current == 24 and cleo_kr.confidence == 6
+        redrawn = wait_until(lambda: slack.message(slack.dm_channel_id("U0CLEO"), cleo_dm["ts"]).get("edited") and
+                             slack.message(slack.dm_channel_id("U0CLEO"), cleo_dm["ts"]))  # fmt: skip
+        assert "All checked in" in str(redrawn["blocks"])
+
+        # a day later: Ben gets one reminder in his DM's thread, Cleo none
+        clock.move_to("2026-12-01 15:00:30")
+        assert sweep(at("2026-12-01 15:00")) == {"reminded": 1, "no_reminder:done": 1}
+        assert sweep(at("2026-12-01 15:05")) == {}
+        ben_messages = dm_messages(slack, "U0BEN")
+        assert len(ben_messages) == 2 and ben_messages[1]["thread_ts"] == ben_dm["ts"]
+        assert len(dm_messages(slack, "U0CLEO")) == 1
+
+        # Wednesday 10:00 in the team's zone (UTC): the summary and its chart in the team channel
+        clock.move_to("2026-12-02 10:00:30")
+        assert sweep(at("2026-12-02 10:00")) == {"summary": 1}
+        posted = slack.messages("C0ROCKET")
+        summary = next(m for m in posted if "check-in" in m["text"].lower())
+        assert "U0CLEO" in str(summary["blocks"])
+        (chart,) = [u for u in slack.uploads if u["channel_id"] == "C0ROCKET"]
+        assert chart["content"].startswith(b"\x89PNG")
+        assert sweep(at("2026-12-02 10:05")) == {}
+
+    with db.read() as session:
+        claims = {(c.kind, c.state) for c in session.scalars(select(SendClaim))}
+        (checkin,) = session.scalars(select(CheckIn)).all()
+        logged = session.scalars(select(EventLog).where(EventLog.action == "checked_in")).all()
+    assert claims == {
+        ("checkin", ClaimState.SENT), ("checkin_reminder", ClaimState.SENT),
+        ("checkin_summary", ClaimState.SENT), ("checkin_chart", ClaimState.SENT),
+    }  # fmt: skip
+    assert (checkin.value, checkin.confidence, checkin.note) == (24, 6, "Onboarding emails shipped")
+    assert checkin.week_start.isoformat() == "2026-11-30"
+    assert len(logged) == 1
+
+
+def checkin_reply(driver, slack, *, user: str, channel: str = "C0ROCKET") -> dict:
+    """`/okr checkin`, and the ephemeral message it left (with its ts, for clicking)."""
+    before = len(slack.responses)
+    result = driver.command("checkin", user=user, channel=channel)
+    assert result.status == 200 and not result.body, result.text
+    slack.wait_for_response(count=before + 1)
+    return latest_ephemeral(slack, user)
+
+
+def modal_values(value, confidence, note=None) -> dict:
+    return {
+        "value": {"value": {"type": "plain_text_input", "value": value}},
+        "confidence": {
+            "confidence": {"type": "static_select", "selected_option": {"value": confidence} if confidence else None}
+        },
+        "note": {"note": {"type": "plain_text_input", "value": note}},
+    }
+
+
+def open_checkin(driver, slack, *, user: str, message: dict, channel: str, kr_id: int) -> dict:
+    opened = len(slack.calls_to("views.open"))
+    driver.click(user=user, action_id="checkin_open", value=str(kr_id), channel=channel, ts=message["ts"])
+    call = slack.wait_for("views.open", count=opened + 1)
+    assert call.ok, call.response
+    return call.response["view"]
+
+
+def test_checkin_on_demand_records_this_week_and_a_second_one_replaces_it(driver, slack, db):
+    rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+    commit(db)
+    ben_kr = key_results(db)["U0BEN"]
+    reply = checkin_reply(driver, slack, user="U0BEN")
+    assert "Check in" in shown(reply) and "Teams active after their first week" in shown(reply)
+    assert "Median minutes" not in shown(reply)  # Cleo's key result, not Ben's
+
+    view = open_checkin(driver, slack, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=ben_kr.id)
+    assert "(%)" in str(view["blocks"])  # the unit is shown with the value
+    driver.submit_view(view["id"], user="U0BEN", values=modal_values("26", "7", "First cohort"))
+    wait_until(lambda: key_results(db)["U0BEN"].current == 26)
+    redrawn = wait_until(lambda: "All checked in" in shown(slack.responses[-1]["body"]) and slack.responses[-1])
+    assert redrawn["body"].get("replace_original") is True
+
+    view = open_checkin(driver, slack, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=ben_kr.id)
+    driver.submit_view(view["id"], user="U0BEN", values=modal_values("28.5", "8"))
+    wait_until(lambda: key_results(db)["U0BEN"].current == 28.5)
+    with db.read() as session:
+        (only,) = session.scalars(select(CheckIn)).all()
+        entries = session.scalars(select(EventLog).where(EventLog.action == "checked_in").order_by(EventLog.id)).all()
+    assert (only.value, only.confidence, only.note) == (28.5, 8, None)
+    assert len(entries) == 2
+    assert entries[1].data["replaced"]["value"] == 26 and entries[1].data["replaced"]["note"] == "First cohort"
+
+
+@pytest.mark.parametrize(
+    ("value", "confidence", "note", "block", "needle"),
+    [
+        ("forty", "7", None, "value", "without words"),
+        ("", "7", None, "value", "number"),
+        ("1" * 60, "7", None, "value", "too long"),
+        ("1e400", "7", None, "value", "number"),
+        ("42", None, None, "confidence", "1 (off track) to 10"),
+        ("42", "11", None, "confidence", "1 (off track) to 10"),
+        ("42", "7", "x" * 1001, "note", "limit is 1,000"),
+        ("42", "7", "bad \x00 byte", "note", "note"),
+    ],
+)
+def test_a_bad_answer_shows_in_the_modal_and_saves_nothing(driver, slack, db, value, confidence, note, block, needle):
+    rockets(driver, slack, members=("U0BEN",))
+    commit(db)
+    ben_kr = key_results(db)["U0BEN"]
+    reply = checkin_reply(driver, slack, user="U0BEN")
+    view = open_checkin(driver, slack, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=ben_kr.id)
+    before = row_counts(db)
+    result = driver.submit_view(view["id"], user="U0BEN", values=modal_values(value, confidence, note))
+    assert result.json["response_action"] == "errors"
+    assert needle.casefold() in result.json["errors"][block].casefold(), result.json
+    assert row_counts(db) == before
+    assert key_results(db)["U0BEN"].current == ben_kr.current
+
+
+def test_no_change_on_all_checks_in_what_has_a_confidence_and_names_the_rest(driver, slack, db):
+    rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+    commit(db, key_results=[
+        {"metric": "Weekly active teams", "baseline": 10, "target": 40, "owner": "U0BEN"},
+        {"metric": "Activation rate", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
+    ])  # fmt: skip
+    first = sorted(key_results_of(db, "U0BEN"), key=lambda kr: kr.position)[0]
+    reply = checkin_reply(driver, slack, user="U0BEN")
+    view = open_checkin(driver, slack, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=first.id)
+    driver.submit_view(view["id"], user="U0BEN", values=modal_values("12", "6"))
+    wait_until(lambda: key_results_of(db, "U0BEN")[0].current == 12 or key_results_of(db, "U0BEN")[1].current == 12)
+
+    # next week: "No change on all" repeats KR 1 (value and confidence known); KR 2 never had a confidence
+    with freeze_time(datetime.now(UTC) + timedelta(days=7), tick=True):
+        reply = checkin_reply(driver, slack, user="U0BEN")
+        before = len(slack.responses)
+        driver.click(user="U0BEN", action_id="checkin_no_change", value=reply["blocks"][-2]["elements"][0]["value"],
+                     channel="C0ROCKET", ts=reply["ts"])  # fmt: skip
+        told = slack.wait_for_response(count=before + 2)
+    with db.read() as session:
+        weeks = sorted((c.key_result_id, c.value, c.confidence) for c in session.scalars(select(CheckIn)))
+    assert weeks == [(first.id, 12, 6), (first.id, 12, 6)]
+    assert "Activation rate" in shown(told["body"]) and "no value or confidence yet" in shown(told["body"])
+
+
+def test_who_may_check_in_and_what(driver, slack, db):
+    rockets(driver, slack, members=("U0BEN",))
+    commit(db)
+    cleo_kr = key_results(db)["U0CLEO"]  # Cleo owns it but is not a member; Ben is a member
+    # Ada owns nothing: /okr checkin says so
+    ada_reply = checkin_reply(driver, slack, user="U0ADA")
+    assert "nothing to check in" in shown(ada_reply)
+    # someone in no team, owning nothing, is refused a key result by id, and nothing is written
+    slack.add_user("U0DAN", "dan", tz="Europe/Paris")
+    slack.add_channel("C0ROCKET", "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO", "U0DAN"))
+    cleo_reply = checkin_reply(driver, slack, user="U0CLEO")
+    before, replies = row_counts(db), len(slack.responses)
+    driver.click(user="U0DAN", action_id="checkin_open", value=str(cleo_kr.id), channel="C0ROCKET",
+                 ts=cleo_reply["ts"])  # fmt: skip
+    refusal = slack.wait_for_response(count=replies + 1)
+    assert "Only the key result's owner or a member" in shown(refusal["body"])
+    assert row_counts(db) == before
+    # a key result dropped after the DM went out takes no check-in
+    with db.transaction() as session:
+        session.get(KeyResult, cleo_kr.id).state = KeyResultState.DROPPED
+    driver.click(user="U0CLEO", action_id="checkin_open", value=str(cleo_kr.id), channel="C0ROCKET",
+                 ts=cleo_reply["ts"])  # fmt: skip
+    dropped = wait_until(lambda: "dropped" in shown(slack.responses[-1]["body"]) and slack.responses[-1])
+    assert "takes no more check-ins" in shown(dropped["body"])
+    # a forged button value is a clear refusal, not a crash
+    driver.click(user="U0CLEO", action_id="checkin_open", value="12345678901234567890", channel="C0ROCKET",
+                 ts=cleo_reply["ts"])  # fmt: skip
+    stale = wait_until(lambda: "out of date" in shown(slack.responses[-1]["body"]) and slack.responses[-1])
+    assert stale
+    assert row_counts(db) == before
