@@ -70,13 +70,15 @@ class Sweeper:
             if not due:
                 return report
             for item in due:
-                seen.add(item)
                 what, row_id = item
                 try:
-                    report[self._process(what, row_id, now)] += 1
+                    outcome = self._process(what, row_id, now)
                 except Exception:  # one broken row must not stop the others
                     log.exception("a scheduled send failed", extra={"what": what, "row": row_id})
-                    report["error"] += 1
+                    outcome = "error"
+                report[outcome] += 1
+                if outcome != "stale":  # a stale row was moved on to a later week, which may be due now
+                    seen.add(item)
 
     def _due(self, now: datetime) -> list[tuple[str, int]]:
         with self.db.read() as session:
@@ -156,13 +158,15 @@ class Sweeper:
         key = checkin_key(team.id, row.user_id, row.week_start)
         claim = self._take(workspace.id, CHECKIN_KIND, key, now)
         if claim is None:
-            return "taken"
+            return self._claimed_before(client, workspace, team, row, read, person, key, now)
         with self.db.read() as session:
             was_away = outbox.find(
                 session, workspace_id=workspace.id, kind=CHECKIN_KIND,
                 key=checkin_key(team.id, row.user_id, row.week_start - schedule.WEEK),
             )  # fmt: skip
-            away_note = was_away.outcome if was_away is not None and was_away.state is ClaimState.SKIPPED else None
+            skipped = was_away.outcome if was_away is not None and was_away.state is ClaimState.SKIPPED else None
+            # only the skips the person should hear about: not "stale" (our downtime) nor "unreachable:…"
+            away_note = skipped if skipped in ("away", "paused") or str(skipped).startswith("status_away:") else None
         message = render_message("checkin_dm.j2", weeks=[asked], away_note=away_note)
         dm = outbox.open_dm(client, row.user_id)
         if not dm.ok:
@@ -244,28 +248,62 @@ class Sweeper:
             elif claim is not None:
                 outbox.release(self.db, claim)
             return "retry" if delivery.outcome is Outcome.FAILED else "installation_dead"
+        if claim is None:  # refused before the DM was claimed (users.info): claim the week to record it
+            claim = self._take(workspace.id, CHECKIN_KIND, checkin_key(team.id, user_id, row.week_start), now)
         with self.db.transaction() as session:
             if claim is not None:
                 outbox.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "unreachable", now=now)
-            else:
-                outbox.record_skip(
-                    session, workspace_id=workspace.id, kind=CHECKIN_KIND,
-                    key=checkin_key(team.id, user_id, row.week_start), outcome=f"unreachable:{delivery.error}", now=now,
-                )  # fmt: skip
             person = ensure_person(session, workspace_id=workspace.id, user_id=user_id, now=now)
             if person.unreachable_since is None:
                 person.unreachable_since, person.unreachable_reason = now, (delivery.error or "unreachable")[:40]
-            since = person.unreachable_since
-            next_week = read[0] + schedule.WEEK
+        return self._unreachable_week(client, workspace, team, row, read, now)
+
+    def _unreachable_week(
+        self, client: WebClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
+        now: datetime,
+    ) -> str:  # fmt: skip
+        """Tell the facilitators (once per time someone becomes unreachable), then plan next week. Until every
+        facilitator's DM is sent or refused for good the row stays due, so the next sweep tries again."""
+        with self.db.read() as session:
+            person = find_person(session, workspace_id=workspace.id, user_id=row.user_id)
+        if person is not None and person.unreachable_since is not None:
+            since = person.unreachable_since.date().isoformat()
+            told = self._tell_facilitators(
+                client, workspace, team, kind=UNREACHABLE_KIND, key=f"{team.id}:{row.user_id}:{since}",
+                message=render_message(
+                    "owner_unreachable.j2", team=team, user_id=row.user_id, error=person.unreachable_reason
+                ),
+                now=now,
+            )  # fmt: skip
+            if not told:
+                return "retry"
+        next_week = read[0] + schedule.WEEK
+        with self.db.transaction() as session:
             schedule.move(
                 session, row_id=row.id, from_week=read[0], from_due=read[1],
                 week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
             )  # fmt: skip
-        self._tell_facilitators(
-            client, workspace, team, kind=UNREACHABLE_KIND, key=f"{team.id}:{user_id}:{since.date().isoformat()}",
-            message=render_message("owner_unreachable.j2", team=team, user_id=user_id, error=delivery.error), now=now,
-        )  # fmt: skip
         return "unreachable"
+
+    def _claimed_before(
+        self, client: WebClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
+        person: Person | None, key: str, now: datetime,
+    ) -> str:  # fmt: skip
+        """This week's DM is already claimed: in flight elsewhere, or finished by a sweep that stopped short of
+        what comes after (telling the facilitators, planning next week)."""
+        with self.db.read() as session:
+            existing = outbox.find(session, workspace_id=workspace.id, kind=CHECKIN_KIND, key=key)
+        if existing is None or existing.state is ClaimState.CLAIMED:
+            return "taken"
+        if existing.state is ClaimState.FAILED:
+            return self._unreachable_week(client, workspace, team, row, read, now)
+        next_week = read[0] + schedule.WEEK
+        with self.db.transaction() as session:
+            schedule.move(
+                session, row_id=row.id, from_week=read[0], from_due=read[1],
+                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
+            )  # fmt: skip
+        return "taken"
 
     def _installation_dead(self, client: WebClient, workspace: Workspace, now: datetime) -> bool:
         """Is it the bot's token that is dead (then stop writing for this workspace), or the person?"""
@@ -278,17 +316,26 @@ class Sweeper:
 
     def _tell_facilitators(
         self, client: WebClient, workspace: Workspace, team: Team, *, kind: str, key: str, message: dict, now: datetime
-    ) -> None:
-        """One DM per facilitator, each claimed on its own: a facilitator who cannot be reached is recorded."""
+    ) -> bool:
+        """One DM per facilitator, each claimed on its own; True when each is sent or refused for good."""
         with self.db.read() as session:
             facilitators = [m.user_id for m in members_of(session, team=team) if m.role is Role.FACILITATOR]
+        final = True
         for facilitator in facilitators:
             claim = self._take(workspace.id, kind, f"{key}:{facilitator}", now)
             if claim is None:
+                final = self._finished(workspace.id, kind, f"{key}:{facilitator}") and final
                 continue
             dm = outbox.open_dm(client, facilitator)
             sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
-            self._record(claim, sent, now)
+            final = self._record(claim, sent, now) and final
+        return final
+
+    def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
+        """Whether a send someone else claimed is over (sent, skipped, or refused for good)."""
+        with self.db.read() as session:
+            claim = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
+        return claim is not None and claim.state is not ClaimState.CLAIMED
 
     def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
         """The claim's final state, or the claim given back when trying again later may work. True if final."""
@@ -375,10 +422,10 @@ class Sweeper:
         key = f"{team.id}:{week.isoformat()}"
         final = self._send_summary(client, workspace, team, key, summary, flagged, now)
         if flagged:
-            self._tell_facilitators(
+            final = self._tell_facilitators(
                 client, workspace, team, kind=MISSED_KIND, key=key,
                 message=render_message("missed_checkins.j2", team=team, flagged=flagged), now=now,
-            )  # fmt: skip
+            ) and final  # fmt: skip
         if final:
             self._next_summary(row, team, week + schedule.WEEK)
             return "summary"
@@ -391,6 +438,8 @@ class Sweeper:
         if claim is not None:
             message = render_message("checkin_summary.j2", summary=summary, flagged=flagged)
             final = self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now)
+        else:
+            final = self._finished(workspace.id, SUMMARY_KIND, key)
         claim = self._take(workspace.id, CHART_KIND, key, now)
         if claim is not None and summary.key_results:
             png = progress_chart(summary.chart_series(), title=f"{team.name}: progress, cycle {summary.span.number}")
@@ -403,6 +452,8 @@ class Sweeper:
         elif claim is not None:
             with self.db.transaction() as session:
                 outbox.finish(session, claim, state=ClaimState.SKIPPED, outcome="no_key_results", now=now)
+        else:
+            final = self._finished(workspace.id, CHART_KIND, key) and final
         return final
 
     def _next_summary(self, row: Schedule, team: Team, week: date) -> None:

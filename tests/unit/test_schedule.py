@@ -1,0 +1,89 @@
+"""The check-in calendar: local hours in each zone, across daylight-saving changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.rituals.schedule import (
+    EARLIEST_ZONE,
+    WEEK,
+    next_occurrence,
+    occurrence,
+    summary_due,
+    week_of,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+TOKYO = ZoneInfo("Asia/Tokyo")
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_the_same_local_hour_is_a_different_utc_hour_in_each_zone():
+    monday = date(2026, 11, 30)
+    assert occurrence(monday, weekday=0, hour=10, zone=TOKYO) == utc("2026-11-30 01:00")
+    assert occurrence(monday, weekday=0, hour=10, zone=NEW_YORK) == utc("2026-11-30 15:00")
+    assert occurrence(monday, weekday=2, hour=9, zone=PARIS) == utc("2026-12-02 08:00")
+    # the earliest zone on Earth is where a Monday 10:00 comes first: Sunday 20:00 UTC
+    assert occurrence(monday, weekday=0, hour=10, zone=EARLIEST_ZONE) == utc("2026-11-29 20:00")
+
+
+@pytest.mark.parametrize(
+    ("zone", "mondays", "expected_utc_hours"),
+    [
+        # New York springs forward on Sunday 2027-03-14: 10:00 local moves from 15:00 to 14:00 UTC
+        (NEW_YORK, ["2027-03-08", "2027-03-15", "2027-03-22"], [15, 14, 14]),
+        # Paris springs forward on 2027-03-28 and falls back on 2027-10-31
+        (PARIS, ["2027-03-22", "2027-03-29", "2027-10-25", "2027-11-01"], [9, 8, 8, 9]),
+        (TOKYO, ["2027-03-08", "2027-03-15"], [1, 1]),
+    ],
+)
+def test_daylight_saving_moves_the_utc_time_never_the_local_one(zone, mondays, expected_utc_hours):
+    for monday, hour in zip(mondays, expected_utc_hours, strict=True):
+        due = occurrence(date.fromisoformat(monday), weekday=0, hour=10, zone=zone)
+        assert due.hour == hour
+        assert due.astimezone(zone).hour == 10 and due.astimezone(zone).weekday() == 0
+
+
+def test_weekly_due_times_never_skip_or_double_a_week_across_a_change():
+    week, due = next_occurrence(utc("2027-03-01 00:00"), weekday=0, hour=10, zone=NEW_YORK)
+    seen = []
+    for _ in range(6):
+        seen.append((week, due.astimezone(NEW_YORK).strftime("%a %H:%M")))
+        week += WEEK
+        due = occurrence(week, weekday=0, hour=10, zone=NEW_YORK)
+    assert [w for w, _ in seen] == [date(2027, 3, 1) + timedelta(weeks=i) for i in range(6)]
+    assert {local for _, local in seen} == {"Mon 10:00"}
+
+
+def test_a_check_in_week_runs_from_one_check_in_time_to_the_next():
+    # Monday 10:00 in New York is 15:00 UTC on 2026-11-30
+    assert week_of(utc("2026-11-30 14:59"), weekday=0, hour=10, zone=NEW_YORK) == date(2026, 11, 23)
+    assert week_of(utc("2026-11-30 15:00"), weekday=0, hour=10, zone=NEW_YORK) == date(2026, 11, 30)
+    assert week_of(utc("2026-12-06 23:00"), weekday=0, hour=10, zone=NEW_YORK) == date(2026, 11, 30)
+    # a Thursday check-in: the week is still named by its Monday
+    assert week_of(utc("2026-12-03 07:59"), weekday=3, hour=9, zone=PARIS) == date(2026, 11, 23)
+    assert week_of(utc("2026-12-03 08:00"), weekday=3, hour=9, zone=PARIS) == date(2026, 11, 30)
+
+
+def test_next_occurrence_is_now_when_now_is_the_check_in_time():
+    assert next_occurrence(utc("2026-11-30 15:00"), weekday=0, hour=10, zone=NEW_YORK) == (
+        date(2026, 11, 30), utc("2026-11-30 15:00"),
+    )  # fmt: skip
+    assert next_occurrence(utc("2026-11-30 15:01"), weekday=0, hour=10, zone=NEW_YORK) == (
+        date(2026, 12, 7), utc("2026-12-07 15:00"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("reminder_hours", "expected"), [(24, "2026-12-02 10:00"), (48, "2026-12-03 10:00"),
+                                                          (1, "2026-12-02 10:00"), (72, "2026-12-04 10:00")])
+def test_the_summary_comes_a_day_after_the_reminder_delay_at_the_check_in_hour(reminder_hours, expected):
+    team = SimpleNamespace(timezone="UTC", checkin_weekday=0, checkin_hour=10, reminder_hours=reminder_hours)
+    assert summary_due(team, date(2026, 11, 30)) == utc(expected)
