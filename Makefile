@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/okr-bot start
 
-## test: the whole suite, on SQLite and on a PostgreSQL server the run starts itself
+## test: the whole suite, on SQLite and on a PostgreSQL server the run starts itself, on every core
+TEST_JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

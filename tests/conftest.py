@@ -24,12 +24,15 @@ from bot.settings import Settings
 from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.support.postgres import PostgresServer, find_pg_bindir
+from tests.support.postgres import PostgresServer, PostgresServerError, find_pg_bindir
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BACKENDS = ("sqlite", "postgresql")
 _database_names = itertools.count()
-_pg_skip_reason: list[str] = []
+PG_MISSING = (
+    "no PostgreSQL server binaries found (set PG_BINDIR or install postgresql): "
+    "the PostgreSQL half of the suite was skipped"
+)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -39,21 +42,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if _pg_skip_reason:
+    # decided here rather than by the fixture, which runs in the worker processes under pytest-xdist
+    wanted = os.environ.get("OKR_TEST_BACKENDS", ",".join(BACKENDS)).split(",")
+    try:
+        missing = PG_MISSING if "postgresql" in wanted and find_pg_bindir() is None else None
+    except PostgresServerError as error:  # PG_BINDIR set to a wrong place: the fixture errors with this too
+        missing = str(error)
+    if missing:
         terminalreporter.write_sep("!", "PostgreSQL tests were SKIPPED", red=True, bold=True)
-        terminalreporter.write_line(_pg_skip_reason[0], red=True)
+        terminalreporter.write_line(missing, red=True)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     bindir = find_pg_bindir()
     if bindir is None:
-        reason = (
-            "no PostgreSQL server binaries found (set PG_BINDIR or install postgresql): "
-            "the PostgreSQL half of the suite was skipped"
-        )
-        _pg_skip_reason.append(reason)
-        pytest.skip(reason)
+        pytest.skip(PG_MISSING)
     server = PostgresServer(bindir).start()
     yield server
     server.stop()

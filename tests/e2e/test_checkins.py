@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from bot.scheduler import client_for
 from bot.sweep import Sweeper
-from storage.models import CheckIn, ClaimState, EventLog, KeyResult, KeyResultState, SendClaim
+from storage.models import CheckIn, ClaimState, EventLog, KeyResult, KeyResultState, Schedule, SendClaim
 from tests.conftest import sandbox_settings
 from tests.e2e.okr_support import commit, latest_ephemeral, rockets
-from tests.e2e.support import row_counts, shown, wait_until
+from tests.e2e.support import okr, row_counts, shown, wait_until
 
 pytestmark = pytest.mark.usefixtures("bot")
 
@@ -261,3 +261,23 @@ def test_who_may_check_in_and_what(driver, slack, db):
     stale = wait_until(lambda: "out of date" in shown(slack.responses[-1]["body"]) and slack.responses[-1])
     assert stale
     assert row_counts(db) == before
+
+
+def test_changing_the_check_in_time_moves_every_planned_dm_and_the_summary(driver, slack, db, sweep):
+    with freeze_time("2026-11-29 12:00:00", tick=True) as clock:  # Sunday
+        rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+        commit(db)
+        assert sweep(at("2026-11-29 20:00")) == {"waiting": 2}  # zones learnt: Monday 10:00 local for each
+        reply = okr(driver, slack, "team settings day=tuesday hour=9 timezone=Europe/Paris")
+        assert "changed the time zone, check-in day, check-in hour" in reply.text, reply.text
+        with db.read() as session:
+            due = {(row.kind.value, row.user_id): row.due_at for row in session.scalars(select(Schedule))}
+        assert due == {
+            ("checkin", "U0CLEO"): at("2026-12-01 00:00"),  # Tuesday 09:00 in Tokyo
+            ("checkin", "U0BEN"): at("2026-12-01 14:00"),  # Tuesday 09:00 in New York
+            ("summary", ""): at("2026-12-03 08:00"),  # Thursday 09:00 in Paris
+        }
+        clock.move_to("2026-11-30 15:00:30")
+        assert sweep(at("2026-11-30 15:00")) == {}  # Monday 10:00 in New York is no longer the time
+        clock.move_to("2026-12-01 14:00:30")
+        assert sweep(at("2026-12-01 14:00")) == {"sent": 2}
