@@ -127,10 +127,10 @@ class Sweeper:
         if not info.ok:
             return self._refused(info, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
         user = (info.response or {}).get("user", {})
+        person = self._remember_zone(team, row.user_id, user.get("tz"), now)  # next weeks are planned in it
         if user.get("deleted"):
             refused = Delivery(Outcome.TARGET_UNREACHABLE, "user_disabled")
             return self._refused(refused, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
-        person = self._remember_zone(team, row.user_id, user.get("tz"), now)
         zone = schedule.known_zone(person, team)
         this_week = schedule.week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
         if row.week_start < this_week:  # the sweep did not run that week: too late to ask about it

@@ -32,7 +32,7 @@ from bot.scheduler import client_for
 from bot.slack import web_client
 from bot.sweep import UNREACHABLE_KIND, Sweeper
 from storage.db import Database
-from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, SendClaim
+from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, SendClaim, Workspace
 from tests import factories
 from tests.conftest import SIGNING_SECRET, sandbox_settings
 from tests.helpers import flatten
@@ -446,3 +446,33 @@ def _plan_nodes(node: dict):
     yield node
     for child in node.get("Plans", []):
         yield from _plan_nodes(child)
+
+
+def test_account_inactive_about_the_person_marks_them_unreachable_while_the_token_works(slack, db, database_url):
+    team = due_team(db, slack, 1)
+    owners = team.owners
+    slack.fail_next("chat.postMessage", "account_inactive")
+    report = sweeper(slack, database_url, db).run()
+    assert report == {"unreachable": 1}
+    assert [c.ok for c in slack.calls_to("auth.test")][-1] is True  # the bot asked whether its token is dead
+    with db.read() as session:
+        person = session.scalars(select(Person).where(Person.user_id == owners[0])).one()
+        workspace = session.scalars(select(Workspace)).one()
+    assert person.unreachable_reason == "account_inactive"
+    assert workspace.uninstalled_at is None
+
+
+def test_a_dead_token_stops_the_workspace_instead_of_blaming_each_owner(slack, db, database_url):
+    owners = due_team(db, slack, 2).owners
+    slack.fail_next("users.info", "invalid_auth")
+    slack.fail_next("auth.test", "invalid_auth")
+    report = sweeper(slack, database_url, db).run()
+    assert report["installation_dead"] == 1
+    with db.read() as session:
+        workspace = session.scalars(select(Workspace)).one()
+        unreachable = session.scalars(select(Person).where(Person.unreachable_since.is_not(None))).all()
+        claims = session.scalars(select(SendClaim)).all()
+    assert workspace.uninstalled_at is not None
+    assert unreachable == [] and claims == []
+    assert [c for c in slack.calls_to("chat.postMessage") if c.ok] == []
+    assert len(owners) == 2
