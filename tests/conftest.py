@@ -38,6 +38,8 @@ PG_MISSING = (
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         wanted = os.environ.get("OKR_TEST_BACKENDS", ",".join(BACKENDS)).split(",")
+        if metafunc.definition.get_closest_marker("postgres"):  # what only several processes on PostgreSQL do
+            wanted = [b for b in wanted if b == "postgresql"]
         metafunc.parametrize("backend", [b for b in BACKENDS if b in wanted], scope="session")
 
 
