@@ -118,6 +118,19 @@ def release(db: Database, claim: Claim) -> None:
         session.execute(delete(SendClaim).where(SendClaim.id == claim.id, SendClaim.state == ClaimState.CLAIMED))
 
 
+# Slack's own failures: the call may or may not have taken effect, and a later try may work
+SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "unknown_error"})
+
+
+def retryable(delivery: Delivery) -> bool:
+    """Worth trying again later: a rate limit, Slack failing, or an answer that never came (the error is then
+    the exception's name). Any other refusal (`invalid_blocks`, `missing_scope`…) will be the same next time."""
+    if delivery.outcome is not Outcome.FAILED:
+        return False
+    error = delivery.error or ""
+    return error == "ratelimited" or error in SERVER_ERRORS or not error.islower()
+
+
 def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
     """After a send that did not clearly happen. A rate limit means Slack did nothing: release the claim.
     Anything else (a lost connection, a timeout, a 5xx) may have posted the message: leave the claim as
@@ -157,7 +170,9 @@ def post(
 ) -> Delivery:
     """Post the claimed message, or find it already posted by the process this claim was taken from."""
     if claim.previous_claimed_at is not None:
-        found = already_posted(client, claim, channel=channel, match=lambda m: _claim_of(m) == claim.name)
+        found = already_posted(
+            client, claim, channel=channel, match=lambda m: _claim_of(m) == claim.name, thread_ts=thread_ts
+        )
         if found is not None:
             return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
     extra = {"thread_ts": thread_ts} if thread_ts else {}
@@ -180,15 +195,20 @@ def upload(
     )  # fmt: skip
 
 
-def already_posted(client: WebClient, claim: Claim, *, channel: str, match) -> str | None:
-    """The ts of a message in `channel` since the abandoned claim was taken that `match`es, if Slack has one."""
+def already_posted(
+    client: WebClient, claim: Claim, *, channel: str, match, thread_ts: str | None = None
+) -> str | None:
+    """The ts of a message in `channel` (or in the thread of `thread_ts`: history leaves replies out) since the
+    abandoned claim was taken that `match`es, if Slack has one."""
     assert claim.previous_claimed_at is not None
     oldest = (claim.previous_claimed_at - HISTORY_SLACK).timestamp()
+    read = client.conversations_replies if thread_ts else client.conversations_history
+    where = {"channel": channel, **({"ts": thread_ts} if thread_ts else {})}
     cursor = None
     while True:
         found = deliver(
-            client.conversations_history, channel=channel, oldest=f"{oldest:.6f}", limit=200,
-            include_all_metadata=True, **({"cursor": cursor} if cursor else {}),
+            read, **where, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True,
+            **({"cursor": cursor} if cursor else {}),
         )  # fmt: skip
         if not found.ok or found.response is None:
             # cannot tell: sending again risks a duplicate, not sending risks a loss; a person can see a
@@ -196,7 +216,7 @@ def already_posted(client: WebClient, claim: Claim, *, channel: str, match) -> s
             log.warning("could not read history to check an abandoned send", extra={"error": found.error})
             return None
         for message in found.response.get("messages", []):
-            if match(message):
+            if message.get("ts") != thread_ts and match(message):
                 return message.get("ts")
         cursor = (found.response.get("response_metadata") or {}).get("next_cursor")
         if not found.response.get("has_more") or not cursor:

@@ -20,6 +20,7 @@ retries gives the claim back for the next sweep.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -36,7 +37,7 @@ from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND, OwnerWeek, checkin_key, missed_in_a_row, owner_week
 from bot.rituals.people import away_words, ensure_person, find_person, status_means_away
 from bot.rituals.summary import weekly_summary
-from bot.rituals.teams import members_of
+from bot.rituals.teams import lock_team, members_of
 from bot.rituals.workspaces import mark_uninstalled
 from bot.slack import Delivery, Outcome, deliver
 from storage.db import Database
@@ -59,14 +60,19 @@ class Sweeper:
         self.db = db
         self.client_for = client_for
         self.worker = worker or outbox.worker_name()
+        self._stamp: Callable[[], datetime] | None = None
 
     def run(self, now: datetime | None = None) -> Counter[str]:
         """Do everything due at `now` (default: the current time); returns how each item ended."""
         now = now or datetime.now(UTC)
+        started = time.monotonic()
+        # claims are stamped with the time they are taken, not when the sweep began: a sweep slowed by rate
+        # limits must not hold claims that look older than they are, or another replica would take them over
+        self._stamp = lambda: now + timedelta(seconds=time.monotonic() - started)
         report: Counter[str] = Counter()
         seen: set[tuple[str, int]] = set()
         while True:
-            due = [item for item in self._due(now) if item not in seen]
+            due = self._due(now, seen)
             if not due:
                 return report
             for item in due:
@@ -80,13 +86,18 @@ class Sweeper:
                 if outcome != "stale":  # a stale row was moved on to a later week, which may be due now
                     seen.add(item)
 
-    def _due(self, now: datetime) -> list[tuple[str, int]]:
+    def _due(self, now: datetime, seen: set[tuple[str, int]] = frozenset()) -> list[tuple[str, int]]:
+        """What is due and not yet handled in this run; rows that stay due (retries) do not hide later ones."""
+        done_sends = [row_id for what, row_id in seen if what != "reminder"]
+        done_reminders = [row_id for what, row_id in seen if what == "reminder"]
+        due_sends = [Schedule.due_at <= now] + ([Schedule.id.not_in(done_sends)] if done_sends else [])
+        due_reminders = [Schedule.remind_at <= now] + ([Schedule.id.not_in(done_reminders)] if done_reminders else [])
         with self.db.read() as session:
             sends = session.execute(
-                select(Schedule.id, Schedule.kind).where(Schedule.due_at <= now).order_by(Schedule.due_at).limit(BATCH)
+                select(Schedule.id, Schedule.kind).where(*due_sends).order_by(Schedule.due_at).limit(BATCH)
             ).all()
             reminders = session.scalars(
-                select(Schedule.id).where(Schedule.remind_at <= now).order_by(Schedule.remind_at).limit(BATCH)
+                select(Schedule.id).where(*due_reminders).order_by(Schedule.remind_at).limit(BATCH)
             ).all()
         return [(kind.value, row_id) for row_id, kind in sends] + [("reminder", row_id) for row_id in reminders]
 
@@ -98,7 +109,8 @@ class Sweeper:
         return self._reminder(row_id, now)
 
     def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> Claim | None:
-        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=now, worker=self.worker)
+        stamp = self._stamp() if self._stamp is not None else now
+        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
 
     # the weekly DM ----------------------------------------------------------------------------------------
 
@@ -113,15 +125,15 @@ class Sweeper:
             asked = owner_week(session, team=team, user_id=row.user_id, week=row.week_start, now=now)
         read = (row.week_start, row.due_at)
         if workspace.uninstalled_at is not None:
-            return self._move_on(row, read, team, person, outcome=None, now=now) or "uninstalled"
+            self._move_on(row, read, team, person, outcome=None, now=now)
+            return "uninstalled"
         if not asked.key_results:
-            with self.db.transaction() as session:
-                session.execute(delete(Schedule).where(Schedule.id == row.id, Schedule.week_start == row.week_start))
-            return "no_key_results"
+            return self._forget(row, team, now)
         if team.checkins_paused:
             return self._move_on(row, read, team, person, outcome="paused", now=now)
         client = self.client_for(workspace)
-        if client is None:
+        if client is None:  # no installation for it any more: look again next week
+            self._move_on(row, read, team, person, outcome=None, now=now)
             return "no_token"
         info = deliver(client.users_info, user=row.user_id)
         if not info.ok:
@@ -197,6 +209,17 @@ class Sweeper:
             reachable.unreachable_since = reachable.unreachable_reason = None
         return "sent"
 
+    def _forget(self, row: Schedule, team: Team, now: datetime) -> str:
+        """Someone who owns nothing in the team any more: drop their row (or the team's summary row) unless, under
+        the team's lock, they turn out to own something again (a commit may be saving right now)."""
+        with self.db.transaction() as session:
+            lock_team(session, team)
+            owners = schedule.owners(session, team=team, now=now)
+            if (row.user_id or None) in owners or (not row.user_id and owners):
+                return "moved"
+            session.execute(delete(Schedule).where(Schedule.id == row.id))
+        return "no_key_results"
+
     def _remember_zone(self, team: Team, user_id: str, tz: str | None, now: datetime) -> Person:
         """Keep the zone Slack gives (the team's when Slack has none): it places the next weeks' DMs."""
         zone = tz if tz and _valid_zone(tz) else team.timezone
@@ -239,9 +262,16 @@ class Sweeper:
         posted: bool = False,
     ) -> str:
         """Slack said no. Worth retrying: give the claim back. For good: record it and tell the facilitators."""
-        if delivery.outcome is Outcome.INSTALLATION_DEAD and not self._installation_dead(client, workspace, now):
-            # e.g. account_inactive about the person, while the bot's token itself still works
-            delivery = Delivery(Outcome.TARGET_UNREACHABLE, delivery.error)
+        if delivery.outcome is Outcome.INSTALLATION_DEAD:
+            token = self._token_state(client, workspace, now)
+            if token == "alive":  # e.g. account_inactive about the person, while the bot's token still works
+                delivery = Delivery(Outcome.TARGET_UNREACHABLE, delivery.error)
+            elif token == "unknown":  # cannot tell now; Slack refused, so nothing went out: try again next sweep
+                if claim is not None:
+                    outbox.release(self.db, claim)
+                return "retry"
+        if delivery.outcome is Outcome.FAILED and not outbox.retryable(delivery):
+            return self._failed_for_good(delivery, workspace, team, user_id, claim=claim, row=row, read=read, now=now)
         if delivery.outcome is not Outcome.TARGET_UNREACHABLE:
             if claim is not None and posted:
                 outbox.give_back(self.db, claim, delivery)
@@ -257,6 +287,26 @@ class Sweeper:
             if person.unreachable_since is None:
                 person.unreachable_since, person.unreachable_reason = now, (delivery.error or "unreachable")[:40]
         return self._unreachable_week(client, workspace, team, row, read, now)
+
+    def _failed_for_good(
+        self, delivery: Delivery, workspace: Workspace, team: Team, user_id: str, *, claim: Claim | None,
+        row: Schedule, read: tuple[date, datetime], now: datetime,
+    ) -> str:  # fmt: skip
+        """Slack refused in a way retrying will not change (a bug, a missing scope): record it, log it, and
+        plan next week instead of asking again every minute."""
+        log.error("slack refused a check-in DM for good", extra={"error": delivery.error, "team": team.id})
+        if claim is None:
+            claim = self._take(workspace.id, CHECKIN_KIND, checkin_key(team.id, user_id, row.week_start), now)
+        with self.db.transaction() as session:
+            if claim is not None:
+                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "failed", now=now)
+            person = find_person(session, workspace_id=workspace.id, user_id=user_id)
+            next_week = read[0] + schedule.WEEK
+            schedule.move(
+                session, row_id=row.id, from_week=read[0], from_due=read[1],
+                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
+            )  # fmt: skip
+        return "failed"
 
     def _unreachable_week(
         self, client: WebClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
@@ -305,14 +355,19 @@ class Sweeper:
             )  # fmt: skip
         return "taken"
 
-    def _installation_dead(self, client: WebClient, workspace: Workspace, now: datetime) -> bool:
-        """Is it the bot's token that is dead (then stop writing for this workspace), or the person?"""
-        if deliver(client.auth_test).outcome is not Outcome.INSTALLATION_DEAD:
-            return False
+    def _token_state(self, client: WebClient, workspace: Workspace, now: datetime) -> str:
+        """Is it the bot's token that is dead (then stop writing for this workspace), or the person?
+
+        "dead", "alive", or "unknown" when auth.test itself could not answer."""
+        checked = deliver(client.auth_test)
+        if checked.ok:
+            return "alive"
+        if checked.outcome is not Outcome.INSTALLATION_DEAD:
+            return "unknown"
         with self.db.transaction() as session:
             mark_uninstalled(session, workspace=session.get(Workspace, workspace.id), reason="token dead", now=now)
         log.error("the workspace's token no longer works; marked uninstalled", extra={"workspace": workspace.id})
-        return True
+        return "dead"
 
     def _tell_facilitators(
         self, client: WebClient, workspace: Workspace, team: Team, *, kind: str, key: str, message: dict, now: datetime
@@ -339,9 +394,11 @@ class Sweeper:
 
     def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
         """The claim's final state, or the claim given back when trying again later may work. True if final."""
-        if sent.outcome in (Outcome.FAILED, Outcome.INSTALLATION_DEAD):
+        if sent.outcome is Outcome.INSTALLATION_DEAD or outbox.retryable(sent):
             outbox.give_back(self.db, claim, sent)
             return False
+        if not sent.ok and sent.outcome is Outcome.FAILED:
+            log.error("slack refused a scheduled message for good", extra={"kind": claim.kind, "error": sent.error})
         with self.db.transaction() as session:
             if sent.ok:
                 response = sent.response or {}
@@ -374,10 +431,13 @@ class Sweeper:
             return f"no_reminder:{reason}"
         client = self.client_for(workspace)
         if client is None:
+            self._clear_reminder(row)
             return "no_token"
         key = checkin_key(team.id, row.user_id, week)
         claim = self._take(workspace.id, REMINDER_KIND, key, now)
         if claim is None:
+            if self._finished(workspace.id, REMINDER_KIND, key):  # a sweep stopped between sending and clearing
+                self._clear_reminder(row)
             return "taken"
         message = render_message("checkin_reminder.j2", week=asked)
         sent = outbox.post(client, claim, channel=dm.channel_id, message=message, thread_ts=dm.message_ts)
@@ -409,9 +469,15 @@ class Sweeper:
             return self._next_summary(row, team, week + schedule.WEEK) or "stale"
         client = self.client_for(workspace)
         if client is None:
+            self._next_summary(row, team, week + schedule.WEEK)
             return "no_token"
         with self.db.read() as session:
             summary = weekly_summary(session, team=team, week_start=week, now=now)
+        if not summary.objectives:  # no committed OKRs (a new cycle not drafted yet): nothing to sum up
+            if self._forget(row, team, now) == "moved":  # owners again, in a cycle this week does not show
+                self._next_summary(row, team, week + schedule.WEEK)
+            return "no_key_results"
+        with self.db.read() as session:
             owners_of = {
                 line.key_result.id: line.key_result.owner_user_id
                 for line in summary.key_results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -21,6 +22,7 @@ from bot.render import render_message, render_view
 from bot.rituals.checkins import (
     NOTE_LENGTH,
     CheckInInput,
+    OwnerWeek,
     live_key_result,
     owner_weeks,
     parse_checkin,
@@ -33,6 +35,7 @@ from handlers.forms import form_fields
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral
 from storage.db import Database
+from storage.models import Team
 
 if TYPE_CHECKING:
     from handlers.commands import CommandRequest
@@ -42,6 +45,7 @@ CALLBACK = "checkin"
 OPEN_ACTION = "checkin_open"
 NO_CHANGE_ACTION = "checkin_no_change"
 STALE = "This check-in form is out of date. Open it again from your check-in message or with `/okr checkin`."
+MESSAGE_BLOCKS = 50  # Slack refuses a message with more blocks
 
 
 def register(app: App) -> None:
@@ -61,7 +65,54 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
             "You don't own a key result in any team's current cycle, so there is nothing to check in. "
             "Key results get owners when they are drafted (`/okr draft`) or revised from `/okr list`."
         )
-    respond(**ephemeral("checkin_dm.j2", weeks=weeks, away_note=None))
+    respond(**ephemeral("checkin_dm.j2", **fit_weeks(weeks).template()))
+
+
+@dataclass(frozen=True)
+class FittedWeeks:
+    """What of someone's check-in weeks one message can hold (checkin_dm.j2 draws it).
+
+    ``caps``: team id → how many of its key results are shown, for the one team shown in part (it gets no
+    "No change on all": that button would check in key results the message does not show).
+    """
+
+    weeks: list[OwnerWeek]
+    caps: dict[int, int] = field(default_factory=dict)
+    more: int = 0
+    more_teams: list[Team] = field(default_factory=list)
+
+    def template(self) -> dict[str, Any]:
+        return {"weeks": self.weeks, "away_note": None, "caps": self.caps, "more": self.more,
+                "more_teams": self.more_teams}  # fmt: skip
+
+
+def _week_blocks(week: OwnerWeek) -> int:
+    """A team in checkin_dm.j2: a header, an intro, one section per key result, and "No change on all"."""
+    return 2 + len(week.key_results) + (0 if week.done else 1)
+
+
+def fit_weeks(weeks: list[OwnerWeek]) -> FittedWeeks:
+    """Keep whole teams while they fit in Slack's 50 blocks, then as many key results of the next team as fit;
+    what is left out is counted for one "…and N more key results" line.
+
+    Two blocks are always kept back: the closing context block, and the room for that line (checkin_dm.j2's own
+    safety cap keeps back the same two, so it never cuts what this lets through).
+    """
+    room = MESSAGE_BLOCKS - 2
+    shown: list[OwnerWeek] = []
+    caps: dict[int, int] = {}
+    left_out: list[OwnerWeek] = []
+    for week in weeks:
+        if not left_out and _week_blocks(week) <= room:
+            shown.append(week)
+            room -= _week_blocks(week)
+            continue
+        if not left_out and room >= 3:  # a header, the intro, and at least one key result
+            caps[week.team.id] = min(room - 2, len(week.key_results))
+            shown.append(week)
+        left_out.append(week)
+    counts = [(week.team, len(week.key_results) - caps.get(week.team.id, 0)) for week in left_out]
+    return FittedWeeks(shown, caps, sum(count for _, count in counts), [team for team, count in counts if count])
 
 
 # opening the modal ----------------------------------------------------------------------------------------
@@ -188,7 +239,7 @@ def _redraw(db: Database, client: WebClient, source: dict[str, Any], *, workspac
             weeks = owner_weeks(session, workspace_id=workspace_id, user_id=owner, now=now(), team_id=team.id)
     if not weeks:
         return
-    message = render_message("checkin_dm.j2", weeks=weeks, away_note=None)
+    message = render_message("checkin_dm.j2", **fit_weeks(weeks).template())
     if source.get("response_url"):
         try:
             answer = WebhookClient(source["response_url"]).send(replace_original=True, **message)

@@ -1,8 +1,9 @@
 """Time away: someone marks themselves away, and the bot skips their check-ins and reminders.
 
-Time away belongs to the person, not to a team. Days are read in the time zone of the person's team (all
-of their teams, when they share one), else in UTC: "today" and "in the past" then mean what the team's
-check-in calendar means by them.
+Time away belongs to the person, not to a team. Days are read in the person's own time zone, the one Slack
+gives for them and their check-in DMs follow, so "today" and "in the past" mean what they mean where the
+person is. Until Slack has told us that zone, days are read in their team's zone (all of their teams, when
+they share one), else in UTC.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -90,12 +92,51 @@ def _day(typed: str, lowered: str, *, today: date) -> date:
     )
 
 
-def away_timezone(session: Session, *, workspace_id: int, user_id: str) -> tuple[str, bool]:
-    """The zone the person's days are read in, and whether it is their team's (else UTC)."""
+@dataclass(frozen=True)
+class AwayZone:
+    """The zone someone's days are read in, and where it comes from: "person", "team" or "utc"."""
+
+    name: str
+    source: str
+
+
+def valid_zone(name: str | None) -> bool:
+    """Whether this machine's tz database knows the zone (Slack may know zones newer than ours)."""
+    if not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
+def away_timezone(session: Session, *, workspace_id: int, user_id: str) -> AwayZone:
+    """The person's own zone once Slack told us (as the check-in sweep reads it); else their team's zone when
+    all their teams share one; else UTC."""
+    person = find_person(session, workspace_id=workspace_id, user_id=user_id)
+    if person is not None and valid_zone(person.timezone):
+        assert person.timezone is not None
+        return AwayZone(person.timezone, "person")
     zones = {team.timezone for team in teams_of(session, workspace_id=workspace_id, user_id=user_id)}
     if len(zones) == 1:
-        return zones.pop(), True
-    return "UTC", False
+        return AwayZone(zones.pop(), "team")
+    return AwayZone("UTC", "utc")
+
+
+def remember_timezone(
+    session: Session, *, workspace_id: int, user_id: str, timezone: str, now: datetime, create: bool
+) -> None:
+    """Keep the zone Slack gave for the person (the sweep reads the same field), unless one is known already.
+
+    ``create``: also when the person has no row yet; without it, a look that writes nothing else stays so.
+    """
+    if create:
+        person = ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now)
+    else:
+        person = find_person(session, workspace_id=workspace_id, user_id=user_id)
+    if person is not None and not person.timezone:
+        person.timezone = timezone
 
 
 def away_until(session: Session, *, workspace_id: int, user_id: str, today: date) -> date | None:

@@ -85,7 +85,9 @@ def summary_delay(team: Team) -> timedelta:
 
 
 def summary_due(team: Team, week_start: date) -> datetime:
-    return checkin_due(team, week_start, ZoneInfo(team.timezone)) + summary_delay(team)
+    """Whole days after the check-in day, at the check-in hour in the team's zone (DST-safe, like DMs)."""
+    day = week_start + timedelta(days=team.checkin_weekday) + summary_delay(team)
+    return datetime.combine(day, time(team.checkin_hour), tzinfo=ZoneInfo(team.timezone)).astimezone(UTC)
 
 
 def owners(session: Session, *, team: Team, now: datetime) -> set[str]:
@@ -127,26 +129,31 @@ def refresh_team(session: Session, *, team: Team, now: datetime, reschedule: boo
     query = select(Person).where(Person.workspace_id == team.workspace_id, Person.user_id.in_(wanted))
     people = {person.user_id: person for person in session.scalars(query)}
     for user_id in sorted(wanted):
-        week, due = next_occurrence(
-            now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone_of(people.get(user_id), team)
-        )
+        zone = zone_of(people.get(user_id), team)
         row = rows.get((ScheduleKind.CHECKIN, user_id))
         if row is None:
+            week, due = next_occurrence(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
             _insert(session, team=team, kind=ScheduleKind.CHECKIN, user_id=user_id, week=week, due=due)
         elif reschedule:
-            row.week_start, row.due_at = week, due
+            this_week = week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+            # a week whose DM has not gone out stays planned, at its new time (at once if that has passed)
+            row.week_start = max(row.week_start, this_week)
+            row.due_at = checkin_due(team, row.week_start, zone)
     if wanted:
-        week, due = _next_summary(team, now)
         row = rows.get((ScheduleKind.SUMMARY, ""))
         if row is None:
+            week, due = _next_summary(team, now)
             _insert(session, team=team, kind=ScheduleKind.SUMMARY, user_id="", week=week, due=due)
         elif reschedule:
-            row.week_start, row.due_at = week, due
+            row.week_start = max(row.week_start, _next_summary(team, now)[0] - WEEK)
+            row.due_at = summary_due(team, row.week_start)
 
 
 def _next_summary(team: Team, now: datetime) -> tuple[date, datetime]:
-    zone = ZoneInfo(team.timezone)
-    week = week_of(now - summary_delay(team), weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+    """The first summary at or after `now`: this week's, or (once it is past) next week's.
+
+    A summary comes at most four days after its check-in, so last week's is always past by now."""
+    week = week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=ZoneInfo(team.timezone))
     if summary_due(team, week) < now:
         week += WEEK
     return week, summary_due(team, week)

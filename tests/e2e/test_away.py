@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from storage.models import EventLog, Person
@@ -14,6 +15,7 @@ from tests.e2e.support import assert_clean_error, create_team, install, join_tea
 USAGE = "Usage: `/okr away [YYYY-MM-DD | today | tomorrow | WEEKDAY | off]`"
 # far from UTC, so that "today" in the team's zone is often another day than in UTC
 KIRITIMATI = "Pacific/Kiritimati"
+BEN_ZONE = "America/New_York"  # Ben's time zone in the fake Slack
 
 
 def _today(zone: str = "UTC") -> date:
@@ -24,6 +26,12 @@ def _away_until(db, user: str) -> date | None:
     with db.transaction() as session:
         person = session.scalars(select(Person).where(Person.user_id == user)).one_or_none()
         return person.away_until if person else None
+
+
+def _stored_zone(db, user: str) -> str | None:
+    with db.transaction() as session:
+        person = session.scalars(select(Person).where(Person.user_id == user)).one_or_none()
+        return person.timezone if person else None
 
 
 def _away_log(db) -> list[tuple[str, str, dict]]:
@@ -51,10 +59,10 @@ def test_away_is_set_shown_and_cleared_from_a_direct_message(driver, slack, db):
     assert reply.ephemeral and "is coming soon" not in reply.text
     assert f"You're away until *{until.strftime('%A')} {until.day} {until.strftime('%B %Y')}*" in reply.text
     assert f"({until.isoformat()}), that day included" in reply.text
-    assert "Days are in UTC (you are in no team" in reply.text
-    assert _away_until(db, "U0BEN") == until
+    assert f"Days are in {BEN_ZONE}, your time zone in Slack (your check-in DMs follow it too)." in reply.text
+    assert _away_until(db, "U0BEN") == until and _stored_zone(db, "U0BEN") == BEN_ZONE
     [entry] = _away_log(db)
-    assert entry == ("away_set", "U0BEN", {"until": until.isoformat(), "timezone": "UTC", "previous": None})
+    assert entry == ("away_set", "U0BEN", {"until": until.isoformat(), "timezone": BEN_ZONE, "previous": None})
 
     shown = okr(driver, slack, "away", user="U0BEN", channel="C0GENERAL")
     assert shown.ephemeral and f"You're away until *{until.strftime('%A')}" in shown.text
@@ -68,7 +76,8 @@ def test_away_is_set_shown_and_cleared_from_a_direct_message(driver, slack, db):
     assert "You're not marked away" in shown_after.text
 
 
-def test_days_are_read_in_the_team_s_time_zone(driver, slack, db, kiritimati):
+def test_days_are_read_in_the_team_s_time_zone_when_slack_does_not_say_where_someone_is(driver, slack, db, kiritimati):
+    slack.fail_next("users.info", "fatal_error", times=5)
     today = _today(KIRITIMATI)
     days_to_friday = (4 - today.weekday() - 1) % 7 + 1
     for typed, expected in [
@@ -81,18 +90,48 @@ def test_days_are_read_in_the_team_s_time_zone(driver, slack, db, kiritimati):
         reply = okr(driver, slack, f"away {typed}", user="U0ADA", channel="C0GENERAL")
 
         assert f"({expected.isoformat()}), that day included" in reply.text, (typed, reply.text)
-        assert f"Days are in {KIRITIMATI}, your team's time zone." in reply.text, typed
+        assert f"Days are in {KIRITIMATI}, your team's time zone: Slack did not tell me yours." in reply.text, typed
         assert _away_until(db, "U0ADA") == expected, typed
+    assert _stored_zone(db, "U0ADA") is None
 
 
-def test_someone_in_teams_with_different_time_zones_gets_utc(driver, slack, db, kiritimati):
+def test_someone_slack_cannot_place_in_teams_with_different_time_zones_gets_utc(driver, slack, db, kiritimati):
     create_team(driver, slack, "Growth", user="U0BEN", channel="C0GROWTH")
     join_team(driver, slack, user="U0ADA", channel="C0GROWTH")
+    slack.fail_next("users.info", "fatal_error")
 
     reply = okr(driver, slack, "away today", user="U0ADA", channel="C0ROCKET")
 
     assert f"({_today().isoformat()}), that day included" in reply.text
-    assert "Days are in UTC (you are in no team, or in teams with different time zones)" in reply.text
+    assert (
+        "Days are in UTC: Slack did not tell me your time zone, and you are in no team or in teams with different "
+        "time zones." in reply.text
+    )
+
+
+def test_today_is_today_where_the_person_is_not_where_their_team_is(driver, slack, db):
+    """Sunday 20:00 in UTC (the Rockets' zone) is already Monday 05:00 in Tokyo, where Cleo is."""
+    with freeze_time("2026-11-29 20:00:00", tick=True):
+        create_team(driver, slack, "Rockets", user="U0ADA", channel="C0ROCKET")
+        join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
+        asked = len(slack.calls_to("users.info"))
+
+        shown = okr(driver, slack, "away", user="U0CLEO", channel="C0ROCKET")
+        assert "You're not marked away" in shown.text and "Days are in Asia/Tokyo" in shown.text
+        assert _stored_zone(db, "U0CLEO") is None  # a look writes nothing
+
+        for typed, expected in [("today", date(2026, 11, 30)), ("tomorrow", date(2026, 12, 1))]:
+            reply = okr(driver, slack, f"away {typed}", user="U0CLEO", channel="C0ROCKET")
+
+            assert f"({expected.isoformat()}), that day included" in reply.text, (typed, reply.text)
+            assert "Days are in Asia/Tokyo, your time zone in Slack (your check-in DMs follow it too)." in reply.text
+            assert _away_until(db, "U0CLEO") == expected, typed
+        past = okr(driver, slack, "away 2026-11-29", user="U0CLEO", channel="C0ROCKET")
+
+    assert_clean_error(past, "2026-11-29 is in the past (today is 2026-11-30)")
+    assert _stored_zone(db, "U0CLEO") == "Asia/Tokyo"  # kept from the first change: Slack is not asked again
+    assert len(slack.calls_to("users.info")) == asked + 2
+    assert _away_log(db)[0][2] == {"until": "2026-11-30", "timezone": "Asia/Tokyo", "previous": None}
 
 
 def test_setting_the_same_day_again_writes_nothing_and_a_new_day_replaces_it(driver, slack, db):

@@ -475,3 +475,90 @@ def test_a_dead_token_stops_the_workspace_instead_of_blaming_each_owner(slack, d
     assert unreachable == [] and claims == []
     assert [c for c in slack.calls_to("chat.postMessage") if c.ok] == []
     assert len(owners) == 2
+
+
+# what the review of the sweep asked for ------------------------------------------------------------------------
+
+
+def test_claims_are_stamped_when_taken_so_a_slow_sweep_does_not_look_abandoned(slack, db, database_url):
+    team = due_team(db, slack, 2)
+    slack.hold_next("users.info", 2)  # the first owner's lookup is slow: the second claim is taken 2 s later
+    assert sweeper(slack, database_url, db).run(team.now) == {"sent": 2}
+    stamps = sorted(c.claimed_at for c in claims(db).values())
+    assert stamps[0] >= team.now and stamps[1] - team.now >= timedelta(seconds=2)
+
+
+def test_a_refusal_that_will_not_change_is_recorded_once_not_retried_every_minute(slack, db, database_url):
+    team = due_team(db, slack, 1)
+    (owner,) = team.owners
+    slack.fail_next("chat.postMessage", "invalid_blocks")
+    sweep = sweeper(slack, database_url, db)
+    assert sweep.run(team.now) == {"failed": 1}
+    assert sweep.run(team.now + MINUTE) == {}
+    (claim,) = claims(db).values()
+    assert (claim.state, claim.outcome) == (ClaimState.FAILED, "invalid_blocks")
+    assert checkin_row(db, team, owner).week_start == team.week + timedelta(days=7)
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_transient_auth_test_failure_does_not_blame_the_owner(slack, db, database_url):
+    team = due_team(db, slack, 1)
+    (owner,) = team.owners
+    slack.fail_next("chat.postMessage", "account_inactive")
+    slack.fail_next("auth.test", "internal_error", status=500)
+    sweep = sweeper(slack, database_url, db)
+    assert sweep.run(team.now) == {"retry": 1}
+    with db.read() as session:
+        assert session.scalars(select(Person).where(Person.unreachable_since.is_not(None))).all() == []
+    assert claims(db) == {}  # Slack refused, so nothing went out: the claim was given back
+    assert sweep.run(team.now + MINUTE) == {"sent": 1}
+    assert len(dm_posts(slack, owner)) == 1
+
+
+def test_a_timed_out_reminder_is_found_in_the_thread_and_not_sent_twice(slack, db, database_url):
+    team = due_team(db, slack, 1)
+    (owner,) = team.owners
+    assert sweeper(slack, database_url, db).run(team.now) == {"sent": 1}
+    # the reminder is due now (Slack's message times are the real clock's, which the history search compares)
+    later = datetime.now(UTC)
+    with db.transaction() as session:
+        session.execute(update(Schedule).where(Schedule.user_id == owner).values(remind_at=later - MINUTE))
+    impatient = web_client(base_url=slack.api_url, token=slack.workspace().bot_token, timeout=1, resend=False)
+    sweep = Sweeper(db, lambda _workspace: impatient, worker="impatient")
+    slack.hold_next("chat.postMessage", 3)
+    assert sweep.run(later) == {"retry": 1}
+    assert sweep.run(later + LEASE + MINUTE) == {"reminded": 1}
+    messages = slack.messages(slack.dm_channel_id(owner))
+    replies = [m for m in messages if m.get("thread_ts") and m["thread_ts"] != m["ts"]]
+    assert len(replies) == 1
+    (reminder,) = claims(db, "checkin_reminder").values()
+    assert reminder.state is ClaimState.SENT and reminder.message_ts == replies[0]["ts"]
+    assert sweep.run(later + LEASE + 2 * MINUTE) == {}
+
+
+def test_a_reminder_sent_but_not_cleared_is_cleared_not_sent_again(slack, db, database_url):
+    team = due_team(db, slack, 1)
+    (owner,) = team.owners
+    sweep = sweeper(slack, database_url, db)
+    assert sweep.run(team.now) == {"sent": 1}
+    later = team.now + timedelta(hours=25)
+    assert sweep.run(later) == {"reminded": 1}
+    with db.transaction() as session:  # as if the sweep stopped between recording the reminder and clearing it
+        session.execute(update(Schedule).where(Schedule.user_id == owner).values(remind_at=later))
+    assert sweep.run(later + MINUTE) == {"taken": 1}
+    assert checkin_row(db, team, owner).remind_at is None
+    assert len(slack.calls_to("chat.postMessage")) == 2  # the DM and one reminder
+
+
+def test_rows_that_stay_due_do_not_hide_the_ones_after_them(slack, db, database_url, monkeypatch):
+    monkeypatch.setattr("bot.sweep.BATCH", 2)
+    team = due_team(db, slack, 5)
+    first_two = sorted(team.owners)[:2]
+    with db.transaction() as session:  # the two earliest rows fail every time (Slack answers 500)
+        for n, owner in enumerate(first_two):
+            earlier = team.now - timedelta(hours=1, minutes=n)
+            session.execute(update(Schedule).where(Schedule.user_id == owner).values(due_at=earlier))
+    for _ in first_two:
+        slack.fail_next("users.info", "internal_error", status=500)
+    report = sweeper(slack, database_url, db).run(team.now)
+    assert report == {"retry": 2, "sent": 3}

@@ -14,7 +14,18 @@ from sqlalchemy import select
 
 from bot.scheduler import client_for
 from bot.sweep import Sweeper
-from storage.models import CheckIn, ClaimState, EventLog, KeyResult, KeyResultState, Schedule, SendClaim
+from storage.models import (
+    CheckIn,
+    ClaimState,
+    EventLog,
+    KeyResult,
+    KeyResultState,
+    Schedule,
+    SendClaim,
+    Team,
+    Workspace,
+)
+from tests import factories
 from tests.conftest import sandbox_settings
 from tests.e2e.okr_support import commit, latest_ephemeral, rockets
 from tests.e2e.support import okr, row_counts, shown, wait_until
@@ -281,3 +292,70 @@ def test_changing_the_check_in_time_moves_every_planned_dm_and_the_summary(drive
         assert sweep(at("2026-11-30 15:00")) == {}  # Monday 10:00 in New York is no longer the time
         clock.move_to("2026-12-01 14:00:30")
         assert sweep(at("2026-12-01 14:00")) == {"sent": 2}
+
+
+def test_a_settings_change_keeps_this_weeks_unsent_dms(driver, slack, db, sweep):
+    with freeze_time("2026-11-29 12:00:00", tick=True) as clock:  # Sunday
+        rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+        commit(db)
+        assert sweep(at("2026-11-29 20:00")) == {"waiting": 2}
+        # no sweep ran on Monday (downtime); a facilitator changes the reminder delay in the afternoon
+        clock.move_to("2026-11-30 16:00:00")
+        okr(driver, slack, "team settings reminder=12h")
+        assert sweep(at("2026-11-30 16:00")) == {"sent": 2}  # this week's DMs still go out, late, once
+        assert sweep(at("2026-11-30 16:01")) == {}
+
+
+def test_a_new_cycle_without_okrs_gets_no_dm_and_no_empty_summary(driver, slack, db, sweep):
+    with freeze_time("2026-11-29 12:00:00", tick=True) as clock:
+        rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+        commit(db)
+        before = len(slack.messages("C0ROCKET"))
+        # cycle 2 started on Sunday 2027-02-28 and nobody has committed its OKRs yet; it is Wednesday, the
+        # summary's day (no sweep ran since: the weeks missed are recorded stale)
+        clock.move_to("2027-03-03 12:00:00")
+        report = sweep(at("2027-03-03 12:00"))
+        assert report["no_key_results"] == 3 and report["sent"] == 0 and report["summary"] == 0, report
+        assert len(slack.messages("C0ROCKET")) == before
+        assert dm_messages(slack, "U0BEN") == dm_messages(slack, "U0CLEO") == []
+        with db.read() as session:
+            assert session.scalars(select(Schedule)).all() == []
+        commit(db)  # committing again plans the DMs and the summary again
+        with db.read() as session:
+            assert len(session.scalars(select(Schedule)).all()) == 3
+
+
+def test_checkin_for_many_teams_fits_in_one_message_and_says_what_is_left_out(driver, slack, db):
+    """Ben owns 8 key results in each of 6 teams: 66 blocks drawn in full, Slack takes 50 at most. Whole teams
+    come first (by name); the fifth shows what still fits, without "No change on all" (it would check in key
+    results the message does not show); the rest is counted in one line."""
+    rockets(driver, slack, members=("U0BEN",))
+    owned = [{"metric": f"Metric {n}", "baseline": 10, "target": 20, "owner": "U0BEN"} for n in range(8)]
+    with db.transaction() as session:
+        workspace = session.scalars(select(Team).where(Team.name_key == "rockets")).one().workspace_id
+        for name in ("Alpha", "Bravo", "Charlie", "Delta", "Echo"):
+            factories.team(session, session.get(Workspace, workspace), name=name)
+    for name in ("Alpha", "Bravo", "Charlie", "Delta", "Echo", "Rockets"):
+        commit(db, name, key_results=owned[:5])
+        commit(db, name, title="Teams come back every week", key_results=owned[5:])
+
+    reply = checkin_reply(driver, slack, user="U0BEN")
+
+    blocks = reply["blocks"]
+    assert len(blocks) <= 50
+    headers = [b["text"]["text"].split(" · ")[0] for b in blocks if b["type"] == "header"]
+    assert headers == ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
+    buttons = [b for b in blocks if b.get("accessory", {}).get("action_id") == "checkin_open"]
+    assert len(buttons) == 4 * 8 + 2
+    assert sum(b["type"] == "actions" for b in blocks) == 4  # none for Echo, shown in part
+    assert "…and 14 more key results (Echo, Rockets) that don't fit in one message." in shown(reply)
+    assert "weekly check-in DM" in shown(reply)
+
+    # checking one in redraws the reply, and the redrawn one fits too
+    first = int(buttons[0]["accessory"]["value"])
+    view = open_checkin(driver, slack, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=first)
+    replies = len(slack.responses)
+    driver.submit_view(view["id"], user="U0BEN", values=modal_values("12", "7"))
+    redrawn = slack.wait_for_response(count=replies + 1)["body"]
+    assert redrawn.get("replace_original") is True and len(redrawn["blocks"]) <= 50
+    assert "…and 14 more key results" in shown(redrawn) and ":white_check_mark: *KR" in shown(redrawn)

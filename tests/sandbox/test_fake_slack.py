@@ -386,6 +386,104 @@ def test_conversations_history_errors(fake: FakeSlack, client: WebClient, args: 
     assert error_of(client.conversations_history, **args) == error
 
 
+def thread_texts(client: WebClient, **kwargs) -> list[str]:
+    return [m["text"] for m in client.conversations_replies(**kwargs)["messages"]]
+
+
+def test_conversations_replies_is_the_parent_then_its_replies_oldest_first(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    client.chat_postMessage(channel="C1", text="elsewhere")
+    first = client.chat_postMessage(channel="C1", text="reply 1", thread_ts=parent)["ts"]
+    fake.add_message("C1", "U2", "reply 2", thread_ts=parent)
+    body = client.conversations_replies(channel="C1", ts=parent).data
+    assert [m["text"] for m in body["messages"]] == ["parent", "reply 1", "reply 2"]
+    assert body["has_more"] is False and "response_metadata" not in body
+    top, reply = body["messages"][0], body["messages"][1]
+    assert (top["thread_ts"], top["reply_count"], top["reply_users"]) == (parent, 2, ["U0BOT", "U2"])
+    assert (reply["ts"], reply["thread_ts"]) == (first, parent) and "channel" not in reply
+    assert thread_texts(client, channel="C1", ts=first) == ["parent", "reply 1", "reply 2"]
+
+
+def test_conversations_replies_of_a_message_without_replies_is_just_that_message(client: WebClient) -> None:
+    lonely = client.chat_postMessage(channel="C1", text="nobody answered")["ts"]
+    [message] = client.conversations_replies(channel="C1", ts=lonely)["messages"]
+    assert (message["ts"], message["text"], "thread_ts" in message) == (lonely, "nobody answered", False)
+    dm = client.conversations_open(users="U1")["channel"]["id"]
+    prompt = client.chat_postMessage(channel=dm, text="your weekly check-in")["ts"]
+    assert thread_texts(client, channel=dm, ts=prompt) == ["your weekly check-in"]
+
+
+def test_conversations_replies_window_keeps_the_parent_first(client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    stamps = [client.chat_postMessage(channel="C1", text=str(i), thread_ts=parent)["ts"] for i in range(4)]
+    assert thread_texts(client, channel="C1", ts=parent, oldest=stamps[0], latest=stamps[3]) == ["parent", "1", "2"]
+    window = {"oldest": stamps[1], "latest": stamps[2], "inclusive": True}
+    assert thread_texts(client, channel="C1", ts=parent, **window) == ["parent", "1", "2"]
+    assert thread_texts(client, channel="C1", ts=parent, oldest=stamps[2]) == ["parent", "3"]
+    assert thread_texts(client, channel="C1", ts=parent, latest=stamps[0]) == ["parent"]
+
+
+def test_conversations_replies_limit_and_cursor_page_through_the_replies(client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    for i in range(5):
+        client.chat_postMessage(channel="C1", text=str(i), thread_ts=parent)
+    first = client.conversations_replies(channel="C1", ts=parent, limit=2)
+    assert [m["text"] for m in first["messages"]] == ["parent", "0", "1"] and first["has_more"] is True
+    cursor = first["response_metadata"]["next_cursor"]
+    second = client.conversations_replies(channel="C1", ts=parent, limit=2, cursor=cursor)
+    assert [m["text"] for m in second["messages"]] == ["parent", "2", "3"] and second["has_more"] is True
+    cursor = second["response_metadata"]["next_cursor"]
+    last = client.conversations_replies(channel="C1", ts=parent, limit=2, cursor=cursor)
+    assert [m["text"] for m in last["messages"]] == ["parent", "4"] and last["has_more"] is False
+    assert "response_metadata" not in last.data
+
+
+def test_conversations_replies_shows_metadata_only_on_request(client: WebClient) -> None:
+    metadata = {"event_type": "checkin_prompt", "event_payload": {"week": "2025-W07"}}
+    parent = client.chat_postMessage(channel="C1", text="how did it go?", metadata=metadata)["ts"]
+    client.chat_postMessage(channel="C1", text="no metadata", thread_ts=parent)
+    plain = client.conversations_replies(channel="C1", ts=parent)["messages"]
+    assert ["metadata" in m for m in plain] == [False, False]
+    full = client.conversations_replies(channel="C1", ts=parent, include_all_metadata=True)["messages"]
+    assert full[0]["metadata"] == metadata and "metadata" not in full[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"channel": "CNOPE"}, "channel_not_found"),
+        ({"channel": "GPRIV"}, "channel_not_found"),
+        ({"channel": "COUT"}, "not_in_channel"),
+        ({"channel": "C1", "ts": None}, "invalid_arguments"),
+        ({"channel": "C1", "ts": "1.000001"}, "thread_not_found"),
+        ({"channel": "C1", "limit": 0}, "invalid_limit"),
+        ({"channel": "C1", "limit": 1000}, "invalid_limit"),
+        ({"channel": "C1", "latest": "yesterday"}, "invalid_ts_latest"),
+        ({"channel": "C1", "oldest": "1.2.3"}, "invalid_ts_oldest"),
+        ({"channel": "C1", "cursor": "not-a-cursor"}, "invalid_cursor"),
+    ],
+    ids=[
+        "unknown",
+        "private-not-member",
+        "public-not-member",
+        "no-ts",
+        "no-such-message",
+        "limit-0",
+        "limit-1000",
+        "latest",
+        "oldest",
+        "cursor",
+    ],
+)
+def test_conversations_replies_errors(fake: FakeSlack, client: WebClient, args: dict, error: str) -> None:
+    fake.add_channel("GPRIV", "secret", is_private=True, bot_is_member=False)
+    parent = client.chat_postMessage(channel="C1", text="parent")["ts"]
+    args = {"ts": parent, **args}
+    if args["ts"] is None:
+        del args["ts"]
+    assert error_of(client.api_call, "conversations.replies", params=args) == error
+
+
 def test_users_info_is_realistic(fake: FakeSlack, client: WebClient) -> None:
     fake.set_user_status("U1", "On holiday", ":palm_tree:")
     user = client.users_info(user="U1")["user"]

@@ -87,3 +87,11 @@ def test_next_occurrence_is_now_when_now_is_the_check_in_time():
 def test_the_summary_comes_a_day_after_the_reminder_delay_at_the_check_in_hour(reminder_hours, expected):
     team = SimpleNamespace(timezone="UTC", checkin_weekday=0, checkin_hour=10, reminder_hours=reminder_hours)
     assert summary_due(team, date(2026, 11, 30)) == utc(expected)
+
+
+def test_the_summary_keeps_its_local_hour_over_a_daylight_saving_weekend():
+    # Paris springs forward on Sunday 2027-03-28: a Friday 10:00 check-in's summary is Sunday 10:00 local
+    team = SimpleNamespace(timezone="Europe/Paris", checkin_weekday=4, checkin_hour=10, reminder_hours=24)
+    due = summary_due(team, date(2027, 3, 22))
+    assert due == utc("2027-03-28 08:00")
+    assert due.astimezone(PARIS).strftime("%a %H:%M") == "Sun 10:00"

@@ -1,4 +1,4 @@
-"""conversations.open / info / join / history: how the bot finds, enters and reads the places it talks in."""
+"""conversations.open / info / join / history / replies: how the bot finds, enters and reads the places it talks in."""
 
 from __future__ import annotations
 
@@ -143,6 +143,18 @@ def _history_entry(message: dict, with_metadata: bool) -> dict:
     return payload
 
 
+def _readable_channel(call: MethodCall) -> dict:
+    """A conversation whose messages the bot may read: it sees it and is a member."""
+    record = call.state.channel(call.get("channel"), call.ws)
+    if call.ws.bot_user_id not in record["members"]:
+        raise ApiError("not_in_channel")
+    return record
+
+
+def _next_cursor(ts: str) -> str:
+    return base64.b64encode(f"next_ts:{ts}".encode()).decode("ascii")
+
+
 @method("conversations.history")
 def conversations_history(call: MethodCall) -> dict:
     """The channel's own messages, newest first: thread parents yes, thread replies no (conversations.replies).
@@ -151,9 +163,7 @@ def conversations_history(call: MethodCall) -> dict:
     posted by now; but with a frozen ``wall_clock`` the fake's timestamps step past "now" by a microsecond per
     message, and a literal "now" would hide them.
     """
-    record = call.state.channel(call.get("channel"), call.ws)
-    if call.ws.bot_user_id not in record["members"]:
-        raise ApiError("not_in_channel")
+    record = _readable_channel(call)
     oldest, latest = _history_ts(call, "oldest"), _history_ts(call, "latest")
     inclusive, limit, resume = call.flag("inclusive"), _history_limit(call), _cursor_ts(call)
     window = []
@@ -171,6 +181,49 @@ def conversations_history(call: MethodCall) -> dict:
         "pin_count": 0,
     }
     if rest:
-        cursor = base64.b64encode(f"next_ts:{rest[0]['ts']}".encode()).decode("ascii")
-        body["response_metadata"] = {"next_cursor": cursor}
+        body["response_metadata"] = {"next_cursor": _next_cursor(rest[0]["ts"])}
+    return body
+
+
+def _thread_parent(call: MethodCall, channel_id: str) -> dict:
+    """The message that starts the thread ``ts`` names: ``ts`` may be the parent or any reply in it."""
+    ts = call.get("ts")
+    if ts is None:
+        raise ApiError("invalid_arguments", messages=["[ERROR] missing required field: ts"])
+    messages = call.state.messages.get(channel_id, [])
+    message = next((m for m in messages if m["ts"] == str(ts)), None)
+    if message is None:
+        raise ApiError("thread_not_found")
+    thread_ts = message.get("thread_ts")
+    if thread_ts and thread_ts != message["ts"]:
+        message = next((m for m in messages if m["ts"] == thread_ts), message)
+    return message
+
+
+@method("conversations.replies")
+def conversations_replies(call: MethodCall) -> dict:
+    """A thread, oldest first: the parent always comes first (on every page), then the replies in the window.
+
+    ``limit`` counts replies, so paging always moves on even though each page repeats the parent. A message
+    without replies is a thread of one: just itself.
+    """
+    record = _readable_channel(call)
+    parent = _thread_parent(call, record["id"])
+    oldest, latest = _history_ts(call, "oldest"), _history_ts(call, "latest")
+    inclusive, limit, resume = call.flag("inclusive"), _history_limit(call), _cursor_ts(call)
+    window = []
+    for message in call.state.messages.get(record["id"], []):
+        if message is parent or message.get("thread_ts") != parent["ts"]:
+            continue
+        ts = Decimal(message["ts"])
+        if _in_window(ts, oldest, latest, inclusive) and (resume is None or ts >= resume):
+            window.append(message)
+    page, rest = window[:limit], window[limit:]
+    with_metadata = call.flag("include_all_metadata")
+    body: dict = {
+        "messages": [_history_entry(message, with_metadata) for message in [parent, *page]],
+        "has_more": bool(rest),
+    }
+    if rest:
+        body["response_metadata"] = {"next_cursor": _next_cursor(rest[0]["ts"])}
     return body
