@@ -189,18 +189,25 @@ class Playground:
         if self.sweeper is None:
             self.say("There is no scheduler in this session.")
             return
-        when = None
-        if rest.strip().lower() == "next":
+        if rest.strip() and rest.strip().lower() != "next":
+            self.say("Type `sweep` or `sweep next`.")
+            return
+        if not rest.strip():
+            self._report(self.sweeper.run())
+            return
+        for _ in range(5):  # on to the next moment something is actually sent, past "waiting" for a zone
             with self.sweeper.db.read() as session:
                 when = session.scalar(select(func.min(Schedule.due_at)))
             if when is None:
                 self.say("Nothing is scheduled yet: commit an objective whose key results have owners first.")
                 return
             self.say(f"(pretending it is {when:%A %Y-%m-%d %H:%M} UTC)")
-        elif rest.strip():
-            self.say("Type `sweep` or `sweep next`.")
-            return
-        report = self.sweeper.run(when)
+            report = self.sweeper.run(when)
+            self._report(report)
+            if set(report) - {"waiting", "moved", "stale"}:
+                return
+
+    def _report(self, report) -> None:
         self.say("(sweep: " + (", ".join(f"{k} {v}" for k, v in sorted(report.items())) or "nothing due") + ")")
 
     def show_new_output(self) -> None:

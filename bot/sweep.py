@@ -235,12 +235,8 @@ class Sweeper:
         """Skip this week's DM (recording why, when there is a why) and plan next week's."""
         if outcome is not None:
             self._skip(row.workspace_id, checkin_key(team.id, row.user_id, row.week_start), outcome, now)
-        next_week = read[0] + schedule.WEEK
         with self.db.transaction() as session:
-            schedule.move(
-                session, row_id=row.id, from_week=read[0], from_due=read[1],
-                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
-            )  # fmt: skip
+            _plan_next_week(session, row, read, team, person)
         return (outcome or "").split(":")[0] or "skipped"
 
     def _skip(self, workspace_id: int, key: str, outcome: str, now: datetime) -> None:
@@ -301,11 +297,7 @@ class Sweeper:
             if claim is not None:
                 outbox.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "failed", now=now)
             person = find_person(session, workspace_id=workspace.id, user_id=user_id)
-            next_week = read[0] + schedule.WEEK
-            schedule.move(
-                session, row_id=row.id, from_week=read[0], from_due=read[1],
-                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
-            )  # fmt: skip
+            _plan_next_week(session, row, read, team, person)
         return "failed"
 
     def _unreachable_week(
@@ -327,12 +319,8 @@ class Sweeper:
             )  # fmt: skip
             if not told:
                 return "retry"
-        next_week = read[0] + schedule.WEEK
         with self.db.transaction() as session:
-            schedule.move(
-                session, row_id=row.id, from_week=read[0], from_due=read[1],
-                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
-            )  # fmt: skip
+            _plan_next_week(session, row, read, team, person)
         return "unreachable"
 
     def _claimed_before(
@@ -347,12 +335,8 @@ class Sweeper:
             return "taken"
         if existing.state is ClaimState.FAILED:
             return self._unreachable_week(client, workspace, team, row, read, now)
-        next_week = read[0] + schedule.WEEK
         with self.db.transaction() as session:
-            schedule.move(
-                session, row_id=row.id, from_week=read[0], from_due=read[1],
-                week=next_week, due=schedule.checkin_due(team, next_week, schedule.zone_of(person, team)),
-            )  # fmt: skip
+            _plan_next_week(session, row, read, team, person)
         return "taken"
 
     def _token_state(self, client: WebClient, workspace: Workspace, now: datetime) -> str:
@@ -528,6 +512,15 @@ class Sweeper:
                 session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
                 week=week, due=schedule.summary_due(team, week),
             )  # fmt: skip
+
+
+def _plan_next_week(
+    session, row: Schedule, read: tuple[date, datetime], team: Team, person: Person | None
+) -> None:
+    """Plan the DM of the week after the one read, unless another sweep has moved the row meanwhile."""
+    week = read[0] + schedule.WEEK
+    due = schedule.checkin_due(team, week, schedule.zone_of(person, team))
+    schedule.move(session, row_id=row.id, from_week=read[0], from_due=read[1], week=week, due=due)
 
 
 def _no_reminder(row, team, workspace, person, asked: OwnerWeek, dm, now: datetime) -> str | None:

@@ -21,8 +21,8 @@ from bot.numbers import format_number
 from bot.render import render_message, render_view
 from bot.rituals.checkins import (
     NOTE_LENGTH,
-    CheckInInput,
     OwnerWeek,
+    check_in_unchanged,
     live_key_result,
     owner_weeks,
     parse_checkin,
@@ -206,27 +206,15 @@ def on_no_change(
     respond = LoggedRespond(respond) if respond is not None else None
     with replying_errors(respond):
         team_id = _id(action.get("value"))
-        missing = []
         with db.transaction() as session:
-            weeks = owner_weeks(session, workspace_id=workspace_id, user_id=user_id, now=now(), team_id=team_id)
-            if not weeks:
-                raise NotFound("You no longer own a live key result in that team: nothing to check in.")
-            week = weeks[0]
-            for item in week.key_results:
-                kr, confidence = item.status.key_result, item.status.confidence
-                value = kr.current if kr.current is not None else kr.baseline
-                if kr.id in week.this_week:
-                    continue
-                if value is None or confidence is None:
-                    missing.append(item)
-                    continue
-                answer = CheckInInput(value, confidence, None)
-                record_checkin(
-                    session, workspace_id=workspace_id, key_result_id=kr.id, user_id=user_id, answer=answer, now=now()
-                )
+            week, missing = check_in_unchanged(
+                session, workspace_id=workspace_id, user_id=user_id, team_id=team_id, now=now()
+            )
         _redraw(db, client, _source(body), workspace_id=workspace_id, user_id=user_id, owner=user_id, team=week.team)
         if missing and respond is not None:
-            respond(replace_original=False, **ephemeral("checkin_needs_value.j2", missing=missing))
+            asked = [i for i in week.key_results if i.status.key_result.id not in week.this_week]
+            others = len(asked) > len(missing)  # some were checked in as unchanged
+            respond(replace_original=False, **ephemeral("checkin_needs_value.j2", missing=missing, others=others))
 
 
 def _redraw(db: Database, client: WebClient, source: dict[str, Any], *, workspace_id, user_id, owner, team) -> None:

@@ -207,6 +207,28 @@ def require_checker(session: Session, *, key_result: KeyResult, team: Team, user
         raise NotAllowed(f"Only the key result's owner or a member of *{team.name}* can check it in.")
 
 
+def check_in_unchanged(
+    session: Session, *, workspace_id: int, user_id: str, team_id: int, now: datetime
+) -> tuple[OwnerWeek, list[OwnedKeyResult]]:
+    """"No change on all": this week's check-in, at the current value and last confidence, of each of someone's
+    key results in a team that has none yet. Those with no value or confidence yet are returned, not guessed."""
+    weeks = owner_weeks(session, workspace_id=workspace_id, user_id=user_id, now=now, team_id=team_id)
+    if not weeks:
+        raise NotFound("You no longer own a live key result in that team: nothing to check in.")
+    week, missing = weeks[0], []
+    for item in week.key_results:
+        kr, confidence = item.status.key_result, item.status.confidence
+        value = kr.current if kr.current is not None else kr.baseline
+        if kr.id in week.this_week:
+            continue
+        if value is None or confidence is None:
+            missing.append(item)
+            continue
+        answer = CheckInInput(value, confidence, None)
+        record_checkin(session, workspace_id=workspace_id, key_result_id=kr.id, user_id=user_id, answer=answer, now=now)
+    return week, missing
+
+
 def missed_in_a_row(session: Session, *, team: Team, week: date, owners_of: dict[int, str]) -> list[int]:
     """Key results (ids) whose owner was sent the check-in DM and did not check in for exactly the last
     three weeks up to `week`: flagged once, on the third; a fourth missed week does not flag again."""

@@ -141,9 +141,12 @@ def refresh_team(session: Session, *, team: Team, now: datetime, reschedule: boo
             row.due_at = checkin_due(team, row.week_start, zone)
     if wanted:
         row = rows.get((ScheduleKind.SUMMARY, ""))
-        if row is None:
-            week, due = _next_summary(team, now)
-            _insert(session, team=team, kind=ScheduleKind.SUMMARY, user_id="", week=week, due=due)
+        if row is None:  # the first week whose check-in is still to come: a summary of a week nobody was asked about
+            # would only say that nobody checked in
+            week, _ = next_occurrence(
+                now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=ZoneInfo(team.timezone)
+            )
+            _insert(session, team=team, kind=ScheduleKind.SUMMARY, user_id="", week=week, due=summary_due(team, week))
         elif reschedule:
             row.week_start = max(row.week_start, _next_summary(team, now)[0] - WEEK)
             row.due_at = summary_due(team, row.week_start)

@@ -79,3 +79,35 @@ def test_drafting_in_the_sandbox_with_form_buttons_people_and_cancel(database_ur
     assert "300 → 30 · decrease" in output
     assert "@ada shared a draft objective for *Rockets*" in output
     assert "@ada committed *O1. Teams get value in their first week*" in output
+
+
+def test_a_check_in_in_the_sandbox_without_waiting_for_monday(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "sweep",
+            "/okr team create Rockets",
+            "/okr draft Teams get value in their first week",
+            "submit why='Half of them leave'",
+            "click Add a key result",
+            "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
+            "click Add a key result",
+            "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease owner=ben",
+            "submit",
+            "submit",
+            "click 2 Commit",
+            "sweep next",
+            "sweep next",
+            "as ben",
+            "in dm",
+            "click 1 No change on all",
+            "sweep now",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "Nothing is scheduled yet" in output or "(sweep: nothing due)" in output
+    assert "(pretending it is" in output
+    assert "[DM to ben]" in output and "Teams active after week one" in output
+    assert "A gentle nudge: 2 of your key results" in output  # the reminder, in the DM
+    assert "Nothing was checked in." in output  # no change on key results with no confidence yet
+    assert "Type `sweep` or `sweep next`." in output
