@@ -20,7 +20,17 @@ from bot.rituals.people import find_person
 from bot.rituals.teams import membership_of
 from bot.text import clean
 from storage.claims import insert_if_absent
-from storage.models import CheckIn, ClaimState, Cycle, KeyResult, KeyResultState, Objective, SendClaim, Team
+from storage.models import (
+    CheckIn,
+    ClaimState,
+    Cycle,
+    KeyResult,
+    KeyResultState,
+    Objective,
+    Person,
+    SendClaim,
+    Team,
+)
 
 CONFIDENCE_SCALE = range(1, 11)  # 1–3 off track, 4–6 at risk, 7–10 on track
 NOTE_LENGTH = 1000
@@ -57,7 +67,10 @@ class OwnerWeek:
 
 def week_for(session: Session, *, team: Team, user_id: str, now: datetime) -> date:
     """The check-in week `now` falls in for this person: from one of their local check-in times to the next."""
-    person = find_person(session, workspace_id=team.workspace_id, user_id=user_id)
+    return _week(team, find_person(session, workspace_id=team.workspace_id, user_id=user_id), now)
+
+
+def _week(team: Team, person: Person | None, now: datetime) -> date:
     zone = schedule.known_zone(person, team)
     return schedule.week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
 
@@ -65,19 +78,30 @@ def week_for(session: Session, *, team: Team, user_id: str, now: datetime) -> da
 def owner_weeks(
     session: Session, *, workspace_id: int, user_id: str, now: datetime, team_id: int | None = None
 ) -> list[OwnerWeek]:
-    """Someone's live key results grouped by team, each team with its current check-in week."""
+    """Someone's live key results grouped by team, each team with its current check-in week (3 queries)."""
     owned = owned_key_results(session, workspace_id=workspace_id, user_id=user_id, now=now)
     by_team: dict[int, list[OwnedKeyResult]] = defaultdict(list)
     for item in owned:
         if team_id is None or item.team.id == team_id:
             by_team[item.team.id].append(item)
-    weeks = []
-    for items in by_team.values():
-        team = items[0].team
-        week = week_for(session, team=team, user_id=user_id, now=now)
-        this_week = _this_week([i.status.key_result.id for i in items], week, session)
-        weeks.append(OwnerWeek(team, user_id, week, tuple(items), this_week))
-    return weeks
+    if not by_team:
+        return []
+    person = find_person(session, workspace_id=workspace_id, user_id=user_id)
+    weeks = {key: _week(items[0].team, person, now) for key, items in by_team.items()}
+    ids = [item.status.key_result.id for items in by_team.values() for item in items]
+    found = session.scalars(
+        select(CheckIn).where(CheckIn.key_result_id.in_(ids), CheckIn.week_start.in_(set(weeks.values())))
+    )
+    checked = {(c.key_result_id, c.week_start): c for c in found}
+    result = []
+    for key, items in by_team.items():
+        this_week = {
+            kr_id: checked[(kr_id, weeks[key])]
+            for kr_id in (i.status.key_result.id for i in items)
+            if (kr_id, weeks[key]) in checked
+        }
+        result.append(OwnerWeek(items[0].team, user_id, weeks[key], tuple(items), this_week))
+    return result
 
 
 def owner_week(session: Session, *, team: Team, user_id: str, week: date, now: datetime) -> OwnerWeek:

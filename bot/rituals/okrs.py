@@ -43,10 +43,10 @@ class KeyResultStatus:
         return progress_bar(self.score)
 
 
-@dataclass(frozen=True)
-class ObjectiveStatus:
-    objective: Objective
-    key_results: tuple[KeyResultStatus, ...]
+class ScoredByKeyResults:
+    """An objective's score is the average of its key results' scores."""
+
+    key_results: tuple
 
     @property
     def score(self) -> float | None:
@@ -55,6 +55,12 @@ class ObjectiveStatus:
     @property
     def bar(self) -> str:
         return progress_bar(self.score)
+
+
+@dataclass(frozen=True)
+class ObjectiveStatus(ScoredByKeyResults):
+    objective: Objective
+    key_results: tuple[KeyResultStatus, ...]
 
 
 @dataclass(frozen=True)

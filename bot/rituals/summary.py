@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from bot.charts import ChartSeries
 from bot.rituals.cycles import CycleSpan, cycle_span, team_today
-from bot.rituals.okrs import current_okrs
-from bot.rituals.scoring import average, progress_bar, score
+from bot.rituals.okrs import ScoredByKeyResults, current_okrs
+from bot.rituals.scoring import progress_bar, score
 from storage.models import CheckIn, KeyResult, Objective, Team
 
 TREND_LENGTH = 4  # confidences shown: this week's and up to three before it
@@ -54,17 +54,9 @@ class KeyResultWeek:
 
 
 @dataclass(frozen=True)
-class ObjectiveWeek:
+class ObjectiveWeek(ScoredByKeyResults):
     objective: Objective
     key_results: tuple[KeyResultWeek, ...]  # by position
-
-    @property
-    def score(self) -> float | None:
-        return average(kr.score for kr in self.key_results)
-
-    @property
-    def bar(self) -> str:
-        return progress_bar(self.score)
 
 
 @dataclass(frozen=True)

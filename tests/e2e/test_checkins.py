@@ -28,7 +28,7 @@ from storage.models import (
 from tests import factories
 from tests.conftest import sandbox_settings
 from tests.e2e.okr_support import commit, latest_ephemeral, rockets
-from tests.e2e.support import okr, row_counts, shown, wait_until
+from tests.e2e.support import assert_clean_error, okr, row_counts, shown, wait_until
 
 pytestmark = pytest.mark.usefixtures("bot")
 
@@ -363,3 +363,17 @@ def test_checkin_for_many_teams_fits_in_one_message_and_says_what_is_left_out(dr
     redrawn = slack.wait_for_response(count=replies + 1)["body"]
     assert redrawn.get("replace_original") is True and len(redrawn["blocks"]) <= 50
     assert "…and 14 more key results" in shown(redrawn) and ":white_check_mark: *KR" in shown(redrawn)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("checkin now", "`/okr checkin` takes nothing after it"), ("checkin " + "x" * 4000, "at most 4,000"),
+     ("checkin \u202eevil", "invisible or control character")],
+)  # fmt: skip
+def test_checkin_takes_nothing_after_it_and_says_so(driver, slack, db, text, needle):
+    rockets(driver, slack, members=("U0BEN",))
+    commit(db)
+    before = row_counts(db)
+    reply = okr(driver, slack, text, user="U0BEN")
+    assert_clean_error(reply, needle)
+    assert row_counts(db) == before
