@@ -476,6 +476,17 @@ def _draft_id(action: dict[str, Any]) -> int:
     return int(value)
 
 
+def _redraw_shared(client: WebClient, draft: Draft, body: dict[str, Any], message: dict) -> None:
+    """Update the draft's shared message. A button pressed on it in the instant before its `ts` was saved
+    still names it in the payload, so that message is the one updated."""
+    channel, ts = draft.shared_channel_id, draft.shared_ts
+    container = body.get("container") or {}
+    if not ts and container.get("type") == "message" and not container.get("is_ephemeral"):
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+    if channel and ts:
+        deliver(client.chat_update, channel=channel, ts=ts, **message)
+
+
 def on_commit(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
 ) -> None:
@@ -497,8 +508,7 @@ def on_commit(
                 actor=user_id,
                 live=live,
             )
-        if draft.shared_ts:
-            deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **updated)
+        _redraw_shared(client, draft, body, updated)
         deliver(client.chat_postMessage, channel=team.channel_id, **announcement)
 
 
@@ -527,8 +537,7 @@ def on_discard(
             draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
             drafts.discard_draft(session, draft=draft, team=team, user_id=user_id, now=now())
             updated = _shared_message(session, draft=draft, team=team, actor=user_id)
-        if draft.shared_ts:
-            deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **updated)
+        _redraw_shared(client, draft, body, updated)
 
 
 def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -429,6 +429,26 @@ def test_the_objective_limit_is_enforced_at_commit(driver, slack, db, rockets):
         assert session.query(Objective).count() == 1
 
 
+def test_commit_pressed_before_the_shared_message_is_saved_still_updates_it(driver, slack, db, rockets):
+    full_draft(driver, slack)
+    posted = len(slack.calls_to("chat.postMessage"))
+    slack.hold_next("chat.postMessage", 1.5)  # the message is posted; the bot hears its ts 1.5 s later
+    assert submit(driver, slack) == {}
+    slack.wait_for("chat.postMessage", count=posted + 1)
+    message = slack.messages("C0ROCKET")[-1]
+    with db.transaction() as session:
+        assert session.query(Draft).one().shared_ts is None  # the instant the button is pressed in
+    press(driver, slack, message, "draft_commit", user="U0BEN")
+    wait_until(lambda: "Committed by" in shown(slack.message("C0ROCKET", message["ts"])))
+    wait_until(lambda: db_shared_ts(db) == message["ts"])
+    assert "Committed by" in shown(slack.message("C0ROCKET", message["ts"]))  # not drawn back as shared
+
+
+def db_shared_ts(db) -> str | None:
+    with db.transaction() as session:
+        return session.query(Draft).one().shared_ts
+
+
 def test_committing_twice_commits_once(driver, slack, db, rockets):
     full_draft(driver, slack)
     message = share(driver, slack)
