@@ -85,7 +85,10 @@ def key_result(session: Session, t: Team, *, workspace_id: int | None = None) ->
 
 
 def backlog_item(session: Session, t: Team, *, text: str = "Shorter sign-up form") -> BacklogItem:
-    row = BacklogItem(workspace_id=t.workspace_id, team_id=t.id, text=text, created_by="U0BEN", created_at=NOW)
+    number = (session.scalar(select(func.max(BacklogItem.number)).where(BacklogItem.team_id == t.id)) or 0) + 1
+    row = BacklogItem(
+        workspace_id=t.workspace_id, team_id=t.id, number=number, text=text, created_by="U0BEN", created_at=NOW
+    )
     session.add(row)
     session.flush()
     return row

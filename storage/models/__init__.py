@@ -1,7 +1,7 @@
 """The whole OKR domain, one module per concept; import models from here."""
 
 from storage.base import Base
-from storage.models.backlog import BacklogItem, ItemState, Vote
+from storage.models.backlog import BacklogItem, ItemState, Round, RoundItem, RoundKind, RoundState, Vote
 from storage.models.drafts import Draft, DraftState, DraftStep, ObjectiveVersion
 from storage.models.okrs import (
     CheckIn,
@@ -44,6 +44,10 @@ __all__ = [
     "RippleKind",
     "RippleState",
     "Role",
+    "Round",
+    "RoundItem",
+    "RoundKind",
+    "RoundState",
     "Schedule",
     "ScheduleKind",
     "SendClaim",

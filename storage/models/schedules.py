@@ -54,4 +54,6 @@ class Person(WorkspaceScoped, Timestamped, Base):
     away_until: Mapped[date | None]  # `/okr away`: no check-ins up to and including this day
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unreachable_reason: Mapped[str | None] = mapped_column(String(40))
+    # from users.info: a bot's reactions are not votes; None until first read
+    is_bot: Mapped[bool | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

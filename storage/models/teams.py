@@ -12,6 +12,8 @@ from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, value_
 
 DEFAULT_MAX_OBJECTIVES = 3
 DEFAULT_REMINDER_HOURS = 24  # a check-in DM not answered after this long gets one reminder
+DEFAULT_TRIAGE_HOURS = 48  # an open triage or sprint pick closes itself this long after it started
+DEFAULT_SPRINT_SIZE = 5  # items a sprint pick takes when `/okr sprint close` is given no number
 
 
 class Role(enum.Enum):
@@ -31,6 +33,8 @@ class Team(WorkspaceScoped, Timestamped, Base):
         CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
         CheckConstraint("max_objectives BETWEEN 1 AND 5", name="max_objectives"),
         CheckConstraint("reminder_hours BETWEEN 1 AND 72", name="reminder_hours"),
+        CheckConstraint("triage_hours BETWEEN 1 AND 336", name="triage_hours"),
+        CheckConstraint("sprint_size BETWEEN 1 AND 50", name="sprint_size"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +55,13 @@ class Team(WorkspaceScoped, Timestamped, Base):
     )
     # words and :emoji: in a Slack status that mean "away"; None means the defaults
     away_words: Mapped[str | None] = mapped_column(String(500))
+    # hours a triage or sprint pick stays open before it closes itself; None: only a facilitator closes it
+    triage_hours: Mapped[int | None] = mapped_column(
+        SmallInteger, default=DEFAULT_TRIAGE_HOURS, server_default=str(DEFAULT_TRIAGE_HOURS)
+    )
+    sprint_size: Mapped[int] = mapped_column(
+        SmallInteger, default=DEFAULT_SPRINT_SIZE, server_default=str(DEFAULT_SPRINT_SIZE)
+    )
     created_by: Mapped[str] = mapped_column(String(32))
 
 

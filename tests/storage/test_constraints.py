@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.rituals.events import first_delivery
-from storage.models import CheckIn, ProcessedEvent, Team, Vote, Workspace
+from storage.models import CheckIn, ProcessedEvent, Round, RoundItem, RoundKind, RoundState, Team, Vote, Workspace
 from tests import factories
 from tests.factories import NOW
 
@@ -19,13 +19,32 @@ def test_one_vote_per_user_per_item_per_reaction(db):
     with db.transaction() as s:
         team = factories.team(s, factories.workspace(s))
         item = factories.backlog_item(s, team)
-        s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0BEN", reaction="white_check_mark"))
-        s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0BEN", reaction="one"))
-        s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0CLEO", reaction="one"))
+        ws = team.workspace_id
+        triage = Round(workspace_id=ws, team_id=team.id, kind=RoundKind.TRIAGE, channel_id="C1", opened_by="U0ADA")
+        s.add(triage)
+        s.flush()
+        entry = RoundItem(workspace_id=ws, round_id=triage.id, item_id=item.id, position=1)
+        s.add(entry)
+        s.flush()
+        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0BEN", reaction="white_check_mark"))
+        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0BEN", reaction="one"))
+        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0CLEO", reaction="one"))
     with pytest.raises(IntegrityError), db.transaction() as s:
-        s.add(Vote(workspace_id=team.workspace_id, item_id=item.id, user_id="U0BEN", reaction="one"))
+        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0BEN", reaction="one"))
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Vote)) == 3
+
+
+def test_one_open_round_of_each_kind_per_team(db):
+    with db.transaction() as s:
+        team = factories.team(s, factories.workspace(s))
+        ws = team.workspace_id
+        for kind in (RoundKind.TRIAGE, RoundKind.SPRINT):
+            s.add(Round(workspace_id=ws, team_id=team.id, kind=kind, channel_id="C1", opened_by="U0ADA"))
+        s.add(Round(workspace_id=ws, team_id=team.id, kind=RoundKind.TRIAGE, channel_id="C1", opened_by="U0ADA",
+                    state=RoundState.CLOSED))  # fmt: skip
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(Round(workspace_id=ws, team_id=team.id, kind=RoundKind.TRIAGE, channel_id="C1", opened_by="U0BEN"))
 
 
 def test_one_checkin_per_key_result_per_week(db):
