@@ -47,10 +47,29 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "the team's current OKRs and progress; revise or drop them from there (also `/okr status`)",
     ),
     SubCommand("checkin", "/okr checkin", "record this week's values for your key results"),
-    SubCommand("backlog", "/okr backlog [add TEXT]", "the team's backlog, filtered by the OKRs", ready=False),
-    SubCommand("idea", "/okr idea TEXT [KR NUMBER]", "add a backlog item under a key result", ready=False),
-    SubCommand("triage", "/okr triage start|close", "vote on inbox items with emoji reactions", ready=False),
-    SubCommand("sprint", "/okr sprint start|close [N]", "pick the sprint with 🚀 reactions", ready=False),
+    SubCommand(
+        "backlog",
+        "/okr backlog [add TEXT | import | notnow | done NUMBER | restore NUMBER | STATE | KR]",
+        "the team's backlog by state and by key result; `add` one item per line, `import` the CSV file you "
+        "just shared here, `notnow` what was set aside, `done` and `restore` move an item",
+    ),
+    SubCommand(
+        "idea",
+        "/okr idea TEXT [KR]",
+        "add an item straight under a key result, e.g. `/okr idea Weekly onboarding email 1.2`",
+    ),
+    SubCommand(
+        "triage",
+        "/okr triage start [N] | close",
+        "put the inbox to the team's vote in this channel: ✅ helps a key result, ❌ not now, 🤔 maybe, "
+        "1️⃣–🔟 which key result; `close` decides (facilitators; it also closes itself at the team's deadline)",
+    ),
+    SubCommand(
+        "sprint",
+        "/okr sprint start | close [N]",
+        "vote with 🚀 for the product-backlog items that move the key results fastest; `close` takes the top N "
+        "(the team's sprint size by default) into the sprint",
+    ),
     SubCommand("ripple", "/okr ripple", "declare how a key result touches another team", ready=False),
     SubCommand("digest", "/okr digest [post]", "the weekly cross-team digest", ready=False),
     SubCommand("reset", "/okr reset", "close the 13-week cycle and open the next", ready=False),

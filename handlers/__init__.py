@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import (
+    backlog,
     checkins,
     commands,
     drafting,
@@ -15,6 +16,7 @@ from handlers import (
     okr_changes,
     reactions,
     team_actions,
+    triage,
 )
 from storage.db import Database
 
@@ -29,4 +31,6 @@ def register(app: App, *, db: Database) -> None:
     checkins.register(app)
     home.register(app)
     reactions.register(app)
+    backlog.register(app)
+    triage.register(app)
     lifecycle.register(app)

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
-from handlers import away, checkins, drafting, okrs, teams, vision
+from handlers import away, backlog, checkins, drafting, okrs, teams, triage, vision
 from handlers.errors import replying_errors
 from handlers.replies import LoggedRespond, ephemeral, error_reply
 from storage.db import Database
@@ -45,6 +45,10 @@ ROUTES: dict[str, Route] = {
     "history": okrs.history,
     "away": away.route,
     "checkin": checkins.route,
+    "backlog": backlog.route,
+    "idea": backlog.idea,
+    "triage": triage.triage,
+    "sprint": triage.sprint,
 }
 
 

@@ -158,4 +158,8 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "history",
         "checkin",
         "away",
+        "backlog",
+        "idea",
+        "triage",
+        "sprint",
     }

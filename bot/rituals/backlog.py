@@ -1,0 +1,312 @@
+"""The team's backlog: capturing items, numbering them, linking them to key results, and moving them by hand.
+
+Items are never deleted. Work that does not help a key result goes to "not now", from where it can be
+restored to the inbox and triaged again against the current OKRs. Every change is in the event log under
+`backlog_item`, so an item's whole story (captured, put to a vote, voted, decided, moved) can be told.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.errors import Conflict, NotFound, UsageError
+from bot.rituals.events import record_event
+from bot.rituals.okrs import current_okrs
+from bot.rituals.teams import lock_team
+from bot.text import check_characters, normalise
+from storage.models import BacklogItem, ItemState, KeyResult, Team
+
+MAX_ITEM_TEXT = 1000
+MAX_ITEMS_AT_ONCE = 5000  # one command or one imported file
+# "- item", "* item", "• item", "1. item", "2) item", "[ ] item": list markers people paste with their lines
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•–]\s+|\d{1,4}[.)]\s+|\[[ xX]?\]\s+)")
+_KR_REFERENCE = re.compile(r"^(?:kr\s*)?(\d{1,2})(?:\.(\d{1,2}))?$", re.IGNORECASE)
+ENTITY = "backlog_item"
+# where an item may be moved by hand, from where
+MARK_DONE_FROM = (ItemState.INBOX, ItemState.PRODUCT, ItemState.DISCOVERY, ItemState.SPRINT, ItemState.NOT_NOW)
+RESTORE_FROM = (ItemState.NOT_NOW,)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The Slack message an item was made from."""
+
+    channel_id: str
+    ts: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class NumberedKeyResult:
+    """A live key result as people name it: `1.2` is the second key result of objective 1."""
+
+    label: str
+    key_result: KeyResult
+
+
+@dataclass
+class Added:
+    items: list[BacklogItem] = field(default_factory=list)
+    duplicates: list[tuple[str, int]] = field(default_factory=list)  # (text, number of the item already there)
+
+
+# reading what people typed ----------------------------------------------------------------------------------
+
+
+def item_lines(raw: str, *, what: str = "Line") -> list[str]:
+    """Each non-empty line is an item; list markers are dropped. Every bad line is named in one error."""
+    texts, problems = [], []
+    for number, line in enumerate(normalise(raw, multiline=True).split("\n"), start=1):
+        text = " ".join(_LIST_MARKER.sub("", line, count=1).split())
+        if not text:
+            continue
+        problem = item_problem(text)
+        if problem:
+            problems.append(f"{what} {number}: {problem}")
+        texts.append(text)
+    if problems:
+        shown = problems[:10] + ([f"…and {len(problems) - 10} more"] if len(problems) > 10 else [])
+        raise UsageError("Nothing was added. " + "\n".join(shown))
+    if not texts:
+        raise UsageError("There is no item in that: type one item per line.", usage="/okr backlog add TEXT")
+    if len(texts) > MAX_ITEMS_AT_ONCE:
+        raise UsageError(f"That is {len(texts):,} items; at most {MAX_ITEMS_AT_ONCE:,} can be added at once.")
+    return texts
+
+
+def item_problem(text: str) -> str | None:
+    """Why `text` cannot be an item, or None."""
+    if len(text) > MAX_ITEM_TEXT:
+        return f"{len(text):,} characters; an item takes at most {MAX_ITEM_TEXT:,}."
+    try:
+        check_characters(text, what="it")
+    except UsageError as error:
+        return error.message
+    return None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+# key results by the numbers people see ----------------------------------------------------------------------
+
+
+def numbered_key_results(session: Session, *, team: Team, now: datetime) -> list[NumberedKeyResult]:
+    """The team's live key results this cycle, in the order `/okr list` shows them."""
+    okrs = current_okrs(session, team=team, now=now)
+    return [
+        NumberedKeyResult(f"{status.objective.number}.{kr.key_result.position}", kr.key_result)
+        for status in okrs.objectives
+        for kr in status.key_results
+    ]
+
+
+def find_key_result(numbered: list[NumberedKeyResult], reference: str) -> NumberedKeyResult:
+    """`1.2`, `KR 1.2`, `kr1.2`; a bare `2` when the team has a single objective."""
+    match = _KR_REFERENCE.match(reference.replace(" ", ""))
+    if not match:
+        raise UsageError(f"`{reference[:20]}` is not a key result number; they look like `1.2`.")
+    label = f"{match[1]}.{match[2]}" if match[2] else None
+    if label is None:
+        objectives = {n.label.split(".")[0] for n in numbered}
+        if len(objectives) > 1:
+            raise UsageError(f"Which objective's key result {match[1]}? Write it as `1.{match[1]}`, for example.")
+        label = f"{next(iter(objectives), '1')}.{match[1]}"
+    for candidate in numbered:
+        if candidate.label == label:
+            return candidate
+    known = ", ".join(n.label for n in numbered) or "none yet: commit OKRs with `/okr draft`"
+    raise NotFound(f"There is no live key result {label} this cycle. The team's key results: {known}.")
+
+
+def split_idea(args: str) -> tuple[str, str | None]:
+    """`/okr idea TEXT [KR]`: a trailing `1.2` or `KR 1.2` names the key result."""
+    words = args.split()
+    for take in (2, 1):  # "KR 1.2" is two words
+        if len(words) > take and _KR_REFERENCE.match("".join(words[-take:])):
+            return " ".join(words[:-take]), "".join(words[-take:])
+    return args, None
+
+
+# writing ------------------------------------------------------------------------------------------------------
+
+
+def add_items(
+    session: Session,
+    *,
+    team: Team,
+    texts: list[str],
+    user_id: str,
+    now: datetime,
+    via: str,
+    key_result: NumberedKeyResult | None = None,
+    source: Source | None = None,
+) -> Added:
+    """Add items to the inbox (or, with a key result, straight to the product backlog under it).
+
+    An item whose text is already in the team's open backlog is not added twice; the result says which.
+    """
+    lock_team(session, team)  # numbers are handed out one team at a time
+    if source is not None:
+        existing = session.scalar(
+            select(BacklogItem).where(
+                BacklogItem.team_id == team.id,
+                BacklogItem.source_channel_id == source.channel_id,
+                BacklogItem.source_ts == source.ts,
+            )
+        )
+        if existing is not None:
+            raise Conflict(f"That message is already in *{team.name}*'s backlog as #{existing.number}.")
+    open_items = session.execute(
+        select(BacklogItem.text, BacklogItem.number).where(
+            BacklogItem.team_id == team.id, BacklogItem.state != ItemState.DONE
+        )
+    )
+    known = {_key(text): number for text, number in open_items}
+    number = session.scalar(select(func.max(BacklogItem.number)).where(BacklogItem.team_id == team.id)) or 0
+    added = Added()
+    state = ItemState.PRODUCT if key_result is not None else ItemState.INBOX
+    for text in texts:
+        if _key(text) in known:
+            added.duplicates.append((text, known[_key(text)]))
+            continue
+        number += 1
+        known[_key(text)] = number
+        item = BacklogItem(
+            workspace_id=team.workspace_id, team_id=team.id, number=number, text=text, state=state,
+            key_result_id=key_result.key_result.id if key_result else None, created_by=user_id, created_at=now,
+            source_channel_id=source.channel_id if source else None, source_ts=source.ts if source else None,
+            source_url=source.url if source else None,
+        )  # fmt: skip
+        session.add(item)
+        added.items.append(item)
+    session.flush()
+    for item in added.items:
+        data = {"number": item.number, "via": via, "state": item.state.value}
+        if key_result is not None:
+            data["key_result"] = key_result.label
+        _log(session, item, "captured", user_id, now, data)
+    return added
+
+
+def find_item(session: Session, *, team: Team, number: int) -> BacklogItem:
+    item = session.scalar(select(BacklogItem).where(BacklogItem.team_id == team.id, BacklogItem.number == number))
+    if item is None:
+        raise NotFound(f"*{team.name}* has no backlog item #{number}.")
+    return item
+
+
+def item_number(raw: str, *, usage: str) -> int:
+    text = raw.strip().lstrip("#")
+    if not text.isdigit() or len(text) > 9:
+        raise UsageError(f"`{raw.strip()[:20] or '(nothing)'}` is not an item number like `12`.", usage=usage)
+    return int(text)
+
+
+def mark_done(session: Session, *, team: Team, number: int, user_id: str, now: datetime) -> BacklogItem:
+    item = find_item(session, team=team, number=number)
+    if item.state is ItemState.DONE:
+        raise Conflict(f"#{number} is already done.")
+    move(session, item, ItemState.DONE, actor=user_id, now=now, reason="marked done")
+    return item
+
+
+def restore(session: Session, *, team: Team, number: int, user_id: str, now: datetime) -> BacklogItem:
+    """Back from "not now" to the inbox, to be triaged against the current OKRs."""
+    item = find_item(session, team=team, number=number)
+    if item.state not in RESTORE_FROM:
+        raise Conflict(f"#{number} is not in \"not now\" (it is in {state_name(item.state)}); nothing to restore.")
+    move(session, item, ItemState.INBOX, actor=user_id, now=now, reason="restored")
+    return item
+
+
+def move(
+    session: Session,
+    item: BacklogItem,
+    to: ItemState,
+    *,
+    actor: str | None,
+    now: datetime,
+    reason: str,
+    key_result_id: int | None = None,
+    keep_key_result: bool = True,
+) -> None:
+    """Change an item's state (and key result), with an event saying from where, to where and why."""
+    before = item.state
+    item.state = to
+    if not keep_key_result or key_result_id is not None:
+        item.key_result_id = key_result_id
+    item.updated_at = now
+    data = {"from": before.value, "to": to.value, "key_result_id": item.key_result_id}
+    _log(session, item, "moved", actor, now, data, reason=reason)
+
+
+def _log(session: Session, item: BacklogItem, action: str, actor: str | None, now: datetime, data: dict,
+         reason: str | None = None) -> None:  # fmt: skip
+    record_event(
+        session, workspace_id=item.workspace_id, team_id=item.team_id, entity=ENTITY, entity_id=item.id,
+        action=action, actor=actor, now=now, data=data, reason=reason,
+    )  # fmt: skip
+
+
+# reading --------------------------------------------------------------------------------------------------------
+
+STATE_NAMES = {
+    ItemState.INBOX: "the inbox",
+    ItemState.PRODUCT: "the product backlog",
+    ItemState.DISCOVERY: "discovery",
+    ItemState.NOT_NOW: "not now",
+    ItemState.SPRINT: "the sprint",
+    ItemState.DONE: "done",
+}
+SHOWN_ORDER = (ItemState.SPRINT, ItemState.PRODUCT, ItemState.DISCOVERY, ItemState.INBOX, ItemState.NOT_NOW,
+               ItemState.DONE)  # fmt: skip
+
+
+def state_name(state: ItemState) -> str:
+    return STATE_NAMES[state]
+
+
+@dataclass(frozen=True)
+class BacklogView:
+    team: Team
+    counts: dict[ItemState, int]
+    by_key_result: list[tuple[NumberedKeyResult, int]]  # product + sprint items under each live key result
+    items: dict[ItemState, list[BacklogItem]]  # the first few of each state asked for
+    labels: dict[int, str]  # key result id -> "1.2" for the live ones
+
+
+def backlog_view(
+    session: Session, *, team: Team, now: datetime, states: tuple[ItemState, ...], per_state: int
+) -> BacklogView:
+    """Counts of every state and per key result, and the oldest `per_state` items of each state in `states`."""
+    by_state = select(BacklogItem.state, func.count()).where(BacklogItem.team_id == team.id)
+    counts = Counter(dict(session.execute(by_state.group_by(BacklogItem.state)).all()))
+    numbered = numbered_key_results(session, team=team, now=now)
+    linked = Counter(
+        dict(
+            session.execute(
+                select(BacklogItem.key_result_id, func.count())
+                .where(BacklogItem.team_id == team.id, BacklogItem.state.in_([ItemState.PRODUCT, ItemState.SPRINT]))
+                .group_by(BacklogItem.key_result_id)
+            ).all()
+        )
+    )
+    items: dict[ItemState, list[BacklogItem]] = {}
+    for state in states:
+        query = select(BacklogItem).where(BacklogItem.team_id == team.id, BacklogItem.state == state)
+        items[state] = list(session.scalars(query.order_by(BacklogItem.number).limit(per_state)))
+    return BacklogView(
+        team=team,
+        counts={state: counts.get(state, 0) for state in SHOWN_ORDER},
+        by_key_result=[(n, linked.get(n.key_result.id, 0)) for n in numbered],
+        items=items,
+        labels={n.key_result.id: n.label for n in numbered},
+    )
