@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -35,6 +36,12 @@ def mrkdwn(text: object) -> str:
     )
 
 
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone, with a UTC fallback for old clients."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
 def finding(item: Any) -> str:
     """One coach finding as a line of mrkdwn: its severity and the advice (which names the key result)."""
     return f"{SEVERITY_ICONS[item.severity.value]} {mrkdwn(item.message)}"
@@ -58,6 +65,7 @@ def environment() -> Environment:
     env.filters["channel"] = lambda channel_id: f"<#{channel_id}>"
     env.filters["number"] = lambda value: "?" if value is None else format_number(value)
     env.filters["finding"] = finding
+    env.filters["slack_date"] = slack_date
     env.globals["WEEKDAY_NAMES"] = WEEKDAY_NAMES
     env.globals["DIRECTION_LABELS"] = DIRECTION_LABELS
     env.globals["SEVERITY_ICONS"] = SEVERITY_ICONS

@@ -9,7 +9,9 @@ What is due:
 - a key-result owner's weekly check-in DM, at the team's check-in time in the owner's own time zone;
 - one reminder in that DM's thread, `reminder_hours` later, if the owner has not checked in;
 - the team's weekly summary with a progress chart, after the check-in window, and a DM to the
-  facilitators about key results whose owner missed three check-ins in a row.
+  facilitators about key results whose owner missed three check-ins in a row;
+- closing triage and sprint rounds past their deadline, and finishing rounds a process left half-posted
+  (bot/rounds.py).
 
 A sweep that was not run for a while (downtime) sends what is still due this week and records earlier
 weeks as skipped (`stale`). Slack's refusals are outcomes: a person the bot cannot DM is marked
@@ -39,6 +41,7 @@ from bot.rituals.people import away_words, ensure_person, find_person, status_me
 from bot.rituals.summary import weekly_summary
 from bot.rituals.teams import lock_team, members_of
 from bot.rituals.workspaces import mark_uninstalled
+from bot.rounds import sweep_rounds
 from bot.slack import Delivery, Outcome, deliver
 from storage.db import Database
 from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, Team, Workspace
@@ -74,6 +77,7 @@ class Sweeper:
         while True:
             due = self._due(now, seen)
             if not due:
+                report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker))
                 return report
             for item in due:
                 what, row_id = item
