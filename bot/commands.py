@@ -31,9 +31,11 @@ CATALOGUE: tuple[SubCommand, ...] = (
     SubCommand(
         "team settings",
         "/okr team settings [timezone=Europe/Paris day=monday hour=10 digest=#channel cycle-start=2027-01-04 "
-        'max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:"]',
+        'max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:" '
+        "triage-close=48h|off sprint-size=5]",
         "time zone, check-in day and hour, digest channel, cycle start, objective limit, pausing check-ins, "
-        "reminder delay, the status words that mean away; with no values, a form (facilitators)",
+        "reminder delay, the status words that mean away, when triage and sprint picks close themselves, "
+        "how many items a sprint pick takes; with no values, a form (facilitators)",
     ),
     SubCommand("vision", "/okr vision [add TEXT | archive NUMBER]", "leaders' vision statements, for teams to aim at"),
     SubCommand(

@@ -33,6 +33,8 @@ SETTINGS_FIELDS = (
     "checkins_paused",
     "reminder_hours",
     "away_words",
+    "triage_hours",
+    "sprint_size",
 )
 
 

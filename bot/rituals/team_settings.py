@@ -36,8 +36,16 @@ KEYS = {
     "checkins": "checkins_paused", "check-ins": "checkins_paused",
     "reminder": "reminder_hours", "reminder-hours": "reminder_hours",
     "away-words": "away_words",
+    "triage-close": "triage_hours", "triage-hours": "triage_hours", "triage-deadline": "triage_hours",
+    "sprint-size": "sprint_size", "sprint": "sprint_size",
 }  # fmt: skip
 REMINDER_HOURS = (1, 72)
+TRIAGE_HOURS = (1, 336)  # up to two weeks
+SPRINT_SIZE = (1, 50)
+_TRIAGE_OFF = ("off", "manual", "never")
+# `triage-close=48h`, `48`, `2d`, `3 days`; the unit may also follow unquoted: `triage-close=3 days`
+_DURATION = re.compile(r"([0-9]{1,4})\s*(h|hrs?|hours?|d|days?)?", flags=re.IGNORECASE)
+_DURATION_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours", "d", "day", "days"})
 AWAY_WORD_LENGTH, AWAY_WORDS_COUNT, AWAY_WORDS_LENGTH = 40, 20, 500
 _AWAY_EMOJI = re.compile(r"^:[a-z0-9_+\-']+:$")  # the form `status_means_away` compares with the status emoji
 # double quotes a phone or a Mac may have "smartened" as someone typed them (apostrophes stay as typed)
@@ -59,6 +67,9 @@ class SettingsChange:
     reminder_hours: int | None = None
     away_words: str | None = None  # the words joined with ", "
     reset_away_words: bool = False  # back to the defaults (stored as None)
+    triage_hours: int | None = None
+    close_triage_by_hand: bool = False  # no deadline: a facilitator closes triage and sprint picks (stored as None)
+    sprint_size: int | None = None
     facilitators: tuple[str, ...] | None = None
     leaders: tuple[str, ...] | None = None
 
@@ -75,6 +86,9 @@ def parse_settings_text(args: str) -> SettingsChange:
         key, sep, value = pair.partition("=")
         if not sep and key.lower() in KEYS:
             raise UsageError(f"Give `{key.lower()}` a value after `=`, like `{key.lower()}=…`.", usage=USAGE)
+        if not sep and previous == "triage_hours" and pair.casefold() in _DURATION_UNITS and raw[previous].isdigit():
+            raw[previous] += f" {pair}"  # `triage-close=3 days` typed without quotes
+            continue
         if not sep and previous == "away_words":
             raise UsageError(
                 f"I don't know the setting `{pair[:40]}`. Put away words that contain spaces in quotes, "
@@ -93,7 +107,8 @@ def parse_settings_text(args: str) -> SettingsChange:
 
 USAGE = (
     "/okr team settings timezone=Europe/Paris day=monday hour=10 digest=#okr-ripples "
-    'cycle-start=2027-01-04 max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:"'
+    'cycle-start=2027-01-04 max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:" '
+    "triage-close=48h|off sprint-size=5"
 )
 
 
@@ -136,6 +151,9 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     if change.reset_away_words and team.away_words is not None:
         team.away_words = None
         changed.append("away_words")
+    if change.close_triage_by_hand and team.triage_hours is not None:
+        team.triage_hours = None
+        changed.append("triage_hours")
     if change.facilitators is not None and _apply_facilitators(session, team=team, wanted=change.facilitators, now=now):
         changed.append("facilitators")
     if change.leaders is not None and _apply_leaders(
@@ -161,7 +179,7 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     return changed
 
 
-_NOT_TEAM_COLUMNS = ("facilitators", "leaders", "clear_digest_channel", "reset_away_words")
+_NOT_TEAM_COLUMNS = ("facilitators", "leaders", "clear_digest_channel", "reset_away_words", "close_triage_by_hand")
 
 
 def check_leader_change(session: Session, *, team: Team, change: SettingsChange, user_id: str) -> None:
@@ -324,6 +342,33 @@ def parse_away_words(value: str) -> dict[str, object]:
     return {"away_words": joined}
 
 
+def parse_triage_hours(value: str) -> dict[str, object]:
+    """`48h`, `48`, `2d`, `3 days` → hours; `off`, `manual`, `never` → no deadline (a facilitator closes)."""
+    if value.casefold() in _TRIAGE_OFF:
+        return {"close_triage_by_hand": True}
+    low, high = TRIAGE_HOURS
+    match = _DURATION.fullmatch(value)
+    hours = None
+    if match:
+        hours = int(match.group(1)) * (24 if (match.group(2) or "h")[0].casefold() == "d" else 1)
+    if hours is None or not low <= hours <= high:
+        raise ValueError(
+            f"`{value[:20]}` is not a triage deadline; use a whole number of hours from {low} to {high} "
+            f"(like 48 or 48h), of days from 1 to {high // 24} (like 2d or 3 days), "
+            "or `off` to have a facilitator close triage and sprint picks."
+        )
+    return {"triage_hours": hours}
+
+
+def parse_sprint_size(value: str) -> dict[str, object]:
+    low, high = SPRINT_SIZE
+    if not re.fullmatch(r"[0-9]{1,3}", value) or not low <= int(value) <= high:
+        raise ValueError(
+            f"`{value[:20]}` is not a sprint size; use a whole number of items from {low} to {high}, like 5."
+        )
+    return {"sprint_size": int(value)}
+
+
 _PARSERS = {
     "timezone": parse_timezone,
     "checkin_weekday": parse_weekday,
@@ -334,4 +379,6 @@ _PARSERS = {
     "checkins_paused": parse_checkins,
     "reminder_hours": parse_reminder_hours,
     "away_words": parse_away_words,
+    "triage_hours": parse_triage_hours,
+    "sprint_size": parse_sprint_size,
 }

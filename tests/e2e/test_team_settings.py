@@ -60,6 +60,8 @@ TYPED = [
     ("checkins=paused", "checkins_paused", True, "check-in pause"),
     ("reminder=48h", "reminder_hours", 48, "reminder delay"),
     ('away-words="OOO, vacation, :Palm_Tree:"', "away_words", "OOO, vacation, :palm_tree:", "away words"),
+    ("triage-close=3d", "triage_hours", 72, "triage deadline"),
+    ("sprint-size=7", "sprint_size", 7, "sprint size"),
 ]
 
 
@@ -129,6 +131,15 @@ INVALID = [
     ("away-words=" + ",".join(f"w{i}" for i in range(21)), "at most 20"),
     ("away-words=" + ",".join(f"{i:02d}" + "w" * 36 for i in range(13)), "together they may have at most 500"),
     ("away-words=out of office", "Put away words that contain spaces in quotes"),
+    ("triage-close=0", "`0` is not a triage deadline; use a whole number of hours from 1 to 336"),
+    ("triage-close=337h", "`337h` is not a triage deadline"),
+    ("triage-close=15d", "of days from 1 to 14 (like 2d or 3 days), or `off`"),
+    ("triage-close=soon", "`soon` is not a triage deadline"),
+    ("triage-close=", "`` is not a triage deadline"),
+    ("sprint-size=0", "`0` is not a sprint size; use a whole number of items from 1 to 50"),
+    ("sprint-size=51", "`51` is not a sprint size"),
+    ("sprint=2.5", "`2.5` is not a sprint size"),
+    ("triage-close", "Give `triage-close` a value after `=`"),
     ("colour=blue", "I don't know the setting `colour=blue`"),
     ('timezone="Europe/Paris', "Unbalanced quotes"),
 ]
@@ -146,6 +157,7 @@ def test_an_invalid_setting_is_named_with_the_usage_and_nothing_is_saved(driver,
     assert (team.timezone, team.checkin_weekday, team.checkin_hour, team.max_objectives) == ("UTC", 0, 10, 3)
     assert (team.digest_channel_id, team.cycle_anchor) == (None, team.created_at.date())
     assert (team.checkins_paused, team.reminder_hours, team.away_words) == (False, 24, None)
+    assert (team.triage_hours, team.sprint_size) == (48, 5)
 
 
 def test_pausing_check_ins_is_announced_until_they_are_back_on(driver, slack, db, rockets):
@@ -195,6 +207,61 @@ def test_away_words_are_shown_and_go_back_to_the_defaults(driver, slack, db, roc
     assert "Nothing changed" in typed_defaults.text
     assert row_counts(db) == before and _rockets(db).away_words is None
     assert [entry["changed"] for entry in _settings_log(db)] == [["away_words"], ["away_words"]]
+
+
+def test_the_triage_deadline_and_sprint_size_are_saved_and_shown_in_words(driver, slack, db, rockets):
+    first = okr(driver, slack, "team settings timezone=utc")  # nothing set yet: the defaults are shown
+    assert "triage and sprint picks close themselves 48 hours after they start" in first.text
+    assert "a sprint pick takes 5 items" in first.text
+
+    hours = okr(driver, slack, "team settings triage-close=72h sprint-size=7")
+    assert "changed the triage deadline, sprint size of *Rockets*" in hours.text
+    assert "triage and sprint picks close themselves 72 hours after they start" in hours.text
+    assert "a sprint pick takes 7 items" in hours.text
+    assert (_rockets(db).triage_hours, _rockets(db).sprint_size) == (72, 7)
+
+    manual = okr(driver, slack, "team settings triage-close=off")
+    assert "changed the triage deadline of *Rockets*" in manual.text
+    assert "a facilitator closes triage and sprint picks" in manual.text and "close themselves" not in manual.text
+    assert _rockets(db).triage_hours is None
+
+    before = row_counts(db)
+    for text in ("triage-close=never", "triage-deadline=MANUAL", "sprint=7"):  # as they already are
+        same = okr(driver, slack, f"team settings {text}")
+        assert "Nothing changed" in same.text and "a facilitator closes triage and sprint picks" in same.text, text
+        assert row_counts(db) == before, text
+
+    days = okr(driver, slack, "team settings triage-hours=3 days")  # the unit typed without quotes
+    assert "triage and sprint picks close themselves 72 hours after they start" in days.text
+    one = okr(driver, slack, 'team settings triage-close="1 day" sprint=1')
+    assert "close themselves 24 hours after they start" in one.text and "a sprint pick takes 1 item" in one.text
+    assert (_rockets(db).triage_hours, _rockets(db).sprint_size) == (24, 1)
+    hour = okr(driver, slack, "team settings triage-close=1")
+    assert "close themselves 1 hour after they start" in hour.text
+    assert [entry["changed"] for entry in _settings_log(db)] == [
+        ["triage_hours", "sprint_size"],
+        ["triage_hours"],
+        ["triage_hours"],
+        ["triage_hours", "sprint_size"],
+        ["triage_hours"],
+    ]
+
+
+def test_a_bad_triage_or_sprint_setting_saves_none_of_the_good_ones(driver, slack, db, rockets):
+    before = row_counts(db)
+
+    for text, expected in [
+        ("triage-close=off sprint-size=51 checkins=paused", ["`51` is not a sprint size"]),
+        ("sprint-size=9 triage-close=15d", ["`15d` is not a triage deadline"]),
+        ("triage-close=400 sprint=0", ["`400` is not a triage deadline", "`0` is not a sprint size"]),
+        ("triage-close=off days", ["I don't know the setting `days`"]),
+    ]:
+        reply = okr(driver, slack, f"team settings {text}")
+
+        assert_clean_error(reply, *expected, "triage-close=48h|off sprint-size=5", case=text)
+        assert row_counts(db) == before, text
+    team = _rockets(db)
+    assert (team.triage_hours, team.sprint_size, team.checkins_paused) == (48, 5, False)
 
 
 def test_a_bad_new_setting_saves_none_of_the_good_ones(driver, slack, db, rockets):
@@ -247,12 +314,22 @@ def test_only_a_facilitator_changes_settings(driver, slack, db, rockets):
 # the modal -----------------------------------------------------------------------------------------------
 
 
-def _values(*, checkins: str = "on", reminder: str = "24", away_words: str | None = None, **base) -> dict:
-    """The modal's state with its check-in fields too (`None` away words: the field left empty)."""
+def _values(
+    *,
+    checkins: str = "on",
+    reminder: str = "24",
+    away_words: str | None = None,
+    triage: str = "48h",
+    sprint: str = "5",
+    **base,
+) -> dict:
+    """The modal's state with its check-in and backlog fields too (`None` away words: the field left empty)."""
     return modal_values(**base) | {
         "checkins_paused": {"value": {"type": "radio_buttons", "selected_option": {"value": checkins}}},
         "reminder_hours": {"value": {"type": "number_input", "value": reminder}},
         "away_words": {"value": {"type": "plain_text_input", "value": away_words}},
+        "triage_hours": {"value": {"type": "plain_text_input", "value": triage}},
+        "sprint_size": {"value": {"type": "number_input", "value": sprint}},
     }
 
 
@@ -285,6 +362,8 @@ def test_the_modal_opens_with_the_current_values(driver, slack, db, rockets):
     assert _element(view, "checkins_paused")["initial_option"]["value"] == "on"
     assert _element(view, "reminder_hours")["initial_value"] == "24"
     assert _element(view, "away_words")["initial_value"] == ", ".join(DEFAULT_AWAY_WORDS)
+    assert _element(view, "triage_hours")["initial_value"] == "48h"
+    assert _element(view, "sprint_size")["initial_value"] == "5"
 
 
 def test_the_modal_shows_a_paused_team_its_reminder_and_its_own_away_words(driver, slack, db, rockets):
@@ -474,4 +553,71 @@ def test_bad_check_in_settings_in_the_modal_are_answered_next_to_their_field(dri
         assert row_counts(db) == before, block
     team = _rockets(db)
     assert (team.checkin_hour, team.checkins_paused, team.reminder_hours, team.away_words) == (10, False, 24, None)
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_the_modal_shows_the_triage_deadline_and_sprint_size(driver, slack, db, rockets):
+    okr(driver, slack, "team settings triage-close=3d sprint-size=8")
+    view = open_settings(driver, slack)
+    triage, sprint = _element(view, "triage_hours"), _element(view, "sprint_size")
+    assert (triage["type"], triage["initial_value"]) == ("plain_text_input", "72h")
+    assert (sprint["type"], sprint["initial_value"]) == ("number_input", "8")
+    assert (sprint["min_value"], sprint["max_value"]) == ("1", "50")
+    driver.close_view(view["id"], user="U0ADA")
+
+    okr(driver, slack, "team settings triage-close=off")
+    assert _element(open_settings(driver, slack), "triage_hours")["initial_value"] == "off"
+
+
+def test_the_modal_saves_the_triage_deadline_and_sprint_size(driver, slack, db, rockets):
+    view = open_settings(driver, slack)
+    anchor = _rockets(db).cycle_anchor.isoformat()
+    away = _element(view, "away_words")["initial_value"]
+
+    result = driver.submit_view(
+        view["id"], user="U0ADA", values=_values(cycle_start=anchor, away_words=away, triage="4 days", sprint="12")
+    )
+
+    assert result.status == 200 and not result.body
+    post = slack.wait_for("chat.postMessage")
+    assert "changed the triage deadline, sprint size of *Rockets*" in shown(post.args)
+    assert "triage and sprint picks close themselves 96 hours after they start" in shown(post.args)
+    assert "a sprint pick takes 12 items" in shown(post.args)
+    assert (_rockets(db).triage_hours, _rockets(db).sprint_size) == (96, 12)
+    assert _settings_log(db) == [{"changed": ["triage_hours", "sprint_size"]}]
+
+    view = open_settings(driver, slack)
+    driver.submit_view(view["id"], user="U0ADA", values=_values(cycle_start=anchor, away_words=away, triage="Off"))
+
+    post = slack.wait_for("chat.postMessage", count=2)
+    assert "a facilitator closes triage and sprint picks" in shown(post.args)
+    assert "a sprint pick takes 5 items" in shown(post.args)
+    assert (_rockets(db).triage_hours, _rockets(db).sprint_size) == (None, 5)
+    assert _settings_log(db)[-1] == {"changed": ["sprint_size", "triage_hours"]}
+
+
+def test_bad_triage_and_sprint_settings_in_the_modal_are_answered_next_to_their_field(driver, slack, db, rockets):
+    view = open_settings(driver, slack)
+    inputs = {b.get("block_id") for b in view["blocks"] if b["type"] == "input"}
+    before = row_counts(db)
+
+    for change, block, message in [
+        ({"triage": "0"}, "triage_hours", "from 1 to 336"),
+        ({"triage": "337h"}, "triage_hours", "`337h` is not a triage deadline"),
+        ({"triage": "15 days"}, "triage_hours", "of days from 1 to 14"),
+        ({"triage": "sometime"}, "triage_hours", "or `off` to have a facilitator close triage and sprint picks"),
+        ({"sprint": "0"}, "sprint_size", "from 1 to 50"),
+        ({"sprint": "51"}, "sprint_size", "from 1 to 50"),
+        ({"sprint": "2.5"}, "sprint_size", "`2.5` is not a sprint size"),
+    ]:
+        result = driver.submit_view(view["id"], user="U0ADA", values=_values(hour=7, checkins="paused", **change))
+
+        assert result.status == 200, block
+        assert result.json["response_action"] == "errors", (block, result.json)
+        assert list(result.json["errors"]) == [block] and block in inputs, (block, result.json)
+        assert message in result.json["errors"][block], (block, result.json)
+        assert [v["id"] for v in slack.open_views("U0ADA")] == [view["id"]]
+        assert row_counts(db) == before, block
+    team = _rockets(db)
+    assert (team.checkin_hour, team.checkins_paused, team.triage_hours, team.sprint_size) == (10, False, 48, 5)
     assert slack.calls_to("chat.postMessage") == []

@@ -72,6 +72,28 @@ from bot.rituals.team_settings import SettingsChange, parse_settings_text, valid
         ('away-words="' + ", ".join(DEFAULT_AWAY_WORDS) + '"', SettingsChange(reset_away_words=True)),
         ('away-words="' + ", ".join(["w" * 40] * 1) + '"', SettingsChange(away_words="w" * 40)),
         ("hour=8 hour=9", SettingsChange(checkin_hour=9)),  # the last one typed wins
+        ("triage-close=48h", SettingsChange(triage_hours=48)),
+        ("triage-close=48", SettingsChange(triage_hours=48)),
+        ("triage-close=1", SettingsChange(triage_hours=1)),
+        ("triage-close=336H", SettingsChange(triage_hours=336)),
+        ('triage-close="12 hours"', SettingsChange(triage_hours=12)),
+        ("triage-close=1hour", SettingsChange(triage_hours=1)),
+        ("triage-close=2d", SettingsChange(triage_hours=48)),
+        ("triage-close=14D", SettingsChange(triage_hours=336)),
+        ('triage-close="3 days"', SettingsChange(triage_hours=72)),
+        ("triage-close=1day", SettingsChange(triage_hours=24)),
+        ("triage-close=3 days", SettingsChange(triage_hours=72)),  # the unit typed without quotes
+        ("triage-close=36 h sprint-size=4", SettingsChange(triage_hours=36, sprint_size=4)),
+        ("triage-hours=24", SettingsChange(triage_hours=24)),
+        ("TRIAGE-DEADLINE=1d", SettingsChange(triage_hours=24)),
+        ("triage-close=off", SettingsChange(close_triage_by_hand=True)),
+        ("triage-close=Manual", SettingsChange(close_triage_by_hand=True)),
+        ("triage-close=NEVER", SettingsChange(close_triage_by_hand=True)),
+        ("triage-close=off triage-close=2d", SettingsChange(triage_hours=48)),  # the last one typed wins
+        ("sprint-size=7", SettingsChange(sprint_size=7)),
+        ("sprint-size=1", SettingsChange(sprint_size=1)),
+        ("sprint=50", SettingsChange(sprint_size=50)),
+        ("sprint-size=05", SettingsChange(sprint_size=5)),
     ],
 )
 def test_typed_settings(text, change):
@@ -126,6 +148,31 @@ def test_typed_settings(text, change):
         ("away-words=" + ",".join(f"w{i}" for i in range(21)), "That is 21 away words; a team may have at most 20"),
         ("away-words=" + ",".join(f"{i:02d}" + "w" * 36 for i in range(13)), "together they may have at most 500"),
         ('away-words="OOO\u200b, vacation"', "invisible or control character (U+200B)"),
+        ("triage-close=0", "`0` is not a triage deadline; use a whole number of hours from 1 to 336"),
+        ("triage-close=337", "`337` is not a triage deadline"),
+        ("triage-close=337h", "`337h` is not a triage deadline"),
+        (
+            "triage-close=15d",
+            "`15d` is not a triage deadline; use a whole number of hours from 1 to 336 (like 48 or 48h), "
+            "of days from 1 to 14 (like 2d or 3 days), or `off` to have a facilitator close triage and sprint picks.",
+        ),
+        ("triage-close=0d", "`0d` is not a triage deadline"),
+        ("triage-close=1.5d", "`1.5d` is not a triage deadline"),
+        ("triage-close=-4", "`-4` is not a triage deadline"),
+        ("triage-close=48m", "`48m` is not a triage deadline"),
+        ("triage-close=2w", "`2w` is not a triage deadline"),
+        ("triage-close=٤٨", "`٤٨` is not a triage deadline"),
+        ("triage-close=soon", "`soon` is not a triage deadline"),
+        ("triage-close=none", "`none` is not a triage deadline"),
+        ("triage-close=", "`` is not a triage deadline"),
+        ("sprint-size=0", "`0` is not a sprint size; use a whole number of items from 1 to 50, like 5."),
+        ("sprint-size=51", "`51` is not a sprint size"),
+        ("sprint-size=-1", "`-1` is not a sprint size"),
+        ("sprint-size=2.5", "`2.5` is not a sprint size"),
+        ("sprint-size=five", "`five` is not a sprint size"),
+        ("sprint-size=²", "`²` is not a sprint size"),
+        ("sprint-size=off", "`off` is not a sprint size"),
+        ("sprint=", "`` is not a sprint size"),
     ],
 )
 def test_bad_values_are_named(text, message):
@@ -145,6 +192,11 @@ def test_bad_values_are_named(text, message):
         ("x" * 100 + "=1", "I don't know the setting `" + "x" * 40 + "`"),
         ('timezone="Europe/Paris', "Unbalanced quotes"),
         ("away-words=out of office", "Put away words that contain spaces in quotes"),
+        ("triage-close", "Give `triage-close` a value after `=`"),
+        ("sprint", "Give `sprint` a value after `=`"),
+        ("triage-close=off days", "I don't know the setting `days`"),  # a unit only follows a number
+        ("triage-close=3 days days", "I don't know the setting `days`"),
+        ("sprint-size=5 items", "I don't know the setting `items`"),
     ],
 )
 def test_unknown_keys_and_bad_quoting(text, message):
@@ -223,3 +275,25 @@ def test_new_fields_errors_are_keyed_by_block_id():
         validate_settings({"checkins_paused": "sometimes", "reminder_hours": "0", "away_words": ":bad emoji:"})
     assert set(caught.value.fields) == {"checkins_paused", "reminder_hours", "away_words"}
     assert "1 to 72" in caught.value.fields["reminder_hours"]
+
+
+def test_the_modal_s_triage_and_sprint_fields():
+    assert validate_settings({"triage_hours": " 72h ", "sprint_size": "7"}) == SettingsChange(
+        triage_hours=72, sprint_size=7
+    )
+    assert validate_settings({"triage_hours": "3 days"}) == SettingsChange(triage_hours=72)
+    assert validate_settings({"triage_hours": "Off"}) == SettingsChange(close_triage_by_hand=True)
+
+
+def test_triage_and_sprint_errors_are_keyed_by_block_id():
+    with pytest.raises(InvalidFields) as caught:
+        validate_settings({"triage_hours": "400h", "sprint_size": "51", "reminder_hours": "24"})
+    assert set(caught.value.fields) == {"triage_hours", "sprint_size"}
+    assert "from 1 to 336" in caught.value.fields["triage_hours"] and "`off`" in caught.value.fields["triage_hours"]
+    assert "from 1 to 50" in caught.value.fields["sprint_size"]
+
+
+def test_the_usage_names_the_triage_and_sprint_settings():
+    with pytest.raises(UsageError) as caught:
+        parse_settings_text("sprint-size=0")
+    assert "triage-close=48h|off sprint-size=5" in caught.value.usage
