@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy import delete, func, select, update
@@ -40,7 +40,11 @@ class RoundsInSlack:
     # posting -----------------------------------------------------------------------------------------------
 
     def publish(self, round_id: int, now: datetime) -> str:
-        """Post the header, then every item not posted yet, in order. Returns how it ended."""
+        """Post the header, then every item not posted yet, in order. Returns how it ended.
+
+        Claims are stamped with the time each is taken, not `now`: posting a long round slowly under rate
+        limits must not leave claims that look abandoned to another replica."""
+        started = time.monotonic()
         header = self.publish_header(round_id, now)
         if header != "sent":
             return header
@@ -56,7 +60,7 @@ class RoundsInSlack:
                 return "sent"
             outcome = "sent"
             for entry_id in waiting:
-                outcome = self._post_item(entry_id, now)
+                outcome = self._post_item(entry_id, now + timedelta(seconds=time.monotonic() - started))
                 if outcome == "ratelimited":
                     break
             if outcome != "ratelimited":
