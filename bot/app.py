@@ -29,7 +29,9 @@ BOT_SCOPES = (
     "reactions:read",
     "users:read",
     "files:write",
-    # read back the bot's own messages after a crash, to learn whether a scheduled send went out
+    "files:read",  # `/okr backlog import` downloads the CSV file the person shared
+    # read back the bot's own messages after a crash, to learn whether a scheduled send went out; and find
+    # the CSV file someone just shared, for `/okr backlog import`
     "im:history",
     "channels:history",
     "groups:history",

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.blockkit import clip
 from bot.errors import Conflict, NotFound, UsageError
 from bot.rituals.events import record_event
 from bot.rituals.okrs import current_okrs
@@ -25,7 +26,8 @@ from storage.models import BacklogItem, ItemState, KeyResult, Team
 MAX_ITEM_TEXT = 1000
 MAX_ITEMS_AT_ONCE = 5000  # one command or one imported file
 # "- item", "* item", "• item", "1. item", "2) item", "[ ] item": list markers people paste with their lines
-_LIST_MARKER = re.compile(r"^\s*(?:[-*•–]\s+|\d{1,4}[.)]\s+|\[[ xX]?\]\s+)")
+# (a marker alone on its line is no item either)
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•–]|\d{1,4}[.)]|\[[ xX]?\])(?:\s+|$)")
 _KR_REFERENCE = re.compile(r"^(?:kr\s*)?(\d{1,2})(?:\.(\d{1,2}))?$", re.IGNORECASE)
 ENTITY = "backlog_item"
 # where an item may be moved by hand, from where
@@ -48,6 +50,14 @@ class NumberedKeyResult:
 
     label: str
     key_result: KeyResult
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item about to be captured: into the inbox, or with a key result straight into the product backlog."""
+
+    text: str
+    key_result: NumberedKeyResult | None = None
 
 
 @dataclass
@@ -91,6 +101,21 @@ def item_problem(text: str) -> str | None:
     return None
 
 
+def message_item_text(raw: str) -> str:
+    """A Slack message as one item: Slack's escapes undone, characters an item cannot hold dropped, one line,
+    clipped to the longest item rather than refused (the person did not write it for the backlog)."""
+    text = normalise(raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    return clip("".join(char for char in text if _storable(char)), MAX_ITEM_TEXT)
+
+
+def _storable(char: str) -> bool:
+    try:
+        check_characters(char, what="it")
+    except UsageError:
+        return False
+    return True
+
+
 def _key(text: str) -> str:
     return " ".join(text.casefold().split())
 
@@ -126,6 +151,11 @@ def find_key_result(numbered: list[NumberedKeyResult], reference: str) -> Number
     raise NotFound(f"There is no live key result {label} this cycle. The team's key results: {known}.")
 
 
+def is_key_result_reference(text: str) -> bool:
+    """Whether `text` is written like a key result number (`1.2`, `KR 1.2`), live or not."""
+    return _KR_REFERENCE.match(text.replace(" ", "")) is not None
+
+
 def split_idea(args: str) -> tuple[str, str | None]:
     """`/okr idea TEXT [KR]`: a trailing `1.2` or `KR 1.2` names the key result."""
     words = args.split()
@@ -153,17 +183,19 @@ def add_items(
 
     An item whose text is already in the team's open backlog is not added twice; the result says which.
     """
+    items = [NewItem(text, key_result) for text in texts]
+    return add_new_items(session, team=team, items=items, user_id=user_id, now=now, via=via, source=source)
+
+
+def add_new_items(
+    session: Session, *, team: Team, items: list[NewItem], user_id: str, now: datetime, via: str,
+    source: Source | None = None,
+) -> Added:  # fmt: skip
+    """`add_items` where each item may have its own key result (an imported file's `kr` column); numbers
+    are handed out in the order given."""
     lock_team(session, team)  # numbers are handed out one team at a time
     if source is not None:
-        existing = session.scalar(
-            select(BacklogItem).where(
-                BacklogItem.team_id == team.id,
-                BacklogItem.source_channel_id == source.channel_id,
-                BacklogItem.source_ts == source.ts,
-            )
-        )
-        if existing is not None:
-            raise Conflict(f"That message is already in *{team.name}*'s backlog as #{existing.number}.")
+        _refuse_known_source(session, team=team, source=source)
     open_items = session.execute(
         select(BacklogItem.text, BacklogItem.number).where(
             BacklogItem.team_id == team.id, BacklogItem.state != ItemState.DONE
@@ -172,28 +204,44 @@ def add_items(
     known = {_key(text): number for text, number in open_items}
     number = session.scalar(select(func.max(BacklogItem.number)).where(BacklogItem.team_id == team.id)) or 0
     added = Added()
-    state = ItemState.PRODUCT if key_result is not None else ItemState.INBOX
-    for text in texts:
-        if _key(text) in known:
-            added.duplicates.append((text, known[_key(text)]))
+    labels: dict[int, str] = {}
+    for new in items:
+        if _key(new.text) in known:
+            added.duplicates.append((new.text, known[_key(new.text)]))
             continue
         number += 1
-        known[_key(text)] = number
+        known[_key(new.text)] = number
+        kr = new.key_result
         item = BacklogItem(
-            workspace_id=team.workspace_id, team_id=team.id, number=number, text=text, state=state,
-            key_result_id=key_result.key_result.id if key_result else None, created_by=user_id, created_at=now,
+            workspace_id=team.workspace_id, team_id=team.id, number=number, text=new.text,
+            state=ItemState.PRODUCT if kr is not None else ItemState.INBOX,
+            key_result_id=kr.key_result.id if kr else None, created_by=user_id, created_at=now,
             source_channel_id=source.channel_id if source else None, source_ts=source.ts if source else None,
             source_url=source.url if source else None,
         )  # fmt: skip
         session.add(item)
         added.items.append(item)
+        if kr is not None:
+            labels[number] = kr.label
     session.flush()
     for item in added.items:
         data = {"number": item.number, "via": via, "state": item.state.value}
-        if key_result is not None:
-            data["key_result"] = key_result.label
+        if item.number in labels:
+            data["key_result"] = labels[item.number]
         _log(session, item, "captured", user_id, now, data)
     return added
+
+
+def _refuse_known_source(session: Session, *, team: Team, source: Source) -> None:
+    existing = session.scalar(
+        select(BacklogItem).where(
+            BacklogItem.team_id == team.id,
+            BacklogItem.source_channel_id == source.channel_id,
+            BacklogItem.source_ts == source.ts,
+        )
+    )
+    if existing is not None:
+        raise Conflict(f"That message is already in the backlog of *{team.name}*, as #{existing.number}.")
 
 
 def find_item(session: Session, *, team: Team, number: int) -> BacklogItem:
@@ -310,3 +358,17 @@ def backlog_view(
         items=items,
         labels={n.key_result.id: n.label for n in numbered},
     )
+
+
+def key_result_items(
+    session: Session, *, team: Team, key_result_id: int, limit: int
+) -> tuple[list[BacklogItem], int]:
+    """The first `limit` product-backlog and sprint items under a key result, and how many there are."""
+    where = (
+        BacklogItem.team_id == team.id,
+        BacklogItem.key_result_id == key_result_id,
+        BacklogItem.state.in_([ItemState.PRODUCT, ItemState.SPRINT]),
+    )
+    total = session.scalar(select(func.count()).where(*where)) or 0
+    items = session.scalars(select(BacklogItem).where(*where).order_by(BacklogItem.number).limit(limit))
+    return list(items), total

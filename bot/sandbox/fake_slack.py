@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from .fake import modals, webhooks
+from .fake import hosted_files, modals, webhooks
 from .fake.errors import ApiError
 from .fake.faults import Fault, FaultPlan
 from .fake.methods.reactions import add_reaction, remove_reaction
 from .fake.methods.users import user_object
 from .fake.recorder import ApiCall, Recorder
 from .fake.server import FakeSlackServer
-from .fake.state import OAuthCode, SlackState, Trigger, Workspace
+from .fake.state import HostedFile, OAuthCode, SlackState, Trigger, Workspace
 from .fake.webapi import WebApi
 
 DEFAULT_SCOPES = ",".join(
@@ -30,6 +30,7 @@ DEFAULT_SCOPES = ",".join(
         "channels:read",
         "chat:write",
         "commands",
+        "files:read",
         "files:write",
         "groups:read",
         "im:history",
@@ -361,6 +362,33 @@ class FakeSlack:
                 "reactions": [],
             }
             return self._state.snapshot(self._state.append_message(channel, message))  # type: ignore[return-value]
+
+    def share_file(
+        self,
+        channel: str,
+        user: str,
+        filename: str,
+        content: bytes,
+        *,
+        filetype: str | None = None,
+        text: str = "",
+        title: str | None = None,
+    ) -> dict:
+        """A person uploads a file into a channel: a message of theirs carrying it in ``files``; the bytes are
+        served at the file's ``url_private_download`` to the workspace's bot token only."""
+        with self._state.lock:
+            team_id = self._team_of(channel, user)
+            kind, mimetype, _pretty = hosted_files.filetype_of(filename, filetype)
+            record = HostedFile(
+                file_id=self._state.ids.new("F"), team_id=team_id, user_id=user, name=filename,
+                title=title or filename, filetype=kind, mimetype=mimetype, content=bytes(content),
+                created=int(self._state.wall_clock()),
+            )  # fmt: skip
+            self._state.files[record.file_id] = record
+            message = self.add_message(channel, user, text)
+            stored = self._state.message(channel, message["ts"])
+            stored.update(files=[hosted_files.file_object(record, self._state)], upload=True)
+            return self._state.snapshot(stored)  # type: ignore[return-value]
 
     def add_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
         with self._state.lock:

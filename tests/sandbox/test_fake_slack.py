@@ -847,6 +847,77 @@ def test_complete_upload_without_the_bytes_fails(fake: FakeSlack, client: WebCli
     assert missing == "file_not_found"
 
 
+
+def fetch(url: str, token: str | None = None, *, follow: bool = True) -> tuple[int, str, bytes, str]:
+    """GET a file URL as a bot would: (status, content type, body, the URL finally answered)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    handlers = [] if follow else [_NoRedirect()]
+    try:
+        with urllib.request.build_opener(*handlers).open(urllib.request.Request(url, headers=headers)) as response:
+            return response.status, response.headers["Content-Type"], response.read(), response.url
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers["Content-Type"], error.read(), url
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def test_a_shared_file_is_a_message_of_its_author_with_the_file(fake: FakeSlack, client: WebClient) -> None:
+    shared = fake.share_file("C1", "U2", "backlog.csv", b"title\nDark mode\n", text="our backlog")
+    [message] = client.conversations_history(channel="C1")["messages"]
+    assert message["ts"] == shared["ts"] and message["user"] == "U2" and message["text"] == "our backlog"
+    [file] = message["files"]
+    assert (file["name"], file["filetype"], file["mimetype"], file["size"]) == ("backlog.csv", "csv", "text/csv", 16)
+    assert file["user"] == "U2" and file["id"].startswith("F") and file["mode"] == "hosted"
+    assert file["url_private_download"] == f"{fake.base_url}/files-pri/T0SANDBOX-{file['id']}/download/backlog.csv"
+    assert file["url_private"] == f"{fake.base_url}/files-pri/T0SANDBOX-{file['id']}/backlog.csv"
+
+
+@pytest.mark.parametrize(
+    ("name", "filetype", "expected"),
+    [("notes.txt", None, ("text", "text/plain")), ("a.CSV", None, ("csv", "text/csv")),
+     ("export", "csv", ("csv", "text/csv")), ("blob", None, ("binary", "application/octet-stream"))],
+)  # fmt: skip
+def test_a_shared_files_type_follows_its_name_unless_given(fake: FakeSlack, name, filetype, expected) -> None:
+    [file] = fake.share_file("C1", "U1", name, b"x", filetype=filetype)["files"]
+    assert (file["filetype"], file["mimetype"]) == expected
+
+
+def test_a_shared_file_is_served_to_its_workspaces_bot_only(fake: FakeSlack) -> None:
+    [file] = fake.share_file("C1", "U1", "backlog.csv", b"title\nDark mode\n")["files"]
+    url = file["url_private_download"]
+
+    assert fetch(url, TOKEN)[:3] == (200, "text/csv", b"title\nDark mode\n")
+    assert fetch(file["url_private"], TOKEN)[2] == b"title\nDark mode\n"
+    status, content_type, body, landed = fetch(url)  # no token: Slack's sign-in page, as a browser would see it
+    assert (status, content_type) == (200, "text/html; charset=utf-8") and b"Sign in" in body
+    assert landed.startswith(f"{fake.base_url}/signin?redir=/files-pri/")
+    assert fetch(url, "xoxb-wrong", follow=False)[0] == 302
+    fake.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
+    assert fetch(url, "xoxb-other", follow=False)[0] == 302
+    missing = url.replace(file["id"], "FNOPE")
+    assert fetch(missing, TOKEN)[0] == 404
+    downloads = fake.calls_to("files.download")
+    assert [(c.args["file"], c.status, c.ok) for c in downloads] == [
+        (file["id"], 200, True), (file["id"], 200, True), (file["id"], 302, False), (file["id"], 302, False),
+        (file["id"], 302, False), ("FNOPE", 404, False),
+    ]  # fmt: skip
+    assert downloads[0].token == TOKEN and downloads[0].team_id == "T0SANDBOX"
+    assert downloads[2].response["error"] == "redirected_to_sign_in"
+
+
+def test_download_faults_answer_like_a_refused_token_or_an_http_error(fake: FakeSlack) -> None:
+    [file] = fake.share_file("C1", "U1", "backlog.csv", b"a\n")["files"]
+    fake.fail_next("files.download")
+    fake.fail_next("files.download", "internal_error", status=500)
+
+    assert fetch(file["url_private_download"], TOKEN, follow=False)[0] == 302
+    assert fetch(file["url_private_download"], TOKEN)[0] == 500
+    assert fetch(file["url_private_download"], TOKEN)[:3] == (200, "text/csv", b"a\n")
+
 def test_oauth_v2_access_exchanges_a_code_once(fake: FakeSlack) -> None:
     fake.add_workspace("T2", "Acme", "xoxb-acme", bot_user_id="U2BOT", bot_id="B2BOT")
     code = fake.new_oauth_code("T2", user_id="UINSTALL")

@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.app import BOT_SCOPES
+from handlers.backlog import SHORTCUT
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "app.yaml").read_text())
 
@@ -28,3 +29,9 @@ def test_events_and_interactivity_reach_the_one_endpoint():
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")
     assert settings["interactivity"]["is_enabled"] is True
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_message_shortcut_is_the_one_the_bot_listens_to():
+    [shortcut] = MANIFEST["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", SHORTCUT)
+    assert len(shortcut["name"]) <= 25 and len(shortcut["description"]) <= 80

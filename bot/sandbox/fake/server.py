@@ -10,7 +10,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import webhooks
+from . import hosted_files, webhooks
 from .recorder import ApiCall, Recorder
 from .state import SlackState
 from .webapi import WebApi
@@ -94,6 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._response_url(path.removeprefix("/response/"), body)
         elif path.startswith("/upload/") and self.command == "POST":
             self._upload(path.removeprefix("/upload/"), body)
+        elif self.command == "GET" and (
+            path.startswith(hosted_files.FILES_PATH) or path == hosted_files.SIGN_IN_PATH
+        ):
+            self._download(path)
         else:
             self._reply(404, {"ok": False, "error": "not_found"})
 
@@ -181,6 +185,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"ok": False, "error": "file_not_found"})
             return
         self._send(200, f"OK - {len(body)}".encode(), "text/plain; charset=utf-8", {})
+
+    def _download(self, path: str) -> None:
+        """A file's bytes for its workspace's bot; recorded as a ``files.download`` call when a file was asked for."""
+        token, _basic = self._credentials({})
+        fault = self.server.api.faults.take("files.download") if path != hosted_files.SIGN_IN_PATH else None
+        served = hosted_files.serve(self.server.state, path, token, fault)
+        if served.file_id is not None:
+            answer: dict = {"ok": served.status == 200, "bytes": len(served.body)}
+            if served.status != 200:
+                answer["error"] = {302: "redirected_to_sign_in", 404: "file_not_found"}.get(served.status, "failed")
+            state = self.server.state
+            with state.lock:
+                ws = state.workspace_for_token(token) if token else None
+            call = ApiCall("files.download", {"file": served.file_id}, token, answer, served.status, state.clock(),
+                           ws.team_id if ws else None)  # fmt: skip
+            self.server.recorder.record_call(call)
+        self._send(served.status, served.body, served.content_type, served.headers)
 
     def _reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers or {})

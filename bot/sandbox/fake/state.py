@@ -58,6 +58,21 @@ class PendingUpload:
 
 
 @dataclass
+class HostedFile:
+    """A file a person shared; its bytes are served at its ``url_private_download`` to this workspace's bot."""
+
+    file_id: str
+    team_id: str
+    user_id: str
+    name: str
+    title: str
+    filetype: str
+    mimetype: str
+    content: bytes
+    created: int
+
+
+@dataclass
 class OAuthCode:
     team_id: str
     user_id: str
@@ -90,6 +105,7 @@ class SlackState:
     response_urls: dict[str, ResponseUrl] = field(default_factory=dict)
     pending_uploads: dict[str, PendingUpload] = field(default_factory=dict)
     uploads: list[dict] = field(default_factory=list)
+    files: dict[str, HostedFile] = field(default_factory=dict)
     oauth_codes: dict[str, OAuthCode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
