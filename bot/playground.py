@@ -11,6 +11,7 @@ import shlex
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from bot.sandbox.transcript import render_blocks
 from bot.settings import Settings
 from bot.sweep import Sweeper
 from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
+from handlers.backlog import SHORTCUT
 from storage.db import Database
 from storage.models import Schedule
 
@@ -37,6 +39,8 @@ Type a slash command as you would in Slack, e.g.  /okr team create Rockets
   in #CHANNEL        move to a channel: #general, #team-rocket, #team-growth
   messages           show this channel's messages, numbered
   react N EMOJI      add a reaction to message N (unreact N EMOJI removes it)
+  shortcut N         run "Add to OKR backlog" on message N
+  share FILE         share a file from your disk in this channel (a .csv for /okr backlog import)
   click N LABEL      press the button (or menu item) labelled LABEL on message N
   click LABEL        press a button in the open form
   submit F=V ...     submit the open form, setting field F to V (field names are shown in the form)
@@ -131,6 +135,19 @@ class Playground:
 
     def do_unreact(self, rest: str) -> None:
         self.do_react(rest, remove=True)
+
+    def do_shortcut(self, rest: str) -> None:
+        message = self._message_arg(rest)
+        if message is not None:
+            self.driver.message_shortcut(SHORTCUT, user=self.user, channel=self.channel, ts=message["ts"])
+
+    def do_share(self, rest: str) -> None:
+        path = Path(rest.strip()).expanduser()
+        if not rest.strip() or not path.is_file():
+            self.say("Which file? e.g. share backlog.csv")
+            return
+        shown = f":page_facing_up: {path.name}"
+        self.fake.share_file(self.channel, self.user, path.name, path.read_bytes(), text=shown)
 
     def do_click(self, rest: str) -> None:
         """`click N LABEL` presses a button (or a menu item) on message N; `click LABEL` one in the open form."""

@@ -111,3 +111,25 @@ def test_a_check_in_in_the_sandbox_without_waiting_for_monday(database_url):
     assert "A gentle nudge: 2 of your key results" in output  # the reminder, in the DM
     assert "Nothing was checked in." in output  # no change on key results with no confidence yet
     assert "Type `sweep` or `sweep next`." in output
+
+
+def test_capturing_the_backlog_in_the_sandbox_by_shortcut_and_csv(database_url, tmp_path):
+    csv = tmp_path / "backlog.csv"
+    csv.write_text("title\nDark mode\nExport to PDF\n", encoding="utf-8")
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "shortcut 1",
+            "shortcut 9",
+            f"share {csv}",
+            "/okr backlog import",
+            "share nowhere.csv",
+            "/okr backlog inbox",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "Give a message number from 1 to 1" in output
+    assert "Which file? e.g. share backlog.csv" in output
+    assert "Dark mode" in output and "Export to PDF" in output
+    assert "#1" in output and "#3" in output  # the shortcut's item, then the file's two
