@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from bot.rituals import backlog
 from bot.sandbox import FakeSlack, SlackDriver
 from storage.db import Database
-from storage.models import KeyResult, Objective, ObjectiveVersion, Team
+from storage.models import (
+    BacklogItem,
+    KeyResult,
+    Objective,
+    ObjectiveVersion,
+    ProcessedEvent,
+    Round,
+    RoundItem,
+    RoundKind,
+    Team,
+    Vote,
+)
 from tests import factories
-from tests.e2e.support import create_team, join_team, shown
+from tests.e2e.support import create_team, join_team, shown, wait_until
 
 
 def rockets(driver: SlackDriver, slack: FakeSlack, *, members: Sequence[str] = ("U0BEN",)) -> None:
@@ -144,3 +157,86 @@ def initial_values(view: dict) -> dict[str, Any]:
 
 def view_text(view: dict) -> str:
     return shown(view)
+
+
+# triage and sprint rounds --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One item's message in a round's thread."""
+
+    entry_id: int  # the round item
+    item_id: int
+    number: int  # the backlog item's #
+    text: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class PostedRound:
+    id: int
+    channel: str
+    header_ts: str
+    items: list[Ballot]
+
+
+def add_backlog(
+    db: Database, *texts: str, team_name: str = "Rockets", user: str = "U0BEN", key_result: str | None = None
+) -> list[int]:
+    """Items captured into the team's inbox (or, with a key result like "1.1", its product backlog); their numbers."""
+    with db.transaction() as session:
+        team = session.scalars(select(Team).where(Team.name_key == team_name.casefold())).one()
+        now = datetime.now(UTC)
+        kr = None
+        if key_result is not None:
+            kr = backlog.find_key_result(backlog.numbered_key_results(session, team=team, now=now), key_result)
+        added = backlog.add_items(session, team=team, texts=list(texts), user_id=user, now=now, via="test",
+                                  key_result=kr)  # fmt: skip
+        return [item.number for item in added.items]
+
+
+def posted_round(db: Database, kind: RoundKind = RoundKind.TRIAGE, *, timeout: float = 5.0) -> PostedRound:
+    """The latest round of this kind once its header and every item's message are in Slack."""
+
+    def ready() -> PostedRound | None:
+        with db.read() as session:
+            found = session.scalar(select(Round).where(Round.kind == kind).order_by(Round.id.desc()).limit(1))
+            if found is None or found.header_ts is None:
+                return None
+            rows = session.execute(
+                select(RoundItem, BacklogItem)
+                .join(BacklogItem, BacklogItem.id == RoundItem.item_id)
+                .where(RoundItem.round_id == found.id)
+                .order_by(RoundItem.position)
+            ).all()
+            if not rows or any(entry.message_ts is None for entry, _ in rows):
+                return None
+            ballots = [Ballot(entry.id, item.id, item.number, item.text, entry.message_ts) for entry, item in rows]
+            return PostedRound(found.id, found.channel_id, found.header_ts, ballots)
+
+    return wait_until(ready, timeout=timeout)
+
+
+def reaction_event(kind: str, user: str, channel: str, ts: str, name: str) -> dict[str, Any]:
+    """A `reaction_added` / `reaction_removed` event as Slack sends it (for `driver.event`: retries, bursts)."""
+    return {
+        "type": kind, "user": user, "reaction": name,
+        "item": {"type": "message", "channel": channel, "ts": ts}, "item_user": "U0BOT",
+    }  # fmt: skip
+
+
+def processed_events(db: Database) -> set[str]:
+    with db.read() as session:
+        return set(session.scalars(select(ProcessedEvent.event_id)))
+
+
+def stored_votes(db: Database) -> set[tuple[int, str, str]]:
+    """Every vote stored, as (item number, user, reaction)."""
+    with db.read() as session:
+        rows = session.execute(
+            select(BacklogItem.number, Vote.user_id, Vote.reaction)
+            .join(RoundItem, RoundItem.id == Vote.round_item_id)
+            .join(BacklogItem, BacklogItem.id == RoundItem.item_id)
+        ).all()
+    return {tuple(row) for row in rows}

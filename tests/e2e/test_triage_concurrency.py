@@ -1,0 +1,144 @@
+"""Many people voting on one item at the same moment, with Slack delivering some events twice.
+
+Forty people each add ✅ and a key-result number to the same item's message; some take one of them back, and Slack
+retries some deliveries. The events are sent from a thread pool at the bot's HTTP endpoint, so they are handled in
+parallel on both backends. A person's own reactions keep their order (a removal is sent once the bot has recorded
+the reaction it removes, as Slack only sends it after the person added it); a retry goes out after the delivery it
+repeats, at any moment after. No vote may be lost or doubled, and the tally the channel sees must be the stored one.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from sqlalchemy import select
+
+import handlers.reactions
+from storage.models import EventLog
+from tests.e2e.okr_support import (
+    add_backlog,
+    commit,
+    posted_round,
+    processed_events,
+    reaction_event,
+    rockets,
+    stored_votes,
+)
+from tests.e2e.support import okr, shown, stays, wait_until
+
+CHANNEL = "C0ROCKET"
+HELPS = "white_check_mark"
+PEOPLE = [f"U3V{n:03d}" for n in range(40)]
+
+
+def number_of(n: int) -> str:
+    return "two" if n % 3 == 0 else "one"
+
+
+def takes_back_helps(n: int) -> bool:
+    return n % 4 == 0
+
+
+def takes_back_number(n: int) -> bool:
+    return n % 7 == 0
+
+
+def retried(n: int) -> bool:
+    return n % 5 == 0
+
+
+def test_forty_people_voting_at_once_lose_and_double_nothing(driver, slack, db, monkeypatch):
+    monkeypatch.setattr(handlers.reactions, "TALLY_DELAY", 0.3)
+    for user in PEOPLE:
+        slack.add_user(user, user.lower(), tz="UTC")
+    slack.add_channel(CHANNEL, "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO", *PEOPLE))
+    rockets(driver, slack, members=("U0BEN",))
+    commit(db)
+    add_backlog(db, "Shorter sign-up form", "Dark mode")
+    okr(driver, slack, "triage start")
+    posted = posted_round(db)
+    ts, other = posted.items[0].ts, posted.items[1].ts
+
+    sent: set[str] = set()
+    lock = threading.Lock()
+    retries = ThreadPoolExecutor(max_workers=8)
+    retry_futures = []
+
+    def deliver(kind: str, user: str, name: str, event_id: str, *, item_ts: str = ts) -> None:
+        if kind == "reaction_added":
+            result = driver.react(user, CHANNEL, item_ts, name, event_id=event_id)
+        else:
+            result = driver.unreact(user, CHANNEL, item_ts, name, event_id=event_id)
+        assert result.status == 200, result.text
+        with lock:
+            sent.add(event_id)
+
+    def retry(kind: str, user: str, name: str, event_id: str) -> None:
+        """Slack sends the same event again (it did not hear the first ack in time)."""
+        event = reaction_event(kind, user, CHANNEL, ts, name)
+        with lock:
+            retry_futures.append(
+                retries.submit(lambda: driver.event(event, event_id=event_id, retry_num=1, retry_reason="http_timeout"))
+            )
+
+    def person(n: int) -> None:
+        user = PEOPLE[n]
+        votes = [(HELPS, f"EvA{n:03d}", takes_back_helps(n)), (number_of(n), f"EvN{n:03d}", takes_back_number(n))]
+        for name, event_id, taken_back in votes:
+            deliver("reaction_added", user, name, event_id)
+            if retried(n) and not taken_back:
+                retry("reaction_added", user, name, event_id)  # at once: both copies are handled side by side
+        for name, added, taken_back in votes:
+            if not taken_back:
+                continue
+            removal = "EvR" + added[2:]
+            wait_until(lambda added=added: added in processed_events(db), timeout=15)
+            deliver("reaction_removed", user, name, removal)
+            if retried(n):
+                retry("reaction_removed", user, name, removal)
+                wait_until(lambda removal=removal: removal in processed_events(db), timeout=15)
+                retry("reaction_added", user, name, added)  # late: after the person took the reaction back
+        if n % 10 == 0:  # a few votes on the other item meanwhile
+            deliver("reaction_added", user, "x", f"EvO{n:03d}", item_ts=other)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        people = [pool.submit(person, n) for n in range(len(PEOPLE))]
+        wait(people, timeout=60)
+        for future in people:
+            future.result(timeout=0)  # re-raise a failed step
+    with lock:
+        pending = list(retry_futures)
+    wait(pending, timeout=30)
+    retries.shutdown()
+    assert all(f.result().status == 200 for f in pending)
+    assert len(pending) == 2 * 8 + 2 + 2  # people 0, 5, …, 35 twice; removals by 0 and 20 (✅), 0 and 35 (numbers)
+
+    wait_until(lambda: processed_events(db) >= sent, timeout=20)
+    expected = {(1, u, HELPS) for n, u in enumerate(PEOPLE) if not takes_back_helps(n)}
+    expected |= {(1, u, number_of(n)) for n, u in enumerate(PEOPLE) if not takes_back_number(n)}
+    expected |= {(2, u, "x") for n, u in enumerate(PEOPLE) if n % 10 == 0}
+    stays(lambda: stored_votes(db) == expected, duration=0.5)
+    assert processed_events(db) == sent  # a retry is never a new event
+
+    with db.read() as session:
+        logged = list(session.scalars(select(EventLog.action).where(EventLog.action.in_(("voted", "unvoted")))))
+    removals = sum(takes_back_helps(n) + takes_back_number(n) for n in range(len(PEOPLE)))
+    assert logged.count("voted") == 2 * len(PEOPLE) + 4
+    assert logged.count("unvoted") == removals
+
+    helps = sum(1 for n in range(len(PEOPLE)) if not takes_back_helps(n))
+    ones = sum(1 for n in range(len(PEOPLE)) if not takes_back_number(n) and number_of(n) == "one")
+    twos = sum(1 for n in range(len(PEOPLE)) if not takes_back_number(n) and number_of(n) == "two")
+    tally = f":white_check_mark: {helps} · :x: 0 · :thinking_face: 0 · key result: :one: {ones} :two: {twos}"
+    wait_until(lambda: tally in shown(slack.message(CHANNEL, ts)))  # the debounced redraw caught up
+
+    closed = okr(driver, slack, "triage close")
+    assert "1 to the product backlog, 1 to not now" in closed.text, closed.text
+    [summary] = [m for m in slack.messages(CHANNEL) if m.get("thread_ts") == posted.header_ts
+                 and m["text"].startswith("Triage closed")]  # fmt: skip
+    assert f"• *#1* Shorter sign-up form · KR 1.1 — {tally}" in shown(summary), shown(summary)
+    assert "• *#2* Dark mode — :white_check_mark: 0 · :x: 4 · :thinking_face: 0" in shown(summary)
+    assert f"*Decided:* :white_check_mark: product backlog under KR 1.1 · votes: {tally}" in shown(
+        slack.message(CHANNEL, ts)
+    )
