@@ -1,13 +1,15 @@
 """Reactions on a triage or sprint item's message are votes; every other reaction in Slack is ignored.
 
 Bolt acks events before this runs and drops the bot's own reactions. A vote is recorded in the same
-transaction as Slack's `event_id`, so a retried event never counts twice; another bot's reactions are not
+transaction as Slack's `event_id`, so a retried event never counts twice, and ordered by its `event_ts`, so
+a retried add that arrives after its removal does not bring the vote back; another bot's reactions are not
 votes (`users.info` says who is a bot, remembered per person). The item's message is redrawn once the
 votes settle (debounced), not on every reaction.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -22,6 +24,7 @@ from bot.slack import deliver
 from handlers.middleware import now
 from storage.db import Database
 
+_SLACK_TS = re.compile(r"(\d{1,12})\.(\d{1,6})")
 TALLY_DELAY = 2.0  # seconds a burst of reactions on one item has to settle before its message is redrawn
 
 
@@ -54,7 +57,7 @@ def vote(event: dict[str, Any], body: dict[str, Any], context: BoltContext, clie
             return
         changed = triage.record_reaction(
             session, workspace_id=workspace_id, target=target, user_id=user, reaction=reaction,
-            added=event["type"] == "reaction_added", now=now(),
+            added=event["type"] == "reaction_added", event_ts=_event_ts(event), now=now(),
         )  # fmt: skip
     if changed:
         rounds = RoundsInSlack(db, client)
@@ -71,6 +74,15 @@ def _vote_of(event: dict[str, Any]) -> tuple[str, str, str, str] | None:
     if not all(isinstance(value, str) and 0 < len(value) <= 100 for value in values):
         return None
     return values  # type: ignore[return-value]
+
+
+def _event_ts(event: dict[str, Any]) -> int:
+    """Slack's `event_ts` ("1796152514.088371") in microseconds: the order the person reacted in. An event
+    without a readable one is taken as happening now."""
+    raw = event.get("event_ts")
+    if isinstance(raw, str) and (match := _SLACK_TS.fullmatch(raw)):
+        return int(match[1]) * 1_000_000 + int(match[2].ljust(6, "0"))
+    return int(now().timestamp() * 1_000_000)
 
 
 def _is_bot(db: Database, client: WebClient, workspace_id: int, user_id: str) -> bool:

@@ -244,8 +244,10 @@ def _refuse_known_source(session: Session, *, team: Team, source: Source) -> Non
         raise Conflict(f"That message is already in the backlog of *{team.name}*, as #{existing.number}.")
 
 
-def find_item(session: Session, *, team: Team, number: int) -> BacklogItem:
-    item = session.scalar(select(BacklogItem).where(BacklogItem.team_id == team.id, BacklogItem.number == number))
+def find_item(session: Session, *, team: Team, number: int, lock: bool = False) -> BacklogItem:
+    """The team's item #number; `lock` to change it (a triage closing at the same moment waits, or is waited for)."""
+    query = select(BacklogItem).where(BacklogItem.team_id == team.id, BacklogItem.number == number)
+    item = session.scalar(query.with_for_update() if lock else query)
     if item is None:
         raise NotFound(f"*{team.name}* has no backlog item #{number}.")
     return item
@@ -259,7 +261,7 @@ def item_number(raw: str, *, usage: str) -> int:
 
 
 def mark_done(session: Session, *, team: Team, number: int, user_id: str, now: datetime) -> BacklogItem:
-    item = find_item(session, team=team, number=number)
+    item = find_item(session, team=team, number=number, lock=True)
     if item.state is ItemState.DONE:
         raise Conflict(f"#{number} is already done.")
     move(session, item, ItemState.DONE, actor=user_id, now=now, reason="marked done")
@@ -268,9 +270,9 @@ def mark_done(session: Session, *, team: Team, number: int, user_id: str, now: d
 
 def restore(session: Session, *, team: Team, number: int, user_id: str, now: datetime) -> BacklogItem:
     """Back from "not now" to the inbox, to be triaged against the current OKRs."""
-    item = find_item(session, team=team, number=number)
+    item = find_item(session, team=team, number=number, lock=True)
     if item.state not in RESTORE_FROM:
-        raise Conflict(f"#{number} is not in \"not now\" (it is in {state_name(item.state)}); nothing to restore.")
+        raise Conflict(f'#{number} is not in "not now" (it is in {state_name(item.state)}); nothing to restore.')
     move(session, item, ItemState.INBOX, actor=user_id, now=now, reason="restored")
     return item
 
@@ -360,9 +362,7 @@ def backlog_view(
     )
 
 
-def key_result_items(
-    session: Session, *, team: Team, key_result_id: int, limit: int
-) -> tuple[list[BacklogItem], int]:
+def key_result_items(session: Session, *, team: Team, key_result_id: int, limit: int) -> tuple[list[BacklogItem], int]:
     """The first `limit` product-backlog and sprint items under a key result, and how many there are."""
     where = (
         BacklogItem.team_id == team.id,

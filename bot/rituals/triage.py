@@ -14,7 +14,9 @@ Closing decides, by these rules (documented in the README and the round's header
 - sprint: the items with the most 🚀 are taken, up to N; among equal counts the older item (lower number)
   goes first. An item without a 🚀 is never taken. The rest stay in the product backlog.
 
-Votes are one per person per reaction per round item (a unique key); a skin tone is the base emoji.
+A key result's number alone (no ✅, ❌ or 🤔 from that person) still says the item helps: it counts as ✅.
+A person counts once per reaction on an item, whatever skin tones they show; Slack's events are applied in
+the order Slack stamped them, not the order they arrive (`record_reaction`).
 """
 
 from __future__ import annotations
@@ -23,16 +25,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.errors import Conflict, UsageError
 from bot.rituals import backlog
 from bot.rituals.backlog import NumberedKeyResult
 from bot.rituals.events import record_event
 from bot.rituals.teams import lock_team, require_member
-from storage.claims import insert_if_absent
 from storage.models import BacklogItem, ItemState, Round, RoundItem, RoundKind, RoundState, Team, Vote
 
 HELPS, NOT_NOW, MAYBE, ROCKET = "white_check_mark", "x", "thinking_face", "rocket"
@@ -168,28 +169,50 @@ def target_of(session: Session, *, workspace_id: int, channel_id: str, ts: str) 
 
 
 def record_reaction(
-    session: Session, *, workspace_id: int, target: Target, user_id: str, reaction: str, added: bool, now: datetime
+    session: Session,
+    *,
+    workspace_id: int,
+    target: Target,
+    user_id: str,
+    reaction: str,
+    added: bool,
+    event_ts: int,
+    now: datetime,
 ) -> bool:
-    """Add or take back one vote; True when the tally changed. Call it with `first_delivery` in one transaction."""
+    """Apply one reaction event; True when the person's vote changed. Call it with `first_delivery` in one
+    transaction.
+
+    Slack may deliver an add after the removal that followed it (a retry): each emoji as shown keeps the
+    `event_ts` of the last event applied, and an older event changes nothing. A person showing ✅ in two
+    skin tones votes ✅ once, and still does after taking one of them back.
+    """
     name = base_reaction(reaction)
     if not target.open or not votable(target.kind, target.ballot_size, name):
         return False
     # a shared lock on the round: closing (which updates it) waits for votes in flight, and a vote that
-    # comes after the close sees it closed (SQLite writers are serial already)
+    # comes after the close sees it closed; then the item's row, so one event at a time decides what a
+    # person shows on it (SQLite writers are serial already)
     state = session.scalar(select(Round.state).where(Round.id == target.round_id).with_for_update(read=True))
     if state is not RoundState.OPEN:
         return False
-    if added:
-        values = {"workspace_id": workspace_id, "round_item_id": target.round_item_id, "user_id": user_id,
-                  "reaction": name, "created_at": now}  # fmt: skip
-        changed = insert_if_absent(session, Vote.__table__, values)
+    session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update())
+    row = session.scalar(
+        select(Vote).where(
+            Vote.round_item_id == target.round_item_id, Vote.user_id == user_id, Vote.emoji == reaction[:100]
+        )
+    )
+    if row is not None and row.event_ts >= event_ts:
+        return False  # overtaken by a newer event about the same emoji
+    before = _shows(session, target.round_item_id, user_id, name)
+    if row is None:
+        session.add(Vote(
+            workspace_id=workspace_id, round_item_id=target.round_item_id, user_id=user_id, reaction=name,
+            emoji=reaction[:100], present=added, event_ts=event_ts, created_at=now,
+        ))  # fmt: skip
     else:
-        changed = session.execute(
-            delete(Vote).where(
-                Vote.round_item_id == target.round_item_id, Vote.user_id == user_id, Vote.reaction == name
-            )
-        ).rowcount == 1  # fmt: skip
-    if not changed:
+        row.present, row.event_ts = added, event_ts
+    session.flush()
+    if _shows(session, target.round_item_id, user_id, name) == before:
         return False
     session.execute(
         update(RoundItem)
@@ -205,16 +228,28 @@ def record_reaction(
     return True
 
 
+def _shows(session: Session, round_item_id: int, user_id: str, name: str) -> bool:
+    """Whether the person shows `name` on the item, in any skin tone."""
+    return session.scalar(
+        select(func.count()).where(
+            Vote.round_item_id == round_item_id, Vote.user_id == user_id, Vote.reaction == name, Vote.present
+        )
+    ) > 0  # fmt: skip
+
+
 # tallies and decisions ----------------------------------------------------------------------------------------
 
 
 @dataclass
 class Tally:
-    counts: Counter[str] = field(default_factory=Counter)  # base reaction -> people
+    counts: Counter[str] = field(default_factory=Counter)  # base reaction -> people showing it
+    # people who said the item helps: with ✅, or with a key result's number and neither ❌ nor 🤔 (a number
+    # alone is a ✅); None: only the ✅ count is known
+    backers: int | None = None
 
     @property
     def helps(self) -> int:
-        return self.counts[HELPS]
+        return self.counts[HELPS] if self.backers is None else self.backers
 
     @property
     def not_now(self) -> int:
@@ -238,16 +273,23 @@ class Tally:
 
 
 def tallies(session: Session, round_item_ids: list[int]) -> dict[int, Tally]:
-    """Every round item's tally in one query."""
+    """Every round item's tally in two queries: people per base reaction, and the item's backers."""
     found: dict[int, Tally] = defaultdict(Tally)
     if round_item_ids:
-        rows = session.execute(
-            select(Vote.round_item_id, Vote.reaction, func.count())
-            .where(Vote.round_item_id.in_(round_item_ids))
-            .group_by(Vote.round_item_id, Vote.reaction)
-        )
-        for entry_id, reaction, count in rows:
+        shown = (Vote.round_item_id.in_(round_item_ids), Vote.present)
+        people = func.count(Vote.user_id.distinct())
+        for entry_id, reaction, count in session.execute(
+            select(Vote.round_item_id, Vote.reaction, people).where(*shown).group_by(Vote.round_item_id, Vote.reaction)
+        ):
             found[entry_id].counts[reaction] = count
+        other = aliased(Vote)
+        same_person = (other.round_item_id == Vote.round_item_id, other.user_id == Vote.user_id, other.present)
+        said_otherwise = select(other.id).where(*same_person, other.reaction.in_((NOT_NOW, MAYBE))).exists()
+        backing = (Vote.reaction == HELPS) | (Vote.reaction.in_(NUMBERS) & ~said_otherwise)
+        for entry_id, count in session.execute(
+            select(Vote.round_item_id, people).where(*shown, backing).group_by(Vote.round_item_id)
+        ):
+            found[entry_id].backers = count
     return {entry_id: found[entry_id] for entry_id in round_item_ids}
 
 
@@ -279,7 +321,8 @@ def _chosen_key_result(tally: Tally, ballot_size: int) -> int | None:
 
 
 def sprint_pick(entries: list[tuple[RoundItem, BacklogItem, Tally]], size: int) -> set[int]:
-    """The round item ids taken into the sprint: most 🚀 first, older items first among equals, none without 🚀."""
+    """The round item ids taken into the sprint: most 🚀 first, older items first among equals, none without 🚀
+    (so none that was never shown)."""
     ranked = sorted((e for e in entries if e[2].rockets > 0), key=lambda e: (-e[2].rockets, e[1].number))
     return {entry.id for entry, _item, _tally in ranked[:size]}
 
@@ -324,11 +367,13 @@ def close_round(
     current = session.get(Round, round_id)
     session.refresh(current)
     team = session.get(Team, current.team_id)
+    # the items locked: a hand move (`/okr backlog done 3`) in flight finishes first and is seen here
     rows = session.execute(
         select(RoundItem, BacklogItem)
         .join(BacklogItem, BacklogItem.id == RoundItem.item_id)
         .where(RoundItem.round_id == round_id)
         .order_by(RoundItem.position)
+        .with_for_update(of=BacklogItem)
     ).all()
     counted = tallies(session, [entry.id for entry, _ in rows])
     labels = _ballot_labels(session, team, current, now)
@@ -366,8 +411,9 @@ def _close_sprint(session, current, team, entries, size, user_id, now) -> list[O
 
 
 def _apply(session, current, entry, item, tally, to, kr_id, labels, tied, user_id, now) -> Outcome:
-    """Record the decision and move the item, unless someone moved it by hand while the round was open."""
-    moved = to is not None and item.state is FROM_STATE[current.kind]
+    """Record the decision and move the item, unless someone moved it by hand while the round was open or
+    its message never reached the channel (nobody could vote on it: it waits for the next round)."""
+    moved = to is not None and item.state is FROM_STATE[current.kind] and entry.message_ts is not None
     decision = to.value if moved else KEPT
     entry.decision, entry.decided_key_result_id = decision, kr_id if moved else None
     record_event(

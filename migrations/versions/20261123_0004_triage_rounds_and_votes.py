@@ -1,7 +1,8 @@
 """Backlog triage: numbered items with their source message, triage and sprint rounds, votes per round item,
 the team's triage deadline and sprint size, and whether a person is a bot.
 
-Votes before this revision had no round to belong to (nothing wrote them), so they are not kept.
+Votes before this revision had no round to belong to (nothing wrote them), so they are not kept. A vote
+row now remembers the emoji as shown (skin tone and all), whether it is still there, and Slack's event_ts.
 
 Revision ID: 0004
 Revises: 0003
@@ -149,9 +150,12 @@ def upgrade() -> None:
     op.execute("DELETE FROM votes")
     with op.batch_alter_table("votes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("round_item_id", sa.Integer(), nullable=False))
+        batch_op.add_column(sa.Column("emoji", sa.String(length=100), nullable=False))
+        batch_op.add_column(sa.Column("present", sa.Boolean(), nullable=False))
+        batch_op.add_column(sa.Column("event_ts", sa.BigInteger(), nullable=False))
         batch_op.drop_constraint(batch_op.f("uq_votes_item_id_user_id_reaction"), type_="unique")
         batch_op.create_unique_constraint(
-            batch_op.f("uq_votes_round_item_id_user_id_reaction"), ["round_item_id", "user_id", "reaction"]
+            batch_op.f("uq_votes_round_item_id_user_id_emoji"), ["round_item_id", "user_id", "emoji"]
         )
         batch_op.drop_constraint(batch_op.f("fk_votes_workspace_id_item_id_backlog_items"), type_="foreignkey")
         batch_op.create_foreign_key(
@@ -177,10 +181,13 @@ def downgrade() -> None:
             ["workspace_id", "id"],
             ondelete="CASCADE",
         )
-        batch_op.drop_constraint(batch_op.f("uq_votes_round_item_id_user_id_reaction"), type_="unique")
+        batch_op.drop_constraint(batch_op.f("uq_votes_round_item_id_user_id_emoji"), type_="unique")
         batch_op.create_unique_constraint(
             batch_op.f("uq_votes_item_id_user_id_reaction"), ["item_id", "user_id", "reaction"]
         )
+        batch_op.drop_column("event_ts")
+        batch_op.drop_column("present")
+        batch_op.drop_column("emoji")
         batch_op.drop_column("round_item_id")
 
     with op.batch_alter_table("teams", schema=None) as batch_op:

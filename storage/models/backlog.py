@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKeyConstraint,
     Index,
@@ -141,11 +142,17 @@ class RoundItem(WorkspaceScoped, Base):
 
 
 class Vote(WorkspaceScoped, Timestamped, Base):
-    """One vote per user per round item per (base) reaction: the database refuses a second."""
+    """A person's reaction on a round item's message, as Slack last told it: one row per user per item per
+    emoji as shown (`white_check_mark::skin-tone-4` and `white_check_mark` are two rows), kept when the
+    reaction is taken back (`present` false) so that an older event arriving late changes nothing.
+
+    A person's vote counts once per base emoji, whichever tones they show. `event_ts` (Slack's, in
+    microseconds) orders the events: a row only ever moves to a newer one.
+    """
 
     __tablename__ = "votes"
     __table_args__ = (
-        UniqueConstraint("round_item_id", "user_id", "reaction"),
+        UniqueConstraint("round_item_id", "user_id", "emoji"),
         ForeignKeyConstraint(
             ["workspace_id", "round_item_id"],
             ["round_items.workspace_id", "round_items.id"],
@@ -157,3 +164,6 @@ class Vote(WorkspaceScoped, Timestamped, Base):
     round_item_id: Mapped[int]
     user_id: Mapped[str] = mapped_column(String(32))
     reaction: Mapped[str] = mapped_column(String(64))  # the base emoji name, skin tone removed
+    emoji: Mapped[str] = mapped_column(String(100))  # the name as Slack sent it, skin tone and all
+    present: Mapped[bool]
+    event_ts: Mapped[int] = mapped_column(BigInteger)

@@ -232,11 +232,12 @@ def processed_events(db: Database) -> set[str]:
 
 
 def stored_votes(db: Database) -> set[tuple[int, str, str]]:
-    """Every vote stored, as (item number, user, reaction)."""
+    """Every vote that counts, as (item number, user, base reaction): reactions still shown, a tone being the base."""
     with db.read() as session:
         rows = session.execute(
             select(BacklogItem.number, Vote.user_id, Vote.reaction)
             .join(RoundItem, RoundItem.id == Vote.round_item_id)
             .join(BacklogItem, BacklogItem.id == RoundItem.item_id)
+            .where(Vote.present)
         ).all()
     return {tuple(row) for row in rows}

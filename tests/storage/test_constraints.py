@@ -15,7 +15,7 @@ from tests import factories
 from tests.factories import NOW
 
 
-def test_one_vote_per_user_per_item_per_reaction(db):
+def test_one_row_per_user_per_item_per_emoji_as_shown(db):
     with db.transaction() as s:
         team = factories.team(s, factories.workspace(s))
         item = factories.backlog_item(s, team)
@@ -26,13 +26,17 @@ def test_one_vote_per_user_per_item_per_reaction(db):
         entry = RoundItem(workspace_id=ws, round_id=triage.id, item_id=item.id, position=1)
         s.add(entry)
         s.flush()
-        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0BEN", reaction="white_check_mark"))
-        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0BEN", reaction="one"))
-        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0CLEO", reaction="one"))
+
+        def vote(user: str, emoji: str) -> Vote:
+            return Vote(workspace_id=ws, round_item_id=entry.id, user_id=user, reaction=emoji.split("::")[0],
+                        emoji=emoji, present=True, event_ts=1)  # fmt: skip
+
+        s.add_all([vote("U0BEN", "white_check_mark"), vote("U0BEN", "white_check_mark::skin-tone-2"),
+                   vote("U0BEN", "one"), vote("U0CLEO", "one")])  # fmt: skip
     with pytest.raises(IntegrityError), db.transaction() as s:
-        s.add(Vote(workspace_id=ws, round_item_id=entry.id, user_id="U0BEN", reaction="one"))
+        s.add(vote("U0BEN", "one"))
     with db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(Vote)) == 3
+        assert s.scalar(select(func.count()).select_from(Vote)) == 4
 
 
 def test_one_open_round_of_each_kind_per_team(db):
