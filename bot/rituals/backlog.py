@@ -157,11 +157,13 @@ def is_key_result_reference(text: str) -> bool:
 
 
 def split_idea(args: str) -> tuple[str, str | None]:
-    """`/okr idea TEXT [KR]`: a trailing `1.2` or `KR 1.2` names the key result."""
+    """`/okr idea TEXT [KR]`: a trailing `1.2`, `KR 1.2` or `KR 2` names the key result. A bare trailing
+    number is part of the text ("Support OAuth 2"), unless written after "KR"."""
     words = args.split()
     for take in (2, 1):  # "KR 1.2" is two words
-        if len(words) > take and _KR_REFERENCE.match("".join(words[-take:])):
-            return " ".join(words[:-take]), "".join(words[-take:])
+        reference = "".join(words[-take:])
+        if len(words) > take and _KR_REFERENCE.match(reference) and not reference.isdigit():
+            return " ".join(words[:-take]), reference
     return args, None
 
 
