@@ -2,8 +2,15 @@
 
 Every post goes through a claim (bot/outbox.py), so a command's background work, the minute sweep and other
 replicas can all try to post a round and each message still goes out once; a process that dies half-way
-leaves the rest to the next sweep. Redrawing a message (`chat.update`) is idempotent, so it needs no claim:
-a round item counts vote changes (`votes_version`) and remembers which one its message shows.
+leaves the rest to the next sweep. Nothing is posted for a round once it is closed. Redrawing a message
+(`chat.update`) is idempotent, so it needs no claim: a round item counts vote changes (`votes_version`) and
+remembers which one its message shows (`shown_version`). Telling a round's result counts as one more change
+to show on every item (bumped once, with the summary's claim), so finishing redraws each item until its
+message shows its decision and skips it from then on.
+
+Slack's answers: a rate limit, a 5xx or a lost answer is tried again later; any other refusal (the message
+deleted, the channel archived, `msg_too_long`…) is final: logged, and the round goes on without it. A round
+whose header Slack refuses for good is withdrawn, as if never started.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
@@ -22,35 +30,69 @@ from bot.rituals import backlog, triage
 from bot.rituals.triage import Closed
 from bot.slack import Delivery, Outcome, deliver
 from storage.db import Database
-from storage.models import BacklogItem, ClaimState, EventLog, Round, RoundItem, RoundState, SendClaim, Team, Workspace
+from storage.models import (
+    BacklogItem,
+    ClaimState,
+    EventLog,
+    Round,
+    RoundItem,
+    RoundKind,
+    RoundState,
+    SendClaim,
+    Team,
+    Workspace,
+)
 
 log = logging.getLogger(__name__)
 
 HEADER_KIND, ITEM_KIND, SUMMARY_KIND = "round_header", "round_item", "round_summary"
+WITHDRAWN_KIND = "round_withdrawn"  # the DM telling whoever started a round that the sweep called it off
 RATE_LIMIT_PAUSE = 5.0  # seconds to wait when Slack still says "ratelimited" after the client's own retries
 MAX_PAUSES = 6  # then the rest is left to the next sweep
+MAX_REDRAWS = 3  # redraws of one item in a row while votes keep changing under it; then the next one catches up
+# what publishing a header can end in that is not a refusal: the round stays (and the sweep goes on with it)
+PENDING = frozenset({"sent", "retry", "ratelimited", "waiting", "closed", "gone"})
+
+Clock = Callable[[], datetime]
 
 
 class RoundsInSlack:
-    def __init__(self, db: Database, client: WebClient, *, worker: str | None = None) -> None:
+    def __init__(
+        self, db: Database, client: WebClient, *, worker: str | None = None, clock: Clock | None = None
+    ) -> None:
+        """`clock` stamps the claims (the sweep's wall clock); without it a claim is stamped with the `now` the
+        method was given, plus the time publishing has taken so far."""
         self.db = db
         self.client = client
         self.worker = worker or outbox.worker_name()
+        self.clock = clock
+
+    def _at(self, now: datetime) -> datetime:
+        """The time to stamp a claim taken now."""
+        return self.clock() if self.clock is not None else now
 
     # posting -----------------------------------------------------------------------------------------------
 
     def publish(self, round_id: int, now: datetime) -> str:
-        """Post the header, then every item not posted yet, in order. Returns how it ended.
+        """Post the header, then every item not posted yet, in order, while the round is open. Returns how it
+        ended ("closed": the round closed meanwhile, and what was not posted stays unposted).
 
         Claims are stamped with the time each is taken, not `now`: posting a long round slowly under rate
         limits must not leave claims that look abandoned to another replica."""
         started = time.monotonic()
+        stamp = self.clock or (lambda: now + timedelta(seconds=time.monotonic() - started))
+        # at `now`, as the command's own try was: a header whose answer was lost then is left to the sweep
         header = self.publish_header(round_id, now)
         if header != "sent":
             return header
         pauses = 0
         while True:
             with self.db.read() as session:
+                state = session.scalar(select(Round.state).where(Round.id == round_id))
+                if state is None:
+                    return "gone"
+                if state is not RoundState.OPEN:
+                    return "closed"
                 waiting = session.scalars(
                     select(RoundItem.id)
                     .where(RoundItem.round_id == round_id, RoundItem.message_ts.is_(None))
@@ -60,8 +102,11 @@ class RoundsInSlack:
                 return "sent"
             outcome = "sent"
             for entry_id in waiting:
-                outcome = self._post_item(entry_id, now + timedelta(seconds=time.monotonic() - started))
-                if outcome == "ratelimited":
+                posted = self._post_item(entry_id, stamp())
+                if posted == "gone":  # that item left the round meanwhile: the others still go out
+                    continue
+                outcome = posted
+                if outcome in ("ratelimited", "closed"):
                     break
             if outcome != "ratelimited":
                 return outcome
@@ -71,42 +116,90 @@ class RoundsInSlack:
             time.sleep(RATE_LIMIT_PAUSE)
 
     def publish_header(self, round_id: int, now: datetime) -> str:
-        """Post the round's header once; "sent", or why not (a Slack error for a channel the bot cannot post in)."""
+        """Post the round's header once; "sent", or why not: "retry"/"ratelimited"/"waiting" (later),
+        "closed"/"gone", or Slack's refusal (`not_in_channel`, `is_archived`, `invalid_blocks`…).
+
+        A bot that is not in a public channel joins it (`channels:join`) and posts again."""
         with self.db.read() as session:
             current = session.get(Round, round_id)
             if current is None:
                 return "gone"
             if current.header_ts:
                 return "sent"
+            if current.state is not RoundState.OPEN:
+                return "closed"
             team = session.get(Team, current.team_id)
             message = self._header(session, current, team, now)
+        at = self._at(now)
         claim = outbox.take(self.db, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id),
-                            now=now, worker=self.worker)  # fmt: skip
+                            now=at, worker=self.worker)  # fmt: skip
         if claim is None:
-            return "waiting"  # another process is posting it
+            return "waiting"  # another process is posting it (or it failed for good: see `header_refused`)
         sent = outbox.post(self.client, claim, channel=current.channel_id, message=message)
+        if not sent.ok and sent.error == "not_in_channel" and self._join(current.channel_id):
+            sent = outbox.post(self.client, claim, channel=current.channel_id, message=message)
         if not sent.ok:
-            return self._failed(claim, sent, now)
+            return self._failed(claim, sent, at)
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=now,
+            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                           channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             session.execute(update(Round).where(Round.id == round_id).values(header_ts=sent.response["ts"]))
         return "sent"
 
+    def _join(self, channel_id: str) -> bool:
+        """Join a public channel the bot is not in; False when Slack will not let it (a private channel, an
+        admin's restriction) or says it is in already (then posting again would fail the same way)."""
+        joined = deliver(self.client.conversations_join, channel=channel_id)
+        if not joined.ok:
+            log.warning("could not join the team channel", extra={"channel": channel_id, "error": joined.error})
+            return False
+        response = joined.response or {}
+        warnings = (response.get("response_metadata") or {}).get("warnings") or []
+        if response.get("warning") == "already_in_channel" or "already_in_channel" in warnings:
+            return False
+        log.info("joined the team channel to post a round", extra={"channel": channel_id})
+        return True
+
+    def header_refused(self, round_id: int) -> str | None:
+        """Slack's refusal of an open round's header, when it was refused for good (the claim failed); None
+        while the header is posted, still to post, or the round is closed or gone."""
+        with self.db.read() as session:
+            current = session.get(Round, round_id)
+            if current is None or current.header_ts or current.state is not RoundState.OPEN:
+                return None
+            found = outbox.find(session, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id))
+            if found is None or found.state is not ClaimState.FAILED:
+                return None
+            return found.outcome or "failed"
+
     def _post_item(self, entry_id: int, now: datetime) -> str:
+        """Post one item's message in the thread: "sent", "gone" (no such round item any more), "closed" (the
+        round closed: it stays unposted), or as `_failed` says."""
         with self.db.read() as session:
             entry = session.get(RoundItem, entry_id)
+            if entry is None:
+                return "gone"
             current = session.get(Round, entry.round_id)
+            if current is None:
+                return "gone"
+            if current.state is not RoundState.OPEN:
+                return "closed"
+            if entry.message_ts:
+                return "sent"
             message = self._item_message(session, entry, current, now)
+        at = self._at(now)
         claim = outbox.take(self.db, workspace_id=entry.workspace_id, kind=ITEM_KIND, key=str(entry_id),
-                            now=now, worker=self.worker)  # fmt: skip
+                            now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             return "waiting"
+        if not self._still_open(entry.round_id):  # closed while the claim was taken: leave it unposted
+            outbox.release(self.db, claim)
+            return "closed"
         sent = outbox.post(self.client, claim, channel=current.channel_id, message=message, thread_ts=current.header_ts)
         if not sent.ok:
-            return self._failed(claim, sent, now)
+            return self._failed(claim, sent, at)
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=now,
+            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                           channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             session.execute(
                 update(RoundItem)
@@ -114,6 +207,10 @@ class RoundsInSlack:
                 .values(channel_id=current.channel_id, message_ts=sent.response["ts"])
             )
         return "sent"
+
+    def _still_open(self, round_id: int) -> bool:
+        with self.db.read() as session:
+            return session.scalar(select(Round.state).where(Round.id == round_id)) is RoundState.OPEN
 
     def _failed(self, claim: outbox.Claim, sent: Delivery, now: datetime) -> str:
         if outbox.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD:
@@ -124,10 +221,10 @@ class RoundsInSlack:
         return sent.error or "failed"
 
     def withdraw(self, round_id: int) -> None:
-        """Undo a round whose header could not be posted (the bot is not in the channel): as if never started."""
+        """Undo an open round whose header Slack refused (the bot is not in the channel…): as if never started."""
         with self.db.transaction() as session:
             current = session.get(Round, round_id)
-            if current is None or current.header_ts:
+            if current is None or current.header_ts or current.state is not RoundState.OPEN:
                 return
             items = select(RoundItem.item_id).where(RoundItem.round_id == round_id)
             session.execute(
@@ -145,31 +242,66 @@ class RoundsInSlack:
                 )
             )
 
+    def tell_withdrawn(self, current: Round, refused: str, now: datetime) -> str:
+        """Tell the person who started a round that it was called off, once (a claim), in a DM: they were told
+        it had started when Slack first looked only slow."""
+        at = self._at(now)
+        claim = outbox.take(self.db, workspace_id=current.workspace_id, kind=WITHDRAWN_KIND, key=str(current.id),
+                            now=at, worker=self.worker)  # fmt: skip
+        if claim is None:
+            return "waiting"
+        dm = outbox.open_dm(self.client, current.opened_by)
+        sent = dm
+        if dm.ok:
+            message = render_message("round_withdrawn.j2", round=current, error=refused)
+            sent = outbox.post(self.client, claim, channel=dm.response["channel"]["id"], message=message)
+        if not sent.ok:
+            return self._failed(claim, sent, at)
+        with self.db.transaction() as session:
+            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
+                          channel_id=sent.response["channel"], message_ts=sent.response["ts"])  # fmt: skip
+        return "sent"
+
     # redrawing ---------------------------------------------------------------------------------------------
 
     def redraw(self, entry_id: int, now: datetime) -> bool:
-        """Show the item's current tally (or its decision); True when its message is up to date."""
-        with self.db.read() as session:
-            entry = session.get(RoundItem, entry_id)
-            if entry is None or entry.message_ts is None:
-                return False
-            current = session.get(Round, entry.round_id)
-            final = current.state is RoundState.CLOSED
-            if entry.shown_version >= entry.votes_version and not final:
-                return True
-            version = entry.votes_version
-            message = self._item_message(session, entry, current, now)
-        shown = deliver(self.client.chat_update, channel=entry.channel_id, ts=entry.message_ts, **message)
-        if not shown.ok:
-            log.warning("could not redraw a round item", extra={"error": shown.error})
-            return False
-        with self.db.transaction() as session:
-            session.execute(
-                update(RoundItem)
-                .where(RoundItem.id == entry_id, RoundItem.shown_version < version)
-                .values(shown_version=version)
-            )
-        return True
+        """Show the item's current tally (or its decision); True when done (its message is up to date, or Slack
+        refused to change it for good), False when worth trying again."""
+        return self._redraw(entry_id, now) != "retry"
+
+    def _redraw(self, entry_id: int, now: datetime) -> str:
+        """How it ended: "shown", "current" (nothing to redraw), "retry" (Slack failed for now), or Slack's final
+        refusal.
+
+        Votes that change while Slack is being called are drawn right after, a few times at most: the
+        message never stays behind for want of a further reaction."""
+        outcome = "current"
+        for _ in range(MAX_REDRAWS):
+            with self.db.read() as session:
+                entry = session.get(RoundItem, entry_id)
+                if entry is None or entry.message_ts is None or entry.shown_version >= entry.votes_version:
+                    return outcome
+                current = session.get(Round, entry.round_id)
+                version = entry.votes_version
+                message = self._item_message(session, entry, current, now)
+            shown = deliver(self.client.chat_update, channel=entry.channel_id, ts=entry.message_ts, **message)
+            if not shown.ok and (outbox.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD):
+                log.warning("could not redraw a round item; trying again later",
+                            extra={"round_item": entry_id, "error": shown.error})  # fmt: skip
+                return "retry"
+            if not shown.ok:  # the message is gone, the channel archived…: it will be the same next time
+                log.warning("slack refused to redraw a round item for good; leaving it as it is",
+                            extra={"round_item": entry_id, "error": shown.error})  # fmt: skip
+            with self.db.transaction() as session:
+                session.execute(
+                    update(RoundItem)
+                    .where(RoundItem.id == entry_id, RoundItem.shown_version < version)
+                    .values(shown_version=version)
+                )
+            if not shown.ok:
+                return shown.error or "refused"
+            outcome = "shown"
+        return outcome
 
     # closing -----------------------------------------------------------------------------------------------
 
@@ -183,32 +315,41 @@ class RoundsInSlack:
 
     def finish(self, round_id: int, now: datetime) -> str:
         """After the close: the result in the thread (and the channel), every item's message and the header
-        redrawn. Safe to repeat; the sweep repeats it until it is done."""
+        redrawn. Safe to repeat; the sweep repeats it until it is done, redrawing only what does not show the
+        decision yet. A redraw Slack refuses for good does not hold the rest up."""
         with self.db.read() as session:
             current = session.get(Round, round_id)
             if current is None or current.state is not RoundState.CLOSED or current.finished_at is not None:
                 return "done"
-            if current.header_ts is None:  # closed before anything was posted: nothing to tell
-                entries = []
-            else:
-                entries = session.scalars(
-                    select(RoundItem.id).where(RoundItem.round_id == round_id, RoundItem.message_ts.is_not(None))
-                ).all()
-        if current.header_ts is not None:
+        if current.header_ts is not None:  # else closed before anything was posted: nothing to tell
             told = self._post_summary(current, now)
             if told in ("retry", "ratelimited", "waiting"):
                 return told
+            with self.db.read() as session:  # the items whose message does not show the decision yet
+                entries = session.scalars(
+                    select(RoundItem.id)
+                    .where(
+                        RoundItem.round_id == round_id,
+                        RoundItem.message_ts.is_not(None),
+                        RoundItem.shown_version < RoundItem.votes_version,
+                    )
+                    .order_by(RoundItem.position)
+                ).all()
             for entry_id in entries:
-                if not self.redraw(entry_id, now):
+                if self._redraw(entry_id, now) == "retry":
                     return "retry"
-            self._redraw_header(round_id, now)
+            if self._redraw_header(round_id, now) == "retry":
+                return "retry"
         with self.db.transaction() as session:
             session.execute(update(Round).where(Round.id == round_id).values(finished_at=now))
         return "finished"
 
     def _post_summary(self, current: Round, now: datetime) -> str:
+        """The result in the round's thread, once; with it (in the same transaction as its claim's outcome) every
+        item gets one more change to show, its decision."""
+        at = self._at(now)
         claim = outbox.take(self.db, workspace_id=current.workspace_id, kind=SUMMARY_KIND, key=str(current.id),
-                            now=now, worker=self.worker)  # fmt: skip
+                            now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             done = self._claim_done(current.workspace_id, SUMMARY_KIND, str(current.id))
             return "sent" if done else "waiting"
@@ -216,40 +357,62 @@ class RoundsInSlack:
             message = render_message("triage_summary.j2", closed=self._closed_view(session, current.id, now))
         sent = outbox.post(self.client, claim, channel=current.channel_id, message=message,
                            thread_ts=current.header_ts)  # fmt: skip
+        if not sent.ok and (outbox.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
+            return self._failed(claim, sent, at)
         if not sent.ok:
-            return self._failed(claim, sent, now)
+            log.warning("slack refused a round's summary for good",
+                        extra={"round": current.id, "error": sent.error})  # fmt: skip
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=now,
-                          channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
-        return "sent"
+            if sent.ok:
+                outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
+                              channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
+            else:
+                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "failed", now=at)
+            session.execute(
+                update(RoundItem)
+                .where(RoundItem.round_id == current.id)
+                .values(votes_version=RoundItem.votes_version + 1)
+                .execution_options(synchronize_session=False)
+            )
+        return "sent" if sent.ok else (sent.error or "failed")
 
     def _claim_done(self, workspace_id: int, kind: str, key: str) -> bool:
         with self.db.read() as session:
             found = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
             return found is not None and found.state is not ClaimState.CLAIMED
 
-    def _redraw_header(self, round_id: int, now: datetime) -> None:
+    def _redraw_header(self, round_id: int, now: datetime) -> str:
+        """Show the header as closed: "shown", "retry", or Slack's final refusal (logged)."""
         with self.db.read() as session:
             current = session.get(Round, round_id)
             message = self._header(session, current, session.get(Team, current.team_id), now)
-        deliver(self.client.chat_update, channel=current.channel_id, ts=current.header_ts, **message)
+        shown = deliver(self.client.chat_update, channel=current.channel_id, ts=current.header_ts, **message)
+        if shown.ok:
+            return "shown"
+        if outbox.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD:
+            return "retry"
+        log.warning("slack refused to redraw a round's header for good; leaving it as it is",
+                    extra={"round": round_id, "error": shown.error})  # fmt: skip
+        return shown.error or "refused"
 
     # rendering ---------------------------------------------------------------------------------------------
 
     def _header(self, session, current: Round, team: Team, now: datetime) -> dict:
-        numbered = {n.key_result.id: n for n in backlog.numbered_key_results(session, team=team, now=now)}
-        count = session.scalar(
-            select(func.count()).where(RoundItem.round_id == current.id)
-        )
+        live = backlog.numbered_key_results(session, team=team, now=now)
+        numbered = {n.key_result.id: n for n in live}
+        count = session.scalar(select(func.count()).where(RoundItem.round_id == current.id))
         waiting = session.scalar(
             select(func.count()).where(
                 BacklogItem.team_id == team.id, BacklogItem.state == triage.FROM_STATE[current.kind]
             )
         )
         closed = current.state is RoundState.CLOSED
+        # a ballot numbers ten key results at most (`one`…`keycap_ten`); the header names the others
+        off_ballot = [n.label for n in live if n.key_result.id not in current.ballot]
         return render_message(
             "triage_header.j2", round=current, team=team, count=count, closed=closed,
             ballot=[numbered[kr_id] for kr_id in current.ballot if kr_id in numbered],
+            off_ballot=off_ballot if current.kind is RoundKind.TRIAGE else [],
             waiting=0 if closed else max(waiting - count, 0),
         )  # fmt: skip
 
@@ -295,9 +458,13 @@ def _tied_items(session, round_id: int) -> set[int]:
     return {entry_id for entry_id, data in rows if data.get("round") == round_id and data.get("tied")}
 
 
-def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str) -> Counter[str]:
+def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock: Clock | None = None) -> Counter[str]:
     """The minute sweep's part: close rounds past their deadline, and finish what a command or a dead
-    process left half-done (unposted messages, an untold result, tallies not redrawn)."""
+    process left half-done (unposted messages, an untold result, tallies not redrawn); withdraw an open round
+    whose header Slack refused for good.
+
+    `now` decides what is due; `clock` (the sweep's wall clock) stamps the claims, so a sweep that got here
+    late holds none that look older than they are. One round failing does not stop the others ("round_error")."""
     report: Counter[str] = Counter()
     with db.read() as session:
         due = triage.due_rounds(session, now=now)
@@ -325,18 +492,48 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str) -> Cou
     def rounds_for(round_id: int) -> RoundsInSlack | None:
         workspace = workspaces.get(round_id)
         client = client_for(workspace) if workspace is not None and workspace.uninstalled_at is None else None
-        return RoundsInSlack(db, client, worker=worker) if client is not None else None
+        return RoundsInSlack(db, client, worker=worker, clock=clock) if client is not None else None
+
+    def each(round_id: int, work: Callable[[RoundsInSlack, int], str], target: int) -> None:
+        try:
+            if (rounds := rounds_for(round_id)) is not None:
+                report[work(rounds, target)] += 1
+        except Exception:  # one broken round must not stop the others
+            log.exception("sweeping a round failed", extra={"round": round_id})
+            report["round_error"] += 1
+
+    def close(rounds: RoundsInSlack, round_id: int) -> str:
+        return "round_closed" if rounds.close(round_id, user_id=None, now=now) else "round_already_closed"
+
+    def post(rounds: RoundsInSlack, round_id: int) -> str:
+        refused = rounds.header_refused(round_id)
+        if refused is None:
+            posted = rounds.publish(round_id, now)
+            refused = rounds.header_refused(round_id)
+            if refused is None:
+                return f"round_posted:{posted}"
+        with db.read() as session:
+            current = session.get(Round, round_id)
+        if current is None:
+            return "round_gone"
+        rounds.tell_withdrawn(current, refused, now)  # first: a crash then leaves the withdrawal to redo, once
+        rounds.withdraw(round_id)
+        log.warning("withdrew a round whose header Slack refused for good", extra={"round": round_id, "error": refused})
+        return "round_withdrawn"
+
+    def finish(rounds: RoundsInSlack, round_id: int) -> str:
+        return f"round_finished:{rounds.finish(round_id, now)}"
+
+    def redraw(rounds: RoundsInSlack, entry_id: int) -> str:
+        return "tally_redrawn" if rounds.redraw(entry_id, now) else "tally_retry"
 
     for round_id in due:
-        if (rounds := rounds_for(round_id)) is not None:
-            report["round_closed" if rounds.close(round_id, user_id=None, now=now) else "round_already_closed"] += 1
+        each(round_id, close, round_id)
     for round_id in unposted:
-        if round_id not in due and (rounds := rounds_for(round_id)) is not None:
-            report[f"round_posted:{rounds.publish(round_id, now)}"] += 1
+        if round_id not in due:
+            each(round_id, post, round_id)
     for round_id in unfinished:
-        if (rounds := rounds_for(round_id)) is not None:
-            report[f"round_finished:{rounds.finish(round_id, now)}"] += 1
+        each(round_id, finish, round_id)
     for entry_id, round_id in stale:
-        if (rounds := rounds_for(round_id)) is not None:
-            report["tally_redrawn" if rounds.redraw(entry_id, now) else "tally_retry"] += 1
+        each(round_id, redraw, entry_id)
     return report

@@ -77,7 +77,7 @@ class Sweeper:
         while True:
             due = self._due(now, seen)
             if not due:
-                report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker))
+                report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
                 return report
             for item in due:
                 what, row_id = item

@@ -12,8 +12,8 @@ from bot.commands import ParsedCommand, lookup
 from bot.errors import Conflict, NotFound, OkrError, UsageError
 from bot.rituals import teams as team_rules
 from bot.rituals import triage as rules
-from bot.rounds import RoundsInSlack
-from bot.slack import TARGET_ERRORS, web_client
+from bot.rounds import PENDING, RoundsInSlack
+from bot.slack import web_client
 from handlers.middleware import now
 from handlers.replies import ephemeral
 from storage.db import Database
@@ -21,6 +21,9 @@ from storage.models import RoundKind, Team
 
 if TYPE_CHECKING:
     from handlers.commands import CommandRequest
+
+# Slack's refusals that an invitation into the channel cures (a private channel the bot is not in is not found)
+NO_ACCESS = frozenset({"not_in_channel", "channel_not_found"})
 
 
 def register(app: App) -> None:
@@ -69,13 +72,15 @@ def _start(kind: RoundKind, rest: str, request: CommandRequest, *, db, respond, 
         round_id, channel_id = opened.round.id, team.channel_id
         reply = ephemeral("round_started.j2", round=opened.round, team=team, count=len(opened.items),
                           waiting=opened.waiting)  # fmt: skip
-    header = rounds.publish_header(round_id, moment)
-    if header in TARGET_ERRORS:
+    header = rounds.publish_header(round_id, moment)  # a bot not in a public channel joins it first
+    if header not in PENDING:  # Slack refused it for good: as if never started
         rounds.withdraw(round_id)
-        raise OkrError(
-            f"I could not post in <#{channel_id}> ({header}), so nothing was started. Invite me there with "
-            f"`/invite`, then type `/okr {kind.value} start` again."
-        )
+        again = f"`/okr {kind.value} start` again"
+        if header in NO_ACCESS:
+            advice = f"Invite me there with `/invite`, then type {again}."
+        else:
+            advice = f"Type {again}; if Slack keeps refusing, tell your Slack admin what it said."
+        raise OkrError(f"I could not post in <#{channel_id}> ({header}), so nothing was started. {advice}")
     respond(**reply)
     rounds.publish(round_id, moment)  # the rest of the thread; the sweep finishes it if this process cannot
 
