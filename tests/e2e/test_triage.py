@@ -176,6 +176,7 @@ def test_reactions_decide_each_item_and_every_message_shows_the_result(driver, s
     form, dark, onboarding, export = (b.ts for b in posted.items)
     header = message_text(slack, posted.header_ts)
     assert "Triage · Rockets" in header and "KR 1.1" in header and "KR 1.2" in header, header
+    assert "a number alone counts as :white_check_mark:" in header, header
     assert all("no votes yet" in message_text(slack, ts) for ts in (form, dark, onboarding, export))
 
     vote(driver, db,
