@@ -37,6 +37,7 @@ from bot.outbox import Claim
 from bot.render import render_message
 from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND, OwnerWeek, checkin_key, missed_in_a_row, owner_week
+from bot.rituals.events import forget_old_deliveries
 from bot.rituals.people import away_words, ensure_person, find_person, status_means_away
 from bot.rituals.summary import weekly_summary
 from bot.rituals.teams import lock_team, members_of
@@ -78,6 +79,7 @@ class Sweeper:
             due = self._due(now, seen)
             if not due:
                 report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
+                self._forget_old_deliveries(now)
                 return report
             for item in due:
                 what, row_id = item
@@ -89,6 +91,17 @@ class Sweeper:
                 report[outcome] += 1
                 if outcome != "stale":  # a stale row was moved on to a later week, which may be due now
                     seen.add(item)
+
+    def _forget_old_deliveries(self, now: datetime) -> None:
+        """Housekeeping: Slack's event ids past its retry window (logged, not reported: nothing was sent)."""
+        try:
+            with self.db.transaction() as session:
+                forgotten = forget_old_deliveries(session, now=now)
+        except Exception:
+            log.exception("could not forget old event ids")
+            return
+        if forgotten:
+            log.info("forgot old event ids", extra={"count": forgotten})
 
     def _due(self, now: datetime, seen: set[tuple[str, int]] = frozenset()) -> list[tuple[str, int]]:
         """What is due and not yet handled in this run; rows that stay due (retries) do not hide later ones."""
@@ -518,9 +531,7 @@ class Sweeper:
             )  # fmt: skip
 
 
-def _plan_next_week(
-    session, row: Schedule, read: tuple[date, datetime], team: Team, person: Person | None
-) -> None:
+def _plan_next_week(session, row: Schedule, read: tuple[date, datetime], team: Team, person: Person | None) -> None:
     """Plan the DM of the week after the one read, unless another sweep has moved the row meanwhile."""
     week = read[0] + schedule.WEEK
     due = schedule.checkin_due(team, week, schedule.zone_of(person, team))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.claims import insert_if_absent
@@ -39,6 +40,10 @@ def record_event(
     return entry
 
 
+# Slack retries an event three times within about an hour; a day later its `event_id` cannot come back
+REMEMBER_DELIVERIES = timedelta(days=1)
+
+
 def first_delivery(session: Session, *, workspace_id: int, event_id: str, event_type: str, now: datetime) -> bool:
     """True the first time Slack's `event_id` is seen; False for Slack's retries of it.
 
@@ -50,3 +55,15 @@ def first_delivery(session: Session, *, workspace_id: int, event_id: str, event_
         ProcessedEvent.__table__,
         {"event_id": event_id, "workspace_id": workspace_id, "event_type": event_type, "received_at": now},
     )
+
+
+def forget_old_deliveries(session: Session, *, now: datetime, limit: int = 5000) -> int:
+    """Drop the oldest `event_id`s past Slack's retry window, at most `limit` at a time (the index on
+    `received_at` finds them); returns how many. The effects they guarded stay: only the marks go."""
+    oldest = (
+        select(ProcessedEvent.event_id)
+        .where(ProcessedEvent.received_at < now - REMEMBER_DELIVERIES)
+        .order_by(ProcessedEvent.received_at)
+        .limit(limit)
+    )
+    return session.execute(delete(ProcessedEvent).where(ProcessedEvent.event_id.in_(oldest))).rowcount
