@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 from bot import outbox
 from bot.render import render_message
 from bot.rituals import backlog, triage
+from bot.rituals.people import ensure_person, find_person
 from bot.rituals.triage import Closed
 from bot.slack import Delivery, Outcome, deliver
 from storage.db import Database
@@ -40,6 +41,7 @@ from storage.models import (
     RoundState,
     SendClaim,
     Team,
+    Vote,
     Workspace,
 )
 
@@ -306,12 +308,74 @@ class RoundsInSlack:
     # closing -----------------------------------------------------------------------------------------------
 
     def close(self, round_id: int, *, user_id: str | None, now: datetime, pick: int | None = None) -> Closed | None:
-        """Decide and move every item (once), then tell the channel; None if someone else closed it first."""
+        """Decide and move every item (once), then tell the channel; None if someone else closed it first.
+
+        First the votes are checked against what Slack shows (`reconcile`): a reaction whose event never
+        arrived (the bot was down, Slack gave up retrying) still counts."""
+        self.reconcile(round_id, now)
         with self.db.transaction() as session:
             closed = triage.close_round(session, round_id=round_id, user_id=user_id, now=now, pick=pick)
         if closed is not None:
             self.finish(round_id, now)
         return closed
+
+    def reconcile(self, round_id: int, now: datetime) -> int:
+        """Make the stored votes of an open round match the reactions Slack shows on its messages
+        (`reactions.get`, one call per item); returns how many votes changed.
+
+        Each difference is applied like a reaction event stamped now, so an event Slack delivers later about an
+        earlier moment changes nothing. An item Slack cannot show (rate limit, message deleted) keeps the votes
+        its events gave it."""
+        with self.db.read() as session:
+            current = session.get(Round, round_id)
+            if current is None or current.state is not RoundState.OPEN:
+                return 0
+            entries = session.scalars(
+                select(RoundItem)
+                .where(RoundItem.round_id == round_id, RoundItem.message_ts.is_not(None))
+                .order_by(RoundItem.position)
+            ).all()
+            stored: dict[int, set[tuple[str, str]]] = {entry.id: set() for entry in entries}
+            for entry_id, user_id, emoji in session.execute(
+                select(Vote.round_item_id, Vote.user_id, Vote.emoji).where(
+                    Vote.round_item_id.in_(list(stored)), Vote.present
+                )
+            ):
+                stored[entry_id].add((user_id, emoji))
+        stamp = int(now.timestamp() * 1_000_000)
+        changed = 0
+        for entry in entries:
+            got = deliver(self.client.reactions_get, channel=entry.channel_id, timestamp=entry.message_ts, full=True)
+            if not got.ok or got.response is None:
+                log.warning("could not read a round item's reactions; its events stand",
+                            extra={"round_item": entry.id, "error": got.error})  # fmt: skip
+                continue
+            shown = {
+                (user_id, reaction["name"])
+                for reaction in (got.response.get("message") or {}).get("reactions") or []
+                if isinstance(reaction, dict) and isinstance(reaction.get("name"), str)
+                and triage.votable(current.kind, len(current.ballot), triage.base_reaction(reaction["name"]))
+                for user_id in reaction.get("users") or []
+                if isinstance(user_id, str)
+            }  # fmt: skip
+            people = {u for u, _e in shown - stored[entry.id]}
+            bots = {u for u in people if reacts_as_bot(self.db, self.client, entry.workspace_id, u, now)}
+            added = {(u, e) for u, e in shown - stored[entry.id] if u not in bots}
+            gone = stored[entry.id] - shown
+            if not added and not gone:
+                continue
+            target = triage.Target(entry.id, entry.item_id, current.id, current.team_id, current.kind, True,
+                                   len(current.ballot))  # fmt: skip
+            with self.db.transaction() as session:
+                for (user_id, emoji), present in [*((v, True) for v in sorted(added)),
+                                                  *((v, False) for v in sorted(gone))]:  # fmt: skip
+                    changed += triage.record_reaction(
+                        session, workspace_id=entry.workspace_id, target=target, user_id=user_id, reaction=emoji,
+                        added=present, event_ts=stamp, now=now, via="reactions.get",
+                    )  # fmt: skip
+        if changed:
+            log.info("votes taken from Slack's reactions at close", extra={"round": round_id, "changed": changed})
+        return changed
 
     def finish(self, round_id: int, now: datetime) -> str:
         """After the close: the result in the thread (and the channel), every item's message and the header
@@ -446,6 +510,23 @@ class RoundsInSlack:
             for entry, item in rows
         ]  # fmt: skip
         return Closed(current, team, outcomes, [labels.get(kr_id, "?") for kr_id in current.ballot])
+
+
+def reacts_as_bot(db: Database, client: WebClient, workspace_id: int, user_id: str, now: datetime) -> bool:
+    """Whether a reaction's author is a bot (its reactions are not votes). Asked of Slack once per person and
+    remembered; if Slack cannot say, the reaction counts: a person's vote is not lost."""
+    with db.read() as session:
+        person = find_person(session, workspace_id=workspace_id, user_id=user_id)
+        if person is not None and person.is_bot is not None:
+            return person.is_bot
+    info = deliver(client.users_info, user=user_id)
+    if not info.ok or info.response is None:
+        return False
+    user = info.response.get("user") or {}
+    is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
+    with db.transaction() as session:
+        ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now).is_bot = is_bot
+    return is_bot
 
 
 def _tied_items(session, round_id: int) -> set[int]:

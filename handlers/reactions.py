@@ -18,11 +18,8 @@ from slack_sdk import WebClient
 from bot.debounce import Debouncer
 from bot.rituals import triage
 from bot.rituals.events import first_delivery
-from bot.rituals.people import ensure_person, find_person
-from bot.rounds import RoundsInSlack
-from bot.slack import deliver
+from bot.rounds import RoundsInSlack, reacts_as_bot
 from handlers.middleware import now
-from storage.db import Database
 
 _SLACK_TS = re.compile(r"(\d{1,12})\.(\d{1,6})")
 TALLY_DELAY = 2.0  # seconds a burst of reactions on one item has to settle before its message is redrawn
@@ -49,7 +46,7 @@ def vote(event: dict[str, Any], body: dict[str, Any], context: BoltContext, clie
         target = triage.target_of(session, workspace_id=workspace_id, channel_id=channel, ts=ts)
     if target is None or not triage.votable(target.kind, target.ballot_size, triage.base_reaction(reaction)):
         return
-    if not target.open or _is_bot(db, client, workspace_id, user):
+    if not target.open or reacts_as_bot(db, client, workspace_id, user, now()):
         return
     with db.transaction() as session:
         if not first_delivery(session, workspace_id=workspace_id, event_id=str(body.get("event_id") or ""),
@@ -83,19 +80,3 @@ def _event_ts(event: dict[str, Any]) -> int:
     if isinstance(raw, str) and (match := _SLACK_TS.fullmatch(raw)):
         return int(match[1]) * 1_000_000 + int(match[2].ljust(6, "0"))
     return int(now().timestamp() * 1_000_000)
-
-
-def _is_bot(db: Database, client: WebClient, workspace_id: int, user_id: str) -> bool:
-    """Asked of Slack once per person. If Slack cannot say, the reaction counts: a person's vote is not lost."""
-    with db.read() as session:
-        person = find_person(session, workspace_id=workspace_id, user_id=user_id)
-        if person is not None and person.is_bot is not None:
-            return person.is_bot
-    info = deliver(client.users_info, user=user_id)
-    if not info.ok or info.response is None:
-        return False
-    user = info.response.get("user") or {}
-    is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
-    with db.transaction() as session:
-        ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now()).is_bot = is_bot
-    return is_bot

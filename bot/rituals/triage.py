@@ -178,9 +178,10 @@ def record_reaction(
     added: bool,
     event_ts: int,
     now: datetime,
+    via: str | None = None,
 ) -> bool:
     """Apply one reaction event; True when the person's vote changed. Call it with `first_delivery` in one
-    transaction.
+    transaction. `via` says where a change came from when it is not an event (`reactions.get` at close).
 
     Slack may deliver an add after the removal that followed it (a retry): each emoji as shown keeps the
     `event_ts` of the last event applied, and an older event changes nothing. A person showing ✅ in two
@@ -223,7 +224,7 @@ def record_reaction(
     record_event(
         session, workspace_id=workspace_id, team_id=target.team_id, entity=backlog.ENTITY, entity_id=target.item_id,
         action="voted" if added else "unvoted", actor=user_id, now=now,
-        data={"reaction": name, "round": target.round_id},
+        data={"reaction": name, "round": target.round_id} | ({"via": via} if via else {}),
     )  # fmt: skip
     return True
 

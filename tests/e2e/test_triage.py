@@ -402,6 +402,30 @@ def test_a_number_alone_says_the_item_helps_unless_the_person_also_said_otherwis
     assert states(db) == {1: (ItemState.PRODUCT, kr2), 2: (ItemState.NOT_NOW, None)}
 
 
+def test_reactions_whose_events_never_arrived_count_at_close(driver, slack, db):
+    triage_team(driver, slack, db, "Dark mode", "Export to CSV")
+    slack.add_user("U0ROBOT", "robot", real_name="Deploy Robot", is_bot=True)
+    _, posted = start(driver, slack, db)
+    a, b = (i.ts for i in posted.items)
+    vote(driver, db, ("U0BEN", a, NOT_NOW), ("U0CLEO", b, HELPS))
+    # the bot was down for an hour: Slack shows these reactions, their events never reached the bot
+    slack.add_reaction(CHANNEL, a, "U0CLEO", HELPS)
+    slack.add_reaction(CHANNEL, a, "U0ADA", "white_check_mark::skin-tone-3")
+    slack.remove_reaction(CHANNEL, a, "U0BEN", NOT_NOW)
+    slack.add_reaction(CHANNEL, b, "U0ROBOT", NOT_NOW)  # a bot's: not a vote
+    slack.add_reaction(CHANNEL, b, "U0BEN", "tada")  # not a ballot emoji
+    assert stored_votes(db) == {(1, "U0BEN", NOT_NOW), (2, "U0CLEO", HELPS)}
+
+    closed = okr(driver, slack, "triage close")
+    assert "2 to the product backlog" in closed.text, closed.text
+    assert stored_votes(db) == {(1, "U0CLEO", HELPS), (1, "U0ADA", HELPS), (2, "U0CLEO", HELPS)}
+    assert {n: s for n, (s, _kr) in states(db).items()} == {1: ItemState.PRODUCT, 2: ItemState.PRODUCT}
+    from_slack = [(e.action, e.actor_user_id) for e in item_history(db, posted.items[0].item_id)
+                  if e.action in ("voted", "unvoted") and e.data.get("via") == "reactions.get"]  # fmt: skip
+    assert sorted(from_slack) == [("unvoted", "U0BEN"), ("voted", "U0ADA"), ("voted", "U0CLEO")]
+    shows(slack, a, "*Decided:* :white_check_mark: product backlog · votes: :white_check_mark: 2")
+
+
 def test_an_item_moved_by_hand_while_the_round_closes_keeps_the_hand_move(driver, slack, db):
     triage_team(driver, slack, db, "Shorter sign-up form")
     _, posted = start(driver, slack, db)
