@@ -89,6 +89,21 @@ def test_revising_an_objective_saves_a_version_and_announces_it(driver, slack, d
     assert "_(revised)_" in shown(list_okrs(driver, slack, user="U0BEN"))
 
 
+def test_a_revision_announcement_never_pings_the_channel_from_typed_text(driver, slack, db):
+    rockets(driver, slack)
+    objective_id = commit(db, title="New teams get value", why="Churn starts early")
+    posted = len(slack.calls_to("chat.postMessage"))
+    view = open_from_list(driver, slack, f"revise_objective:{objective_id}", user="U0BEN")
+    _submit(driver, view, objective_values(title="<!channel> New teams & <https://x.example|value>",
+                                           why="Churn starts early", reason="<!here> week one decides"))  # fmt: skip
+    slack.wait_for("chat.postMessage", count=posted + 1)
+    message = slack.messages("C0ROCKET")[-1]
+    for text in (message["text"], flatten(message)):  # the notification and what is shown
+        assert "<!channel>" not in text and "<!here>" not in text and "<https://" not in text, text
+    assert "&lt;!channel&gt; New teams &amp; &lt;https://x.example|value&gt;" in message["text"], message["text"]
+    assert "&lt;!here&gt; week one decides" in message["text"], message["text"]
+
+
 def test_revising_a_key_result_shows_before_and_after(driver, slack, db):
     rockets(driver, slack)
     objective_id = commit(db)
