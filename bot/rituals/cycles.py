@@ -26,6 +26,33 @@ class CycleSpan:
     def last_day(self) -> date:
         return self.ends_on - timedelta(days=1)
 
+    def week_of(self, day: date) -> int:
+        """The week of the cycle `day` falls in: 1 to 13, counted from the cycle's first day (whatever
+        weekday that is); 0 before the cycle starts (a team drafting ahead of its first cycle)."""
+        if day < self.starts_on:
+            return 0
+        if day >= self.ends_on:
+            raise ValueError(f"{day} is after cycle {self.number}, which ends on {self.last_day}")
+        return (day - self.starts_on).days // 7 + 1
+
+
+@dataclass(frozen=True)
+class CycleDay:
+    """Where a moment falls in a team's calendar."""
+
+    day: date  # the date in the team's time zone
+    span: CycleSpan
+    week: int  # 1–13; 0 before the first cycle starts
+
+
+def cycle_day(anchor: date, timezone: str, moment: datetime) -> CycleDay:
+    """The cycle, and week of it, that `moment` falls in for a team whose cycles start at `anchor` and whose
+    days are those of `timezone`: cycles and weeks turn over at the team's midnight, so a daylight-saving
+    change (a 23- or 25-hour day) neither skips nor doubles a day."""
+    day = moment.astimezone(ZoneInfo(timezone)).date()
+    span = cycle_span(anchor, day)
+    return CycleDay(day, span, span.week_of(day))
+
 
 def cycle_span(anchor: date, day: date) -> CycleSpan:
     """The cycle `day` falls in; before the anchor, the first cycle (teams draft ahead of their start)."""
@@ -36,7 +63,7 @@ def cycle_span(anchor: date, day: date) -> CycleSpan:
 
 def team_today(team: Team, now: datetime) -> date:
     """The date in the team's own time zone: a cycle turns over at the team's midnight."""
-    return now.astimezone(ZoneInfo(team.timezone)).date()
+    return cycle_day(team.cycle_anchor, team.timezone, now).day
 
 
 def current_cycle(session: Session, *, team: Team, now: datetime) -> Cycle:
