@@ -77,8 +77,14 @@ CATALOGUE: tuple[SubCommand, ...] = (
     SubCommand("reset", "/okr reset", "close the 13-week cycle and open the next", ready=False),
     SubCommand(
         "history",
-        "/okr history",
-        "every version of this cycle's OKRs: who changed what, when and why (past cycles come later)",
+        "/okr history [N]",
+        "the team's cycles with their scores; with a number, every version of that cycle's OKRs (who changed "
+        "what, when and why), each key result's score and check-ins",
+    ),
+    SubCommand(
+        "export",
+        "/okr export [N]",
+        "cycle N (this one by default) as a CSV and a JSON file, sent to you in a DM",
     ),
     SubCommand(
         "away",

@@ -43,6 +43,7 @@ ROUTES: dict[str, Route] = {
     "draft": drafting.route,
     "list": okrs.list_okrs,
     "history": okrs.history,
+    "export": okrs.export,
     "away": away.route,
     "checkin": checkins.route,
     "backlog": backlog.route,

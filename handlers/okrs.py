@@ -1,17 +1,24 @@
-"""`/okr list` (alias `status`) and `/okr history`: the team's current OKRs, and every version of them."""
+"""`/okr list` (alias `status`), `/okr history` and `/okr export`: the team's current OKRs, its cycles, every
+version of a cycle's OKRs, and a cycle as files."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
+from bot import outbox
+from bot.blockkit import clip
 from bot.commands import ParsedCommand, lookup
 from bot.errors import UsageError
+from bot.render import render_message
+from bot.rituals import export as export_rules
 from bot.rituals import teams as team_rules
-from bot.rituals.okrs import current_okrs, objective_history
+from bot.rituals.okrs import current_okrs, cycle_history, cycle_list
+from bot.slack import deliver
 from handlers.middleware import now
 from handlers.replies import ephemeral
 from storage.db import Database
@@ -21,10 +28,12 @@ if TYPE_CHECKING:
     from handlers.commands import CommandRequest
 
 LIST_OBJECTIVES = 5  # a team commits at most 5; more only if the limit was raised and lowered again
-# /okr history: one block per objective and per version, within a message's 50 blocks
-HISTORY_BLOCKS = 46  # 50 less the header, the footer and the "more objectives" line
+# /okr history N: one block per objective and per version, within a message's 50 blocks
+HISTORY_BLOCKS = 45  # 50 less the header, the dates line, the footer and the "more objectives" line
 HISTORY_OBJECTIVES = 10
 HISTORY_VERSIONS = 8
+LIST_CYCLES = 20  # /okr history: one block per cycle; four cycles a year, so five years
+_CYCLE_NUMBER = re.compile(r"#?([0-9]+)")
 
 
 def list_okrs(
@@ -41,17 +50,17 @@ def list_okrs(
 def history(
     parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
 ) -> None:
-    wanted = parsed.args.strip().lstrip("#")
-    if wanted and not wanted.isdigit():
-        raise UsageError(f"`{wanted[:30]}` is not a cycle number.", usage=lookup("history").usage)
+    """No number: the team's cycles. `N`: every version of cycle N's OKRs, with scores and check-ins."""
+    number = cycle_number(parsed.args, command="history")
     with db.read() as session:
         team = _team(session, request, name=None)
-        found = objective_history(session, team=team, now=now())
-    if wanted and int(wanted) != found.span.number:
-        raise UsageError(
-            f"Browsing other cycles than the current one is not possible yet. *{team.name}* is in cycle "
-            f"{found.span.number}: `/okr history` shows every version of its OKRs."
-        )
+        if number is None:
+            listing = cycle_list(session, team=team, now=now(), limit=LIST_CYCLES)
+        else:
+            found = cycle_history(session, team=team, number=number, now=now())
+    if number is None:
+        respond(**ephemeral("cycle_list.j2", listing=listing))
+        return
     shown, per_objective = history_budget(len(found.objectives))
     respond(
         **ephemeral(
@@ -62,6 +71,39 @@ def history(
             more=len(found.objectives) - shown,
         )
     )
+
+
+def export(
+    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
+) -> None:
+    """Cycle N (today's by default) as a CSV and a JSON file, uploaded to the caller's DM with the bot."""
+    number = cycle_number(parsed.args, command="export")
+    with db.read() as session:
+        team = _team(session, request, name=None)
+        found = export_rules.read_cycle(session, team=team, number=number, now=now())
+    files = export_rules.files(found)
+    comment = render_message("cycle_export.j2", export=found, files=files, outcome="comment", error=None)["text"]
+    sent = outbox.open_dm(client, request.user_id)
+    if sent.ok:  # one upload of both files: one message in the DM, with the comment
+        sent = deliver(
+            client.files_upload_v2,
+            channel=sent.response["channel"]["id"],
+            initial_comment=comment,
+            file_uploads=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
+        )
+    outcome = "sent" if sent.ok else "refused"
+    respond(**ephemeral("cycle_export.j2", export=found, files=files, outcome=outcome, error=sent.error))
+
+
+def cycle_number(args: str, *, command: str) -> int | None:
+    """`/okr history 3` or `#3`: the cycle number typed, None when none was; anything else is a usage error."""
+    text = args.strip()
+    if not text:
+        return None
+    match = _CYCLE_NUMBER.fullmatch(text)
+    if match is None:
+        raise UsageError(f"`{clip(text, 30)}` is not a cycle number.", usage=lookup(command).usage)
+    return int(match.group(1))  # at most 4,000 digits (the command's limit), well within what int() reads
 
 
 def history_budget(objectives: int) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Reading a team's committed OKRs: where they stand this cycle, who owns what, and every version so far.
+"""Reading a team's committed OKRs: where they stand this cycle, who owns what, every version so far, and
+the team's cycles past and present.
 
 Each read takes a fixed number of queries however many teams, objectives and key results there are:
 rows are fetched for all of them at once and grouped here, never one query per objective.
@@ -10,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.blockkit import clip
+from bot.errors import NotFound
 from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, cycle_span, team_today
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
 from bot.rituals.scoring import average, progress_bar, score
@@ -89,9 +92,24 @@ class VersionEntry:
 
 
 @dataclass(frozen=True)
+class KeyResultRecord:
+    """A key result as it stands, dropped or not, with its score and how many weeks it was checked in."""
+
+    key_result: KeyResult
+    score: float | None
+    confidence: int | None  # from the latest check-in
+    checkins: int
+
+    @property
+    def bar(self) -> str:
+        return progress_bar(self.score)
+
+
+@dataclass(frozen=True)
 class ObjectiveHistory:
     objective: Objective
     versions: tuple[VersionEntry, ...]  # oldest first
+    key_results: tuple[KeyResultRecord, ...] = ()  # by position, dropped ones included (`cycle_history` only)
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,44 @@ class CycleHistory:
     span: CycleSpan
     cycle: Cycle | None
     objectives: tuple[ObjectiveHistory, ...]  # by number, dropped ones included
+    current: bool = True
+    score: float | None = None  # the average score of the live objectives' active key results
+
+    @property
+    def dates(self) -> str:
+        return date_range(self.span.starts_on, self.span.last_day)
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """One line of `/okr history`: a cycle the team has a row for."""
+
+    cycle: Cycle
+    current: bool
+    committed: int  # objectives ever committed in it, dropped ones included
+    dropped: int
+    score: float | None  # as `CycleHistory.score`
+
+    @property
+    def dates(self) -> str:
+        return date_range(self.cycle.starts_on, self.cycle.ends_on - timedelta(days=1))
+
+    @property
+    def bar(self) -> str:
+        return progress_bar(self.score)
+
+
+@dataclass(frozen=True)
+class CycleList:
+    team: Team
+    span: CycleSpan  # today's cycle, whether or not it has a row yet
+    cycles: tuple[CycleSummary, ...]  # newest first, at most the limit asked for
+    more: int  # older cycles left out
+    started: bool  # today's cycle has a row: someone drafted or committed in it
+
+    @property
+    def dates(self) -> str:
+        return date_range(self.span.starts_on, self.span.last_day)
 
 
 # the current cycle ----------------------------------------------------------------------------------------
@@ -170,6 +226,133 @@ def objective_history(session: Session, *, team: Team, now: datetime) -> CycleHi
     span = cycle_span(team.cycle_anchor, team_today(team, now))
     cycle = _current_cycles(session, teams=[team], spans={team.id: span}).get(team.id)
     objectives = _objectives(session, cycle_ids=[cycle.id] if cycle else [])
+    versions = objective_versions(session, team=team, objectives=objectives)
+    return CycleHistory(
+        team=team,
+        span=span,
+        cycle=cycle,
+        objectives=tuple(ObjectiveHistory(o, _entries(versions[o.id])) for o in objectives),
+    )
+
+
+def cycle_list(session: Session, *, team: Team, now: datetime, limit: int) -> CycleList:
+    """The team's cycles that have a row, newest first, with what was committed and dropped and the average
+    score (3 queries). Numbers the calendar passed without anyone drafting have no row and are not listed."""
+    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    cycles = team_cycles(session, team=team)
+    shown = cycles[:limit]
+    objectives = _objectives(session, cycle_ids=[c.id for c in shown])
+    live = [o for o in objectives if o.state in LIVE_OBJECTIVE_STATES]
+    scores: dict[int, list[float | None]] = defaultdict(list)
+    cycle_of = {o.id: o.cycle_id for o in live}
+    for status in _key_results_with_confidence(session, objective_ids=list(cycle_of)):
+        scores[cycle_of[status.key_result.objective_id]].append(status.score)
+    summaries = []
+    for cycle in shown:
+        mine = [o for o in objectives if o.cycle_id == cycle.id and o.state is not ObjectiveState.DRAFT]
+        summaries.append(
+            CycleSummary(
+                cycle=cycle,
+                current=cycle.number == span.number,
+                committed=len(mine),
+                dropped=sum(1 for o in mine if o.state is ObjectiveState.DROPPED),
+                score=average(scores[cycle.id]),
+            )
+        )
+    return CycleList(
+        team=team,
+        span=span,
+        cycles=tuple(summaries),
+        more=len(cycles) - len(shown),
+        started=any(c.number == span.number for c in cycles),
+    )
+
+
+def cycle_history(session: Session, *, team: Team, number: int | None, now: datetime) -> CycleHistory:
+    """Cycle `number` of the team (None: today's), every objective with all its versions, and every key result
+    with its score and check-ins (4 queries). Today's cycle may have no row yet: it is then shown empty;
+    any other number the team never had is a `NotFound` naming the cycles it has."""
+    today = cycle_span(team.cycle_anchor, team_today(team, now))
+    cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
+    span = span_of(cycle) if cycle is not None else today
+    objectives = _objectives(session, cycle_ids=[cycle.id] if cycle else [])
+    versions = objective_versions(session, team=team, objectives=objectives)
+    records: dict[int, list[KeyResultRecord]] = defaultdict(list)
+    for record in _key_result_records(session, objective_ids=[o.id for o in objectives]):
+        records[record.key_result.objective_id].append(record)
+    scores = [
+        r.score
+        for o in objectives
+        if o.state in LIVE_OBJECTIVE_STATES
+        for r in records[o.id]
+        if r.key_result.state is KeyResultState.ACTIVE
+    ]
+    return CycleHistory(
+        team=team,
+        span=span,
+        cycle=cycle,
+        objectives=tuple(ObjectiveHistory(o, _entries(versions[o.id]), tuple(records[o.id])) for o in objectives),
+        current=span.number == today.number,
+        score=average(scores),
+    )
+
+
+def team_cycles(session: Session, *, team: Team) -> list[Cycle]:
+    """Every cycle row of the team, newest first (1 query; a team has a handful, four a year)."""
+    query = select(Cycle).where(Cycle.workspace_id == team.workspace_id, Cycle.team_id == team.id)
+    return list(session.scalars(query.order_by(Cycle.number.desc())))
+
+
+def find_cycle(team: Team, cycles: Sequence[Cycle], *, today: CycleSpan, number: int | None) -> Cycle | None:
+    """The row of cycle `number` (None: today's) among the team's `cycles`; None for today's cycle before
+    anyone drafted in it. Looked up here rather than in SQL, so any number typed is safe to ask about."""
+    wanted = today.number if number is None else number
+    for cycle in cycles:
+        if cycle.number == wanted:
+            return cycle
+    if wanted == today.number:
+        return None
+    numbers = sorted({c.number for c in cycles} | {today.number})
+    raise NotFound(
+        f"*{team.name}* has no cycle {clip(str(wanted), 20)}. Its cycles: {number_ranges(numbers)} "
+        f"(cycle {today.number} is the current one). `/okr history` lists them."
+    )
+
+
+def span_of(cycle: Cycle) -> CycleSpan:
+    """A cycle's own dates, as they were when it was opened (a later change of the team's anchor keeps them)."""
+    return CycleSpan(cycle.number, cycle.starts_on, cycle.ends_on)
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_range(first: date, last: date) -> str:
+    """`2 Mar – 31 May 2026`, or `30 Nov 2026 – 28 Feb 2027` across a new year; both days included."""
+
+    def day(d: date, *, year: bool) -> str:
+        return f"{d.day} {MONTHS[d.month - 1]}" + (f" {d.year}" if year else "")
+
+    return f"{day(first, year=first.year != last.year)} – {day(last, year=True)}"
+
+
+def number_ranges(numbers: Sequence[int], *, limit: int = 20) -> str:
+    """`1–3, 5, 7–9`: ascending numbers as runs, the first `limit` runs and how many more."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    words = [str(a) if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    if len(runs) > limit:
+        words.append(f"and {len(runs) - limit} more")
+    return ", ".join(words)
+
+
+def objective_versions(
+    session: Session, *, team: Team, objectives: Sequence[Objective]
+) -> dict[int, list[ObjectiveVersion]]:
     versions: dict[int, list[ObjectiveVersion]] = defaultdict(list)
     if objectives:
         query = (
@@ -182,12 +365,7 @@ def objective_history(session: Session, *, team: Team, now: datetime) -> CycleHi
         )
         for version in session.scalars(query):
             versions[version.objective_id].append(version)
-    return CycleHistory(
-        team=team,
-        span=span,
-        cycle=cycle,
-        objectives=tuple(ObjectiveHistory(o, _entries(versions[o.id])) for o in objectives),
-    )
+    return versions
 
 
 def _entries(versions: list[ObjectiveVersion]) -> tuple[VersionEntry, ...]:
@@ -225,6 +403,27 @@ def _key_results_with_confidence(session: Session, *, objective_ids: list[int]) 
         .order_by(KeyResult.objective_id, KeyResult.position)
     )
     return [_status(kr, confidence) for kr, confidence in session.execute(query)]
+
+
+def _key_result_records(session: Session, *, objective_ids: list[int]) -> list[KeyResultRecord]:
+    """Every key result of these objectives, dropped ones too, with its latest confidence and check-in count."""
+    if not objective_ids:
+        return []
+    checkins = (
+        select(func.count(CheckIn.id))
+        .where(CheckIn.workspace_id == KeyResult.workspace_id, CheckIn.key_result_id == KeyResult.id)
+        .correlate(KeyResult)
+        .scalar_subquery()
+    )
+    query = (
+        select(KeyResult, _latest_confidence(), checkins)
+        .where(KeyResult.objective_id.in_(objective_ids))
+        .order_by(KeyResult.objective_id, KeyResult.position)
+    )
+    return [
+        KeyResultRecord(kr, score(kr.direction, kr.baseline, kr.target, kr.current), confidence, count)
+        for kr, confidence, count in session.execute(query)
+    ]
 
 
 def _latest_confidence():

@@ -80,7 +80,7 @@ def test_dropped_objectives_are_counted_not_listed(driver, slack, db):
     text = okr(driver, slack, "list").text
 
     assert "*O1 · Kept*" in text and "Gone" not in text
-    assert "1 objective dropped this cycle" in text and "`/okr history`" in text
+    assert "1 objective dropped this cycle" in text and "`/okr history 1` shows every version" in text
 
 
 def test_a_team_without_committed_okrs_is_pointed_to_draft(driver, slack, db):

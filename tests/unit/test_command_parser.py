@@ -143,6 +143,7 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "digest",
         "reset",
         "history",
+        "export",
         "away",
     }
     assert contract == names
@@ -156,6 +157,7 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "draft",
         "list",
         "history",
+        "export",
         "checkin",
         "away",
         "backlog",
