@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.blockkit import check_message, check_view, clip
 from bot.numbers import format_number
+from storage.models import ItemState
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DIRECTION_LABELS = {
@@ -69,6 +70,7 @@ def environment() -> Environment:
     env.globals["WEEKDAY_NAMES"] = WEEKDAY_NAMES
     env.globals["DIRECTION_LABELS"] = DIRECTION_LABELS
     env.globals["SEVERITY_ICONS"] = SEVERITY_ICONS
+    env.globals["ITEM_STATES"] = ItemState
     return env
 
 

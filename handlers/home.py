@@ -1,4 +1,5 @@
-"""The App Home tab: your teams and their OKRs, the key results you own, your drafts, and the vision.
+"""The App Home tab: your teams with their OKRs, backlog and open votes, the key results you own, your drafts,
+and the vision.
 
 Everything is read in a fixed number of queries, however many teams and OKRs there are, and every list
 is capped so the tab stays within Slack's 100 blocks (the rest are counted, not dropped silently).
@@ -14,6 +15,7 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE
 from bot.render import render_view
 from bot.rituals import teams as rituals
+from bot.rituals.backlog import backlogs_of_teams
 from bot.rituals.drafts import resumable_drafts
 from bot.rituals.okrs import current_okrs_of_teams, owned_key_results
 from bot.rituals.vision import list_visions
@@ -39,6 +41,7 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         memberships = rituals.memberships_of(session, workspace_id=workspace_id, user_id=user_id)
         shown = memberships[:HOME_TEAMS]
         okrs = current_okrs_of_teams(session, teams=[team for team, _ in shown], now=moment)
+        backlogs = backlogs_of_teams(session, team_ids=[team.id for team, _ in shown])
         leading = rituals.teams_led_by(session, workspace_id=workspace_id, user_id=user_id)
         owned = owned_key_results(session, workspace_id=workspace_id, user_id=user_id, now=moment)
         drafts = resumable_drafts(session, workspace_id=workspace_id, user_id=user_id)
@@ -49,6 +52,7 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         memberships=shown,
         more_teams=len(memberships) - len(shown),
         okrs=okrs,
+        backlogs=backlogs,
         leading=leading,
         owned=owned[:HOME_KEY_RESULTS],
         more_owned=max(0, len(owned) - HOME_KEY_RESULTS),

@@ -21,7 +21,7 @@ from bot.rituals.events import record_event
 from bot.rituals.okrs import current_okrs
 from bot.rituals.teams import lock_team
 from bot.text import check_characters, normalise
-from storage.models import BacklogItem, ItemState, KeyResult, Team
+from storage.models import BacklogItem, ItemState, KeyResult, Round, RoundItem, RoundKind, RoundState, Team
 
 MAX_ITEM_TEXT = 1000
 MAX_ITEMS_AT_ONCE = 5000  # one command or one imported file
@@ -374,3 +374,45 @@ def key_result_items(session: Session, *, team: Team, key_result_id: int, limit:
     total = session.scalar(select(func.count()).where(*where)) or 0
     items = session.scalars(select(BacklogItem).where(*where).order_by(BacklogItem.number).limit(limit))
     return list(items), total
+
+
+@dataclass(frozen=True)
+class OpenRound:
+    round: Round
+    items: int
+
+
+@dataclass(frozen=True)
+class TeamBacklog:
+    """What the App Home shows of a team's backlog: counts of the open states, and its open rounds."""
+
+    counts: dict[ItemState, int]
+    rounds: list[OpenRound]  # triage first
+
+
+def backlogs_of_teams(session: Session, *, team_ids: list[int]) -> dict[int, TeamBacklog]:
+    """Every team's backlog counts and open rounds in two queries, however many teams."""
+    counts: dict[int, Counter[ItemState]] = {team_id: Counter() for team_id in team_ids}
+    rounds: dict[int, list[OpenRound]] = {team_id: [] for team_id in team_ids}
+    if team_ids:
+        for team_id, state, count in session.execute(
+            select(BacklogItem.team_id, BacklogItem.state, func.count())
+            .where(BacklogItem.team_id.in_(team_ids), BacklogItem.state.in_(HOME_STATES))
+            .group_by(BacklogItem.team_id, BacklogItem.state)
+        ):
+            counts[team_id][state] = count
+        open_rounds = session.execute(
+            select(Round, func.count(RoundItem.id))
+            .outerjoin(RoundItem, RoundItem.round_id == Round.id)
+            .where(Round.team_id.in_(team_ids), Round.state == RoundState.OPEN)
+            .group_by(Round.id)
+        ).all()
+        for current, size in sorted(open_rounds, key=lambda row: (row[0].kind is not RoundKind.TRIAGE, row[0].id)):
+            rounds[current.team_id].append(OpenRound(current, size))
+    return {
+        team_id: TeamBacklog({state: counts[team_id][state] for state in HOME_STATES}, rounds[team_id])
+        for team_id in team_ids
+    }
+
+
+HOME_STATES = (ItemState.INBOX, ItemState.PRODUCT, ItemState.SPRINT, ItemState.DISCOVERY)
