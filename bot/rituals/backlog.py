@@ -249,7 +249,7 @@ def _refuse_known_source(session: Session, *, team: Team, source: Source) -> Non
 def find_item(session: Session, *, team: Team, number: int, lock: bool = False) -> BacklogItem:
     """The team's item #number; `lock` to change it (a triage closing at the same moment waits, or is waited for)."""
     query = select(BacklogItem).where(BacklogItem.team_id == team.id, BacklogItem.number == number)
-    item = session.scalar(query.with_for_update() if lock else query)
+    item = session.scalar(query.with_for_update(key_share=True) if lock else query)  # not against references
     if item is None:
         raise NotFound(f"*{team.name}* has no backlog item #{number}.")
     return item

@@ -232,9 +232,11 @@ def _team_named(session: Session, *, workspace_id: int, name: str) -> Team | Non
 def lock_team(session: Session, team: Team) -> None:
     """Serialise membership changes of one team (PostgreSQL row lock; SQLite writers are serial already).
 
-    Without it, two facilitators leaving at once could each see the other stay, and both go.
+    Without it, two facilitators leaving at once could each see the other stay, and both go. The lock is
+    `FOR NO KEY UPDATE`: it excludes other lockers but not the key-share locks every row that refers to the
+    team takes (an event logged for it by another transaction), so it never deadlocks against them.
     """
-    session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
+    session.execute(select(Team.id).where(Team.id == team.id).with_for_update(key_share=True))
 
 
 def _has_facilitator(session: Session, *, team: Team) -> bool:

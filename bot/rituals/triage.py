@@ -196,7 +196,7 @@ def record_reaction(
     state = session.scalar(select(Round.state).where(Round.id == target.round_id).with_for_update(read=True))
     if state is not RoundState.OPEN:
         return False
-    session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update())
+    session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update(key_share=True))
     row = session.scalar(
         select(Vote).where(
             Vote.round_item_id == target.round_item_id, Vote.user_id == user_id, Vote.emoji == reaction[:100]
@@ -374,7 +374,7 @@ def close_round(
         .join(BacklogItem, BacklogItem.id == RoundItem.item_id)
         .where(RoundItem.round_id == round_id)
         .order_by(RoundItem.position)
-        .with_for_update(of=BacklogItem)
+        .with_for_update(of=BacklogItem, key_share=True)
     ).all()
     counted = tallies(session, [entry.id for entry, _ in rows])
     labels = _ballot_labels(session, team, current, now)
