@@ -239,7 +239,7 @@ class RoundsInSlack:
             session.execute(
                 delete(SendClaim).where(
                     SendClaim.workspace_id == current.workspace_id,
-                    SendClaim.kind == HEADER_KIND,
+                    SendClaim.kind.in_((HEADER_KIND, WITHDRAWN_KIND)),  # a later round may get the same id
                     SendClaim.claim_key == str(round_id),
                 )
             )
@@ -277,11 +277,13 @@ class RoundsInSlack:
 
         Votes that change while Slack is being called are drawn right after, a few times at most: the
         message never stays behind for want of a further reaction."""
-        outcome = "current"
+        outcome, overtaken = "current", False
         for _ in range(MAX_REDRAWS):
             with self.db.read() as session:
                 entry = session.get(RoundItem, entry_id)
-                if entry is None or entry.message_ts is None or entry.shown_version >= entry.votes_version:
+                if entry is None or entry.message_ts is None:
+                    return outcome
+                if entry.shown_version >= entry.votes_version and not overtaken:
                     return outcome
                 current = session.get(Round, entry.round_id)
                 version = entry.votes_version
@@ -295,13 +297,16 @@ class RoundsInSlack:
                 log.warning("slack refused to redraw a round item for good; leaving it as it is",
                             extra={"round_item": entry_id, "error": shown.error})  # fmt: skip
             with self.db.transaction() as session:
-                session.execute(
+                moved = session.execute(
                     update(RoundItem)
                     .where(RoundItem.id == entry_id, RoundItem.shown_version < version)
                     .values(shown_version=version)
-                )
+                ).rowcount
             if not shown.ok:
                 return shown.error or "refused"
+            # someone else drew this version or a newer one (the decision, at the close) while this update was
+            # on its way, and it may have landed after theirs: draw the current state once more
+            overtaken = moved == 0
             outcome = "shown"
         return outcome
 
@@ -346,18 +351,13 @@ class RoundsInSlack:
         changed = 0
         for entry in entries:
             got = deliver(self.client.reactions_get, channel=entry.channel_id, timestamp=entry.message_ts, full=True)
-            if not got.ok or got.response is None:
+            shown = _reactions_shown(got)
+            if shown is None:
                 log.warning("could not read a round item's reactions; its events stand",
                             extra={"round_item": entry.id, "error": got.error})  # fmt: skip
                 continue
-            shown = {
-                (user_id, reaction["name"])
-                for reaction in (got.response.get("message") or {}).get("reactions") or []
-                if isinstance(reaction, dict) and isinstance(reaction.get("name"), str)
-                and triage.votable(current.kind, len(current.ballot), triage.base_reaction(reaction["name"]))
-                for user_id in reaction.get("users") or []
-                if isinstance(user_id, str)
-            }  # fmt: skip
+            shown = {(u, e) for u, e in shown if triage.votable(current.kind, len(current.ballot),
+                                                                 triage.base_reaction(e))}  # fmt: skip
             people = {u for u, _e in shown - stored[entry.id]}
             bots = {u for u in people if reacts_as_bot(self.db, self.client, entry.workspace_id, u, now)}
             added = {(u, e) for u, e in shown - stored[entry.id] if u not in bots}
@@ -512,6 +512,24 @@ class RoundsInSlack:
         return Closed(current, team, outcomes, [labels.get(kr_id, "?") for kr_id in current.ballot])
 
 
+def _reactions_shown(got: Delivery) -> set[tuple[str, str]] | None:
+    """(user, emoji) of every reaction in a `reactions.get` answer; None unless the answer is whole and well
+    formed (then the item's votes stay as its events made them: an odd answer must not take votes away)."""
+    message = (got.response or {}).get("message") if got.ok else None
+    reactions = message.get("reactions", []) if isinstance(message, dict) else None
+    if not isinstance(reactions, list):
+        return None
+    shown = set()
+    for reaction in reactions:
+        if not isinstance(reaction, dict):
+            return None
+        name, users = reaction.get("name"), reaction.get("users")
+        if not isinstance(name, str) or not isinstance(users, list):
+            return None
+        shown |= {(user, name) for user in users if isinstance(user, str)}
+    return shown
+
+
 def reacts_as_bot(db: Database, client: WebClient, workspace_id: int, user_id: str, now: datetime) -> bool:
     """Whether a reaction's author is a bot (its reactions are not votes). Asked of Slack once per person and
     remembered; if Slack cannot say, the reaction counts: a person's vote is not lost."""
@@ -597,7 +615,9 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
             current = session.get(Round, round_id)
         if current is None:
             return "round_gone"
-        rounds.tell_withdrawn(current, refused, now)  # first: a crash then leaves the withdrawal to redo, once
+        told = rounds.tell_withdrawn(current, refused, now)  # first: a crash then leaves the withdrawal to redo
+        if told in ("retry", "ratelimited"):
+            return "round_withdraw_retry"  # the round stays until its starter can be told
         rounds.withdraw(round_id)
         log.warning("withdrew a round whose header Slack refused for good", extra={"round": round_id, "error": refused})
         return "round_withdrawn"

@@ -20,7 +20,9 @@ from sqlalchemy import select, update
 import bot.rounds
 import handlers.reactions
 from bot.rituals import backlog
-from bot.rounds import ITEM_KIND
+from bot.rituals import triage as triage_rules
+from bot.rituals.teams import lock_team
+from bot.rounds import ITEM_KIND, RoundsInSlack
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.scheduler import client_for
 from bot.slack import web_client
@@ -451,6 +453,88 @@ def test_an_item_moved_by_hand_while_the_round_closes_keeps_the_hand_move(driver
     assert decided.data["decision"] == "kept"
     history = [(e.action, (e.data or {}).get("to")) for e in item_history(db, posted.items[0].item_id)]
     assert ("moved", "product") not in history, history
+
+
+def _at_once(first, second) -> list[str]:
+    """Run two transactions side by side, `second` starting once `first` holds its locks; their errors."""
+    holding, errors = threading.Event(), []
+
+    def run(work, *args) -> None:
+        try:
+            work(*args)
+        except Exception as error:  # the test reports whatever went wrong
+            errors.append(repr(error)[:300])
+        finally:
+            holding.set()
+
+    threads = [threading.Thread(target=run, args=(first, holding)), threading.Thread(target=run, args=(second,))]
+    threads[0].start()
+    assert holding.wait(5)
+    threads[1].start()
+    for thread in threads:
+        thread.join(20)
+    return errors
+
+
+def test_a_hand_move_while_a_triage_starts_does_not_deadlock(driver, slack, db):
+    triage_team(driver, slack, db, "Shorter sign-up form", "Dark mode")
+
+    def mark_done(holding: threading.Event) -> None:  # `/okr backlog done 1`, slow to commit
+        with db.transaction() as session:
+            team = session.scalars(select(Team)).one()
+            backlog.mark_done(session, team=team, number=1, user_id="U0BEN", now=datetime.now(UTC))
+            holding.set()
+            time.sleep(0.5)
+
+    def start_triage() -> None:  # `/okr triage start`: the team locked, then the round items written
+        with db.transaction() as session:
+            team = session.scalars(select(Team)).one()
+            triage_rules.open_round(session, team=team, kind=RoundKind.TRIAGE, user_id="U0ADA", now=datetime.now(UTC))
+
+    assert _at_once(mark_done, start_triage) == []
+    assert states(db)[1][0] is ItemState.DONE
+
+
+def test_a_close_while_the_next_round_starts_does_not_deadlock(driver, slack, db):
+    triage_team(driver, slack, db, "Shorter sign-up form")
+    _, posted = start(driver, slack, db)
+
+    def start_next(holding: threading.Event) -> None:  # the team locked, slow to go on
+        with db.transaction() as session:
+            team = session.scalars(select(Team)).one()
+            lock_team(session, team)
+            holding.set()
+            time.sleep(0.5)
+            triage_rules.open_round(session, team=team, kind=RoundKind.TRIAGE, user_id="U0ADA", now=datetime.now(UTC))
+
+    def close() -> None:
+        with db.transaction() as session:
+            triage_rules.close_round(session, round_id=posted.id, user_id="U0ADA", now=datetime.now(UTC))
+
+    errors = _at_once(start_next, close)
+    assert not [e for e in errors if "Conflict" not in e and "nothing to triage" not in e], errors
+    assert the_round(db, posted.id).state is RoundState.CLOSED
+
+
+def test_a_slow_tally_redraw_never_covers_the_decision(driver, slack, db, monkeypatch):
+    triage_team(driver, slack, db, "Shorter sign-up form")
+    _, posted = start(driver, slack, db)
+    monkeypatch.setattr(handlers.reactions, "TALLY_DELAY", 60)  # this test redraws the tally itself
+    vote(driver, db, ("U0BEN", posted.items[0].ts, HELPS))
+    client = web_client(base_url=slack.api_url, token=slack.workspace().bot_token)
+
+    class SlowNetwork(type(client)):
+        def chat_update(self, **kwargs):
+            time.sleep(1.0)  # the tally's update takes a second to reach Slack
+            return super().chat_update(**kwargs)
+
+    slow = SlowNetwork(token=client.token, base_url=client.base_url)
+    tally = threading.Thread(target=lambda: RoundsInSlack(db, slow).redraw(posted.items[0].entry_id, datetime.now(UTC)))
+    tally.start()
+    time.sleep(0.3)  # the tally was read (open, no decision) and is on its way
+    RoundsInSlack(db, client).close(posted.id, user_id="U0ADA", now=datetime.now(UTC))
+    tally.join(10)
+    shows(slack, posted.items[0].ts, "*Decided:* :white_check_mark: product backlog")
 
 
 def test_an_item_whose_message_never_reached_the_channel_stays_in_the_inbox(driver, slack, db, monkeypatch):

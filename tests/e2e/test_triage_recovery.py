@@ -280,6 +280,22 @@ def test_the_sweep_withdraws_a_round_whose_header_slack_refused_for_good(driver,
     assert len(slack.messages(slack.dm_channel_id("U0ADA"))) == 1
 
 
+def test_a_withdrawal_waits_until_its_starter_can_be_told(driver, slack, db, sweep):
+    triage_team(driver, slack, db, "Dark mode")
+    slack.fail_next("chat.postMessage", "internal_error", status=500)  # the header's answer is lost
+    okr(driver, slack, "triage start")
+    slack.add_channel(CHANNEL, "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO"), is_archived=True)
+    slack.fail_next("conversations.open", "internal_error", status=500)  # Slack fails the DM for now
+
+    assert round_report(sweep(datetime.now(UTC) + timedelta(minutes=1))) == {"round_withdraw_retry": 1}
+    assert _count(db, Round) == 1 and not slack.messages(slack.dm_channel_id("U0ADA"))
+
+    assert round_report(sweep(datetime.now(UTC) + timedelta(minutes=8))) == {"round_withdrawn": 1}
+    assert _count(db, Round) == 0
+    (told,) = slack.messages(slack.dm_channel_id("U0ADA"))
+    assert "could not start" in shown(told), shown(told)
+
+
 def test_a_round_left_open_after_slack_refused_its_header_is_withdrawn_by_the_sweep(
     driver, slack, db, sweep, monkeypatch
 ):

@@ -20,6 +20,9 @@ from bot.rituals.triage import (
     sprint_pick,
     votable,
 )
+from bot.rounds import _reactions_shown
+from bot.slack import Delivery
+from bot.slack import Outcome as SlackOutcome
 from storage.models import BacklogItem, ItemState, RoundItem, RoundKind
 
 PRODUCT, DISCOVERY, LATER = ItemState.PRODUCT, ItemState.DISCOVERY, ItemState.NOT_NOW
@@ -154,3 +157,33 @@ def test_sprint_pick_does_not_depend_on_the_order_it_is_given():
 def test_nothing_rocketed_takes_nothing():
     assert sprint_pick(entries({1: 0, 2: 0}), 5) == set()
     assert sprint_pick([], 5) == set()
+
+
+# reading reactions back from Slack -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"ok": True, "type": "message", "channel": "C1"},  # no message
+        {"ok": True, "message": ["odd"]},
+        {"ok": True, "message": {"reactions": "x"}},
+        {"ok": True, "message": {"reactions": [{"name": "x", "users": "U0BEN"}]}},  # not a list of users
+        {"ok": True, "message": {"reactions": [{"users": ["U0BEN"]}]}},  # no name
+        {"ok": True, "message": {"reactions": ["x"]}},
+    ],
+)
+def test_an_odd_reactions_answer_is_not_read_as_no_reactions(answer):
+    assert _reactions_shown(Delivery(SlackOutcome.SENT, response=answer)) is None
+
+
+def test_a_reactions_answer_gives_each_person_and_emoji_as_shown():
+    answer = {"ok": True, "message": {"reactions": [
+        {"name": "white_check_mark", "users": ["U0BEN", "U0CLEO"], "count": 2},
+        {"name": "white_check_mark::skin-tone-3", "users": ["U0ADA", 7], "count": 2},
+    ]}}  # fmt: skip
+    assert _reactions_shown(Delivery(SlackOutcome.SENT, response=answer)) == {
+        ("U0BEN", "white_check_mark"), ("U0CLEO", "white_check_mark"), ("U0ADA", "white_check_mark::skin-tone-3"),
+    }  # fmt: skip
+    assert _reactions_shown(Delivery(SlackOutcome.SENT, response={"ok": True, "message": {}})) == set()
+    assert _reactions_shown(Delivery(SlackOutcome.FAILED, error="ratelimited")) is None
