@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.rituals.cycles import CycleSpan, cycle_span, team_today
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
-from bot.rituals.okrs import date_range, find_cycle, objective_versions, span_of, team_cycles
+from bot.rituals.okrs import cycle_objectives, date_range, find_cycle, objective_versions, span_of, team_cycles
 from bot.rituals.scoring import average, score
 from bot.rituals.versions import differences
 from storage.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultState, Objective, ObjectiveVersion, Team
@@ -122,7 +122,7 @@ def read_cycle(session: Session, *, team: Team, number: int | None, now: datetim
     today = cycle_span(team.cycle_anchor, team_today(team, now))
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
-    objectives = _objectives(session, team=team, cycle=cycle)
+    objectives = cycle_objectives(session, cycle_ids=[cycle.id] if cycle is not None else [])
     versions = objective_versions(session, team=team, objectives=objectives)
     key_results = _key_results(session, team=team, objectives=objectives)
     checkins = _checkins(session, team=team, key_results=[kr for krs in key_results.values() for kr in krs])
@@ -305,13 +305,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 # queries --------------------------------------------------------------------------------------------------
-
-
-def _objectives(session: Session, *, team: Team, cycle: Cycle | None) -> list[Objective]:
-    if cycle is None:
-        return []
-    query = select(Objective).where(Objective.workspace_id == team.workspace_id, Objective.cycle_id == cycle.id)
-    return list(session.scalars(query.order_by(Objective.number)))
 
 
 def _key_results(session: Session, *, team: Team, objectives: Sequence[Objective]) -> dict[int, list[KeyResult]]:

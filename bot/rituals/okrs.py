@@ -171,7 +171,7 @@ def current_okrs_of_teams(session: Session, *, teams: Sequence[Team], now: datet
     spans = {team.id: cycle_span(team.cycle_anchor, team_today(team, now)) for team in teams}
     cycles = _current_cycles(session, teams=teams, spans=spans)
     cycle_ids = [cycle.id for cycle in cycles.values()]
-    objectives = _objectives(session, cycle_ids=cycle_ids)
+    objectives = cycle_objectives(session, cycle_ids=cycle_ids)
     live = [o for o in objectives if o.state in LIVE_OBJECTIVE_STATES]
     key_results = _key_results_with_confidence(session, objective_ids=[o.id for o in live])
     by_objective: dict[int, list[KeyResultStatus]] = defaultdict(list)
@@ -225,7 +225,7 @@ def objective_history(session: Session, *, team: Team, now: datetime) -> CycleHi
     """Every objective of the current cycle, dropped ones too, with all its versions in order (3 queries)."""
     span = cycle_span(team.cycle_anchor, team_today(team, now))
     cycle = _current_cycles(session, teams=[team], spans={team.id: span}).get(team.id)
-    objectives = _objectives(session, cycle_ids=[cycle.id] if cycle else [])
+    objectives = cycle_objectives(session, cycle_ids=[cycle.id] if cycle else [])
     versions = objective_versions(session, team=team, objectives=objectives)
     return CycleHistory(
         team=team,
@@ -241,7 +241,7 @@ def cycle_list(session: Session, *, team: Team, now: datetime, limit: int) -> Cy
     span = cycle_span(team.cycle_anchor, team_today(team, now))
     cycles = team_cycles(session, team=team)
     shown = cycles[:limit]
-    objectives = _objectives(session, cycle_ids=[c.id for c in shown])
+    objectives = cycle_objectives(session, cycle_ids=[c.id for c in shown])
     live = [o for o in objectives if o.state in LIVE_OBJECTIVE_STATES]
     scores: dict[int, list[float | None]] = defaultdict(list)
     cycle_of = {o.id: o.cycle_id for o in live}
@@ -275,7 +275,7 @@ def cycle_history(session: Session, *, team: Team, number: int | None, now: date
     today = cycle_span(team.cycle_anchor, team_today(team, now))
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
-    objectives = _objectives(session, cycle_ids=[cycle.id] if cycle else [])
+    objectives = cycle_objectives(session, cycle_ids=[cycle.id] if cycle else [])
     versions = objective_versions(session, team=team, objectives=objectives)
     records: dict[int, list[KeyResultRecord]] = defaultdict(list)
     for record in _key_result_records(session, objective_ids=[o.id for o in objectives]):
@@ -387,7 +387,8 @@ def _current_cycles(session: Session, *, teams: Sequence[Team], spans: dict[int,
     return {cycle.team_id: cycle for cycle in session.scalars(query)}
 
 
-def _objectives(session: Session, *, cycle_ids: list[int]) -> list[Objective]:
+def cycle_objectives(session: Session, *, cycle_ids: list[int]) -> list[Objective]:
+    """Every objective of these cycles, dropped ones too, by cycle and number (one query)."""
     if not cycle_ids:
         return []
     query = select(Objective).where(Objective.cycle_id.in_(cycle_ids)).order_by(Objective.cycle_id, Objective.number)

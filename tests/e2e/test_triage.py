@@ -162,6 +162,25 @@ def sweeper(slack: FakeSlack, database_url: str, db: Database, worker: str = "te
     return Sweeper(db, client_for(sandbox_settings(slack, database_url), db), worker=worker)
 
 
+def start_with_item_2_unanswered(driver, slack, db, monkeypatch) -> None:
+    """`/okr triage start` of three items whose command gives up on item 2's answer: Slack posts it, but holds
+    the answer longer than the command's client waits; returns once item 3 is posted."""
+    triage_team(driver, slack, db, "Item 1", "Item 2", "Item 3")
+    monkeypatch.setattr(
+        "handlers.triage.careful",
+        lambda client: web_client(base_url=client.base_url, token=client.token, resend=False, timeout=1),
+    )
+    slack.hold_next("chat.postMessage", 0, times=2)  # the header and item 1
+    slack.hold_next("chat.postMessage", 2.5)
+    okr(driver, slack, "triage start")
+
+    def third_posted() -> bool:
+        with db.read() as session:
+            return session.scalars(select(RoundItem.message_ts).where(RoundItem.position == 3)).one() is not None
+
+    wait_until(third_posted)
+
+
 def round_report(report: Counter) -> Counter:
     """The sweep's report on rounds (a committed objective also schedules check-ins, and a tally may be redrawn)."""
     return Counter({k: v for k, v in report.items() if k.startswith("round_")})
@@ -538,21 +557,7 @@ def test_a_slow_tally_redraw_never_covers_the_decision(driver, slack, db, monkey
 
 
 def test_an_item_whose_message_never_reached_the_channel_stays_in_the_inbox(driver, slack, db, monkeypatch):
-    triage_team(driver, slack, db, "Item 1", "Item 2", "Item 3")
-    # the command's client gives up on an answer after a second; Slack sits on item 2's answer for longer
-    monkeypatch.setattr(
-        "handlers.triage.careful",
-        lambda client: web_client(base_url=client.base_url, token=client.token, resend=False, timeout=1),
-    )
-    slack.hold_next("chat.postMessage", 0, times=2)  # the header and item 1
-    slack.hold_next("chat.postMessage", 2.5)
-    okr(driver, slack, "triage start")
-
-    def third_posted() -> bool:
-        with db.read() as session:
-            return session.scalars(select(RoundItem.message_ts).where(RoundItem.position == 3)).one() is not None
-
-    wait_until(third_posted)
+    start_with_item_2_unanswered(driver, slack, db, monkeypatch)
     with db.read() as session:
         ts = {
             position: message_ts
@@ -975,22 +980,7 @@ def test_items_slack_failed_to_post_are_posted_by_the_sweep_never_twice(driver, 
 
 def test_an_item_whose_answer_was_lost_is_found_in_the_thread_not_posted_again(driver, slack, db, database_url,
                                                                               monkeypatch):  # fmt: skip
-    triage_team(driver, slack, db, "Item 1", "Item 2", "Item 3")
-    # the command's client gives up on an answer after a second; Slack will sit on item 2's answer for longer
-    monkeypatch.setattr(
-        "handlers.triage.careful",
-        lambda client: web_client(base_url=client.base_url, token=client.token, resend=False, timeout=1),
-    )
-    slack.hold_next("chat.postMessage", 0, times=2)  # the header and item 1
-    slack.hold_next("chat.postMessage", 2.5)
-
-    okr(driver, slack, "triage start")
-
-    def third_posted() -> bool:
-        with db.read() as session:
-            return session.scalars(select(RoundItem.message_ts).where(RoundItem.position == 3)).one() is not None
-
-    wait_until(third_posted)
+    start_with_item_2_unanswered(driver, slack, db, monkeypatch)
     with db.read() as session:
         entry = session.scalars(select(RoundItem).where(RoundItem.position == 2)).one()
         claim = session.scalars(select(SendClaim).where(SendClaim.kind == ITEM_KIND,
