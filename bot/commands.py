@@ -74,7 +74,11 @@ CATALOGUE: tuple[SubCommand, ...] = (
     ),
     SubCommand("ripple", "/okr ripple", "declare how a key result touches another team", ready=False),
     SubCommand("digest", "/okr digest [post]", "the weekly cross-team digest", ready=False),
-    SubCommand("reset", "/okr reset", "close the 13-week cycle and open the next", ready=False),
+    SubCommand(
+        "reset",
+        "/okr reset",
+        "where the 13-week reset stands; start it before the cycle ends, or close final scoring early (facilitators)",
+    ),
     SubCommand(
         "history",
         "/okr history [N]",

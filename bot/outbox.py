@@ -147,6 +147,26 @@ def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
         )
 
 
+def record(db: Database, claim: Claim, sent: Delivery, now: datetime) -> bool:
+    """The claim's final state after a send, or the claim given back when trying again later may work.
+    True when final (sent, or refused for good)."""
+    if sent.outcome is Outcome.INSTALLATION_DEAD or retryable(sent):
+        give_back(db, claim, sent)
+        return False
+    if not sent.ok and sent.outcome is Outcome.FAILED:
+        log.error("slack refused a scheduled message for good", extra={"kind": claim.kind, "error": sent.error})
+    with db.transaction() as session:
+        if sent.ok:
+            response = sent.response or {}
+            finish(
+                session, claim, state=ClaimState.SENT, outcome="sent", now=now,
+                channel_id=response.get("channel"), message_ts=response.get("ts"),
+            )  # fmt: skip
+        else:
+            finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "unreachable", now=now)
+    return True
+
+
 def find(session: Session, *, workspace_id: int, kind: str, key: str) -> SendClaim | None:
     return session.scalar(_find(workspace_id, kind, key))
 
@@ -195,9 +215,7 @@ def upload(
     )  # fmt: skip
 
 
-def already_posted(
-    client: WebClient, claim: Claim, *, channel: str, match, thread_ts: str | None = None
-) -> str | None:
+def already_posted(client: WebClient, claim: Claim, *, channel: str, match, thread_ts: str | None = None) -> str | None:
     """The ts of a message in `channel` (or in the thread of `thread_ts`: history leaves replies out) since the
     abandoned claim was taken that `match`es, if Slack has one."""
     assert claim.previous_claimed_at is not None

@@ -11,7 +11,9 @@ What is due:
 - the team's weekly summary with a progress chart, after the check-in window, and a DM to the
   facilitators about key results whose owner missed three check-ins in a row;
 - closing triage and sprint rounds past their deadline, and finishing rounds a process left half-posted
-  (bot/rounds.py).
+  (bot/rounds.py);
+- the 13-week reset: its notice a week before a cycle ends, then final scores, the close, the retro and the
+  next cycle's prompt (bot/resets.py).
 
 A sweep that was not run for a while (downtime) sends what is still due this week and records earlier
 weeks as skipped (`stale`). Slack's refusals are outcomes: a person the bot cannot DM is marked
@@ -35,6 +37,7 @@ from bot import outbox
 from bot.charts import progress_chart
 from bot.outbox import Claim
 from bot.render import render_message
+from bot.resets import sweep_resets
 from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND, OwnerWeek, checkin_key, missed_in_a_row, owner_week
 from bot.rituals.events import forget_old_deliveries
@@ -79,6 +82,7 @@ class Sweeper:
             due = self._due(now, seen)
             if not due:
                 report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
+                report.update(sweep_resets(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
                 self._forget_old_deliveries(now)
                 return report
             for item in due:
@@ -394,22 +398,7 @@ class Sweeper:
         return claim is not None and claim.state is not ClaimState.CLAIMED
 
     def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
-        """The claim's final state, or the claim given back when trying again later may work. True if final."""
-        if sent.outcome is Outcome.INSTALLATION_DEAD or outbox.retryable(sent):
-            outbox.give_back(self.db, claim, sent)
-            return False
-        if not sent.ok and sent.outcome is Outcome.FAILED:
-            log.error("slack refused a scheduled message for good", extra={"kind": claim.kind, "error": sent.error})
-        with self.db.transaction() as session:
-            if sent.ok:
-                response = sent.response or {}
-                outbox.finish(
-                    session, claim, state=ClaimState.SENT, outcome="sent", now=now,
-                    channel_id=response.get("channel"), message_ts=response.get("ts"),
-                )  # fmt: skip
-            else:
-                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "unreachable", now=now)
-        return True
+        return outbox.record(self.db, claim, sent, now)
 
     # the reminder -----------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from handlers import (
     middleware,
     okr_changes,
     reactions,
+    reset,
     team_actions,
     triage,
 )
@@ -33,4 +34,5 @@ def register(app: App, *, db: Database) -> None:
     reactions.register(app)
     backlog.register(app)
     triage.register(app)
+    reset.register(app)
     lifecycle.register(app)

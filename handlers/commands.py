@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
-from handlers import away, backlog, checkins, drafting, okrs, teams, triage, vision
+from handlers import away, backlog, checkins, drafting, okrs, reset, teams, triage, vision
 from handlers.errors import replying_errors
 from handlers.replies import LoggedRespond, ephemeral, error_reply
 from storage.db import Database
@@ -50,6 +50,7 @@ ROUTES: dict[str, Route] = {
     "idea": backlog.idea,
     "triage": triage.triage,
     "sprint": triage.sprint,
+    "reset": reset.route,
 }
 
 

@@ -25,7 +25,7 @@ from bot.errors import InvalidFields, NotFound, OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import drafts
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import current_cycle, cycle_span, team_today
+from bot.rituals.cycles import current_cycle, team_span
 from bot.slack import deliver
 from bot.text import check_characters, normalise
 from handlers.errors import replying_errors
@@ -133,7 +133,7 @@ def step_view(
     vision = _vision(session, draft)
     if step is DraftStep.OBJECTIVE:
         context["visions"] = drafts.active_visions(session, workspace_id=draft.workspace_id)
-        context["span"] = cycle_span(team.cycle_anchor, team_today(team, now()))
+        context["span"] = team_span(team, now())
     elif step is DraftStep.KEY_RESULTS:
         context["vision"] = vision
         context["pending_new"] = bool(content.get("pending")) and content.get("pending_index") is None

@@ -13,6 +13,7 @@ from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
 from bot.render import render_view
 from bot.rituals import teams as rituals
+from bot.rituals.reset import check_anchor_change
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import deliver
 from handlers.commands import CommandRequest, run
@@ -85,6 +86,8 @@ def on_settings_submitted(
         with db.read() as session:
             team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
             check_leader_change(session, team=team, change=change, user_id=user_id)
+            if change.cycle_anchor is not None:
+                check_anchor_change(session, team=team, wanted=change.cycle_anchor, now=now())
     except InvalidFields as error:
         ack(response_action="errors", errors=error.fields)
         return

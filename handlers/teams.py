@@ -13,6 +13,7 @@ from bot.errors import OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import teams as rituals
 from bot.rituals.people import away_words
+from bot.rituals.reset import anchor_shown, calendar_in_use
 from bot.rituals.team_settings import KEYS, apply_settings, leaders_of, parse_settings_text
 from bot.slack import deliver
 from handlers.middleware import now
@@ -85,17 +86,22 @@ def settings(
         team = _resolve(session, request, name=parsed.args or None)
         rituals.require_facilitator(session, team=team, user_id=request.user_id)
         view = settings_modal(team, rituals.members_of(session, team=team), leaders_of(session, team=team),
-                              channel_id=request.channel_id)  # fmt: skip
+                              channel_id=request.channel_id, anchor=anchor_shown(session, team=team, now=now()),
+                              in_use=calendar_in_use(session, team=team))  # fmt: skip
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
         # a trigger works once and for 3 seconds; Slack may also be having a moment
         raise OkrError(f"Slack would not open the settings form ({opened.error}). Please run the command again.")
 
 
-def settings_modal(team: Team, members: list[Membership], leaders: list[str], *, channel_id: str) -> dict:
+def settings_modal(
+    team: Team, members: list[Membership], leaders: list[str], *, channel_id: str, anchor, in_use: bool
+) -> dict:
     return render_view(
         "team_settings_modal.j2",
         team=team,
+        anchor=anchor,
+        anchor_in_use=in_use,
         facilitators=[m.user_id for m in members if m.role is Role.FACILITATOR],
         leaders=leaders,
         away_words=", ".join(away_words(team)),

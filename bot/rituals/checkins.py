@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.errors import InvalidFields, NotAllowed, NotFound, UsageError
 from bot.numbers import parse_number
 from bot.rituals import schedule
-from bot.rituals.cycles import cycle_span, team_today
+from bot.rituals.cycles import team_span
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
 from bot.rituals.events import record_event
 from bot.rituals.okrs import OwnedKeyResult, owned_key_results
@@ -221,7 +221,7 @@ def live_key_result(
     kr, objective, cycle, team = row
     if kr.state is not KeyResultState.ACTIVE or objective.state not in LIVE_OBJECTIVE_STATES:
         raise NotAllowed("That key result was dropped, so it takes no more check-ins.")
-    if cycle.number != cycle_span(team.cycle_anchor, team_today(team, now)).number:
+    if cycle.number != team_span(team, now).number:
         raise NotAllowed(f"That key result belongs to an earlier cycle of *{team.name}*; check in this cycle's ones.")
     return kr, objective, team
 
@@ -234,7 +234,7 @@ def require_checker(session: Session, *, key_result: KeyResult, team: Team, user
 def check_in_unchanged(
     session: Session, *, workspace_id: int, user_id: str, team_id: int, now: datetime
 ) -> tuple[OwnerWeek, list[OwnedKeyResult]]:
-    """"No change on all": this week's check-in, at the current value and last confidence, of each of someone's
+    """ "No change on all": this week's check-in, at the current value and last confidence, of each of someone's
     key results in a team that has none yet. Those with no value or confidence yet are returned, not guessed."""
     weeks = owner_weeks(session, workspace_id=workspace_id, user_id=user_id, now=now, team_id=team_id)
     if not weeks:

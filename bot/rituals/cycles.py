@@ -1,9 +1,17 @@
-"""The 13-week calendar: which cycle a day belongs to, and the team's current cycle row."""
+"""The 13-week calendar: which cycle a day belongs to, and the team's current cycle row.
+
+A team's calendar is its anchor: cycle `anchor_cycle` starts on `cycle_anchor` and every later one 13 weeks
+after the one before. Two things move it on without rewriting a cycle that has begun:
+- a reset closes cycle N (`closed_through`): from then on the team is in cycle N+1, drafting it ahead of
+  its first day if N closed early;
+- a new start chosen while a cycle runs waits for that cycle's end (`next_cycle_anchor`); the reset then
+  makes it the anchor of the next cycle.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -45,25 +53,47 @@ class CycleDay:
     week: int  # 1–13; 0 before the first cycle starts
 
 
-def cycle_day(anchor: date, timezone: str, moment: datetime) -> CycleDay:
-    """The cycle, and week of it, that `moment` falls in for a team whose cycles start at `anchor` and whose
-    days are those of `timezone`: cycles and weeks turn over at the team's midnight, so a daylight-saving
-    change (a 23- or 25-hour day) neither skips nor doubles a day."""
+def cycle_day(
+    anchor: date, timezone: str, moment: datetime, *, anchor_cycle: int = 1, closed_through: int = 0
+) -> CycleDay:
+    """The cycle, and week of it, that `moment` falls in for a team whose cycle `anchor_cycle` starts at
+    `anchor` and whose days are those of `timezone`: cycles and weeks turn over at the team's midnight, so a
+    daylight-saving change (a 23- or 25-hour day) neither skips nor doubles a day."""
     day = moment.astimezone(ZoneInfo(timezone)).date()
-    span = cycle_span(anchor, day)
+    span = cycle_span(anchor, day, anchor_cycle=anchor_cycle, closed_through=closed_through)
     return CycleDay(day, span, span.week_of(day))
 
 
-def cycle_span(anchor: date, day: date) -> CycleSpan:
-    """The cycle `day` falls in; before the anchor, the first cycle (teams draft ahead of their start)."""
-    number = max(0, (day - anchor).days // CYCLE_DAYS)
-    starts_on = anchor + timedelta(days=number * CYCLE_DAYS)
-    return CycleSpan(number + 1, starts_on, starts_on + timedelta(days=CYCLE_DAYS))
+def cycle_span(anchor: date, day: date, *, anchor_cycle: int = 1, closed_through: int = 0) -> CycleSpan:
+    """The cycle `day` falls in. Before the anchor, the anchor's cycle: a team drafts ahead of its start.
+    A cycle already closed is behind the team: `day` then belongs to the first cycle not closed, which
+    starts on its own calendar date (week 0 until then)."""
+    number = anchor_cycle + max(0, (day - anchor).days // CYCLE_DAYS)
+    number = max(number, closed_through + 1)
+    starts_on = anchor + timedelta(days=(number - anchor_cycle) * CYCLE_DAYS)
+    return CycleSpan(number, starts_on, starts_on + timedelta(days=CYCLE_DAYS))
+
+
+def span_on(team: Team, day: date, *, skip_closed: bool = True) -> CycleSpan:
+    """The team's cycle on `day` (a date in the team's zone); `skip_closed=False`: by the dates alone, closed
+    or not (the reset uses it to find the cycle that has just ended)."""
+    closed = (team.closed_through or 0) if skip_closed else 0
+    return cycle_span(team.cycle_anchor, day, anchor_cycle=team.anchor_cycle or 1, closed_through=closed)
+
+
+def team_span(team: Team, now: datetime) -> CycleSpan:
+    """The team's current cycle: today's by the calendar, or the next one once today's is closed."""
+    return span_on(team, team_today(team, now))
 
 
 def team_today(team: Team, now: datetime) -> date:
     """The date in the team's own time zone: a cycle turns over at the team's midnight."""
-    return cycle_day(team.cycle_anchor, team.timezone, now).day
+    return now.astimezone(ZoneInfo(team.timezone)).date()
+
+
+def midnight(team: Team, day: date) -> datetime:
+    """The instant `day` begins in the team's zone (an hour earlier or later in UTC across a DST change)."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(team.timezone)).astimezone(UTC)
 
 
 def current_cycle(session: Session, *, team: Team, now: datetime) -> Cycle:
@@ -71,7 +101,11 @@ def current_cycle(session: Session, *, team: Team, now: datetime) -> Cycle:
 
     Two requests creating it at once both end up with the one row: the unique (team, number) key decides.
     """
-    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    return cycle_row(session, team=team, span=team_span(team, now), now=now)
+
+
+def cycle_row(session: Session, *, team: Team, span: CycleSpan, now: datetime) -> Cycle:
+    """The row of cycle `span.number`, created with the span's dates (drafting) if the team has none yet."""
     query = select(Cycle).where(Cycle.team_id == team.id, Cycle.number == span.number)
     cycle = session.scalar(query)
     if cycle is None:

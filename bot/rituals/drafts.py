@@ -26,7 +26,7 @@ from bot.rituals import schedule
 from bot.rituals import teams as team_rules
 from bot.rituals.cycles import current_cycle
 from bot.rituals.events import record_event
-from bot.rituals.scoring import average, score
+from bot.rituals.scoring import average, key_result_score
 from bot.text import check_characters, normalise
 from storage.models import (
     Cycle,
@@ -325,7 +325,7 @@ def coach_context(session: Session, *, team: Team, cycle: Cycle) -> TeamContext:
         )
     )
     closed = session.execute(
-        select(Cycle.id, KeyResult.direction, KeyResult.baseline, KeyResult.target, KeyResult.current)
+        select(Cycle.id, KeyResult)
         .join(Objective, (Objective.workspace_id == Cycle.workspace_id) & (Objective.cycle_id == Cycle.id))
         .join(KeyResult, (KeyResult.workspace_id == Objective.workspace_id) & (KeyResult.objective_id == Objective.id))
         .where(
@@ -337,8 +337,8 @@ def coach_context(session: Session, *, team: Team, cycle: Cycle) -> TeamContext:
         .order_by(Cycle.number)
     )
     by_cycle: dict[int, list[float | None]] = {}
-    for cycle_id, direction, baseline, target, current in closed:
-        by_cycle.setdefault(cycle_id, []).append(score(direction, baseline, target, current))
+    for cycle_id, kr in closed:
+        by_cycle.setdefault(cycle_id, []).append(key_result_score(kr))
     scores = tuple(s for s in (average(v) for v in by_cycle.values()) if s is not None)
     return TeamContext(
         max_objectives=team.max_objectives,

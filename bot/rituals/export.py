@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.rituals.cycles import CycleSpan, cycle_span, team_today
+from bot.rituals.cycles import CycleSpan, team_span
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
 from bot.rituals.okrs import cycle_objectives, date_range, find_cycle, objective_versions, span_of, team_cycles
-from bot.rituals.scoring import average, score
+from bot.rituals.scoring import average, key_result_score
 from bot.rituals.versions import differences
 from storage.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultState, Objective, ObjectiveVersion, Team
 
@@ -49,7 +49,7 @@ class KeyResultExport:
     @property
     def score(self) -> float | None:
         kr = self.key_result
-        return score(kr.direction, kr.baseline, kr.target, kr.current)
+        return key_result_score(kr)
 
     @property
     def confidence(self) -> int | None:
@@ -119,7 +119,7 @@ class ExportFile:
 
 def read_cycle(session: Session, *, team: Team, number: int | None, now: datetime) -> CycleExport:
     """Cycle `number` of the team (None: today's), in 5 queries; a number it never had is a `NotFound`."""
-    today = cycle_span(team.cycle_anchor, team_today(team, now))
+    today = team_span(team, now)
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
     objectives = cycle_objectives(session, cycle_ids=[cycle.id] if cycle is not None else [])

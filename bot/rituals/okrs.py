@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from bot.blockkit import clip
 from bot.errors import NotFound
-from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, cycle_span, team_today
+from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, team_span, team_today
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
-from bot.rituals.scoring import average, progress_bar, score
+from bot.rituals.scoring import average, key_result_score, progress_bar
 from bot.rituals.versions import Difference, differences
 from storage.models import (
     CheckIn,
@@ -168,7 +168,7 @@ def current_okrs(session: Session, *, team: Team, now: datetime) -> TeamOkrs:
 
 def current_okrs_of_teams(session: Session, *, teams: Sequence[Team], now: datetime) -> dict[int, TeamOkrs]:
     """`current_okrs` for several teams at once, in the same 3 queries (none when there are no teams)."""
-    spans = {team.id: cycle_span(team.cycle_anchor, team_today(team, now)) for team in teams}
+    spans = {team.id: team_span(team, now) for team in teams}
     cycles = _current_cycles(session, teams=teams, spans=spans)
     cycle_ids = [cycle.id for cycle in cycles.values()]
     objectives = cycle_objectives(session, cycle_ids=cycle_ids)
@@ -214,7 +214,7 @@ def owned_key_results(session: Session, *, workspace_id: int, user_id: str, now:
         OwnedKeyResult(team, objective, _status(kr, confidence))
         for kr, confidence, objective, cycle, team in rows
         # only the team's current cycle: an earlier one still waiting for its reset is not "live" to its owner
-        if cycle.number == cycle_span(team.cycle_anchor, team_today(team, now)).number
+        if cycle.number == team_span(team, now).number
     ]
 
 
@@ -223,7 +223,7 @@ def owned_key_results(session: Session, *, workspace_id: int, user_id: str, now:
 
 def objective_history(session: Session, *, team: Team, now: datetime) -> CycleHistory:
     """Every objective of the current cycle, dropped ones too, with all its versions in order (3 queries)."""
-    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    span = team_span(team, now)
     cycle = _current_cycles(session, teams=[team], spans={team.id: span}).get(team.id)
     objectives = cycle_objectives(session, cycle_ids=[cycle.id] if cycle else [])
     versions = objective_versions(session, team=team, objectives=objectives)
@@ -238,7 +238,7 @@ def objective_history(session: Session, *, team: Team, now: datetime) -> CycleHi
 def cycle_list(session: Session, *, team: Team, now: datetime, limit: int) -> CycleList:
     """The team's cycles that have a row, newest first, with what was committed and dropped and the average
     score (3 queries). Numbers the calendar passed without anyone drafting have no row and are not listed."""
-    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    span = team_span(team, now)
     cycles = team_cycles(session, team=team)
     shown = cycles[:limit]
     objectives = cycle_objectives(session, cycle_ids=[c.id for c in shown])
@@ -272,7 +272,7 @@ def cycle_history(session: Session, *, team: Team, number: int | None, now: date
     """Cycle `number` of the team (None: today's), every objective with all its versions, and every key result
     with its score and check-ins (4 queries). Today's cycle may have no row yet: it is then shown empty;
     any other number the team never had is a `NotFound` naming the cycles it has."""
-    today = cycle_span(team.cycle_anchor, team_today(team, now))
+    today = team_span(team, now)
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
     objectives = cycle_objectives(session, cycle_ids=[cycle.id] if cycle else [])
@@ -422,8 +422,7 @@ def _key_result_records(session: Session, *, objective_ids: list[int]) -> list[K
         .order_by(KeyResult.objective_id, KeyResult.position)
     )
     return [
-        KeyResultRecord(kr, score(kr.direction, kr.baseline, kr.target, kr.current), confidence, count)
-        for kr, confidence, count in session.execute(query)
+        KeyResultRecord(kr, key_result_score(kr), confidence, count) for kr, confidence, count in session.execute(query)
     ]
 
 
@@ -440,7 +439,7 @@ def _latest_confidence():
 
 
 def _status(kr: KeyResult, confidence: int | None) -> KeyResultStatus:
-    return KeyResultStatus(kr, score(kr.direction, kr.baseline, kr.target, kr.current), confidence)
+    return KeyResultStatus(kr, key_result_score(kr), confidence)
 
 
 def _week(team: Team, span: CycleSpan, now: datetime) -> int:

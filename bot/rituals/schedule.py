@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.rituals.cycles import cycle_span, team_today
+from bot.rituals.cycles import team_span
 from storage.claims import insert_if_absent
 from storage.models import Cycle, KeyResult, KeyResultState, Objective, Person, Schedule, ScheduleKind, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
@@ -92,7 +92,7 @@ def summary_due(team: Team, week_start: date) -> datetime:
 
 def owners(session: Session, *, team: Team, now: datetime) -> set[str]:
     """Who owns a live key result of the team's current cycle (1 query)."""
-    span = cycle_span(team.cycle_anchor, team_today(team, now))
+    span = team_span(team, now)
     query = (
         select(KeyResult.owner_user_id)
         .join(Objective, (Objective.workspace_id == KeyResult.workspace_id) & (Objective.id == KeyResult.objective_id))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.models import Direction
+from storage.models import Direction, KeyResult
 
 BAR_WIDTH = 10
 
@@ -34,6 +34,14 @@ def score(direction: Direction, baseline: float | None, target: float | None, cu
     if distance == 0:
         return 1.0 if value == target else 0.0
     return round(min(1.0, max(0.0, (value - baseline) / distance)), 2)
+
+
+def key_result_score(kr: KeyResult) -> float | None:
+    """Its final score once its cycle is scored (given by the owner, or the progress at the close), else its
+    progress so far."""
+    if kr.final_at is not None:
+        return kr.final_score
+    return score(kr.direction, kr.baseline, kr.target, kr.current)
 
 
 def average(scores: Iterable[float | None]) -> float | None:

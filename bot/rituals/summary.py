@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.charts import ChartSeries
-from bot.rituals.cycles import CycleSpan, cycle_span, team_today
+from bot.rituals.cycles import CycleSpan, span_on, team_span
 from bot.rituals.okrs import ScoredByKeyResults, current_okrs
 from bot.rituals.scoring import progress_bar, score
 from storage.models import CheckIn, KeyResult, Objective, Team
@@ -108,7 +108,7 @@ def weekly_summary(session: Session, *, team: Team, week_start: date, now: datet
     if week_start.weekday() != 0:
         raise ValueError(f"a check-in week starts on a Monday, not on {week_start:%A} {week_start.isoformat()}")
     checkin_day = week_start + timedelta(days=team.checkin_weekday)
-    if cycle_span(team.cycle_anchor, checkin_day) != cycle_span(team.cycle_anchor, team_today(team, now)):
+    if span_on(team, checkin_day) != team_span(team, now):
         now = datetime.combine(checkin_day, time(12), tzinfo=ZoneInfo(team.timezone))
     okrs = current_okrs(session, team=team, now=now)
     span = okrs.span

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidFields, NotAllowed, UsageError
-from bot.rituals import schedule
+from bot.rituals import reset, schedule
 from bot.rituals.events import record_event
 from bot.rituals.people import DEFAULT_AWAY_WORDS
 from bot.rituals.teams import lock_team
@@ -138,6 +138,8 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
         lock_team(session, team)  # roles change together with joins and leaves, never interleaved
     check_leader_change(session, team=team, change=change, user_id=user_id)
     changed: list[str] = []
+    if change.cycle_anchor is not None and reset.change_anchor(session, team=team, wanted=change.cycle_anchor, now=now):
+        changed.append("cycle_anchor")
     for field in fields(SettingsChange):
         value = getattr(change, field.name)
         if field.name in _NOT_TEAM_COLUMNS or value is None:
@@ -161,6 +163,8 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     ):
         changed.append("leaders")
     if changed:
+        if {"timezone", "cycle_anchor"}.intersection(changed):
+            reset.plan_calendar(team, now)  # the cycle ends at the team's midnight, on the calendar's day
         if RESCHEDULING.intersection(changed):
             schedule.refresh_team(session, team=team, now=now, reschedule=True)
         elif "cycle_anchor" in changed:  # another cycle may be current now, with other owners
@@ -179,7 +183,14 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
     return changed
 
 
-_NOT_TEAM_COLUMNS = ("facilitators", "leaders", "clear_digest_channel", "reset_away_words", "close_triage_by_hand")
+_NOT_TEAM_COLUMNS = (
+    "cycle_anchor",
+    "facilitators",
+    "leaders",
+    "clear_digest_channel",
+    "reset_away_words",
+    "close_triage_by_hand",
+)
 
 
 def check_leader_change(session: Session, *, team: Team, change: SettingsChange, user_id: str) -> None:

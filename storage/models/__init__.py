@@ -12,6 +12,7 @@ from storage.models.okrs import (
     KeyResultState,
     Objective,
     ObjectiveState,
+    RetroAnswer,
 )
 from storage.models.outbox import ClaimState, SendClaim
 from storage.models.ripples import Ripple, RippleKind, RippleState
@@ -40,6 +41,7 @@ __all__ = [
     "ObjectiveVersion",
     "Person",
     "ProcessedEvent",
+    "RetroAnswer",
     "Ripple",
     "RippleKind",
     "RippleState",

@@ -44,6 +44,11 @@ class Draft(WorkspaceScoped, Timestamped, Base):
         ForeignKeyConstraint(
             ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
         ),
+        # an objective is carried forward into the next cycle once
+        UniqueConstraint("team_id", "carried_from_id"),
+        ForeignKeyConstraint(
+            ["workspace_id", "carried_from_id"], ["objectives.workspace_id", "objectives.id"]
+        ),
         # set when committed; NO ACTION, so the objective a draft became is never silently lost
         ForeignKeyConstraint(
             ["workspace_id", "objective_id"], ["objectives.workspace_id", "objectives.id"]
@@ -63,6 +68,7 @@ class Draft(WorkspaceScoped, Timestamped, Base):
     shared_channel_id: Mapped[str | None] = mapped_column(String(32))
     shared_ts: Mapped[str | None] = mapped_column(String(32))
     objective_id: Mapped[int | None]
+    carried_from_id: Mapped[int | None]  # the closed cycle's objective this draft was carried forward from
 
 
 class ObjectiveVersion(WorkspaceScoped, Timestamped, Base):

@@ -35,6 +35,7 @@ class Team(WorkspaceScoped, Timestamped, Base):
         CheckConstraint("reminder_hours BETWEEN 1 AND 72", name="reminder_hours"),
         CheckConstraint("triage_hours BETWEEN 1 AND 336", name="triage_hours"),
         CheckConstraint("sprint_size BETWEEN 1 AND 50", name="sprint_size"),
+        CheckConstraint("anchor_cycle >= 1 AND closed_through >= 0", name="cycle_numbers"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +47,16 @@ class Team(WorkspaceScoped, Timestamped, Base):
     checkin_weekday: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 = Monday
     checkin_hour: Mapped[int] = mapped_column(SmallInteger, default=10)
     digest_channel_id: Mapped[str | None] = mapped_column(String(32))
+    # cycle `anchor_cycle` starts on `cycle_anchor`, the ones after it every 13 weeks (bot/rituals/cycles.py)
     cycle_anchor: Mapped[date]
+    anchor_cycle: Mapped[int] = mapped_column(default=1, server_default="1")
+    # every cycle up to this number is closed: the team is drafting the next one, even before its first day
+    closed_through: Mapped[int] = mapped_column(default=0, server_default="0")
+    # a new start chosen while a cycle runs: it applies when that cycle ends, never to the running one
+    next_cycle_anchor: Mapped[date | None]
+    # when the sweep next has to look at the team's calendar: the reset notice, and the cycle's end
+    reset_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     max_objectives: Mapped[int] = mapped_column(SmallInteger, default=DEFAULT_MAX_OBJECTIVES)
     # the team paused every check-in
     checkins_paused: Mapped[bool] = mapped_column(default=False, server_default=false())

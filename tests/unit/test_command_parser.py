@@ -164,4 +164,5 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "idea",
         "triage",
         "sprint",
+        "reset",
     }

@@ -1,0 +1,246 @@
+"""The 13-week reset in Slack: the notice a week before, the final-score DMs, the retro and the next cycle's prompt.
+
+The sweep calls `sweep_resets` every minute. It reads only what is due, through indexes: teams whose notice
+or cycle end has come (`teams.reset_notice_at`, `teams.reset_at`) and cycles with a reset under way (a
+partial index). The database steps are in bot/rituals/reset.py; every message here goes through a claim
+(bot/outbox.py), so two replicas, a retry after a crash or a facilitator's click at the same time as the sweep
+each post it once. A step whose message Slack refuses for now is tried again by the next sweep; one Slack
+refuses for good is recorded and the reset goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import or_, select, update
+
+from bot import outbox
+from bot.render import render_message
+from bot.rituals import reset
+from bot.rituals.cycles import span_on, team_today
+from bot.slack import Outcome
+from storage.db import Database
+from storage.models import ClaimState, Cycle, CycleState, Team, Workspace
+
+log = logging.getLogger(__name__)
+
+NOTICE_KIND, STARTED_KIND, SCORES_KIND = "reset_notice", "reset_started", "final_scores"
+RETRO_KIND, NEXT_KIND = "reset_retro", "cycle_opened"
+BATCH = 100
+
+ClientFor = Callable[[Workspace], WebClient | None]
+Clock = Callable[[], datetime]
+
+
+def sweep_resets(
+    db: Database, client_for: ClientFor, *, now: datetime, worker: str | None = None, clock: Clock | None = None
+) -> Counter[str]:
+    """Everything of the reset that is due at `now`; returns how each piece ended."""
+    resets = Resets(db, client_for, worker=worker, clock=clock)
+    report: Counter[str] = Counter()
+    with db.read() as session:
+        ends = session.scalars(
+            select(Team.id).where(or_(Team.reset_at <= now, Team.reset_at.is_(None))).order_by(Team.id).limit(BATCH)
+        ).all()
+        notices = session.scalars(
+            select(Team.id)
+            .where(or_(Team.reset_notice_at <= now, Team.reset_notice_at.is_(None)))
+            .order_by(Team.id)
+            .limit(BATCH)
+        ).all()
+    for team_id in ends:
+        report[resets.guarded(resets.cycle_end, team_id, now)] += 1
+    for team_id in notices:
+        report[resets.guarded(resets.notice, team_id, now)] += 1
+    with db.read() as session:
+        under_way = session.scalars(
+            select(Cycle.id)
+            .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None))
+            .order_by(Cycle.reset_started_at)
+            .limit(BATCH)
+        ).all()
+    for cycle_id in under_way:
+        report[resets.guarded(resets.advance, cycle_id, now)] += 1
+    return report
+
+
+class Resets:
+    def __init__(
+        self, db: Database, client_for: ClientFor, *, worker: str | None = None, clock: Clock | None = None
+    ) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.worker = worker or outbox.worker_name()
+        self.clock = clock
+
+    def guarded(self, step: Callable[[int, datetime], str], row_id: int, now: datetime) -> str:
+        """One team's or cycle's trouble must not stop the others."""
+        try:
+            return step(row_id, now)
+        except Exception:
+            log.exception("a reset step failed", extra={"step": step.__name__, "row": row_id})
+            return "error"
+
+    def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> outbox.Claim | None:
+        stamp = self.clock() if self.clock is not None else now
+        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
+
+    def _client(self, workspace: Workspace) -> WebClient | None:
+        return None if workspace.uninstalled_at is not None else self.client_for(workspace)
+
+    # the calendar -----------------------------------------------------------------------------------------
+
+    def cycle_end(self, team_id: int, now: datetime) -> str:
+        """A cycle's last day is over: start its reset (the rest happens in `advance`)."""
+        with self.db.transaction() as session:
+            team = session.get(Team, team_id)
+            due = reset.reset_if_due(session, team=team, now=now)
+        if due.cycle_id is not None:
+            self.advance(due.cycle_id, now)
+        return f"reset_{due.outcome}"
+
+    def notice(self, team_id: int, now: datetime) -> str:
+        """A week before the cycle's end, tell the team what the reset will do."""
+        with self.db.read() as session:
+            team = session.get(Team, team_id)
+            workspace = session.get(Workspace, team.workspace_id)
+            read = team.reset_notice_at
+            running = span_on(team, team_today(team, now), skip_closed=False)
+            cycle = session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == running.number))
+        outcome = "notice_skipped"
+        wanted = (
+            read is not None
+            and team_today(team, now) >= running.ends_on - timedelta(days=reset.NOTICE_DAYS)
+            and team.closed_through < running.number
+            and (cycle is None or cycle.reset_started_at is None)
+        )
+        client = self._client(workspace) if wanted else None
+        if client is not None:
+            key = f"{team.id}:{running.number}"
+            claim = self._take(workspace.id, NOTICE_KIND, key, now)
+            if claim is None:
+                if not self._finished(workspace.id, NOTICE_KIND, key):
+                    return "taken"
+            else:
+                message = render_message(
+                    "reset_notice.j2", team=team, span=running, next_start=team.next_cycle_anchor or running.ends_on,
+                    scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600),
+                )  # fmt: skip
+                if not outbox.record(
+                    self.db, claim, outbox.post(client, claim, channel=team.channel_id, message=message), now
+                ):
+                    return "retry"
+            outcome = "notice"
+        with self.db.transaction() as session:
+            team = session.get(Team, team_id)
+            session.refresh(team)
+            if team.reset_notice_at == read:  # nobody planned it meanwhile
+                reset.plan_calendar(team, now)
+        return outcome if read is not None else "planned"
+
+    # a reset under way ------------------------------------------------------------------------------------
+
+    def advance(self, cycle_id: int, now: datetime) -> str:
+        """Take a reset as far as it can go now: ask the owners, close when it is time, post the retro and
+        the next cycle's prompt. Every step is claimed, so running this twice posts nothing twice."""
+        with self.db.read() as session:
+            cycle = session.get(Cycle, cycle_id)
+            if cycle is None or cycle.reset_done_at is not None:
+                return "done"
+            team = session.get(Team, cycle.team_id)
+            workspace = session.get(Workspace, team.workspace_id)
+        client = self._client(workspace)
+        asked = cycle.owners_asked_at is not None or (client is not None and self._ask_owners(client, team, cycle, now))
+        if client is None and cycle.owners_asked_at is None:
+            asked = True  # nobody can be asked: the scores will be the progress
+        if asked and cycle.owners_asked_at is None:
+            self._stamp(cycle_id, Cycle.owners_asked_at, now)
+        with self.db.transaction() as session:
+            reset.close_if_ready(session, cycle_id=cycle_id, now=now)
+        with self.db.read() as session:
+            cycle = session.get(Cycle, cycle_id)
+        if cycle.state is not CycleState.CLOSED:
+            return "scoring"
+        if client is not None and not self._post_closing(client, team, cycle, now):
+            return "retry"
+        self._stamp(cycle_id, Cycle.reset_done_at, now)
+        return "reset_done"
+
+    def _ask_owners(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
+        """The channel hears the cycle is closing; each owner gets one DM with their key results to score.
+        True when every message is sent or refused for good."""
+        with self.db.read() as session:
+            owners = reset.owners_to_ask(session, cycle_id=cycle.id)
+        final = self._post_once(
+            client, team.workspace_id, STARTED_KIND, str(cycle.id), team.channel_id,
+            lambda: render_message("reset_started.j2", team=team, cycle=cycle, owners=list(owners)), now,
+        )  # fmt: skip
+        for owner, items in owners.items():
+            key = f"{cycle.id}:{owner}"
+            claim = self._take(team.workspace_id, SCORES_KIND, key, now)
+            if claim is None:
+                final = self._finished(team.workspace_id, SCORES_KIND, key) and final
+                continue
+            dm = outbox.open_dm(client, owner)
+            message = render_message("final_scores_dm.j2", team=team, cycle=cycle, items=items)
+            sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
+            final = outbox.record(self.db, claim, sent, now) and final
+        return final
+
+    def _post_closing(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
+        """The retro (with its thread for answers) and the next cycle's prompt, once each."""
+        with self.db.read() as session:
+            retro = reset.retro(session, cycle_id=cycle.id)
+        final = True
+        if retro.objectives:
+            key = str(cycle.id)
+            claim = self._take(team.workspace_id, RETRO_KIND, key, now)
+            if claim is not None:
+                sent = outbox.post(
+                    client, claim, channel=team.channel_id,
+                    message=render_message("reset_retro.j2", retro=retro, ambition=reset.AMBITION),
+                )  # fmt: skip
+                final = outbox.record(self.db, claim, sent, now)
+            else:
+                final = self._finished(team.workspace_id, RETRO_KIND, key)
+            self._remember_retro(team.workspace_id, cycle.id, key)
+        with self.db.transaction() as session:
+            prompt = reset.next_cycle_prompt(session, cycle_id=cycle.id, now=now)
+        return self._post_once(
+            client, team.workspace_id, NEXT_KIND, str(cycle.id), team.channel_id,
+            lambda: render_message("cycle_opened.j2", prompt=prompt, ambition=reset.AMBITION), now,
+        ) and final  # fmt: skip
+
+    def _remember_retro(self, workspace_id: int, cycle_id: int, key: str) -> None:
+        """The retro's message, on the cycle: thread replies find their cycle by it."""
+        with self.db.transaction() as session:
+            claim = outbox.find(session, workspace_id=workspace_id, kind=RETRO_KIND, key=key)
+            if claim is None or claim.state is not ClaimState.SENT or not claim.message_ts:
+                return
+            session.execute(
+                update(Cycle)
+                .where(Cycle.id == cycle_id, Cycle.retro_ts.is_(None))
+                .values(retro_channel_id=claim.channel_id, retro_ts=claim.message_ts)
+            )
+
+    def _post_once(self, client, workspace_id: int, kind: str, key: str, channel: str, message, now) -> bool:
+        claim = self._take(workspace_id, kind, key, now)
+        if claim is None:
+            return self._finished(workspace_id, kind, key)
+        sent = outbox.post(client, claim, channel=channel, message=message())
+        if sent.outcome is Outcome.TARGET_UNREACHABLE:
+            log.warning("the team channel refused a reset message", extra={"kind": kind, "error": sent.error})
+        return outbox.record(self.db, claim, sent, now)
+
+    def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
+        with self.db.read() as session:
+            claim = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
+        return claim is not None and claim.state is not ClaimState.CLAIMED
+
+    def _stamp(self, cycle_id: int, column, now: datetime) -> None:
+        with self.db.transaction() as session:
+            session.execute(update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now}))

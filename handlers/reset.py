@@ -1,0 +1,351 @@
+"""The 13-week reset by hand and its answers: `/okr reset` and its confirmation, closing scoring early, the
+final-score form, the retro (its form, and replies in its thread), and carrying objectives forward.
+
+The reset at a cycle's end needs nobody: the sweep starts and finishes it (bot/resets.py). Whatever is clicked
+here runs the same steps, so a click and the sweep at the same moment still do each thing once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.commands import ParsedCommand, lookup
+from bot.errors import InvalidFields, OkrError, UsageError
+from bot.render import render_message, render_view
+from bot.resets import Resets
+from bot.rituals import reset
+from bot.rituals import teams as team_rules
+from bot.rituals.cycles import cycle_row, team_span
+from bot.slack import deliver
+from handlers.errors import reply_for, replying_errors
+from handlers.forms import form_fields
+from handlers.middleware import now
+from handlers.replies import LoggedRespond, ephemeral
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from handlers.commands import CommandRequest
+
+log = logging.getLogger(__name__)
+STALE = "This form is out of date. Open it again from the message."
+SCORING_HOURS = int(reset.SCORING_TIME.total_seconds() // 3600)
+_TEAM_AND_CYCLE = re.compile(r"^(\d{1,18}):(\d{1,9})$")
+
+
+def register(app: App) -> None:
+    app.action("reset_start")(on_start)
+    app.action("reset_cancel")(on_cancel)
+    app.action("reset_close_scoring")(on_close_scoring)
+    app.action("final_scores_open")(on_open_scores)
+    app.view_submission("final_scores")(on_scores_submitted)
+    app.action("retro_answer_open")(on_open_retro)
+    app.view_submission("retro_answer")(on_retro_submitted)
+    app.action("carry_forward_open")(on_open_carry)
+    app.view_submission("carry_forward")(on_carry_submitted)
+    app.action("cycle_draft")(on_draft)
+    app.event("message")(on_message)
+
+
+def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+    """`/okr reset`: where the team's reset stands, with the button for the next step (facilitators)."""
+    if parsed.args.strip():
+        raise UsageError(
+            "`/okr reset` takes nothing after it; it asks before it does anything.", usage=lookup("reset").usage
+        )
+    with db.read() as session:
+        team = team_rules.resolve_team(
+            session, workspace_id=request.workspace_id, channel_id=request.channel_id, user_id=request.user_id,
+            team_id=request.team_id,
+        )  # fmt: skip
+        team_rules.require_facilitator(session, team=team, user_id=request.user_id)
+        status = reset.reset_status(session, team=team, now=now())
+    respond(**ephemeral("reset_confirm.j2", status=status, scoring_hours=SCORING_HOURS))
+
+
+def _resets(db: Database, client: WebClient) -> Resets:
+    return Resets(db, lambda workspace: client)
+
+
+def _number(raw: object) -> int:
+    text = str(raw or "")
+    if not text.isdigit() or len(text) > 18:
+        raise OkrError(STALE)
+    return int(text)
+
+
+# starting and closing by hand -----------------------------------------------------------------------------
+
+
+def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+             respond: Respond) -> None:  # fmt: skip
+    """The confirmed `/okr reset`: start the reset of the cycle the confirmation named, if it is still current."""
+    ack()
+    respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
+    with replying_errors(respond):
+        match = _TEAM_AND_CYCLE.match(str(action.get("value") or ""))
+        if match is None:
+            raise OkrError("That button is out of date. Run `/okr reset` again.")
+        team_id, number = int(match[1]), int(match[2])
+        with db.transaction() as session:
+            team = team_rules.resolve_team(
+                session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
+            )
+            span = team_span(team, now())
+            if span.number != number:
+                raise OkrError(
+                    f"Cycle {number} is no longer the current one. Run `/okr reset` again to see where it stands."
+                )
+            cycle = cycle_row(session, team=team, span=span, now=now())
+            cycle = reset.start_reset_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
+            cycle_id = cycle.id
+        respond(replace_original=True, **ephemeral("reset_begun.j2", team=team, number=number))
+        _resets(db, client).advance(cycle_id, now())
+
+
+def on_cancel(ack: Ack, respond: Respond) -> None:
+    ack()
+    LoggedRespond(respond)(delete_original=True)
+
+
+def on_close_scoring(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+                     respond: Respond) -> None:  # fmt: skip
+    """A facilitator closes final scoring: the cycle closes with what the owners gave, progress for the rest."""
+    ack()
+    respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
+    with replying_errors(respond):
+        cycle_id = _number(action.get("value"))
+        with db.transaction() as session:
+            cycle, team = reset._cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+            closed = reset.close_scoring_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
+            number = closed.cycle.number
+        respond(replace_original=False, **ephemeral("scoring_closed.j2", team=team, number=number))
+        _resets(db, client).advance(cycle_id, now())
+
+
+# final scores ---------------------------------------------------------------------------------------------
+
+
+def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+                   respond: Respond | None = None) -> None:  # fmt: skip
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    try:
+        cycle_id = _number(action.get("value"))
+        with db.read() as session:
+            form = reset.scoring_form(session, workspace_id=context["workspace_id"], cycle_id=cycle_id, user_id=user_id)
+        container = body.get("container") or {}
+        metadata = json.dumps(
+            {"cycle": cycle_id, "channel": container.get("channel_id"), "ts": container.get("message_ts")}
+        )
+        view = render_view("final_scores_modal.j2", form=form, metadata=metadata)
+    except Exception as error:  # the refusal must reach the person, not Bolt
+        if respond is not None:
+            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        return
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+
+def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
+                        client: WebClient) -> None:  # fmt: skip
+    """Check and save before the form closes; then redraw the DM, and close the cycle if that was the last answer."""
+    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        cycle_id = _number(metadata.get("cycle"))
+        fields = {key: value for key, value in form_fields(view).items()}
+        with db.transaction() as session:
+            form = reset.scoring_form(session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id)
+            answers = reset.parse_final_scores(fields, form.items)
+            form = reset.record_final_scores(
+                session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id, answers=answers, now=now()
+            )
+            done = reset.all_scored(session, cycle_id=cycle_id)
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+        return
+    except (OkrError, ValueError, TypeError, AttributeError) as error:
+        message = error.message if isinstance(error, OkrError) else STALE
+        ack(response_action="update", view=render_view("modal_error.j2", title="Final scores", message=message))
+        return
+    ack()
+    if metadata.get("channel") and metadata.get("ts"):
+        message = render_message("final_scores_dm.j2", team=form.team, cycle=form.cycle, items=form.items, saved=True)
+        deliver(client.chat_update, channel=metadata["channel"], ts=metadata["ts"], **message)
+    if done:  # nothing left to wait for: close now rather than at the next sweep
+        _resets(db, client).advance(cycle_id, now())
+
+
+# the retro ------------------------------------------------------------------------------------------------
+
+
+def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+                  respond: Respond | None = None) -> None:  # fmt: skip
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    try:
+        cycle_id = _number(action.get("value"))
+        with db.read() as session:
+            cycle, team = reset._cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+            team_rules.require_member(session, team=team, user_id=user_id)
+        view = render_view(
+            "retro_modal.j2", team=team, cycle=cycle, prompts=reset.RETRO_PROMPTS, limit=reset.RETRO_ANSWER_MAX,
+            metadata=json.dumps({"cycle": cycle_id}),
+        )  # fmt: skip
+    except Exception as error:
+        if respond is not None:
+            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        return
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+
+def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
+                       client: WebClient) -> None:  # fmt: skip
+    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    try:
+        cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
+        answers = reset.parse_retro_form(form_fields(view))
+        with db.transaction() as session:
+            cycle, team, saved = reset.record_retro_form(
+                session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id, answers=answers, now=now()
+            )
+            channel, thread = cycle.retro_channel_id or team.channel_id, cycle.retro_ts
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+        return
+    except (OkrError, ValueError, TypeError, AttributeError) as error:
+        message = error.message if isinstance(error, OkrError) else STALE
+        ack(response_action="update", view=render_view("modal_error.j2", title="Retro", message=message))
+        return
+    ack()
+    message = render_message("retro_answers_posted.j2", user_id=user_id, answers=saved, prompts=reset.RETRO_PROMPTS)
+    posted = deliver(client.chat_postMessage, channel=channel, **({"thread_ts": thread} if thread else {}), **message)
+    if not posted.ok:  # the answers are kept with the cycle either way
+        log.warning("could not post retro answers in the thread", extra={"error": posted.error})
+
+
+def on_message(event: dict[str, Any], context: BoltContext) -> None:
+    """A reply in a retro's thread is an answer: kept once, edited and deleted along with the message."""
+    workspace_id, db = context.get("workspace_id"), context["db"]
+    if workspace_id is None or event.get("bot_id"):
+        return
+    subtype = event.get("subtype")
+    message = event.get("message") if subtype == "message_changed" else event
+    if subtype == "message_deleted":
+        message = event.get("previous_message")
+    if subtype not in (None, "thread_broadcast", "message_changed", "message_deleted") or not isinstance(message, dict):
+        return
+    channel, thread, ts, user = event.get("channel"), message.get("thread_ts"), message.get("ts"), message.get("user")
+    if not all(isinstance(v, str) and 0 < len(v) <= 40 for v in (channel, thread, ts)) or thread == ts:
+        return
+    if message.get("bot_id"):
+        return
+    with db.transaction() as session:
+        cycle = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
+        if cycle is None:
+            return
+        if subtype == "message_deleted":
+            reset.forget_retro_reply(session, cycle=cycle, message_ts=ts)
+        elif isinstance(user, str) and 0 < len(user) <= 32 and isinstance(message.get("text"), str):
+            reset.record_retro_reply(session, cycle=cycle, user_id=user, text=message["text"], message_ts=ts, now=now())
+
+
+# carrying forward -----------------------------------------------------------------------------------------
+
+
+def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+                  respond: Respond | None = None) -> None:  # fmt: skip
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    try:
+        cycle_id = _number(action.get("value"))
+        with db.read() as session:
+            cycle, team = reset._cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+            team_rules.require_facilitator(session, team=team, user_id=user_id)
+            cycle, choices = reset.carry_choices(session, team=team, cycle_id=cycle_id)
+        view = render_view(
+            "carry_forward_modal.j2", team=team, cycle=cycle, choices=choices, metadata=json.dumps({"cycle": cycle_id})
+        )
+    except Exception as error:
+        if respond is not None:
+            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        return
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+
+def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
+    """The ticked boxes → {objective id: key result ids, or None for the whole objective}."""
+    picks: dict[int, list[int] | None] = {}
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        match = re.fullmatch(r"objective:(\d{1,18})", block_id)
+        if match is None:
+            continue
+        ticked = [option.get("value") for option in (actions.get("value") or {}).get("selected_options") or []]
+        if not ticked:
+            continue
+        if "all" in ticked:
+            picks[int(match[1])] = None
+            continue
+        ids = [int(v[3:]) for v in ticked if isinstance(v, str) and re.fullmatch(r"kr:\d{1,18}", v)]
+        if ids:
+            picks[int(match[1])] = ids
+    return picks
+
+
+def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
+                       client: WebClient) -> None:  # fmt: skip
+    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    try:
+        cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
+        picks = picks_of(view)
+        with db.transaction() as session:
+            cycle, team = reset._cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
+            if not picks:
+                first = next(iter((view.get("state") or {}).get("values") or {}), "objective")
+                raise InvalidFields({first: "Tick at least one objective or key result to carry forward."})
+            carried = reset.carry_forward(
+                session, team=team, cycle_id=cycle_id, picks=picks, user_id=user_id, now=now()
+            )
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+        return
+    except (OkrError, ValueError, TypeError, AttributeError) as error:
+        message = error.message if isinstance(error, OkrError) else STALE
+        ack(response_action="update", view=render_view("modal_error.j2", title="Carry forward", message=message))
+        return
+    ack()
+    message = render_message(
+        "carried_forward.j2", user_id=user_id, cycle=cycle, carried=carried.drafts, skipped=carried.skipped
+    )
+    deliver(client.chat_postMessage, channel=team.channel_id, **message)
+
+
+def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+             respond: Respond | None = None) -> None:  # fmt: skip
+    """ "Draft an objective" on the new cycle's message: `/okr draft` for the team the message is about."""
+    from bot.rituals import drafts
+    from handlers.drafting import step_view
+
+    ack()
+    user_id, db = body["user"]["id"], context["db"]
+    try:
+        team_id = _number(action.get("value"))
+        with db.transaction() as session:
+            team = team_rules.resolve_team(
+                session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
+            )
+            team_rules.require_member(session, team=team, user_id=user_id)
+            draft = drafts.resumable_draft(session, team=team, user_id=user_id)
+            if draft is None:
+                draft = drafts.start_draft(session, team=team, user_id=user_id, title="", now=now())
+            view = step_view(session, draft=draft, team=team)
+    except Exception as error:  # the refusal must reach the person, not Bolt
+        if respond is not None:
+            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        return
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
