@@ -296,7 +296,7 @@ def live_key_results(session: Session, *, cycle_id: int) -> list[tuple[KeyResult
                 KeyResult.state == KeyResultState.ACTIVE,
             )
             .order_by(Objective.number, KeyResult.position)
-        ).tuples()
+        ).all()
     )
 
 
