@@ -52,10 +52,11 @@ def sweep_resets(
             .order_by(Team.id)
             .limit(BATCH)
         ).all()
+    # planning a team's calendar, or finding it planned by another replica, is housekeeping: not reported
     for team_id in ends:
-        report[resets.guarded(resets.cycle_end, team_id, now)] += 1
+        report.update(filter(None, [resets.guarded(resets.cycle_end, team_id, now)]))
     for team_id in notices:
-        report[resets.guarded(resets.notice, team_id, now)] += 1
+        report.update(filter(None, [resets.guarded(resets.notice, team_id, now)]))
     with db.read() as session:
         under_way = session.scalars(
             select(Cycle.id)
@@ -64,7 +65,7 @@ def sweep_resets(
             .limit(BATCH)
         ).all()
     for cycle_id in under_way:
-        report[resets.guarded(resets.advance, cycle_id, now)] += 1
+        report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
     return report
 
 
@@ -77,7 +78,7 @@ class Resets:
         self.worker = worker or outbox.worker_name()
         self.clock = clock
 
-    def guarded(self, step: Callable[[int, datetime], str], row_id: int, now: datetime) -> str:
+    def guarded(self, step: Callable[[int, datetime], str | None], row_id: int, now: datetime) -> str | None:
         """One team's or cycle's trouble must not stop the others."""
         try:
             return step(row_id, now)
@@ -94,24 +95,27 @@ class Resets:
 
     # the calendar -----------------------------------------------------------------------------------------
 
-    def cycle_end(self, team_id: int, now: datetime) -> str:
-        """A cycle's last day is over: start its reset (the rest happens in `advance`)."""
+    def cycle_end(self, team_id: int, now: datetime) -> str | None:
+        """A cycle's last day is over: start its reset (the rest happens in `advance`). None: only planned."""
         with self.db.transaction() as session:
             team = session.get(Team, team_id)
             due = reset.reset_if_due(session, team=team, now=now)
-        if due.cycle_id is not None:
-            self.advance(due.cycle_id, now)
-        return f"reset_{due.outcome}"
+        if due.cycle_id is None:
+            return None
+        self.advance(due.cycle_id, now)
+        return "reset_started"
 
-    def notice(self, team_id: int, now: datetime) -> str:
-        """A week before the cycle's end, tell the team what the reset will do."""
+    def notice(self, team_id: int, now: datetime) -> str | None:
+        """A week before the cycle's end, tell the team what the reset will do. None: nothing was posted."""
         with self.db.read() as session:
             team = session.get(Team, team_id)
             workspace = session.get(Workspace, team.workspace_id)
             read = team.reset_notice_at
+            if read is not None and read > now:  # planned meanwhile (by this sweep's cycle end, or a replica)
+                return None
             running = span_on(team, team_today(team, now), skip_closed=False)
             cycle = session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == running.number))
-        outcome = "notice_skipped"
+        outcome = None
         wanted = (
             read is not None
             and team_today(team, now) >= running.ends_on - timedelta(days=reset.NOTICE_DAYS)
@@ -140,31 +144,34 @@ class Resets:
             session.refresh(team)
             if team.reset_notice_at == read:  # nobody planned it meanwhile
                 reset.plan_calendar(team, now)
-        return outcome if read is not None else "planned"
+        return outcome
 
     # a reset under way ------------------------------------------------------------------------------------
 
-    def advance(self, cycle_id: int, now: datetime) -> str:
+    def advance(self, cycle_id: int, now: datetime) -> str | None:
         """Take a reset as far as it can go now: ask the owners, close when it is time, post the retro and
-        the next cycle's prompt. Every step is claimed, so running this twice posts nothing twice."""
+        the next cycle's prompt. Every step is claimed, so running this twice posts nothing twice.
+
+        Returns "reset_done", "retry" (a message to try again), "owners_asked", or None while scoring waits."""
         with self.db.read() as session:
             cycle = session.get(Cycle, cycle_id)
             if cycle is None or cycle.reset_done_at is not None:
-                return "done"
+                return None
             team = session.get(Team, cycle.team_id)
             workspace = session.get(Workspace, team.workspace_id)
         client = self._client(workspace)
         asked = cycle.owners_asked_at is not None or (client is not None and self._ask_owners(client, team, cycle, now))
         if client is None and cycle.owners_asked_at is None:
             asked = True  # nobody can be asked: the scores will be the progress
-        if asked and cycle.owners_asked_at is None:
+        newly_asked = asked and cycle.owners_asked_at is None
+        if newly_asked:
             self._stamp(cycle_id, Cycle.owners_asked_at, now)
         with self.db.transaction() as session:
             reset.close_if_ready(session, cycle_id=cycle_id, now=now)
         with self.db.read() as session:
             cycle = session.get(Cycle, cycle_id)
         if cycle.state is not CycleState.CLOSED:
-            return "scoring"
+            return "owners_asked" if newly_asked else (None if asked else "retry")
         if client is not None and not self._post_closing(client, team, cycle, now):
             return "retry"
         self._stamp(cycle_id, Cycle.reset_done_at, now)

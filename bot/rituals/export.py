@@ -23,10 +23,29 @@ from sqlalchemy.orm import Session
 
 from bot.rituals.cycles import CycleSpan, team_span
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
-from bot.rituals.okrs import cycle_objectives, date_range, find_cycle, objective_versions, span_of, team_cycles
+from bot.rituals.okrs import (
+    cycle_objectives,
+    date_range,
+    find_cycle,
+    objective_versions,
+    retro_answers,
+    span_of,
+    team_cycles,
+)
+from bot.rituals.reset import RETRO_PROMPTS
 from bot.rituals.scoring import average, key_result_score
 from bot.rituals.versions import differences
-from storage.models import CheckIn, Cycle, CycleState, KeyResult, KeyResultState, Objective, ObjectiveVersion, Team
+from storage.models import (
+    CheckIn,
+    Cycle,
+    CycleState,
+    KeyResult,
+    KeyResultState,
+    Objective,
+    ObjectiveVersion,
+    RetroAnswer,
+    Team,
+)
 
 FORMAT = "okr-bot cycle export"
 FORMAT_VERSION = 1
@@ -85,6 +104,7 @@ class CycleExport:
     current: bool
     objectives: tuple[ObjectiveExport, ...]  # by number, dropped ones included
     exported_at: datetime
+    retro: tuple[RetroAnswer, ...] = ()  # answers to the retro's prompts, oldest first
 
     @property
     def dates(self) -> str:
@@ -118,7 +138,7 @@ class ExportFile:
 
 
 def read_cycle(session: Session, *, team: Team, number: int | None, now: datetime) -> CycleExport:
-    """Cycle `number` of the team (None: today's), in 5 queries; a number it never had is a `NotFound`."""
+    """Cycle `number` of the team (None: today's), in 6 queries; a number it never had is a `NotFound`."""
     today = team_span(team, now)
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
@@ -140,6 +160,7 @@ def read_cycle(session: Session, *, team: Team, number: int | None, now: datetim
             for o in objectives
         ),
         exported_at=now,
+        retro=tuple(retro_answers(session, cycle_id=cycle.id)) if cycle is not None else (),
     )
 
 
@@ -226,6 +247,16 @@ def as_data(export: CycleExport) -> dict[str, Any]:
             "average_score": export.score,
         },
         "objectives": [_objective(o) for o in export.objectives],
+        "retro": [
+            {
+                "prompt": a.prompt,
+                "question": RETRO_PROMPTS[a.prompt - 1] if a.prompt else None,
+                "by": a.user_id,
+                "text": a.text,
+                "at": _iso(a.created_at),
+            }
+            for a in export.retro
+        ],
     }
 
 
@@ -274,6 +305,15 @@ def _key_result(k: KeyResultExport) -> dict[str, Any]:
         "target": _json_number(kr.target),
         "current": _json_number(kr.current),
         "score": k.score,
+        # the cycle's final scoring, once it closed: given by the owner, or the progress when they did not
+        "final": None
+        if kr.final_at is None
+        else {
+            "value": _json_number(kr.final_value),
+            "score": kr.final_score,
+            "by": kr.final_by,
+            "from": "owner" if kr.final_by else "progress",
+        },
         "confidence": k.confidence,
         "owner": kr.owner_user_id,
         "state": kr.state.value,

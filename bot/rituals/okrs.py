@@ -31,6 +31,7 @@ from storage.models import (
     Objective,
     ObjectiveState,
     ObjectiveVersion,
+    RetroAnswer,
     Team,
 )
 
@@ -120,6 +121,7 @@ class CycleHistory:
     objectives: tuple[ObjectiveHistory, ...]  # by number, dropped ones included
     current: bool = True
     score: float | None = None  # the average score of the live objectives' active key results
+    retro: tuple[RetroAnswer, ...] = ()  # answers to the cycle's retro, oldest first
 
     @property
     def dates(self) -> str:
@@ -269,9 +271,9 @@ def cycle_list(session: Session, *, team: Team, now: datetime, limit: int) -> Cy
 
 
 def cycle_history(session: Session, *, team: Team, number: int | None, now: datetime) -> CycleHistory:
-    """Cycle `number` of the team (None: today's), every objective with all its versions, and every key result
-    with its score and check-ins (4 queries). Today's cycle may have no row yet: it is then shown empty;
-    any other number the team never had is a `NotFound` naming the cycles it has."""
+    """Cycle `number` of the team (None: today's), every objective with all its versions, every key result
+    with its score and check-ins, and the answers to its retro (5 queries). Today's cycle may have no row yet:
+    it is then shown empty; any other number the team never had is a `NotFound` naming the cycles it has."""
     today = team_span(team, now)
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
@@ -294,7 +296,13 @@ def cycle_history(session: Session, *, team: Team, number: int | None, now: date
         objectives=tuple(ObjectiveHistory(o, _entries(versions[o.id]), tuple(records[o.id])) for o in objectives),
         current=span.number == today.number,
         score=average(scores),
+        retro=tuple(retro_answers(session, cycle_id=cycle.id)) if cycle is not None else (),
     )
+
+
+def retro_answers(session: Session, *, cycle_id: int) -> list[RetroAnswer]:
+    query = select(RetroAnswer).where(RetroAnswer.cycle_id == cycle_id)
+    return list(session.scalars(query.order_by(RetroAnswer.created_at, RetroAnswer.id)))
 
 
 def team_cycles(session: Session, *, team: Team) -> list[Cycle]:

@@ -35,6 +35,7 @@ from bot.rituals.cycles import (
     team_today,
 )
 from bot.rituals.events import record_event
+from bot.rituals.okrs import retro_answers
 from bot.rituals.scoring import average, key_result_score, score
 from bot.text import normalise
 from storage.claims import insert_if_absent
@@ -607,11 +608,6 @@ def retro(session: Session, *, cycle_id: int) -> Retro:
         moved=dict((closed.data or {}).get("moved") or {}) if closed is not None else {},
         answers=answers,
     )
-
-
-def retro_answers(session: Session, *, cycle_id: int) -> list[RetroAnswer]:
-    query = select(RetroAnswer).where(RetroAnswer.cycle_id == cycle_id)
-    return list(session.scalars(query.order_by(RetroAnswer.created_at, RetroAnswer.id)))
 
 
 def retro_cycle(session: Session, *, workspace_id: int, channel_id: str, thread_ts: str) -> Cycle | None:
