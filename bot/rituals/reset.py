@@ -54,6 +54,8 @@ from storage.models import (
     ObjectiveState,
     ObjectiveVersion,
     RetroAnswer,
+    Round,
+    RoundState,
     Team,
     VisionStatement,
 )
@@ -198,6 +200,8 @@ def reset_if_due(session: Session, *, team: Team, now: datetime) -> Due:
     started = None
     if team.reset_at is not None and ended >= 1 and team.closed_through < ended:
         ended_span = span_on(team, running.starts_on - timedelta(days=1), skip_closed=False)
+        if ended_span.number != ended:  # the day before a new anchor: the cycle that ended there
+            ended_span = CycleSpan(ended, running.starts_on - timedelta(days=CYCLE_DAYS), running.starts_on)
         cycle = cycle_row(session, team=team, span=ended_span, now=now)
         for older in session.scalars(
             select(Cycle).where(Cycle.team_id == team.id, Cycle.number < ended, Cycle.state != CycleState.CLOSED)
@@ -484,6 +488,11 @@ def _reset_backlog(session: Session, *, team: Team, cycle: Cycle, actor: str | N
     from bot.rituals.backlog import move  # backlog reads the current OKRs, which read cycles: import late
 
     moved: Counter[str] = Counter()
+    # an open round's close locks its round, then its items: take the rounds first too, so the two never
+    # wait on each other's items in a different order (PostgreSQL would abort one as a deadlock)
+    session.execute(
+        select(Round.id).where(Round.team_id == team.id, Round.state == RoundState.OPEN).with_for_update()
+    ).all()
     items = session.scalars(
         select(BacklogItem)
         .where(BacklogItem.team_id == team.id, BacklogItem.state.in_(RESET_FROM))
