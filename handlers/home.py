@@ -1,5 +1,5 @@
-"""The App Home tab: your teams with their OKRs, backlog and open votes, the key results you own, your drafts,
-and the vision.
+"""The App Home tab: final scores a closing cycle waits for from you, your teams with their OKRs, backlog and
+open votes, the key results you own, your drafts, and the vision.
 
 Everything is read in a fixed number of queries, however many teams and OKRs there are, and every list
 is capped so the tab stays within Slack's 100 blocks (the rest are counted, not dropped silently).
@@ -18,6 +18,7 @@ from bot.rituals import teams as rituals
 from bot.rituals.backlog import backlogs_of_teams
 from bot.rituals.drafts import resumable_drafts
 from bot.rituals.okrs import current_okrs_of_teams, owned_key_results
+from bot.rituals.reset import scoring_for
 from bot.rituals.vision import list_visions
 from bot.slack import deliver
 from handlers.middleware import now
@@ -27,6 +28,7 @@ HOME_TEAMS = 20
 HOME_KEY_RESULTS = 10
 HOME_DRAFTS = 5
 HOME_VISIONS = 10
+HOME_SCORING = 3  # cycles being scored that ask you for final scores (one per team at most)
 
 
 def register(app: App) -> None:
@@ -46,6 +48,7 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         owned = owned_key_results(session, workspace_id=workspace_id, user_id=user_id, now=moment)
         drafts = resumable_drafts(session, workspace_id=workspace_id, user_id=user_id)
         visions = list_visions(session, workspace_id=workspace_id)
+        scoring = scoring_for(session, workspace_id=workspace_id, user_id=user_id)
     member_of = {team.id for team, _ in memberships}
     view = render_view(
         "home.j2",
@@ -61,5 +64,6 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         more_drafts=max(0, len(drafts) - HOME_DRAFTS),
         visions=visions[-HOME_VISIONS:],
         commands=CATALOGUE,
+        scoring=scoring[:HOME_SCORING],
     )
     deliver(client.views_publish, user_id=user_id, view=view)

@@ -829,6 +829,31 @@ def carry_choices(
     return cycle, list(grouped.values())
 
 
+def scoring_for(session: Session, *, workspace_id: int, user_id: str) -> list[tuple[Team, Cycle, int]]:
+    """The cycles being scored in which someone owns key results, with how many they have not scored yet
+    (1 query): the App Home asks for them too, in case the DM was missed."""
+    rows = session.execute(
+        select(Team, Cycle, KeyResult.final_by)
+        .join(Cycle, (Cycle.workspace_id == Team.workspace_id) & (Cycle.team_id == Team.id))
+        .join(Objective, (Objective.workspace_id == Cycle.workspace_id) & (Objective.cycle_id == Cycle.id))
+        .join(KeyResult, (KeyResult.workspace_id == Objective.workspace_id) & (KeyResult.objective_id == Objective.id))
+        .where(
+            Team.workspace_id == workspace_id,
+            Cycle.reset_started_at.is_not(None),
+            Cycle.state != CycleState.CLOSED,
+            Objective.state.in_(LIVE_OBJECTIVE_STATES),
+            KeyResult.state == KeyResultState.ACTIVE,
+            KeyResult.owner_user_id == user_id,
+        )
+        .order_by(Team.name_key, Cycle.number)
+    ).all()
+    found: dict[int, tuple[Team, Cycle, int]] = {}
+    for team, cycle, final_by in rows:
+        _, _, missing = found.get(cycle.id, (team, cycle, 0))
+        found[cycle.id] = (team, cycle, missing + (0 if final_by else 1))
+    return list(found.values())
+
+
 # where a team stands --------------------------------------------------------------------------------------
 
 

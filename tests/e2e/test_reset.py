@@ -68,6 +68,9 @@ def test_a_cycle_resets_at_its_end_with_final_scores_a_retro_and_a_fresh_backlog
         assert len(_claims(db, STARTED_KIND)) == 1
         dm = slack.messages(slack.dm_channel_id("U0BEN"))[-1]
         assert "final scores" in flatten(dm).lower()
+        driver.open_home("U0CLEO")  # the Home asks too, in case the DM was missed
+        home = wait_until(lambda: slack.home("U0CLEO"))
+        assert "*Cycle 1 of Rockets is closing.* 1 of your key results needs a final score" in flatten(home)
 
         # Ben gives his final score through the form
         driver.click(user="U0BEN", action_id="final_scores_open", channel=dm["channel"], ts=dm["ts"])
