@@ -71,8 +71,11 @@ RETRO_PROMPTS = (
     "Are we working differently from 13 weeks ago?",
 )
 RETRO_ANSWER_MAX = 3000
-# "1. …", "1) …", "#2 …", "Q3: …", "3 - …": the number of the prompt an answer in the thread is for
-_PROMPT_NUMBER = re.compile(r"^\s*(?:q|#)?\s*([1-3])\s*(?:[.):\-–—]|\s)\s*", flags=re.IGNORECASE)
+# "1. …", "1) …", "3 - …", "#2 …", "Q3 …": the number of the prompt an answer in the thread is for; not the
+# start of "1.5x faster", "3:30 is too late" or "1 thing we learned"
+_PROMPT_NUMBER = re.compile(
+    r"^\s*(?:(?:q|#)\s*([1-3])\b\s*[.):\-–—]?|([1-3])\s*[.):\-–—](?!\d))\s*", flags=re.IGNORECASE
+)
 
 
 # the calendar ---------------------------------------------------------------------------------------------
@@ -87,6 +90,19 @@ def plan_calendar(team: Team, now: datetime) -> None:
     if notice <= now:  # this cycle's notice is behind us: the next cycle's
         notice = midnight(team, running.ends_on + timedelta(days=CYCLE_DAYS - NOTICE_DAYS))
     team.reset_notice_at = notice
+
+
+def replan(session: Session, *, team: Team, now: datetime) -> None:
+    """`plan_calendar` after a change of zone or start: if the change puts the team past a cycle's end whose
+    reset has not started, that reset is due now rather than skipped."""
+    plan_calendar(team, now)
+    running = span_on(team, team_today(team, now), skip_closed=False)
+    ended = running.number - 1
+    if ended < 1 or team.closed_through >= ended:
+        return
+    started = session.scalar(select(Cycle.reset_started_at).where(Cycle.team_id == team.id, Cycle.number == ended))
+    if started is None:
+        team.reset_at = min(team.reset_at, now)
 
 
 def calendar_in_use(session: Session, *, team: Team) -> bool:
@@ -149,7 +165,8 @@ def change_anchor(session: Session, *, team: Team, wanted: date, now: datetime) 
         team.cycle_anchor, team.next_cycle_anchor = wanted, None
         if in_use:
             team.anchor_cycle = span.number
-            _move_unstarted_cycle(session, team=team, number=span.number)
+        number = team_span(team, now).number  # a team that has only drafted may be in another cycle now
+        _move_unstarted_cycle(session, team=team, number=number)
         plan_calendar(team, now)
         return True
     pending = None if wanted == span.ends_on else wanted
@@ -635,7 +652,7 @@ def prompt_of(text: str) -> tuple[int | None, str]:
     if match is None:
         return None, text
     rest = text[match.end() :].strip()
-    return (int(match.group(1)), rest) if rest else (None, text)
+    return (int(match.group(1) or match.group(2)), rest) if rest else (None, text)
 
 
 def record_retro_reply(

@@ -164,7 +164,7 @@ def apply_settings(session: Session, *, team: Team, change: SettingsChange, user
         changed.append("leaders")
     if changed:
         if {"timezone", "cycle_anchor"}.intersection(changed):
-            reset.plan_calendar(team, now)  # the cycle ends at the team's midnight, on the calendar's day
+            reset.replan(session, team=team, now=now)  # a cycle ends at the team's midnight, on the calendar's day
         if RESCHEDULING.intersection(changed):
             schedule.refresh_team(session, team=team, now=now, reschedule=True)
         elif "cycle_anchor" in changed:  # another cycle may be current now, with other owners

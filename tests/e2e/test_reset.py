@@ -13,7 +13,7 @@ from bot.resets import NEXT_KIND, NOTICE_KIND, RETRO_KIND, SCORES_KIND, STARTED_
 from bot.rituals.reset import RETRO_PROMPTS
 from storage.models import BacklogItem, Cycle, CycleState, Draft, EventLog, ItemState, RetroAnswer, SendClaim, Team
 from tests.e2e.okr_support import add_backlog, commit, key_results, rockets, text_value
-from tests.e2e.support import okr, row_counts, wait_until
+from tests.e2e.support import okr, row_counts, stays, wait_until
 from tests.e2e.test_checkin_delivery import sweeper
 from tests.helpers import flatten
 
@@ -81,7 +81,9 @@ def test_a_cycle_resets_at_its_end_with_final_scores_a_retro_and_a_fresh_backlog
             f"value:{cleo_kr.id}": text_value(""),
             f"score:{cleo_kr.id}": text_value(""),
         }
-        result = driver.submit_view(view["id"], user="U0BEN", values={k: {"value": v["value"]} for k, v in values.items()})
+        result = driver.submit_view(
+            view["id"], user="U0BEN", values={k: {"value": v["value"]} for k, v in values.items()}
+        )
         assert result.status == 200, result.text
 
         # the window closes: the cycle closes, the retro and the next cycle's prompt are posted
@@ -107,9 +109,14 @@ def test_a_cycle_resets_at_its_end_with_final_scores_a_retro_and_a_fresh_backlog
         event = {"type": "message", "channel": "C0ROCKET", "user": "U0CLEO", "text": reply["text"], "ts": reply["ts"],
                  "thread_ts": cycle1.retro_ts, "channel_type": "channel"}  # fmt: skip
         driver.event(event)
-        driver.event(event)  # a retry
-        with db.read() as session:
-            [answer] = session.scalars(select(RetroAnswer)).all()
+        driver.event(event, retry_num=1)  # Slack's retry of it
+
+        def stored() -> list[RetroAnswer]:
+            with db.read() as session:
+                return session.scalars(select(RetroAnswer)).all()
+
+        [answer] = wait_until(stored)
+        stays(lambda: len(stored()) == 1)
         assert (answer.prompt, answer.text, answer.user_id) == (2, "Stop the Friday demo", "U0CLEO")
 
         # nothing more happens however often the sweep runs
@@ -121,7 +128,11 @@ def test_a_cycle_resets_at_its_end_with_final_scores_a_retro_and_a_fresh_backlog
         prompt = next(m for m in slack.messages("C0ROCKET") if "open for drafting" in flatten(m))
         driver.click(user="U0ADA", action_id="carry_forward_open", channel="C0ROCKET", ts=prompt["ts"])
         [view] = wait_until(lambda: slack.open_views("U0ADA"))
-        block = next(b["block_id"] for b in slack.view_payload(view["id"])["blocks"] if b.get("block_id", "").startswith("objective:"))
+        block = next(
+            b["block_id"]
+            for b in slack.view_payload(view["id"])["blocks"]
+            if b.get("block_id", "").startswith("objective:")
+        )
         picked = {block: {"value": {"type": "checkboxes", "selected_options": [{"value": "all"}]}}}
         assert driver.submit_view(view["id"], user="U0ADA", values=picked).status == 200
         with db.read() as session:
