@@ -116,7 +116,13 @@ def _serve(settings: Settings, args) -> int:
 
     scheduler.start(settings, db)
     log.info("serving Slack over HTTP", extra={"port": settings.port, "mode": settings.mode.value})
-    waitress.serve(make_wsgi_app(app, db), host=args.host, port=settings.port, threads=args.threads, ident="okr-bot")
+    waitress.serve(
+        make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret),
+        host=args.host,
+        port=settings.port,
+        threads=args.threads,
+        ident="okr-bot",
+    )
     return 0
 
 

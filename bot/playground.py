@@ -383,7 +383,7 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
         slack_client_secret=None,
     )
     db = Database(settings.database_url)
-    server = BackgroundServer(make_wsgi_app(build_app(local, db), db))
+    server = BackgroundServer(make_wsgi_app(build_app(local, db), db, signing_secret=signing_secret))
     driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
     sweeper = Sweeper(db, scheduler.client_for(local, db))
     session = Playground(fake, driver, out, sweeper)

@@ -123,7 +123,7 @@ class RunningBot:
 
 def serve_bot(settings: Settings, db: Database) -> tuple[RunningBot, Callable[[], None]]:
     """The production WSGI app under waitress on a loopback port, as `okr-bot serve` runs it."""
-    server = BackgroundServer(make_wsgi_app(build_app(settings, db), db))
+    server = BackgroundServer(make_wsgi_app(build_app(settings, db), db, signing_secret=settings.slack_signing_secret))
     return RunningBot(f"http://127.0.0.1:{server.port}", settings, db), server.stop
 
 

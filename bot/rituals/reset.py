@@ -254,6 +254,7 @@ def start_reset_now(session: Session, *, team: Team, user_id: str, cycle_id: int
     team_rules.lock_team(session, team)
     session.refresh(team)
     cycle = _team_cycle(session, team=team, cycle_id=cycle_id)
+    session.refresh(cycle)  # as it is now that the team is locked, not as it was read before
     if cycle.state is CycleState.CLOSED:
         raise Conflict(
             f"Cycle {cycle.number} of *{team.name}* is closed already; `/okr history {cycle.number}` shows it."
@@ -262,7 +263,8 @@ def start_reset_now(session: Session, *, team: Team, user_id: str, cycle_id: int
         raise Conflict(f"The reset of cycle {cycle.number} has started already; `/okr reset` shows where it stands.")
     if team_today(team, now) < cycle.starts_on:
         raise Conflict(f"Cycle {cycle.number} has not started yet (it starts on {cycle.starts_on.isoformat()}).")
-    begin_reset(session, team=team, cycle=cycle, actor=user_id, now=now)
+    if not begin_reset(session, team=team, cycle=cycle, actor=user_id, now=now):
+        raise Conflict(f"The reset of cycle {cycle.number} has started already; `/okr reset` shows where it stands.")
     return cycle
 
 
