@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from bot import outbox
 from bot.render import render_message
@@ -43,15 +43,8 @@ def sweep_resets(
     resets = Resets(db, client_for, worker=worker, clock=clock)
     report: Counter[str] = Counter()
     with db.read() as session:
-        ends = session.scalars(
-            select(Team.id).where(or_(Team.reset_at <= now, Team.reset_at.is_(None))).order_by(Team.id).limit(BATCH)
-        ).all()
-        notices = session.scalars(
-            select(Team.id)
-            .where(or_(Team.reset_notice_at <= now, Team.reset_notice_at.is_(None)))
-            .order_by(Team.id)
-            .limit(BATCH)
-        ).all()
+        ends = _due_teams(session, Team.reset_at, now)
+        notices = _due_teams(session, Team.reset_notice_at, now)
     # planning a team's calendar, or finding it planned by another replica, is housekeeping: not reported
     for team_id in ends:
         report.update(filter(None, [resets.guarded(resets.cycle_end, team_id, now)]))
@@ -67,6 +60,14 @@ def sweep_resets(
     for cycle_id in under_way:
         report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
     return report
+
+
+def _due_teams(session, column, now: datetime) -> list[int]:
+    """Teams whose `column` has come, and those never planned (NULL), each read in its index's order: a query
+    ordered otherwise would walk every team."""
+    due = session.scalars(select(Team.id).where(column <= now).order_by(column).limit(BATCH)).all()
+    unplanned = session.scalars(select(Team.id).where(column.is_(None)).limit(BATCH)).all()
+    return list(dict.fromkeys([*due, *unplanned]))
 
 
 class Resets:
