@@ -144,7 +144,7 @@ class Resets:
             team = session.get(Team, team_id)
             session.refresh(team)
             if team.reset_notice_at == read:  # nobody planned it meanwhile
-                reset.plan_calendar(team, now)
+                reset.plan_calendar(team, now, noticed=True)
         return outcome
 
     # a reset under way ------------------------------------------------------------------------------------
@@ -216,6 +216,8 @@ class Resets:
             else:
                 final = self._finished(team.workspace_id, RETRO_KIND, key)
             self._remember_retro(team.workspace_id, cycle.id, key)
+            if not final:  # the prompt comes after the retro, never before it
+                return False
         with self.db.transaction() as session:
             prompt = reset.next_cycle_prompt(session, cycle_id=cycle.id, now=now)
         return self._post_once(

@@ -81,13 +81,15 @@ _PROMPT_NUMBER = re.compile(
 # the calendar ---------------------------------------------------------------------------------------------
 
 
-def plan_calendar(team: Team, now: datetime) -> None:
-    """When the sweep next looks at the team: the cycle's end (by the dates), and a week before it."""
+def plan_calendar(team: Team, now: datetime, *, noticed: bool = False) -> None:
+    """When the sweep next looks at the team: the cycle's end (by the dates), and a week before it. A notice
+    time already past stays due (the sweep posts it late, or finds it posted) unless `noticed`: then the next
+    cycle's."""
     today = team_today(team, now)
     running = span_on(team, today, skip_closed=False)
     team.reset_at = midnight(team, running.ends_on)
     notice = midnight(team, running.ends_on - timedelta(days=NOTICE_DAYS))
-    if notice <= now:  # this cycle's notice is behind us: the next cycle's
+    if noticed and notice <= now:
         notice = midnight(team, running.ends_on + timedelta(days=CYCLE_DAYS - NOTICE_DAYS))
     team.reset_notice_at = notice
 
@@ -490,7 +492,9 @@ def close_cycle(
         cycle.reset_done_at = now
     team.closed_through = max(team.closed_through, cycle.number)
     apply_waiting_anchor(session, team=team, ended=cycle.number)
-    moved = _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
+    # a cycle an outage skipped past leaves the backlog to the close of the cycle that ended last, whose retro
+    # then says how many items went back to "not now"
+    moved = {} if quiet else _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
     record_event(
         session, workspace_id=team.workspace_id, team_id=team.id, entity="cycle", entity_id=cycle.id,
         action="closed", actor=actor, now=now,

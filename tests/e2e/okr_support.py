@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.rituals import backlog
 from bot.sandbox import FakeSlack, SlackDriver
 from storage.db import Database
 from storage.models import (
     BacklogItem,
+    CheckIn,
     KeyResult,
     Objective,
     ObjectiveVersion,
@@ -108,6 +109,33 @@ def open_from_list(driver: SlackDriver, slack: FakeSlack, value: str, *, user: s
     call = slack.wait_for("views.open", count=opened + 1)
     assert call.ok, call.response
     return call.response["view"]
+
+
+def submit_check_in(
+    driver: SlackDriver, slack: FakeSlack, db: Database, *, user: str, kr_id: int, value: str, confidence: str,
+    channel: str, ts: str, note: str | None = None,
+) -> None:  # fmt: skip
+    """**Check in** on one key result of the message at (`channel`, `ts`), the form filled and saved; returns once
+    the check-in is stored."""
+    opened = len(slack.calls_to("views.open"))
+    clicked = driver.click(user=user, action_id="checkin_open", value=str(kr_id), channel=channel, ts=ts)
+    assert clicked.status == 200, clicked.text
+    call = slack.wait_for("views.open", count=opened + 1)
+    assert call.ok, call.response
+    values = {
+        "value": {"value": {"type": "plain_text_input", "value": value}},
+        "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": confidence}}},
+        "note": {"note": {"type": "plain_text_input", "value": note}},
+    }
+    submitted = driver.submit_view(call.response["view"]["id"], user=user, values=values)
+    assert submitted.status == 200, submitted.text
+
+    def saved() -> bool:
+        with db.read() as session:
+            query = select(func.count()).where(CheckIn.key_result_id == kr_id, CheckIn.value == float(value))
+            return session.scalar(query.select_from(CheckIn)) >= 1
+
+    wait_until(saved)
 
 
 def text_value(value: str | None) -> dict:

@@ -157,6 +157,35 @@ def sweep_until_quiet(sweep: Sweeper, start: datetime, *, rounds: int = 20) -> l
     raise AssertionError(f"still something due after {rounds} sweeps: {reports}")
 
 
+def sweep_as_replicas(slack: FakeSlack, database_url: str, when: datetime, *, count: int) -> list[Counter]:
+    """`count` sweepers, each with its own engine (and pool) and worker name, released at once by a barrier."""
+    engines = [Database(database_url) for _ in range(count)]
+    sweeps = [sweeper(slack, database_url, engine, worker=f"replica-{n}") for n, engine in enumerate(engines)]
+    barrier = threading.Barrier(count)
+    reports: list[Counter] = [Counter() for _ in range(count)]
+    failures: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            reports[n] = sweeps[n].run(when)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert not failures, failures
+    assert all(not thread.is_alive() for thread in threads)
+    return reports
+
+
 # `okr-bot sweep` as a process ----------------------------------------------------------------------------------
 
 
@@ -211,24 +240,7 @@ def test_three_sweep_processes_at_once_send_each_owner_one_dm(slack, db, databas
 
 def test_three_sweepers_in_threads_send_each_owner_one_dm(slack, db, database_url):
     team = due_team(db, slack, OWNERS)
-    engines = [Database(database_url) for _ in range(REPLICAS)]  # each replica has its own engine and pool
-    sweeps = [sweeper(slack, database_url, engine, worker=f"replica-{n}") for n, engine in enumerate(engines)]
-    start = threading.Barrier(REPLICAS)
-    reports: list[Counter] = [Counter()] * REPLICAS
-
-    def run(n: int) -> None:
-        start.wait()
-        reports[n] = sweeps[n].run(team.now)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(REPLICAS)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    finally:
-        for engine in engines:
-            engine.dispose()
+    reports = sweep_as_replicas(slack, database_url, team.now, count=REPLICAS)
     total = sum(reports, Counter())
     assert total["sent"] == OWNERS, reports
     assert set(total) <= {"sent", "taken", "moved"}, reports

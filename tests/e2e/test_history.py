@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.blockkit import MESSAGE_BLOCKS, SECTION_TEXT
 from bot.rituals import revisions
 from bot.rituals.cycles import current_cycle
 from bot.rituals.okrs import cycle_history, cycle_list
-from storage.models import CheckIn, Team
+from storage.models import Team
 from tests import factories
-from tests.e2e.okr_support import commit, key_results, rockets
+from tests.e2e.okr_support import commit, key_results, rockets, submit_check_in
 from tests.e2e.support import assert_clean_error, okr, row_counts, wait_until
 from tests.helpers import StatementCounter, flatten
 
@@ -60,24 +60,8 @@ def check_in(driver, slack, db, *, user: str, kr_id: int, value: str, confidence
     assert result.status == 200 and not result.body, result.text
     message = wait_until(lambda: mine()[before:] and mine()[-1])
     assert "Check in" in flatten(message), message
-    opened = len(slack.calls_to("views.open"))
-    driver.click(user=user, action_id="checkin_open", value=str(kr_id), channel="C0ROCKET", ts=message["ts"])
-    call = slack.wait_for("views.open", count=opened + 1)
-    assert call.ok, call.response
-    values = {
-        "value": {"value": {"type": "plain_text_input", "value": value}},
-        "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": confidence}}},
-        "note": {"note": {"type": "plain_text_input", "value": note}},
-    }
-    submitted = driver.submit_view(call.response["view"]["id"], user=user, values=values)
-    assert submitted.status == 200, submitted.text
-
-    def saved() -> bool:
-        with db.read() as session:
-            query = select(func.count()).where(CheckIn.key_result_id == kr_id, CheckIn.value == float(value))
-            return session.scalar(query.select_from(CheckIn)) == 1
-
-    wait_until(saved)
+    submit_check_in(driver, slack, db, user=user, kr_id=kr_id, value=value, confidence=confidence, note=note,
+                    channel="C0ROCKET", ts=message["ts"])  # fmt: skip
 
 
 def three_cycles(driver, slack, db, clock) -> dict[str, int]:
