@@ -14,8 +14,6 @@ cycle ended a few days before today.
 from __future__ import annotations
 
 import signal
-import struct
-import zlib
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -93,19 +91,6 @@ CYCLE_TWO = (
 def quick_tallies(monkeypatch):
     """Item messages are redrawn 0.1 s after a vote (not 2 s): done long before the test moves on."""
     monkeypatch.setattr(handlers.reactions, "TALLY_DELAY", 0.1)
-
-
-@pytest.fixture(autouse=True)
-def quick_charts(monkeypatch):
-    """The weekly summary's chart is uploaded as usual, but drawn as a 1×1 PNG: matplotlib takes most of a second
-    per chart, and two cycles have 25 of them (the chart itself is tested in tests/unit)."""
-    raw = b"\x00\xff\xff\xff"
-    chunk = lambda kind, data: (  # noqa: E731
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))  # fmt: skip
-    monkeypatch.setattr("bot.sweep.progress_chart", lambda series, *, title, weeks=13: png)
 
 
 # reading the world ----------------------------------------------------------------------------------------------
