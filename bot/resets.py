@@ -50,16 +50,20 @@ def sweep_resets(
         report.update(filter(None, [resets.guarded(resets.cycle_end, team_id, now)]))
     for team_id in notices:
         report.update(filter(None, [resets.guarded(resets.notice, team_id, now)]))
-    with db.read() as session:
-        under_way = session.scalars(
-            select(Cycle.id)
-            .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None))
-            .order_by(Cycle.reset_started_at)
-            .limit(BATCH)
-        ).all()
-    for cycle_id in under_way:
-        report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
-    return report
+    after = 0  # every reset under way, a batch at a time: those waiting out their scoring never hide the others
+    while True:
+        with db.read() as session:
+            under_way = session.scalars(
+                select(Cycle.id)
+                .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None), Cycle.id > after)
+                .order_by(Cycle.id)
+                .limit(BATCH)
+            ).all()
+        for cycle_id in under_way:
+            report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
+        if len(under_way) < BATCH:
+            return report
+        after = under_way[-1]
 
 
 def _due_teams(session, column, now: datetime) -> list[int]:
@@ -161,9 +165,12 @@ class Resets:
             team = session.get(Team, cycle.team_id)
             workspace = session.get(Workspace, team.workspace_id)
         client = self._client(workspace)
-        asked = cycle.owners_asked_at is not None or (client is not None and self._ask_owners(client, team, cycle, now))
-        if client is None and cycle.owners_asked_at is None:
-            asked = True  # nobody can be asked: the scores will be the progress
+        if cycle.owners_asked_at is not None:
+            asked = True
+        elif client is None or cycle.state is CycleState.CLOSED:
+            asked = True  # nobody can be asked, or there is nothing left to ask: the scores are settled
+        else:
+            asked = self._ask_owners(client, team, cycle, now)
         newly_asked = asked and cycle.owners_asked_at is None
         if newly_asked:
             self._stamp(cycle_id, Cycle.owners_asked_at, now)
@@ -183,10 +190,13 @@ class Resets:
         True when every message is sent or refused for good."""
         with self.db.read() as session:
             owners = reset.owners_to_ask(session, cycle_id=cycle.id)
-        final = self._post_once(
-            client, team.workspace_id, STARTED_KIND, str(cycle.id), team.channel_id,
-            lambda: render_message("reset_started.j2", team=team, cycle=cycle, owners=list(owners)), now,
-        )  # fmt: skip
+            scored = bool(reset.live_key_results(session, cycle_id=cycle.id))
+        final = True
+        if scored:  # a cycle with no OKRs has nothing to score: it closes at once, and the retro is skipped too
+            final = self._post_once(
+                client, team.workspace_id, STARTED_KIND, str(cycle.id), team.channel_id,
+                lambda: render_message("reset_started.j2", team=team, cycle=cycle, owners=list(owners)), now,
+            )  # fmt: skip
         for owner, items in owners.items():
             key = f"{cycle.id}:{owner}"
             claim = self._take(team.workspace_id, SCORES_KIND, key, now)

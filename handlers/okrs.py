@@ -18,6 +18,7 @@ from bot.render import render_message
 from bot.rituals import export as export_rules
 from bot.rituals import teams as team_rules
 from bot.rituals.okrs import current_okrs, cycle_history, cycle_list
+from bot.rituals.reset import RETRO_PROMPTS
 from bot.slack import deliver
 from handlers.middleware import now
 from handlers.replies import ephemeral
@@ -61,11 +62,12 @@ def history(
     if number is None:
         respond(**ephemeral("cycle_list.j2", listing=listing))
         return
-    shown, per_objective = history_budget(len(found.objectives))
+    shown, per_objective = history_budget(len(found.objectives), reserved=4 if found.retro else 0)
     respond(
         **ephemeral(
             "okr_history.j2",
             history=found,
+            prompts=RETRO_PROMPTS,
             objectives=found.objectives[:shown],
             per_objective=per_objective,
             more=len(found.objectives) - shown,
@@ -106,8 +108,9 @@ def cycle_number(args: str, *, command: str) -> int | None:
     return int(match.group(1))  # at most 4,000 digits (the command's limit), well within what int() reads
 
 
-def history_budget(objectives: int) -> tuple[int, int]:
-    """How many objectives to show, and how many of each one's latest versions, to fit in 50 blocks.
+def history_budget(objectives: int, *, reserved: int = 0) -> tuple[int, int]:
+    """How many objectives to show, and how many of each one's latest versions, to fit in 50 blocks with
+    `reserved` blocks kept for the retro's answers (one per prompt, and one for the others).
 
     Each objective shown takes a title block, a line saying how many earlier versions were left out,
     and a block per version shown.
@@ -115,7 +118,7 @@ def history_budget(objectives: int) -> tuple[int, int]:
     shown = min(objectives, HISTORY_OBJECTIVES)
     if not shown:
         return 0, 0
-    return shown, min(HISTORY_VERSIONS, (HISTORY_BLOCKS - 2 * shown) // shown)
+    return shown, max(1, min(HISTORY_VERSIONS, (HISTORY_BLOCKS - reserved - 2 * shown) // shown))
 
 
 def _team(session: Session, request: CommandRequest, *, name: str | None) -> Team:

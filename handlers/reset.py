@@ -21,7 +21,7 @@ from bot.render import render_message, render_view
 from bot.resets import Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import cycle_row, team_span
+from bot.rituals.cycles import cycle_row
 from bot.slack import deliver
 from handlers.errors import reply_for, replying_errors
 from handlers.forms import form_fields
@@ -96,12 +96,12 @@ def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
             team = team_rules.resolve_team(
                 session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
             )
-            span = team_span(team, now())
-            if span.number != number:
+            status = reset.reset_status(session, team=team, now=now())  # the cycle `/okr reset` offers now
+            if status.stage != "ready" or status.span.number != number:
                 raise OkrError(
-                    f"Cycle {number} is no longer the current one. Run `/okr reset` again to see where it stands."
+                    f"Cycle {number} is not the one to reset any more. Run `/okr reset` again to see where it stands."
                 )
-            cycle = cycle_row(session, team=team, span=span, now=now())
+            cycle = status.cycle or cycle_row(session, team=team, span=status.span, now=now())
             cycle = reset.start_reset_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
             cycle_id = cycle.id
         respond(replace_original=True, **ephemeral("reset_begun.j2", team=team, number=number))
@@ -147,6 +147,10 @@ def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
     except Exception as error:  # the refusal must reach the person, not Bolt
         if respond is not None:
             LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        else:  # the App Home's button: no message to answer in, so the answer opens as a form
+            message = error.message if isinstance(error, OkrError) else STALE
+            view = render_view("modal_error.j2", title="Final scores", message=message)
+            deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
         return
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
 
@@ -245,10 +249,12 @@ def on_message(event: dict[str, Any], context: BoltContext) -> None:
         return
     if message.get("bot_id"):
         return
+    with db.read() as session:  # most thread replies are not retro answers: find out without writing
+        found = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
+    if found is None:
+        return
     with db.transaction() as session:
-        cycle = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
-        if cycle is None:
-            return
+        cycle = session.get(type(found), found.id)
         if subtype == "message_deleted":
             reset.forget_retro_reply(session, cycle=cycle, message_ts=ts)
         elif isinstance(user, str) and 0 < len(user) <= 32 and isinstance(message.get("text"), str):

@@ -24,6 +24,7 @@ from storage.models import (
     CheckIn,
     ClaimState,
     Cycle,
+    CycleState,
     KeyResult,
     KeyResultState,
     Objective,
@@ -215,10 +216,23 @@ def live_key_result(
         .join(Team, (Team.workspace_id == Cycle.workspace_id) & (Team.id == Cycle.team_id))
         .where(KeyResult.workspace_id == workspace_id, KeyResult.id == key_result_id)
     )
-    row = session.execute(query.with_for_update(of=KeyResult) if lock else query).first()
+    if lock:  # the cycle shared first, as a revision takes it: a cycle's close takes it exclusively
+        session.execute(
+            select(Cycle.id)
+            .join(Objective, (Objective.workspace_id == Cycle.workspace_id) & (Objective.cycle_id == Cycle.id))
+            .join(
+                KeyResult, (KeyResult.workspace_id == Objective.workspace_id) & (KeyResult.objective_id == Objective.id)
+            )
+            .where(KeyResult.workspace_id == workspace_id, KeyResult.id == key_result_id)
+            .with_for_update(of=Cycle, read=True)
+        ).all()
+        query = query.with_for_update(of=KeyResult).execution_options(populate_existing=True)
+    row = session.execute(query).first()
     if row is None:
         raise NotFound("That key result no longer exists.")
     kr, objective, cycle, team = row
+    if cycle.state is CycleState.CLOSED:
+        raise NotAllowed(f"Cycle {cycle.number} of *{team.name}* is closed, so its key results take no more check-ins.")
     if kr.state is not KeyResultState.ACTIVE or objective.state not in LIVE_OBJECTIVE_STATES:
         raise NotAllowed("That key result was dropped, so it takes no more check-ins.")
     if cycle.number != team_span(team, now).number:

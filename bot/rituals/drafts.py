@@ -392,6 +392,11 @@ def commit_draft(session: Session, *, draft: Draft, team: Team, user_id: str, no
     cycle = current_cycle(session, team=team, now=now)
     if cycle.state is CycleState.CLOSED:
         raise Conflict("The team's cycle is closed; commit once the next one opens.")
+    if cycle.reset_started_at is not None:  # reset early: the next cycle opens when this one closes
+        raise Conflict(
+            f"Cycle {cycle.number} is being scored for its reset; commit once it has closed and cycle "
+            f"{cycle.number + 1} is open. Your draft is kept."
+        )
     content = draft.content
     results = content.get("key_results", [])
     if not MIN_KEY_RESULTS <= len(results) <= MAX_KEY_RESULTS:

@@ -71,11 +71,9 @@ RETRO_PROMPTS = (
     "Are we working differently from 13 weeks ago?",
 )
 RETRO_ANSWER_MAX = 3000
-# "1. …", "1) …", "3 - …", "#2 …", "Q3 …": the number of the prompt an answer in the thread is for; not the
-# start of "1.5x faster", "3:30 is too late" or "1 thing we learned"
-_PROMPT_NUMBER = re.compile(
-    r"^\s*(?:(?:q|#)\s*([1-3])\b\s*[.):\-–—]?|([1-3])\s*[.):\-–—](?!\d))\s*", flags=re.IGNORECASE
-)
+# "1. …", "1) …", "3 - …", "#2: …", "Q3) …": the number of the prompt an answer in the thread is for; not the
+# start of "1.5x faster", "3:30 is too late", "1 thing we learned" or "Q3 revenue was flat"
+_PROMPT_NUMBER = re.compile(r"^\s*(?:q|#)?\s*([1-3])\s*[.):\-–—](?!\d)\s*", flags=re.IGNORECASE)
 
 
 # the calendar ---------------------------------------------------------------------------------------------
@@ -378,8 +376,11 @@ def parse_score(raw: str | None) -> float | None:
     return round(number, 2)
 
 
-def parse_final_scores(fields: dict[str, str | None], items: list[Scorable]) -> dict[int, tuple[float | None, float]]:
-    """The form's fields (`value:<kr id>`, `score:<kr id>`) → {key result id: (final value, score)}.
+def parse_final_scores(
+    fields: dict[str, str | None], items: list[Scorable]
+) -> dict[int, tuple[float | None, float] | None]:
+    """The form's fields (`value:<kr id>`, `score:<kr id>`) → {key result id: (final value, score)}, or None for a
+    key result whose earlier score was emptied.
 
     A key result left with no score is not scored (its progress will count); every bad field is named."""
     answers: dict[int, tuple[float | None, float]] = {}
@@ -404,13 +405,16 @@ def parse_final_scores(fields: dict[str, str | None], items: list[Scorable]) -> 
             errors[f"score:{kr_id}"] = f"{item.label}: give a score with the final value (0.0 to 1.0)."
         if final is not None:
             answers[kr_id] = (value, final)
+        elif value is None and item.key_result.final_by:  # emptied: the progress counts again
+            answers[kr_id] = None
     if errors:
         raise InvalidFields(errors)
     return answers
 
 
 def record_final_scores(
-    session: Session, *, workspace_id: int, cycle_id: int, user_id: str, answers: dict[int, tuple[float | None, float]],
+    session: Session, *, workspace_id: int, cycle_id: int, user_id: str,
+    answers: dict[int, tuple[float | None, float] | None],
     now: datetime,
 ) -> ScoringForm:  # fmt: skip
     """Save an owner's final scores (a second answer replaces the first) while the cycle's scoring is open."""
@@ -418,12 +422,14 @@ def record_final_scores(
     _require_scoring_open(cycle, team)
     items = owners_to_ask(session, cycle_id=cycle.id).get(user_id, [])
     mine = {item.key_result.id: item for item in items}
-    for kr_id, (value, final) in answers.items():
+    for kr_id, answer in answers.items():
         item = mine.get(kr_id)
         if item is None:
             raise NotAllowed("One of those key results is no longer yours to score; open the form again.")
         kr = item.key_result
-        kr.final_value, kr.final_score, kr.final_by, kr.final_at = value, final, user_id, now
+        value, final = answer if answer is not None else (None, None)
+        kr.final_value, kr.final_score = value, final
+        kr.final_by, kr.final_at = (user_id, now) if answer is not None else (None, None)
         record_event(
             session, workspace_id=workspace_id, team_id=team.id, entity="key_result", entity_id=kr.id,
             action="final_scored", actor=user_id, now=now, data={"cycle": cycle.number, "value": value, "score": final},
@@ -473,6 +479,9 @@ def close_cycle(
     `quiet`: a cycle an outage skipped past; nothing will be posted about it."""
     team_rules.lock_team(session, team)
     session.refresh(team)
+    # exclusive on the cycle: a revision or a check-in holds it shared while it writes, so it either finishes
+    # before the close reads the key results or finds the cycle closed
+    session.execute(select(Cycle.id).where(Cycle.id == cycle.id).with_for_update())
     session.refresh(cycle)
     if cycle.state is CycleState.CLOSED:
         return None
@@ -490,8 +499,10 @@ def close_cycle(
         cycle.reset_started_at, cycle.reset_by = now, actor
     if quiet:
         cycle.reset_done_at = now
+    running = span_on(team, team_today(team, now), skip_closed=False).number
     team.closed_through = max(team.closed_through, cycle.number)
-    apply_waiting_anchor(session, team=team, ended=cycle.number)
+    if running == cycle.number:  # closed before its end: a start chosen while it ran now applies to the next
+        apply_waiting_anchor(session, team=team, ended=cycle.number)
     # a cycle an outage skipped past leaves the backlog to the close of the cycle that ended last, whose retro
     # then says how many items went back to "not now"
     moved = {} if quiet else _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
@@ -658,7 +669,7 @@ def prompt_of(text: str) -> tuple[int | None, str]:
     if match is None:
         return None, text
     rest = text[match.end() :].strip()
-    return (int(match.group(1) or match.group(2)), rest) if rest else (None, text)
+    return (int(match.group(1)), rest) if rest else (None, text)
 
 
 def record_retro_reply(
@@ -892,12 +903,20 @@ class ResetStatus:
     scored: int
     to_score: int
     waiting_anchor: date | None
+    today: date
+
+    @property
+    def overdue(self) -> bool:
+        """The cycle's end has passed without its reset starting (the sweep was not running)."""
+        return self.today >= self.span.ends_on
 
     @property
     def stage(self) -> str:
         """ "unstarted" (nothing to close yet), "ready", "scoring", or "closed"."""
-        if self.cycle is None or self.week == 0:
+        if self.week == 0:
             return "unstarted"
+        if self.cycle is None:
+            return "ready"
         if self.cycle.state is CycleState.CLOSED:
             return "closed"
         if self.cycle.reset_started_at is not None:
@@ -906,15 +925,22 @@ class ResetStatus:
 
 
 def reset_status(session: Session, *, team: Team, now: datetime) -> ResetStatus:
-    """The team's cycle that a reset would act on: the one being scored if there is one, else the current one."""
+    """The team's cycle that a reset would act on: the one being scored if there is one, else one whose end
+    passed without its reset, else the current one."""
     scoring = session.scalar(
         select(Cycle).where(
             Cycle.team_id == team.id, Cycle.reset_started_at.is_not(None), Cycle.state != CycleState.CLOSED
         )
     )
-    if scoring is not None:
-        span = CycleSpan(scoring.number, scoring.starts_on, scoring.ends_on)
-        cycle, week = scoring, 13
+    overdue = scoring or session.scalar(
+        select(Cycle)
+        .where(Cycle.team_id == team.id, Cycle.state != CycleState.CLOSED, Cycle.ends_on <= team_today(team, now))
+        .order_by(Cycle.number)
+        .limit(1)
+    )
+    if overdue is not None:  # a cycle whose end passed without its reset (the sweep was off) comes first
+        span = CycleSpan(overdue.number, overdue.starts_on, overdue.ends_on)
+        cycle, week = overdue, 13
     else:
         span = team_span(team, now)
         cycle = session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == span.number))
@@ -924,7 +950,7 @@ def reset_status(session: Session, *, team: Team, now: datetime) -> ResetStatus:
     return ResetStatus(
         team=team, span=span, cycle=cycle, week=week, owners=owners,
         scored=sum(1 for item in items if item.key_result.final_at is not None), to_score=len(items),
-        waiting_anchor=team.next_cycle_anchor,
+        waiting_anchor=team.next_cycle_anchor, today=team_today(team, now),
     )  # fmt: skip
 
 

@@ -167,11 +167,14 @@ def find_target(session: Session, *, kind: str, workspace_id: int, target_id: in
     objective = session.scalar(query.execution_options(populate_existing=True))
     if objective is None:
         raise NotFound("That objective no longer exists.")
-    cycle, team = session.execute(
+    query = (
         select(Cycle, Team)
         .join(Team, (Team.workspace_id == Cycle.workspace_id) & (Team.id == Cycle.team_id))
         .where(Cycle.workspace_id == workspace_id, Cycle.id == objective.cycle_id)
-    ).one()
+    )
+    if lock:  # shared: a cycle's close takes it exclusively, so a change never lands in a closed cycle
+        query = query.with_for_update(of=Cycle, read=True)
+    cycle, team = session.execute(query.execution_options(populate_existing=True)).one()
     key_results = tuple(
         session.scalars(
             select(KeyResult)
@@ -194,6 +197,11 @@ def require_changeable(session: Session, target: Target, *, kind: str, user_id: 
         raise Conflict(f"O{objective.number} is not committed, so there is nothing to revise yet.")
     if target.cycle.state is CycleState.CLOSED:
         raise Conflict(f"Cycle {target.cycle.number} is closed; its OKRs are kept as they ended.")
+    if target.cycle.reset_started_at is not None:
+        raise Conflict(
+            f"Cycle {target.cycle.number} is being scored for its reset, so its OKRs stay as they are now. "
+            "Carry an objective forward into the next cycle to change it there."
+        )
     if target.key_result is not None and target.key_result.state is KeyResultState.DROPPED:
         raise Conflict(f"{target.name} was dropped; it stays in `/okr history` as it was.")
     if kind == DROP_KR:

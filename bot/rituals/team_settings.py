@@ -134,8 +134,10 @@ def validate_settings(raw: dict[str, str | None], *, people: dict[str, list[str]
 
 def apply_settings(session: Session, *, team: Team, change: SettingsChange, user_id: str, now: datetime) -> list[str]:
     """Save the change and return the names of the fields that actually changed."""
-    if change.facilitators is not None:
-        lock_team(session, team)  # roles change together with joins and leaves, never interleaved
+    if change.facilitators is not None or change.cycle_anchor is not None or change.timezone is not None:
+        # roles change together with joins and leaves, and the calendar with the reset, never interleaved
+        lock_team(session, team)
+        session.refresh(team)
     check_leader_change(session, team=team, change=change, user_id=user_id)
     changed: list[str] = []
     if change.cycle_anchor is not None and reset.change_anchor(session, team=team, wanted=change.cycle_anchor, now=now):

@@ -1,0 +1,163 @@
+"""What a reset under way guards: a cycle being scored takes no new commitment and no revision, a score emptied
+lets the progress count again, a start date chosen while the next cycle runs waits for that cycle, a cycle whose
+end passed unnoticed is the one `/okr reset` offers, and a cycle without OKRs closes without noise."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bot.rituals import drafts, revisions
+from bot.rituals.cycles import team_span
+from storage.models import Draft, DraftState, Objective, Team
+from tests.e2e.okr_support import commit, rockets
+from tests.e2e.support import okr, row_counts, wait_until
+from tests.e2e.test_checkin_delivery import sweeper
+from tests.e2e.test_reset_by_hand import (
+    CHANNEL,
+    KEY_RESULTS,
+    channel_messages,
+    confirm_reset,
+    cycle_one,
+    cycles,
+    dm,
+    give_final_scores,
+    kr_row,
+    open_form,
+    set_up,
+    start_reset,
+    team_row,
+)
+from tests.helpers import flatten
+
+
+def _shared_draft(db, *, title: str = "Next quarter: retention") -> int:
+    """A draft with two key results, shared for review, as the drafting flow leaves it."""
+    with db.transaction() as session:
+        team = session.scalars(select(Team)).one()
+        draft = drafts.start_draft(session, team=team, user_id="U0BEN", title=title, now=datetime.now(UTC))
+        draft.content = {**draft.content, "key_results": [
+            {"metric": "Teams still active after a month", "unit": "%", "baseline": "40", "target": "60",
+             "direction": "increase", "owner": "U0BEN"},
+            {"metric": "Churned teams per month", "unit": "", "baseline": "12", "target": "6", "direction": "decrease",
+             "owner": "U0CLEO"},
+        ]}  # fmt: skip
+        draft.state = DraftState.SHARED
+        return draft.id
+
+
+def test_a_cycle_being_scored_takes_no_new_objective_and_no_revision(driver, slack, db):
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        ids = set_up(driver, slack, db, clock)
+        start_reset(driver, slack, db)  # early, in week 7: cycle 1 is still the calendar's
+        draft_id = _shared_draft(db)
+        before = row_counts(db)
+
+        with db.transaction() as session:
+            draft = session.get(Draft, draft_id)
+            team = session.get(Team, draft.team_id)
+            try:
+                drafts.commit_draft(session, draft=draft, team=team, user_id="U0BEN", now=datetime.now(UTC))
+            except Exception as error:
+                refusal = error
+            else:
+                raise AssertionError("a draft was committed into a cycle being scored")
+        assert "being scored for its reset" in str(refusal) and "Your draft is kept" in str(refusal)
+
+        with db.transaction() as session:
+            target = revisions.find_target(
+                session, kind=revisions.REVISE_OBJECTIVE, workspace_id=team.workspace_id, target_id=ids.objective_id,
+                lock=True,
+            )  # fmt: skip
+            try:
+                revisions.require_changeable(session, target, kind=revisions.REVISE_OBJECTIVE, user_id="U0BEN")
+            except Exception as error:
+                refused = error
+            else:
+                raise AssertionError("an objective of a cycle being scored could be revised")
+        assert "being scored for its reset" in str(refused)
+        assert row_counts(db) == before
+        with db.read() as session:
+            assert session.get(Draft, draft_id).state is DraftState.SHARED  # kept for the next cycle
+
+
+def test_emptying_a_score_given_lets_the_progress_count_again(driver, slack, db):
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        ids = set_up(driver, slack, db, clock, currents={"U0BEN": 29})
+        start_reset(driver, slack, db)
+        give_final_scores(driver, slack, user="U0BEN", kr_id=ids.ben_kr, value="33", score="0.9")
+        wait_until(lambda: kr_row(db, ids.ben_kr).final_by == "U0BEN")
+
+        message = dm(slack, "U0BEN")
+        view = open_form(driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"],
+                         action_id="final_scores_open")  # fmt: skip
+        emptied = {f"value:{ids.ben_kr}": {"value": {"type": "plain_text_input", "value": ""}},
+                   f"score:{ids.ben_kr}": {"value": {"type": "plain_text_input", "value": ""}}}  # fmt: skip
+        assert driver.submit_view(view["id"], user="U0BEN", values=emptied).status == 200
+        kr = wait_until(lambda: (lambda k: k if k.final_by is None else None)(kr_row(db, ids.ben_kr)))
+        assert (kr.final_value, kr.final_score, kr.final_at) == (None, None, None)
+
+
+def test_a_start_date_chosen_while_the_next_cycle_runs_waits_for_that_cycle(driver, slack, db, database_url):
+    sweep = sweeper(slack, database_url, db)
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        set_up(driver, slack, db, clock)
+        sweep.run(datetime.now(UTC))
+        clock.move_to("2026-06-01 00:05:00")  # cycle 1 ended: its reset starts, cycle 2 runs (1 Jun – 30 Aug)
+        assert sweep.run(datetime.now(UTC))["reset_started"] == 1
+        clock.move_to("2026-06-01 12:00:00")
+        reply = okr(driver, slack, "team settings cycle-start=2026-09-14")  # after cycle 2's end: it waits
+        assert "next cycle starts 2026-09-14" in reply.text, reply.text
+
+        clock.move_to(cycle_one(db).scoring_closes_at + timedelta(minutes=1))
+        sweep.run(datetime.now(UTC))  # cycle 1 closes: the date is cycle 3's, not cycle 2's
+
+        one, two = cycles(db)
+        team = team_row(db)
+        assert one.state.value == "closed"
+        assert (two.number, two.starts_on, two.ends_on) == (2, date(2026, 6, 1), date(2026, 8, 31))
+        assert team.next_cycle_anchor == date(2026, 9, 14) and team.closed_through == 1
+        assert team_span(team, datetime.now(UTC)).week_of(datetime.now(UTC).date()) == 1
+
+        clock.move_to("2026-08-31 00:05:00")  # cycle 2's end: its reset starts and cycle 3 will start on 14 Sep
+        assert sweep.run(datetime.now(UTC))["reset_started"] == 1
+        team = team_row(db)
+        assert (team.cycle_anchor, team.anchor_cycle, team.next_cycle_anchor) == (date(2026, 9, 14), 3, None)
+        span = team_span(team, datetime.now(UTC))
+        assert (span.number, span.starts_on) == (3, date(2026, 9, 14))
+
+
+def test_reset_offers_the_cycle_whose_end_passed_without_its_reset(driver, slack, db):
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        set_up(driver, slack, db, clock)  # no sweep runs: the boundary passes unnoticed
+        clock.move_to("2026-06-03 10:00:00")
+        commit(db, title="Cycle two already", key_results=KEY_RESULTS)  # someone committed in cycle 2
+
+        message = confirm_reset(driver, slack)
+        assert "*Reset cycle 1 of Rockets now?* It ended on 2026-05-31" in flatten(message), flatten(message)
+        result = driver.click(user="U0ADA", action_id="reset_start", channel=CHANNEL, ts=message["ts"])
+        assert result.status == 200
+        wait_until(lambda: channel_messages(slack, "Cycle 1 of Rockets is closing"))
+        one, two = cycles(db)
+        assert one.reset_started_at is not None and two.reset_started_at is None
+
+
+def test_a_cycle_without_okrs_closes_without_asking_anyone_and_opens_the_next(driver, slack, db, database_url):
+    sweep = sweeper(slack, database_url, db)
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        rockets(driver, slack)
+        with db.transaction() as session:
+            session.scalars(select(Team)).one().cycle_anchor = date(2026, 3, 2)
+        sweep.run(datetime.now(UTC))
+        clock.move_to("2026-06-01 00:05:00")
+        sweep.run(datetime.now(UTC))
+
+        [one] = [c for c in cycles(db) if c.number == 1]
+        assert one.state.value == "closed" and one.reset_done_at is not None
+        assert not channel_messages(slack, "is closing") and not channel_messages(slack, "retro of cycle")
+        [opened] = channel_messages(slack, "Cycle 2 of Rockets is open for drafting")
+        assert "Carry forward" not in flatten(opened)  # nothing to carry
+        with db.read() as session:
+            assert session.scalars(select(Objective)).all() == []
