@@ -142,3 +142,9 @@ def test_a_cycle_resets_at_its_end_with_final_scores_a_retro_and_a_fresh_backlog
         assert [kr["baseline"] for kr in draft.content["key_results"]] == ["33", "30"]
         assert list(events) == ["reset_started", "closed"]
         assert okr(driver, slack, "reset", user="U0ADA").ephemeral
+
+        # the closed cycle's history: where each final score came from, and the retro's answers
+        history = okr(driver, slack, "history 1", user="U0CLEO")
+        assert "final, from <@U0BEN>" in history.text and "final, from its progress" in history.text
+        assert "*Retro · What do we stop doing?*\n• <@U0CLEO> Stop the Friday demo" in history.text
+        assert "· closed ·" in history.text
