@@ -97,7 +97,7 @@ def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
                 session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
             )
             status = reset.reset_status(session, team=team, now=now())  # the cycle `/okr reset` offers now
-            if status.stage != "ready" or status.span.number != number:
+            if status.span.number != number:
                 raise OkrError(
                     f"Cycle {number} is not the one to reset any more. Run `/okr reset` again to see where it stands."
                 )

@@ -223,8 +223,8 @@ def test_a_facilitator_starts_the_reset_once_and_stale_buttons_are_refused(drive
         message = confirm_reset(driver, slack)
         before = row_counts(db)
         stale = {
-            f"{rockets_.team_id}:2": "Cycle 2 is no longer the current one",
-            f"{rockets_.team_id}:0": "Cycle 0 is no longer the current one",
+            f"{rockets_.team_id}:2": "Cycle 2 is not the one to reset any more",
+            f"{rockets_.team_id}:0": "Cycle 0 is not the one to reset any more",
             "garbage": "out of date",
             "": "out of date",
             f"{rockets_.team_id}:1:extra": "out of date",
@@ -398,7 +398,7 @@ def test_after_an_early_reset_the_team_works_in_the_next_cycle_and_the_calendar_
         # neither cycle 1 again (an old confirmation) nor cycle 2 before it starts can be reset
         before = row_counts(db)
         for value, needle in (
-            (f"{rockets_.team_id}:1", "Cycle 1 is no longer the current one"),
+            (f"{rockets_.team_id}:1", "Cycle 1 is not the one to reset any more"),
             (f"{rockets_.team_id}:2", "Cycle 2 has not started yet (it starts on 2026-06-01)"),
         ):
             text = answer_to(driver, slack, user="U0ADA", action_id="reset_start", channel=CHANNEL,
@@ -412,7 +412,7 @@ def test_after_an_early_reset_the_team_works_in_the_next_cycle_and_the_calendar_
         before = row_counts(db)
         text = answer_to(driver, slack, user="U0BEN", action_id="checkin_open", channel=message["channel"],
                          ts=message["ts"], block_id="checkin", value=str(rockets_.ben_kr))  # fmt: skip
-        assert "belongs to an earlier cycle of *Rockets*" in text, text
+        assert "Cycle 1 of *Rockets* is closed, so its key results take no more check-ins" in text, text
         assert row_counts(db) == before
 
         # cycle 1's calendar week before its end, then its end: nothing more about cycle 1

@@ -244,10 +244,12 @@ def test_the_reset_is_planned_at_the_teams_midnight_after_the_cycles_last_day():
     assert paris.reset_notice_at == datetime(2026, 5, 24, 22, 0, tzinfo=UTC)
 
 
-def test_a_notice_already_behind_the_team_is_planned_for_the_next_cycle():
+def test_a_notice_already_behind_the_team_stays_due_until_it_is_handled_then_the_next_cycles_is_planned():
     team = _team()
     plan_calendar(team, datetime(2026, 5, 28, 9, 0, tzinfo=UTC))
     assert team.reset_at == datetime(2026, 6, 1, tzinfo=UTC)
+    assert team.reset_notice_at == datetime(2026, 5, 25, tzinfo=UTC)  # due: the sweep posts it late
+    plan_calendar(team, datetime(2026, 5, 28, 9, 0, tzinfo=UTC), noticed=True)
     assert team.reset_notice_at == datetime(2026, 8, 24, tzinfo=UTC)  # a week before cycle 2 ends
 
 
@@ -370,11 +372,11 @@ def test_a_huge_final_value_or_score_is_refused_not_crashed_on():
     [
         ("1. Onboarding needs a checklist", (1, "Onboarding needs a checklist")),
         ("2) Stop the Friday demo", (2, "Stop the Friday demo")),
-        ("#3 Yes, we pair more", (3, "Yes, we pair more")),
+        ("#3: Yes, we pair more", (3, "Yes, we pair more")),
         ("#2: fewer meetings", (2, "fewer meetings")),
         ("Q1: customers first", (1, "customers first")),
         ("q2. fewer meetings", (2, "fewer meetings")),
-        ("Q3 more pairing", (3, "more pairing")),
+        ("Q3) more pairing", (3, "more pairing")),
         ("3 - we pair more", (3, "we pair more")),
         ("2 \u2014 fewer meetings", (2, "fewer meetings")),
         ("  2.   fewer meetings  ", (2, "fewer meetings")),
@@ -388,6 +390,8 @@ def test_a_huge_final_value_or_score_is_refused_not_crashed_on():
         ("0. Nothing", (None, "0. Nothing")),
         ("We learned a lot", (None, "We learned a lot")),
         ("Q4: next quarter", (None, "Q4: next quarter")),
+        ("Q3 revenue was flat", (None, "Q3 revenue was flat")),  # a quarter, not a prompt: no punctuation
+        ("#1 priority was hiring", (None, "#1 priority was hiring")),
         ("", (None, "")),
     ],
 )
