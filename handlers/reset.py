@@ -72,6 +72,19 @@ def _resets(db: Database, client: WebClient) -> Resets:
     return Resets(db, lambda workspace: client)
 
 
+def _refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, client: WebClient, title: str) -> None:
+    """A button's refusal: in reply to the message clicked, or, for a button with no message to answer in (the
+    App Home's), as a form."""
+    if body.get("response_url") and respond is not None:
+        LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        return
+    if not isinstance(error, OkrError):
+        log.error("could not open a reset form", exc_info=error)
+    message = error.message if isinstance(error, OkrError) else STALE
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=render_view("modal_error.j2", title=title,
+                                                                                    message=message))  # fmt: skip
+
+
 def _number(raw: object) -> int:
     text = str(raw or "")
     if not text.isdigit() or len(text) > 18:
@@ -145,12 +158,7 @@ def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
         )
         view = render_view("final_scores_modal.j2", form=form, metadata=metadata)
     except Exception as error:  # the refusal must reach the person, not Bolt
-        if respond is not None:
-            LoggedRespond(respond)(replace_original=False, **reply_for(error))
-        else:  # the App Home's button: no message to answer in, so the answer opens as a form
-            message = error.message if isinstance(error, OkrError) else STALE
-            view = render_view("modal_error.j2", title="Final scores", message=message)
-            deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+        _refuse(error, body=body, respond=respond, client=client, title="Final scores")
         return
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
 
@@ -201,9 +209,8 @@ def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
             "retro_modal.j2", team=team, cycle=cycle, prompts=reset.RETRO_PROMPTS, limit=reset.RETRO_ANSWER_MAX,
             metadata=json.dumps({"cycle": cycle_id}),
         )  # fmt: skip
-    except Exception as error:
-        if respond is not None:
-            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+    except Exception as error:  # the refusal must reach the person, not Bolt
+        _refuse(error, body=body, respond=respond, client=client, title="Retro")
         return
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
 
@@ -277,9 +284,8 @@ def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
         view = render_view(
             "carry_forward_modal.j2", team=team, cycle=cycle, choices=choices, metadata=json.dumps({"cycle": cycle_id})
         )
-    except Exception as error:
-        if respond is not None:
-            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+    except Exception as error:  # the refusal must reach the person, not Bolt
+        _refuse(error, body=body, respond=respond, client=client, title="Carry forward")
         return
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
 
@@ -351,7 +357,6 @@ def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
                 draft = drafts.start_draft(session, team=team, user_id=user_id, title="", now=now())
             view = step_view(session, draft=draft, team=team)
     except Exception as error:  # the refusal must reach the person, not Bolt
-        if respond is not None:
-            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        _refuse(error, body=body, respond=respond, client=client, title="Draft")
         return
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)

@@ -19,6 +19,7 @@ from tests.e2e.test_reset_by_hand import (
     CHANNEL,
     KEY_RESULTS,
     channel_messages,
+    close_scoring,
     confirm_reset,
     cycle_one,
     cycles,
@@ -161,3 +162,18 @@ def test_a_cycle_without_okrs_closes_without_asking_anyone_and_opens_the_next(dr
         assert "Carry forward" not in flatten(opened)  # nothing to carry
         with db.read() as session:
             assert session.scalars(select(Objective)).all() == []
+
+
+def test_the_home_button_of_a_cycle_closed_meanwhile_answers_in_a_form(driver, slack, db):
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        set_up(driver, slack, db, clock)
+        start_reset(driver, slack, db)
+        driver.open_home("U0BEN")
+        home = wait_until(lambda: slack.home("U0BEN"))
+        assert "1 of your key results needs a final score" in flatten(home)
+        close_scoring(driver, slack, db)  # the Home tab Ben is looking at still shows the button
+        opened = len(slack.calls_to("views.open"))
+        result = driver.click(user="U0BEN", action_id="final_scores_open", view_id=home["id"])
+        assert result.status == 200, result.text
+        call = slack.wait_for("views.open", count=opened + 1)
+        assert "Cycle 1 of *Rockets* is closed: its scores are final" in flatten(call.args["view"])
