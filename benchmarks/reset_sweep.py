@@ -4,7 +4,7 @@
     DATABASE_URL=postgresql://… python benchmarks/reset_sweep.py   # an empty, migrated PostgreSQL database
 
 For each size it fills `teams` (each with a closed cycle whose reset is done and a running one), all planned
-for later, then times `sweep_resets` 30 times and prints the median. Every minute every replica runs it, so
+for later, then times `sweep_resets` 100 times and prints the median. Every minute every replica runs it, so
 it must read what is due through its indexes, not walk the teams. The machine is noisy: compare the ratios
 between sizes, not the absolute figures.
 """
@@ -29,7 +29,7 @@ from storage.migrate import upgrade
 from storage.models import Cycle, CycleState, Team, Workspace
 
 SIZES = (100, 1_000, 10_000)
-RUNS = 30
+RUNS = 100
 
 
 def main() -> None:

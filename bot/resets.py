@@ -50,20 +50,17 @@ def sweep_resets(
         report.update(filter(None, [resets.guarded(resets.cycle_end, team_id, now)]))
     for team_id in notices:
         report.update(filter(None, [resets.guarded(resets.notice, team_id, now)]))
-    after = 0  # every reset under way, a batch at a time: those waiting out their scoring never hide the others
-    while True:
-        with db.read() as session:
-            under_way = session.scalars(
-                select(Cycle.id)
-                .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None), Cycle.id > after)
-                .order_by(Cycle.id)
-                .limit(BATCH)
-            ).all()
-        for cycle_id in under_way:
-            report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
-        if len(under_way) < BATCH:
-            return report
-        after = under_way[-1]
+    # every reset under way, through the partial index (ids only: a few per team resetting), so the ones waiting
+    # out their scoring never hide the others
+    with db.read() as session:
+        under_way = session.scalars(
+            select(Cycle.id)
+            .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None))
+            .order_by(Cycle.reset_started_at)
+        ).all()
+    for cycle_id in under_way:
+        report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
+    return report
 
 
 def _due_teams(session, column, now: datetime) -> list[int]:
