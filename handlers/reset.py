@@ -134,7 +134,7 @@ def on_close_scoring(ack: Ack, body: dict[str, Any], action: dict[str, Any], con
     with replying_errors(respond):
         cycle_id = _number(action.get("value"))
         with db.transaction() as session:
-            cycle, team = reset._cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+            cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             closed = reset.close_scoring_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
             number = closed.cycle.number
         respond(replace_original=False, **ephemeral("scoring_closed.j2", team=team, number=number))
@@ -203,7 +203,7 @@ def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
     try:
         cycle_id = _number(action.get("value"))
         with db.read() as session:
-            cycle, team = reset._cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+            cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_member(session, team=team, user_id=user_id)
         view = render_view(
             "retro_modal.j2", team=team, cycle=cycle, prompts=reset.RETRO_PROMPTS, limit=reset.RETRO_ANSWER_MAX,
@@ -278,7 +278,7 @@ def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
     try:
         cycle_id = _number(action.get("value"))
         with db.read() as session:
-            cycle, team = reset._cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+            cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_facilitator(session, team=team, user_id=user_id)
             cycle, choices = reset.carry_choices(session, team=team, cycle_id=cycle_id)
         view = render_view(
@@ -316,7 +316,7 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
         cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
         picks = picks_of(view)
         with db.transaction() as session:
-            cycle, team = reset._cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
+            cycle, team = reset.cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
             if not picks:
                 first = next(iter((view.get("state") or {}).get("values") or {}), "objective")
                 raise InvalidFields({first: "Tick at least one objective or key result to carry forward."})

@@ -352,7 +352,7 @@ class ScoringForm:
 
 def scoring_form(session: Session, *, workspace_id: int, cycle_id: int, user_id: str) -> ScoringForm:
     """What someone's final-score form holds: their key results of a cycle whose scoring is open."""
-    cycle, team = _cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
+    cycle, team = cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
     _require_scoring_open(cycle, team)
     items = owners_to_ask(session, cycle_id=cycle.id).get(user_id, [])
     if not items:
@@ -418,7 +418,7 @@ def record_final_scores(
     now: datetime,
 ) -> ScoringForm:  # fmt: skip
     """Save an owner's final scores (a second answer replaces the first) while the cycle's scoring is open."""
-    cycle, team = _cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id, lock=True)
+    cycle, team = cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id, lock=True)
     _require_scoring_open(cycle, team)
     items = owners_to_ask(session, cycle_id=cycle.id).get(user_id, [])
     mine = {item.key_result.id: item for item in items}
@@ -437,7 +437,7 @@ def record_final_scores(
     return ScoringForm(team, cycle, items)
 
 
-def _cycle_and_team(session: Session, *, workspace_id: int, cycle_id: int, lock: bool = False) -> tuple[Cycle, Team]:
+def cycle_and_team(session: Session, *, workspace_id: int, cycle_id: int, lock: bool = False) -> tuple[Cycle, Team]:
     row = session.execute(
         select(Cycle, Team)
         .join(Team, (Team.workspace_id == Cycle.workspace_id) & (Team.id == Cycle.team_id))
@@ -710,7 +710,7 @@ def record_retro_form(
     session: Session, *, workspace_id: int, cycle_id: int, user_id: str, answers: dict[int, str], now: datetime
 ) -> tuple[Cycle, Team, list[RetroAnswer]]:
     """Answers typed in the retro form, one per prompt answered; the handler then posts them in the thread."""
-    cycle, team = _cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
+    cycle, team = cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
     if cycle.state is not CycleState.CLOSED:
         raise NotAllowed(f"Cycle {cycle.number} has no retro yet: it opens when the cycle closes.")
     team_rules.require_member(session, team=team, user_id=user_id)
