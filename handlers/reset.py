@@ -85,6 +85,30 @@ def _refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, 
                                                                                     message=message))  # fmt: skip
 
 
+def _open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, title: str, build) -> None:
+    """Open the form `build()` returns (the trigger works for 3 seconds: build it from a read, then open at
+    once), or tell the person why not."""
+    try:
+        view = build()
+    except Exception as error:  # the refusal must reach the person, not Bolt
+        _refuse(error, body=body, respond=respond, client=client, title=title)
+        return
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+
+def _checked(ack: Ack, title: str, save):
+    """Run a form's `save()` before the form closes: a field's mistake is shown next to it, any other refusal
+    replaces the form with its reason, and nothing is written. Returns what `save` returned, or None (acked)."""
+    try:
+        return save()
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+    except (OkrError, ValueError, TypeError, AttributeError) as error:
+        message = error.message if isinstance(error, OkrError) else STALE
+        ack(response_action="update", view=render_view("modal_error.j2", title=title, message=message))
+    return None
+
+
 def _number(raw: object) -> int:
     text = str(raw or "")
     if not text.isdigit() or len(text) > 18:
@@ -148,49 +172,45 @@ def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
                    respond: Respond | None = None) -> None:  # fmt: skip
     ack()
     user_id, db = body["user"]["id"], context["db"]
-    try:
+
+    def build() -> dict:
         cycle_id = _number(action.get("value"))
         with db.read() as session:
             form = reset.scoring_form(session, workspace_id=context["workspace_id"], cycle_id=cycle_id, user_id=user_id)
         container = body.get("container") or {}
-        metadata = json.dumps(
-            {"cycle": cycle_id, "channel": container.get("channel_id"), "ts": container.get("message_ts")}
-        )
-        view = render_view("final_scores_modal.j2", form=form, metadata=metadata)
-    except Exception as error:  # the refusal must reach the person, not Bolt
-        _refuse(error, body=body, respond=respond, client=client, title="Final scores")
-        return
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+        metadata = {"cycle": cycle_id, "channel": container.get("channel_id"), "ts": container.get("message_ts")}
+        return render_view("final_scores_modal.j2", form=form, metadata=json.dumps(metadata))
+
+    _open_form(body, respond, client, "Final scores", build)
 
 
 def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
                         client: WebClient) -> None:  # fmt: skip
     """Check and save before the form closes; then redraw the DM, and close the cycle if that was the last answer."""
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = {}
+
+    def save():
+        metadata.update(json.loads(view.get("private_metadata") or "{}"))
         cycle_id = _number(metadata.get("cycle"))
-        fields = {key: value for key, value in form_fields(view).items()}
         with db.transaction() as session:
             form = reset.scoring_form(session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id)
-            answers = reset.parse_final_scores(fields, form.items)
+            answers = reset.parse_final_scores(form_fields(view), form.items)
             form = reset.record_final_scores(
                 session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id, answers=answers, now=now()
             )
-            done = reset.all_scored(session, cycle_id=cycle_id)
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except (OkrError, ValueError, TypeError, AttributeError) as error:
-        message = error.message if isinstance(error, OkrError) else STALE
-        ack(response_action="update", view=render_view("modal_error.j2", title="Final scores", message=message))
+            return form, reset.all_scored(session, cycle_id=cycle_id)
+
+    saved = _checked(ack, "Final scores", save)
+    if saved is None:
         return
     ack()
+    form, done = saved
     if metadata.get("channel") and metadata.get("ts"):
         message = render_message("final_scores_dm.j2", team=form.team, cycle=form.cycle, items=form.items, saved=True)
         deliver(client.chat_update, channel=metadata["channel"], ts=metadata["ts"], **message)
     if done:  # nothing left to wait for: close now rather than at the next sweep
-        _resets(db, client).advance(cycle_id, now())
+        _resets(db, client).advance(form.cycle.id, now())
 
 
 # the retro ------------------------------------------------------------------------------------------------
@@ -200,41 +220,39 @@ def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
                   respond: Respond | None = None) -> None:  # fmt: skip
     ack()
     user_id, db = body["user"]["id"], context["db"]
-    try:
+
+    def build() -> dict:
         cycle_id = _number(action.get("value"))
         with db.read() as session:
             cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_member(session, team=team, user_id=user_id)
-        view = render_view(
+        return render_view(
             "retro_modal.j2", team=team, cycle=cycle, prompts=reset.RETRO_PROMPTS, limit=reset.RETRO_ANSWER_MAX,
             metadata=json.dumps({"cycle": cycle_id}),
         )  # fmt: skip
-    except Exception as error:  # the refusal must reach the person, not Bolt
-        _refuse(error, body=body, respond=respond, client=client, title="Retro")
-        return
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+    _open_form(body, respond, client, "Retro", build)
 
 
 def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
                        client: WebClient) -> None:  # fmt: skip
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-    try:
+
+    def save():
         cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
         answers = reset.parse_retro_form(form_fields(view))
         with db.transaction() as session:
             cycle, team, saved = reset.record_retro_form(
                 session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id, answers=answers, now=now()
             )
-            channel, thread = cycle.retro_channel_id or team.channel_id, cycle.retro_ts
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except (OkrError, ValueError, TypeError, AttributeError) as error:
-        message = error.message if isinstance(error, OkrError) else STALE
-        ack(response_action="update", view=render_view("modal_error.j2", title="Retro", message=message))
+            return cycle.retro_channel_id or team.channel_id, cycle.retro_ts, saved
+
+    saved = _checked(ack, "Retro", save)
+    if saved is None:
         return
     ack()
-    message = render_message("retro_answers_posted.j2", user_id=user_id, answers=saved, prompts=reset.RETRO_PROMPTS)
+    channel, thread, answers = saved
+    message = render_message("retro_answers_posted.j2", user_id=user_id, answers=answers, prompts=reset.RETRO_PROMPTS)
     posted = deliver(client.chat_postMessage, channel=channel, **({"thread_ts": thread} if thread else {}), **message)
     if not posted.ok:  # the answers are kept with the cycle either way
         log.warning("could not post retro answers in the thread", extra={"error": posted.error})
@@ -275,19 +293,17 @@ def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
                   respond: Respond | None = None) -> None:  # fmt: skip
     ack()
     user_id, db = body["user"]["id"], context["db"]
-    try:
+
+    def build() -> dict:
         cycle_id = _number(action.get("value"))
         with db.read() as session:
             cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_facilitator(session, team=team, user_id=user_id)
             cycle, choices = reset.carry_choices(session, team=team, cycle_id=cycle_id)
-        view = render_view(
-            "carry_forward_modal.j2", team=team, cycle=cycle, choices=choices, metadata=json.dumps({"cycle": cycle_id})
-        )
-    except Exception as error:  # the refusal must reach the person, not Bolt
-        _refuse(error, body=body, respond=respond, client=client, title="Carry forward")
-        return
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+        metadata = json.dumps({"cycle": cycle_id})
+        return render_view("carry_forward_modal.j2", team=team, cycle=cycle, choices=choices, metadata=metadata)
+
+    _open_form(body, respond, client, "Carry forward", build)
 
 
 def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
@@ -312,7 +328,8 @@ def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
 def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
                        client: WebClient) -> None:  # fmt: skip
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-    try:
+
+    def save():
         cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
         picks = picks_of(view)
         with db.transaction() as session:
@@ -323,14 +340,13 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
             carried = reset.carry_forward(
                 session, team=team, cycle_id=cycle_id, picks=picks, user_id=user_id, now=now()
             )
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except (OkrError, ValueError, TypeError, AttributeError) as error:
-        message = error.message if isinstance(error, OkrError) else STALE
-        ack(response_action="update", view=render_view("modal_error.j2", title="Carry forward", message=message))
+            return cycle, team, carried
+
+    saved = _checked(ack, "Carry forward", save)
+    if saved is None:
         return
     ack()
+    cycle, team, carried = saved
     message = render_message(
         "carried_forward.j2", user_id=user_id, cycle=cycle, carried=carried.drafts, skipped=carried.skipped
     )
@@ -345,7 +361,8 @@ def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
 
     ack()
     user_id, db = body["user"]["id"], context["db"]
-    try:
+
+    def build() -> dict:
         team_id = _number(action.get("value"))
         with db.transaction() as session:
             team = team_rules.resolve_team(
@@ -355,8 +372,6 @@ def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
             draft = drafts.resumable_draft(session, team=team, user_id=user_id)
             if draft is None:
                 draft = drafts.start_draft(session, team=team, user_id=user_id, title="", now=now())
-            view = step_view(session, draft=draft, team=team)
-    except Exception as error:  # the refusal must reach the person, not Bolt
-        _refuse(error, body=body, respond=respond, client=client, title="Draft")
-        return
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+            return step_view(session, draft=draft, team=team)
+
+    _open_form(body, respond, client, "Draft", build)
