@@ -21,7 +21,6 @@ from bot.render import render_message, render_view
 from bot.resets import Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import cycle_row
 from bot.slack import deliver
 from handlers.errors import reply_for, replying_errors
 from handlers.forms import form_fields
@@ -133,14 +132,7 @@ def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
             team = team_rules.resolve_team(
                 session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
             )
-            status = reset.reset_status(session, team=team, now=now())  # the cycle `/okr reset` offers now
-            if status.span.number != number:
-                raise OkrError(
-                    f"Cycle {number} is not the one to reset any more. Run `/okr reset` again to see where it stands."
-                )
-            cycle = status.cycle or cycle_row(session, team=team, span=status.span, now=now())
-            cycle = reset.start_reset_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
-            cycle_id = cycle.id
+            cycle_id = reset.start_offered_reset(session, team=team, user_id=user_id, number=number, now=now()).id
         respond(replace_original=True, **ephemeral("reset_begun.j2", team=team, number=number))
         _resets(db, client).advance(cycle_id, now())
 

@@ -248,6 +248,18 @@ def begin_reset(session: Session, *, team: Team, cycle: Cycle, actor: str | None
     return True
 
 
+def start_offered_reset(session: Session, *, team: Team, user_id: str, number: int, now: datetime) -> Cycle:
+    """The confirmation of `/okr reset` for cycle `number`: start it if it is still the cycle `/okr reset` offers
+    (a confirmation left on screen while the cycle changed is refused)."""
+    status = reset_status(session, team=team, now=now)
+    if status.span.number != number:
+        raise Conflict(
+            f"Cycle {number} is not the one to reset any more. Run `/okr reset` again to see where it stands."
+        )
+    cycle = status.cycle or cycle_row(session, team=team, span=status.span, now=now)
+    return start_reset_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now)
+
+
 def start_reset_now(session: Session, *, team: Team, user_id: str, cycle_id: int, now: datetime) -> Cycle:
     """`/okr reset`, confirmed: start the reset of the team's current cycle now (facilitators)."""
     team_rules.require_facilitator(session, team=team, user_id=user_id)
