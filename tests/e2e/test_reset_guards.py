@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.rituals import drafts, revisions
 from bot.rituals.cycles import team_span
-from storage.models import Draft, DraftState, Objective, Team
-from tests.e2e.okr_support import commit, rockets
+from storage.models import BacklogItem, Draft, DraftState, ItemState, Objective, Round, RoundState, Team
+from tests.e2e.okr_support import add_backlog, commit, posted_round, rockets
 from tests.e2e.support import okr, row_counts, wait_until
 from tests.e2e.test_checkin_delivery import sweeper
 from tests.e2e.test_reset_by_hand import (
@@ -177,3 +177,24 @@ def test_the_home_button_of_a_cycle_closed_meanwhile_answers_in_a_form(driver, s
         assert result.status == 200, result.text
         call = slack.wait_for("views.open", count=opened + 1)
         assert "Cycle 1 of *Rockets* is closed: its scores are final" in flatten(call.args["view"])
+
+
+def test_a_vote_still_open_at_the_close_is_closed_by_the_next_sweep(driver, slack, db, database_url):
+    sweep = sweeper(slack, database_url, db)
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        set_up(driver, slack, db, clock)
+        add_backlog(db, "Onboarding checklist", "Dark mode")
+        assert okr(driver, slack, "triage start").ephemeral
+        posted = posted_round(db)
+        start_reset(driver, slack, db)
+        close_scoring(driver, slack, db)
+        with db.read() as session:
+            assert session.get(Round, posted.id).state is RoundState.OPEN  # the close set its deadline to now
+
+        clock.tick(timedelta(minutes=1))
+        sweep.run(datetime.now(UTC))
+
+        with db.read() as session:
+            assert session.get(Round, posted.id).state is RoundState.CLOSED
+            states = {item.state for item in session.scalars(select(BacklogItem))}
+        assert states == {ItemState.NOT_NOW}  # the round's close leaves them where the reset put them
