@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -41,13 +42,16 @@ log = logging.getLogger(__name__)
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
-def build_app(settings: Settings, db: Database) -> App:
+def build_app(settings: Settings, db: Database, *, listener_executor: Executor | None = None) -> App:
+    """The Bolt app. `listener_executor` runs the work done after each ack (Bolt's own pool by default)."""
     client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token)
     common = {
         "signing_secret": settings.slack_signing_secret,
         "client": client,
         "logger": logging.getLogger("bot.bolt"),
     }
+    if listener_executor is not None:
+        common["listener_executor"] = listener_executor
     if settings.mode is Mode.OAUTH:
         app = App(oauth_settings=_oauth_settings(settings, db), **common)
     else:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import secrets
 import shlex
 import sys
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -58,11 +60,43 @@ def seed(fake: FakeSlack) -> None:
         fake.add_channel(channel_id, name, members=tuple(u for u, _r, _a in USERS.values()))
 
 
+class TrackedExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, counting the work still running after each ack, so output is shown when it is done."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=10, thread_name_prefix="bolt-listener")
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        with self._idle:
+            self._busy += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+
 class Playground:
     """One terminal session: who you are, where you are, and what the bot has shown so far."""
 
-    def __init__(self, fake: FakeSlack, driver: SlackDriver, out: TextIO, sweeper: Sweeper | None = None) -> None:
-        self.fake, self.driver, self.out, self.sweeper = fake, driver, out, sweeper
+    def __init__(
+        self,
+        fake: FakeSlack,
+        driver: SlackDriver,
+        out: TextIO,
+        sweeper: Sweeper | None = None,
+        listeners: TrackedExecutor | None = None,
+    ) -> None:
+        self.fake, self.driver, self.out, self.sweeper, self.listeners = fake, driver, out, sweeper, listeners
         self.user, self.channel = "U0ADA", "C0ROCKET"
         self.names = {u: n for n, (u, _r, _a) in USERS.items()} | {c: n for n, c in CHANNELS.items()}
         self.names[fake.workspace().bot_user_id] = "OKR bot"
@@ -279,7 +313,12 @@ class Playground:
         return messages[int(head) - 1]
 
     def _settle(self, quiet: float = 0.3, limit: float = 5.0) -> None:
-        """Wait until the bot has stopped calling Slack for a moment (it works after acking)."""
+        """Wait until the bot has finished what it does after acking, then until it stops calling Slack.
+
+        The second wait covers work on timers, such as a triage tally redrawn a moment after the last vote.
+        """
+        if self.listeners is not None:
+            self.listeners.wait_idle(timeout=30.0)
         deadline = time.monotonic() + limit
         count = -1
         while time.monotonic() < deadline:
@@ -383,10 +422,12 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
         slack_client_secret=None,
     )
     db = Database(settings.database_url)
-    server = BackgroundServer(make_wsgi_app(build_app(local, db), db, signing_secret=signing_secret))
+    listeners = TrackedExecutor()
+    app = build_app(local, db, listener_executor=listeners)
+    server = BackgroundServer(make_wsgi_app(app, db, signing_secret=signing_secret))
     driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
     sweeper = Sweeper(db, scheduler.client_for(local, db))
-    session = Playground(fake, driver, out, sweeper)
+    session = Playground(fake, driver, out, sweeper, listeners)
     background = scheduler.start(local, db)
     session.say("OKR bot sandbox: a local stand-in for Slack with people ada, ben and cleo. Type `help`.")
     interactive = stdin.isatty()
@@ -404,6 +445,7 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
         if background is not None:
             background.shutdown(wait=False)
         server.stop()
+        listeners.shutdown(wait=True, cancel_futures=True)
         fake.stop()
         db.dispose()
     return 0
