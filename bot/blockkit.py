@@ -28,7 +28,7 @@ def check_message(message: dict[str, Any]) -> dict[str, Any]:
         raise BlockKitLimitError("a message needs a top-level text fallback for notifications")
     if len(message["text"]) > FALLBACK_TEXT:
         raise BlockKitLimitError("the fallback text is too long")
-    _check_blocks(message.get("blocks", []), MESSAGE_BLOCKS)
+    check_blocks(message.get("blocks", []), MESSAGE_BLOCKS)
     return message
 
 
@@ -37,11 +37,11 @@ def check_view(view: dict[str, Any]) -> dict[str, Any]:
         raise BlockKitLimitError(f"modal title longer than {MODAL_TITLE}: {view['title']['text']!r}")
     if len(view.get("private_metadata", "")) > PRIVATE_METADATA:
         raise BlockKitLimitError("private_metadata too long")
-    _check_blocks(view["blocks"], VIEW_BLOCKS)
+    check_blocks(view["blocks"], VIEW_BLOCKS)
     return view
 
 
-def _check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
+def check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
     if len(blocks) > limit:
         raise BlockKitLimitError(f"{len(blocks)} blocks, Slack allows {limit}")
     for block in blocks:

@@ -1,4 +1,5 @@
-"""Charts the bot posts as images: a team's key-result scores week by week across a cycle.
+"""Charts the bot posts as images: a team's key-result scores week by week across a cycle, and the digest's
+picture of the ripple network (laid out by networkx).
 
 Drawn on a `matplotlib.figure.Figure` with the Agg canvas, never through pyplot: pyplot keeps global
 state (the "current figure") that is not safe to share with the scheduler thread that renders charts.
@@ -11,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import cycle
 
+import networkx as nx
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 WIDTH_PX, HEIGHT_PX, DPI = 800, 450, 100
@@ -92,3 +95,57 @@ def progress_chart(series: Sequence[ChartSeries], *, weeks: int = 13, title: str
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class NetworkEdge:
+    from_team: str
+    to_team: str
+    depends: bool  # drawn dashed; "affects" is solid
+    at_risk: bool  # a key result at either end is at risk or was dropped: drawn red
+
+
+NETWORK_PX = 900
+RISK_COLOUR, EDGE_COLOUR, NODE_COLOUR = "tab:red", "#7a7a7a", "#cfe3f7"
+
+
+def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
+    """A PNG of the teams (nodes) and their declared ripples (arrows from the declaring team), laid out by
+    networkx with a fixed seed, so the same network gives the same picture."""
+    graph = nx.MultiDiGraph()
+    for edge in edges:
+        graph.add_edge(_clip(edge.from_team, 24), _clip(edge.to_team, 24), edge=edge)
+    size = NETWORK_PX / DPI
+    figure = Figure(figsize=(size, size), dpi=DPI, layout="constrained")
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_axis_off()
+    figure.suptitle(_clip(title, TITLE_LIMIT), x=0.01, ha="left", fontsize=11, parse_math=False)
+    if not graph:
+        axes.text(0.5, 0.5, "No ripples declared", ha="center", va="center", fontsize=12, color="#808080")
+    else:
+        positions = nx.spring_layout(graph, seed=7, k=1.6 / max(1, len(graph)) ** 0.5)
+        small = len(graph) > 40
+        nx.draw_networkx_nodes(graph, positions, ax=axes, node_color=NODE_COLOUR, node_size=120 if small else 900)
+        for risky in (False, True):
+            for depends in (False, True):
+                chosen = [(u, v) for u, v, d in graph.edges(data="edge") if (d.at_risk, d.depends) == (risky, depends)]
+                nx.draw_networkx_edges(
+                    graph, positions, edgelist=chosen, ax=axes, arrows=True, arrowsize=8 if small else 14,
+                    edge_color=RISK_COLOUR if risky else EDGE_COLOUR, style="dashed" if depends else "solid",
+                    width=1.8 if risky else 1.0, node_size=120 if small else 900, connectionstyle="arc3,rad=0.08",
+                )  # fmt: skip
+        labels = nx.draw_networkx_labels(graph, positions, ax=axes, font_size=6 if small else 8)
+        for text in labels.values():
+            text.set_parse_math(False)
+        axes.legend(
+            handles=[
+                Line2D([], [], color=EDGE_COLOUR, label="affects"),
+                Line2D([], [], color=EDGE_COLOUR, linestyle="--", label="depends on"),
+                Line2D([], [], color=RISK_COLOUR, linewidth=1.8, label="at risk or dropped"),
+            ],
+            loc="lower left", fontsize=8, frameon=False,
+        )  # fmt: skip
+    buffer = io.BytesIO()
+    canvas.print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()

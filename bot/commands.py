@@ -72,8 +72,20 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "vote with 🚀 for the product-backlog items that move the key results fastest; `close` takes the top N "
         "(the team's sprint size by default) into the sprint",
     ),
-    SubCommand("ripple", "/okr ripple", "declare how a key result touches another team", ready=False),
-    SubCommand("digest", "/okr digest [post]", "the weekly cross-team digest", ready=False),
+    SubCommand(
+        "ripple",
+        "/okr ripple [[affects|depends] #other-team-channel KR [their KR] NOTE | list [all] | resolve N | withdraw N]",
+        "declare how one of your key results affects another team, or depends on it (a form with nothing after "
+        "it); their channel is told once. `list` your team's ripples; `resolve` one that is settled (either team), "
+        "`withdraw` one you declared",
+    ),
+    SubCommand(
+        "digest",
+        "/okr digest [post | settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]]",
+        "the weekly cross-team digest: what teams committed, revised, dropped or put at risk, which teams that "
+        "touches, ripples and conflicts. With nothing after it, a preview only you see; `post` posts it now "
+        "(facilitators, leaders, admins); `settings` shows or sets where and when it goes (leaders, admins)",
+    ),
     SubCommand(
         "reset",
         "/okr reset",

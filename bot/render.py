@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from bot.blockkit import check_message, check_view, clip
+from bot.blockkit import check_blocks, check_message, check_view, clip
 from bot.numbers import format_number
 from storage.models import ItemState
 
@@ -90,3 +90,10 @@ def render_message(name: str, **context: Any) -> dict[str, Any]:
 def render_view(name: str, **context: Any) -> dict[str, Any]:
     """A modal or App Home view for views.open / views.publish."""
     return check_view(_render_json(name, context))
+
+
+def render_blocks(name: str, **context: Any) -> list[dict[str, Any]]:
+    """Blocks for more than one message (a long digest): each block within Slack's limits, any number of them."""
+    blocks = _render_json(name, context)["blocks"]
+    check_blocks(blocks, len(blocks))
+    return blocks

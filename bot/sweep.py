@@ -13,7 +13,9 @@ What is due:
 - closing triage and sprint rounds past their deadline, and finishing rounds a process left half-posted
   (bot/rounds.py);
 - the 13-week reset: its notice a week before a cycle ends, then final scores, the close, the retro and the
-  next cycle's prompt (bot/resets.py).
+  next cycle's prompt (bot/resets.py);
+- ripple notices Slack could not take when the ripple was declared, and each workspace's weekly digest
+  (bot/digests.py).
 
 A sweep that was not run for a while (downtime) sends what is still due this week and records earlier
 weeks as skipped (`stale`). Slack's refusals are outcomes: a person the bot cannot DM is marked
@@ -35,6 +37,7 @@ from sqlalchemy import delete, select, update
 
 from bot import outbox
 from bot.charts import progress_chart
+from bot.digests import sweep_news
 from bot.outbox import Claim
 from bot.render import render_message
 from bot.resets import sweep_resets
@@ -83,6 +86,7 @@ class Sweeper:
             if not due:
                 report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
                 report.update(sweep_resets(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
+                report.update(sweep_news(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
                 self._forget_old_deliveries(now)
                 return report
             for item in due:

@@ -16,6 +16,7 @@ from handlers import (
     okr_changes,
     reactions,
     reset,
+    ripples,
     team_actions,
     triage,
 )
@@ -35,4 +36,5 @@ def register(app: App, *, db: Database) -> None:
     backlog.register(app)
     triage.register(app)
     reset.register(app)
+    ripples.register(app)
     lifecycle.register(app)

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
-from handlers import away, backlog, checkins, drafting, okrs, reset, teams, triage, vision
+from handlers import away, backlog, checkins, digest, drafting, okrs, reset, ripples, teams, triage, vision
 from handlers.errors import replying_errors
 from handlers.replies import LoggedRespond, ephemeral, error_reply
 from storage.db import Database
@@ -51,6 +51,8 @@ ROUTES: dict[str, Route] = {
     "triage": triage.triage,
     "sprint": triage.sprint,
     "reset": reset.route,
+    "ripple": ripples.route,
+    "digest": digest.route,
 }
 
 

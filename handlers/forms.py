@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.errors import InvalidFields, OkrError
+from bot.render import render_view
+from bot.slack import deliver
+from handlers.errors import reply_for
+from handlers.replies import LoggedRespond
+
+log = logging.getLogger(__name__)
+STALE = "This form is out of date. Open it again from the message."
 
 # where each kind of element keeps its value in `view.state.values`
 _VALUE_KEYS = ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date")
@@ -25,3 +38,47 @@ def form_fields(view: dict[str, Any]) -> dict[str, str | None]:
         for element in (elements or {}).values():
             fields[block_id] = element_value(element or {})
     return fields
+
+
+def refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, client: WebClient, title: str) -> None:
+    """A button's refusal: in reply to the message clicked, or, for a button with no message to answer in (the
+    App Home's), as a form."""
+    if body.get("response_url") and respond is not None:
+        LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        return
+    if not isinstance(error, OkrError):
+        log.error("could not open a form", exc_info=error)
+    message = error.message if isinstance(error, OkrError) else STALE
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=render_view("modal_error.j2", title=title,
+                                                                                    message=message))  # fmt: skip
+
+
+def open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, title: str, build) -> None:
+    """Open the form `build()` returns (the trigger works for 3 seconds: build it from a read, then open at
+    once), or tell the person why not."""
+    try:
+        view = build()
+    except Exception as error:  # the refusal must reach the person, not Bolt
+        refuse(error, body=body, respond=respond, client=client, title=title)
+        return
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+
+def checked(ack: Ack, title: str, save):
+    """Run a form's `save()` before the form closes: a field's mistake is shown next to it, any other refusal
+    replaces the form with its reason, and nothing is written. Returns what `save` returned, or None (acked)."""
+    try:
+        return save()
+    except InvalidFields as error:
+        ack(response_action="errors", errors=error.fields)
+    except (OkrError, ValueError, TypeError, AttributeError) as error:
+        message = error.message if isinstance(error, OkrError) else STALE
+        ack(response_action="update", view=render_view("modal_error.j2", title=title, message=message))
+    return None
+
+
+def number_of(raw: object) -> int:
+    text = str(raw or "")
+    if not text.isdigit() or len(text) > 18:
+        raise OkrError(STALE)
+    return int(text)

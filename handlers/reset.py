@@ -22,8 +22,8 @@ from bot.resets import Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
 from bot.slack import deliver
-from handlers.errors import reply_for, replying_errors
-from handlers.forms import form_fields
+from handlers.errors import replying_errors
+from handlers.forms import checked, form_fields, number_of, open_form
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral
 from storage.db import Database
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from handlers.commands import CommandRequest
 
 log = logging.getLogger(__name__)
-STALE = "This form is out of date. Open it again from the message."
 SCORING_HOURS = int(reset.SCORING_TIME.total_seconds() // 3600)
 _TEAM_AND_CYCLE = re.compile(r"^(\d{1,18}):(\d{1,9})$")
 
@@ -71,50 +70,6 @@ def _resets(db: Database, client: WebClient) -> Resets:
     return Resets(db, lambda workspace: client)
 
 
-def _refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, client: WebClient, title: str) -> None:
-    """A button's refusal: in reply to the message clicked, or, for a button with no message to answer in (the
-    App Home's), as a form."""
-    if body.get("response_url") and respond is not None:
-        LoggedRespond(respond)(replace_original=False, **reply_for(error))
-        return
-    if not isinstance(error, OkrError):
-        log.error("could not open a reset form", exc_info=error)
-    message = error.message if isinstance(error, OkrError) else STALE
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=render_view("modal_error.j2", title=title,
-                                                                                    message=message))  # fmt: skip
-
-
-def _open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, title: str, build) -> None:
-    """Open the form `build()` returns (the trigger works for 3 seconds: build it from a read, then open at
-    once), or tell the person why not."""
-    try:
-        view = build()
-    except Exception as error:  # the refusal must reach the person, not Bolt
-        _refuse(error, body=body, respond=respond, client=client, title=title)
-        return
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
-
-
-def _checked(ack: Ack, title: str, save):
-    """Run a form's `save()` before the form closes: a field's mistake is shown next to it, any other refusal
-    replaces the form with its reason, and nothing is written. Returns what `save` returned, or None (acked)."""
-    try:
-        return save()
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-    except (OkrError, ValueError, TypeError, AttributeError) as error:
-        message = error.message if isinstance(error, OkrError) else STALE
-        ack(response_action="update", view=render_view("modal_error.j2", title=title, message=message))
-    return None
-
-
-def _number(raw: object) -> int:
-    text = str(raw or "")
-    if not text.isdigit() or len(text) > 18:
-        raise OkrError(STALE)
-    return int(text)
-
-
 # starting and closing by hand -----------------------------------------------------------------------------
 
 
@@ -148,7 +103,7 @@ def on_close_scoring(ack: Ack, body: dict[str, Any], action: dict[str, Any], con
     ack()
     respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
     with replying_errors(respond):
-        cycle_id = _number(action.get("value"))
+        cycle_id = number_of(action.get("value"))
         with db.transaction() as session:
             cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             closed = reset.close_scoring_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
@@ -166,14 +121,14 @@ def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
     user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
-        cycle_id = _number(action.get("value"))
+        cycle_id = number_of(action.get("value"))
         with db.read() as session:
             form = reset.scoring_form(session, workspace_id=context["workspace_id"], cycle_id=cycle_id, user_id=user_id)
         container = body.get("container") or {}
         metadata = {"cycle": cycle_id, "channel": container.get("channel_id"), "ts": container.get("message_ts")}
         return render_view("final_scores_modal.j2", form=form, metadata=json.dumps(metadata))
 
-    _open_form(body, respond, client, "Final scores", build)
+    open_form(body, respond, client, "Final scores", build)
 
 
 def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
@@ -184,7 +139,7 @@ def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
 
     def save():
         metadata.update(json.loads(view.get("private_metadata") or "{}"))
-        cycle_id = _number(metadata.get("cycle"))
+        cycle_id = number_of(metadata.get("cycle"))
         with db.transaction() as session:
             form = reset.scoring_form(session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id)
             answers = reset.parse_final_scores(form_fields(view), form.items)
@@ -193,7 +148,7 @@ def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
             )
             return form, reset.all_scored(session, cycle_id=cycle_id)
 
-    saved = _checked(ack, "Final scores", save)
+    saved = checked(ack, "Final scores", save)
     if saved is None:
         return
     ack()
@@ -214,7 +169,7 @@ def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
     user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
-        cycle_id = _number(action.get("value"))
+        cycle_id = number_of(action.get("value"))
         with db.read() as session:
             cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_member(session, team=team, user_id=user_id)
@@ -223,7 +178,7 @@ def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
             metadata=json.dumps({"cycle": cycle_id}),
         )  # fmt: skip
 
-    _open_form(body, respond, client, "Retro", build)
+    open_form(body, respond, client, "Retro", build)
 
 
 def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
@@ -231,7 +186,7 @@ def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
 
     def save():
-        cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
+        cycle_id = number_of(json.loads(view.get("private_metadata") or "{}").get("cycle"))
         answers = reset.parse_retro_form(form_fields(view))
         with db.transaction() as session:
             cycle, team, saved = reset.record_retro_form(
@@ -239,7 +194,7 @@ def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
             )
             return cycle.retro_channel_id or team.channel_id, cycle.retro_ts, saved
 
-    saved = _checked(ack, "Retro", save)
+    saved = checked(ack, "Retro", save)
     if saved is None:
         return
     ack()
@@ -287,7 +242,7 @@ def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
     user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
-        cycle_id = _number(action.get("value"))
+        cycle_id = number_of(action.get("value"))
         with db.read() as session:
             cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_facilitator(session, team=team, user_id=user_id)
@@ -295,7 +250,7 @@ def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
         metadata = json.dumps({"cycle": cycle_id})
         return render_view("carry_forward_modal.j2", team=team, cycle=cycle, choices=choices, metadata=metadata)
 
-    _open_form(body, respond, client, "Carry forward", build)
+    open_form(body, respond, client, "Carry forward", build)
 
 
 def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
@@ -322,7 +277,7 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
 
     def save():
-        cycle_id = _number(json.loads(view.get("private_metadata") or "{}").get("cycle"))
+        cycle_id = number_of(json.loads(view.get("private_metadata") or "{}").get("cycle"))
         picks = picks_of(view)
         with db.transaction() as session:
             cycle, team = reset.cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
@@ -334,7 +289,7 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
             )
             return cycle, team, carried
 
-    saved = _checked(ack, "Carry forward", save)
+    saved = checked(ack, "Carry forward", save)
     if saved is None:
         return
     ack()
@@ -355,7 +310,7 @@ def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
     user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
-        team_id = _number(action.get("value"))
+        team_id = number_of(action.get("value"))
         with db.transaction() as session:
             team = team_rules.resolve_team(
                 session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
@@ -366,4 +321,4 @@ def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
                 draft = drafts.start_draft(session, team=team, user_id=user_id, title="", now=now())
             return step_view(session, draft=draft, team=team)
 
-    _open_form(body, respond, client, "Draft", build)
+    open_form(body, respond, client, "Draft", build)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, String, Text
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, utcnow, value_enum
@@ -24,23 +24,31 @@ class RippleState(enum.Enum):
 
 
 class Ripple(WorkspaceScoped, Timestamped, Base):
+    """One team's key result that affects another team, or depends on it (and perhaps on one of its key results).
+
+    People call it by its `number` (R1, R2… per workspace). The other team's channel is told once: the notice's
+    message is kept (`notice_*`), and a partial index finds the notices the sweep still has to post.
+    """
+
     __tablename__ = "ripples"
     __table_args__ = (
         CheckConstraint("from_team_id <> to_team_id", name="other_team"),
-        ForeignKeyConstraint(
-            ["workspace_id", "from_team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
+        UniqueConstraint("workspace_id", "number"),
+        Index("ix_ripples_workspace_state", "workspace_id", "state"),
+        Index(
+            "ix_ripples_notice_pending",
+            "created_at",
+            sqlite_where=text("notice_done_at IS NULL"),
+            postgresql_where=text("notice_done_at IS NULL"),
         ),
-        ForeignKeyConstraint(
-            ["workspace_id", "to_team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "from_team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["workspace_id", "to_team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(
             ["workspace_id", "key_result_id"],
             ["key_results.workspace_id", "key_results.id"],
             ondelete="CASCADE",
         ),
-        ForeignKeyConstraint(
-            ["workspace_id", "to_key_result_id"], ["key_results.workspace_id", "key_results.id"]
-        ),
+        ForeignKeyConstraint(["workspace_id", "to_key_result_id"], ["key_results.workspace_id", "key_results.id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,8 +58,14 @@ class Ripple(WorkspaceScoped, Timestamped, Base):
     to_key_result_id: Mapped[int | None]
     kind: Mapped[RippleKind] = mapped_column(value_enum(RippleKind, "ripple_kind"))
     note: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[RippleState] = mapped_column(
-        value_enum(RippleState, "ripple_state"), default=RippleState.OPEN
-    )
+    state: Mapped[RippleState] = mapped_column(value_enum(RippleState, "ripple_state"), default=RippleState.OPEN)
     created_by: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int]
+    notice_channel_id: Mapped[str | None] = mapped_column(String(32))
+    notice_ts: Mapped[str | None] = mapped_column(String(32))
+    notice_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # posted, or refused for good
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(32))  # who resolved or withdrew it
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped
@@ -15,12 +15,22 @@ class Workspace(Timestamped, Base):
     """A Slack workspace the bot is installed in; every other row hangs off one."""
 
     __tablename__ = "workspaces"
+    __table_args__ = (
+        CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_team_id: Mapped[str] = mapped_column(String(32), unique=True)
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str | None] = mapped_column(String(200))
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the weekly cross-team digest: where (besides any team's own digest channel) and when, in which zone
+    digest_channel_id: Mapped[str | None] = mapped_column(String(32))
+    digest_weekday: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")  # 0 = Monday
+    digest_hour: Mapped[int] = mapped_column(SmallInteger, default=9, server_default="9")
+    digest_timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    digest_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: not planned yet
 
 
 class ProcessedEvent(WorkspaceScoped, Base):
@@ -40,9 +50,7 @@ class EventLog(WorkspaceScoped, Timestamped, Base):
     __table_args__ = (
         Index("ix_event_log_entity", "entity", "entity_id"),
         Index("ix_event_log_team_created", "team_id", "created_at"),
-        ForeignKeyConstraint(
-            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

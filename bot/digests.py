@@ -1,0 +1,227 @@
+"""Cross-team news in Slack: each ripple's notice in the other team's channel, and the weekly digest.
+
+Both are claimed sends (bot/outbox.py). A ripple's notice is posted when it is declared; if Slack was not
+reachable then, the sweep finds it through a partial index on notices not yet done and posts it. The digest
+is due per workspace (`workspaces.digest_due_at`, indexed): each of its messages and its picture is claimed per
+week and channel, so two replicas, a restart or a sweep run twice post each once. After downtime only the
+latest week is posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select, update
+
+from bot import outbox
+from bot.charts import NetworkEdge, network_chart
+from bot.render import render_blocks, render_message
+from bot.rituals import digest as rules
+from bot.rituals import ripples
+from bot.rituals.ripples import RippleLine
+from bot.slack import deliver
+from storage.db import Database
+from storage.models import ClaimState, Ripple, Workspace
+
+log = logging.getLogger(__name__)
+
+NOTICE_KIND, DIGEST_KIND, PICTURE_KIND = "ripple_notice", "digest", "digest_picture"
+BATCH = 100
+
+ClientFor = Callable[[Workspace], WebClient | None]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class DigestMessages:
+    digest: rules.Digest
+    messages: list[dict[str, Any]]
+    picture: bytes | None  # None when no ripple is live: there is nothing to draw
+
+
+def digest_messages(db: Database, *, workspace_id: int, since: datetime, until: datetime, preview: bool = False):
+    """The digest of [since, until) as the messages to post, and the picture of the network."""
+    with db.read() as session:
+        digest = rules.build_digest(session, workspace_id=workspace_id, since=since, until=until)
+    parts = rules.split_messages(render_blocks("digest.j2", digest=digest))
+    messages = [
+        render_message("digest_part.j2", blocks=part, part=index, parts=len(parts), digest=digest, preview=preview)
+        for index, part in enumerate(parts, start=1)
+    ]
+    picture = None
+    if digest.edges and not preview:
+        edges = [NetworkEdge(e.from_team, e.to_team, e.kind == "depends_on", e.at_risk) for e in digest.edges]
+        picture = network_chart(edges, title=f"Ripples between teams · week to {until.date().isoformat()}")
+    return DigestMessages(digest, messages, picture)
+
+
+def sweep_news(
+    db: Database, client_for: ClientFor, *, now: datetime, worker: str | None = None, clock: Clock | None = None
+) -> Counter[str]:
+    """Ripple notices still to post, then every workspace whose digest is due; returns how each ended."""
+    news = News(db, client_for, worker=worker, clock=clock)
+    report: Counter[str] = Counter()
+    with db.read() as session:
+        pending = session.scalars(
+            select(Ripple.id).where(Ripple.notice_done_at.is_(None)).order_by(Ripple.created_at).limit(BATCH)
+        ).all()
+        due = session.scalars(
+            select(Workspace.id).where(Workspace.digest_due_at <= now).order_by(Workspace.digest_due_at).limit(BATCH)
+        ).all()
+        unplanned = session.scalars(select(Workspace.id).where(Workspace.digest_due_at.is_(None)).limit(BATCH)).all()
+    for ripple_id in pending:
+        report.update(filter(None, [news.guarded(news.notice, ripple_id, now)]))
+    for workspace_id in unplanned:
+        news.plan(workspace_id, now)
+    for workspace_id in due:
+        report.update(filter(None, [news.guarded(news.weekly, workspace_id, now)]))
+    return report
+
+
+class News:
+    def __init__(
+        self, db: Database, client_for: ClientFor, *, worker: str | None = None, clock: Clock | None = None
+    ) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.worker = worker or outbox.worker_name()
+        self.clock = clock
+
+    def guarded(self, step: Callable[[int, datetime], str | None], row_id: int, now: datetime) -> str | None:
+        """One ripple's or workspace's trouble must not stop the others."""
+        try:
+            return step(row_id, now)
+        except Exception:
+            log.exception("a digest step failed", extra={"step": step.__name__, "row": row_id})
+            return "error"
+
+    def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> outbox.Claim | None:
+        stamp = self.clock() if self.clock is not None else now
+        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
+
+    def _client(self, workspace: Workspace) -> WebClient | None:
+        return None if workspace.uninstalled_at is not None else self.client_for(workspace)
+
+    def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
+        with self.db.read() as session:
+            claim = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
+        return claim is not None and claim.state is not ClaimState.CLAIMED
+
+    # a ripple's notice ----------------------------------------------------------------------------------------
+
+    def notice(self, ripple_id: int, now: datetime) -> str | None:
+        """Tell the team a ripple touches, once. "notice" when posted or refused for good (recorded), "retry"
+        when Slack may take it later, None when another process has it in hand or it was done already."""
+        with self.db.read() as session:
+            ripple = session.get(Ripple, ripple_id)
+            if ripple is None or ripple.notice_done_at is not None:
+                return None
+            line = ripples.line_of(session, ripple)
+            workspace = session.get(Workspace, ripple.workspace_id)
+        client = self._client(workspace)
+        key = str(ripple_id)
+        if client is not None:
+            claim = self._take(workspace.id, NOTICE_KIND, key, now)
+            if claim is None:
+                if not self._finished(workspace.id, NOTICE_KIND, key):
+                    return None
+            else:
+                message = render_message("ripple_notice.j2", line=line)
+                sent = outbox.post(client, claim, channel=line.to_team.channel_id, message=message)
+                if not outbox.record(self.db, claim, sent, now):
+                    return "retry"
+        with self.db.transaction() as session:
+            found = outbox.find(session, workspace_id=workspace.id, kind=NOTICE_KIND, key=key)
+            sent = found is not None and found.state is ClaimState.SENT
+            session.execute(
+                update(Ripple)
+                .where(Ripple.id == ripple_id, Ripple.notice_done_at.is_(None))
+                .values(
+                    notice_done_at=now,
+                    notice_channel_id=found.channel_id if sent else None,
+                    notice_ts=found.message_ts if sent else None,
+                )
+            )
+        return "notice"
+
+    def redraw_notice(self, line: RippleLine) -> None:
+        """Show a ripple's new state on its notice (acknowledged, resolved, withdrawn); a refusal is only logged."""
+        ripple = line.ripple
+        if not ripple.notice_channel_id or not ripple.notice_ts:
+            return
+        with self.db.read() as session:
+            workspace = session.get(Workspace, ripple.workspace_id)
+        client = self._client(workspace)
+        if client is None:
+            return
+        message = render_message("ripple_notice.j2", line=line)
+        updated = deliver(client.chat_update, channel=ripple.notice_channel_id, ts=ripple.notice_ts, **message)
+        if not updated.ok:
+            log.warning("could not redraw a ripple's notice", extra={"error": updated.error})
+
+    # the weekly digest -----------------------------------------------------------------------------------------
+
+    def plan(self, workspace_id: int, now: datetime) -> None:
+        with self.db.transaction() as session:
+            workspace = session.get(Workspace, workspace_id)
+            if workspace.digest_due_at is None:
+                workspace.digest_due_at = rules.next_digest_at(workspace, now)
+
+    def weekly(self, workspace_id: int, now: datetime) -> str | None:
+        """Post the week's digest to each digest channel, then plan the next one. "digest" when done (or there
+        was nowhere to post), "retry" when a message is to be tried again, None when nothing was due."""
+        with self.db.read() as session:
+            workspace = session.get(Workspace, workspace_id)
+            read = workspace.digest_due_at
+            if read is None or read > now:
+                return None
+            channels = rules.digest_channels(session, workspace=workspace)
+        moment = rules.latest_digest_at(workspace, now)
+        client = self._client(workspace) if channels else None
+        outcome = "skipped"
+        if client is not None:
+            built = digest_messages(self.db, workspace_id=workspace_id, since=moment - rules.WEEK, until=moment)
+            week = moment.isoformat(timespec="minutes")
+            final = all([self._post_digest(client, workspace_id, week, channel, built, now) for channel in channels])
+            if not final:
+                return "retry"
+            outcome = "digest"
+        with self.db.transaction() as session:
+            session.execute(
+                update(Workspace)
+                .where(Workspace.id == workspace_id, Workspace.digest_due_at == read)
+                .values(digest_due_at=rules.next_digest_at(workspace, now))
+            )
+        return outcome
+
+    def _post_digest(
+        self, client: WebClient, workspace_id: int, week: str, channel: str, built: DigestMessages, now: datetime
+    ) -> bool:
+        """Each message, then the picture, once each; True when all are sent or refused for good. A message
+        Slack may take later stops the rest, so the parts stay in order."""
+        for index, message in enumerate(built.messages, start=1):
+            key = f"{week}:{channel}:{index}"
+            claim = self._take(workspace_id, DIGEST_KIND, key, now)
+            if claim is None:
+                if not self._finished(workspace_id, DIGEST_KIND, key):
+                    return False
+                continue
+            if not outbox.record(self.db, claim, outbox.post(client, claim, channel=channel, message=message), now):
+                return False
+        if built.picture is None:
+            return True
+        key = f"{week}:{channel}"
+        claim = self._take(workspace_id, PICTURE_KIND, key, now)
+        if claim is None:
+            return self._finished(workspace_id, PICTURE_KIND, key)
+        sent = outbox.upload(
+            client, claim, channel=channel, content=built.picture, filename=f"ripples-{week[:10]}.png",
+            title="Ripples between teams", comment="The ripple network: teams, and the ripples they declared.",
+        )  # fmt: skip
+        return outbox.record(self.db, claim, sent, now)

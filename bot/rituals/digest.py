@@ -1,0 +1,472 @@
+"""The weekly cross-team digest: what each team committed, revised, dropped or put at risk this week, which
+other teams that touches (through declared ripples), new and unacknowledged ripples, and conflicts.
+
+`build_digest` reads a workspace in a fixed number of queries, whatever the number of teams or ripples, and
+returns plain data; the templates (`digest.j2`) turn it into Block Kit, and `split_messages` cuts the blocks
+into messages Slack accepts. The schedule (`next_digest_at`) and the settings are here too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.blockkit import MESSAGE_BLOCKS
+from bot.errors import NotAllowed, UsageError
+from bot.rituals.checkins import confidence_label
+from bot.rituals.team_settings import parse_channel, parse_hour, parse_timezone, parse_weekday
+from bot.rituals.vision import may_publish_vision
+from storage.models import (
+    CheckIn,
+    Cycle,
+    CycleState,
+    Direction,
+    EventLog,
+    KeyResult,
+    KeyResultState,
+    Membership,
+    Objective,
+    ObjectiveState,
+    Ripple,
+    RippleKind,
+    RippleState,
+    Role,
+    Team,
+    Workspace,
+)
+
+WEEK = timedelta(days=7)
+AT_RISK = 6  # a confidence of 6 or less is at risk (4–6) or off track (1–3)
+LIVE_RIPPLES = (RippleState.OPEN, RippleState.ACKNOWLEDGED)
+# blocks and characters per message: Slack's 50 blocks, and well under the ~12,000 characters of text it
+# accepts in one message's blocks
+MESSAGE_CHARACTERS = 10_000
+SETTINGS_USAGE = "/okr digest settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]"
+_UP = {Direction.INCREASE, Direction.KEEP_ABOVE}
+_DOWN = {Direction.DECREASE, Direction.KEEP_BELOW}
+_PUNCTUATION = re.compile(r"[^\w%$€£ ]+")
+
+
+@dataclass(frozen=True)
+class KrInfo:
+    key_result: KeyResult
+    objective: Objective
+    team_id: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.objective.number}.{self.key_result.position}"
+
+    @property
+    def dropped(self) -> bool:
+        return self.key_result.state is KeyResultState.DROPPED or self.objective.state is ObjectiveState.DROPPED
+
+    @property
+    def at_risk(self) -> bool:
+        return self.key_result.confidence is not None and self.key_result.confidence <= AT_RISK
+
+
+@dataclass
+class Change:
+    action: str  # committed, revised, dropped
+    what: str  # "O2 Title" or "KR 1.2 metric"
+    actor: str | None
+    reason: str | None
+    touches: list[str] = field(default_factory=list)  # names of the other teams, through ripples
+
+
+@dataclass
+class Risk:
+    label: str
+    metric: str
+    confidence: int
+    was: int | None  # the confidence before, or None for a first check-in
+    touches: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return confidence_label(self.confidence)
+
+
+@dataclass
+class RippleNews:
+    number: int
+    kind: str  # affects, depends_on
+    from_team: str
+    to_team: str
+    key_result: str
+    their_key_result: str | None
+    note: str
+    state: str
+    new: bool
+
+
+@dataclass
+class TeamNews:
+    team: Team
+    changes: list[Change] = field(default_factory=list)
+    risks: list[Risk] = field(default_factory=list)
+    ripples: list[RippleNews] = field(default_factory=list)
+
+    @property
+    def has_news(self) -> bool:
+        return bool(self.changes or self.risks or self.ripples)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # "opposite" (two teams pull one metric both ways) or "dependency" (a team depends on a weak KR)
+    text: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    from_team: str
+    to_team: str
+    kind: str
+    at_risk: bool
+
+
+@dataclass
+class Digest:
+    since: datetime
+    until: datetime
+    teams: list[TeamNews]
+    conflicts: list[Conflict]
+    edges: list[Edge]
+    team_count: int
+
+    @property
+    def quiet(self) -> bool:
+        return not self.teams and not self.conflicts
+
+
+def build_digest(session: Session, *, workspace_id: int, since: datetime, until: datetime) -> Digest:
+    """Everything the digest says about [since, until), in six queries whatever the size of the workspace."""
+    teams = {t.id: t for t in session.scalars(select(Team).where(Team.workspace_id == workspace_id))}
+    ripples = list(
+        session.scalars(
+            select(Ripple)
+            .where(
+                Ripple.workspace_id == workspace_id,
+                or_(Ripple.state.in_(LIVE_RIPPLES), (Ripple.created_at >= since) & (Ripple.created_at < until)),
+            )
+            .order_by(Ripple.number)
+        )
+    )
+    events = list(
+        session.scalars(
+            select(EventLog)
+            .where(
+                EventLog.workspace_id == workspace_id,
+                EventLog.created_at >= since,
+                EventLog.created_at < until,
+                EventLog.entity.in_(("objective", "key_result")),
+                EventLog.action.in_(("committed", "revised", "dropped")),
+            )
+            .order_by(EventLog.created_at, EventLog.id)
+        )
+    )
+    objective_ids = {e.entity_id for e in events if e.entity == "objective"} | {
+        e.data.get("objective_id") for e in events if e.entity == "key_result"
+    }
+    kr_ids = {r.key_result_id for r in ripples} | {r.to_key_result_id for r in ripples if r.to_key_result_id}
+    krs = _key_results(session, workspace_id=workspace_id, objective_ids=objective_ids - {None}, kr_ids=kr_ids)
+    risks = _fallen(session, workspace_id=workspace_id, since=since, until=until)
+
+    by_objective: dict[int, list[KrInfo]] = defaultdict(list)
+    for info in krs.values():
+        by_objective[info.objective.id].append(info)
+    news = {team_id: TeamNews(team) for team_id, team in teams.items()}
+
+    def touched(ids: set[int], team_id: int) -> list[str]:
+        names = set()
+        for ripple in ripples:
+            if ripple.state not in LIVE_RIPPLES:
+                continue
+            if ripple.key_result_id in ids and ripple.from_team_id == team_id:
+                names.add(teams[ripple.to_team_id].name)
+            if ripple.to_key_result_id in ids and ripple.to_team_id == team_id:
+                names.add(teams[ripple.from_team_id].name)
+        return sorted(names, key=str.casefold)
+
+    for event in events:
+        if event.team_id not in news:
+            continue
+        if event.entity == "objective":
+            infos = by_objective.get(event.entity_id or 0, [])
+            objective = infos[0].objective if infos else None
+            title = objective.title if objective is not None else (event.data.get("title") or "")
+            what = f"O{event.data.get('number', objective.number if objective else '?')} {title}".strip()
+            ids = {i.key_result.id for i in infos}
+        else:
+            info = krs.get(event.entity_id or 0)
+            what = f"KR {info.label} {info.key_result.metric}" if info else "a key result"
+            ids = {event.entity_id} if event.entity_id else set()
+        news[event.team_id].changes.append(
+            Change(event.action, what, event.actor_user_id, event.reason, touched(ids, event.team_id))
+        )
+
+    for kr_id, (confidence, was) in risks.items():
+        info = krs.get(kr_id)
+        if info is None or info.team_id not in news or info.dropped:
+            continue
+        news[info.team_id].risks.append(
+            Risk(info.label, info.key_result.metric, confidence, was, touched({kr_id}, info.team_id))
+        )
+
+    for ripple in ripples:
+        new = since <= ripple.created_at < until
+        if ripple.state is RippleState.OPEN or (new and ripple.state in LIVE_RIPPLES):
+            news[ripple.from_team_id].ripples.append(_ripple_news(ripple, teams, krs, new=new))
+
+    edges = [
+        Edge(
+            teams[r.from_team_id].name,
+            teams[r.to_team_id].name,
+            r.kind.value,
+            _weak(krs.get(r.key_result_id)) or _weak(krs.get(r.to_key_result_id or 0)),
+        )
+        for r in ripples
+        if r.state in LIVE_RIPPLES
+    ]
+    ordered = sorted((n for n in news.values() if n.has_news), key=lambda n: n.team.name_key)
+    for item in ordered:
+        item.risks.sort(key=lambda r: r.label)
+    return Digest(since, until, ordered, _conflicts(krs, ripples, teams), edges, len(teams))
+
+
+def _key_results(
+    session: Session, *, workspace_id: int, objective_ids: set[int], kr_ids: set[int]
+) -> dict[int, KrInfo]:
+    """Key results of every cycle still running, and of the objectives and key results the week's events and
+    the ripples name (which may have closed since), with their objectives: one query."""
+    query = (
+        select(KeyResult, Objective, Cycle.team_id)
+        .join(Objective, (Objective.workspace_id == KeyResult.workspace_id) & (Objective.id == KeyResult.objective_id))
+        .join(Cycle, (Cycle.workspace_id == Objective.workspace_id) & (Cycle.id == Objective.cycle_id))
+        .where(
+            KeyResult.workspace_id == workspace_id,
+            or_(Cycle.state != CycleState.CLOSED, Objective.id.in_(objective_ids), KeyResult.id.in_(kr_ids)),
+            Objective.state != ObjectiveState.DRAFT,
+        )
+    )
+    return {kr.id: KrInfo(kr, objective, team_id) for kr, objective, team_id in session.execute(query)}
+
+
+def _fallen(
+    session: Session, *, workspace_id: int, since: datetime, until: datetime
+) -> dict[int, tuple[int, int | None]]:
+    """Key results whose latest check-in this week is at risk or off track while the one before was not (or there
+    was none): {key result id: (confidence now, confidence before)}. Two queries."""
+    this_week = session.execute(
+        select(CheckIn.key_result_id, CheckIn.week_start, CheckIn.confidence).where(
+            CheckIn.workspace_id == workspace_id, CheckIn.created_at >= since, CheckIn.created_at < until
+        )
+    ).all()
+    latest: dict[int, tuple[date, int]] = {}
+    for kr_id, week, confidence in this_week:
+        if kr_id not in latest or week > latest[kr_id][0]:
+            latest[kr_id] = (week, confidence)
+    low = {kr_id: value for kr_id, value in latest.items() if value[1] <= AT_RISK}
+    if not low:
+        return {}
+    before: dict[int, tuple[date, int]] = {}
+    earlier = session.execute(
+        select(CheckIn.key_result_id, CheckIn.week_start, CheckIn.confidence).where(
+            CheckIn.workspace_id == workspace_id, CheckIn.key_result_id.in_(list(low))
+        )
+    ).all()
+    for kr_id, week, confidence in earlier:
+        if week < low[kr_id][0] and (kr_id not in before or week > before[kr_id][0]):
+            before[kr_id] = (week, confidence)
+    return {
+        kr_id: (confidence, before[kr_id][1] if kr_id in before else None)
+        for kr_id, (_week, confidence) in low.items()
+        if kr_id not in before or before[kr_id][1] > AT_RISK
+    }
+
+
+def _weak(info: KrInfo | None) -> bool:
+    return info is not None and (info.dropped or info.at_risk)
+
+
+def _ripple_news(ripple: Ripple, teams: dict[int, Team], krs: dict[int, KrInfo], *, new: bool) -> RippleNews:
+    ours, theirs = krs.get(ripple.key_result_id), krs.get(ripple.to_key_result_id or 0)
+    return RippleNews(
+        ripple.number, ripple.kind.value, teams[ripple.from_team_id].name, teams[ripple.to_team_id].name,
+        f"{ours.label} {ours.key_result.metric}" if ours else "?",
+        f"{theirs.label} {theirs.key_result.metric}" if theirs else None,
+        ripple.note or "", ripple.state.value, new,
+    )  # fmt: skip
+
+
+def metric_key(metric: str) -> str:
+    """Two teams' metrics are "the same" when they match ignoring case, punctuation and spacing."""
+    return " ".join(_PUNCTUATION.sub(" ", metric.casefold()).split())
+
+
+def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, Team]) -> list[Conflict]:
+    found: list[Conflict] = []
+    live = [
+        i for i in krs.values()
+        if not i.dropped and i.objective.state in (ObjectiveState.COMMITTED, ObjectiveState.REVISED)
+    ]  # fmt: skip
+    by_metric: dict[str, list[KrInfo]] = defaultdict(list)
+    for info in live:
+        by_metric[metric_key(info.key_result.metric)].append(info)
+    for infos in by_metric.values():
+        up = [i for i in infos if i.key_result.direction in _UP]
+        down = [i for i in infos if i.key_result.direction in _DOWN]
+        pulling = {i.key_result.direction for i in up + down} & {Direction.INCREASE, Direction.DECREASE}
+        if not up or not down or not pulling or {i.team_id for i in up} == {i.team_id for i in down} == {up[0].team_id}:
+            continue
+        text = (
+            f"*{infos[0].key_result.metric}*: "
+            + ", ".join(f"*{teams[i.team_id].name}* KR {i.label} wants it up" for i in up)
+            + "; "
+            + ", ".join(f"*{teams[i.team_id].name}* KR {i.label} wants it down" for i in down)
+        )
+        found.append(Conflict("opposite", text))
+    for ripple in ripples:
+        if ripple.kind is not RippleKind.DEPENDS_ON or ripple.state not in LIVE_RIPPLES or not ripple.to_key_result_id:
+            continue
+        info = krs.get(ripple.to_key_result_id)
+        if not _weak(info):
+            continue
+        assert info is not None
+        how = "was dropped" if info.dropped else f"is {confidence_label(info.key_result.confidence or 1)}"
+        found.append(
+            Conflict(
+                "dependency",
+                f"*{teams[ripple.from_team_id].name}* depends on *{teams[ripple.to_team_id].name}* KR {info.label} "
+                f"{info.key_result.metric}, which {how} (R{ripple.number}).",
+            )
+        )
+    return found
+
+
+# messages -----------------------------------------------------------------------------------------------------
+
+
+def block_text(block: dict[str, Any]) -> int:
+    """Characters of text in one block, as Slack counts them towards a message's size."""
+    text = block.get("text")
+    size = len(text.get("text", "")) if isinstance(text, dict) else 0
+    for element in block.get("elements", []) + block.get("fields", []):
+        size += len(element.get("text", "")) if isinstance(element.get("text"), str) else 0
+    return size
+
+
+def split_messages(blocks: list[dict[str, Any]], *, room: int = MESSAGE_BLOCKS - 2) -> list[list[dict[str, Any]]]:
+    """Cut the digest's blocks into messages of at most `room` blocks (leaving two for each part's header and
+    footer) and MESSAGE_CHARACTERS of text; a team's blocks stay together unless they alone fill a message."""
+    groups: list[list[dict[str, Any]]] = []
+    for block in blocks:
+        if block.get("type") == "divider" or not groups:
+            groups.append([])
+        groups[-1].append(block)
+    parts: list[list[dict[str, Any]]] = [[]]
+    for group in groups:
+        for start in range(0, len(group), room):
+            chunk = group[start : start + room]
+            size = sum(block_text(b) for b in parts[-1] + chunk)
+            if parts[-1] and (len(parts[-1]) + len(chunk) > room or size > MESSAGE_CHARACTERS):
+                parts.append([])
+            parts[-1].extend(chunk)
+    return [part for part in parts if part] or [[]]
+
+
+# the schedule and the settings ----------------------------------------------------------------------------------
+
+
+def next_digest_at(workspace: Workspace, after: datetime) -> datetime:
+    """The first digest moment (weekday and hour in the workspace's digest time zone) strictly after `after`."""
+    zone = ZoneInfo(workspace.digest_timezone)
+    local = after.astimezone(zone)
+    day = local.date() + timedelta(days=(workspace.digest_weekday - local.weekday()) % 7)
+    for _ in range(3):
+        moment = datetime(day.year, day.month, day.day, workspace.digest_hour, tzinfo=zone)
+        if moment > after:
+            return moment.astimezone(after.tzinfo)
+        day += WEEK
+    raise AssertionError("a digest moment is always within three weeks")
+
+
+def latest_digest_at(workspace: Workspace, now: datetime) -> datetime:
+    """The last digest moment at or before `now`: after downtime, only the latest week is sent."""
+    moment = next_digest_at(workspace, now - WEEK - timedelta(hours=2))  # a week is 7 days ± 1 hour across DST
+    while (following := next_digest_at(workspace, moment)) <= now:
+        moment = following
+    return moment
+
+
+_SETTING_KEYS = {
+    "channel": ("digest_channel_id", parse_channel),
+    "day": ("digest_weekday", parse_weekday),
+    "hour": ("digest_hour", parse_hour),
+    "timezone": ("digest_timezone", parse_timezone), "tz": ("digest_timezone", parse_timezone),
+}  # fmt: skip
+
+
+def parse_digest_settings(text: str) -> dict[str, Any]:
+    """`channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris` → the workspace columns to set; every
+    mistake is named, and nothing is set if there is one."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for pair in text.split():
+        key, sep, value = pair.partition("=")
+        if not sep or key.casefold() not in _SETTING_KEYS:
+            problems.append(f"`{pair[:40]}` is not a digest setting; they are channel=, day=, hour= and timezone=.")
+            continue
+        column, parse = _SETTING_KEYS[key.casefold()]
+        try:
+            parsed = parse(value)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        values[column] = next(iter(parsed.values())) if "clear_digest_channel" not in parsed else None
+    if problems:
+        raise UsageError("\n".join(problems), usage=SETTINGS_USAGE)
+    if not values:
+        raise UsageError("Set at least one of channel=, day=, hour= and timezone=.", usage=SETTINGS_USAGE)
+    return values
+
+
+def apply_digest_settings(
+    session: Session, *, workspace: Workspace, values: dict[str, Any], user_id: str, is_workspace_admin: bool,
+    now: datetime,
+) -> Workspace:  # fmt: skip
+    if not may_publish_vision(
+        session, workspace_id=workspace.id, user_id=user_id, is_workspace_admin=is_workspace_admin
+    ):
+        raise NotAllowed("The digest is the workspace's: workspace admins and team leaders set where and when it goes.")
+    for column, value in values.items():
+        setattr(workspace, column, value)
+    workspace.digest_due_at = next_digest_at(workspace, now)
+    return workspace
+
+
+def may_post_digest(session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool) -> bool:
+    """Leaders, workspace admins and any team's facilitators may post the digest on demand."""
+    if may_publish_vision(session, workspace_id=workspace_id, user_id=user_id, is_workspace_admin=is_workspace_admin):
+        return True
+    query = select(Membership.id).where(
+        Membership.workspace_id == workspace_id, Membership.user_id == user_id, Membership.role == Role.FACILITATOR
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def digest_channels(session: Session, *, workspace: Workspace) -> list[str]:
+    """The workspace's digest channel, then every channel a team named for the digest, each once."""
+    named = session.scalars(
+        select(Team.digest_channel_id).where(Team.workspace_id == workspace.id, Team.digest_channel_id.is_not(None))
+    ).all()
+    return list(dict.fromkeys([c for c in [workspace.digest_channel_id, *sorted(named)] if c]))

@@ -1,0 +1,313 @@
+"""Ripples: a team says how one of its key results touches another team.
+
+A key result of ours *affects* another team (what we move changes their work), or *depends on* another team
+(perhaps on one of their key results). Nothing is cascaded: the other team is told, and may acknowledge,
+reply, or ignore it. Ripples are numbered per workspace (R1, R2…) so anyone can resolve or withdraw one by
+its number. Either team resolves a ripple; only the declaring team withdraws it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound, UsageError
+from bot.rituals import teams as team_rules
+from bot.rituals.backlog import NumberedKeyResult, find_key_result, is_key_result_reference, numbered_key_results
+from bot.rituals.events import record_event
+from bot.text import clean
+from storage.models import KeyResult, Objective, Ripple, RippleKind, RippleState, Team
+
+NOTE_LIMIT = 500
+LIST_LIMIT = 40  # ripples shown by `/okr ripple list`; the rest are counted
+LIVE = (RippleState.OPEN, RippleState.ACKNOWLEDGED)
+USAGE = "/okr ripple [affects|depends] #other-team-channel KR [their KR] NOTE"
+EXAMPLE = "/okr ripple depends #team-growth 1.2 their 2.1 We need their sign-up numbers weekly"
+
+_CHANNEL = re.compile(r"^<#([A-Z0-9]{2,30})(?:\|[^<>]*)?>$")
+_RAW_CHANNEL = re.compile(r"^#?([CG][A-Z0-9]{2,30})$")
+_KINDS = {
+    "affects": RippleKind.AFFECTS, "affect": RippleKind.AFFECTS,
+    "depends": RippleKind.DEPENDS_ON, "depends-on": RippleKind.DEPENDS_ON, "depends_on": RippleKind.DEPENDS_ON,
+    "depend": RippleKind.DEPENDS_ON, "dependson": RippleKind.DEPENDS_ON,
+}  # fmt: skip
+_THEIR = ("their", "on", "→", "->")
+_NUMBER = re.compile(r"^[Rr#]?(\d{1,9})$")
+
+
+@dataclass(frozen=True)
+class RippleText:
+    """`/okr ripple …` as typed, before anything is looked up."""
+
+    channel_id: str
+    kind: RippleKind
+    key_result: str
+    their_key_result: str | None
+    note: str
+
+
+@dataclass(frozen=True)
+class RippleLine:
+    """A ripple as people see it: both teams, and the key results by their numbers and metrics."""
+
+    ripple: Ripple
+    from_team: Team
+    to_team: Team
+    key_result: str  # "1.2 Weekly active teams"
+    their_key_result: str | None
+
+    @property
+    def label(self) -> str:
+        return f"R{self.ripple.number}"
+
+
+def parse_ripple_text(args: str) -> RippleText:
+    """`[affects|depends] #channel KR [their KR] NOTE`; the kind may also come after the channel or the KR."""
+    words = args.split()
+    kind, channel_id, key_result, their = None, None, None, None
+    while words:
+        word = words[0]
+        lowered = word.lower()
+        if kind is None and lowered in _KINDS:
+            kind = _KINDS[lowered]
+            if lowered in ("depends", "depend") and len(words) > 1 and words[1].lower() == "on":
+                words.pop(0)
+        elif channel_id is None and (_CHANNEL.match(word) or _RAW_CHANNEL.match(word)):
+            channel_id = (_CHANNEL.match(word) or _RAW_CHANNEL.match(word))[1]
+        elif key_result is None and _kr_words(words):
+            key_result, words = _kr_words(words)
+            continue
+        elif their is None and key_result is not None and lowered in _THEIR and _kr_words(words[1:]):
+            their, words = _kr_words(words[1:])
+            continue
+        else:
+            break
+        words.pop(0)
+    if channel_id is None:
+        raise UsageError("Name the other team by its channel, e.g. `#team-growth`.", usage=USAGE)
+    if key_result is None:
+        raise UsageError("Say which of your key results it is, by its number (`1.2`), after the channel.", usage=USAGE)
+    note = " ".join(words)
+    if not note:
+        raise UsageError("Add a short note: what changes for the other team, or what you need from them.", usage=USAGE)
+    return RippleText(channel_id, kind or RippleKind.AFFECTS, key_result, their, note)
+
+
+def _kr_words(words: list[str]) -> tuple[str, list[str]] | None:
+    """A key-result number at the start of `words` (`1.2`, `KR 1.2`), and the words after it."""
+    for take in (2, 1):
+        if len(words) >= take and is_key_result_reference("".join(words[:take])):
+            if take == 2 and words[0].lower() != "kr":
+                continue
+            return "".join(words[:take]), words[take:]
+    return None
+
+
+def clean_note(raw: str | None) -> str:
+    return clean(raw or "", what="The note", max_length=NOTE_LIMIT, multiline=True)
+
+
+def declare(
+    session: Session,
+    *,
+    team: Team,
+    user_id: str,
+    kind: RippleKind,
+    key_result: str,
+    to_channel_id: str,
+    their_key_result: str | None,
+    note: str,
+    now: datetime,
+) -> Ripple:
+    """Record a ripple from one of `team`'s live key results. Field problems are reported together, by field:
+    `key_result`, `channel`, `their_key_result`, `note`."""
+    team_rules.require_member(session, team=team, user_id=user_id)
+    errors: dict[str, str] = {}
+    ours = _find(numbered_key_results(session, team=team, now=now), key_result, "key_result", errors)
+    other = team_rules.team_for_channel(session, workspace_id=team.workspace_id, channel_id=to_channel_id)
+    theirs = None
+    if other is None:
+        errors["channel"] = f"<#{to_channel_id}> is not a team's channel. A team is created with `/okr team create`."
+    elif other.id == team.id:
+        errors["channel"] = "That is this team's own channel: a ripple goes to another team."
+    elif their_key_result:
+        theirs = _find(numbered_key_results(session, team=other, now=now), their_key_result, "their_key_result", errors)
+    try:
+        note = clean_note(note)
+    except UsageError as error:
+        errors["note"] = error.message
+    if errors:
+        raise InvalidFields(errors)
+    assert ours is not None and other is not None
+    same = session.scalar(
+        select(Ripple.number).where(
+            Ripple.workspace_id == team.workspace_id, Ripple.key_result_id == ours.key_result.id,
+            Ripple.to_team_id == other.id, Ripple.kind == kind, Ripple.state.in_(LIVE),
+            Ripple.to_key_result_id.is_(None) if theirs is None else Ripple.to_key_result_id == theirs.key_result.id,
+        )
+    )  # fmt: skip
+    if same is not None:
+        raise Conflict(f"R{same} already says that. `/okr ripple list` shows it; resolve it first to declare it anew.")
+    for _attempt in range(5):
+        highest = session.scalar(select(func.max(Ripple.number)).where(Ripple.workspace_id == team.workspace_id))
+        number = 1 + (highest or 0)
+        ripple = Ripple(
+            workspace_id=team.workspace_id, number=number, from_team_id=team.id, to_team_id=other.id,
+            key_result_id=ours.key_result.id, to_key_result_id=theirs.key_result.id if theirs else None, kind=kind,
+            note=note, state=RippleState.OPEN, created_by=user_id, created_at=now, updated_at=now,
+        )  # fmt: skip
+        try:
+            with session.begin_nested():  # another team may take the same number at the same moment
+                session.add(ripple)
+        except IntegrityError:
+            continue
+        record_event(
+            session, workspace_id=team.workspace_id, team_id=team.id, entity="ripple", entity_id=ripple.id,
+            action="declared", actor=user_id, now=now,
+            data={"number": number, "kind": kind.value, "to_team_id": other.id, "key_result_id": ours.key_result.id},
+        )  # fmt: skip
+        return ripple
+    raise RuntimeError("could not number the ripple after 5 attempts")
+
+
+def _find(numbered: list[NumberedKeyResult], reference: str, field: str, errors: dict[str, str]):
+    try:
+        return find_key_result(numbered, reference)
+    except (UsageError, NotFound) as error:
+        errors[field] = error.message
+        return None
+
+
+def parse_number(raw: str, *, usage: str) -> int:
+    match = _NUMBER.match(raw.strip())
+    if match is None:
+        raise UsageError("Give the ripple's number, e.g. `R3` or `3` (`/okr ripple list` shows them).", usage=usage)
+    return int(match[1])
+
+
+def ripple_numbered(session: Session, *, workspace_id: int, number: int, lock: bool = False) -> Ripple:
+    query = select(Ripple).where(Ripple.workspace_id == workspace_id, Ripple.number == number)
+    ripple = session.scalar(query.with_for_update() if lock else query)
+    if ripple is None:
+        raise NotFound(f"There is no ripple R{number}. `/okr ripple list` shows this team's ripples.")
+    return ripple
+
+
+def ripple_by_id(session: Session, *, workspace_id: int, ripple_id: int) -> Ripple:
+    ripple = session.scalar(select(Ripple).where(Ripple.workspace_id == workspace_id, Ripple.id == ripple_id))
+    if ripple is None:
+        raise NotFound("That ripple no longer exists.")
+    return ripple
+
+
+def acknowledge(session: Session, *, workspace_id: int, ripple_id: int, user_id: str, now: datetime) -> Ripple:
+    """A member of the team it touches says they have seen it; once."""
+    ripple = ripple_by_id(session, workspace_id=workspace_id, ripple_id=ripple_id)
+    to_team = session.get(Team, ripple.to_team_id)
+    if team_rules.membership_of(session, team=to_team, user_id=user_id) is None:
+        raise NotAllowed(f"Only a member of *{to_team.name}* can acknowledge R{ripple.number}.")
+    changed = session.execute(
+        update(Ripple)
+        .where(Ripple.id == ripple.id, Ripple.state == RippleState.OPEN)
+        .values(state=RippleState.ACKNOWLEDGED, acknowledged_by=user_id, acknowledged_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(ripple)
+    if changed != 1:
+        raise Conflict(_settled(ripple))
+    record_event(
+        session, workspace_id=workspace_id, team_id=ripple.to_team_id, entity="ripple", entity_id=ripple.id,
+        action="acknowledged", actor=user_id, now=now, data={"number": ripple.number},
+    )  # fmt: skip
+    return ripple
+
+
+def close(session: Session, *, workspace_id: int, number: int, user_id: str, withdraw: bool, now: datetime) -> Ripple:
+    """Resolve (either team's members) or withdraw (the declaring team's members) a ripple still open."""
+    ripple = ripple_numbered(session, workspace_id=workspace_id, number=number, lock=True)
+    from_team, to_team = session.get(Team, ripple.from_team_id), session.get(Team, ripple.to_team_id)
+    declaring = team_rules.membership_of(session, team=from_team, user_id=user_id) is not None
+    touched = team_rules.membership_of(session, team=to_team, user_id=user_id) is not None
+    if withdraw and not declaring:
+        raise NotAllowed(f"Only a member of *{from_team.name}*, which declared R{number}, can withdraw it.")
+    if not (declaring or touched):
+        raise NotAllowed(f"Only members of *{from_team.name}* or *{to_team.name}* can resolve R{number}.")
+    if ripple.state not in LIVE:
+        raise Conflict(_settled(ripple))
+    ripple.state = RippleState.WITHDRAWN if withdraw else RippleState.RESOLVED
+    ripple.closed_by, ripple.closed_at, ripple.updated_at = user_id, now, now
+    record_event(
+        session, workspace_id=workspace_id, team_id=from_team.id if declaring else to_team.id, entity="ripple",
+        entity_id=ripple.id, action=ripple.state.value, actor=user_id, now=now, data={"number": number},
+    )  # fmt: skip
+    return ripple
+
+
+def _settled(ripple: Ripple) -> str:
+    if ripple.state is RippleState.ACKNOWLEDGED:
+        return f"R{ripple.number} was already acknowledged by <@{ripple.acknowledged_by}>."
+    if ripple.state in (RippleState.RESOLVED, RippleState.WITHDRAWN):
+        return f"R{ripple.number} was already {ripple.state.value} by <@{ripple.closed_by}>."
+    return f"R{ripple.number} is still open."
+
+
+# reading ----------------------------------------------------------------------------------------------------
+
+
+def lines(session: Session, *, workspace_id: int, where, limit: int | None = None) -> list[RippleLine]:
+    """Ripples matching `where`, newest first, each with its teams and key results, in one query."""
+    from_team, to_team = aliased(Team), aliased(Team)
+    kr, their_kr = aliased(KeyResult), aliased(KeyResult)
+    objective, their_objective = aliased(Objective), aliased(Objective)
+    query = (
+        select(Ripple, from_team, to_team, kr, objective, their_kr, their_objective)
+        .join(from_team, from_team.id == Ripple.from_team_id)
+        .join(to_team, to_team.id == Ripple.to_team_id)
+        .join(kr, kr.id == Ripple.key_result_id)
+        .join(objective, objective.id == kr.objective_id)
+        .outerjoin(their_kr, their_kr.id == Ripple.to_key_result_id)
+        .outerjoin(their_objective, their_objective.id == their_kr.objective_id)
+        .where(Ripple.workspace_id == workspace_id, where)
+        .order_by(Ripple.number.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        RippleLine(row[0], row[1], row[2], kr_label(row[4], row[3]), kr_label(row[6], row[5]) if row[5] else None)
+        for row in session.execute(query)
+    ]
+
+
+def kr_label(objective: Objective, kr: KeyResult) -> str:
+    return f"{objective.number}.{kr.position} {kr.metric}"
+
+
+def team_ripples(session: Session, *, team: Team, everything: bool = False) -> tuple[list[RippleLine], int]:
+    """The ripples from and to `team` (live ones, or all), newest first, and how many there are in all."""
+    where = or_(Ripple.from_team_id == team.id, Ripple.to_team_id == team.id)
+    if not everything:
+        where = where & Ripple.state.in_(LIVE)
+    total = session.scalar(select(func.count()).where(Ripple.workspace_id == team.workspace_id, where))
+    return lines(session, workspace_id=team.workspace_id, where=where, limit=LIST_LIMIT), total or 0
+
+
+def live_ripples_of_teams(session: Session, *, workspace_id: int, team_ids: list[int]) -> list[RippleLine]:
+    """Live ripples touching any of these teams (for the App Home)."""
+    if not team_ids:
+        return []
+    where = or_(Ripple.from_team_id.in_(team_ids), Ripple.to_team_id.in_(team_ids)) & Ripple.state.in_(LIVE)
+    return lines(session, workspace_id=workspace_id, where=where, limit=LIST_LIMIT)
+
+
+def line_of(session: Session, ripple: Ripple) -> RippleLine:
+    return lines(session, workspace_id=ripple.workspace_id, where=Ripple.id == ripple.id)[0]
+
+
+def key_result_options(session: Session, *, team: Team, now: datetime) -> list[NumberedKeyResult]:
+    """The team's live key results, for the form's menu (Slack shows at most 100 options)."""
+    return numbered_key_results(session, team=team, now=now)[:100]

@@ -1,0 +1,199 @@
+"""`/okr ripple`: declare how a key result touches another team (form or one line), list, resolve, withdraw;
+and the notice's buttons in the other team's channel: acknowledge, reply in thread."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.digests import News
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.commands import ParsedCommand, lookup
+from bot.errors import InvalidFields, OkrError, UsageError
+from bot.render import render_message, render_view
+from bot.rituals import ripples
+from bot.rituals import teams as team_rules
+from bot.slack import deliver
+from bot.text import clean
+from handlers.errors import replying_errors
+from handlers.forms import checked, form_fields, number_of, open_form
+from handlers.middleware import now
+from handlers.replies import LoggedRespond, ephemeral, ephemeral_in
+from storage.db import Database
+from storage.models import RippleKind
+
+if TYPE_CHECKING:
+    from handlers.commands import CommandRequest
+
+log = logging.getLogger(__name__)
+REPLY_LIMIT = 1000
+_KIND_VALUES = {kind.value: kind for kind in RippleKind}
+
+
+def register(app: App) -> None:
+    app.view_submission("ripple_declare")(on_declared)
+    app.action("ripple_ack")(on_acknowledge)
+    app.action("ripple_reply_open")(on_open_reply)
+    app.view_submission("ripple_reply")(on_reply)
+
+
+def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+    action, _, rest = parsed.args.partition(" ")
+    usage = lookup("ripple").usage
+    if not action:
+        _open_declare_form(request, db=db, client=client)
+    elif action.lower() == "list":
+        if rest.strip().lower() not in ("", "all"):
+            raise UsageError("`/okr ripple list` takes only `all` after it.", usage=usage)
+        with db.read() as session:
+            team = _team(session, request)
+            found, total = ripples.team_ripples(session, team=team, everything=bool(rest.strip()))
+        respond(**ephemeral("ripple_list.j2", team=team, lines=found, total=total, everything=bool(rest.strip())))
+    elif action.lower() in ("resolve", "withdraw"):
+        number = ripples.parse_number(rest, usage=f"/okr ripple {action.lower()} NUMBER")
+        with db.transaction() as session:
+            ripple = ripples.close(
+                session, workspace_id=request.workspace_id, number=number, user_id=request.user_id,
+                withdraw=action.lower() == "withdraw", now=now(),
+            )  # fmt: skip
+            line = ripples.line_of(session, ripple)
+        respond(response_type="in_channel", **render_message("ripple_closed.j2", line=line, user_id=request.user_id))
+        News(db, lambda _workspace: client).redraw_notice(line)
+    else:
+        typed = ripples.parse_ripple_text(parsed.args)
+        with db.transaction() as session:
+            team = _team(session, request)
+            try:
+                ripple = ripples.declare(
+                    session, team=team, user_id=request.user_id, kind=typed.kind, key_result=typed.key_result,
+                    to_channel_id=typed.channel_id, their_key_result=typed.their_key_result, note=typed.note, now=now(),
+                )  # fmt: skip
+            except InvalidFields as error:  # typed on one line: the problems, one per line
+                raise UsageError("\n".join(error.fields.values()), usage=usage) from None
+            ripple_id = ripple.id
+        _announce(db, client, ripple_id, lambda **reply: respond(**reply))
+
+
+def _team(session, request: CommandRequest):
+    return team_rules.resolve_team(
+        session, workspace_id=request.workspace_id, channel_id=request.channel_id, user_id=request.user_id,
+        team_id=request.team_id,
+    )  # fmt: skip
+
+
+def _open_declare_form(request: CommandRequest, *, db: Database, client: WebClient) -> None:
+    with db.read() as session:  # the trigger works for 3 seconds: read, then open at once
+        team = _team(session, request)
+        team_rules.require_member(session, team=team, user_id=request.user_id)
+        options = ripples.key_result_options(session, team=team, now=now())
+    if not options:
+        raise UsageError(
+            f"*{team.name}* has no live key results this cycle. A ripple starts from one of them: commit OKRs with "
+            "`/okr draft` first."
+        )
+    metadata = json.dumps({"team_id": team.id, "channel_id": request.channel_id})
+    view = render_view("ripple_modal.j2", team=team, options=options, metadata=metadata, note_limit=ripples.NOTE_LIMIT)
+    opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
+    if not opened.ok:
+        raise OkrError(f"Slack would not open the form ({opened.error}). Please run `/okr ripple` again.")
+
+
+def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    metadata: dict[str, Any] = {}
+
+    def save() -> int:
+        metadata.update(json.loads(view.get("private_metadata") or "{}"))
+        fields = form_fields(view)
+        kind = _KIND_VALUES.get(fields.get("kind") or "affects")
+        if kind is None or not fields.get("key_result") or not fields.get("channel"):
+            missing = {"key_result": "Pick one of your key results."} if not fields.get("key_result") else {}
+            raise InvalidFields(missing or {"channel": "Pick the other team's channel."})
+        with db.transaction() as session:
+            team_id = number_of(metadata.get("team_id"))
+            team = team_rules.resolve_team(
+                session, workspace_id=workspace_id, channel_id="", user_id=user_id, team_id=team_id
+            )
+            return ripples.declare(
+                session, team=team, user_id=user_id, kind=kind, key_result=fields["key_result"],
+                to_channel_id=fields["channel"], their_key_result=(fields.get("their_key_result") or "").strip(),
+                note=fields.get("note") or "", now=now(),
+            ).id  # fmt: skip
+
+    ripple_id = checked(ack, "Declare a ripple", save)
+    if ripple_id is None:
+        return
+    ack()
+    _announce(db, client, ripple_id, ephemeral_in(client, channel=metadata.get("channel_id") or "", user=user_id))
+
+
+def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
+    """Tell the other team (once, claimed), then the person who declared it."""
+    news = News(db, lambda _workspace: client)
+    news.notice(ripple_id, now())
+    with db.read() as session:
+        line = ripples.line_of(session, session.get(ripples.Ripple, ripple_id))
+    reply(**ephemeral("ripple_declared.j2", line=line))
+
+
+def on_acknowledge(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+                   respond: Respond) -> None:  # fmt: skip
+    ack()
+    respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
+    with replying_errors(respond):
+        with db.transaction() as session:
+            ripple_id = number_of(action.get("value"))
+            ripple = ripples.acknowledge(
+                session, workspace_id=context["workspace_id"], ripple_id=ripple_id, user_id=user_id, now=now()
+            )
+            line = ripples.line_of(session, ripple)
+        News(db, lambda _workspace: client).redraw_notice(line)
+
+
+def on_open_reply(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+                  respond: Respond | None = None) -> None:  # fmt: skip
+    ack()
+    db = context["db"]
+
+    def build() -> dict:
+        with db.read() as session:
+            ripple = ripples.ripple_by_id(
+                session, workspace_id=context["workspace_id"], ripple_id=number_of(action.get("value"))
+            )
+            line = ripples.line_of(session, ripple)
+        return render_view("ripple_reply_modal.j2", line=line, limit=REPLY_LIMIT)
+
+    open_form(body, respond, client, "Reply", build)
+
+
+def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """The reply goes in the notice's thread and to the declaring team's channel; nothing is stored but the posts."""
+    user_id, db = body["user"]["id"], context["db"]
+
+    def check():
+        text = form_fields(view).get("reply") or ""
+        try:
+            text = clean(text, what="The reply", max_length=REPLY_LIMIT, multiline=True)
+        except UsageError as error:
+            raise InvalidFields({"reply": error.message}) from None
+        with db.read() as session:
+            ripple = ripples.ripple_by_id(
+                session, workspace_id=context["workspace_id"], ripple_id=number_of(view.get("private_metadata"))
+            )
+            return ripples.line_of(session, ripple), text
+
+    answer = checked(ack, "Reply", check)
+    if answer is None:
+        return
+    ack()
+    line, text = answer
+    message = render_message("ripple_reply.j2", line=line, user_id=user_id, text=text)
+    ripple = line.ripple
+    if ripple.notice_channel_id and ripple.notice_ts:
+        deliver(client.chat_postMessage, channel=ripple.notice_channel_id, thread_ts=ripple.notice_ts, **message)
+    sent = deliver(client.chat_postMessage, channel=line.from_team.channel_id, **message)
+    if not sent.ok:
+        log.warning("could not tell the declaring team about a reply", extra={"error": sent.error})
