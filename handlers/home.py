@@ -1,5 +1,5 @@
 """The App Home tab: final scores a closing cycle waits for from you, your teams with their OKRs, backlog and
-open votes, the key results you own, your drafts, and the vision.
+open votes, the key results you own, your drafts, the ripples touching your teams, and the vision.
 
 Everything is read in a fixed number of queries, however many teams and OKRs there are, and every list
 is capped so the tab stays within Slack's 100 blocks (the rest are counted, not dropped silently).
@@ -19,6 +19,7 @@ from bot.rituals.backlog import backlogs_of_teams
 from bot.rituals.drafts import resumable_drafts
 from bot.rituals.okrs import current_okrs_of_teams, owned_key_results
 from bot.rituals.reset import scoring_for
+from bot.rituals.ripples import live_ripples_of_teams
 from bot.rituals.vision import list_visions
 from bot.slack import deliver
 from handlers.middleware import now
@@ -49,6 +50,8 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         drafts = resumable_drafts(session, workspace_id=workspace_id, user_id=user_id)
         visions = list_visions(session, workspace_id=workspace_id)
         scoring = scoring_for(session, workspace_id=workspace_id, user_id=user_id)
+        team_ids = [team.id for team, _ in memberships]
+        ripples = live_ripples_of_teams(session, workspace_id=workspace_id, team_ids=team_ids)
     member_of = {team.id for team, _ in memberships}
     view = render_view(
         "home.j2",
@@ -65,5 +68,6 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         visions=visions[-HOME_VISIONS:],
         commands=CATALOGUE,
         scoring=scoring[:HOME_SCORING],
+        ripples=ripples,
     )
     deliver(client.views_publish, user_id=user_id, view=view)

@@ -189,4 +189,4 @@ def test_the_home_takes_the_same_number_of_queries_for_one_team_or_four(driver, 
 
     assert text.count("Second objective") == 4 and text.count("Draft for") == 4
     assert len(four_teams.queries) == len(one_team.queries), (one_team.queries, four_teams.queries)
-    assert len(one_team.queries) <= 12
+    assert len(one_team.queries) <= 13  # one of them reads the ripples touching the person's teams
