@@ -106,7 +106,10 @@ class NetworkEdge:
 
 
 NETWORK_PX = 900
-RISK_COLOUR, EDGE_COLOUR, NODE_COLOUR = "tab:red", "#7a7a7a", "#cfe3f7"
+RISK_COLOUR, EDGE_COLOUR, DEPENDS_COLOUR, NODE_COLOUR = "tab:red", "#7a7a7a", "tab:blue", "#cfe3f7"
+# past this many ripples, one curved arrow each would take tens of seconds to draw: straight arrows in one
+# collection instead, "depends on" told apart by colour rather than dashes
+MANY_EDGES = 150
 
 
 def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
@@ -126,22 +129,21 @@ def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
     else:
         positions = nx.spring_layout(graph, seed=7, k=1.6 / max(1, len(graph)) ** 0.5)
         small = len(graph) > 40
-        nx.draw_networkx_nodes(graph, positions, ax=axes, node_color=NODE_COLOUR, node_size=120 if small else 900)
-        for risky in (False, True):
-            for depends in (False, True):
-                chosen = [(u, v) for u, v, d in graph.edges(data="edge") if (d.at_risk, d.depends) == (risky, depends)]
-                nx.draw_networkx_edges(
-                    graph, positions, edgelist=chosen, ax=axes, arrows=True, arrowsize=8 if small else 14,
-                    edge_color=RISK_COLOUR if risky else EDGE_COLOUR, style="dashed" if depends else "solid",
-                    width=1.8 if risky else 1.0, node_size=120 if small else 900, connectionstyle="arc3,rad=0.08",
-                )  # fmt: skip
+        node_size = 120 if small else 900
+        nx.draw_networkx_nodes(graph, positions, ax=axes, node_color=NODE_COLOUR, node_size=node_size)
+        if graph.number_of_edges() <= MANY_EDGES:
+            _draw_arrows(axes, graph, positions, node_size=node_size, arrowsize=8 if small else 14)
+        else:
+            _draw_many_arrows(axes, graph, positions)
         labels = nx.draw_networkx_labels(graph, positions, ax=axes, font_size=6 if small else 8)
         for text in labels.values():
             text.set_parse_math(False)
+        many = graph.number_of_edges() > MANY_EDGES
         axes.legend(
             handles=[
                 Line2D([], [], color=EDGE_COLOUR, label="affects"),
-                Line2D([], [], color=EDGE_COLOUR, linestyle="--", label="depends on"),
+                Line2D([], [], color=DEPENDS_COLOUR if many else EDGE_COLOUR, linestyle="-" if many else "--",
+                       label="depends on"),
                 Line2D([], [], color=RISK_COLOUR, linewidth=1.8, label="at risk or dropped"),
             ],
             loc="lower left", fontsize=8, frameon=False,
@@ -149,3 +151,34 @@ def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
     buffer = io.BytesIO()
     canvas.print_png(buffer, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _draw_arrows(axes, graph, positions, *, node_size: int, arrowsize: int) -> None:
+    """One curved arrow per ripple: dashed for "depends on", red when at risk."""
+    for risky in (False, True):
+        for depends in (False, True):
+            chosen = [(u, v) for u, v, d in graph.edges(data="edge") if (d.at_risk, d.depends) == (risky, depends)]
+            nx.draw_networkx_edges(
+                graph, positions, edgelist=chosen, ax=axes, arrows=True, arrowsize=arrowsize,
+                edge_color=RISK_COLOUR if risky else EDGE_COLOUR, style="dashed" if depends else "solid",
+                width=1.8 if risky else 1.0, node_size=node_size, connectionstyle="arc3,rad=0.08",
+            )  # fmt: skip
+
+
+def _draw_many_arrows(axes, graph, positions) -> None:
+    """Every ripple as a straight arrow, all drawn as one collection per colour (at networkx's positions)."""
+    for colour, wanted in (
+        (EDGE_COLOUR, lambda d: not d.at_risk and not d.depends),
+        (DEPENDS_COLOUR, lambda d: not d.at_risk and d.depends),
+        (RISK_COLOUR, lambda d: d.at_risk),
+    ):
+        pairs = [(positions[u], positions[v]) for u, v, d in graph.edges(data="edge") if wanted(d)]
+        if not pairs:
+            continue
+        starts = [a for a, _ in pairs]
+        shifts = [(b[0] - a[0], b[1] - a[1]) for a, b in pairs]
+        axes.quiver(
+            [x for x, _ in starts], [y for _, y in starts], [dx * 0.92 for dx, _ in shifts],
+            [dy * 0.92 for _, dy in shifts], angles="xy", scale_units="xy", scale=1, color=colour,
+            width=0.0012 if colour != RISK_COLOUR else 0.002, headwidth=5, headlength=6, alpha=0.6, zorder=1,
+        )  # fmt: skip

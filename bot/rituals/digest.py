@@ -186,15 +186,17 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
         by_objective[info.objective.id].append(info)
     news = {team_id: TeamNews(team) for team_id, team in teams.items()}
 
+    # who each live ripple reaches: a change to a key result touches the team its ripples go to, and the
+    # team whose ripples depend on that key result
+    reaches: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for ripple in ripples:
+        if ripple.state in LIVE_RIPPLES:
+            reaches[(ripple.from_team_id, ripple.key_result_id)].add(teams[ripple.to_team_id].name)
+            if ripple.to_key_result_id:
+                reaches[(ripple.to_team_id, ripple.to_key_result_id)].add(teams[ripple.from_team_id].name)
+
     def touched(ids: set[int], team_id: int) -> list[str]:
-        names = set()
-        for ripple in ripples:
-            if ripple.state not in LIVE_RIPPLES:
-                continue
-            if ripple.key_result_id in ids and ripple.from_team_id == team_id:
-                names.add(teams[ripple.to_team_id].name)
-            if ripple.to_key_result_id in ids and ripple.to_team_id == team_id:
-                names.add(teams[ripple.from_team_id].name)
+        names = set().union(*(reaches.get((team_id, kr_id), set()) for kr_id in ids))
         return sorted(names, key=str.casefold)
 
     for event in events:
