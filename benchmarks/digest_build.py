@@ -151,7 +151,7 @@ def main() -> None:
     for teams, ripples in SIZES:
         ws = fill(db, teams=teams, ripples=ripples, now=now - timedelta(hours=1))
         statements: list[str] = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args, seen=statements: seen.append(args[2])  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         with db.read() as session:
             digest = build_digest(session, workspace_id=ws, since=since, until=until)
