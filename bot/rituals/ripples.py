@@ -127,6 +127,7 @@ def declare(
     """Record a ripple from one of `team`'s live key results. Field problems are reported together, by field:
     `key_result`, `channel`, `their_key_result`, `note`."""
     team_rules.require_member(session, team=team, user_id=user_id)
+    team_rules.lock_team(session, team)  # one declaration of a team at a time: the duplicate check below holds
     errors: dict[str, str] = {}
     ours = _find(numbered_key_results(session, team=team, now=now), key_result, "key_result", errors)
     other = team_rules.team_for_channel(session, workspace_id=team.workspace_id, channel_id=to_channel_id)

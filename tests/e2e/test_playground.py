@@ -133,3 +133,42 @@ def test_capturing_the_backlog_in_the_sandbox_by_shortcut_and_csv(database_url, 
     assert "Which file? e.g. share backlog.csv" in output
     assert "Dark mode" in output and "Export to PDF" in output
     assert "#1" in output and "#3" in output  # the shortcut's item, then the file's two
+
+
+def test_a_ripple_and_the_digest_in_the_sandbox(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "/okr draft Teams get value in their first week",
+            "submit why='Half of them leave'",
+            "click Add a key result",
+            "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
+            "click Add a key result",
+            "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease owner=ben",
+            "submit",
+            "submit",
+            "click 2 Commit",
+            "in #team-growth",
+            "as ben",
+            "/okr team create Growth",
+            "as ada",
+            "in #team-rocket",
+            "/okr ripple",
+            "submit key_result=1.1 kind=depends_on channel=#team-growth note='We need their sign-up numbers'",
+            "as ben",
+            "in #team-growth",
+            "click 2 Acknowledge",
+            "messages",
+            "/okr digest",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "== form: Declare a ripple ==" in output
+    assert (
+        "[#team-growth]" in output
+        and "*R1* · *Rockets* KR 1.1 Teams active after week one depends on *Growth*" in output
+    )
+    assert "R1 is acknowledged by @ben." in output  # the notice, redrawn after the click
+    assert "RIPPLES DIGEST · WEEK TO" in output and "1 of 2 teams had news" in output
+    assert "*Rockets* #team-rocket" in output and "*R1* _new_ KR 1.1" in output

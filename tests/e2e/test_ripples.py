@@ -731,3 +731,28 @@ def test_the_app_home_lists_live_ripples_touching_your_teams(driver, slack, db):
 
     after = home_text(driver, slack, "U0BEN")
     assert "Ripples touching your teams" not in after and "*R1*" not in after, after
+
+
+def test_zz_probe_concurrent_duplicates(driver, slack, db):
+    import threading
+
+    two_teams(driver, slack, db)
+    count = 6
+    barrier = threading.Barrier(count)
+    results = []
+
+    def send():
+        barrier.wait()
+        results.append(driver.command(f"ripple affects {GROWTH} 1.2 {NOTE}", user="U0ADA", channel="C0ROCKET"))
+
+    threads = [threading.Thread(target=send) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    slack.wait_for_response(count=len(slack.responses) if False else 1)
+    import time
+    time.sleep(3)
+    print("RIPPLES", [(r.number, r.state) for r in stored(db)], "NOTICES", len(notices(slack)))
+    print([shown(r["body"])[:80] for r in slack.responses[-count:]])
+    assert len(stored(db)) == 1
