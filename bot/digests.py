@@ -25,7 +25,7 @@ from bot.render import render_blocks, render_message
 from bot.rituals import digest as rules
 from bot.rituals import ripples
 from bot.rituals.ripples import RippleLine
-from bot.slack import deliver
+from bot.slack import deliver, join_channel
 from storage.db import Database
 from storage.models import ClaimState, Ripple, Workspace
 
@@ -212,7 +212,10 @@ class News:
                 if not self._finished(workspace_id, DIGEST_KIND, key):
                     return False
                 continue
-            if not outbox.record(self.db, claim, outbox.post(client, claim, channel=channel, message=message), now):
+            sent = outbox.post(client, claim, channel=channel, message=message)
+            if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
+                sent = outbox.post(client, claim, channel=channel, message=message)
+            if not outbox.record(self.db, claim, sent, now):
                 return False
         if built.picture is None:
             return True

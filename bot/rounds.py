@@ -29,7 +29,7 @@ from bot.render import render_message
 from bot.rituals import backlog, triage
 from bot.rituals.people import ensure_person, find_person
 from bot.rituals.triage import Closed
-from bot.slack import Delivery, Outcome, deliver
+from bot.slack import Delivery, Outcome, deliver, join_channel
 from storage.db import Database
 from storage.models import (
     BacklogItem,
@@ -138,7 +138,7 @@ class RoundsInSlack:
         if claim is None:
             return "waiting"  # another process is posting it (or it failed for good: see `header_refused`)
         sent = outbox.post(self.client, claim, channel=current.channel_id, message=message)
-        if not sent.ok and sent.error == "not_in_channel" and self._join(current.channel_id):
+        if not sent.ok and sent.error == "not_in_channel" and join_channel(self.client, current.channel_id):
             sent = outbox.post(self.client, claim, channel=current.channel_id, message=message)
         if not sent.ok:
             return self._failed(claim, sent, at)
@@ -147,20 +147,6 @@ class RoundsInSlack:
                           channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             session.execute(update(Round).where(Round.id == round_id).values(header_ts=sent.response["ts"]))
         return "sent"
-
-    def _join(self, channel_id: str) -> bool:
-        """Join a public channel the bot is not in; False when Slack will not let it (a private channel, an
-        admin's restriction) or says it is in already (then posting again would fail the same way)."""
-        joined = deliver(self.client.conversations_join, channel=channel_id)
-        if not joined.ok:
-            log.warning("could not join the team channel", extra={"channel": channel_id, "error": joined.error})
-            return False
-        response = joined.response or {}
-        warnings = (response.get("response_metadata") or {}).get("warnings") or []
-        if response.get("warning") == "already_in_channel" or "already_in_channel" in warnings:
-            return False
-        log.info("joined the team channel to post a round", extra={"channel": channel_id})
-        return True
 
     def header_refused(self, round_id: int) -> str | None:
         """Slack's refusal of an open round's header, when it was refused for good (the claim failed); None

@@ -102,3 +102,18 @@ def classify(error_code: str) -> Outcome:
     if error_code in INSTALLATION_ERRORS:
         return Outcome.INSTALLATION_DEAD
     return Outcome.FAILED
+
+
+def join_channel(client: WebClient, channel_id: str) -> bool:
+    """Join a public channel the bot is not in, to post there; False when Slack will not let it (a private
+    channel, an admin's restriction) or says it is in already (then posting again would fail the same way)."""
+    joined = deliver(client.conversations_join, channel=channel_id)
+    if not joined.ok:
+        log.warning("could not join a channel", extra={"channel": channel_id, "error": joined.error})
+        return False
+    response = joined.response or {}
+    warnings = (response.get("response_metadata") or {}).get("warnings") or []
+    if response.get("warning") == "already_in_channel" or "already_in_channel" in warnings:
+        return False
+    log.info("joined a channel to post in it", extra={"channel": channel_id})
+    return True

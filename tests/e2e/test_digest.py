@@ -84,17 +84,13 @@ def team_in(driver, slack, name: str, channel: str, *, members: tuple[str, ...] 
 
 def ripple(driver, slack, text: str, *, user: str, channel: str) -> int:
     """`/okr ripple …` typed in a team's channel; the number of the ripple it declared."""
-    before = len(declared(slack))
+    before = len(slack.responses)
     result = driver.command(f"ripple {text}", user=user, channel=channel)
     assert result.status == 200 and not result.body, result.text
-    body = wait_until(lambda: declared(slack)[before:] and declared(slack)[before])
-    found = re.fullmatch(r"Ripple R(\d+) declared", body["text"])
+    body = slack.wait_for_response(count=before + 1)["body"]
+    found = re.fullmatch(r"Ripple R(\d+) declared", body.get("text", ""))
     assert found, shown(body)
     return int(found[1])
-
-
-def declared(slack) -> list[dict]:
-    return [r["body"] for r in slack.responses if str(r["body"].get("text", "")).startswith("Ripple R")]
 
 
 def acknowledge(driver, slack, db: Database, number: int, *, user: str, channel: str) -> None:
@@ -494,9 +490,9 @@ def test_the_digest_goes_out_once_a_week_whoever_sweeps_and_after_downtime_only_
     weeks = [DIGEST_AT + n * WEEK for n in range(5)]  # 16 Feb … 16 Mar
     with freeze_time(IN_THE_WEEK, tick=True) as clock:
         okr(driver, slack, f"digest settings channel=<#{GENERAL}|general>")
+        two_teams_with_news(driver, slack, db)
         team = okr(driver, slack, f"team settings digest=<#{ROCKET_DIGEST}|rocket-digest>", channel=ROCKET)
         assert not team.ephemeral and "digest channel" in team.text, team.text
-        two_teams_with_news(driver, slack, db)
         sweep_at(sweep, clock, weeks[0] - MINUTE)
         assert digest_calls(slack, ok=None) == [] and workspace_row(db).digest_due_at == weeks[0]
 
@@ -516,7 +512,8 @@ def test_the_digest_goes_out_once_a_week_whoever_sweeps_and_after_downtime_only_
         # next week, two replicas at once: each channel gets next week's digest once
         clock.move_to(weeks[1])
         reports = sweep_as_replicas(slack, database_url, weeks[1], count=2)
-        assert sum(r["digest"] for r in reports) == 1, reports
+        # (a replica that finds every part sent by the other reports it done too: the posts are what counts)
+        assert all(r["error"] == 0 for r in reports) and sum(r["digest"] for r in reports) >= 1, reports
         for channel in (GENERAL, ROCKET_DIGEST):
             assert titles(slack, channel) == ["Ripples digest · week to 2026-02-16",
                                               "Ripples digest · week to 2026-02-23"], channel  # fmt: skip
@@ -596,19 +593,38 @@ LONG_REASON = (
 )
 
 
+TEAMS = (("Rockets", ROCKET), ("Growth", GROWTH), ("Support", SUPPORT), ("Design", DESIGN))
+
+
+def four_teams(driver, slack, db) -> dict[str, int]:
+    """Rockets, Growth, Support and Design, created by Ada, each with an objective (and a long title); their ids."""
+    found = {}
+    for name, channel in TEAMS:
+        team_in(driver, slack, name, channel)
+        found[name] = commit(db, name, title=long_title(name))
+    return found
+
+
+def long_title(name: str, take: int = 1) -> str:
+    title = f"{name}: " + " ".join(["customers who sign up this quarter get to a working dashboard on their own"] * 2)
+    return title if take == 1 else f"{title} (take {take})"
+
+
+def revise_five_times(db: Database, name: str, objective_id: int) -> None:
+    """Five revisions of the objective, each with a long reason (through the rule the revision form calls)."""
+    for take in range(2, 7):
+        with db.transaction() as session:
+            revisions.revise_objective(
+                session, objective_id=objective_id, workspace_id=workspace_row(db).id, user_id=ADA,
+                title=long_title(name, take), why="", reason=LONG_REASON * 2, now=datetime.now(UTC),
+            )  # fmt: skip
+
+
 def four_teams_with_long_news(driver, slack, db) -> None:
     """Four teams, each committing an objective in the week and revising it five times with a long reason: each
     team's news is about 3,000 characters, so the digest is cut into two messages (10,000 characters at most)."""
-    for name, channel in (("Rockets", ROCKET), ("Growth", GROWTH), ("Support", SUPPORT), ("Design", DESIGN)):
-        team_in(driver, slack, name, channel)
-        title = f"{name}: " + "customers who sign up this quarter get to a working dashboard on their own " * 2
-        objective_id = commit(db, name, title=title.strip())
-        for n in range(5):
-            with db.transaction() as session:
-                revisions.revise_objective(
-                    session, objective_id=objective_id, workspace_id=workspace_row(db).id, user_id=ADA,
-                    title=f"{title.strip()} (take {n + 2})", why="", reason=LONG_REASON * 2, now=datetime.now(UTC),
-                )  # fmt: skip
+    for name, objective_id in four_teams(driver, slack, db).items():
+        revise_five_times(db, name, objective_id)
 
 
 class FailingOnce(WebClient):
@@ -681,6 +697,50 @@ def test_a_part_slack_fails_is_posted_by_the_next_sweep_without_posting_the_othe
         assert len(digest_calls(slack)) == 2 and before[1] == len(slack.uploads)
 
 
+# BUG: bot/digests.py, News.weekly and News._post_digest (lines ~196-222): a retry rebuilds the digest from the
+# database as it is at the retry, while the parts are claimed by their index ("<week>:<channel>:<n>"). When the news
+# changes between the first try and the retry, the cut moves and the retry's part 2 is not the part 2 that failed.
+# Here Growth acknowledges Rockets' four open ripples after reading part 1 (what the digest asks of it); Rockets
+# then has no news, the rebuilt digest fits in one message, part 1 is already sent, and Support's news (the part 2
+# that failed) is never posted. (With news growing instead, a team already posted in part 1 is posted again in
+# the new part 2.) The week's parts should be the ones the first try cut.
+def test_a_retry_posts_the_part_that_failed_even_when_the_news_changed_in_between(driver, slack, db, database_url):
+    add_channels(slack)
+    sweep = sweeper(slack, database_url, db)
+    with freeze_time(IN_THE_WEEK - 2 * WEEK, tick=True) as clock:
+        objectives = four_teams(driver, slack, db)
+        numbers = [
+            ripple(driver, slack, f"{kind} <#{GROWTH}|team-growth> 1.1 {theirs} {LONG_REASON[:480]}", user=ADA,
+                   channel=ROCKET)  # fmt: skip
+            for kind in ("affects", "depends")
+            for theirs in ("", "their 1.1", "their 1.2")
+        ]  # six open ripples: Rockets' news is about 2,600 characters
+        clock.move_to(IN_THE_WEEK)
+        okr(driver, slack, f"digest settings channel=<#{GENERAL}|general>")
+        for name in ("Growth", "Support", "Design"):
+            revise_five_times(db, name, objectives[name])
+        client = FailingOnce(slack, fault="server_error", ending="(part 2 of 2)", base_url=slack.api_url,
+                             token=slack.workspace().bot_token)  # fmt: skip
+
+        clock.move_to(DIGEST_AT)
+        report = Sweeper(db, lambda _workspace: client, worker="faulty").run(DIGEST_AT)
+
+        assert report["retry"] == 1 and client.failed == 1, report
+        [part1] = digest_posts(slack, GENERAL)
+        assert part1["text"] == "Ripples digest · week to 2026-02-16 (part 1 of 2)"
+        assert list(read_digest([part1])[1]) == ["Design", "Growth", "Rockets"]  # Support was in the part that failed
+        assert context_of(part1) == "4 of 4 teams had news · in 2 messages"
+        for number in numbers:  # Growth reads part 1 and acknowledges Rockets' ripples
+            acknowledge(driver, slack, db, number, user=ADA, channel=GROWTH)
+
+        sweep_at(sweep, clock, DIGEST_AT + 2 * MINUTE)
+
+        _, teams = read_digest(digest_posts(slack, GENERAL))
+        assert "Support" in teams, titles(slack, GENERAL)  # fails: only part 1 was ever posted
+        assert titles(slack, GENERAL) == ["Ripples digest · week to 2026-02-16 (part 1 of 2)",
+                                          "Ripples digest · week to 2026-02-16 (part 2 of 2)"]  # fmt: skip
+
+
 def stays_quiet(slack) -> None:
     calls = len(slack.calls_to("chat.postMessage"))
     stays(lambda: len(slack.calls_to("chat.postMessage")) == calls)
@@ -703,7 +763,8 @@ def test_the_preview_is_only_for_the_person_who_asked_and_posts_nothing(driver, 
         assert context_of(preview.body) == "2 of 2 teams had news · a preview only you see; `/okr digest post` posts it"
         _, teams = read_digest([preview.body])
         assert teams["Rockets"][1:] == [
-            f":white_check_mark: committed *O1 New teams get value in their first week* by <@{ADA}>",
+            # O1's KR 1.1 is the one the ripple starts from
+            f":white_check_mark: committed *O1 New teams get value in their first week* by <@{ADA}> → touches *Growth*",
             ":ocean: *R1* _new_ KR 1.1 Teams active after their first week affects *Growth*: "
             "_Our onboarding changes their funnel_ · not acknowledged yet",
         ]

