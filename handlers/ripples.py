@@ -7,11 +7,11 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.digests import News
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.commands import ParsedCommand, lookup
+from bot.digests import News
 from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import ripples
@@ -23,7 +23,7 @@ from handlers.forms import checked, form_fields, number_of, open_form
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral, ephemeral_in
 from storage.db import Database
-from storage.models import RippleKind
+from storage.models import Ripple, RippleKind
 
 if TYPE_CHECKING:
     from handlers.commands import CommandRequest
@@ -109,9 +109,17 @@ def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         metadata.update(json.loads(view.get("private_metadata") or "{}"))
         fields = form_fields(view)
         kind = _KIND_VALUES.get(fields.get("kind") or "affects")
-        if kind is None or not fields.get("key_result") or not fields.get("channel"):
-            missing = {"key_result": "Pick one of your key results."} if not fields.get("key_result") else {}
-            raise InvalidFields(missing or {"channel": "Pick the other team's channel."})
+        missing = {
+            block: message
+            for block, message, absent in (
+                ("key_result", "Pick one of your key results.", not fields.get("key_result")),
+                ("kind", "Say whether it affects the other team or depends on it.", kind is None),
+                ("channel", "Pick the other team's channel.", not fields.get("channel")),
+            )
+            if absent
+        }
+        if missing:
+            raise InvalidFields(missing)
         with db.transaction() as session:
             team_id = number_of(metadata.get("team_id"))
             team = team_rules.resolve_team(
@@ -135,7 +143,7 @@ def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
     news = News(db, lambda _workspace: client)
     news.notice(ripple_id, now())
     with db.read() as session:
-        line = ripples.line_of(session, session.get(ripples.Ripple, ripple_id))
+        line = ripples.line_of(session, session.get(Ripple, ripple_id))
     reply(**ephemeral("ripple_declared.j2", line=line))
 
 
