@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.blockkit import MESSAGE_BLOCKS
 from bot.errors import NotAllowed, UsageError
+from bot.render import mrkdwn
 from bot.rituals.checkins import confidence_label
 from bot.rituals.team_settings import parse_channel, parse_hour, parse_timezone, parse_weekday
 from bot.rituals.vision import may_publish_vision
@@ -48,6 +49,7 @@ LIVE_RIPPLES = (RippleState.OPEN, RippleState.ACKNOWLEDGED)
 # blocks and characters per message: Slack's 50 blocks, and well under the ~12,000 characters of text it
 # accepts in one message's blocks
 MESSAGE_CHARACTERS = 10_000
+PART_FRAME = 500  # characters kept for each message's own header and footer (digest_part.j2)
 SETTINGS_USAGE = "/okr digest settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]"
 _UP = {Direction.INCREASE, Direction.KEEP_ABOVE}
 _DOWN = {Direction.DECREASE, Direction.KEEP_BELOW}
@@ -123,7 +125,7 @@ class TeamNews:
 @dataclass(frozen=True)
 class Conflict:
     kind: str  # "opposite" (two teams pull one metric both ways) or "dependency" (a team depends on a weak KR)
-    text: str
+    text: str  # mrkdwn, with what people typed escaped
 
 
 @dataclass(frozen=True)
@@ -331,10 +333,10 @@ def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, T
         if not up or not down or not pulling or {i.team_id for i in up} == {i.team_id for i in down} == {up[0].team_id}:
             continue
         text = (
-            f"*{infos[0].key_result.metric}*: "
-            + ", ".join(f"*{teams[i.team_id].name}* KR {i.label} wants it up" for i in up)
+            f"*{mrkdwn(infos[0].key_result.metric)}*: "
+            + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it up" for i in up)
             + "; "
-            + ", ".join(f"*{teams[i.team_id].name}* KR {i.label} wants it down" for i in down)
+            + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it down" for i in down)
         )
         found.append(Conflict("opposite", text))
     for ripple in ripples:
@@ -348,8 +350,8 @@ def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, T
         found.append(
             Conflict(
                 "dependency",
-                f"*{teams[ripple.from_team_id].name}* depends on *{teams[ripple.to_team_id].name}* KR {info.label} "
-                f"{info.key_result.metric}, which {how} (R{ripple.number}).",
+                f"*{mrkdwn(teams[ripple.from_team_id].name)}* depends on *{mrkdwn(teams[ripple.to_team_id].name)}* "
+                f"KR {info.label} {mrkdwn(info.key_result.metric)}, which {how} (R{ripple.number}).",
             )
         )
     return found
@@ -367,9 +369,12 @@ def block_text(block: dict[str, Any]) -> int:
     return size
 
 
-def split_messages(blocks: list[dict[str, Any]], *, room: int = MESSAGE_BLOCKS - 2) -> list[list[dict[str, Any]]]:
-    """Cut the digest's blocks into messages of at most `room` blocks (leaving two for each part's header and
-    footer) and MESSAGE_CHARACTERS of text; a team's blocks stay together unless they alone fill a message."""
+def split_messages(
+    blocks: list[dict[str, Any]], *, room: int = MESSAGE_BLOCKS - 2, characters: int = MESSAGE_CHARACTERS - PART_FRAME
+) -> list[list[dict[str, Any]]]:
+    """Cut the digest's blocks into messages of at most `room` blocks and `characters` of text, leaving room for
+    each part's header and footer. A team's blocks (from its divider) stay together unless they alone fill a
+    message; then they are cut at block boundaries."""
     groups: list[list[dict[str, Any]]] = []
     for block in blocks:
         if block.get("type") == "divider" or not groups:
@@ -377,13 +382,25 @@ def split_messages(blocks: list[dict[str, Any]], *, room: int = MESSAGE_BLOCKS -
         groups[-1].append(block)
     parts: list[list[dict[str, Any]]] = [[]]
     for group in groups:
-        for start in range(0, len(group), room):
-            chunk = group[start : start + room]
+        for chunk in _chunks(group, room=room, characters=characters):
             size = sum(block_text(b) for b in parts[-1] + chunk)
-            if parts[-1] and (len(parts[-1]) + len(chunk) > room or size > MESSAGE_CHARACTERS):
+            if parts[-1] and (len(parts[-1]) + len(chunk) > room or size > characters):
                 parts.append([])
             parts[-1].extend(chunk)
     return [part for part in parts if part] or [[]]
+
+
+def _chunks(group: list[dict[str, Any]], *, room: int, characters: int) -> list[list[dict[str, Any]]]:
+    """A group cut into runs of blocks that each fit one message (a block is at most 3,000 characters)."""
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for block in group:
+        if chunks[-1] and (len(chunks[-1]) == room or size + block_text(block) > characters):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(block)
+        size += block_text(block)
+    return chunks
 
 
 # the schedule and the settings ----------------------------------------------------------------------------------

@@ -75,15 +75,21 @@ def parse_ripple_text(args: str) -> RippleText:
         lowered = word.lower()
         if kind is None and lowered in _KINDS:
             kind = _KINDS[lowered]
-            if lowered in ("depends", "depend") and len(words) > 1 and words[1].lower() == "on":
+            # "depends on #channel": "on" goes with the kind; "1.2 depends on 2.1": it names their key result
+            after = words[1].lower() if len(words) > 1 else ""
+            if (
+                lowered in ("depends", "depend")
+                and after == "on"
+                and (key_result is None or not _their_words(after, words[2:]))
+            ):
                 words.pop(0)
         elif channel_id is None and (_CHANNEL.match(word) or _RAW_CHANNEL.match(word)):
             channel_id = (_CHANNEL.match(word) or _RAW_CHANNEL.match(word))[1]
         elif key_result is None and _kr_words(words):
             key_result, words = _kr_words(words)
             continue
-        elif their is None and key_result is not None and lowered in _THEIR and _kr_words(words[1:]):
-            their, words = _kr_words(words[1:])
+        elif their is None and key_result is not None and lowered in _THEIR and _their_words(lowered, words[1:]):
+            their, words = _their_words(lowered, words[1:])
             continue
         else:
             break
@@ -106,6 +112,15 @@ def _kr_words(words: list[str]) -> tuple[str, list[str]] | None:
                 continue
             return "".join(words[:take]), words[take:]
     return None
+
+
+def _their_words(keyword: str, words: list[str]) -> tuple[str, list[str]] | None:
+    """Their key result after `their`, `on` or an arrow. After "on" a bare number is the note's ("on 3 days"),
+    so it must be written `2.1` or `KR 2`."""
+    found = _kr_words(words)
+    if found is None or (keyword == "on" and found[0].isdigit()):
+        return None
+    return found
 
 
 def clean_note(raw: str | None) -> str:

@@ -8,7 +8,6 @@ import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import insert
 
 from bot import digests
@@ -207,15 +206,9 @@ def test_a_dependency_on_a_key_result_at_risk_is_a_conflict_and_a_resolved_one_i
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: conflict texts put metrics and team names into mrkdwn unescaped (bot/rituals/digest.py "
-    "_conflicts; digest.j2 appends c.text as is)",
-)
 def test_what_people_typed_in_a_conflict_is_shown_as_typed(db):
-    # BUG: every other line of the digest escapes what people typed (`| mrkdwn`: & < > become &amp; &lt; &gt;),
-    # but `_conflicts` builds its text from `metric` and team names with no escaping, and digest.j2 adds
-    # `c.text` to the section as is: "p95 latency <200ms & errors" reaches Slack as a control sequence.
+    # like every other line of the digest, conflicts escape what people typed (& < > become &amp; &lt; &gt;):
+    # "p95 latency <200ms & errors" must not reach Slack as a control sequence
     with db.transaction() as session:
         ws = factories.workspace(session)
         one = factories.team(session, ws, name="R&D", channel_id="C0RND")
@@ -414,17 +407,10 @@ def test_a_200_team_digest_is_cut_into_messages_slack_accepts_each_team_once(db,
     assert len(drawn) == 1 and len(drawn[0]) == large["live"] and built.picture == b"\x89PNG picture"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the conflicts are one group of blocks, and split_messages never cuts a group by characters: "
-    "with many conflicts the first message carries ~20,000 characters (bot/rituals/digest.py split_messages)",
-)
 def test_a_digest_with_hundreds_of_conflicts_still_keeps_each_message_within_its_characters(db, monkeypatch):
-    # BUG: with every third ripple depending on the other team's first key result (at risk for one team in
-    # three, dropped for one in ten) there are ~220 "dependency" conflicts; digest.j2 puts them 8 to a section
-    # before the first divider, so they form one group of ~30 blocks and ~20,000 characters that split_messages
-    # keeps in one part (it cuts a group into `room`-block chunks only, and checks characters only against
-    # what is already in the part), twice MESSAGE_CHARACTERS.
+    # with every third ripple depending on the other team's first key result (at risk for one team in three,
+    # dropped for one in ten) there are ~220 "dependency" conflicts, 8 to a section before the first divider:
+    # one group of ~30 blocks and ~20,000 characters, which must be cut across messages
     with db.transaction() as session:
         ws_id = _large_workspace(session, theirs_every=3)["ws"].id
     monkeypatch.setattr(digests, "network_chart", lambda edges, *, title: b"\x89PNG")
