@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from slack_sdk import WebClient
@@ -26,8 +27,9 @@ from bot.rituals import digest as rules
 from bot.rituals import ripples
 from bot.rituals.ripples import RippleLine
 from bot.slack import deliver, join_channel
+from storage.claims import insert_if_absent
 from storage.db import Database
-from storage.models import ClaimState, Ripple, Workspace
+from storage.models import ClaimState, DigestSnapshot, Ripple, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +40,22 @@ ClientFor = Callable[[Workspace], WebClient | None]
 Clock = Callable[[], datetime]
 
 
-@dataclass(frozen=True)
+@dataclass
 class DigestMessages:
     digest: rules.Digest
     messages: list[dict[str, Any]]
-    picture: bytes | None  # None when no ripple is live: there is nothing to draw
+
+    @cached_property
+    def picture(self) -> bytes | None:
+        """The ripple network as a PNG, drawn when first asked for; None when no ripple is live."""
+        if not self.digest.edges:
+            return None
+        edges = [NetworkEdge(e.from_team, e.to_team, e.kind == "depends_on", e.at_risk) for e in self.digest.edges]
+        return network_chart(edges, title=f"Ripples between teams · week to {self.digest.until.date().isoformat()}")
 
 
 def digest_messages(db: Database, *, workspace_id: int, since: datetime, until: datetime, preview: bool = False):
-    """The digest of [since, until) as the messages to post, and the picture of the network."""
+    """The digest of [since, until) as the messages to post (and, on demand, the picture of the network)."""
     with db.read() as session:
         digest = rules.build_digest(session, workspace_id=workspace_id, since=since, until=until)
     parts = rules.split_messages(render_blocks("digest.j2", digest=digest))
@@ -54,11 +63,7 @@ def digest_messages(db: Database, *, workspace_id: int, since: datetime, until: 
         render_message("digest_part.j2", blocks=part, part=index, parts=len(parts), digest=digest, preview=preview)
         for index, part in enumerate(parts, start=1)
     ]
-    picture = None
-    if digest.edges and not preview:
-        edges = [NetworkEdge(e.from_team, e.to_team, e.kind == "depends_on", e.at_risk) for e in digest.edges]
-        picture = network_chart(edges, title=f"Ripples between teams · week to {until.date().isoformat()}")
-    return DigestMessages(digest, messages, picture)
+    return DigestMessages(digest, messages)
 
 
 def sweep_news(
@@ -186,8 +191,8 @@ class News:
         client = self._client(workspace) if channels else None
         outcome = "skipped"
         if client is not None:
-            built = digest_messages(self.db, workspace_id=workspace_id, since=moment - rules.WEEK, until=moment)
             week = moment.isoformat(timespec="minutes")
+            built = self._week(workspace_id, week, moment)
             final = all([self._post_digest(client, workspace_id, week, channel, built, now) for channel in channels])
             if not final:
                 return "retry"
@@ -199,6 +204,21 @@ class News:
                 .values(digest_due_at=rules.next_digest_at(workspace, now))
             )
         return outcome
+
+    def _week(self, workspace_id: int, week: str, moment: datetime) -> DigestMessages:
+        """The week's messages as first built (kept in `digest_snapshots`), so a retry posts the same parts even
+        if the news moved meanwhile; the picture is drawn from the network as it is now."""
+        built = digest_messages(self.db, workspace_id=workspace_id, since=moment - rules.WEEK, until=moment)
+        with self.db.transaction() as session:
+            values = {"workspace_id": workspace_id, "week": week, "messages": built.messages, "created_at": moment}
+            insert_if_absent(session, DigestSnapshot.__table__, values)
+            kept = session.scalar(
+                select(DigestSnapshot.messages).where(
+                    DigestSnapshot.workspace_id == workspace_id, DigestSnapshot.week == week
+                )
+            )
+        built.messages = kept
+        return built
 
     def _post_digest(
         self, client: WebClient, workspace_id: int, week: str, channel: str, built: DigestMessages, now: datetime

@@ -317,23 +317,42 @@ def metric_key(metric: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", metric.casefold()).split())
 
 
+def _order(info: KrInfo) -> tuple[int, int, int]:
+    return (info.team_id, info.objective.number, info.key_result.position)
+
+
 def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, Team]) -> list[Conflict]:
     found: list[Conflict] = []
-    live = [
-        i for i in krs.values()
-        if not i.dropped and i.objective.state in (ObjectiveState.COMMITTED, ObjectiveState.REVISED)
-    ]  # fmt: skip
+    live = sorted(
+        (
+            i
+            for i in krs.values()
+            if not i.dropped and i.objective.state in (ObjectiveState.COMMITTED, ObjectiveState.REVISED)
+        ),
+        key=_order,
+    )  # the order people see: teams as created, then their key results
     by_metric: dict[str, list[KrInfo]] = defaultdict(list)
     for info in live:
         by_metric[metric_key(info.key_result.metric)].append(info)
     for infos in by_metric.values():
-        up = [i for i in infos if i.key_result.direction in _UP]
-        down = [i for i in infos if i.key_result.direction in _DOWN]
-        pulling = {i.key_result.direction for i in up + down} & {Direction.INCREASE, Direction.DECREASE}
-        if not up or not down or not pulling or {i.team_id for i in up} == {i.team_id for i in down} == {up[0].team_id}:
+        # a conflict is two teams on one metric, one wanting it up and the other down, at least one of them
+        # moving it (two teams each keeping it on their side of a line is no tug of war)
+        pairs = [
+            (a, b)
+            for a in infos
+            for b in infos
+            if a.team_id != b.team_id
+            and a.key_result.direction in _UP
+            and b.key_result.direction in _DOWN
+            and {a.key_result.direction, b.key_result.direction} & {Direction.INCREASE, Direction.DECREASE}
+        ]
+        if not pairs:
             continue
+        pulling = {id(i) for pair in pairs for i in pair}
+        up = sorted((i for i in infos if id(i) in pulling and i.key_result.direction in _UP), key=_order)
+        down = sorted((i for i in infos if id(i) in pulling and i.key_result.direction in _DOWN), key=_order)
         text = (
-            f"*{mrkdwn(infos[0].key_result.metric)}*: "
+            f"*{mrkdwn(min(up + down, key=_order).key_result.metric)}*: "
             + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it up" for i in up)
             + "; "
             + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it down" for i in down)

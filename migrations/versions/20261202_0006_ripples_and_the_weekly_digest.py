@@ -1,5 +1,6 @@
 """Ripples and the weekly digest: each ripple's number, its notice in the other team's channel, who acknowledged,
-resolved or withdrew it; and each workspace's digest channel, day, hour, time zone and next due moment.
+resolved or withdrew it; each workspace's digest channel, day, hour, time zone and next due moment; and each
+week's digest as first built (`digest_snapshots`), which every try to post it posts.
 
 Ripples declared before this revision (there were no commands to declare them) are numbered by their id.
 Workspaces' `digest_due_at` starts empty: the sweep plans it the first time it runs after the upgrade.
@@ -26,6 +27,25 @@ PENDING = sa.text("notice_done_at IS NULL")
 
 def upgrade() -> None:
     """Upgrade schema."""
+    op.create_table(
+        "digest_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("week", sa.String(length=40), nullable=False),
+        sa.Column("messages", sa.JSON(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_digest_snapshots_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_snapshots")),
+        sa.UniqueConstraint("workspace_id", "week", name=op.f("uq_digest_snapshots_workspace_id_week")),
+    )
+    with op.batch_alter_table("digest_snapshots", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_digest_snapshots_workspace_id"), ["workspace_id"], unique=False)
+
     with op.batch_alter_table("ripples", schema=None) as batch_op:
         batch_op.add_column(sa.Column("number", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("notice_channel_id", sa.String(length=32), nullable=True))
@@ -80,3 +100,7 @@ def downgrade() -> None:
         batch_op.drop_column("notice_ts")
         batch_op.drop_column("notice_channel_id")
         batch_op.drop_column("number")
+
+    with op.batch_alter_table("digest_snapshots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_digest_snapshots_workspace_id"))
+    op.drop_table("digest_snapshots")

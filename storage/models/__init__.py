@@ -15,7 +15,7 @@ from storage.models.okrs import (
     RetroAnswer,
 )
 from storage.models.outbox import ClaimState, SendClaim
-from storage.models.ripples import Ripple, RippleKind, RippleState
+from storage.models.ripples import DigestSnapshot, Ripple, RippleKind, RippleState
 from storage.models.schedules import Person, Schedule, ScheduleKind
 from storage.models.teams import Membership, Role, Team, TeamLeader, VisionStatement
 from storage.models.workspace import EventLog, ProcessedEvent, Workspace
@@ -27,6 +27,7 @@ __all__ = [
     "ClaimState",
     "Cycle",
     "CycleState",
+    "DigestSnapshot",
     "Direction",
     "Draft",
     "DraftState",

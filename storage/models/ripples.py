@@ -1,11 +1,12 @@
-"""Declared ripples: how one team's key result touches another team."""
+"""Declared ripples (how one team's key result touches another team), and the weekly digests made from them."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, utcnow, value_enum
@@ -69,3 +70,15 @@ class Ripple(WorkspaceScoped, Timestamped, Base):
     closed_by: Mapped[str | None] = mapped_column(String(32))  # who resolved or withdrew it
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DigestSnapshot(WorkspaceScoped, Timestamped, Base):
+    """A week's digest as first built: every try to post it (after a failure, on another replica) posts these
+    same messages, so a part that went out is never repeated and none is lost when the news moves meanwhile."""
+
+    __tablename__ = "digest_snapshots"
+    __table_args__ = (UniqueConstraint("workspace_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(40))  # the digest's moment, e.g. 2026-12-07T09:00+00:00
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
