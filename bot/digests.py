@@ -122,14 +122,16 @@ class News:
 
     def notice(self, ripple_id: int, now: datetime) -> str | None:
         """Tell the team a ripple touches, once. "notice" when posted or refused for good (recorded), "retry"
-        when Slack may take it later, None when another process has it in hand or it was done already."""
+        when Slack may take it later, "settled" when it was withdrawn or resolved before anyone was told (nothing
+        is posted), None when another process has it in hand or it was done already."""
         with self.db.read() as session:
             ripple = session.get(Ripple, ripple_id)
             if ripple is None or ripple.notice_done_at is not None:
                 return None
             line = ripples.line_of(session, ripple)
+            settled = ripple.state not in ripples.LIVE  # withdrawn or resolved before anyone was told
             workspace = session.get(Workspace, ripple.workspace_id)
-        client = self._client(workspace)
+        client = None if settled else self._client(workspace)
         key = str(ripple_id)
         if client is not None:
             claim = self._take(workspace.id, NOTICE_KIND, key, now)
@@ -138,7 +140,10 @@ class News:
                     return None
             else:
                 message = render_message("ripple_notice.j2", line=line)
-                sent = outbox.post(client, claim, channel=line.to_team.channel_id, message=message)
+                channel = line.to_team.channel_id
+                sent = outbox.post(client, claim, channel=channel, message=message)
+                if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
+                    sent = outbox.post(client, claim, channel=channel, message=message)
                 if not outbox.record(self.db, claim, sent, now):
                     return "retry"
         with self.db.transaction() as session:
@@ -153,7 +158,7 @@ class News:
                     notice_ts=found.message_ts if sent else None,
                 )
             )
-        return "notice"
+        return "settled" if settled else "notice"
 
     def redraw_notice(self, line: RippleLine) -> None:
         """Show a ripple's new state on its notice (acknowledged, resolved, withdrawn); a refusal is only logged."""
