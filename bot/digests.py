@@ -29,7 +29,7 @@ from bot.rituals.ripples import RippleLine
 from bot.slack import deliver, join_channel
 from storage.claims import insert_if_absent
 from storage.db import Database
-from storage.models import ClaimState, DigestSnapshot, Ripple, Workspace
+from storage.models import ClaimState, DigestSnapshot, Ripple, RippleState, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def sweep_news(
     for ripple_id in pending:
         report.update(filter(None, [news.guarded(news.notice, ripple_id, now)]))
     for workspace_id in unplanned:
-        news.plan(workspace_id, now)
+        news.guarded(news.plan, workspace_id, now)
     for workspace_id in due:
         report.update(filter(None, [news.guarded(news.weekly, workspace_id, now)]))
     return report
@@ -158,7 +158,30 @@ class News:
                     notice_ts=found.message_ts if sent else None,
                 )
             )
+        if not settled:
+            self._catch_up(ripple_id, shown=line.ripple.state)
         return "settled" if settled else "notice"
+
+    def _catch_up(self, ripple_id: int, *, shown: RippleState) -> None:
+        """A ripple acknowledged, resolved or withdrawn while its notice was being posted: show that now."""
+        with self.db.read() as session:
+            ripple = session.get(Ripple, ripple_id)
+            if ripple.state is shown or not ripple.notice_ts:
+                return
+            line = ripples.line_of(session, ripple)
+        self.redraw_notice(line)
+
+    def notice_outcome(self, ripple_id: int) -> tuple[str, str | None]:
+        """How the other team was told: ("told", None), ("later", None) while the sweep will try again, or
+        ("refused", Slack's error)."""
+        with self.db.read() as session:
+            ripple = session.get(Ripple, ripple_id)
+            if ripple.notice_ts:
+                return "told", None
+            if ripple.notice_done_at is None:
+                return "later", None
+            claim = outbox.find(session, workspace_id=ripple.workspace_id, kind=NOTICE_KIND, key=str(ripple_id))
+            return "refused", claim.outcome if claim is not None else None
 
     def redraw_notice(self, line: RippleLine) -> None:
         """Show a ripple's new state on its notice (acknowledged, resolved, withdrawn); a refusal is only logged."""
@@ -178,14 +201,16 @@ class News:
     # the weekly digest -----------------------------------------------------------------------------------------
 
     def plan(self, workspace_id: int, now: datetime) -> None:
+        """A workspace's first digest moment (housekeeping: nothing to report)."""
         with self.db.transaction() as session:
             workspace = session.get(Workspace, workspace_id)
             if workspace.digest_due_at is None:
                 workspace.digest_due_at = rules.next_digest_at(workspace, now)
+        return None
 
     def weekly(self, workspace_id: int, now: datetime) -> str | None:
-        """Post the week's digest to each digest channel, then plan the next one. "digest" when done (or there
-        was nowhere to post), "retry" when a message is to be tried again, None when nothing was due."""
+        """Post the week's digest to each digest channel, then plan the next one. "digest" when done, "retry" when
+        a message is to be tried again, None when nothing was due or there was nowhere to post."""
         with self.db.read() as session:
             workspace = session.get(Workspace, workspace_id)
             read = workspace.digest_due_at
@@ -194,10 +219,10 @@ class News:
             channels = rules.digest_channels(session, workspace=workspace)
         moment = rules.latest_digest_at(workspace, now)
         client = self._client(workspace) if channels else None
-        outcome = "skipped"
+        outcome = None  # nowhere to post (no digest channel, or the app uninstalled): only planned, not reported
         if client is not None:
             week = moment.isoformat(timespec="minutes")
-            built = self._week(workspace_id, week, moment)
+            built = self._week(workspace, week, moment)
             final = all([self._post_digest(client, workspace_id, week, channel, built, now) for channel in channels])
             if not final:
                 return "retry"
@@ -210,16 +235,17 @@ class News:
             )
         return outcome
 
-    def _week(self, workspace_id: int, week: str, moment: datetime) -> DigestMessages:
+    def _week(self, workspace: Workspace, week: str, moment: datetime) -> DigestMessages:
         """The week's messages as first built (kept in `digest_snapshots`), so a retry posts the same parts even
         if the news moved meanwhile; the picture is drawn from the network as it is now."""
-        built = digest_messages(self.db, workspace_id=workspace_id, since=moment - rules.WEEK, until=moment)
+        since = rules.previous_digest_at(workspace, moment)
+        built = digest_messages(self.db, workspace_id=workspace.id, since=since, until=moment)
         with self.db.transaction() as session:
-            values = {"workspace_id": workspace_id, "week": week, "messages": built.messages, "created_at": moment}
+            values = {"workspace_id": workspace.id, "week": week, "messages": built.messages, "created_at": moment}
             insert_if_absent(session, DigestSnapshot.__table__, values)
             kept = session.scalar(
                 select(DigestSnapshot.messages).where(
-                    DigestSnapshot.workspace_id == workspace_id, DigestSnapshot.week == week
+                    DigestSnapshot.workspace_id == workspace.id, DigestSnapshot.week == week
                 )
             )
         built.messages = kept
@@ -248,8 +274,14 @@ class News:
         claim = self._take(workspace_id, PICTURE_KIND, key, now)
         if claim is None:
             return self._finished(workspace_id, PICTURE_KIND, key)
-        sent = outbox.upload(
-            client, claim, channel=channel, content=built.picture, filename=f"ripples-{week[:10]}.png",
-            title="Ripples between teams", comment="The ripple network: teams, and the ripples they declared.",
-        )  # fmt: skip
+        def upload():
+            return outbox.upload(
+                client, claim, channel=channel, content=built.picture, filename=f"ripples-{week[:10]}.png",
+                title="Ripples between teams", comment="The ripple network: teams, and the ripples they declared.",
+            )  # fmt: skip
+
+        sent = upload()
+        # the messages may have gone out without the bot in the channel (chat:write.public); a file needs it in
+        if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
+            sent = upload()
         return outbox.record(self.db, claim, sent, now)

@@ -12,7 +12,7 @@ from bot.commands import ParsedCommand, lookup
 from bot.digests import digest_messages
 from bot.errors import NotAllowed, UsageError
 from bot.rituals import digest as rules
-from bot.slack import deliver
+from bot.slack import deliver, join_channel
 from handlers.middleware import now
 from handlers.replies import ephemeral
 from handlers.vision import is_workspace_admin
@@ -65,16 +65,28 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
     channel = workspace.digest_channel_id or request.channel_id
     since, until = _window()
     built = digest_messages(db, workspace_id=request.workspace_id, since=since, until=until)
-    for message in built.messages:
-        posted = deliver(client.chat_postMessage, channel=channel, **message)
+    for number, message in enumerate(built.messages, start=1):
+        posted = _joining(client, channel, lambda message=message: deliver(client.chat_postMessage, channel=channel,
+                                                                             **message))  # fmt: skip
         if not posted.ok:
-            raise UsageError(f"Slack would not post the digest in <#{channel}> ({posted.error}). Is the bot in it?")
+            done = f" after {number - 1} of {len(built.messages)} messages" if number > 1 else ""
+            raise UsageError(
+                f"Slack would not post the digest in <#{channel}> ({posted.error}){done}. Is the bot in it?"
+            )
     if built.picture is not None:
-        deliver(
+        _joining(client, channel, lambda: deliver(
             client.files_upload_v2, channel=channel, content=built.picture, filename="ripples.png",
             title="Ripples between teams", initial_comment="The ripple network: teams, and the ripples they declared.",
-        )  # fmt: skip
+        ))  # fmt: skip
     respond(**ephemeral("digest_posted.j2", channel_id=channel, parts=len(built.messages)))
+
+
+def _joining(client: WebClient, channel: str, send):
+    """Send, and if the bot is not in the (public) channel, join it and send again."""
+    sent = send()
+    if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
+        sent = send()
+    return sent
 
 
 def _settings(text: str, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:

@@ -21,7 +21,7 @@ from bot.text import clean
 from handlers.errors import replying_errors
 from handlers.forms import checked, form_fields, number_of, open_form
 from handlers.middleware import now
-from handlers.replies import LoggedRespond, ephemeral, ephemeral_in
+from handlers.replies import LoggedRespond, ephemeral, ephemeral_in, error_reply
 from storage.db import Database
 from storage.models import Ripple, RippleKind
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 REPLY_LIMIT = 1000
+SAVED_NOT_TOLD = (
+    "Your ripple is saved, but the other team could not be told just now; the bot tries again within a few "
+    "minutes. `/okr ripple list` shows it."
+)
 _KIND_VALUES = {kind.value: kind for kind in RippleKind}
 
 
@@ -139,12 +143,18 @@ def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
 
 
 def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
-    """Tell the other team (once, claimed), then the person who declared it."""
-    news = News(db, lambda _workspace: client)
-    news.notice(ripple_id, now())
-    with db.read() as session:
-        line = ripples.line_of(session, session.get(Ripple, ripple_id))
-    reply(**ephemeral("ripple_declared.j2", line=line))
+    """Tell the other team (once, claimed), then the person who declared it how that went."""
+    try:
+        news = News(db, lambda _workspace: client)
+        news.notice(ripple_id, now())
+        told, error = news.notice_outcome(ripple_id)
+        with db.read() as session:
+            line = ripples.line_of(session, session.get(Ripple, ripple_id))
+    except Exception:  # the ripple is saved, and the sweep will tell the other team: say so, not "nothing saved"
+        log.exception("could not announce a ripple", extra={"ripple": ripple_id})
+        reply(**error_reply(OkrError(SAVED_NOT_TOLD)))
+        return
+    reply(**ephemeral("ripple_declared.j2", line=line, told=told, error=error))
 
 
 def on_acknowledge(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,

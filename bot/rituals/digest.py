@@ -61,6 +61,7 @@ class KrInfo:
     key_result: KeyResult
     objective: Objective
     team_id: int
+    archived: bool = False  # its cycle is closed
 
     @property
     def label(self) -> str:
@@ -253,7 +254,7 @@ def _key_results(
     """Key results of every cycle still running, and of the objectives and key results the week's events and
     the ripples name (which may have closed since), with their objectives: one query."""
     query = (
-        select(KeyResult, Objective, Cycle.team_id)
+        select(KeyResult, Objective, Cycle.team_id, Cycle.state)
         .join(Objective, (Objective.workspace_id == KeyResult.workspace_id) & (Objective.id == KeyResult.objective_id))
         .join(Cycle, (Cycle.workspace_id == Objective.workspace_id) & (Cycle.id == Objective.cycle_id))
         .where(
@@ -262,7 +263,10 @@ def _key_results(
             Objective.state != ObjectiveState.DRAFT,
         )
     )
-    return {kr.id: KrInfo(kr, objective, team_id) for kr, objective, team_id in session.execute(query)}
+    return {
+        kr.id: KrInfo(kr, objective, team_id, state is CycleState.CLOSED)
+        for kr, objective, team_id, state in session.execute(query)
+    }
 
 
 def _fallen(
@@ -313,8 +317,9 @@ def _ripple_news(ripple: Ripple, teams: dict[int, Team], krs: dict[int, KrInfo],
 
 
 def metric_key(metric: str) -> str:
-    """Two teams' metrics are "the same" when they match ignoring case, punctuation and spacing."""
-    return " ".join(_PUNCTUATION.sub(" ", metric.casefold()).split())
+    """Two teams' metrics are "the same" when they match ignoring case, punctuation and spacing ("Sign-ups",
+    "signups" and "SIGN UPS" are one metric)."""
+    return "".join(_PUNCTUATION.sub("", metric.casefold()).split())
 
 
 def _order(info: KrInfo) -> tuple[int, int, int]:
@@ -444,6 +449,12 @@ def latest_digest_at(workspace: Workspace, now: datetime) -> datetime:
     while (following := next_digest_at(workspace, moment)) <= now:
         moment = following
     return moment
+
+
+def previous_digest_at(workspace: Workspace, moment: datetime) -> datetime:
+    """The digest moment before `moment`: a week's digest covers [previous, moment), which is 167 or 169 hours
+    across a change of clocks, so no hour is left out or told twice."""
+    return latest_digest_at(workspace, moment - timedelta(seconds=1))
 
 
 _SETTING_KEYS = {

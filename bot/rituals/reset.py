@@ -518,15 +518,23 @@ def close_cycle(
     # a cycle an outage skipped past leaves the backlog to the close of the cycle that ended last, whose retro
     # then says how many items went back to "not now"
     moved = {} if quiet else _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
+    ended = _end_ripples(session, cycle=cycle, now=now)
     record_event(
         session, workspace_id=team.workspace_id, team_id=team.id, entity="cycle", entity_id=cycle.id,
         action="closed", actor=actor, now=now,
         data={"cycle": cycle.number, "scored_by_owners": by_owner, "scored_by_progress": by_progress, "moved": moved,
-              "quiet": quiet},
+              "quiet": quiet, "ripples_ended": ended},
     )  # fmt: skip
     next_cycle = cycle_row(session, team=team, span=team_span(team, now), now=now)
     plan_calendar(team, now)
     return Closed(cycle, next_cycle, by_owner, by_progress, moved)
+
+
+def _end_ripples(session: Session, *, cycle: Cycle, now: datetime) -> list[int]:
+    """Ripples from or to a key result of the closed cycle end with it (the other team's included)."""
+    from bot.rituals.ripples import end_with_cycle  # ripples read the current OKRs, which read cycles: import late
+
+    return end_with_cycle(session, cycle=cycle, now=now)
 
 
 def _reset_backlog(session: Session, *, team: Team, cycle: Cycle, actor: str | None, now: datetime) -> dict[str, int]:

@@ -21,7 +21,7 @@ from bot.rituals import teams as team_rules
 from bot.rituals.backlog import NumberedKeyResult, find_key_result, is_key_result_reference, numbered_key_results
 from bot.rituals.events import record_event
 from bot.text import clean
-from storage.models import KeyResult, Objective, Ripple, RippleKind, RippleState, Team
+from storage.models import Cycle, KeyResult, Objective, Ripple, RippleKind, RippleState, Team
 
 NOTE_LIMIT = 500
 LIST_LIMIT = 40  # ripples shown by `/okr ripple list`; the rest are counted
@@ -267,9 +267,33 @@ def close(session: Session, *, workspace_id: int, number: int, user_id: str, wit
 def _settled(ripple: Ripple) -> str:
     if ripple.state is RippleState.ACKNOWLEDGED:
         return f"R{ripple.number} was already acknowledged by <@{ripple.acknowledged_by}>."
+    if ripple.state in (RippleState.RESOLVED, RippleState.WITHDRAWN) and ripple.closed_by is None:
+        return f"R{ripple.number} closed with its cycle: its key result is archived."
     if ripple.state in (RippleState.RESOLVED, RippleState.WITHDRAWN):
         return f"R{ripple.number} was already {ripple.state.value} by <@{ripple.closed_by}>."
     return f"R{ripple.number} is still open."
+
+
+def end_with_cycle(session: Session, *, cycle: Cycle, now: datetime) -> list[int]:
+    """At a cycle's close, its key results are archived: every live ripple from or to one of them is resolved,
+    by nobody (the notice and the lists say it closed with its cycle). Returns their numbers."""
+    archived = select(KeyResult.id).join(Objective, Objective.id == KeyResult.objective_id).where(
+        Objective.workspace_id == cycle.workspace_id, Objective.cycle_id == cycle.id
+    )
+    ending = (
+        (Ripple.workspace_id == cycle.workspace_id)
+        & Ripple.state.in_(LIVE)
+        & or_(Ripple.key_result_id.in_(archived), Ripple.to_key_result_id.in_(archived))
+    )
+    numbers = list(session.scalars(select(Ripple.number).where(ending).order_by(Ripple.number)))
+    if numbers:
+        session.execute(
+            update(Ripple)
+            .where(ending)
+            .values(state=RippleState.RESOLVED, closed_by=None, closed_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return numbers
 
 
 # reading ----------------------------------------------------------------------------------------------------

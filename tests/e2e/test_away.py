@@ -163,7 +163,7 @@ def test_back_when_not_away_changes_nothing(driver, slack, db):
 
 
 def test_bad_input_is_refused_and_nothing_is_written(driver, slack, db):
-    today = _today()
+    today = _today("America/New_York")  # Ben's zone in Slack: "yesterday" is his, not UTC's
     kept = today + timedelta(days=7)
     okr(driver, slack, f"away {kept}", user="U0BEN", channel="C0GENERAL")
     before = row_counts(db)

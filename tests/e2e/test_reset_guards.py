@@ -1,6 +1,7 @@
 """What a reset under way guards: a cycle being scored takes no new commitment and no revision, a score emptied
 lets the progress count again, a start date chosen while the next cycle runs waits for that cycle, a cycle whose
-end passed unnoticed is the one `/okr reset` offers, and a cycle without OKRs closes without noise."""
+end passed unnoticed is the one `/okr reset` offers, a cycle without OKRs closes without noise, and the ripples of
+a closed cycle's key results close with it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,22 @@ from sqlalchemy import select
 
 from bot.rituals import drafts, revisions
 from bot.rituals.cycles import team_span
-from storage.models import BacklogItem, Draft, DraftState, ItemState, Objective, Round, RoundState, Team
+from storage.models import (
+    BacklogItem,
+    Cycle,
+    CycleState,
+    Draft,
+    DraftState,
+    ItemState,
+    Objective,
+    Ripple,
+    RippleState,
+    Round,
+    RoundState,
+    Team,
+)
 from tests.e2e.okr_support import add_backlog, commit, posted_round, rockets
-from tests.e2e.support import okr, row_counts, wait_until
+from tests.e2e.support import create_team, okr, row_counts, wait_until
 from tests.e2e.test_checkin_delivery import sweeper
 from tests.e2e.test_reset_by_hand import (
     CHANNEL,
@@ -198,3 +212,39 @@ def test_a_vote_still_open_at_the_close_is_closed_by_the_next_sweep(driver, slac
             assert session.get(Round, posted.id).state is RoundState.CLOSED
             states = {item.state for item in session.scalars(select(BacklogItem))}
         assert states == {ItemState.NOT_NOW}  # the round's close leaves them where the reset put them
+
+
+def test_ripples_from_and_to_the_closed_cycles_key_results_close_with_it(driver, slack, db):
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        set_up(driver, slack, db, clock)
+        create_team(driver, slack, "Growth", user="U0BEN", channel="C0GROWTH")
+        with db.transaction() as session:  # Growth runs another calendar: its current cycle is not number 1
+            growth = session.scalars(select(Team).where(Team.name == "Growth")).one()
+            growth.cycle_anchor = date(2025, 1, 6)
+            growth_id = growth.id
+        commit(db, "Growth")
+        okr(driver, slack, "ripple <#C0GROWTH|team-growth> 1.1 Our activation work sends them more trials")
+        okr(driver, slack, "ripple depends <#C0ROCKET|team-rocket> 1.2 their 1.1 We need their activation numbers",
+            user="U0BEN", channel="C0GROWTH")  # fmt: skip
+        wait_until(lambda: len(_ripples(db)) == 2 and all(r.notice_ts for r in _ripples(db)))
+
+        start_reset(driver, slack, db)
+        close_scoring(driver, slack, db)
+
+        assert cycle_one(db).state is CycleState.CLOSED
+        with db.read() as session:  # Growth's cycle runs on
+            assert [c.state for c in session.scalars(select(Cycle).where(Cycle.team_id == growth_id))] == [
+                CycleState.ACTIVE
+            ]
+        assert [(r.number, r.state, r.closed_by) for r in _ripples(db)] == [
+            (1, RippleState.RESOLVED, None), (2, RippleState.RESOLVED, None),
+        ]  # fmt: skip
+        listed = okr(driver, slack, "ripple list all", user="U0BEN", channel="C0GROWTH")
+        assert listed.text.count("closed with its cycle") == 2
+        again = okr(driver, slack, "ripple resolve 1", user="U0BEN", channel="C0GROWTH")
+        assert "R1 closed with its cycle" in again.text
+
+
+def _ripples(db) -> list[Ripple]:
+    with db.read() as session:
+        return list(session.scalars(select(Ripple).order_by(Ripple.number)))

@@ -680,7 +680,7 @@ def test_a_notice_slack_did_not_take_is_posted_once_by_the_sweep(driver, slack, 
 
     reply = declared(driver, slack, f"{GROWTH} 1.2 {NOTE}")
 
-    assert "*R1*" in reply.text
+    assert "*R1*" in reply.text and "the bot tries again within a few minutes" in reply.text
     assert len([c for c in slack.calls_to("chat.postMessage") if not c.ok]) == times
     r1 = ripple(db, 1)
     assert (r1.state, r1.notice_done_at, r1.notice_ts) == (RippleState.OPEN, None, None)
@@ -706,6 +706,18 @@ def test_a_notice_slack_did_not_take_is_posted_once_by_the_sweep(driver, slack, 
 
     click(driver, notice, "ripple_ack", user="U0BEN")  # the late notice works like any other
     wait_until(lambda: ripple(db, 1).acknowledged_by == "U0BEN")
+
+
+def test_the_declarer_hears_when_slack_refuses_the_notice_for_good(driver, slack, db, database_url):
+    two_teams(driver, slack, db)
+    slack.fail_next("chat.postMessage", "is_archived")
+
+    reply = declared(driver, slack, f"{GROWTH} 1.2 {NOTE}")
+
+    assert "Slack refused the notice for <#C0GROWTH> (is_archived)" in reply.text and "is told" not in reply.text
+    r1 = ripple(db, 1)
+    assert r1.notice_done_at is not None and r1.notice_ts is None  # refused for good: the sweep does not retry
+    assert sweep_now(slack, database_url, db, datetime.now(UTC))["notice"] == 0 and notices(slack) == []
 
 
 def test_a_ripple_withdrawn_before_its_notice_went_out_is_never_announced(driver, slack, db, database_url):

@@ -33,6 +33,7 @@ from bot.rituals.digest import (
     metric_key,
     next_digest_at,
     parse_digest_settings,
+    previous_digest_at,
     split_messages,
 )
 from bot.rituals.ripples import USAGE, parse_number, parse_ripple_text
@@ -180,16 +181,23 @@ def test_anything_else_is_not_a_ripple_number(raw):
         "Weekly-active teams!",
         "weekly, active: teams.",
         "Weekly (active) teams?",
+        "WeeklyActiveTeams",
+        "weekly-activeteams",
     ],
 )
 def test_metrics_are_the_same_whatever_their_case_punctuation_and_spacing(same):
-    assert metric_key(same) == metric_key("Weekly active teams") == "weekly active teams"
+    assert metric_key(same) == metric_key("Weekly active teams") == "weeklyactiveteams"
+
+
+def test_spelling_a_word_apart_or_together_is_the_same_metric():
+    assert metric_key("Sign-ups") == metric_key("signups") == metric_key("SIGN UPS")
+    assert metric_key("N.P.S.") == metric_key("NPS")
 
 
 def test_percent_and_currency_signs_are_kept():
-    assert metric_key("Revenue ($)") == metric_key("revenue $") == "revenue $"
+    assert metric_key("Revenue ($)") == metric_key("revenue $") == "revenue$"
     assert metric_key("Revenue (€)") != metric_key("Revenue ($)")
-    assert metric_key("Churn %") == "churn %"
+    assert metric_key("Churn %") == metric_key("churn%") == "churn%"
     assert metric_key("Churn %") != metric_key("Churn")
     assert metric_key("Revenue £") != metric_key("Revenue")
 
@@ -595,3 +603,14 @@ def test_200_teams_and_2000_ripples_are_drawn_in_seconds_and_the_same_each_time(
 def test_either_side_of_many_edges_draws_a_picture(count):
     edges = _network(40, count)
     assert network_chart(edges, title="Week").startswith(PNG_SIGNATURE)
+
+
+def test_a_weeks_digest_covers_the_time_since_the_previous_one_across_a_change_of_clocks():
+    paris = Workspace(digest_weekday=0, digest_hour=9, digest_timezone="Europe/Paris")
+    spring = datetime(2026, 3, 30, 7, tzinfo=UTC)  # Monday 09:00 CEST, the week the clocks went forward
+    autumn = datetime(2026, 10, 26, 8, tzinfo=UTC)  # Monday 09:00 CET, the week they went back
+
+    assert previous_digest_at(paris, spring) == datetime(2026, 3, 23, 8, tzinfo=UTC)  # 167 hours: none told twice
+    assert previous_digest_at(paris, autumn) == datetime(2026, 10, 19, 7, tzinfo=UTC)  # 169 hours: none left out
+    plain = datetime(2026, 6, 8, 7, tzinfo=UTC)
+    assert previous_digest_at(paris, plain) == plain - WEEK
