@@ -966,3 +966,41 @@ def test_an_unknown_digest_command_is_a_usage_error(driver, slack, db):
         "Usage: `/okr digest [post | settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]]`"
     )
     assert row_counts(db) == before and digest_calls(slack, ok=None) == []
+
+
+# a large workspace, through the sandbox ------------------------------------------------------------------------
+
+
+def test_a_workspace_of_200_teams_and_2000_ripples_gets_its_digest_in_several_messages_once(
+    driver, slack, db, database_url, monkeypatch
+):
+    """The sandbox checks every message against Slack's Block Kit limits, as Slack would refuse it."""
+    from tests.storage import test_digest_reads as large
+
+    okr(driver, slack, f"digest settings channel=<#{GENERAL}|general>")  # the workspace row, and where it goes
+    with db.transaction() as session:
+        workspace = session.scalars(select(Workspace)).one()
+        monkeypatch.setattr(large.factories, "workspace", lambda _session: workspace)
+        built = large._large_workspace(session)
+        workspace.digest_due_at = large.UNTIL  # Monday 23 November 2026, 09:00 UTC: the week of the news
+    sweep = sweeper(slack, database_url, db)
+
+    first = sweep.run(large.UNTIL + MINUTE)
+    again = sweep.run(large.UNTIL + 2 * MINUTE)
+
+    posted = digest_posts(slack, GENERAL)
+    assert first["digest"] == 1 and again["digest"] == 0, (first, again)
+    assert len(posted) > 5 and len(digest_calls(slack, ok=None)) == len(posted)  # none refused, none twice
+    assert [m["text"] for m in posted] == [
+        f"{TITLE} · week to 2026-11-23 (part {n} of {len(posted)})" for n in range(1, len(posted) + 1)
+    ]
+    headings = [
+        re.match(r"^\*(Team \d{3})\* <#", block["text"]["text"])
+        for message in posted
+        for block in message["blocks"]
+        if block["type"] == "section"
+    ]
+    named = [heading[1] for heading in headings if heading]
+    assert sorted(named) == sorted(built["news"]) and len(named) == len(set(named))  # each team once, in one part
+    assert len(pictures(slack, GENERAL)) == 1
+    assert workspace_row(db).digest_due_at == large.UNTIL + WEEK
