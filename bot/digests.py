@@ -89,34 +89,8 @@ def sweep_news(
     return report
 
 
-class News:
-    def __init__(
-        self, db: Database, client_for: ClientFor, *, worker: str | None = None, clock: Clock | None = None
-    ) -> None:
-        self.db = db
-        self.client_for = client_for
-        self.worker = worker or outbox.worker_name()
-        self.clock = clock
-
-    def guarded(self, step: Callable[[int, datetime], str | None], row_id: int, now: datetime) -> str | None:
-        """One ripple's or workspace's trouble must not stop the others."""
-        try:
-            return step(row_id, now)
-        except Exception:
-            log.exception("a digest step failed", extra={"step": step.__name__, "row": row_id})
-            return "error"
-
-    def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> outbox.Claim | None:
-        stamp = self.clock() if self.clock is not None else now
-        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
-
-    def _client(self, workspace: Workspace) -> WebClient | None:
-        return None if workspace.uninstalled_at is not None else self.client_for(workspace)
-
-    def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
-        with self.db.read() as session:
-            claim = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
-        return claim is not None and claim.state is not ClaimState.CLAIMED
+class News(outbox.ClaimedSends):
+    STEP = "a digest step"
 
     # a ripple's notice ----------------------------------------------------------------------------------------
 
@@ -274,6 +248,7 @@ class News:
         claim = self._take(workspace_id, PICTURE_KIND, key, now)
         if claim is None:
             return self._finished(workspace_id, PICTURE_KIND, key)
+
         def upload():
             return outbox.upload(
                 client, claim, channel=channel, content=built.picture, filename=f"ripples-{week[:10]}.png",

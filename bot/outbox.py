@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.slack import Delivery, Outcome, deliver
 from storage.claims import insert_if_absent
 from storage.db import Database
-from storage.models import ClaimState, SendClaim
+from storage.models import ClaimState, SendClaim, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,46 @@ def _find(workspace_id: int, kind: str, key: str):
     return select(SendClaim).where(
         SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key
     )
+
+
+class ClaimedSends:
+    """What a sweep step that sends claimed messages needs: its claims stamped by the sweep's clock, the
+    workspace's client (none once uninstalled), and one row's trouble kept from stopping the others."""
+
+    STEP = "a sweep step"  # named in the log when one row's step fails
+
+    def __init__(
+        self,
+        db: Database,
+        client_for: Callable[[Workspace], WebClient | None],
+        *,
+        worker: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.client_for = client_for
+        self.worker = worker or worker_name()
+        self.clock = clock
+
+    def guarded(self, step: Callable[[int, datetime], str | None], row_id: int, now: datetime) -> str | None:
+        try:
+            return step(row_id, now)
+        except Exception:
+            log.exception(f"{self.STEP} failed", extra={"step": step.__name__, "row": row_id})
+            return "error"
+
+    def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> Claim | None:
+        stamp = self.clock() if self.clock is not None else now
+        return take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
+
+    def _client(self, workspace: Workspace) -> WebClient | None:
+        return None if workspace.uninstalled_at is not None else self.client_for(workspace)
+
+    def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
+        """Done by someone: sent, refused for good, or skipped (not merely claimed)."""
+        with self.db.read() as session:
+            claim = find(session, workspace_id=workspace_id, kind=kind, key=key)
+        return claim is not None and claim.state is not ClaimState.CLAIMED
 
 
 # talking to Slack -----------------------------------------------------------------------------------------

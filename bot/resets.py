@@ -71,29 +71,8 @@ def _due_teams(session, column, now: datetime) -> list[int]:
     return list(dict.fromkeys([*due, *unplanned]))
 
 
-class Resets:
-    def __init__(
-        self, db: Database, client_for: ClientFor, *, worker: str | None = None, clock: Clock | None = None
-    ) -> None:
-        self.db = db
-        self.client_for = client_for
-        self.worker = worker or outbox.worker_name()
-        self.clock = clock
-
-    def guarded(self, step: Callable[[int, datetime], str | None], row_id: int, now: datetime) -> str | None:
-        """One team's or cycle's trouble must not stop the others."""
-        try:
-            return step(row_id, now)
-        except Exception:
-            log.exception("a reset step failed", extra={"step": step.__name__, "row": row_id})
-            return "error"
-
-    def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> outbox.Claim | None:
-        stamp = self.clock() if self.clock is not None else now
-        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
-
-    def _client(self, workspace: Workspace) -> WebClient | None:
-        return None if workspace.uninstalled_at is not None else self.client_for(workspace)
+class Resets(outbox.ClaimedSends):
+    STEP = "a reset step"
 
     # the calendar -----------------------------------------------------------------------------------------
 
@@ -252,11 +231,6 @@ class Resets:
         if sent.outcome is Outcome.TARGET_UNREACHABLE:
             log.warning("the team channel refused a reset message", extra={"kind": kind, "error": sent.error})
         return outbox.record(self.db, claim, sent, now)
-
-    def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
-        with self.db.read() as session:
-            claim = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
-        return claim is not None and claim.state is not ClaimState.CLAIMED
 
     def _stamp(self, cycle_id: int, column, now: datetime) -> None:
         with self.db.transaction() as session:
