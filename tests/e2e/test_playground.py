@@ -9,6 +9,20 @@ from sqlalchemy.engine import make_url
 from bot.playground import run_playground
 from bot.settings import Settings
 
+# Rockets is created and commits one objective, drafted through the form, with two key results owned by ben
+ROCKETS_COMMIT = [
+    "/okr team create Rockets",
+    "/okr draft Teams get value in their first week",
+    "submit why='Half of them leave'",
+    "click Add a key result",
+    "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
+    "click Add a key result",
+    "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease owner=ben",
+    "submit",
+    "submit",
+    "click 2 Commit",
+]
+
 
 def _play(database_url: str, script: str) -> str:
     out = io.StringIO()
@@ -86,16 +100,7 @@ def test_a_check_in_in_the_sandbox_without_waiting_for_monday(database_url):
         database_url,
         "\n".join([
             "sweep",
-            "/okr team create Rockets",
-            "/okr draft Teams get value in their first week",
-            "submit why='Half of them leave'",
-            "click Add a key result",
-            "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
-            "click Add a key result",
-            "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease owner=ben",
-            "submit",
-            "submit",
-            "click 2 Commit",
+            *ROCKETS_COMMIT,
             "sweep next",
             "sweep next",
             "as ben",
@@ -139,16 +144,7 @@ def test_a_ripple_and_the_digest_in_the_sandbox(database_url):
     output = _play(
         database_url,
         "\n".join([
-            "/okr team create Rockets",
-            "/okr draft Teams get value in their first week",
-            "submit why='Half of them leave'",
-            "click Add a key result",
-            "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
-            "click Add a key result",
-            "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease owner=ben",
-            "submit",
-            "submit",
-            "click 2 Commit",
+            *ROCKETS_COMMIT,
             "in #team-growth",
             "as ben",
             "/okr team create Growth",
