@@ -51,13 +51,15 @@ class DigestMessages:
         if not self.digest.edges:
             return None
         edges = [NetworkEdge(e.from_team, e.to_team, e.kind == "depends_on", e.at_risk) for e in self.digest.edges]
-        return network_chart(edges, title=f"Ripples between teams · week to {self.digest.until.date().isoformat()}")
+        return network_chart(edges, title=f"Ripples between teams · week to {self.digest.week_to.isoformat()}")
 
 
-def digest_messages(db: Database, *, workspace_id: int, since: datetime, until: datetime, preview: bool = False):
+def digest_messages(
+    db: Database, *, workspace_id: int, since: datetime, until: datetime, preview: bool = False, zone: str = "UTC"
+) -> DigestMessages:
     """The digest of [since, until) as the messages to post (and, on demand, the picture of the network)."""
     with db.read() as session:
-        digest = rules.build_digest(session, workspace_id=workspace_id, since=since, until=until)
+        digest = rules.build_digest(session, workspace_id=workspace_id, since=since, until=until, zone=zone)
     parts = rules.split_messages(render_blocks("digest.j2", digest=digest))
     messages = [
         render_message("digest_part.j2", blocks=part, part=index, parts=len(parts), digest=digest, preview=preview)
@@ -213,7 +215,9 @@ class News(outbox.ClaimedSends):
         """The week's messages as first built (kept in `digest_snapshots`), so a retry posts the same parts even
         if the news moved meanwhile; the picture is drawn from the network as it is now."""
         since = rules.previous_digest_at(workspace, moment)
-        built = digest_messages(self.db, workspace_id=workspace.id, since=since, until=moment)
+        built = digest_messages(
+            self.db, workspace_id=workspace.id, since=since, until=moment, zone=workspace.digest_timezone
+        )
         with self.db.transaction() as session:
             values = {"workspace_id": workspace.id, "week": week, "messages": built.messages, "created_at": moment}
             insert_if_absent(session, DigestSnapshot.__table__, values)

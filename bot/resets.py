@@ -19,12 +19,13 @@ from slack_sdk import WebClient
 from sqlalchemy import select, update
 
 from bot import outbox
+from bot.digests import News
 from bot.render import render_message
-from bot.rituals import reset
+from bot.rituals import reset, ripples
 from bot.rituals.cycles import span_on, team_today
 from bot.slack import Outcome
 from storage.db import Database
-from storage.models import ClaimState, Cycle, CycleState, Team, Workspace
+from storage.models import ClaimState, Cycle, CycleState, Ripple, Team, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,22 @@ class Resets(outbox.ClaimedSends):
             return "owners_asked" if newly_asked else (None if asked else "retry")
         if client is not None and not self._post_closing(client, team, cycle, now):
             return "retry"
+        if client is not None:
+            self._redraw_ended_ripples(client, cycle)
         self._stamp(cycle_id, Cycle.reset_done_at, now)
         return "reset_done"
+
+    def _redraw_ended_ripples(self, client: WebClient, cycle: Cycle) -> None:
+        """The notices of the ripples that closed with the cycle stop offering Acknowledge (best effort: a
+        redraw changes nothing if made twice)."""
+        closed_with_it = (
+            Ripple.closed_by.is_(None) & (Ripple.closed_at == cycle.closed_at) & Ripple.notice_ts.is_not(None)
+        )
+        with self.db.read() as session:
+            ended = ripples.lines(session, workspace_id=cycle.workspace_id, where=closed_with_it)
+        news = News(self.db, lambda _workspace: client)
+        for line in ended:
+            news.redraw_notice(line)
 
     def _ask_owners(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
         """The channel hears the cycle is closing; each owner gets one DM with their key results to score.

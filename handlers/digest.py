@@ -45,7 +45,9 @@ def _window():
 
 def _preview(request: CommandRequest, *, db: Database, respond: Respond) -> None:
     since, until = _window()
-    built = digest_messages(db, workspace_id=request.workspace_id, since=since, until=until, preview=True)
+    with db.read() as session:
+        zone = session.get(Workspace, request.workspace_id).digest_timezone
+    built = digest_messages(db, workspace_id=request.workspace_id, since=since, until=until, preview=True, zone=zone)
     for message in built.messages[:PREVIEW_MESSAGES]:
         respond(response_type="ephemeral", **message)
     left = len(built.messages) - PREVIEW_MESSAGES
@@ -64,7 +66,9 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
         raise NotAllowed("Workspace admins, leaders and team facilitators can post the digest; anyone can preview it.")
     channel = workspace.digest_channel_id or request.channel_id
     since, until = _window()
-    built = digest_messages(db, workspace_id=request.workspace_id, since=since, until=until)
+    built = digest_messages(
+        db, workspace_id=request.workspace_id, since=since, until=until, zone=workspace.digest_timezone
+    )
     for number, message in enumerate(built.messages, start=1):
         posted = _joining(client, channel, lambda message=message: deliver(client.chat_postMessage, channel=channel,
                                                                              **message))  # fmt: skip

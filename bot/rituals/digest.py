@@ -145,13 +145,18 @@ class Digest:
     conflicts: list[Conflict]
     edges: list[Edge]
     team_count: int
+    zone: str = "UTC"  # the workspace's digest time zone: the day people read in the title is theirs
+
+    @property
+    def week_to(self) -> date:
+        return self.until.astimezone(ZoneInfo(self.zone)).date()
 
     @property
     def quiet(self) -> bool:
         return not self.teams and not self.conflicts
 
 
-def build_digest(session: Session, *, workspace_id: int, since: datetime, until: datetime) -> Digest:
+def build_digest(session: Session, *, workspace_id: int, since: datetime, until: datetime, zone: str = "UTC") -> Digest:
     """Everything the digest says about [since, until), in six queries whatever the size of the workspace."""
     teams = {t.id: t for t in session.scalars(select(Team).where(Team.workspace_id == workspace_id))}
     ripples = list(
@@ -245,7 +250,7 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
     ordered = sorted((n for n in news.values() if n.has_news), key=lambda n: n.team.name_key)
     for item in ordered:
         item.risks.sort(key=lambda r: r.label)
-    return Digest(since, until, ordered, _conflicts(krs, ripples, teams), edges, len(teams))
+    return Digest(since, until, ordered, _conflicts(krs, ripples, teams), edges, len(teams), zone)
 
 
 def _key_results(

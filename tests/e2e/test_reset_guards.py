@@ -5,6 +5,7 @@ a closed cycle's key results close with it."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from freezegun import freeze_time
@@ -239,6 +240,9 @@ def test_ripples_from_and_to_the_closed_cycles_key_results_close_with_it(driver,
         assert [(r.number, r.state, r.closed_by) for r in _ripples(db)] == [
             (1, RippleState.RESOLVED, None), (2, RippleState.RESOLVED, None),
         ]  # fmt: skip
+        for channel in ("C0GROWTH", "C0ROCKET"):  # each notice, redrawn: no more Acknowledge or Reply
+            [notice] = [m for m in slack.messages(channel) if re.match(r"^R\d+: ", m.get("text", ""))]
+            assert "closed with its cycle" in flatten(notice) and "actions" not in {b["type"] for b in notice["blocks"]}
         listed = okr(driver, slack, "ripple list all", user="U0BEN", channel="C0GROWTH")
         assert listed.text.count("closed with its cycle") == 2
         again = okr(driver, slack, "ripple resolve 1", user="U0BEN", channel="C0GROWTH")

@@ -614,3 +614,14 @@ def test_a_weeks_digest_covers_the_time_since_the_previous_one_across_a_change_o
     assert previous_digest_at(paris, autumn) == datetime(2026, 10, 19, 7, tzinfo=UTC)  # 169 hours: none left out
     plain = datetime(2026, 6, 8, 7, tzinfo=UTC)
     assert previous_digest_at(paris, plain) == plain - WEEK
+
+
+def test_the_title_gives_the_digests_day_where_the_workspace_reads_it():
+    monday_morning_in_auckland = datetime(2026, 11, 22, 20, tzinfo=UTC)  # Monday 09:00 NZDT, Sunday in UTC
+    digest = Digest(
+        monday_morning_in_auckland - WEEK, monday_morning_in_auckland, [], [], [], 3, zone="Pacific/Auckland"
+    )
+    message = render_message("digest_part.j2", blocks=[], part=1, parts=1, digest=digest, preview=False)
+    assert message["text"] == "Ripples digest · week to 2026-11-23"
+    utc = Digest(monday_morning_in_auckland - WEEK, monday_morning_in_auckland, [], [], [], 3)
+    assert utc.week_to.isoformat() == "2026-11-22"
