@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound, UsageError
@@ -22,6 +21,7 @@ from bot.rituals.backlog import NumberedKeyResult, find_key_result, is_key_resul
 from bot.rituals.events import record_event
 from bot.text import clean
 from storage.models import Cycle, KeyResult, Objective, Ripple, RippleKind, RippleState, Team
+from storage.numbering import add_numbered
 
 NOTE_LIMIT = 500
 LIST_LIMIT = 40  # ripples shown by `/okr ripple list`; the rest are counted
@@ -169,26 +169,20 @@ def declare(
     )  # fmt: skip
     if same is not None:
         raise Conflict(f"R{same} already says that. `/okr ripple list` shows it; resolve it first to declare it anew.")
-    for _attempt in range(5):
-        highest = session.scalar(select(func.max(Ripple.number)).where(Ripple.workspace_id == team.workspace_id))
-        number = 1 + (highest or 0)
-        ripple = Ripple(
+    ripple = add_numbered(
+        session, Ripple.number, Ripple.workspace_id == team.workspace_id,
+        lambda number: Ripple(
             workspace_id=team.workspace_id, number=number, from_team_id=team.id, to_team_id=other.id,
             key_result_id=ours.key_result.id, to_key_result_id=theirs.key_result.id if theirs else None, kind=kind,
             note=note, state=RippleState.OPEN, created_by=user_id, created_at=now, updated_at=now,
-        )  # fmt: skip
-        try:
-            with session.begin_nested():  # another team may take the same number at the same moment
-                session.add(ripple)
-        except IntegrityError:
-            continue
-        record_event(
-            session, workspace_id=team.workspace_id, team_id=team.id, entity="ripple", entity_id=ripple.id,
-            action="declared", actor=user_id, now=now,
-            data={"number": number, "kind": kind.value, "to_team_id": other.id, "key_result_id": ours.key_result.id},
-        )  # fmt: skip
-        return ripple
-    raise RuntimeError("could not number the ripple after 5 attempts")
+        ),
+    )  # fmt: skip
+    record_event(
+        session, workspace_id=team.workspace_id, team_id=team.id, entity="ripple", entity_id=ripple.id,
+        action="declared", actor=user_id, now=now,
+        data={"number": ripple.number, "kind": kind.value, "to_team_id": other.id, "key_result_id": ours.key_result.id},
+    )  # fmt: skip
+    return ripple
 
 
 def _find(numbered: list[NumberedKeyResult], reference: str, field: str, errors: dict[str, str]):
@@ -277,8 +271,10 @@ def _settled(ripple: Ripple) -> str:
 def end_with_cycle(session: Session, *, cycle: Cycle, now: datetime) -> list[int]:
     """At a cycle's close, its key results are archived: every live ripple from or to one of them is resolved,
     by nobody (the notice and the lists say it closed with its cycle). Returns their numbers."""
-    archived = select(KeyResult.id).join(Objective, Objective.id == KeyResult.objective_id).where(
-        Objective.workspace_id == cycle.workspace_id, Objective.cycle_id == cycle.id
+    archived = (
+        select(KeyResult.id)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(Objective.workspace_id == cycle.workspace_id, Objective.cycle_id == cycle.id)
     )
     ending = (
         (Ripple.workspace_id == cycle.workspace_id)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound, UsageError
 from bot.rituals.events import record_event
 from bot.text import clean
 from storage.models import TeamLeader, VisionStatement
+from storage.numbering import add_numbered
 
 MAX_VISION_TEXT = 1500
 
@@ -37,30 +37,24 @@ def publish_vision(
             "Vision statements are written by leaders: workspace admins, or people a team names as leaders "
             "in `/okr team settings`. Teams set their own OKRs with `/okr draft`."
         )
-    for _attempt in range(5):
-        number = 1 + (
-            session.scalar(select(func.max(VisionStatement.number)).where(VisionStatement.workspace_id == workspace_id))
-            or 0
-        )
-        statement = VisionStatement(
+    statement = add_numbered(  # another leader may take the same number at the same moment
+        session,
+        VisionStatement.number,
+        VisionStatement.workspace_id == workspace_id,
+        lambda number: VisionStatement(
             workspace_id=workspace_id, number=number, text=text, author_user_id=user_id, created_at=now
-        )
-        try:
-            with session.begin_nested():  # another leader may take the same number at the same moment
-                session.add(statement)
-        except IntegrityError:
-            continue
-        record_event(
-            session,
-            workspace_id=workspace_id,
-            entity="vision",
-            entity_id=statement.id,
-            action="published",
-            actor=user_id,
-            now=now,
-        )
-        return statement
-    raise RuntimeError("could not number the vision statement after 5 attempts")
+        ),
+    )
+    record_event(
+        session,
+        workspace_id=workspace_id,
+        entity="vision",
+        entity_id=statement.id,
+        action="published",
+        actor=user_id,
+        now=now,
+    )
+    return statement
 
 
 def list_visions(session: Session, *, workspace_id: int) -> list[VisionStatement]:
