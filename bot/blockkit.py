@@ -19,8 +19,18 @@ class BlockKitLimitError(ValueError):
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten `text` to `limit` characters, marking the cut with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Shorten `text` to `limit` characters, marking the cut with an ellipsis. Escaped text is cut before an
+    entity (`&amp;`) or a mention or link (`<@U1>`, `<https://…|name>`) rather than through it."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    entity = kept.rfind("&", max(0, len(kept) - 4))
+    if entity != -1 and ";" not in kept[entity:]:
+        kept = kept[:entity]
+    opened = kept.rfind("<", max(0, len(kept) - 200))
+    if opened != -1 and ">" not in kept[opened:]:
+        kept = kept[:opened]
+    return kept + "…"
 
 
 def check_message(message: dict[str, Any]) -> dict[str, Any]:

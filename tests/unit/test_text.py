@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.blockkit import clip
 from bot.errors import UsageError
 from bot.text import check_characters, clean, normalise
 
@@ -89,3 +90,11 @@ def test_clean_requires_text_unless_told_otherwise():
     with pytest.raises(UsageError, match=re.escape("The name is empty.")):
         clean(" \n ", what="The name", max_length=80)
     assert clean(" \n ", what="The name", max_length=80, required=False) == ""
+
+
+def test_a_clip_does_not_cut_through_an_escaped_entity_or_a_mention():
+    assert clip("R" * 8 + "&amp;tail", 11) == "RRRRRRRR…"  # the cut would fall inside &amp;
+    assert clip("R" * 8 + "&amp;tail", 14) == "RRRRRRRR&amp;…"
+    assert clip("see <@U0123456789> now", 12) == "see …"
+    assert clip("see <https://example.com|site> now", 33) == "see <https://example.com|site> n…"
+    assert clip("short", 5) == "short"
