@@ -131,13 +131,43 @@ def fill(db: Database, *, teams: int, ripples: int, now: datetime) -> int:
         return ws
 
 
-def median_seconds(work) -> float:
+def median_seconds(work, runs: int = RUNS) -> float:
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         started = time.perf_counter()
         work()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def measure(db: Database, *, teams: int, ripples: int, now: datetime, runs: int = RUNS, picture: bool = True) -> dict:
+    """Fill one more workspace of this size and time its digest: the figures of one row of the table."""
+    since, until = now - timedelta(days=7), now + timedelta(minutes=1)
+    ws = fill(db, teams=teams, ripples=ripples, now=now - timedelta(hours=1))
+    statements: list[str] = []
+    listener = lambda *args, seen=statements: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    with db.read() as session:
+        digest = build_digest(session, workspace_id=ws, since=since, until=until)
+    event.remove(db.engine, "before_cursor_execute", listener)
+
+    def build() -> None:
+        with db.read() as session:
+            build_digest(session, workspace_id=ws, since=since, until=until)
+
+    def messages():
+        return digest_messages(db, workspace_id=ws, since=since, until=until, preview=True)
+
+    edges = [NetworkEdge(e.from_team, e.to_team, e.kind == "depends_on", e.at_risk) for e in digest.edges]
+    return {
+        "teams": teams,
+        "ripples": ripples,
+        "statements": sum(1 for s in statements if s.lstrip().upper().startswith("SELECT")),
+        "build_ms": median_seconds(build, runs) * 1000,
+        "messages_ms": median_seconds(messages, runs) * 1000,
+        "messages": len(messages().messages),
+        "picture_ms": median_seconds(lambda: network_chart(edges, title="Ripples"), runs) * 1000 if picture else None,
+    }
 
 
 def main() -> None:
@@ -145,31 +175,12 @@ def main() -> None:
     upgrade(url)
     db = Database(url)
     now = datetime.now(UTC)
-    since, until = now - timedelta(days=7), now + timedelta(minutes=1)
     print(f"{'teams':>6} {'ripples':>8} {'statements':>11} {'build ms':>9} {'messages ms':>12} {'messages':>9} "
           f"{'picture ms':>11}")  # fmt: skip
     for teams, ripples in SIZES:
-        ws = fill(db, teams=teams, ripples=ripples, now=now - timedelta(hours=1))
-        statements: list[str] = []
-        listener = lambda *args, seen=statements: seen.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        with db.read() as session:
-            digest = build_digest(session, workspace_id=ws, since=since, until=until)
-        event.remove(db.engine, "before_cursor_execute", listener)
-        reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-
-        def build(ws=ws):
-            with db.read() as session:
-                build_digest(session, workspace_id=ws, since=since, until=until)
-
-        built = digest_messages(db, workspace_id=ws, since=since, until=until, preview=True)
-        edges = [NetworkEdge(e.from_team, e.to_team, e.kind == "depends_on", e.at_risk) for e in digest.edges]
-        build_s = median_seconds(build)
-        messages_s = median_seconds(lambda ws=ws: digest_messages(db, workspace_id=ws, since=since, until=until,
-                                                                   preview=True))  # fmt: skip
-        picture_s = median_seconds(lambda edges=edges: network_chart(edges, title="Ripples"))
-        print(f"{teams:>6} {ripples:>8} {len(reads):>11} {build_s * 1000:>9.1f} {messages_s * 1000:>12.1f} "
-              f"{len(built.messages):>9} {picture_s * 1000:>11.1f}")  # fmt: skip
+        row = measure(db, teams=teams, ripples=ripples, now=now)
+        print(f"{teams:>6} {ripples:>8} {row['statements']:>11} {row['build_ms']:>9.1f} {row['messages_ms']:>12.1f} "
+              f"{row['messages']:>9} {row['picture_ms']:>11.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,169 @@
+"""`make bench`: every benchmark in one run, printed as a table and written as JSON.
+
+    python -m benchmarks [--quick] [--json PATH] [--only ack,votes,sweeps,fanout,digest]
+
+Runs on SQLite and, when PostgreSQL's server binaries are on the machine (as for `make test`), on a throwaway
+PostgreSQL server it starts itself. The machine is small and noisy: compare the ratios measured in one run, not
+absolute figures across runs. `--quick` runs every part at a tenth of its size, to check the harness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import ack_path, digest_build, fanout, stage, sweeps, votes
+from benchmarks.common import ROOT, databases
+from storage.db import Database
+
+PARTS = ("ack", "votes", "sweeps", "fanout", "digest")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="every part at a tenth of its size")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json", help="where to write")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {', '.join(PARTS)}")
+    args = parser.parse_args(argv)
+    wanted = [part.strip() for part in args.only.split(",") if part.strip()]
+    if unknown := set(wanted) - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    scale = 0.1 if args.quick else 1.0
+    started = time.monotonic()
+    results: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+        "quick": args.quick,
+    }
+    with databases() as found:
+        results["skipped"] = found.skipped
+        log = found.workdir / "bot.log"
+        print(f"bot logs: {log}", file=sys.stderr)
+        for backend in found.backends:
+            if "ack" in wanted or "votes" in wanted:
+                _progress(f"{backend}: serving the bot")
+                served = stage.start(found.new(backend), log=log)
+                try:
+                    if "ack" in wanted:
+                        _progress(f"{backend}: ack path")
+                        results.setdefault("ack", {})[backend] = ack_path.run(
+                            served, log=log, requests=max(60, int(ack_path.REQUESTS * scale))
+                        )
+                    if "votes" in wanted:
+                        _progress(f"{backend}: votes")
+                        results.setdefault("votes", {})[backend] = votes.run(
+                            served, events=max(300, int(votes.EVENTS * scale))
+                        )
+                finally:
+                    results.setdefault("peak_mb", {})[f"okr-bot serve ({backend})"] = served.stop()
+            if "sweeps" in wanted:
+                _progress(f"{backend}: sweeps")
+                results.setdefault("sweeps", {})[backend] = sweeps.run(
+                    backend, found.new(backend), teams=max(100, int(sweeps.TEAMS * scale))
+                )
+            if "digest" in wanted:
+                _progress(f"{backend}: digest")
+                results.setdefault("digest", {})[backend] = _digest(found.new(backend), scale)
+        if "fanout" in wanted:
+            backend = found.backends[-1]  # PostgreSQL, what production runs, when it is here
+            _progress(f"{backend}: fan-out")
+            result = fanout.run(backend, found.new(backend), log=log, dms=int(fanout.DMS * scale))
+            results["fanout"] = result
+            results.setdefault("peak_mb", {})[f"okr-bot sweep ({backend})"] = result["peak_mb"]
+    results["total_s"] = time.monotonic() - started
+    args.json.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    print(table(results))
+    print(f"\nwritten to {args.json} in {results['total_s']:.0f} s")
+    return 0
+
+
+def _digest(database_url: str, scale: float) -> list[dict]:
+    db = Database(database_url)
+    try:
+        now = datetime.now(UTC)
+        sizes = [(20, 200), (200, 2_000)] if scale == 1.0 else [(2, 20), (20, 200)]
+        return [digest_build.measure(db, teams=t, ripples=r, now=now, runs=5, picture=t == sizes[-1][0])
+                for t, r in sizes]  # fmt: skip
+    finally:
+        db.dispose()
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def _progress(what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
+# the table ---------------------------------------------------------------------------------------------------
+
+
+def table(results: dict) -> str:
+    lines = [f"Benchmarks of {results['when']} on {results['machine']}" + (" (quick)" if results["quick"] else "")]
+    for skipped in results.get("skipped", []):
+        lines.append(f"  skipped: {skipped}")
+    if "ack" in results:
+        first = next(iter(next(iter(results["ack"].values())).values()))
+        lines += ["", f"Ack path: latency to the HTTP response (ms) at {first['rate_per_s']:.0f} requests/s from "
+                  f"{first['clients']} clients, the bot next to a bare Bolt app, both under waitress",
+                  f"  {'backend':<11} {'request':<9} {'bot p50':>8} {'p95':>7} {'p99':>7} {'bare p50':>9} {'p99':>7} "
+                  f"{'p50 ×':>6} {'p99 ×':>6}"]  # fmt: skip
+        for backend, kinds in results["ack"].items():
+            for kind, row in kinds.items():
+                bot, bare = row["bot"], row["bare"]
+                lines.append(
+                    f"  {backend:<11} {kind:<9} {bot['p50_ms']:>8.1f} {bot['p95_ms']:>7.1f} {bot['p99_ms']:>7.1f} "
+                    f"{bare['p50_ms']:>9.1f} {bare['p99_ms']:>7.1f} {row['ratio_p50']:>6.2f} {row['ratio_p99']:>6.2f}"
+                )
+    if "votes" in results:
+        lines += ["", "Votes: reaction events on one triage, sent by 8 clients as fast as the bot answers",
+                  f"  {'backend':<11} {'events':>7} {'acked/s':>8} {'ack p99 ms':>11} {'recorded/s':>11} "
+                  f"{'tally':>6}"]  # fmt: skip
+        for backend, row in results["votes"].items():
+            tally = "equal" if row["tally_matches"] else f"-{row['missing']}/+{row['extra']}"
+            lines.append(f"  {backend:<11} {row['events']:>7} {row['acked_per_s']:>8.0f} {row['ack_p99_ms']:>11.1f} "
+                         f"{row['recorded_per_s']:>11.0f} {tally:>6}")  # fmt: skip
+    if "sweeps" in results:
+        lines += [
+            "",
+            "Sweeps: reading what is due, one pass (ms), 1,000 teams and 10,000 key results",
+            f"  {'backend':<11} {'1% due':>7} {'pass':>7} {'100% due':>9} {'pass':>7} {'time ×':>7} {'due ×':>6}",
+        ]
+        for backend, row in results["sweeps"].items():
+            low, high = row["1%"], row["100%"]
+            lines.append(f"  {backend:<11} {low['due']:>7} {low['pass_ms']:>7.1f} {high['due']:>9} "
+                         f"{high['pass_ms']:>7.1f} {row['growth']:>7.1f} {row['due_growth']:>6.0f}")  # fmt: skip
+    if "fanout" in results:
+        row = results["fanout"]
+        limited = ", ".join(f"{m} {n}" for m, n in row["rate_limited_calls"].items()) or "none"
+        lines += ["", "Fan-out: check-in DMs through the sandbox, rate limits on",
+                  f"  {row['backend']}: {row['sent']:,} of {row['dms']:,} sent, {row['duplicates']} duplicates, "
+                  f"{row['rate_per_s']:.1f} DMs/s of {row['allowed_per_s']:.1f} allowed "
+                  f"({row['share_of_allowed']:.0%}), 429s met: {limited}, {row['wall_s']:.0f} s"]  # fmt: skip
+    if "digest" in results:
+        lines += ["", "Digest: the weekly digest of one workspace",
+                  f"  {'backend':<11} {'teams':>6} {'ripples':>8} {'SQL':>4} {'build ms':>9} {'messages ms':>12} "
+                  f"{'parts':>6} {'picture ms':>11}"]  # fmt: skip
+        for backend, rows in results["digest"].items():
+            for row in rows:
+                picture = f"{row['picture_ms']:>11.0f}" if row["picture_ms"] is not None else f"{'':>11}"
+                lines.append(
+                    f"  {backend:<11} {row['teams']:>6} {row['ripples']:>8} {row['statements']:>4} "
+                    f"{row['build_ms']:>9.1f} {row['messages_ms']:>12.1f} {row['messages']:>6} {picture}"
+                )
+    if "peak_mb" in results:
+        lines += ["", "Peak resident memory (MB)"]
+        lines += [f"  {process:<30} {mb:>6.0f}" for process, mb in results["peak_mb"].items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

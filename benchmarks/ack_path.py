@@ -1,0 +1,108 @@
+"""The ack path: how long Slack waits for the bot's HTTP answer, next to a bare Bolt app served the same way.
+
+Both run as child processes under waitress with 8 threads: the bot as `okr-bot serve` (README, production), the
+yardstick as benchmarks/bare_app.py, whose `/okr` only acks. Eight keep-alive clients send signed requests at a
+steady 50 per second between them (each request's latency counts from when it was due, waits included):
+- `/okr list` in the team's channel (the bot reads the team's OKRs and answers with them);
+- `/okr draft` (the bot opens the drafting form with `views.open` before it answers);
+- `reaction_added` on a triage item (the bot acks; the vote is recorded after the answer).
+Reported per kind: p50/p95/p99 latency to the HTTP response, and the bot's figure over the bare app's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from benchmarks.common import ROOT, Child, bot_env, free_port, percentile, signed, wait_healthy
+from benchmarks.stage import CHANNEL, FACILITATOR, Stage, load
+
+KINDS = ("list", "draft", "reaction")
+CLIENTS = 8
+REQUESTS = 400
+RATE = 50.0  # requests per second offered, all clients together: a busy workspace's peak, many times over
+WARM_UP = 40
+_event_ids = itertools.count()
+
+
+def command(stage: Stage, text: str) -> tuple[bytes, dict[str, str]]:
+    fake, ws = stage.fake, stage.fake.workspace()
+    body = urlencode({
+        "token": "legacy", "team_id": ws.team_id, "team_domain": ws.domain, "channel_id": CHANNEL,
+        "channel_name": "team-rocket", "user_id": FACILITATOR, "user_name": "ada", "command": "/okr", "text": text,
+        "api_app_id": ws.app_id, "is_enterprise_install": "false",
+        "response_url": fake.new_response_url(CHANNEL, FACILITATOR, team_id=ws.team_id),
+        "trigger_id": fake.new_trigger_id(FACILITATOR, team_id=ws.team_id),
+    }).encode()  # fmt: skip
+    return body, signed(body, "application/x-www-form-urlencoded")
+
+
+def reaction(stage: Stage, n: int, *, kind: str = "reaction_added", user: str | None = None, ts: str | None = None,
+             name: str = "white_check_mark", event_id: str | None = None,
+             event_ts: str | None = None) -> tuple[bytes, dict[str, str]]:  # fmt: skip
+    ws = stage.fake.workspace()
+    event = {
+        "type": kind, "user": user or stage.voters[n % len(stage.voters)], "reaction": name,
+        "item": {"type": "message", "channel": CHANNEL, "ts": ts or stage.ballots[0].ts}, "item_user": ws.bot_user_id,
+        "event_ts": event_ts or f"{int(time.time())}.{n % 1_000_000:06d}",
+    }  # fmt: skip
+    body = json.dumps({
+        "token": "legacy", "team_id": ws.team_id, "api_app_id": ws.app_id, "type": "event_callback",
+        "event_id": event_id or f"EvACK{next(_event_ids):08d}", "event_time": int(time.time()), "event": event,
+        "authorizations": [{"team_id": ws.team_id, "user_id": ws.bot_user_id, "is_bot": True}],
+    }).encode()  # fmt: skip
+    return body, signed(body, "application/json")
+
+
+def _builder(stage: Stage, kind: str):
+    if kind == "list":
+        return lambda _n: command(stage, "list")
+    if kind == "draft":
+        return lambda _n: command(stage, "draft")
+    return lambda n: reaction(stage, n)
+
+
+def _measure(url: str, build, *, requests: int, clients: int, rate: float) -> dict:
+    load(url, build, total=WARM_UP, clients=clients, rate=rate)
+    latencies, statuses = load(url, build, total=requests, clients=clients, rate=rate)
+    bad = sum(1 for status in statuses if status != 200)
+    return {
+        "requests": len(latencies),
+        "non_200": bad,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def run(stage: Stage, *, log: Path, requests: int = REQUESTS, clients: int = CLIENTS, rate: float = RATE) -> dict:
+    """Each kind against the bot, then against the bare app, in one run."""
+    port = free_port()
+    env = bot_env(database_url="sqlite://", slack_api_url=stage.fake.api_url, token=stage.fake.workspace().bot_token)
+    command = [sys.executable, str(ROOT / "benchmarks" / "bare_app.py"), str(port)]
+    with log.open("ab") as sink:
+        bare = Child(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=sink))
+    bare_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(bare_url)
+        results = {}
+        for kind in KINDS:
+            build = _builder(stage, kind)
+            ours = _measure(stage.url, build, requests=requests, clients=clients, rate=rate)
+            theirs = _measure(bare_url, build, requests=requests, clients=clients, rate=rate)
+            results[kind] = {
+                "bot": ours,
+                "bare": theirs,
+                "ratio_p50": ours["p50_ms"] / theirs["p50_ms"],
+                "ratio_p99": ours["p99_ms"] / theirs["p99_ms"],
+                "rate_per_s": rate,
+                "clients": clients,
+            }
+        return results
+    finally:
+        bare.stop()
