@@ -34,7 +34,7 @@ from bot.rituals import backlog
 from bot.rituals.backlog import NumberedKeyResult
 from bot.rituals.events import record_event
 from bot.rituals.teams import lock_team, require_member
-from storage.models import BacklogItem, ItemState, Round, RoundItem, RoundKind, RoundState, Team, Vote
+from storage.models import BacklogItem, ItemState, Membership, Round, RoundItem, RoundKind, RoundState, Team, Vote
 
 HELPS, NOT_NOW, MAYBE, ROCKET = "white_check_mark", "x", "thinking_face", "rocket"
 NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "keycap_ten")
@@ -196,6 +196,8 @@ def record_reaction(
     state = session.scalar(select(Round.state).where(Round.id == target.round_id).with_for_update(read=True))
     if state is not RoundState.OPEN:
         return False
+    if added and not _member(session, target.team_id, user_id):
+        return False  # the team's members vote; anyone can take a reaction back, which changes nothing of theirs
     session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update(key_share=True))
     row = session.scalar(
         select(Vote).where(
@@ -227,6 +229,12 @@ def record_reaction(
         data={"reaction": name, "round": target.round_id} | ({"via": via} if via else {}),
     )  # fmt: skip
     return True
+
+
+def _member(session: Session, team_id: int, user_id: str) -> bool:
+    return session.scalar(
+        select(Membership.id).where(Membership.team_id == team_id, Membership.user_id == user_id)
+    ) is not None  # fmt: skip
 
 
 def _shows(session: Session, round_item_id: int, user_id: str, name: str) -> bool:

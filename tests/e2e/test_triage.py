@@ -53,7 +53,17 @@ from tests.e2e.okr_support import (
     rockets,
     stored_votes,
 )
-from tests.e2e.support import Reply, assert_clean_error, create_team, okr, row_counts, shown, stays, wait_until
+from tests.e2e.support import (
+    Reply,
+    assert_clean_error,
+    create_team,
+    join_team,
+    okr,
+    row_counts,
+    shown,
+    stays,
+    wait_until,
+)
 
 CHANNEL = "C0ROCKET"
 HELPS, NOT_NOW, MAYBE = "white_check_mark", "x", "thinking_face"
@@ -445,6 +455,23 @@ def test_reactions_whose_events_never_arrived_count_at_close(driver, slack, db):
                   if e.action in ("voted", "unvoted") and e.data.get("via") == "reactions.get"]  # fmt: skip
     assert sorted(from_slack) == [("unvoted", "U0BEN"), ("voted", "U0ADA"), ("voted", "U0CLEO")]
     shows(slack, a, "*Decided:* :white_check_mark: product backlog · votes: :white_check_mark: 2")
+
+
+def test_reactions_from_people_outside_the_team_are_not_votes_by_event_or_at_close(driver, slack, db):
+    triage_team(driver, slack, db, "Dark mode")
+    slack.add_user("U0EVE", "eve", real_name="Eve Outsider")
+    slack.add_channel(CHANNEL, "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO", "U0EVE"))
+    _, posted = start(driver, slack, db)
+    ts = posted.items[0].ts
+    vote(driver, db, ("U0EVE", ts, HELPS), ("U0EVE", ts, "one"), ("U0BEN", ts, NOT_NOW))
+    assert stored_votes(db) == {(1, "U0BEN", NOT_NOW)}
+    slack.add_reaction(CHANNEL, ts, "U0EVE", MAYBE)  # made while the bot was down: read back at the close
+    vote(driver, db, ("U0EVE", ts, HELPS), remove=True)  # taking back what never counted changes nothing
+
+    closed = okr(driver, slack, "triage close")
+    assert "1 to not now" in closed.text, closed.text
+    assert stored_votes(db) == {(1, "U0BEN", NOT_NOW)}
+    assert states(db)[1] == (ItemState.NOT_NOW, None)  # Eve's ✅ or 🤔 would have made it a tie: discovery
 
 
 def test_an_item_moved_by_hand_while_the_round_closes_keeps_the_hand_move(driver, slack, db):
@@ -1010,6 +1037,8 @@ def test_a_burst_of_reactions_redraws_the_tally_once_or_twice(driver, slack, db,
     for user in people:
         slack.add_user(user, user.lower())
     slack.add_channel(CHANNEL, "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO", *people))
+    for user in people:
+        join_team(driver, slack, user=user, channel=CHANNEL)
     _, posted = start(driver, slack, db)
     ts, other = posted.items[0].ts, posted.items[1].ts
     burst = [(u, HELPS) for u in ("U0ADA", "U0BEN", "U0CLEO", *people)] + [("U0P0", "one"), ("U0P1", "two")]

@@ -1,10 +1,11 @@
 """Many people voting on one item at the same moment, with Slack delivering some events twice.
 
-Forty people each add ✅ and a key-result number to the same item's message; some take one of them back, and Slack
-retries some deliveries. The events are sent from a thread pool at the bot's HTTP endpoint, so they are handled in
-parallel on both backends. A person's own reactions keep their order (a removal is sent once the bot has recorded
-the reaction it removes, as Slack only sends it after the person added it); a retry goes out after the delivery it
-repeats, at any moment after. No vote may be lost or doubled, and the tally the channel sees must be the stored one.
+Forty members of the team each add ✅ and a key-result number to the same item's message; some take one of them
+back, and Slack retries some deliveries. The events are sent from a thread pool at the bot's HTTP endpoint, so they
+are handled in parallel on both backends. A person's own reactions keep their order (a removal is sent once the bot
+has recorded the reaction it removes, as Slack only sends it after the person added it); a retry goes out after the
+delivery it repeats, at any moment after. No vote may be lost or doubled, and the tally the channel sees must be the
+stored one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from sqlalchemy import select
 
 import handlers.reactions
-from storage.models import EventLog
+from storage.models import EventLog, Team
+from tests import factories
 from tests.e2e.okr_support import (
     add_backlog,
     commit,
@@ -54,6 +56,10 @@ def test_forty_people_voting_at_once_lose_and_double_nothing(driver, slack, db, 
         slack.add_user(user, user.lower(), tz="UTC")
     slack.add_channel(CHANNEL, "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO", *PEOPLE))
     rockets(driver, slack, members=("U0BEN",))
+    with db.transaction() as session:  # the forty joined the team (only members vote)
+        team = session.scalars(select(Team).where(Team.name_key == "rockets")).one()
+        for user in PEOPLE:
+            factories.member(session, team, user)
     commit(db)
     add_backlog(db, "Shorter sign-up form", "Dark mode")
     okr(driver, slack, "triage start")
