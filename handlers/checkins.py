@@ -31,7 +31,7 @@ from bot.rituals.checkins import (
 )
 from bot.slack import deliver
 from handlers.errors import reply_for, replying_errors
-from handlers.forms import form_fields
+from handlers.forms import form_fields, tell_if_not_opened
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral
 from storage.db import Database
@@ -148,9 +148,7 @@ def on_open(
             LoggedRespond(respond)(replace_original=False, **reply_for(error))
         return
     opened = deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
-    if not opened.ok and respond is not None:
-        failure = OkrError(f"Slack would not open the form ({opened.error}). Please click the button again.")
-        LoggedRespond(respond)(replace_original=False, **reply_for(failure))
+    tell_if_not_opened(opened, body=body, respond=respond)
 
 
 def _source(body: dict[str, Any]) -> dict[str, Any]:

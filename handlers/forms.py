@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.errors import InvalidFields, OkrError
 from bot.render import render_view
-from bot.slack import deliver
+from bot.slack import Delivery, deliver
 from handlers.errors import reply_for
 from handlers.replies import LoggedRespond
 
@@ -61,7 +61,20 @@ def open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, 
     except Exception as error:  # the refusal must reach the person, not Bolt
         refuse(error, body=body, respond=respond, client=client, title=title)
         return
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+    opened = deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+    tell_if_not_opened(opened, body=body, respond=respond)
+
+
+def tell_if_not_opened(opened: Delivery, *, body: dict[str, Any], respond: Respond | None) -> None:
+    """A form Slack would not open (its trigger expired, or Slack kept failing): say so where the person clicked,
+    so the click is not silently lost."""
+    if opened.ok:
+        return
+    if body.get("response_url") and respond is not None:
+        failure = OkrError(f"Slack would not open the form ({opened.error}). Please click the button again.")
+        LoggedRespond(respond)(replace_original=False, **reply_for(failure))
+        return
+    log.warning("a form could not be opened", extra={"error": opened.error})
 
 
 def checked(ack: Ack, title: str, save):

@@ -21,6 +21,7 @@ from bot.render import render_message, render_view
 from bot.resets import Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
+from bot.rituals.events import first_delivery
 from bot.slack import deliver
 from handlers.errors import replying_errors
 from handlers.forms import checked, form_fields, number_of, open_form
@@ -205,8 +206,9 @@ def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
         log.warning("could not post retro answers in the thread", extra={"error": posted.error})
 
 
-def on_message(event: dict[str, Any], context: BoltContext) -> None:
-    """A reply in a retro's thread is an answer: kept once, edited and deleted along with the message."""
+def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    """A reply in a retro's thread is an answer: kept once, edited and deleted along with the message. Slack's
+    retry of an event already applied changes nothing, so a reply edited or deleted since does not come back."""
     workspace_id, db = context.get("workspace_id"), context["db"]
     if workspace_id is None or event.get("bot_id"):
         return
@@ -225,7 +227,12 @@ def on_message(event: dict[str, Any], context: BoltContext) -> None:
         found = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
     if found is None:
         return
+    event_id = body.get("event_id")
     with db.transaction() as session:
+        if isinstance(event_id, str) and 0 < len(event_id) <= 64 and not first_delivery(
+            session, workspace_id=workspace_id, event_id=event_id, event_type="message", now=now()
+        ):
+            return
         cycle = session.get(type(found), found.id)
         if subtype == "message_deleted":
             reset.forget_retro_reply(session, cycle=cycle, message_ts=ts)
