@@ -164,7 +164,7 @@ class Sweeper:
         if not info.ok:
             return self._refused(info, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
         user = (info.response or {}).get("user", {})
-        person = self._remember_zone(team, row.user_id, user.get("tz"), now)  # next weeks are planned in it
+        person = self._remember_zone(team, row.user_id, user.get("tz"), now, person)  # next weeks are planned in it
         if user.get("deleted"):
             refused = Delivery(Outcome.TARGET_UNREACHABLE, "user_disabled")
             return self._refused(refused, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
@@ -245,9 +245,14 @@ class Sweeper:
             session.execute(delete(Schedule).where(Schedule.id == row.id))
         return "no_key_results"
 
-    def _remember_zone(self, team: Team, user_id: str, tz: str | None, now: datetime) -> Person:
-        """Keep the zone Slack gives (the team's when Slack has none): it places the next weeks' DMs."""
+    def _remember_zone(
+        self, team: Team, user_id: str, tz: str | None, now: datetime, known: Person | None = None
+    ) -> Person:
+        """Keep the zone Slack gives (the team's when Slack has none): it places the next weeks' DMs. Most weeks
+        it is the zone already kept (`known`), and nothing is written."""
         zone = tz if tz and _valid_zone(tz) else team.timezone
+        if known is not None and known.timezone == zone:
+            return known
         with self.db.transaction() as session:
             person = ensure_person(session, workspace_id=team.workspace_id, user_id=user_id, now=now)
             if person.timezone != zone:
