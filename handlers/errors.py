@@ -7,15 +7,17 @@ recorded and answer Slack 404. `replying_errors` keeps the ack and still tells t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from sqlalchemy.exc import OperationalError
 
 from bot.errors import OkrError
+from bot.render import render_view
 from handlers.replies import ephemeral, error_reply
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,17 @@ def replying_errors(respond: Callable[..., Any] | None) -> Iterator[None]:
             respond(replace_original=False, **reply)
 
 
-def on_error(error: Exception, body: dict[str, Any], respond=None) -> None:
+def on_error(error: Exception, body: dict[str, Any], respond=None, response: BoltResponse | None = None) -> None:
     """Errors Bolt itself caught: in middleware, or before a listener acked."""
     reply = reply_for(error)
+    if body.get("type") == "view_submission" and response is not None:
+        # a form whose save failed before it was answered (the database went away mid-save): the reason goes on
+        # top of the form, which stays open underneath with everything typed in it, to submit again
+        title = ((body.get("view") or {}).get("title") or {}).get("text") or "OKR bot"
+        view = render_view("modal_error.j2", title=str(title), message=reply["text"])
+        response.status = 200
+        response.body = json.dumps({"response_action": "push", "view": view})
+        response.headers["content-type"] = ["application/json;charset=utf-8"]
+        return
     if respond is not None:
         respond(replace_original=False, **reply)
