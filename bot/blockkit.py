@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MESSAGE_BLOCKS = 50
@@ -20,17 +21,17 @@ class BlockKitLimitError(ValueError):
 
 def clip(text: str, limit: int) -> str:
     """Shorten `text` to `limit` characters, marking the cut with an ellipsis. Escaped text is cut before an
-    entity (`&amp;`) or a mention or link (`<@U1>`, `<https://…|name>`) rather than through it."""
+    entity (`&amp;`), mention or link (`<@U1>`, `<https://…|name>`) rather than through it."""
     if len(text) <= limit:
         return text
     kept = text[: limit - 1]
-    entity = kept.rfind("&", max(0, len(kept) - 4))
-    if entity != -1 and ";" not in kept[entity:]:
-        kept = kept[:entity]
-    opened = kept.rfind("<", max(0, len(kept) - 200))
-    if opened != -1 and ">" not in kept[opened:]:
-        kept = kept[:opened]
+    if cut := _PARTIAL_MARKUP.search(kept):
+        kept = kept[: cut.start()]
     return kept + "…"
+
+
+# the start of an entity or of a Slack mention or link with its end cut off
+_PARTIAL_MARKUP = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$|<(?:[@#!]|https?:|mailto:)[^<>]{0,200}$")
 
 
 def check_message(message: dict[str, Any]) -> dict[str, Any]:

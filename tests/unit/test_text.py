@@ -98,3 +98,5 @@ def test_a_clip_does_not_cut_through_an_escaped_entity_or_a_mention():
     assert clip("see <@U0123456789> now", 12) == "see …"
     assert clip("see <https://example.com|site> now", 33) == "see <https://example.com|site> n…"
     assert clip("short", 5) == "short"
+    plain = "Latency < 200ms & falling, for 99% of requests"  # text that is not markup is cut where it falls
+    assert clip(plain, 30) == plain[:29] + "…"
