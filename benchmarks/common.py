@@ -6,7 +6,9 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -75,6 +77,11 @@ def databases(*, postgres: bool = True) -> Iterator[Databases]:
             found.skipped.append(f"PostgreSQL: {error}")
     try:
         yield found
+    except BaseException:
+        print(f"the databases and logs of this run are kept in {workdir}", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     finally:
         if server is not None:
             server.stop()
@@ -96,22 +103,33 @@ class Child:
     process: subprocess.Popen
     peak_mb: float | None = None
 
-    def stop(self) -> float:
-        """Stop it if it still runs (SIGTERM) and return its peak resident memory in MB."""
+    def stop(self, *, grace: float = 10) -> float:
+        """Stop it if it still runs (SIGTERM, SIGKILL after `grace` seconds) and return its peak resident memory
+        in MB (Linux reports kB)."""
         if self.peak_mb is not None:
             return self.peak_mb
         pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
         if pid == 0:  # still running
             self.process.terminate()
-            pid, status, usage = os.wait4(self.process.pid, 0)
+            deadline = time.monotonic() + grace
+            while (found := os.wait4(self.process.pid, os.WNOHANG))[0] == 0:
+                if time.monotonic() > deadline:
+                    self.process.kill()
+                    found = os.wait4(self.process.pid, 0)
+                    break
+                time.sleep(0.05)
+            pid, status, usage = found
         self.process.returncode = os.waitstatus_to_exitcode(status)
         self.peak_mb = usage.ru_maxrss / 1024  # kB on Linux
         return self.peak_mb
 
 
 def bot_env(*, database_url: str, slack_api_url: str, token: str, port: int | None = None, **extra: str) -> dict:
+    """The bot's environment: this one's, without any Slack or database settings of its own (an exported
+    SLACK_CLIENT_ID would switch the bot to OAuth), and the sandbox's instead."""
+    own = ("SLACK_", "DATABASE_URL", "PORT", "SCHEDULER", "LOG_LEVEL")
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if not name.startswith(own)},
         "DATABASE_URL": database_url,
         "SLACK_API_URL": slack_api_url,
         "SLACK_BOT_TOKEN": token,
@@ -133,6 +151,13 @@ def okr_bot(*args: str, env: dict, log: Path, capture: bool = False) -> subproce
             [sys.executable, "-m", "bot", *args], env=env, cwd=ROOT,
             stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=sink,
         )  # fmt: skip
+
+
+def log_tail(log: Path, limit: int = 3000) -> str:
+    try:
+        return log.read_text(errors="replace")[-limit:]
+    except OSError:
+        return ""
 
 
 def wait_healthy(url: str, *, timeout: float = 30) -> None:
@@ -174,9 +199,9 @@ def event_body(event: dict, *, team_id: str, event_id: str, api_app_id: str, bot
 
 
 def percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile (share in 0..1) of a non-empty sample."""
+    """The nearest-rank percentile (share in 0..1) of a non-empty sample: p99 of 100 values is the 99th."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(share * len(ordered) - 1e-9)))
     return ordered[rank - 1]
 
 

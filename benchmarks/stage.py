@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from benchmarks.common import SIGNING_SECRET, Child, bot_env, free_port, okr_bot, wait_healthy
+from benchmarks.common import SIGNING_SECRET, Child, bot_env, free_port, log_tail, okr_bot, wait_healthy
 from bot.rituals import backlog
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.web import EVENTS_PATH
@@ -47,14 +47,16 @@ class Stage:
 
     def stop(self) -> float:
         """Stop the bot and the sandbox; the bot's peak resident memory in MB."""
-        peak = self.child.stop()
-        self.fake.stop()
-        return peak
+        try:
+            return self.child.stop()
+        finally:
+            self.fake.stop()
 
 
 def start(database_url: str, *, log: Path, voters: int = 40, items: int = 5, threads: int = 8) -> Stage:
     """The bot serving `database_url`, its log written to `log`."""
     fake = FakeSlack().start()
+    child = None
     try:
         fake.add_user(FACILITATOR, "ada", real_name="Ada", is_admin=True, tz="UTC")
         people = [f"U0V{n:04d}" for n in range(voters)]
@@ -66,8 +68,13 @@ def start(database_url: str, *, log: Path, voters: int = 40, items: int = 5, thr
                       port=port)  # fmt: skip
         child = Child(okr_bot("serve", "--host", "127.0.0.1", "--threads", str(threads), env=env, log=log))
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url)
+        try:
+            wait_healthy(url)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; the end of its log ({log}):\n{log_tail(log)}") from None
     except BaseException:
+        if child is not None:
+            child.stop()
         fake.stop()
         raise
     stage = Stage(fake, database_url, url, child, people)
@@ -95,7 +102,7 @@ def _prepare(stage: Stage, items: int) -> None:
             factories.committed_objective(session, team, now=now)
             backlog.add_items(session, team=team, texts=[f"Idea {n}" for n in range(items)], user_id=FACILITATOR,
                               now=now, via="bench", key_result=None)  # fmt: skip
-        driver.command("triage start", user=FACILITATOR, channel=CHANNEL)
+        _expect(driver.command("triage start", user=FACILITATOR, channel=CHANNEL))
         deadline = time.monotonic() + 30
         while not stage.ballots:
             with db.read() as session:

@@ -21,7 +21,7 @@ from storage.db import Database
 from storage.models import ProcessedEvent, Vote
 
 EMOJI = ("white_check_mark", "x", "thinking_face", "one")
-EVENTS = 3_000
+EVENTS = 1_500
 CLIENTS = 8
 _runs = itertools.count()
 
@@ -50,6 +50,9 @@ def run(stage: Stage, *, events: int = EVENTS, clients: int = CLIENTS, seed: int
         started = time.perf_counter()
         latencies, statuses = load(stage.url, build, total=events, clients=clients)
         acked = time.perf_counter() - started
+        refused = sum(1 for status in statuses if status != 200)
+        if refused:  # Slack would retry those; the tally could not match what was sent
+            raise RuntimeError(f"the bot refused {refused} of {events} reaction events: {sorted(set(statuses))}")
         deadline = time.monotonic() + 300
         while _recorded(db, prefix) < events:
             if time.monotonic() > deadline:
@@ -71,7 +74,6 @@ def run(stage: Stage, *, events: int = EVENTS, clients: int = CLIENTS, seed: int
     return {
         "events": events,
         "clients": clients,
-        "non_200": sum(1 for status in statuses if status != 200),
         "acked_per_s": events / acked,
         "ack_p99_ms": percentile(latencies, 0.99) * 1000,
         "recorded_per_s": events / recorded,
