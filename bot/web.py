@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 import waitress
 from slack_bolt import App
@@ -36,6 +37,8 @@ def make_wsgi_app(app: App, db: Database, *, signing_secret: str):
             refusal = _refuse_malformed(environ)
             if refusal is not None:
                 return _text(start_response, *refusal)
+            if _oddly_shaped(environ["wsgi.input"].getvalue(), environ.get("CONTENT_TYPE") or ""):
+                return _unreadable(environ, start_response, verifier)
             try:
                 return slack(environ, start_response)
             except Exception:
@@ -72,6 +75,48 @@ def _refuse_malformed(environ: dict[str, Any]) -> tuple[str, str] | None:
         return "400 Bad Request", "body is not UTF-8"
     environ["wsgi.input"] = io.BytesIO(body)
     return None
+
+
+def _oddly_shaped(body: bytes, content_type: str) -> bool:
+    """A payload whose ids are not the strings Slack sends (Bolt's matchers and ours would raise on them, or
+    store them): acknowledged and ignored, like a payload Bolt cannot read at all."""
+    try:
+        if content_type.startswith("application/json"):
+            payload = json.loads(body)
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            fields = parse_qs(body.decode("utf-8"))
+            if "payload" not in fields:
+                return False  # a slash command: its fields are strings
+            payload = json.loads(fields["payload"][0])
+        else:
+            return False
+    except ValueError:
+        return False  # not JSON at all: Bolt refuses it on its own
+    if not isinstance(payload, dict):
+        return True
+
+    def text(value: Any, *, optional: bool = True) -> bool:
+        return isinstance(value, str) or (optional and value is None)
+
+    def object_with_id(value: Any) -> bool:
+        return value is None or (isinstance(value, dict) and text(value.get("id")))
+
+    if not (text(payload.get("type")) and text(payload.get("team_id")) and text(payload.get("enterprise_id"))):
+        return True
+    if not all(object_with_id(payload.get(name)) for name in ("team", "user", "channel", "enterprise")):
+        return True
+    if "event" in payload and not isinstance(payload["event"], dict):
+        return True
+    view = payload.get("view")
+    if view is not None and not (isinstance(view, dict) and text(view.get("callback_id")) and text(view.get("id"))):
+        return True
+    if not text(payload.get("callback_id")):
+        return True
+    actions = payload.get("actions")
+    return actions is not None and not (
+        isinstance(actions, list)
+        and all(isinstance(a, dict) and text(a.get("action_id")) and text(a.get("block_id")) for a in actions)
+    )
 
 
 def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVerifier) -> list[bytes]:

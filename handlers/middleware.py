@@ -22,8 +22,8 @@ def register(app: App, *, db: Database) -> None:
     def attach(body: dict, context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         context["db"] = db
         slack_team_id = context.team_id or context.enterprise_id
-        if not slack_team_id:
-            return next()
+        if not isinstance(slack_team_id, str) or not 0 < len(slack_team_id) <= 32:
+            return next()  # no workspace, or not one Slack would name: nothing is written for it
         # a request that got through authorisation means the app is installed, unless it is
         # the very event saying it no longer is
         installed = body.get("event", {}).get("type") not in LIFECYCLE_EVENTS
