@@ -34,4 +34,4 @@ migrate: $(STAMP)
 	$(BIN)/okr-bot migrate
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark in one run, printed as a table and written as JSON.
 
     python -m benchmarks [--quick] [--json PATH] [--only ack,votes,sweeps,fanout,digest]
+    python -m benchmarks --table benchmarks/results.json     # the table of an earlier run
 
 Runs on SQLite and, when PostgreSQL's server binaries are on the machine (as for `make test`), on a throwaway
 PostgreSQL server it starts itself. The machine is small and noisy: compare the ratios measured in one run, not
@@ -25,11 +26,16 @@ PARTS = ("ack", "votes", "sweeps", "fanout", "digest")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the parts asked for; `--table PATH` prints the table of an earlier run's JSON instead."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every part at a tenth of its size")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json", help="where to write")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {', '.join(PARTS)}")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of an earlier run and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return 0
     wanted = [part.strip() for part in args.only.split(",") if part.strip()]
     if unknown := set(wanted) - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
@@ -133,11 +139,11 @@ def table(results: dict) -> str:
             lines.append(f"  {backend:<11} {row['events']:>7} {row['acked_per_s']:>8.0f} {row['ack_p99_ms']:>11.1f} "
                          f"{row['recorded_per_s']:>11.0f} {tally:>6}")  # fmt: skip
     if "sweeps" in results:
-        lines += [
-            "",
-            "Sweeps: reading what is due, one pass (ms), 1,000 teams and 10,000 key results",
-            f"  {'backend':<11} {'1% due':>7} {'pass':>7} {'100% due':>9} {'pass':>7} {'time ×':>7} {'due ×':>6}",
-        ]
+        first = next(iter(results["sweeps"].values()))
+        lines += ["", f"Sweeps: reading what is due, one pass (ms), {first['teams']:,} teams and "
+                  f"{first['key_results']:,} key results (one check-in row each)",
+                  f"  {'backend':<11} {'1% due':>7} {'pass':>7} {'100% due':>9} {'pass':>7} {'reads':>6} {'time ×':>7} "
+                  f"{'due ×':>6}"]  # fmt: skip
         for backend, row in results["sweeps"].items():
             low, high = row["1%"], row["100%"]
             lines.append(f"  {backend:<11} {low['due']:>7} {low['pass_ms']:>7.1f} {high['due']:>9} "

@@ -1,8 +1,8 @@
 """Sweeps: what it costs the minute sweep to find what is due, with 1,000 teams and 10,000 key results (one
 owner each, one check-in row each) when 1% of them are due and when all of them are.
 
-The sweep reads what is due in batches (`Sweeper._due`, 200 rows at a time, passing back the rows it has
-handled) and handles each batch before reading the next. Here a batch is "handled" by moving its rows to next
+The sweep reads what is due in batches (`Sweeper._due`, 200 rows at a time, each read going on from where the
+last stopped) and handles each batch before reading the next. Here a batch is "handled" by moving its rows to next
 week, outside the timing, so only the reads are measured: their total per pass must grow with what is due (one
 read per 200 rows due), not with the 10,000 rows scheduled.
 """
@@ -70,19 +70,18 @@ def _make_due(db: Database, due_at: datetime, count: int) -> None:
 
 
 def _one_pass(sweeper: Sweeper, db: Database, now: datetime, later: datetime) -> tuple[float, int]:
-    """One sweep's reads of what is due, as `Sweeper.run` makes them (rows already handled are passed back as
-    `seen`); the time they took and how many reads it was."""
+    """One sweep's reads of what is due, as `Sweeper.run` makes them (each read goes on from where the last one
+    stopped); the time they took and how many reads it was."""
     elapsed, reads = 0.0, 0
-    seen: set[tuple[str, int]] = set()
+    after = None
     while True:
         started = time.perf_counter()
-        due = sweeper._due(now, seen)
+        due, after = sweeper._due(now, after)
         elapsed += time.perf_counter() - started
         reads += 1
         if not due:
             return elapsed, reads
         assert len(due) <= BATCH
-        seen.update(due)
         with db.transaction() as session:  # handled: planned for next week
             ids = [row_id for _what, row_id in due]
             session.execute(update(Schedule).where(Schedule.id.in_(ids)).values(due_at=later))

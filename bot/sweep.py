@@ -29,11 +29,12 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from bot import outbox
 from bot.charts import progress_chart
@@ -65,6 +66,23 @@ UNREACHABLE_KIND = "owner_unreachable"
 ClientFor = Callable[[Workspace], WebClient | None]
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a sweep's reads of what is due have got to: the last (moment, id) read, for sends and reminders."""
+
+    send: tuple[datetime, int] | None = None
+    reminder: tuple[datetime, int] | None = None
+
+
+def _past(column, key: tuple[datetime, int] | None) -> list:
+    """Rows after `key` in (column, id) order."""
+    if key is None:
+        return []
+    moment, row_id = key
+    # the plain bound first, so the index on the column gives a range from the cursor on
+    return [column >= moment, or_(column > moment, Schedule.id > row_id)]
+
+
 class Sweeper:
     def __init__(self, db: Database, client_for: ClientFor, *, worker: str | None = None) -> None:
         self.db = db
@@ -80,9 +98,9 @@ class Sweeper:
         # limits must not hold claims that look older than they are, or another replica would take them over
         self._stamp = lambda: now + timedelta(seconds=time.monotonic() - started)
         report: Counter[str] = Counter()
-        seen: set[tuple[str, int]] = set()
+        after = Cursor()
         while True:
-            due = self._due(now, seen)
+            due, after = self._due(now, after)
             if not due:
                 report.update(sweep_rounds(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
                 report.update(sweep_resets(self.db, self.client_for, now=now, worker=self.worker, clock=self._stamp))
@@ -97,8 +115,6 @@ class Sweeper:
                     log.exception("a scheduled send failed", extra={"what": what, "row": row_id})
                     outcome = "error"
                 report[outcome] += 1
-                if outcome != "stale":  # a stale row was moved on to a later week, which may be due now
-                    seen.add(item)
 
     def _forget_old_deliveries(self, now: datetime) -> None:
         """Housekeeping: Slack's event ids past its retry window (logged, not reported: nothing was sent)."""
@@ -111,20 +127,33 @@ class Sweeper:
         if forgotten:
             log.info("forgot old event ids", extra={"count": forgotten})
 
-    def _due(self, now: datetime, seen: set[tuple[str, int]] = frozenset()) -> list[tuple[str, int]]:
-        """What is due and not yet handled in this run; rows that stay due (retries) do not hide later ones."""
-        done_sends = [row_id for what, row_id in seen if what != "reminder"]
-        done_reminders = [row_id for what, row_id in seen if what == "reminder"]
-        due_sends = [Schedule.due_at <= now] + ([Schedule.id.not_in(done_sends)] if done_sends else [])
-        due_reminders = [Schedule.remind_at <= now] + ([Schedule.id.not_in(done_reminders)] if done_reminders else [])
+    def _due(self, now: datetime, after: Cursor | None = None) -> tuple[list[tuple[str, int]], Cursor]:
+        """The next rows due, after those this run has read (`after`), and where the next read starts.
+
+        A run reads on from where it stopped, in (due time, id) order, so rows that stay due (to retry at a
+        later sweep) never hide the later ones, and each read costs the same however many came before it. A
+        row this run moved to a later moment that has come already (a stale week) is read again when that
+        moment is still ahead of the cursor, or by the next sweep."""
+        after = after or Cursor()
         with self.db.read() as session:
             sends = session.execute(
-                select(Schedule.id, Schedule.kind).where(*due_sends).order_by(Schedule.due_at).limit(BATCH)
+                select(Schedule.id, Schedule.kind, Schedule.due_at)
+                .where(Schedule.due_at <= now, *_past(Schedule.due_at, after.send))
+                .order_by(Schedule.due_at, Schedule.id)
+                .limit(BATCH)
             ).all()
-            reminders = session.scalars(
-                select(Schedule.id).where(*due_reminders).order_by(Schedule.remind_at).limit(BATCH)
+            reminders = session.execute(
+                select(Schedule.id, Schedule.remind_at)
+                .where(Schedule.remind_at <= now, *_past(Schedule.remind_at, after.reminder))
+                .order_by(Schedule.remind_at, Schedule.id)
+                .limit(BATCH)
             ).all()
-        return [(kind.value, row_id) for row_id, kind in sends] + [("reminder", row_id) for row_id in reminders]
+        moved = Cursor(
+            (sends[-1].due_at, sends[-1].id) if sends else after.send,
+            (reminders[-1].remind_at, reminders[-1].id) if reminders else after.reminder,
+        )
+        due = [(kind.value, row_id) for row_id, kind, _at in sends]
+        return due + [("reminder", row_id) for row_id, _at in reminders], moved
 
     def _process(self, what: str, row_id: int, now: datetime) -> str:
         if what == ScheduleKind.CHECKIN.value:
