@@ -227,6 +227,9 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
         found = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
     if found is None:
         return
+    deleted = subtype == "message_deleted"
+    if not deleted and not (isinstance(user, str) and 0 < len(user) <= 32 and isinstance(message.get("text"), str)):
+        return
     event_id = body.get("event_id")
     with db.transaction() as session:
         if isinstance(event_id, str) and 0 < len(event_id) <= 64 and not first_delivery(
@@ -234,9 +237,9 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
         ):
             return
         cycle = session.get(type(found), found.id)
-        if subtype == "message_deleted":
+        if deleted:
             reset.forget_retro_reply(session, cycle=cycle, message_ts=ts)
-        elif isinstance(user, str) and 0 < len(user) <= 32 and isinstance(message.get("text"), str):
+        else:
             reset.record_retro_reply(session, cycle=cycle, user_id=user, text=message["text"], message_ts=ts, now=now())
 
 
