@@ -2,7 +2,7 @@
 
 Both run as child processes under waitress with 8 threads: the bot as `okr-bot serve` (README, production), the
 yardstick as benchmarks/bare_app.py, whose `/okr` only acks. Eight keep-alive clients send signed requests at a
-steady 50 per second between them (each request's latency counts from when it was due, waits included):
+steady 25 per second between them (each request's latency counts from when it was due, waits included):
 - `/okr list` in the team's channel (the bot reads the team's OKRs and answers with them);
 - `/okr draft` (the bot opens the drafting form with `views.open` before it answers);
 - `reaction_added` on a triage item (the bot acks; the vote is recorded after the answer).
@@ -25,8 +25,8 @@ from benchmarks.stage import CHANNEL, FACILITATOR, Stage, load
 
 KINDS = ("list", "draft", "reaction")
 CLIENTS = 8
-REQUESTS = 300
-RATE = 50.0  # requests per second offered, all clients together: a busy workspace's peak, many times over
+REQUESTS = 200
+RATE = 25.0  # requests per second offered, all clients together: a busy workspace's peak, many times over
 WARM_UP = 40
 _event_ids = itertools.count()
 

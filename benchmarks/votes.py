@@ -21,7 +21,7 @@ from storage.db import Database
 from storage.models import ProcessedEvent, Vote
 
 EMOJI = ("white_check_mark", "x", "thinking_face", "one")
-EVENTS = 1_500
+EVENTS = 1_000
 CLIENTS = 8
 _runs = itertools.count()
 
