@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -45,20 +47,38 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 def build_app(settings: Settings, db: Database, *, listener_executor: Executor | None = None) -> App:
     """The Bolt app. `listener_executor` runs the work done after each ack (Bolt's own pool by default)."""
     client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token)
-    common = {
-        "signing_secret": settings.slack_signing_secret,
-        "client": client,
-        "logger": logging.getLogger("bot.bolt"),
-    }
+    bolt_log = logging.getLogger("bot.bolt")
+    common = {"signing_secret": settings.slack_signing_secret, "client": client, "logger": bolt_log}
     if listener_executor is not None:
         common["listener_executor"] = listener_executor
-    if settings.mode is Mode.OAUTH:
-        app = App(oauth_settings=_oauth_settings(settings, db), **common)
-    else:
-        app = App(**common)  # the client carries the bot token
+    quiet = _ClientCarriesTheToken(client.token)
+    bolt_log.addFilter(quiet)
+    try:
+        if settings.mode is Mode.OAUTH:
+            app = App(oauth_settings=_oauth_settings(settings, db), **common)
+        else:
+            app = App(**common)  # the client carries the bot token
+    finally:
+        bolt_log.removeFilter(quiet)
+    if settings.mode is not Mode.OAUTH:
         _register_workspace(db, client.auth_test().data)
     handlers.register(app, db=db)
     return app
+
+
+class _ClientCarriesTheToken(logging.Filter):
+    """Bolt's App reads SLACK_BOT_TOKEN from the environment even when it is given a client, and then warns
+    that the token will be unused. Our client (retry handlers, SLACK_API_URL) is built with that very token,
+    so the warning says nothing at every start: it is dropped while the App is built, and only when the
+    environment's token is the client's own. Any other warning, or a different token, still shows."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redundant = record.getMessage() == warning_client_prioritized_and_token_skipped()
+        return not (redundant and os.environ.get("SLACK_BOT_TOKEN") == self.token)
 
 
 def _register_workspace(db: Database, identity: dict) -> None:
