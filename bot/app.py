@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Executor
-from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from slack_bolt import App, BoltResponse
@@ -17,6 +16,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.exc import OperationalError
 
 import handlers
+from bot import clock
 from bot.rituals.workspaces import ensure_workspace
 from bot.settings import Mode, Settings
 from bot.slack import web_client
@@ -92,7 +92,7 @@ def _register_workspace(db: Database, identity: dict) -> None:
                 session,
                 slack_team_id=identity.get("team_id") or identity["enterprise_id"],
                 enterprise_id=identity.get("enterprise_id"),
-                now=datetime.now(UTC),
+                now=clock.now(),
             )
     except OperationalError as error:
         log.warning("could not record the workspace at start-up", extra={"error": type(error.orig).__name__})

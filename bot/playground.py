@@ -13,12 +13,13 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import func, select
 
-from bot import scheduler
+from bot import clock, scheduler
 from bot.app import build_app
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.sandbox.transcript import render_blocks
@@ -34,6 +35,8 @@ USERS = {
     "ben": ("U0BEN", "Ben", False),
     "cleo": ("U0CLEO", "Cleo", False),
 }
+# what a sweep reports when it sent nothing yet: `sweep next` goes on to the moment after
+QUIET_OUTCOMES = {"waiting", "moved", "stale", "nobody_asked", "cycle_over"}
 CHANNELS = {"general": "C0GENERAL", "team-rocket": "C0ROCKET", "team-growth": "C0GROWTH"}
 HELP = """\
 Type a slash command as you would in Slack, e.g.  /okr team create Rockets
@@ -48,6 +51,7 @@ Type a slash command as you would in Slack, e.g.  /okr team create Rockets
   submit F=V ...     submit the open form, setting field F to V (field names are shown in the form)
   cancel             close the open form
   home               open the bot's App Home tab
+  zone [ZONE]        show or set your Slack time zone, e.g. zone Asia/Tokyo (check-in DMs follow it)
   sweep [next]       send what is due now (check-in DMs, reminders, summaries); `sweep next`
                      pretends the next scheduled moment has come, to see a check-in without waiting
   help, quit"""
@@ -95,8 +99,10 @@ class Playground:
         out: TextIO,
         sweeper: Sweeper | None = None,
         listeners: TrackedExecutor | None = None,
+        quiet: float = 0.3,
     ) -> None:
         self.fake, self.driver, self.out, self.sweeper, self.listeners = fake, driver, out, sweeper, listeners
+        self.quiet = quiet  # how long Slack must stay quiet before the output is shown (see _settle)
         self.user, self.channel = "U0ADA", "C0ROCKET"
         self.names = {u: n for n, (u, _r, _a) in USERS.items()} | {c: n for n, c in CHANNELS.items()}
         self.names[fake.workspace().bot_user_id] = "OKR bot"
@@ -151,6 +157,18 @@ class Playground:
             self.say(f"Channels here: {', '.join('#' + c for c in CHANNELS)}")
             return
         self.channel = CHANNELS[name]
+
+    def do_zone(self, rest: str) -> None:
+        name = rest.strip()
+        if not name:
+            self.say(f"Your Slack time zone: {self.fake.user(self.user)['tz']}")
+            return
+        try:
+            self.fake.set_user_zone(self.user, name)
+        except (ValueError, KeyError):
+            self.say(f"{name!r} is not a time zone I know. Use a name like Europe/London or America/New_York.")
+            return
+        self.say(f"Your Slack time zone is now {name}.")
 
     def do_messages(self, _rest: str) -> None:
         for number, message in enumerate(self.fake.messages(self.channel), start=1):
@@ -247,16 +265,25 @@ class Playground:
             self._report(self.sweeper.run())
             return
         for _ in range(5):  # on to the next moment something is actually sent, past "waiting" for a zone
-            with self.sweeper.db.read() as session:
-                when = session.scalar(select(func.min(Schedule.due_at)))
+            when = self._next_moment()
             if when is None:
                 self.say("Nothing is scheduled yet: commit an objective whose key results have owners first.")
                 return
+            clock.advance_to(when)  # from now on the whole sandbox lives at that moment, not only this sweep
+            when = clock.now()
             self.say(f"(pretending it is {when:%A %Y-%m-%d %H:%M} UTC)")
             report = self.sweeper.run(when)
             self._report(report)
-            if set(report) - {"waiting", "moved", "stale"}:
+            if any(k not in QUIET_OUTCOMES and not k.startswith("no_reminder") for k in report):
                 return
+
+    def _next_moment(self) -> datetime | None:
+        """The next check-in DM, reminder or summary due (a DM or summary, or a reminder, whichever is first)."""
+        with self.sweeper.db.read() as session:
+            due = session.scalar(select(func.min(Schedule.due_at)))
+            remind = session.scalar(select(func.min(Schedule.remind_at)))
+        moments = [moment for moment in (due, remind) if moment is not None]
+        return min(moments) if moments else None
 
     def _report(self, report) -> None:
         self.say("(sweep: " + (", ".join(f"{k} {v}" for k, v in sorted(report.items())) or "nothing due") + ")")
@@ -312,7 +339,7 @@ class Playground:
             return None
         return messages[int(head) - 1]
 
-    def _settle(self, quiet: float = 0.3, limit: float = 5.0) -> None:
+    def _settle(self, limit: float = 5.0) -> None:
         """Wait until the bot has finished what it does after acking, then until it stops calling Slack.
 
         The second wait covers work on timers, such as a triage tally redrawn a moment after the last vote.
@@ -326,7 +353,7 @@ class Playground:
             if now_count == count:
                 return
             count = now_count
-            time.sleep(quiet)
+            time.sleep(self.quiet)
 
 
 def _clickable(blocks: list[dict], label: str) -> tuple[dict, dict, dict | None] | None:
@@ -407,7 +434,14 @@ def _with_initial_values(view: dict, typed: dict) -> dict:
     return values
 
 
-def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+def run_playground(
+    settings: Settings, *, stdin: TextIO | None = None, out: TextIO | None = None, quiet: float = 0.3
+) -> int:
+    """Run the terminal sandbox until `quit` or the end of `stdin`.
+
+    `quiet`: after each line, how long Slack must receive no call before the output is shown; it has to
+    outlast the bot's timers (a triage tally is redrawn two seconds after the last vote) only when those
+    are at play, so scripted tests of other rituals may shorten it."""
     stdin, out = stdin or sys.stdin, out or sys.stdout
     fake = FakeSlack().start()
     seed(fake)
@@ -422,12 +456,13 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
         slack_client_secret=None,
     )
     db = Database(settings.database_url)
+    clock.reset()  # the sandbox starts at the machine's time; `sweep next` moves it on
     listeners = TrackedExecutor()
     app = build_app(local, db, listener_executor=listeners)
     server = BackgroundServer(make_wsgi_app(app, db, signing_secret=signing_secret))
     driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
     sweeper = Sweeper(db, scheduler.client_for(local, db))
-    session = Playground(fake, driver, out, sweeper, listeners)
+    session = Playground(fake, driver, out, sweeper, listeners, quiet=quiet)
     background = scheduler.start(local, db)
     session.say("OKR bot sandbox: a local stand-in for Slack with people ada, ben and cleo. Type `help`.")
     interactive = stdin.isatty()
@@ -448,4 +483,5 @@ def run_playground(settings: Settings, *, stdin: TextIO | None = None, out: Text
         listeners.shutdown(wait=True, cancel_futures=True)
         fake.stop()
         db.dispose()
+        clock.reset()
     return 0

@@ -30,20 +30,28 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from sqlalchemy import delete, or_, select, update
 
-from bot import outbox
+from bot import clock, outbox
 from bot.charts import progress_chart
 from bot.digests import sweep_news
 from bot.outbox import Claim
 from bot.render import render_message
 from bot.resets import sweep_resets
 from bot.rituals import schedule
-from bot.rituals.checkins import CHECKIN_KIND, OwnerWeek, checkin_key, missed_in_a_row, owner_week
+from bot.rituals.checkins import (
+    CHECKIN_KIND,
+    OwnerWeek,
+    asked,
+    checkin_key,
+    missed_in_a_row,
+    owner_week,
+    week_claims,
+)
 from bot.rituals.events import forget_old_deliveries
 from bot.rituals.people import away_words, ensure_person, find_person, status_means_away
 from bot.rituals.summary import weekly_summary
@@ -92,7 +100,7 @@ class Sweeper:
 
     def run(self, now: datetime | None = None) -> Counter[str]:
         """Do everything due at `now` (default: the current time); returns how each item ended."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         started = time.monotonic()
         # claims are stamped with the time they are taken, not when the sweep began: a sweep slowed by rate
         # limits must not hold claims that look older than they are, or another replica would take them over
@@ -193,28 +201,22 @@ class Sweeper:
         if not info.ok:
             return self._refused(info, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
         user = (info.response or {}).get("user", {})
+        planned_blind = person is None or not person.timezone  # planned before Slack told us their zone
         person = self._remember_zone(team, row.user_id, user.get("tz"), now, person)  # next weeks are planned in it
         if user.get("deleted"):
             refused = Delivery(Outcome.TARGET_UNREACHABLE, "user_disabled")
             return self._refused(refused, client, workspace, team, row.user_id, claim=None, row=row, read=read, now=now)
         zone = schedule.known_zone(person, team)
-        this_week = schedule.week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
-        if row.week_start < this_week:  # the sweep did not run that week: too late to ask about it
-            self._skip(workspace.id, checkin_key(team.id, row.user_id, row.week_start), "stale", now)
-            with self.db.transaction() as session:
-                schedule.move(
-                    session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
-                    week=this_week, due=schedule.checkin_due(team, this_week, zone),
-                )  # fmt: skip
-            return "stale"
         real_due = schedule.checkin_due(team, row.week_start, zone)
+        if planned_blind and real_due < row.due_at:  # their hour had passed before they became an owner
+            return self._move(row, team, row.week_start + schedule.WEEK, zone, "waiting")
+        this_week = schedule.current_week(team, zone, now)
+        if row.week_start < this_week or now >= schedule.late_cutoff(team, row.week_start, zone):
+            # the sweep did not run in time (downtime): too late to ask about that week
+            self._skip(workspace.id, checkin_key(team.id, row.user_id, row.week_start), "stale", now)
+            return self._move(row, team, max(this_week, row.week_start + schedule.WEEK), zone, "stale")
         if real_due > now:  # their own check-in hour has not come yet
-            with self.db.transaction() as session:
-                schedule.move(
-                    session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
-                    week=row.week_start, due=real_due,
-                )  # fmt: skip
-            return "waiting"
+            return self._move(row, team, row.week_start, zone, "waiting")
         if person.away_until is not None and person.away_until >= now.astimezone(zone).date():
             return self._move_on(row, read, team, person, outcome="away", now=now)
         profile = user.get("profile") or {}
@@ -262,6 +264,15 @@ class Sweeper:
             reachable = session.get(Person, person.id)
             reachable.unreachable_since = reachable.unreachable_reason = None
         return "sent"
+
+    def _move(self, row: Schedule, team: Team, week: date, zone: ZoneInfo, outcome: str) -> str:
+        """Plan the row for `week` at the check-in time in `zone`, unless another sweep moved it meanwhile."""
+        with self.db.transaction() as session:
+            schedule.move(
+                session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
+                week=week, due=schedule.checkin_due(team, week, zone),
+            )  # fmt: skip
+        return outcome
 
     def _forget(self, row: Schedule, team: Team, now: datetime) -> str:
         """Someone who owns nothing in the team any more: drop their row (or the team's summary row) unless, under
@@ -499,12 +510,20 @@ class Sweeper:
         if client is None:
             self._next_summary(row, team, week + schedule.WEEK)
             return "no_token"
+        cycle_end = schedule.cycle_end(team, week)
+        if schedule.summary_due(team, week) >= cycle_end:  # the reset's messages sum the cycle up instead
+            return self._next_summary(row, team, week + schedule.WEEK) or "cycle_over"
         with self.db.read() as session:
-            summary = weekly_summary(session, team=team, week_start=week, now=now)
+            claims = week_claims(session, team=team, week=week)
+            summary = weekly_summary(session, team=team, week_start=week, now=now, asked=asked(claims))
         if not summary.objectives:  # no committed OKRs (a new cycle not drafted yet): nothing to sum up
             if self._forget(row, team, now) == "moved":  # owners again, in a cycle this week does not show
                 self._next_summary(row, team, week + schedule.WEEK)
             return "no_key_results"
+        if not claims and not any(line.checkin for line in summary.key_results):
+            # no owner's DM was due this week (their first week is the next) and nobody checked in: a summary
+            # would only say that nobody did
+            return self._next_summary(row, team, week + schedule.WEEK) or "nobody_asked"
         with self.db.read() as session:
             owners_of = {
                 line.key_result.id: line.key_result.owner_user_id
@@ -514,7 +533,8 @@ class Sweeper:
             flagged_ids = set(missed_in_a_row(session, team=team, week=week, owners_of=owners_of))
         flagged = [line.key_result for line in summary.key_results if line.key_result.id in flagged_ids]
         key = f"{team.id}:{week.isoformat()}"
-        final = self._send_summary(client, workspace, team, key, summary, flagged, now)
+        last = schedule.summary_due(team, week + schedule.WEEK) >= cycle_end
+        final = self._send_summary(client, workspace, team, key, summary, flagged, now, last=last)
         if flagged:
             final = self._tell_facilitators(
                 client, workspace, team, kind=MISSED_KIND, key=key,
@@ -525,12 +545,12 @@ class Sweeper:
             return "summary"
         return "retry"
 
-    def _send_summary(self, client, workspace, team, key, summary, flagged, now) -> bool:
+    def _send_summary(self, client, workspace, team, key, summary, flagged, now, *, last: bool = False) -> bool:
         """The summary message, then the chart under it; True when both are done (sent or failed for good)."""
         final = True
         claim = self._take(workspace.id, SUMMARY_KIND, key, now)
         if claim is not None:
-            message = render_message("checkin_summary.j2", summary=summary, flagged=flagged)
+            message = render_message("checkin_summary.j2", summary=summary, flagged=flagged, last=last)
             final = self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now)
         else:
             final = self._finished(workspace.id, SUMMARY_KIND, key)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy.exc import OperationalError
 
+from bot import clock
 from bot.render import render_message
 from bot.rituals.workspaces import ensure_workspace, find_workspace
 from storage.db import Database
@@ -65,5 +66,5 @@ def unavailable(body: dict) -> BoltResponse:
 
 
 def now() -> datetime:
-    """The one clock listeners read (tests move it with freezegun)."""
-    return datetime.now(UTC)
+    """The one clock listeners read (bot/clock.py: the sandbox moves it, tests freeze it with freezegun)."""
+    return clock.now()

@@ -67,13 +67,12 @@ class OwnerWeek:
 
 
 def week_for(session: Session, *, team: Team, user_id: str, now: datetime) -> date:
-    """The check-in week `now` falls in for this person: from one of their local check-in times to the next."""
+    """The check-in week `now` falls in for this person (schedule.current_week, in their own zone)."""
     return _week(team, find_person(session, workspace_id=team.workspace_id, user_id=user_id), now)
 
 
 def _week(team: Team, person: Person | None, now: datetime) -> date:
-    zone = schedule.known_zone(person, team)
-    return schedule.week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+    return schedule.current_week(team, schedule.known_zone(person, team), now)
 
 
 def owner_weeks(
@@ -265,6 +264,26 @@ def check_in_unchanged(
         answer = CheckInInput(value, confidence, None)
         record_checkin(session, workspace_id=workspace_id, key_result_id=kr.id, user_id=user_id, answer=answer, now=now)
     return week, missing
+
+
+def week_claims(session: Session, *, team: Team, week: date) -> dict[str, ClaimState]:
+    """Whose check-in DM of `week` in this team was due, and how it ended: sent, failed (unreachable), or
+    skipped (away, paused, too late after downtime); in flight while claimed (1 query)."""
+    prefix = f"{team.id}:"
+    suffix = f":{week.isoformat()}"
+    rows = session.execute(
+        select(SendClaim.claim_key, SendClaim.state).where(
+            SendClaim.workspace_id == team.workspace_id,
+            SendClaim.kind == CHECKIN_KIND,
+            SendClaim.claim_key.like(f"{prefix}%{suffix}"),
+        )
+    )
+    return {key[len(prefix) : -len(suffix)]: state for key, state in rows}
+
+
+def asked(claims: dict[str, ClaimState]) -> set[str]:
+    """Who was asked: the DM went out, or Slack would not let it reach them (they still owe a check-in)."""
+    return {user for user, state in claims.items() if state in (ClaimState.SENT, ClaimState.FAILED)}
 
 
 def missed_in_a_row(session: Session, *, team: Team, week: date, owners_of: dict[int, str]) -> list[int]:

@@ -5,7 +5,9 @@ in Tokyo for one owner and 10:00 in New York for another. Times are built from t
 with `zoneinfo`, never by adding hours to a UTC instant, so a daylight-saving change moves the UTC time
 and never the local one: no week is skipped or doubled.
 
-A check-in week runs from one check-in time to the next, and is named by its Monday (`week_start`).
+A check-in week runs from one check-in time to the next, and is named by its Monday (`week_start`). It never
+starts before its cycle: on a cycle's first days, before its first check-in time, it is already the cycle's
+first week (`current_week`), so a check-in made then counts for week 1 and the first DM shows it as done.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.rituals.cycles import team_span
+from bot.rituals.cycles import CycleSpan, midnight, span_on, team_span, team_today
 from storage.claims import insert_if_absent
 from storage.models import Cycle, KeyResult, KeyResultState, Objective, Person, Schedule, ScheduleKind, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
@@ -26,6 +28,7 @@ WEEK = timedelta(days=7)
 # Until Slack has told us someone's time zone, plan for the earliest one on Earth (UTC+14): the sweep then
 # reads their real zone in time, and waits if their local hour has not come yet.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
+LATEST_ZONE = ZoneInfo("Etc/GMT+12")  # UTC-12: the last place on Earth where a given day's hour comes
 
 
 def occurrence(week_start: date, *, weekday: int, hour: int, zone: ZoneInfo) -> datetime:
@@ -51,6 +54,44 @@ def next_occurrence(now: datetime, *, weekday: int, hour: int, zone: ZoneInfo) -
         week += WEEK
         due = occurrence(week, weekday=weekday, hour=hour, zone=zone)
     return week, due
+
+
+def first_week(team: Team, span: CycleSpan) -> date:
+    """A cycle's first check-in week: the first whose check-in day falls on or after the cycle's first day."""
+    day = span.starts_on - timedelta(days=team.checkin_weekday)
+    return day + timedelta(days=-day.weekday() % 7)
+
+
+def current_week(team: Team, zone: ZoneInfo, now: datetime) -> date:
+    """The check-in week `now` falls in for someone in `zone`: the one definition every message and check-in
+    uses. From one check-in time to the next, except that a cycle that has begun is never in a week before
+    its first one (on a Monday-10:00 team's first morning, 08:30 is already week 1, not last week)."""
+    week = week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+    span = team_span(team, now)
+    if team_today(team, now) >= span.starts_on:
+        week = max(week, first_week(team, span))
+    return week
+
+
+def first_checkin(team: Team, person: Person | None, now: datetime) -> tuple[date, datetime]:
+    """When a new owner's first DM is due, with its week: their next check-in time in their own zone.
+
+    Until Slack has told us their zone, the week is the one whose check-in time is still to come somewhere on
+    Earth (in the latest zone), and it is due as soon as that time has come anywhere (the earliest zone), or
+    now: the sweep then reads their zone from Slack, and either waits for their own hour, or, if that hour had
+    already passed when they became an owner (the row was due before it), plans the next week instead."""
+    weekday, hour = team.checkin_weekday, team.checkin_hour
+    if person is not None and person.timezone:
+        return next_occurrence(now, weekday=weekday, hour=hour, zone=_zone(person.timezone, team))
+    week, _ = next_occurrence(now, weekday=weekday, hour=hour, zone=LATEST_ZONE)
+    return week, max(now, occurrence(week, weekday=weekday, hour=hour, zone=EARLIEST_ZONE))
+
+
+def late_cutoff(team: Team, week_start: date, zone: ZoneInfo) -> datetime:
+    """Until when a week's DM may still go out late (after downtime): up to the reminder delay before the next
+    week's check-in. Later than that it would not even get its reminder before the next DM, so the week is
+    skipped as stale (Sunday 10:00 for Monday 10:00 with the default 24 hours)."""
+    return checkin_due(team, week_start + WEEK, zone) - timedelta(hours=team.reminder_hours)
 
 
 def zone_of(person: Person | None, team: Team) -> ZoneInfo:
@@ -88,6 +129,14 @@ def summary_due(team: Team, week_start: date) -> datetime:
     """Whole days after the check-in day, at the check-in hour in the team's zone (DST-safe, like DMs)."""
     day = week_start + timedelta(days=team.checkin_weekday) + summary_delay(team)
     return datetime.combine(day, time(team.checkin_hour), tzinfo=ZoneInfo(team.timezone)).astimezone(UTC)
+
+
+def cycle_end(team: Team, week_start: date) -> datetime:
+    """When the cycle that check-in week `week_start` belongs to ends (the team's midnight after its last day).
+
+    The week belongs to the cycle its check-in day falls in, as in the summary's "week N of 13"."""
+    span = span_on(team, week_start + timedelta(days=team.checkin_weekday), skip_closed=False)
+    return midnight(team, span.ends_on)
 
 
 def owners(session: Session, *, team: Team, now: datetime) -> set[str]:
@@ -128,24 +177,27 @@ def refresh_team(session: Session, *, team: Team, now: datetime, reschedule: boo
         session.execute(delete(Schedule).where(Schedule.id.in_(gone)))
     query = select(Person).where(Person.workspace_id == team.workspace_id, Person.user_id.in_(wanted))
     people = {person.user_id: person for person in session.scalars(query)}
+    weeks = []  # the week each owner's next DM is planned for
     for user_id in sorted(wanted):
         zone = zone_of(people.get(user_id), team)
         row = rows.get((ScheduleKind.CHECKIN, user_id))
         if row is None:
-            week, due = next_occurrence(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
+            week, due = first_checkin(team, people.get(user_id), now)
             _insert(session, team=team, kind=ScheduleKind.CHECKIN, user_id=user_id, week=week, due=due)
-        elif reschedule:
+            weeks.append(week)
+            continue
+        if reschedule:
             this_week = week_of(now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=zone)
             # a week whose DM has not gone out stays planned, at its new time (at once if that has passed)
             row.week_start = max(row.week_start, this_week)
             row.due_at = checkin_due(team, row.week_start, zone)
+        weeks.append(row.week_start)
     if wanted:
         row = rows.get((ScheduleKind.SUMMARY, ""))
-        if row is None:  # the first week whose check-in is still to come: a summary of a week nobody was asked about
-            # would only say that nobody checked in
-            week, _ = next_occurrence(
-                now, weekday=team.checkin_weekday, hour=team.checkin_hour, zone=ZoneInfo(team.timezone)
-            )
+        if row is None:  # the week of the first DM still to go out: the sweep skips a week nobody was asked about
+            week = min(weeks)
+            if summary_due(team, week) < now:
+                week = _next_summary(team, now)[0]
             _insert(session, team=team, kind=ScheduleKind.SUMMARY, user_id="", week=week, due=summary_due(team, week))
         elif reschedule:
             row.week_start = max(row.week_start, _next_summary(team, now)[0] - WEEK)

@@ -9,7 +9,7 @@ key results in the cycle at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -68,6 +68,7 @@ class WeeklySummary:
     objectives: tuple[ObjectiveWeek, ...]  # the live ones, by number
     checked_in: tuple[str, ...]  # owners who checked in on every key result they own, in list order
     not_checked_in: tuple[str, ...]  # owners missing at least one check-in this week, in list order
+    not_asked: tuple[str, ...] = ()  # owners missing one whom the bot did not ask this week (away, a late week)
 
     @property
     def key_results(self) -> tuple[KeyResultWeek, ...]:
@@ -96,7 +97,9 @@ def checkin_week(span: CycleSpan, week_start: date, *, checkin_weekday: int = 0)
     return (week_start + timedelta(days=checkin_weekday) - span.starts_on).days // 7 + 1
 
 
-def weekly_summary(session: Session, *, team: Team, week_start: date, now: datetime) -> WeeklySummary:
+def weekly_summary(
+    session: Session, *, team: Team, week_start: date, now: datetime, asked: Collection[str] | None = None
+) -> WeeklySummary:
     """The summary of the check-in week starting on Monday `week_start` (4 queries).
 
     The cycle is the one the week's check-in day belongs to: normally the one current at `now`, but a
@@ -104,6 +107,10 @@ def weekly_summary(session: Session, *, team: Team, week_start: date, now: datet
     A week before the first cycle starts (teams may commit, and check in, ahead of it) is week 0.
     Check-ins after that week are left out, so a summary caught up late tells the week as it was;
     `score` alone is always the key result's score now. Raises ValueError when `week_start` is not a Monday.
+
+    `asked`: the owners who were asked this week (the DM went out, or Slack refused it). Only they can be
+    "not yet"; an owner the bot did not ask (away, paused, a week the bot was down for, an owner whose first
+    week is the next) is listed apart, in `not_asked`. Without `asked`, every owner missing one is "not yet".
     """
     if week_start.weekday() != 0:
         raise ValueError(f"a check-in week starts on a Monday, not on {week_start:%A} {week_start.isoformat()}")
@@ -129,7 +136,8 @@ def weekly_summary(session: Session, *, team: Team, week_start: date, now: datet
     objectives = tuple(
         ObjectiveWeek(o.objective, tuple(weeks[s.key_result.id] for s in o.key_results)) for o in okrs.objectives
     )
-    checked_in, not_checked_in = _owners(weeks.values())
+    checked_in, missing = _owners(weeks.values())
+    not_checked_in = tuple(owner for owner in missing if asked is None or owner in asked)
     return WeeklySummary(
         team=team,
         span=span,
@@ -138,6 +146,7 @@ def weekly_summary(session: Session, *, team: Team, week_start: date, now: datet
         objectives=objectives,
         checked_in=checked_in,
         not_checked_in=not_checked_in,
+        not_asked=tuple(owner for owner in missing if owner not in not_checked_in),
     )
 
 

@@ -173,6 +173,12 @@ class FakeSlack:
         with self._state.lock:
             return user_object(self._state.users[user_id], self._state.wall_clock())
 
+    def set_user_zone(self, user_id: str, tz: str) -> None:
+        """Change someone's time zone, as they would in their Slack profile."""
+        ZoneInfo(tz)
+        with self._state.lock:
+            self._state.users[user_id]["tz"] = tz
+
     def set_user_status(self, user_id: str, text: str, emoji: str) -> None:
         with self._state.lock:
             self._state.users[user_id]["profile"].update(status_text=text, status_emoji=emoji)

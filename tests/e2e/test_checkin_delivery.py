@@ -64,7 +64,8 @@ def due_team(
 ) -> DueTeam:
     """`owners` people in UTC, each owning one key result of team Rockets (5 per objective), plus `robots`
     (bot users: Slack answers `cannot_dm_bot` to a DM). The team checks in at the hour two hours ago, so
-    this week's check-in has passed in every owner's zone; every owner's DM is due a minute ago."""
+    this week's check-in has passed in every owner's zone; every owner's DM is due a minute ago. The bot has
+    met them all before (it knows their zone), as in any week after their first."""
     now = datetime.now(UTC)
     people = [f"U1OWN{n:03d}" for n in range(owners)]
     for user in people:
@@ -80,6 +81,7 @@ def due_team(
         team.timezone, team.checkin_weekday, team.checkin_hour = "UTC", checkin.weekday(), checkin.hour
         team.cycle_anchor, team.max_objectives = (now - timedelta(days=7)).date(), 5
         factories.member(session, team, facilitator, role=Role.FACILITATOR)
+        session.add_all(Person(workspace_id=workspace.id, user_id=user, timezone="UTC") for user in everyone)
         for start in range(0, len(everyone), 5):
             key_results = [
                 {"metric": f"Teams {user} onboards in a week", "unit": "teams", "baseline": 0, "target": 10,
