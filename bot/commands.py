@@ -30,7 +30,7 @@ CATALOGUE: tuple[SubCommand, ...] = (
     SubCommand("team leave", "/okr team leave [NAME]", "leave a team"),
     SubCommand(
         "team settings",
-        "/okr team settings [timezone=Europe/Paris day=monday hour=10 digest=#channel cycle-start=2027-01-04 "
+        "/okr team settings [timezone=Europe/Paris day=monday hour=10 digest=#channel cycle-start=YYYY-MM-DD "
         'max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:" '
         "triage-close=48h|off sprint-size=5]",
         "time zone, check-in day and hour, digest channel, cycle start, objective limit, pausing check-ins, "

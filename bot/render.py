@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from bot import examples
 from bot.blockkit import check_blocks, check_message, check_view, clip
 from bot.numbers import format_number
 from storage.models import ItemState
@@ -71,6 +72,9 @@ def environment() -> Environment:
     env.globals["DIRECTION_LABELS"] = DIRECTION_LABELS
     env.globals["SEVERITY_ICONS"] = SEVERITY_ICONS
     env.globals["ITEM_STATES"] = ItemState
+    # example dates in hints, from the day the message is rendered: never in the past for its reader
+    env.globals["example_away_until"] = lambda: examples.away_until(examples.today()).isoformat()
+    env.globals["example_cycle_start"] = lambda: examples.cycle_start(examples.today()).isoformat()
     return env
 
 

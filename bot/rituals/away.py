@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import examples
 from bot.blockkit import clip
 from bot.commands import lookup
 from bot.errors import UsageError
@@ -87,7 +88,7 @@ def _day(typed: str, lowered: str, *, today: date) -> date:
             raise UsageError(f"`{typed}` is not a real date.", usage=usage()) from None
     raise UsageError(
         f"`{clip(typed, 30)}` is not a day I understand. Give the last day you are away, like "
-        "`2026-12-24`, `today`, `tomorrow` or `friday`; or `off` when you are back.",
+        f"`{examples.away_until(today).isoformat()}`, `today`, `tomorrow` or `friday`; or `off` when you are back.",
         usage=usage(),
     )
 

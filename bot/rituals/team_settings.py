@@ -107,7 +107,7 @@ def parse_settings_text(args: str) -> SettingsChange:
 
 USAGE = (
     "/okr team settings timezone=Europe/Paris day=monday hour=10 digest=#okr-ripples "
-    'cycle-start=2027-01-04 max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:" '
+    'cycle-start=YYYY-MM-DD max-objectives=3 checkins=on|paused reminder=24h away-words="OOO, vacation, :palm_tree:" '
     "triage-close=48h|off sprint-size=5"
 )
 
@@ -284,7 +284,7 @@ def parse_cycle_anchor(value: str) -> dict[str, object]:
     try:
         anchor = date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"`{value[:20]}` is not a date; use the form 2027-01-04.") from None
+        raise ValueError(f"`{value[:20]}` is not a date; use the form YYYY-MM-DD (year, month, day).") from None
     if not 2000 <= anchor.year <= 2100:
         raise ValueError("The cycle start should be a date between the years 2000 and 2100.")
     return {"cycle_anchor": anchor}
