@@ -64,6 +64,7 @@ from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, Tea
 
 log = logging.getLogger(__name__)
 
+MINUTE = timedelta(minutes=1)
 BATCH = 200  # rows read per query; a sweep keeps reading until nothing due is left
 REMINDER_KIND = "checkin_reminder"
 SUMMARY_KIND = "checkin_summary"
@@ -506,6 +507,14 @@ class Sweeper:
             return self._next_summary(row, team, week + schedule.WEEK) or "paused"
         if now >= schedule.summary_due(team, week + schedule.WEEK):  # a later summary is due already
             return self._next_summary(row, team, week + schedule.WEEK) or "stale"
+        with self.db.read() as session:
+            last_ask = schedule.last_ask(session, team=team, week_start=week, now=now)
+        if last_ask is not None:  # an owner west of the team is still to be asked or reminded: after them
+            with self.db.transaction() as session:
+                schedule.move(
+                    session, row_id=row.id, from_week=week, from_due=row.due_at, week=week, due=last_ask + MINUTE
+                )
+            return "waiting"
         client = self.client_for(workspace)
         if client is None:
             self._next_summary(row, team, week + schedule.WEEK)

@@ -139,6 +139,24 @@ def cycle_end(team: Team, week_start: date) -> datetime:
     return midnight(team, span.ends_on)
 
 
+def last_ask(session: Session, *, team: Team, week_start: date, now: datetime) -> datetime | None:
+    """When the last DM or reminder of the week still to come for this team is due (None: all went out).
+
+    An owner far west of the team gets their DM, and their reminder, up to a day after the team's own
+    check-in time; the week's summary waits for them, so it always comes after every ask of its week."""
+    rows = session.execute(
+        select(Schedule.due_at, Schedule.week_start, Schedule.remind_at, Schedule.remind_week_start).where(
+            Schedule.team_id == team.id,
+            Schedule.kind == ScheduleKind.CHECKIN,
+            ((Schedule.week_start == week_start) & (Schedule.due_at >= now))
+            | ((Schedule.remind_week_start == week_start) & (Schedule.remind_at >= now)),
+        )
+    ).all()
+    moments = [due for due, week, _, _ in rows if week == week_start and due >= now]
+    moments += [remind for _, _, remind, week in rows if week == week_start and remind is not None and remind >= now]
+    return max(moments, default=None)
+
+
 def owners(session: Session, *, team: Team, now: datetime) -> set[str]:
     """Who owns a live key result of the team's current cycle (1 query)."""
     span = team_span(team, now)
