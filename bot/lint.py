@@ -13,6 +13,7 @@ from typing import IO
 
 from bot.coach import Finding, Severity, TeamContext, coach
 from bot.okr_file import MalformedFile, OkrFile, parse_okr_file
+from bot.text import plural
 
 MAX_BYTES = 1024 * 1024  # an OKR file is a few kilobytes; anything this big is the wrong file
 DEFAULT_MAX_OBJECTIVES = TeamContext().max_objectives
@@ -125,12 +126,8 @@ def _summary(results: list[LintFinding], objectives: int) -> str:
     counts = {severity: 0 for severity in Severity}
     for result in results:
         counts[result.finding.severity] += 1
-    parts = [_plural(counts[severity], _LABELS[severity]) for severity in Severity]
-    return f"{', '.join(parts)} in {_plural(objectives, 'objective')}"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    parts = [plural(counts[severity], _LABELS[severity]) for severity in Severity]
+    return f"{', '.join(parts)} in {plural(objectives, 'objective')}"
 
 
 def render_json(results: list[LintFinding]) -> str:

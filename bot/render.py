@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from bot import examples
 from bot.blockkit import check_blocks, check_message, check_view, clip
 from bot.numbers import format_number
+from bot.text import plural
 from storage.models import ItemState
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -68,6 +69,7 @@ def environment() -> Environment:
     env.filters["number"] = lambda value: "?" if value is None else format_number(value)
     env.filters["finding"] = finding
     env.filters["slack_date"] = slack_date
+    env.filters["plural"] = plural
     env.globals["WEEKDAY_NAMES"] = WEEKDAY_NAMES
     env.globals["DIRECTION_LABELS"] = DIRECTION_LABELS
     env.globals["SEVERITY_ICONS"] = SEVERITY_ICONS

@@ -48,3 +48,12 @@ def clean(raw: str, *, what: str, max_length: int, multiline: bool = False, requ
     if len(text) > max_length:
         raise UsageError(f"{what} is {len(text):,} characters long; the limit is {max_length:,}.")
     return text
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """The count with the noun that agrees with it: `1 key result`, `2 key results`, `1,200 items`.
+
+    `many` is the plural when adding an "s" is wrong: `plural(n, "person", "people")`. In the templates it is
+    the `plural` filter: `{{ n | plural("key result") }}`.
+    """
+    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"

@@ -26,7 +26,7 @@ from bot.rituals.backlog import (
     item_problem,
     numbered_key_results,
 )
-from bot.text import normalise
+from bot.text import normalise, plural
 from storage.models import Team
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -160,7 +160,7 @@ def problems_message(problems: list[tuple[int, str]], *, labels: list[str] | Non
     """The rows to fix, first ones first; `labels`: the live key results, when a row named another."""
     lines = [f"Row {row}: {problem}" for row, problem in sorted(problems)[:PROBLEMS_SHOWN]]
     if len(problems) > PROBLEMS_SHOWN:
-        lines.append(f"…and {len(problems) - PROBLEMS_SHOWN:,} more rows")
+        lines.append(f"…and {plural(len(problems) - PROBLEMS_SHOWN, 'more row')}")
     if labels is not None:
         lines.append(f"The team's key results this cycle: {', '.join(labels) or 'none yet (`/okr draft`)'}.")
     return "Nothing was imported: fix these rows and share the file again.\n" + "\n".join(lines)

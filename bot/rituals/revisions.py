@@ -31,7 +31,7 @@ from bot.rituals.drafts import (
 )
 from bot.rituals.events import record_event
 from bot.rituals.versions import Difference, differences
-from bot.text import clean
+from bot.text import clean, plural
 from storage.models import (
     CheckIn,
     Cycle,
@@ -213,7 +213,7 @@ def check_droppable(target: Target) -> None:
     active = sum(1 for kr in target.key_results if kr.state is KeyResultState.ACTIVE)
     if active - 1 < MIN_KEY_RESULTS:
         raise Conflict(
-            f"O{target.objective.number} has {active} key results; dropping {target.name} would leave "
+            f"O{target.objective.number} has {plural(active, 'key result')}; dropping {target.name} would leave "
             f"{active - 1}, and an objective needs at least {MIN_KEY_RESULTS} to be measured. Revise {target.name} "
             f"instead, or drop O{target.objective.number} altogether."
         )
