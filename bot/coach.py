@@ -95,6 +95,12 @@ SEVERITIES: dict[str, Severity] = {
     "targets_look_safe": Severity.INFO,
 }
 
+# The most findings one draft can get, which the drafting modal's block budget relies on: on the objective,
+# every code about it but one (objective_empty and objective_too_long exclude each other); on a key result,
+# two about its numbers, four about its wording and kr_no_owner.
+MOST_OBJECTIVE_FINDINGS = 6
+MOST_KEY_RESULT_FINDINGS = 7
+
 # 2 key results can balance each other (speed and quality); past 5 nobody follows them all each week.
 MIN_KEY_RESULTS = 2
 MAX_KEY_RESULTS = 5
@@ -151,8 +157,8 @@ def _objective_findings(draft: ObjectiveDraft, context: TeamContext) -> Iterator
     if evidence:
         yield _finding(
             "objective_is_metric",
-            f'The objective reads like a key result ("{_quote(evidence)}"). Keep it about the change you want, '
-            "in words, and move the number into a KR.",
+            f'The objective reads like a key result ("{_quote(evidence)}"). An objective says in words what should '
+            "change and why; its key results carry the numbers. Reword it, and let a KR hold the target.",
         )
     if not draft.why.strip():
         yield _finding(
@@ -262,7 +268,9 @@ def _output_check(index: int, name: str, metric: str, draft: ObjectiveDraft, con
 
 
 def _restates_check(index: int, name: str, metric: str, draft: ObjectiveDraft, context: TeamContext) -> Finding | None:
-    if not restates(metric, draft.title):
+    # An objective that is itself a number to reach ("Grow weekly active users to 10,000") hears so from
+    # objective_is_metric; a KR measuring that number is then the right place for it, not a repetition.
+    if objective_number(draft.title) or not restates(metric, draft.title):
         return None
     return _finding(
         "kr_restates_objective",

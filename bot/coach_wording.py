@@ -7,11 +7,23 @@ rules. Each one errs towards silence: a coach that nags about good key results s
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
+from dataclasses import dataclass
 
-# Verbs that describe something a team does rather than a change it causes. Each tuple lists every form
-# we match, the bare form first; forms of two words are phrasal verbs ("rolled out"). Nouns made from
-# them ("completion rate", "delivery time", "builder") are different words and never match.
+# A key result is either a measure (a noun phrase: "orders shipped late by partners", "deploys per week",
+# "time to first deploy") or a task (an instruction: "launch the new pricing page", "implement SSO"), and
+# only a task gets the nudge. English tells them apart by where the verb stands and what follows it:
+# - a verb at the head of the key result is an instruction ("Build a dashboard", "Launching the portal",
+#   "Rolled out to half of the users"), unless the words after it make it a noun phrase: "deploy
+#   frequency", "design review comments that become rework", "shipped orders per day";
+# - further on, a past participle says a deliverable is done ("New pricing page launched", "All services
+#   migrated", "12 blog posts written"), unless what it follows is counted ("screens built from
+#   design-system components", "number of features shipped"), measured ("revenue delivered by partners")
+#   or someone else's doing ("teams that launched an OKR"), or it is an adjective ("migrated customers").
+# Each tuple lists every form we match: the bare form, the -s form, the past forms, the -ing form. Forms of
+# two words are phrasal verbs ("rolled out"). Nouns made from them ("completion rate", "delivery time",
+# "builder") are different words and never match.
 OUTPUT_VERBS: tuple[tuple[str, ...], ...] = (
     ("launch", "launches", "launched", "launching"),
     ("implement", "implements", "implemented", "implementing"),
@@ -26,7 +38,7 @@ OUTPUT_VERBS: tuple[tuple[str, ...], ...] = (
     ("develop", "develops", "developed", "developing"),
     ("finish", "finishes", "finished", "finishing"),
     ("roll out", "rolls out", "rolled out", "rolling out"),
-    ("set up", "sets up", "setting up"),
+    ("set up", "sets up", "set up", "setting up"),
     ("introduce", "introduces", "introduced", "introducing"),
     ("deploy", "deploys", "deployed", "deploying"),
     ("write", "writes", "wrote", "written", "writing"),
@@ -53,21 +65,55 @@ GATHERINGS = frozenset({
     "meeting", "meetings", "workshop", "workshops", "session", "sessions", "interview", "interviews", "training",
     "trainings", "webinar", "webinars", "event", "events", "demo", "demos", "retro", "retros", "retrospective",
     "retrospectives", "hackathon", "hackathons", "offsite", "offsites", "meetup", "meetups", "talk", "talks",
-    "course", "courses", "review", "reviews", "call", "calls"
+    "course", "courses", "review", "reviews", "call", "calls", "pilot", "pilots", "experiment", "experiments",
+    "survey", "surveys", "campaign", "campaigns", "summit", "summits", "conference", "conferences", "roundtable",
+    "roundtables", "beta", "betas"
 })  # fmt: skip
 GATHERING_REACH = 4
-# Bare forms double as nouns and adjectives ("design system adoption", "a complete profile", "time to
-# build"), so a bare form counts only where it reads as an instruction: first, after these words at most.
-LEAD_INS = frozenset({"successfully", "fully", "we", "will", "to", "first", "finally", "also", "then"})
-# A verb followed by one of these is a noun naming part of the process, not a pile of outputs: "build
-# time", "deploy failure rate", "release lead time", "design system adoption" measure how well the team
-# or its tools work. Counting or pacing outputs ("releases per week", "features shipped", "deploy
-# frequency") is throughput and still gets the nudge: it says how busy the team was, not what changed.
-PROCESS_NOUNS = frozenset({
-    "time", "times", "duration", "latency", "failure", "failures", "success", "speed", "error", "errors", "cost",
-    "costs", "size", "quality", "stability", "reliability", "lead", "queue", "system", "systems", "pipeline",
-    "pipelines", "process", "notes"
+# Words that may come before a verb that is still at the head: "we will launch", "successfully deployed".
+LEAD_INS = frozenset(
+    {"successfully", "fully", "we", "will", "must", "should", "to", "first", "finally", "also", "then"}
+)
+# Bare forms of these double as nouns or adjectives ("design review comments", "build failures", "release
+# notes", "complete profiles"), so at the head they are an instruction only if nothing says otherwise. The
+# others ("implement", "migrate", "integrate"…) can only be verbs there: "Migrate billing to Stripe".
+NOUN_TOO = frozenset({
+    "launch", "build", "design", "release", "ship", "deploy", "hire", "rewrite", "redesign", "refactor", "set up",
+    "roll out", "run", "hold", "host", "finish", "complete"
 })  # fmt: skip
+# After a verb at the head, these open its object, so the verb is an instruction whatever follows: "Build
+# a dashboard that shows churn", "Ship v2", "Hold 5 interviews", "Integrate with Jira". Words with a digit
+# ("v2", "80") open one too.
+OBJECT_OPENERS = frozenset({
+    "the", "a", "an", "our", "my", "your", "their", "its", "this", "these", "those", "all", "every", "each", "both",
+    "some", "new", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "half",
+    "to", "with", "into", "onto"
+})  # fmt: skip
+# Nouns that name a measure: as the head of a phrase they say a quantity is meant ("design review
+# turnaround time", "revenue delivered by partners").
+MEASURES = frozenset({
+    "time", "times", "duration", "latency", "speed", "cost", "costs", "size", "quality", "stability",
+    "reliability", "frequency", "rate", "rates", "count", "counts", "volume", "cadence", "velocity", "throughput",
+    "ratio", "share", "percentage", "score", "coverage", "revenue", "value", "traffic", "usage", "spend", "money",
+    "savings", "budget", "capacity"
+})  # fmt: skip
+# A verb followed by one of these is a noun naming part of the process or a measure of it: "build time",
+# "deploy failure rate", "release lead time", "design system adoption", "deploy frequency".
+PROCESS_NOUNS = MEASURES | {
+    "failure", "failures", "success", "error", "errors", "lead", "queue", "system", "systems", "pipeline",
+    "pipelines", "process", "notes"
+}  # fmt: skip
+# A key result that opens with one of these is a measure: "number of features shipped", "share of
+# orders delivered on time", "time to ship a fix", "median deploys a day".
+MEASURE_OPENERS = frozenset({
+    "number", "numbers", "count", "share", "percentage", "percent", "proportion", "fraction", "ratio", "rate",
+    "amount", "frequency", "time", "median", "mean", "average", "avg", "total", "how", "hours", "minutes", "days",
+    "weeks", "p50", "p75", "p90", "p95", "p99"
+})  # fmt: skip
+# Words before a participle that stand between it and its subject: "the new page is launched".
+AUXILIARIES = frozenset(
+    {"is", "are", "was", "were", "be", "been", "being", "get", "gets", "got", "now", "fully", "successfully"}
+)
 # An output verb whose doer is someone else describes their behaviour, which is an outcome: "teams who
 # completed onboarding", "customers setting up billing".
 RELATIVES = frozenset({"who", "whom", "whose", "that", "which"})
@@ -75,6 +121,22 @@ PEOPLE = frozenset({
     "user", "customer", "team", "people", "person", "member", "visitor", "client", "developer", "engineer",
     "employee", "student", "buyer", "seller", "player", "reader", "subscriber", "partner", "patient", "admin",
     "merchant", "shopper", "learner"
+})  # fmt: skip
+# Where the head noun of a phrase ends: "services [to Kubernetes]", "comments [that become rework]".
+_BOUNDARIES = RELATIVES | {
+    "of", "to", "for", "from", "by", "in", "on", "at", "with", "into", "onto", "within", "per", "across", "before",
+    "after", "under", "over", "through", "than", "without", "via", "about", "among", "around", "between", "during",
+    "since", "until", "against", "behind", "beyond", "outside", "inside", "towards", "toward", "like"
+}  # fmt: skip
+_DEFINITE = frozenset({"the", "all", "every", "both", "our", "these", "those"})
+_DETERMINERS = _DEFINITE | {"a", "an", "their", "its", "my", "your", "this", "that", "each", "some", "any"}
+NUMBER_WORDS = frozenset(
+    {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen"}
+)
+# Past participles of other verbs, for "design tokens used in production", "release blockers found in QA".
+PARTICIPLES = frozenset({
+    "made", "done", "seen", "sent", "taken", "given", "found", "kept", "left", "lost", "paid", "sold", "read", "won",
+    "spent", "broken", "caught", "brought", "bought", "put", "cut", "hit", "met", "told", "known", "shown"
 })  # fmt: skip
 
 # Words that carry no meaning of their own when comparing a KR with its objective.
@@ -90,7 +152,8 @@ RESTATE_MIN_WORDS = 3
 RESTATE_RATIO = 0.85
 
 # How an objective can smuggle in a number: a percentage, an amount of money, "from X to Y", a number
-# right after a word that sets a target, or a title that opens with a direction and has a number later.
+# right after a word that sets a target, a title that opens with a count, or a title that opens with a
+# direction and has a number later.
 # Standalone numbers only: not "Q3", "v2", "2FA", "3rd", "#1" or "1:1".
 _NUMBER = r"(?<![\w.,#:])\d+(?:[.,]\d+)*(?:k|m|bn|x)?(?![\w:])"
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -103,6 +166,8 @@ _CURRENCY = re.compile(
 )
 _FROM_TO = re.compile(r"\bfrom\s+[^\sa-z]*\d\S*\s+to\s+[^\sa-z]*\d\S*", re.IGNORECASE)
 _NUMBERS = re.compile(_NUMBER, re.IGNORECASE)
+# A title that opens with a count of something: "10,000 weekly active users by June".
+_LEADING_COUNT = re.compile(r"\s*(\d+(?:[.,]\d+)*(?:k|m|bn)?)\s+[^\W\d_]", re.IGNORECASE)
 TARGET_WORDS = frozenset(
     {"to", "reach", "reaching", "hit", "least", "most", "under", "below", "above", "over", "than", "within", "by"}
 )
@@ -111,7 +176,8 @@ _COMPARISONS = ("<", ">", "≤", "≥", "~")
 # Verbs of change or attainment: a title that opens with one and has a number later is a target.
 TARGET_OPENERS = frozenset({
     "increase", "reduce", "grow", "decrease", "raise", "boost", "cut", "lower", "improve", "lift", "drop", "shrink",
-    "get", "reach", "hit", "achieve", "gain", "win", "acquire", "attract", "sign", "add"
+    "get", "reach", "hit", "achieve", "gain", "win", "acquire", "attract", "sign", "add", "sell", "onboard",
+    "convert", "retain", "save", "generate", "close", "book", "land"
 })  # fmt: skip
 # These open a title with a number in all but digits; "double down" is an idiom, not a target.
 MULTIPLIERS = frozenset({"double", "triple", "quadruple", "halve"})
@@ -136,35 +202,142 @@ def similarity(first: str, second: str) -> float:
 
 
 def output_wording(metric: str) -> str | None:
-    """The output verb a metric is phrased with ("launched"), or None if it reads as an outcome."""
-    tokens = words(metric)
-    for start in range(len(tokens)):
-        for forms, gathering in _VERB_FORMS:
-            for form in forms:
-                size = len(form)
-                if tuple(tokens[start : start + size]) != form:
-                    continue
-                if _counts(tokens, start, size, bare=form == forms[0], gathering=gathering):
-                    return " ".join(form)
+    """The output verb a metric is phrased with ("launched"), or None if it reads as a measure."""
+    found = [(match.group().casefold(), match.end()) for match in re.finditer(r"[^\W_]+", metric)]
+    tokens = [word for word, _ in found]
+    if not tokens or _opens_with_measure(metric, tokens):
+        return None
+    lead = 0
+    while lead < len(tokens) - 1 and tokens[lead] in LEAD_INS:
+        lead += 1
+    heads = _forms_at(tokens, lead)
+    if heads:
+        head = heads[0]  # "set up" first as an instruction, then as a participle
+        end = found[lead + len(head.words) - 1][1]
+        hyphenated = re.match(r"-[^\W\d_]", metric[end:]) is not None  # "launch-day incidents"
+        if not hyphenated and _instruction(head, tokens[lead + len(head.words) :]):
+            return head.text
+    # no instruction at the head: a noun phrase, which may still say that something is done
+    for position in range(lead + 1, len(tokens)):
+        for form in _forms_at(tokens, position):
+            if form.kind == "past" and _done(form, tokens[lead:position], tokens[position + len(form.words) :]):
+                return form.text
     return None
 
 
-_VERB_FORMS: tuple[tuple[tuple[tuple[str, ...], ...], bool], ...] = tuple(
-    (tuple(tuple(form.split()) for form in forms), gathering)
+@dataclass(frozen=True)
+class _Form:
+    words: tuple[str, ...]
+    kind: str  # "bare", "s", "past" or "ing"
+    verb: str  # its bare form
+    gathering: bool
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+_FORMS: tuple[_Form, ...] = tuple(
+    _Form(tuple(form.split()), kind, forms[0], gathering)
     for group, gathering in ((OUTPUT_VERBS, False), (GATHERING_VERBS, True))
     for forms in group
+    for form, kind in (
+        (forms[0], "bare"),
+        (forms[1], "s"),
+        *((past, "past") for past in forms[2:-1]),
+        (forms[-1], "ing"),
+    )
 )
 
 
-def _counts(tokens: list[str], start: int, size: int, *, bare: bool, gathering: bool) -> bool:
-    before, after = tokens[:start], tokens[start + size :]
-    if bare and not all(word in LEAD_INS for word in before):
-        return False
-    if any(word in RELATIVES for word in before) or (before and _singular(before[-1]) in PEOPLE):
+def _forms_at(tokens: list[str], position: int) -> list[_Form]:
+    return [form for form in _FORMS if tuple(tokens[position : position + len(form.words)]) == form.words]
+
+
+def _opens_with_measure(metric: str, tokens: list[str]) -> bool:
+    """A key result opening with "number of", "share of", "time to", "% of", "median" is a measure."""
+    if metric.lstrip()[:1] in ("%", "#"):
+        return True
+    first = next((word for word in tokens if word not in ("the", "a", "an", "our")), "")
+    return first in MEASURE_OPENERS
+
+
+def _instruction(form: _Form, after: list[str]) -> bool:
+    """Whether a verb at the head of a key result, followed by `after`, tells the team what to do."""
+    if form.kind == "s":
+        return False  # at the head, "deploys", "releases", "builds" are plural nouns: something counted
+    if form.gathering and not any(word in GATHERINGS for word in after[:GATHERING_REACH]):
         return False
     if after and after[0] in PROCESS_NOUNS:
         return False
-    return not gathering or any(word in GATHERINGS for word in after[:GATHERING_REACH])
+    if after and (after[0] in OBJECT_OPENERS or _has_digit(after[0])):
+        return True
+    if form.kind == "bare" and form.verb not in NOUN_TOO:
+        return True
+    if _counted(after):
+        return False
+    # "Migrated services" counts services; "Published roadmap" says a deliverable is done
+    return form.kind != "past" or not _plural(_head_noun(after))
+
+
+def _done(form: _Form, subject: list[str], after: list[str]) -> bool:
+    """Whether a participle says a deliverable is done ("New pricing page launched", "3 engineers hired")."""
+    while subject and subject[-1] in AUXILIARIES:
+        subject = subject[:-1]
+    if not subject or any(word in RELATIVES or word in MEASURE_OPENERS for word in subject):
+        return False
+    head = _head_noun(subject) or subject[-1]  # "migration" in "migration to Kubernetes completed"
+    if head in MEASURES or (after and after[0] in PROCESS_NOUNS) or _paced(after):
+        return False
+    if subject[-1] in _DETERMINERS or (after and _plural(after[0])):
+        return False  # an adjective, not a statement: "bugs in the released version", "churn of migrated teams"
+    if form.gathering and not any(word in GATHERINGS for word in subject[-GATHERING_REACH:]):
+        return False
+    # A batch with its size or a set named in full is a list of deliverables: "12 blog posts written", "all
+    # services migrated to Kubernetes", "3 engineers hired by June".
+    named = subject[0] in NUMBER_WORDS or subject[0] in _DEFINITE or _has_digit(subject[0])
+    if named and (not after or after[0] in _BOUNDARIES):
+        return True
+    if _singular(head) in PEOPLE:
+        return False  # "5 customers launched their first campaign" is what they did
+    return not _plural(head)  # "orders shipped late by partners" counts orders; "status page published" is done
+
+
+def _counted(after: list[str]) -> bool:
+    """Whether the words after a verb at the head make the whole a noun phrase that counts or measures."""
+    if _paced(after) or any(word in RELATIVES for word in after):
+        return True  # "design review comments that become rework", "shipped orders per day"
+    if any(_plural(before) and _participle(word) for before, word in itertools.pairwise(after)):
+        return True  # "design tokens used in production screens"
+    return _head_noun(after) in MEASURES  # "design review turnaround time"
+
+
+def _paced(after: list[str]) -> bool:
+    """Whether the words name a pace ("per week", "per engineer"), which makes what comes before a count."""
+    return "per" in after
+
+
+def _head_noun(phrase: list[str]) -> str | None:
+    """The last word before a preposition or a relative: "services" in "services to Kubernetes"."""
+    head = list(itertools.takewhile(lambda word: word not in _BOUNDARIES, phrase))
+    return head[-1] if head else None
+
+
+def _plural(word: str | None) -> bool:
+    return word is not None and not _has_digit(word) and _singular(word) != word
+
+
+def _participle(word: str) -> bool:
+    if word in PARTICIPLES or word in _PAST_FORMS:
+        return True
+    return len(word) > 3 and word.endswith("ed") and not word.endswith("eed")
+
+
+def _has_digit(word: str) -> bool:
+    return any(character.isdigit() for character in word)
+
+
+_PAST_FORMS = frozenset(form.words[-1] for form in _FORMS if form.kind == "past" and len(form.words) == 1)
 
 
 def restates(metric: str, objective: str) -> bool:
@@ -199,6 +372,9 @@ def objective_number(title: str) -> str | None:
     if opening and opening[0] in MULTIPLIERS and opening[1:] != ["down"]:
         return title.split()[0]
     numbers = [match for match in _NUMBERS.finditer(title) if not _YEAR.fullmatch(match.group())]
+    leading = _LEADING_COUNT.match(title)
+    if leading and not _YEAR.fullmatch(leading.group(1)):
+        return leading.group(1)
     if numbers and opening and opening[0] in TARGET_OPENERS:
         return title[: numbers[0].end()].strip()
     for match in numbers:
