@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import select
 
@@ -395,13 +397,28 @@ def test_the_review_shows_the_coach_findings_and_so_does_the_shared_draft(driver
     submit(driver, slack, objective_values("Grow revenue to 2M by March"))
     add_kr(driver, slack, kr_values(metric="Launch the new pricing page", baseline="", target=""))
     submit(driver, slack)
-    review = flatten(top(slack, "U0ADA"))
+    view = top(slack, "U0ADA")
+    review = flatten(view)
     assert ":no_entry:" in review and "1 key result" in review  # kr_count: a hard limit
     assert "KR 1 describes work to do" in review  # kr_output_wording
     assert "Committing will wait" in review
+    # each note is followed, in small print, by the code `okr-bot lint` reports for it
+    blocks = view["blocks"]
+    notes = {
+        context["elements"][0]["text"]: note["text"]["text"]
+        for note, context in itertools.pairwise(blocks)
+        if note["type"] == "section" and context["type"] == "context" and context["elements"][0]["text"][0] == "`"
+    }
+    assert set(notes) == {"`kr_count`", "`objective_is_metric`", "`kr_output_wording`", "`kr_not_measurable`",
+                          "`objective_missing_why`"}  # fmt: skip
+    assert "KR 1 describes work to do" in notes["`kr_output_wording`"] and "1 key result" in notes["`kr_count`"]
+    assert "okr-bot lint" in flatten(view)
 
     message = share(driver, slack)
     assert "Coach:" in flatten(message)
+    lines = flatten(message).splitlines()  # in the shared draft, each note ends with its code
+    assert any(line.endswith("`kr_output_wording`") and "KR 1 describes work to do" in line for line in lines)
+    assert all(any(line.endswith(code) for line in lines) for code in notes)
     responses = len(slack.responses)
     press(driver, slack, message, "draft_commit", user="U0BEN")
     reply = slack.wait_for_response(count=responses + 1)
@@ -419,7 +436,10 @@ def test_the_objective_limit_is_enforced_at_commit(driver, slack, db, rockets):
     wait_until(lambda: "Committed by" in shown(slack.message("C0ROCKET", first["ts"])))
 
     review = full_draft(driver, slack, title="Second objective")
-    assert "too_many" not in flatten(review) and ":no_entry:" in flatten(review)
+    # the note says it in words; its code stands apart, in the small print under it
+    (note,) = [b["text"]["text"] for b in review["blocks"] if "limit is 1" in b.get("text", {}).get("text", "")]
+    assert note.startswith(":no_entry:") and "too_many" not in note
+    assert "`too_many_objectives`" in flatten(review)
     second = share(driver, slack)
     responses = len(slack.responses)
     press(driver, slack, second, "draft_commit", user="U0BEN")
@@ -559,6 +579,8 @@ def test_the_coach_knows_other_teams_and_the_teams_past_cycles(driver, slack, db
     review = shown(top(slack, "U0ADA"))
     assert "Growth" in review  # kr_copied_from_other_team names the team it was copied from
     assert "0.7" in review  # targets_look_safe: a perfect past cycle is a sign of safe targets
+    assert "`kr_copied_from_other_team`" in review and "`targets_look_safe`" in review
 
-    message = share(driver, slack)  # the shared draft carries the same notes
+    message = share(driver, slack)  # the shared draft carries the same notes, with the same codes
     assert "Growth" in shown(message) and "0.7" in shown(message)
+    assert "`kr_copied_from_other_team`" in shown(message) and "`targets_look_safe`" in shown(message)

@@ -36,7 +36,15 @@ from sqlalchemy.exc import OperationalError
 import handlers.home as home_handler
 from bot import render
 from bot.blockkit import BlockKitLimitError
-from bot.coach import OtherTeamKeyResult, TeamContext, coach
+from bot.coach import (
+    MOST_KEY_RESULT_FINDINGS,
+    MOST_OBJECTIVE_FINDINGS,
+    SEVERITIES,
+    Finding,
+    OtherTeamKeyResult,
+    TeamContext,
+    coach,
+)
 from bot.commands import CATALOGUE, MAX_COMMAND_TEXT, SubCommand, lookup, parse
 from bot.digests import digest_messages
 from bot.errors import UsageError
@@ -803,6 +811,21 @@ def findings(s: Style, content: dict[str, Any]) -> list[Any]:
     return found
 
 
+def most_findings(s: Style) -> list[Finding]:
+    """As many notes as the coach can give one draft, each as long as a note gets: two blocks each in the review."""
+    about_objective = [code for code in SEVERITIES if not code.startswith("kr_") or code == "kr_count"]
+    about_key_result = [code for code in SEVERITIES if code.startswith("kr_") and code != "kr_count"]
+
+    def notes(codes: list[str], count: int, key_result: int | None = None) -> list[Finding]:
+        chosen = itertools.islice(itertools.cycle(codes), count)
+        return [Finding(code, SEVERITIES[code], s.raw(319), key_result) for code in chosen]
+
+    found = notes(about_objective, MOST_OBJECTIVE_FINDINGS)
+    for key_result in range(KEY_RESULTS):
+        found += notes(about_key_result, MOST_KEY_RESULT_FINDINGS, key_result)
+    return found
+
+
 def draft_context(s: Style) -> dict[str, Any]:
     stale = f"<@{user(2)}> saved this draft after you opened this form, so your change was not saved over theirs."
     metadata = json.dumps({"d": 123_456_789, "v": 99_999, "i": 4, "p": 1})
@@ -835,6 +858,7 @@ def draft_review_modal(s: Style) -> list[dict[str, Any]]:
     context = {**draft_context(s), "vision": make_vision(s, 300)}
     found = findings(s, context["content"])
     return [{**context, "findings": found, "blocking": True, "shared": True},
+            {**context, "findings": most_findings(s), "blocking": True, "shared": True},
             {**context, "findings": [], "blocking": False, "shared": False}]  # fmt: skip
 
 
@@ -844,6 +868,7 @@ def draft_shared(s: Style) -> list[dict[str, Any]]:
     common = {"draft_id": 123_456_789, "team": make_team(s), "content": content, "vision": make_vision(s, 300),
               "author": user(1), "editor": user(2), "actor": user(3), "number": 5}  # fmt: skip
     return [{**common, "findings": findings(s, content), "state": DraftState.SHARED.value},
+            {**common, "findings": most_findings(s), "state": DraftState.SHARED.value},
             {**common, "findings": [], "state": DraftState.COMMITTED.value},
             {**common, "findings": [], "state": DraftState.DISCARDED.value}]  # fmt: skip
 
