@@ -12,7 +12,7 @@ from textwrap import dedent
 import pytest
 
 from bot.cli import main
-from bot.coach import KeyResultDraft, ObjectiveDraft
+from bot.coach import SEVERITIES, KeyResultDraft, ObjectiveDraft, Severity
 from bot.lint import MAX_BYTES
 from bot.okr_file import MalformedFile, OkrFile, parse_okr_file
 
@@ -345,6 +345,60 @@ def test_json_output(tmp_path, capsys):
         (2, None, "objective_is_metric", "warning"),
     ]
     assert rows[0]["message"].startswith("KR 2 ")
+
+
+MEASURED = """\
+objectives:
+  - title: Grow paying primary schools to 1,200
+    why: Schools are where the teachers who love us work
+    key_results:
+      - metric: Paying primary schools
+        baseline: 700
+        target: 1200
+        owner: ada
+      - metric: Invoices sent out per month
+        baseline: 40
+        target: 90
+        owner: ben
+      - metric: Lesson plans built from shared templates
+        baseline: 15
+        target: 60
+        owner: cleo
+  - title: Make lesson planning feel quick
+    why: Teachers plan on Sunday evenings
+    key_results:
+      - metric: Minutes to plan a lesson
+        baseline: 40
+        target: 15
+        direction: decrease
+        owner: ada
+      - metric: Build a template gallery
+        baseline: 0
+        target: 1
+        owner: ben
+"""
+
+
+def test_an_objective_that_is_a_number_and_measures_with_activity_verbs(tmp_path, capsys):
+    # the objective hears it is a metric, not the key result that measures it; counts and paces are measures,
+    # and a key result that is work to do is still caught
+    code, out, _ = lint(tmp_path, capsys, MEASURED, "--json")
+    rows = json.loads(out)
+    assert [(row["objective"], row["key_result"], row["code"]) for row in rows] == [
+        (1, None, "objective_is_metric"),
+        (2, 2, "kr_output_wording"),
+    ]
+    assert "in words" in rows[0]["message"] and '("build")' in rows[1]["message"]
+    assert code == 0
+
+
+def test_the_readme_lists_every_code_with_its_severity():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The coach's codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    listed = {code.strip().strip("`"): severity.strip() for code, severity in rows}
+    labels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+    assert listed == {code: labels[severity] for code, severity in SEVERITIES.items()}
 
 
 def test_json_output_of_a_clean_file_is_an_empty_list(tmp_path, capsys):
