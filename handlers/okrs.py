@@ -4,7 +4,7 @@ version of a cycle's OKRs, and a cycle as files."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
@@ -17,7 +17,7 @@ from bot.errors import UsageError
 from bot.render import render_message
 from bot.rituals import export as export_rules
 from bot.rituals import teams as team_rules
-from bot.rituals.okrs import current_okrs, cycle_history, cycle_list
+from bot.rituals.okrs import CycleHistory, current_okrs, cycle_history, cycle_list
 from bot.rituals.reset import RETRO_PROMPTS
 from bot.slack import deliver
 from handlers.middleware import now
@@ -62,17 +62,21 @@ def history(
     if number is None:
         respond(**ephemeral("cycle_list.j2", listing=listing))
         return
-    shown, per_objective = history_budget(len(found.objectives), reserved=4 if found.retro else 0)
-    respond(
-        **ephemeral(
-            "okr_history.j2",
-            history=found,
-            prompts=RETRO_PROMPTS,
-            objectives=found.objectives[:shown],
-            per_objective=per_objective,
-            more=len(found.objectives) - shown,
-        )
-    )
+    respond(**ephemeral("okr_history.j2", **history_context(found)))
+
+
+def history_context(found: CycleHistory) -> dict[str, Any]:
+    """What okr_history.j2 shows of a cycle, within one message: the retro's answers take a block per prompt
+    and one for the others, the discarded drafts one, and the objectives and their versions the rest."""
+    reserved = (4 if found.retro else 0) + (1 if found.discarded else 0)
+    shown, per_objective = history_budget(len(found.objectives), reserved=reserved)
+    return {
+        "history": found,
+        "prompts": RETRO_PROMPTS,
+        "objectives": found.objectives[:shown],
+        "per_objective": per_objective,
+        "more": len(found.objectives) - shown,
+    }
 
 
 def export(

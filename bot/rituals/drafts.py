@@ -7,7 +7,7 @@ Fields are checked when a step is submitted; numbers are parsed for good only wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,7 +24,7 @@ from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound, UsageError
 from bot.numbers import parse_number
 from bot.rituals import schedule
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import current_cycle
+from bot.rituals.cycles import CYCLE_DAYS, CycleSpan, current_cycle, midnight, team_span, team_today
 from bot.rituals.events import record_event
 from bot.rituals.scoring import average, key_result_score
 from bot.text import check_characters, normalise
@@ -35,6 +35,7 @@ from storage.models import (
     Draft,
     DraftState,
     DraftStep,
+    EventLog,
     KeyResult,
     KeyResultState,
     Objective,
@@ -505,8 +506,62 @@ def discard_draft(session: Session, *, draft: Draft, team: Team, user_id: str, n
         action="discarded",
         actor=user_id,
         now=now,
-        data={"title": (draft.content.get("title") or "")[:100]},
+        # the cycle it would have been committed into: the cycle whose history shows it
+        data={"title": (draft.content.get("title") or "")[:100], "cycle": team_span(team, now).number},
     )
+
+
+@dataclass(frozen=True)
+class DiscardedDraft:
+    """A draft discarded during a cycle, as it was when discarded (`/okr history N`, the export)."""
+
+    draft: Draft
+    discarded_by: str | None
+    discarded_at: datetime
+
+    @property
+    def title(self) -> str:
+        return self.draft.content.get("title") or ""
+
+    @property
+    def why(self) -> str:
+        return self.draft.content.get("why") or ""
+
+    @property
+    def key_results(self) -> list[dict[str, Any]]:
+        """As typed (strings), in the draft's order."""
+        return [dict(kr) for kr in self.draft.content.get("key_results") or []]
+
+
+def discarded_drafts(session: Session, *, team: Team, span: CycleSpan) -> list[DiscardedDraft]:
+    """The team's drafts discarded during cycle `span.number`, oldest first, with who discarded them and when
+    (1 query). The event log says it: each discard names its cycle (one discarded before the cycle was named in
+    the log counts for the cycle whose days it falls in). A cycle may be drafted from its previous one's days
+    (after an early reset), so the read starts a cycle's length before its first day."""
+    query = (
+        select(EventLog, Draft)
+        .join(Draft, (Draft.workspace_id == EventLog.workspace_id) & (Draft.id == EventLog.entity_id))
+        .where(
+            EventLog.workspace_id == team.workspace_id,
+            EventLog.team_id == team.id,
+            EventLog.entity == "draft",
+            EventLog.action == "discarded",
+            EventLog.created_at >= midnight(team, span.starts_on - timedelta(days=CYCLE_DAYS)),
+            EventLog.created_at < midnight(team, span.ends_on + timedelta(days=CYCLE_DAYS)),
+            Draft.team_id == team.id,
+        )
+        .order_by(EventLog.created_at, EventLog.id)
+    )
+    found = []
+    for event, draft in session.execute(query):
+        cycle = (event.data or {}).get("cycle")
+        if cycle is None:
+            within = span.starts_on <= team_today(team, event.created_at) < span.ends_on
+        else:
+            within = cycle == span.number
+        if within:
+            found.append(DiscardedDraft(draft, event.actor_user_id, event.created_at))
+    return found
 
 
 def snapshot(objective: Objective, key_results: list[KeyResult]) -> dict[str, Any]:

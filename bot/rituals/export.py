@@ -1,8 +1,9 @@
 """`/okr export N`: one cycle of a team as two files, a CSV with one row per key result for a spreadsheet,
-and a JSON document with everything (objectives with every version, key results with every check-in).
+and a JSON document with everything (objectives with every version, key results with every check-in, the
+drafts discarded during the cycle).
 
-Reading a cycle takes 5 queries however many objectives, key results and check-ins it has. Nothing here
-writes, and nothing here talks to Slack: the handler uploads the bytes these functions return.
+Reading a cycle takes 7 queries however many objectives, key results, check-ins and discarded drafts it has.
+Nothing here writes, and nothing here talks to Slack: the handler uploads the bytes these functions return.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.rituals.cycles import CycleSpan, team_span
-from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
+from bot.rituals.drafts import LIVE_OBJECTIVE_STATES, DiscardedDraft, discarded_drafts
 from bot.rituals.okrs import (
     cycle_objectives,
     date_range,
@@ -105,6 +106,7 @@ class CycleExport:
     objectives: tuple[ObjectiveExport, ...]  # by number, dropped ones included
     exported_at: datetime
     retro: tuple[RetroAnswer, ...] = ()  # answers to the retro's prompts, oldest first
+    discarded: tuple[DiscardedDraft, ...] = ()  # drafts discarded during the cycle, oldest first
 
     @property
     def dates(self) -> str:
@@ -138,7 +140,7 @@ class ExportFile:
 
 
 def read_cycle(session: Session, *, team: Team, number: int | None, now: datetime) -> CycleExport:
-    """Cycle `number` of the team (None: today's), in 6 queries; a number it never had is a `NotFound`."""
+    """Cycle `number` of the team (None: today's), in 7 queries; a number it never had is a `NotFound`."""
     today = team_span(team, now)
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
@@ -161,6 +163,7 @@ def read_cycle(session: Session, *, team: Team, number: int | None, now: datetim
         ),
         exported_at=now,
         retro=tuple(retro_answers(session, cycle_id=cycle.id)) if cycle is not None else (),
+        discarded=tuple(discarded_drafts(session, team=team, span=span)),
     )
 
 
@@ -257,6 +260,20 @@ def as_data(export: CycleExport) -> dict[str, Any]:
             }
             for a in export.retro
         ],
+        "discarded_drafts": [_discarded(d) for d in export.discarded],
+    }
+
+
+def _discarded(d: DiscardedDraft) -> dict[str, Any]:
+    """A discarded draft as it was typed: its numbers are the text people wrote, never parsed."""
+    fields = ("metric", "unit", "baseline", "target", "direction", "owner")
+    return {
+        "title": d.title,
+        "why": d.why or None,
+        "key_results": [{field: kr.get(field) or None for field in fields} for kr in d.key_results],
+        "author": d.draft.author_user_id,
+        "discarded_by": d.discarded_by,
+        "discarded_at": _iso(d.discarded_at),
     }
 
 

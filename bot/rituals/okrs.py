@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.blockkit import clip
 from bot.errors import NotFound
 from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, team_span, team_today
-from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
+from bot.rituals.drafts import LIVE_OBJECTIVE_STATES, DiscardedDraft, discarded_drafts
 from bot.rituals.scoring import average, key_result_score, progress_bar
 from bot.rituals.versions import Difference, differences
 from storage.models import (
@@ -122,6 +122,7 @@ class CycleHistory:
     current: bool = True
     score: float | None = None  # the average score of the live objectives' active key results
     retro: tuple[RetroAnswer, ...] = ()  # answers to the cycle's retro, oldest first
+    discarded: tuple[DiscardedDraft, ...] = ()  # drafts discarded during the cycle, oldest first
 
     @property
     def dates(self) -> str:
@@ -272,8 +273,9 @@ def cycle_list(session: Session, *, team: Team, now: datetime, limit: int) -> Cy
 
 def cycle_history(session: Session, *, team: Team, number: int | None, now: datetime) -> CycleHistory:
     """Cycle `number` of the team (None: today's), every objective with all its versions, every key result
-    with its score and check-ins, and the answers to its retro (5 queries). Today's cycle may have no row yet:
-    it is then shown empty; any other number the team never had is a `NotFound` naming the cycles it has."""
+    with its score and check-ins, the answers to its retro, and the drafts discarded during it (6 queries).
+    Today's cycle may have no row yet: it is then shown empty but for its discarded drafts; any other number
+    the team never had is a `NotFound` naming the cycles it has."""
     today = team_span(team, now)
     cycle = find_cycle(team, team_cycles(session, team=team), today=today, number=number)
     span = span_of(cycle) if cycle is not None else today
@@ -297,6 +299,7 @@ def cycle_history(session: Session, *, team: Team, number: int | None, now: date
         current=span.number == today.number,
         score=average(scores),
         retro=tuple(retro_answers(session, cycle_id=cycle.id)) if cycle is not None else (),
+        discarded=tuple(discarded_drafts(session, team=team, span=span)),
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from bot.rituals import drafts
 from bot.rituals.export import read_cycle
 from storage.models import KeyResult
 from tests import factories
@@ -204,22 +205,26 @@ def test_when_slack_refuses_the_files_the_person_is_told(driver, slack, db, meth
     assert slack.uploads == []
 
 
-def test_reading_a_cycle_for_export_takes_six_queries_however_big_it_is(db):
+def test_reading_a_cycle_for_export_takes_seven_queries_however_big_it_is(db):
     five = [{"metric": f"metric {n}", "baseline": 0, "target": 10, "owner": "U0BEN"} for n in range(5)]
     counts = {}
     for objectives in (1, 4):
         with db.transaction() as session:
             team = factories.team(session, factories.workspace(session))
+            factories.member(session, team, "U0BEN")
             for _ in range(objectives):
                 factories.committed_objective(session, team, key_results=five)
+                draft = drafts.start_draft(session, team=team, user_id="U0BEN", title="Not now", now=factories.NOW)
+                drafts.discard_draft(session, draft=draft, team=team, user_id="U0BEN", now=factories.NOW)
             for kr in session.scalars(select(KeyResult).where(KeyResult.workspace_id == team.workspace_id)):
                 for week in range(3):
                     factories.checkin(session, kr, week_start=factories.NOW.date().replace(day=23 + week), value=week,
                                       confidence=5)  # fmt: skip
         with db.read() as session, StatementCounter(db.engine) as counter:
             found = read_cycle(session, team=team, number=None, now=factories.NOW)
-        assert len(found.objectives) == objectives
+        assert len(found.objectives) == objectives and len(found.discarded) == objectives
         assert all(len(k.checkins) == 3 for _, k in found.key_results)
         counts[objectives] = len(counter.queries)
 
-    assert counts == {1: 6, 4: 6}  # the team's cycles, objectives, versions, key results, check-ins, retro
+    # the team's cycles, objectives, versions, key results, check-ins, retro, discarded drafts
+    assert counts == {1: 7, 4: 7}

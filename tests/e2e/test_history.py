@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.blockkit import MESSAGE_BLOCKS, SECTION_TEXT
-from bot.rituals import revisions
+from bot.rituals import drafts, revisions
 from bot.rituals.cycles import current_cycle
 from bot.rituals.okrs import cycle_history, cycle_list
 from storage.models import Team
@@ -289,16 +289,20 @@ def test_listing_and_one_cycle_take_a_fixed_number_of_queries(db):
     for objectives in (1, 3):
         with db.transaction() as session:
             team = factories.team(session, factories.workspace(session))
+            factories.member(session, team, "U0BEN")
             for _ in range(objectives):
                 factories.committed_objective(session, team, key_results=five)
+                draft = drafts.start_draft(session, team=team, user_id="U0BEN", title="Not now", now=factories.NOW)
+                drafts.discard_draft(session, draft=draft, team=team, user_id="U0BEN", now=factories.NOW)
         with db.read() as session, StatementCounter(db.engine) as listed:
             cycle_list(session, team=team, now=factories.NOW, limit=20)
         with db.read() as session, StatementCounter(db.engine) as one:
             found = cycle_history(session, team=team, number=1, now=factories.NOW)
         assert len(found.objectives) == objectives and all(len(o.key_results) == 5 for o in found.objectives)
+        assert len(found.discarded) == objectives
         counts[objectives] = (len(listed.queries), len(one.queries))
 
-    assert counts == {1: (3, 5), 3: (3, 5)}
+    assert counts == {1: (3, 6), 3: (3, 6)}
 
 
 def test_a_long_history_fits_one_message_and_says_what_it_left_out(driver, slack, db):

@@ -6,8 +6,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.rituals.okrs import current_okrs, current_okrs_of_teams, objective_history, owned_key_results
-from storage.models import KeyResult, KeyResultState, ObjectiveState
+from bot.rituals import drafts
+from bot.rituals.events import record_event
+from bot.rituals.okrs import current_okrs, current_okrs_of_teams, cycle_history, objective_history, owned_key_results
+from storage.models import DraftState, KeyResult, KeyResultState, ObjectiveState
 from tests import factories
 from tests.factories import NOW
 from tests.helpers import StatementCounter
@@ -112,3 +114,35 @@ def test_owned_key_results_are_the_live_ones_in_current_cycles(db):
     assert [(o.team.name, o.objective.number, o.status.key_result.position) for o in owned] == [
         ("Rockets", 1, 1), ("Rockets", 1, 2)
     ]  # fmt: skip
+
+
+def test_a_discarded_draft_counts_for_the_cycle_it_was_drafted_for(db):
+    """The discard names the cycle a commit would have gone into: drafting ahead after an early reset counts for the
+    next cycle. A discard logged before the log named its cycle counts for the cycle whose days it falls in."""
+    with db.transaction() as session:
+        team = factories.team(session, factories.workspace(session))  # cycle 1 from 23 Nov 2026, cycle 2 from 22 Feb
+        factories.member(session, team, "U0BEN")
+
+        def discarded(title: str, *, at, cycle: int | None) -> None:
+            draft = drafts.start_draft(session, team=team, user_id="U0BEN", title=title, now=at)
+            draft.state = DraftState.DISCARDED
+            data = {"title": title} if cycle is None else {"title": title, "cycle": cycle}
+            record_event(session, workspace_id=team.workspace_id, team_id=team.id, entity="draft", entity_id=draft.id,
+                         action="discarded", actor="U0BEN", now=at, data=data)  # fmt: skip
+
+        discarded("Early in cycle 1", at=NOW + timedelta(days=1), cycle=1)
+        discarded("Ahead, for cycle 2", at=NOW + timedelta(days=60), cycle=2)  # cycle 1 reset early
+        discarded("Logged without a cycle", at=NOW + timedelta(days=61), cycle=None)
+        discarded("In cycle 2", at=NOW + timedelta(days=100), cycle=2)
+        other = factories.team(session, factories.workspace(session))
+        factories.member(session, other, "U0BEN")
+        elsewhere = drafts.start_draft(session, team=other, user_id="U0BEN", title="Another team's", now=NOW)
+        drafts.discard_draft(session, draft=elsewhere, team=other, user_id="U0BEN", now=NOW + timedelta(days=1))
+
+    with db.read() as session:
+        first = cycle_history(session, team=team, number=None, now=NOW)
+        second = cycle_history(session, team=team, number=None, now=NOW + timedelta(days=100))
+
+    assert [d.title for d in first.discarded] == ["Early in cycle 1", "Logged without a cycle"]
+    assert [d.title for d in second.discarded] == ["Ahead, for cycle 2", "In cycle 2"]
+    assert (first.discarded[0].discarded_by, first.discarded[0].discarded_at) == ("U0BEN", NOW + timedelta(days=1))

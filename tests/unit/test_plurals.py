@@ -101,7 +101,7 @@ def history(n: int) -> dict[str, Any]:
     entry = NS(objective=NS(number=1, title="Activation", state=NS(value="revised"), version=3),
                key_results=[record], versions=versions)  # fmt: skip
     found = NS(team=TEAM, span=SPAN, cycle=NS(state=NS(value="active")), score=None, current=True,
-               dates="4 Jan – 4 Apr 2027", retro=())  # fmt: skip
+               dates="4 Jan – 4 Apr 2027", retro=(), discarded=())  # fmt: skip
     return {"history": found, "prompts": [], "objectives": [entry], "per_objective": 2, "more": n}
 
 

@@ -22,7 +22,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -67,7 +67,16 @@ from bot.rituals.backlog import (
 )
 from bot.rituals.checkins import NOTE_LENGTH, OwnerWeek
 from bot.rituals.cycles import CycleSpan
-from bot.rituals.drafts import METRIC_MAX, NUMBER_MAX, TITLE_MAX, UNIT_MAX, WHY_MAX, check_key_result, check_objective
+from bot.rituals.drafts import (
+    METRIC_MAX,
+    NUMBER_MAX,
+    TITLE_MAX,
+    UNIT_MAX,
+    WHY_MAX,
+    DiscardedDraft,
+    check_key_result,
+    check_objective,
+)
 from bot.rituals.drafts import coach_draft as coached
 from bot.rituals.okrs import (
     CycleHistory,
@@ -98,7 +107,7 @@ from handlers.checkins import fit_weeks
 from handlers.commands import help_reply, team_picker
 from handlers.errors import reply_for
 from handlers.okr_changes import change_modal
-from handlers.okrs import LIST_CYCLES, LIST_OBJECTIVES, history_budget
+from handlers.okrs import LIST_CYCLES, LIST_OBJECTIVES, history_context
 from handlers.reset import SCORING_HOURS
 from handlers.ripples import REPLY_LIMIT
 from handlers.teams import settings_modal, settings_saved
@@ -560,18 +569,34 @@ def snapshot(s: Style, objective: Objective, krs: list[KeyResult], *, flip: bool
     }  # fmt: skip
 
 
+def discarded(s: Style, count: int = 300) -> tuple[DiscardedDraft, ...]:
+    """Drafts discarded during a cycle, as long as drafts get: a full title and why, five full key results."""
+    kr = {"metric": s.text(METRIC_MAX), "unit": s.text(UNIT_MAX), "baseline": NUMBER_TEXTS[0],
+          "target": NUMBER_TEXTS[1], "direction": "keep_below", "owner": user(3)}  # fmt: skip
+    content = {"title": s.text(TITLE_MAX), "why": s.text(WHY_MAX, multiline=True), "vision_id": None,
+               "key_results": [kr] * KEY_RESULTS}  # fmt: skip
+    return tuple(
+        DiscardedDraft(Draft(id=n, workspace_id=1, team_id=1, author_user_id=user(n), state=DraftState.DISCARDED,
+                             content=content, updated_by=user(n + 1), updated_at=NOW), user(n + 1), NOW)
+        for n in range(count)
+    )  # fmt: skip
+
+
 @case("okr_history.j2")
 def okr_history(s: Style) -> list[dict[str, Any]]:
-    """`/okr history N` as handlers/okrs.py sizes it (`history_budget`), with and without a retro."""
-    contexts = []
+    """`/okr history N` as handlers/okrs.py sizes it (`history_context`): with a retro and hundreds of discarded
+    drafts, with one objective, with discarded drafts only, and with nothing."""
     full = history(s)
-    for found in (full, CycleHistory(make_team(s), SPAN, make_cycle(), full.objectives[:1], False)):
-        shown, per_objective = history_budget(len(found.objectives), reserved=4 if found.retro else 0)
-        contexts.append({"history": found, "prompts": RETRO_PROMPTS, "objectives": found.objectives[:shown],
-                         "per_objective": per_objective, "more": len(found.objectives) - shown})  # fmt: skip
-    empty = CycleHistory(make_team(s), SPAN, None, ())
-    contexts.append({"history": empty, "prompts": RETRO_PROMPTS, "objectives": (), "per_objective": 0, "more": 0})
-    return contexts
+    return [
+        history_context(found)
+        for found in (
+            replace(full, discarded=discarded(s)),
+            full,
+            CycleHistory(make_team(s), SPAN, make_cycle(), full.objectives[:1], False),
+            CycleHistory(make_team(s), SPAN, None, (), discarded=discarded(s, 1)),
+            CycleHistory(make_team(s), SPAN, None, ()),
+        )
+    ]
 
 
 @case("okr_list.j2")
