@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import clock
 from bot.log import configure_logging
 from bot.settings import Mode, Settings, SettingsError
 
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, secrets=settings.secrets)
+        if settings.clock_start is not None:
+            clock.set_now(settings.clock_start)
+            log.warning("the bot's clock starts at %s (OKR_CLOCK_START), not the machine's", settings.clock_start)
         return args.run(settings, args)
     except SettingsError as error:
         print(f"okr-bot: {error}", file=sys.stderr)

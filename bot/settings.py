@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from urllib.parse import urlsplit
 
@@ -46,6 +47,8 @@ class Settings:
     slack_client_secret: str | None = field(default=None, repr=False)
     # run the minute sweep (check-in DMs, reminders, summaries) in this process; every replica may
     scheduler: bool = True
+    # OKR_CLOCK_START: the instant the bot's clock starts at (then it ticks), for tests and demonstrations
+    clock_start: datetime | None = None
 
     @property
     def mode(self) -> Mode:
@@ -82,6 +85,7 @@ class Settings:
             slack_client_id=get("SLACK_CLIENT_ID"),
             slack_client_secret=get("SLACK_CLIENT_SECRET"),
             scheduler=_parse_switch(get("SCHEDULER"), "SCHEDULER"),
+            clock_start=_parse_instant(get("OKR_CLOCK_START"), "OKR_CLOCK_START"),
         )
         settings._check_combinations()
         return settings
@@ -111,6 +115,18 @@ class Settings:
     def require_socket_credentials(self) -> None:
         if not (self.slack_app_token and self.slack_bot_token):
             raise SettingsError("Socket Mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…).")
+
+
+def _parse_instant(raw: str | None, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        instant = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be an ISO 8601 instant, e.g. 2026-12-07T03:00:00+00:00.") from None
+    if instant.tzinfo is None:
+        raise SettingsError(f"{name} needs a UTC offset, e.g. 2026-12-07T03:00:00+00:00 or 2026-12-07T03:00Z.")
+    return instant.astimezone(UTC)
 
 
 def parse_database_url(raw: str) -> URL:

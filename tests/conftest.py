@@ -4,6 +4,12 @@ local Slack sandbox, and the real bot served over HTTP against it.
 Every test that takes `db` (or anything built on it) runs once per backend. PostgreSQL runs
 on a throwaway server this test run starts itself; with no PostgreSQL binaries on the machine
 those runs are skipped, and the summary says so loudly.
+
+No test reads the machine's clock: each one starts at the same instant (`TEST_NOW`, a Wednesday noon
+UTC unless OKR_TEST_NOW says otherwise) and the clock ticks on from there (freezegun), so the suite gives
+the same answer whatever the hour and day it runs at. `OKR_TEST_NOW=2026-12-07T03:00Z make test` runs the
+whole suite at another moment of the week. A bot process a test starts gets the same instant through
+OKR_CLOCK_START (`child_env`).
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy.engine import make_url
 
 from bot.app import build_app
@@ -33,6 +41,21 @@ PG_MISSING = (
     "no PostgreSQL server binaries found (set PG_BINDIR or install postgresql): "
     "the PostgreSQL half of the suite was skipped"
 )
+
+
+TEST_NOW = datetime.fromisoformat(os.environ.get("OKR_TEST_NOW") or "2026-12-09T12:00:00+00:00").astimezone(UTC)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    """The clock every test starts from (see the module's docstring); a test may freeze another instant inside."""
+    with freeze_time(TEST_NOW, tick=True) as frozen:
+        yield frozen
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a bot process a test starts: this test's clock, so both live at the same moment."""
+    return {**os.environ, "OKR_CLOCK_START": datetime.now(UTC).isoformat(), **extra}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -56,11 +56,14 @@ class FakeSlack:
         app_id: str = "A0SANDBOX",
         client_id: str | None = None,
         client_secret: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         """``clock`` measures lifetimes (trigger ids, response URLs, rate windows); ``wall_clock`` makes
-        message timestamps and time-zone offsets. Both are injectable so tests can move time."""
+        message timestamps and time-zone offsets. Both are injectable so tests can move time; by default they
+        read the process's clocks when called, so a clock frozen with freezegun moves Slack's time with the bot's."""
+        clock = clock or (lambda: time.monotonic())
+        wall_clock = wall_clock or (lambda: time.time())
         self.app_id = app_id
         self._state = SlackState(clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret)
         self._recorder = Recorder()

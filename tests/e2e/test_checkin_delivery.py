@@ -9,7 +9,6 @@ the owner's D… channel, and on the messages that channel holds.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -34,7 +33,7 @@ from bot.sweep import UNREACHABLE_KIND, Sweeper
 from storage.db import Database
 from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, SendClaim, Workspace
 from tests import factories
-from tests.conftest import SIGNING_SECRET, sandbox_settings
+from tests.conftest import SIGNING_SECRET, child_env, sandbox_settings
 from tests.helpers import flatten
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -192,7 +191,7 @@ def sweep_as_replicas(slack: FakeSlack, database_url: str, when: datetime, *, co
 
 
 def sweep_env(slack: FakeSlack, database_url: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
+    keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
     return keep | {
         "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": slack.workspace().bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from sqlalchemy import inspect
 
 from bot.sandbox import SlackDriver
 from storage.db import Database, make_engine
+from tests.conftest import child_env
 from tests.helpers import flatten
 
 TOKEN = "xoxb-sandbox-0000"
@@ -31,8 +31,13 @@ def okr_bot(
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
+    keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
     return keep | extra
+
+
+def machine_time() -> float:
+    """The machine's clock, which freezegun does not replace (it patches `time.time` in this process)."""
+    return time.clock_gettime(time.CLOCK_REALTIME)
 
 
 def _free_port() -> int:
@@ -97,7 +102,10 @@ def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
     )  # fmt: skip
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
-        driver = SlackDriver(slack, bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SECRET)
+        # the bot process checks signatures against the machine's clock (which freezegun leaves alone there)
+        driver = SlackDriver(
+            slack, bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SECRET, clock=machine_time
+        )
         assert driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET").status == 200
         assert "created the team *Rockets*" in flatten(slack.wait_for_response()["body"])
         assert (

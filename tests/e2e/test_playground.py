@@ -113,7 +113,7 @@ def test_a_check_in_in_the_sandbox_without_waiting_for_monday(database_url):
     assert "Nothing is scheduled yet" in output or "(sweep: nothing due)" in output
     assert "(pretending it is" in output
     assert "[DM to ben]" in output and "Teams active after week one" in output
-    assert "A gentle nudge: 2 of your key results" in output  # the reminder, in the DM
+    assert "A gentle nudge: your 2 key results" in output  # the reminder, in the DM
     assert "Nothing was checked in." in output  # no change on key results with no confidence yet
     assert "Type `sweep` or `sweep next`." in output
 

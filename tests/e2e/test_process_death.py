@@ -53,6 +53,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -188,8 +189,10 @@ def sweep_child(database_url: str, api_url: str, token: str, now: str, out) -> N
     out.send(dict(report))
 
 
-def bot_child(database_url: str, api_url: str, token: str, out) -> None:
-    """A bot process serving Slack over HTTP (the production WSGI app under waitress), until it is killed."""
+def bot_child(database_url: str, api_url: str, token: str, now: str, out) -> None:
+    """A bot process serving Slack over HTTP (the production WSGI app under waitress), until it is killed; its
+    clock starts at `now`, this test's time (which signs the requests it gets), and ticks on."""
+    freeze_time(now, tick=True).start()
     settings = _settings(database_url, api_url, token)
     running, _stop = serve_bot(settings, Database(settings.database_url))
     out.send(running.url)
@@ -267,7 +270,7 @@ def execute(world: World, step: Step, kill: Kill | None = None) -> tuple[datetim
         if step.kind == "sweep":
             child, started = Child(sweep_child, world.url, api, token, now.isoformat()), len(world.slack.calls)
         else:
-            child = Child(bot_child, world.url, api, token)
+            child = Child(bot_child, world.url, api, token, datetime.now(UTC).isoformat())
             bot_url = child.result(timeout=60)
             started = len(world.slack.calls)  # after the bot's start-up (auth.test)
         before = Counter(c.method for c in world.slack.calls)
