@@ -219,10 +219,16 @@ def save_draft(
     content: dict[str, Any] | None = None,
     step: DraftStep | None = None,
 ) -> Draft:
-    """Write the draft only if nobody saved it since `expected_version`: a stale form never overwrites."""
-    values: dict[str, Any] = {"version": Draft.version + 1, "updated_by": user_id, "updated_at": now}
-    if content is not None:
+    """Write the draft only if nobody changed what it says since `expected_version`: a stale form never overwrites.
+
+    The version counts changes of content. Moving between steps, or saving a step as it was, keeps it (and
+    keeps who changed it last), so it never makes a form someone else has open out of date.
+    """
+    values: dict[str, Any] = {"updated_at": now}
+    if content is not None and content != draft.content:
         values["content"] = content
+        if _substance(content) != _substance(draft.content):
+            values.update(version=Draft.version + 1, updated_by=user_id)
     if step is not None:
         values["step"] = step
     result = session.execute(
@@ -244,6 +250,11 @@ def save_draft(
             "over theirs. Copy what you typed, close the form and open the draft again to see their version."
         )
     return draft
+
+
+def _substance(content: dict[str, Any]) -> dict[str, Any]:
+    """What a draft says; a key result's form kept half-typed beside it (`pending`) is not part of it."""
+    return {key: value for key, value in content.items() if key not in ("pending", "pending_index")}
 
 
 def keep_typed_key_result(

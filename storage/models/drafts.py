@@ -33,7 +33,8 @@ class Draft(WorkspaceScoped, Timestamped, Base):
 
     `content` holds ``title``, ``why``, ``vision_id``, ``key_results`` (a list of dicts of strings) and,
     while a key result's form is open, ``pending`` (that form's fields) and ``pending_index``. `version`
-    goes up on every save: a form opened at version 3 cannot overwrite a draft someone saved as version 4.
+    goes up whenever what the draft says changes (not when someone only moves between its steps): a form
+    opened at version 3 cannot overwrite a draft someone changed into version 4.
     """
 
     __tablename__ = "drafts"

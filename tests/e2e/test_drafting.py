@@ -348,26 +348,94 @@ def test_two_people_drafting_for_one_team_keep_their_own_drafts(driver, slack, d
     assert [k["metric"] for k in drafts["U0BEN"]["key_results"]] == ["Ben's metric"]
 
 
+STALE = "saved this draft after you opened this form"
+
+
+def edit_shared(driver, slack, message: dict, *, user: str) -> dict:
+    """**Edit** on the shared draft: the review step, in a modal of the person's own."""
+    opened = len(slack.calls_to("views.open"))
+    press(driver, slack, message, "draft_edit", user=user)
+    slack.wait_for("views.open", count=opened + 1)
+    return top(slack, user)
+
+
+def goto(driver, slack, step: str, *, user: str) -> dict:
+    """**Edit objective** / **Edit key results** in the person's modal: the step it moves to."""
+    updates = len(slack.calls_to("views.update"))
+    driver.click(user=user, action_id="draft_goto", value=step, view_id=top(slack, user)["id"])
+    slack.wait_for("views.update", count=updates + 1)
+    return top(slack, user)
+
+
 def test_a_stale_form_never_overwrites_a_newer_save(driver, slack, db, rockets):
     full_draft(driver, slack)
     message = share(driver, slack)
-    # Ben and Cleo... Ben opens the shared draft to edit it, Ada does too; Ada saves first
+    # Ben and Cleo both open the shared draft to edit it, and both go to its objective
     join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
     for user in ("U0BEN", "U0CLEO"):
-        opened = len(slack.calls_to("views.open"))
-        press(driver, slack, message, "draft_edit", user=user)
-        slack.wait_for("views.open", count=opened + 1)
+        edit_shared(driver, slack, message, user=user)
     for user in ("U0BEN", "U0CLEO"):
-        updates = len(slack.calls_to("views.update"))
-        driver.click(user=user, action_id="draft_goto", value="objective", view_id=top(slack, user)["id"])
-        slack.wait_for("views.update", count=updates + 1)
-    ben = top(slack, "U0BEN")
-    assert ben["callback_id"] == "draft_objective" or "saved this draft after you opened" in flatten(ben)
-    cleo = top(slack, "U0CLEO")
-    assert "saved this draft after you opened" in flatten(cleo)  # Ben's move came first
+        assert goto(driver, slack, "objective", user=user)["callback_id"] == "draft_objective", user
 
     body = submit(driver, slack, objective_values("Ben's better objective"), user="U0BEN")
     assert body["response_action"] == "update"
+    assert the_draft(db).content["title"] == "Ben's better objective"
+
+    # Cleo's form still holds the objective as it was before Ben's save: it cannot overwrite his
+    body = submit(driver, slack, objective_values("Cleo's objective"), user="U0CLEO")
+    assert body["response_action"] == "errors" and STALE in body["errors"]["title"], body
+    assert "<@U0BEN>" in body["errors"]["title"]
+    assert the_draft(db).content["title"] == "Ben's better objective"
+
+
+def test_moving_between_steps_leaves_the_others_forms_current(driver, slack, db, rockets):
+    title, why = "New teams get value in their first week", "Half of new teams leave in week one"
+    full_draft(driver, slack, title=title)
+    message = share(driver, slack)
+    join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
+    for user in ("U0BEN", "U0CLEO"):
+        edit_shared(driver, slack, message, user=user)
+    version = the_draft(db).version
+
+    # Ben only looks around: to the objective, on to the key results unchanged, back to the review
+    goto(driver, slack, "objective", user="U0BEN")
+    assert submit(driver, slack, objective_values(title, why=why), user="U0BEN")["response_action"] == "update"
+    assert top(slack, "U0BEN")["callback_id"] == "draft_key_results"
+    assert submit(driver, slack, user="U0BEN")["response_action"] == "update"
+    assert top(slack, "U0BEN")["callback_id"] == "draft_review"
+    assert goto(driver, slack, "key_results", user="U0BEN")["callback_id"] == "draft_key_results"
+    assert (the_draft(db).version, the_draft(db).content["title"]) == (version, title)
+
+    # Cleo's form, opened before all that, is still current: she edits the objective and it is saved
+    objective = goto(driver, slack, "objective", user="U0CLEO")
+    assert objective["callback_id"] == "draft_objective" and STALE not in flatten(objective)
+    body = submit(driver, slack, objective_values("Cleo's sharper objective", why=why), user="U0CLEO")
+    assert body["response_action"] == "update" and STALE not in flatten(body["view"])
+    saved = the_draft(db)
+    assert (saved.content["title"], saved.version, saved.updated_by) == ("Cleo's sharper objective", version + 1,
+                                                                         "U0CLEO")  # fmt: skip
+
+    # a change of what the draft says does make Ben's list out of date: his next step shows Cleo's version
+    body = submit(driver, slack, user="U0BEN")
+    assert body["response_action"] == "update" and STALE in flatten(body["view"]), body
+    assert "<@U0CLEO>" in flatten(body["view"]) and "Cleo's sharper objective" in flatten(body["view"])
+    assert the_draft(db).version == version + 1
+
+
+def test_sharing_again_from_a_form_opened_before_someone_elses_change_is_refused(driver, slack, db, rockets):
+    full_draft(driver, slack)
+    message = share(driver, slack)
+    join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
+    for user in ("U0BEN", "U0CLEO"):
+        edit_shared(driver, slack, message, user=user)
+    goto(driver, slack, "objective", user="U0BEN")
+    submit(driver, slack, objective_values("Ben's better objective"), user="U0BEN")  # a change of content
+    updates = len(slack.calls_to("chat.update"))
+
+    body = submit(driver, slack, user="U0CLEO")  # Cleo's review: "Update the shared draft"
+    assert body["response_action"] == "update" and STALE in flatten(body["view"]), body
+    assert "Ben's better objective" in flatten(body["view"])  # what she is shown now is Ben's version
+    assert len(slack.calls_to("chat.update")) == updates
     assert the_draft(db).content["title"] == "Ben's better objective"
 
 
