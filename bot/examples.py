@@ -9,14 +9,16 @@ within what the commands accept.
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
+
+from bot import clock
 
 MARGIN = timedelta(days=7)
 
 
 def today() -> date:
-    """The UTC date now (tests move it with freezegun); the margin covers the reader's own zone."""
-    return datetime.now(UTC).date()
+    """The UTC date on the bot's clock (the sandbox and tests move it); the margin covers the reader's own zone."""
+    return clock.now().date()
 
 
 def last_day_of_month(day: date) -> date:

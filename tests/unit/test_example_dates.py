@@ -8,13 +8,13 @@ ahead of today wherever the reader is, and accepted by the commands they illustr
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
 
-from bot import examples, render
+from bot import clock, examples, render
 from bot.commands import CATALOGUE, parse
 from bot.errors import UsageError
 from bot.render import render_message
@@ -89,3 +89,12 @@ def test_a_cycle_start_that_is_not_a_date_names_the_form_and_no_date():
     with pytest.raises(UsageError) as caught:
         parse_settings_text("cycle-start=next-monday")
     assert "use the form YYYY-MM-DD" in caught.value.message and not DATE.search(caught.value.message)
+
+
+def test_the_examples_follow_the_bots_clock_when_the_sandbox_moves_it():
+    try:
+        clock.set_now(datetime(2031, 12, 28, 0, 30, tzinfo=UTC))
+        topic = help_reply(parse("help away"))["blocks"]
+    finally:
+        clock.reset()
+    assert "a date like `2032-01-31`" in str(topic)
