@@ -544,8 +544,9 @@ def test_downtime_sends_this_weeks_dm_late_once_and_skips_older_weeks_as_stale(d
 
     assert late == ({"sent": 2}, ["U0BEN checkin", "U0CLEO checkin"])
     assert timeline == [
-        ("Wed 12-02 10:00", {"summary": 1}, ["#team chart", "#team summary"]),
+        ("Wed 12-02 10:00", {"waiting": 1}, []),  # the summary waits for the reminders of the late DMs
         ("Wed 12-02 12:00", {"reminded": 2}, ["U0BEN reminder", "U0CLEO reminder"]),  # 24 hours after the DMs
+        ("Wed 12-02 13:00", {"summary": 1}, ["#team chart", "#team summary"]),
     ]
     # the week of 12-07 is over for both: recorded stale, never sent; its summary (due 12-09) is the latest
     # one due, so it goes out now, late; and this week's DMs go out in the same sweep

@@ -217,6 +217,7 @@ def test_a_bad_answer_shows_in_the_modal_and_saves_nothing(driver, slack, db, va
     assert key_results(db)["U0BEN"].current == ben_kr.current
 
 
+@freeze_time("2026-12-07 12:00:00", tick=True)  # a cycle begun on its check-in day: a week later is the next week
 def test_no_change_on_all_checks_in_what_has_a_confidence_and_names_the_rest(driver, slack, db):
     rockets(driver, slack, members=("U0BEN", "U0CLEO"))
     commit(db, key_results=[

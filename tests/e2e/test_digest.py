@@ -62,7 +62,9 @@ def at(day: date, hour: int = 0, minute: int = 0) -> datetime:
 
 MONDAY = date(2026, 2, 16)
 DIGEST_AT = at(MONDAY, 9)  # the digest of the week [Mon 9 Feb 09:00, Mon 16 Feb 09:00)
-BEFORE_THE_WEEK = at(MONDAY - timedelta(days=12), 10)  # Wed 4 Feb
+# Mon 2 Feb, after the 10:00 check-in: the teams' first check-in week is the one before the digest's week (a cycle
+# begun on a Wednesday would count its first days in the week of its first check-in, the digest's week)
+BEFORE_THE_WEEK = at(MONDAY - timedelta(days=14), 12)
 IN_THE_WEEK = at(MONDAY - timedelta(days=6), 10)  # Tue 10 Feb
 
 
