@@ -225,9 +225,10 @@ def save_draft(
     keeps who changed it last), so it never makes a form someone else has open out of date.
     """
     values: dict[str, Any] = {"updated_at": now}
+    changing = content is not None and _substance(content) != _substance(draft.content)
     if content is not None and content != draft.content:
         values["content"] = content
-        if _substance(content) != _substance(draft.content):
+        if changing:
             values.update(version=Draft.version + 1, updated_by=user_id)
     if step is not None:
         values["step"] = step
@@ -245,6 +246,8 @@ def save_draft(
     if result.rowcount == 0:
         if draft.state in (DraftState.COMMITTED, DraftState.DISCARDED):
             raise Conflict(f"This draft was {draft.state.value} in the meantime; your change was not saved.")
+        if not changing:  # only moving between steps: nothing of theirs to lose, so just show the draft as it is
+            raise StaleDraft(f"<@{draft.updated_by}> changed this draft since you opened it: here it is as it is now.")
         raise StaleDraft(
             f"<@{draft.updated_by}> saved this draft after you opened this form, so your change was not saved "
             "over theirs. Copy what you typed, close the form and open the draft again to see their version."
