@@ -83,11 +83,11 @@ def sweep_news(
         ).all()
         unplanned = session.scalars(select(Workspace.id).where(Workspace.digest_due_at.is_(None)).limit(BATCH)).all()
     for ripple_id in pending:
-        report.update(filter(None, [news.guarded(news.notice, ripple_id, now)]))
+        outbox.tally(report, news.guarded(news.notice, ripple_id, now))
     for workspace_id in unplanned:
         news.guarded(news.plan, workspace_id, now)
     for workspace_id in due:
-        report.update(filter(None, [news.guarded(news.weekly, workspace_id, now)]))
+        outbox.tally(report, news.guarded(news.weekly, workspace_id, now))
     return report
 
 
@@ -97,9 +97,10 @@ class News(outbox.ClaimedSends):
     # a ripple's notice ----------------------------------------------------------------------------------------
 
     def notice(self, ripple_id: int, now: datetime) -> str | None:
-        """Tell the team a ripple touches, once. "notice" when posted or refused for good (recorded), "retry"
-        when Slack may take it later, "settled" when it was withdrawn or resolved before anyone was told (nothing
-        is posted), None when another process has it in hand or it was done already."""
+        """Tell the team a ripple touches, once. "notice" when this process posted it or had it refused for good
+        (recorded), "retry" when Slack may take it later, "settled" when it was withdrawn or resolved before anyone
+        was told (nothing is posted), "taken" when another process has it in hand or did it, None when it was
+        done already."""
         with self.db.read() as session:
             ripple = session.get(Ripple, ripple_id)
             if ripple is None or ripple.notice_done_at is not None:
@@ -109,23 +110,25 @@ class News(outbox.ClaimedSends):
             workspace = session.get(Workspace, ripple.workspace_id)
         client = None if settled else self._client(workspace)
         key = str(ripple_id)
+        outcome = "settled" if settled else "notice"
         if client is not None:
             claim = self._take(workspace.id, NOTICE_KIND, key, now)
             if claim is None:
                 if not self._finished(workspace.id, NOTICE_KIND, key):
-                    return None
+                    return outbox.TAKEN
+                outcome = outbox.TAKEN  # posted by another process, which stopped short of noting it on the ripple
             else:
                 message = render_message("ripple_notice.j2", line=line)
                 channel = line.to_team.channel_id
                 sent = outbox.post(client, claim, channel=channel, message=message)
                 if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
                     sent = outbox.post(client, claim, channel=channel, message=message)
-                if not outbox.record(self.db, claim, sent, now):
+                if not self._record(claim, sent, now):
                     return "retry"
         with self.db.transaction() as session:
             found = outbox.find(session, workspace_id=workspace.id, kind=NOTICE_KIND, key=key)
             sent = found is not None and found.state is ClaimState.SENT
-            session.execute(
+            noted = session.execute(
                 update(Ripple)
                 .where(Ripple.id == ripple_id, Ripple.notice_done_at.is_(None))
                 .values(
@@ -133,10 +136,12 @@ class News(outbox.ClaimedSends):
                     notice_channel_id=found.channel_id if sent else None,
                     notice_ts=found.message_ts if sent else None,
                 )
-            )
+            ).rowcount
         if not settled:
             self._catch_up(ripple_id, shown=line.ripple.state)
-        return "settled" if settled else "notice"
+        elif noted != 1:  # another process settled it meanwhile
+            outcome = outbox.TAKEN
+        return outcome
 
     def _catch_up(self, ripple_id: int, *, shown: RippleState) -> None:
         """A ripple acknowledged, resolved or withdrawn while its notice was being posted: show that now."""
@@ -185,8 +190,10 @@ class News(outbox.ClaimedSends):
         return None
 
     def weekly(self, workspace_id: int, now: datetime) -> str | None:
-        """Post the week's digest to each digest channel, then plan the next one. "digest" when done, "retry" when
-        a message is to be tried again, None when nothing was due or there was nowhere to post."""
+        """Post the week's digest to each digest channel, then plan the next one. "digest" when this process
+        finished the week (posted what was left of it and moved it on: of two sweeps at once, one), "retry" when a
+        message of its own is to be tried again, "taken" when another process has the week in hand or finished
+        it, None when nothing was due or there was nowhere to post."""
         with self.db.read() as session:
             workspace = session.get(Workspace, workspace_id)
             read = workspace.digest_due_at
@@ -199,16 +206,19 @@ class News(outbox.ClaimedSends):
         if client is not None:
             week = moment.isoformat(timespec="minutes")
             built = self._week(workspace, week, moment)
+            mark = self._mark()
             final = all([self._post_digest(client, workspace_id, week, channel, built, now) for channel in channels])
             if not final:
-                return "retry"
+                return self._waiting(mark)
             outcome = "digest"
         with self.db.transaction() as session:
-            session.execute(
+            moved = session.execute(
                 update(Workspace)
                 .where(Workspace.id == workspace_id, Workspace.digest_due_at == read)
                 .values(digest_due_at=rules.next_digest_at(workspace, now))
-            )
+            ).rowcount
+        if moved != 1 and outcome is not None:  # another process finished the week first: it reports it
+            return outbox.TAKEN
         return outcome
 
     def _week(self, workspace: Workspace, week: str, moment: datetime) -> DigestMessages:
@@ -244,7 +254,7 @@ class News(outbox.ClaimedSends):
             sent = outbox.post(client, claim, channel=channel, message=message)
             if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
                 sent = outbox.post(client, claim, channel=channel, message=message)
-            if not outbox.record(self.db, claim, sent, now):
+            if not self._record(claim, sent, now):
                 return False
         if built.picture is None:
             return True
@@ -263,4 +273,4 @@ class News(outbox.ClaimedSends):
         # the messages may have gone out without the bot in the channel (chat:write.public); a file needs it in
         if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
             sent = upload()
-        return outbox.record(self.db, claim, sent, now)
+        return self._record(claim, sent, now)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,9 +179,26 @@ def _find(workspace_id: int, kind: str, key: str):
     )
 
 
+# What a sweep step reports: an outcome, several (one per thing it did), or None when it did nothing to report.
+# TAKEN is the one outcome that is no work: what the step would have sent was claimed, or finished, by another
+# process (a replica, `okr-bot sweep` next to the scheduler, a click), so it is that process's to report.
+StepOutcome = str | Sequence[str] | None
+TAKEN = "taken"
+
+
+def tally(report: Counter[str], outcome: StepOutcome) -> None:
+    """Add a step's outcome to a sweep's report."""
+    if outcome is None:
+        return
+    report.update([outcome] if isinstance(outcome, str) else [o for o in outcome if o])
+
+
 class ClaimedSends:
     """What a sweep step that sends claimed messages needs: its claims stamped by the sweep's clock, the
-    workspace's client (none once uninstalled), and one row's trouble kept from stopping the others."""
+    workspace's client (none once uninstalled), and one row's trouble kept from stopping the others.
+
+    It also counts, for the steps to tell why they are not done, the sends it gave back to try later and the
+    ones it found in another live process's hands (`_mark`, `_waiting`)."""
 
     STEP = "a sweep step"  # named in the log when one row's step fails
 
@@ -196,8 +214,10 @@ class ClaimedSends:
         self.client_for = client_for
         self.worker = worker or worker_name()
         self.clock = clock
+        self.given_back = 0  # own sends given back, to be tried again by a later sweep
+        self.held_elsewhere = 0  # sends found claimed by another process and not finished yet
 
-    def guarded(self, step: Callable[[int, datetime], str | None], row_id: int, now: datetime) -> str | None:
+    def guarded(self, step: Callable[[int, datetime], StepOutcome], row_id: int, now: datetime) -> StepOutcome:
         try:
             return step(row_id, now)
         except Exception:
@@ -215,7 +235,28 @@ class ClaimedSends:
         """Done by someone: sent, refused for good, or skipped (not merely claimed)."""
         with self.db.read() as session:
             claim = find(session, workspace_id=workspace_id, kind=kind, key=key)
-        return claim is not None and claim.state is not ClaimState.CLAIMED
+        done = claim is not None and claim.state is not ClaimState.CLAIMED
+        if not done:
+            self.held_elsewhere += 1
+        return done
+
+    def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
+        """`record`, counting a send given back."""
+        final = record(self.db, claim, sent, now)
+        if not final:
+            self.given_back += 1
+        return final
+
+    def _mark(self) -> tuple[int, int]:
+        return self.given_back, self.held_elsewhere
+
+    def _waiting(self, mark: tuple[int, int]) -> str:
+        """Why a step begun at `mark` is not done: "retry" when one of its own sends is to be tried again, TAKEN
+        when it waits only on sends another process holds (that process reports them)."""
+        given_back, held_elsewhere = mark
+        if self.given_back == given_back and self.held_elsewhere > held_elsewhere:
+            return TAKEN
+        return "retry"
 
 
 # talking to Slack -----------------------------------------------------------------------------------------

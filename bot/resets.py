@@ -48,9 +48,9 @@ def sweep_resets(
         notices = _due_teams(session, Team.reset_notice_at, now)
     # planning a team's calendar, or finding it planned by another replica, is housekeeping: not reported
     for team_id in ends:
-        report.update(filter(None, [resets.guarded(resets.cycle_end, team_id, now)]))
+        outbox.tally(report, resets.guarded(resets.cycle_end, team_id, now))
     for team_id in notices:
-        report.update(filter(None, [resets.guarded(resets.notice, team_id, now)]))
+        outbox.tally(report, resets.guarded(resets.notice, team_id, now))
     # every reset under way, through the partial index (ids only: a few per team resetting), so the ones waiting
     # out their scoring never hide the others
     with db.read() as session:
@@ -59,8 +59,8 @@ def sweep_resets(
             .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None))
             .order_by(Cycle.reset_started_at)
         ).all()
-    for cycle_id in under_way:
-        report.update(filter(None, [resets.guarded(resets.advance, cycle_id, now)]))
+    for cycle_id in under_way:  # the resets started above included
+        outbox.tally(report, resets.guarded(resets.advance, cycle_id, now))
     return report
 
 
@@ -78,17 +78,17 @@ class Resets(outbox.ClaimedSends):
     # the calendar -----------------------------------------------------------------------------------------
 
     def cycle_end(self, team_id: int, now: datetime) -> str | None:
-        """A cycle's last day is over: start its reset (the rest happens in `advance`). None: only planned."""
+        """A cycle's last day is over: start its reset, once (the team's row is locked). The rest happens in
+        `advance`, which the sweep runs next for every reset under way. None: only planned, or started by
+        another process."""
         with self.db.transaction() as session:
             team = session.get(Team, team_id)
             due = reset.reset_if_due(session, team=team, now=now)
-        if due.cycle_id is None:
-            return None
-        self.advance(due.cycle_id, now)
-        return "reset_started"
+        return None if due.cycle_id is None else "reset_started"
 
     def notice(self, team_id: int, now: datetime) -> str | None:
-        """A week before the cycle's end, tell the team what the reset will do. None: nothing was posted."""
+        """A week before the cycle's end, tell the team what the reset will do. "notice" when this process posted
+        it (or had it refused for good), "taken" when another did, None when nothing was posted."""
         with self.db.read() as session:
             team = session.get(Team, team_id)
             workspace = session.get(Workspace, team.workspace_id)
@@ -110,17 +110,16 @@ class Resets(outbox.ClaimedSends):
             claim = self._take(workspace.id, NOTICE_KIND, key, now)
             if claim is None:
                 if not self._finished(workspace.id, NOTICE_KIND, key):
-                    return "taken"
+                    return outbox.TAKEN  # the calendar too is left to the process posting it
+                outcome = outbox.TAKEN  # posted by another process, which may have stopped short of the planning
             else:
                 message = render_message(
                     "reset_notice.j2", team=team, span=running, next_start=team.next_cycle_anchor or running.ends_on,
                     scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600),
                 )  # fmt: skip
-                if not outbox.record(
-                    self.db, claim, outbox.post(client, claim, channel=team.channel_id, message=message), now
-                ):
+                if not self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now):
                     return "retry"
-            outcome = "notice"
+                outcome = "notice"
         with self.db.transaction() as session:
             team = session.get(Team, team_id)
             session.refresh(team)
@@ -130,39 +129,43 @@ class Resets(outbox.ClaimedSends):
 
     # a reset under way ------------------------------------------------------------------------------------
 
-    def advance(self, cycle_id: int, now: datetime) -> str | None:
+    def advance(self, cycle_id: int, now: datetime) -> list[str]:
         """Take a reset as far as it can go now: ask the owners, close when it is time, post the retro and
         the next cycle's prompt. Every step is claimed, so running this twice posts nothing twice.
 
-        Returns "reset_done", "retry" (a message to try again), "owners_asked", or None while scoring waits."""
+        Returns what this process did: "owners_asked" (every owner's DM is out), "reset_done" (the last message is
+        out), each reported by the one process that marks it on the cycle; "retry" when a message of its own is to
+        be tried again, "taken" when the step waits on messages another process holds; nothing while scoring
+        waits."""
         with self.db.read() as session:
             cycle = session.get(Cycle, cycle_id)
             if cycle is None or cycle.reset_done_at is not None:
-                return None
+                return []
             team = session.get(Team, cycle.team_id)
             workspace = session.get(Workspace, team.workspace_id)
         client = self._client(workspace)
+        did: list[str] = []
+        mark = self._mark()
         if cycle.owners_asked_at is not None:
             asked = True
         elif client is None or cycle.state is CycleState.CLOSED:
             asked = True  # nobody can be asked, or there is nothing left to ask: the scores are settled
         else:
             asked = self._ask_owners(client, team, cycle, now)
-        newly_asked = asked and cycle.owners_asked_at is None
-        if newly_asked:
-            self._stamp(cycle_id, Cycle.owners_asked_at, now)
+        if asked and cycle.owners_asked_at is None and self._stamp(cycle_id, Cycle.owners_asked_at, now):
+            did.append("owners_asked")
         with self.db.transaction() as session:
             reset.close_if_ready(session, cycle_id=cycle_id, now=now)
         with self.db.read() as session:
             cycle = session.get(Cycle, cycle_id)
         if cycle.state is not CycleState.CLOSED:
-            return "owners_asked" if newly_asked else (None if asked else "retry")
+            return did if asked else [*did, self._waiting(mark)]
         if client is not None and not self._post_closing(client, team, cycle, now):
-            return "retry"
+            return [*did, self._waiting(mark)]
         if client is not None:
             self._redraw_ended_ripples(client, cycle)
-        self._stamp(cycle_id, Cycle.reset_done_at, now)
-        return "reset_done"
+        done = self._stamp(cycle_id, Cycle.reset_done_at, now)
+        return [*did, "reset_done" if done else outbox.TAKEN]
 
     def _redraw_ended_ripples(self, client: WebClient, cycle: Cycle) -> None:
         """The notices of the ripples that closed with the cycle stop offering Acknowledge (best effort: a
@@ -197,7 +200,7 @@ class Resets(outbox.ClaimedSends):
             dm = outbox.open_dm(client, owner)
             message = render_message("final_scores_dm.j2", team=team, cycle=cycle, items=items)
             sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
-            final = outbox.record(self.db, claim, sent, now) and final
+            final = self._record(claim, sent, now) and final
         return final
 
     def _post_closing(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
@@ -213,7 +216,7 @@ class Resets(outbox.ClaimedSends):
                     client, claim, channel=team.channel_id,
                     message=render_message("reset_retro.j2", retro=retro, ambition=reset.AMBITION),
                 )  # fmt: skip
-                final = outbox.record(self.db, claim, sent, now)
+                final = self._record(claim, sent, now)
             else:
                 final = self._finished(team.workspace_id, RETRO_KIND, key)
             self._remember_retro(team.workspace_id, cycle.id, key)
@@ -245,8 +248,12 @@ class Resets(outbox.ClaimedSends):
         sent = outbox.post(client, claim, channel=channel, message=message())
         if sent.outcome is Outcome.TARGET_UNREACHABLE:
             log.warning("the team channel refused a reset message", extra={"kind": kind, "error": sent.error})
-        return outbox.record(self.db, claim, sent, now)
+        return self._record(claim, sent, now)
 
-    def _stamp(self, cycle_id: int, column, now: datetime) -> None:
+    def _stamp(self, cycle_id: int, column, now: datetime) -> bool:
+        """Mark a step done on the cycle; True for the one process that marks it."""
         with self.db.transaction() as session:
-            session.execute(update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now}))
+            stamped = session.execute(
+                update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now})
+            ).rowcount
+        return stamped == 1

@@ -68,6 +68,7 @@ class RoundsInSlack:
         self.client = client
         self.worker = worker or outbox.worker_name()
         self.clock = clock
+        self.posted = 0  # messages this object posted (not those it found posted by another process)
 
     def _at(self, now: datetime) -> datetime:
         """The time to stamp a claim taken now."""
@@ -146,6 +147,7 @@ class RoundsInSlack:
             outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                           channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             session.execute(update(Round).where(Round.id == round_id).values(header_ts=sent.response["ts"]))
+        self.posted += 1
         return "sent"
 
     def header_refused(self, round_id: int) -> str | None:
@@ -194,6 +196,7 @@ class RoundsInSlack:
                 .where(RoundItem.id == entry_id)
                 .values(channel_id=current.channel_id, message_ts=sent.response["ts"])
             )
+        self.posted += 1
         return "sent"
 
     def _still_open(self, round_id: int) -> bool:
@@ -298,15 +301,18 @@ class RoundsInSlack:
 
     # closing -----------------------------------------------------------------------------------------------
 
-    def close(self, round_id: int, *, user_id: str | None, now: datetime, pick: int | None = None) -> Closed | None:
-        """Decide and move every item (once), then tell the channel; None if someone else closed it first.
+    def close(
+        self, round_id: int, *, user_id: str | None, now: datetime, pick: int | None = None, tell: bool = True
+    ) -> Closed | None:
+        """Decide and move every item (once), then tell the channel (`finish`; not when `tell` is False: the
+        caller does); None if someone else closed it first.
 
         First the votes are checked against what Slack shows (`reconcile`): a reaction whose event never
         arrived (the bot was down, Slack gave up retrying) still counts."""
         self.reconcile(round_id, now)
         with self.db.transaction() as session:
             closed = triage.close_round(session, round_id=round_id, user_id=user_id, now=now, pick=pick)
-        if closed is not None:
+        if closed is not None and tell:
             self.finish(round_id, now)
         return closed
 
@@ -366,7 +372,10 @@ class RoundsInSlack:
     def finish(self, round_id: int, now: datetime) -> str:
         """After the close: the result in the thread (and the channel), every item's message and the header
         redrawn. Safe to repeat; the sweep repeats it until it is done, redrawing only what does not show the
-        decision yet. A redraw Slack refuses for good does not hold the rest up."""
+        decision yet. A redraw Slack refuses for good does not hold the rest up.
+
+        "finished" when this call marked the round finished (of two processes at once, one), "done" when it was
+        finished already, "waiting" while another process posts the result, "retry"/"ratelimited" for later."""
         with self.db.read() as session:
             current = session.get(Round, round_id)
             if current is None or current.state is not RoundState.CLOSED or current.finished_at is not None:
@@ -391,8 +400,10 @@ class RoundsInSlack:
             if self._redraw_header(round_id, now) == "retry":
                 return "retry"
         with self.db.transaction() as session:
-            session.execute(update(Round).where(Round.id == round_id).values(finished_at=now))
-        return "finished"
+            marked = session.execute(
+                update(Round).where(Round.id == round_id, Round.finished_at.is_(None)).values(finished_at=now)
+            ).rowcount
+        return "finished" if marked == 1 else "done"
 
     def _post_summary(self, current: Round, now: datetime) -> str:
         """The result in the round's thread, once; with it (in the same transaction as its claim's outcome) every
@@ -549,7 +560,10 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
     whose header Slack refused for good.
 
     `now` decides what is due; `clock` (the sweep's wall clock) stamps the claims, so a sweep that got here
-    late holds none that look older than they are. One round failing does not stop the others ("round_error")."""
+    late holds none that look older than they are. One round failing does not stop the others ("round_error").
+
+    Each outcome is this sweep's own: what another process did meanwhile (closed the round, posted its messages,
+    told its result, drew a tally) is reported "taken", whichever of them came first."""
     report: Counter[str] = Counter()
     with db.read() as session:
         due = triage.due_rounds(session, now=now)
@@ -579,22 +593,26 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
         client = client_for(workspace) if workspace is not None and workspace.uninstalled_at is None else None
         return RoundsInSlack(db, client, worker=worker, clock=clock) if client is not None else None
 
-    def each(round_id: int, work: Callable[[RoundsInSlack, int], str], target: int) -> None:
+    def each(round_id: int, work: Callable[[RoundsInSlack, int], outbox.StepOutcome], target: int) -> None:
         try:
             if (rounds := rounds_for(round_id)) is not None:
-                report[work(rounds, target)] += 1
+                outbox.tally(report, work(rounds, target))
         except Exception:  # one broken round must not stop the others
             log.exception("sweeping a round failed", extra={"round": round_id})
             report["round_error"] += 1
 
-    def close(rounds: RoundsInSlack, round_id: int) -> str:
-        return "round_closed" if rounds.close(round_id, user_id=None, now=now) else "round_already_closed"
+    def close(rounds: RoundsInSlack, round_id: int) -> list[str]:
+        if rounds.close(round_id, user_id=None, now=now, tell=False) is None:
+            return [outbox.TAKEN]  # closed meanwhile, by another sweep or by hand
+        return ["round_closed", finish(rounds, round_id)]
 
     def post(rounds: RoundsInSlack, round_id: int) -> str:
         refused = rounds.header_refused(round_id)
         if refused is None:
             posted = rounds.publish(round_id, now)
             refused = rounds.header_refused(round_id)
+            if refused is None and (posted == "waiting" or (posted == "sent" and not rounds.posted)):
+                return outbox.TAKEN  # another process holds its messages, or posted them all
             if refused is None:
                 return f"round_posted:{posted}"
         with db.read() as session:
@@ -609,10 +627,14 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
         return "round_withdrawn"
 
     def finish(rounds: RoundsInSlack, round_id: int) -> str:
-        return f"round_finished:{rounds.finish(round_id, now)}"
+        finished = rounds.finish(round_id, now)
+        return outbox.TAKEN if finished in ("done", "waiting") else f"round_finished:{finished}"
 
     def redraw(rounds: RoundsInSlack, entry_id: int) -> str:
-        return "tally_redrawn" if rounds.redraw(entry_id, now) else "tally_retry"
+        drawn = rounds._redraw(entry_id, now)
+        if drawn == "retry":
+            return "tally_retry"
+        return outbox.TAKEN if drawn == "current" else "tally_redrawn"  # current: another process drew it
 
     for round_id in due:
         each(round_id, close, round_id)
@@ -620,7 +642,8 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
         if round_id not in due:
             each(round_id, post, round_id)
     for round_id in unfinished:
-        each(round_id, finish, round_id)
+        if round_id not in due:  # read as both: closed meanwhile by someone, who tells its result
+            each(round_id, finish, round_id)
     for entry_id, round_id in stale:
         each(round_id, redraw, entry_id)
     return report

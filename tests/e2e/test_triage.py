@@ -720,8 +720,8 @@ def test_the_sweep_closes_a_round_past_its_deadline_once(driver, slack, db, data
         for engine in engines:
             engine.dispose()
     total = round_report(sum(reports, Counter()))
-    assert total["round_closed"] == 1, reports
-    assert all(k in ("round_closed", "round_already_closed") or k.startswith("round_finished:") for k in total), total
+    # one replica closes it and tells the result; the other finds it closed ("taken", not a round outcome)
+    assert total == {"round_closed": 1, "round_finished:finished": 1}, reports
     assert round_report(sweeper(slack, database_url, db).run(started + 62 * MINUTE)) == {}
 
     closed = the_round(db, posted.id)
