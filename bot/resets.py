@@ -87,8 +87,9 @@ class Resets(outbox.ClaimedSends):
         return None if due.cycle_id is None else "reset_started"
 
     def notice(self, team_id: int, now: datetime) -> str | None:
-        """A week before the cycle's end, tell the team what the reset will do. "notice" when this process posted
-        it (or had it refused for good), "taken" when another did, None when nothing was posted."""
+        """A week before the cycle's end, tell the team what the reset will do; not when nothing is committed in
+        the cycle (its reset will pass quietly). "notice" when this process posted it (or had it refused for
+        good), "taken" when another did, None when nothing was posted."""
         with self.db.read() as session:
             team = session.get(Team, team_id)
             workspace = session.get(Workspace, team.workspace_id)
@@ -97,12 +98,14 @@ class Resets(outbox.ClaimedSends):
                 return None
             running = span_on(team, team_today(team, now), skip_closed=False)
             cycle = session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == running.number))
+            committed = cycle is not None and reset.committed_anything(session, cycle_id=cycle.id)
         outcome = None
         wanted = (
             read is not None
+            and committed
             and team_today(team, now) >= running.ends_on - timedelta(days=reset.NOTICE_DAYS)
             and team.closed_through < running.number
-            and (cycle is None or cycle.reset_started_at is None)
+            and cycle.reset_started_at is None
         )
         client = self._client(workspace) if wanted else None
         if client is not None:
@@ -204,11 +207,12 @@ class Resets(outbox.ClaimedSends):
         return final
 
     def _post_closing(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
-        """The retro (with its thread for answers) and the next cycle's prompt, once each."""
+        """The retro (with its thread for answers) and the next cycle's prompt, once each. A cycle in which
+        nothing was ever committed has no retro, and its prompt is the one short message of a quiet reset."""
         with self.db.read() as session:
             retro = reset.retro(session, cycle_id=cycle.id)
         final = True
-        if retro.objectives:
+        if retro.objectives or retro.changes:  # all dropped: the retro still says what was dropped and why
             key = str(cycle.id)
             claim = self._take(team.workspace_id, RETRO_KIND, key, now)
             if claim is not None:
@@ -224,9 +228,10 @@ class Resets(outbox.ClaimedSends):
                 return False
         with self.db.transaction() as session:
             prompt = reset.next_cycle_prompt(session, cycle_id=cycle.id, now=now)
+        template = "cycle_opened_quietly.j2" if prompt.quiet else "cycle_opened.j2"
         return self._post_once(
             client, team.workspace_id, NEXT_KIND, str(cycle.id), team.channel_id,
-            lambda: render_message("cycle_opened.j2", prompt=prompt, ambition=reset.AMBITION), now,
+            lambda: render_message(template, prompt=prompt, ambition=reset.AMBITION), now,
         ) and final  # fmt: skip
 
     def _remember_retro(self, workspace_id: int, cycle_id: int, key: str) -> None:

@@ -8,6 +8,11 @@ A reset of cycle N goes through three steps, recorded on the cycle row:
    read-only; every unfinished backlog item goes to "not now"; the next cycle opens for drafting.
 3. done (`reset_done_at`): the retro and the next cycle's prompt are in the team channel (bot/resets.py).
 
+A cycle in which nothing was ever committed (`committed_anything`) has nothing to score or review: it gets no
+notice, asks nobody, leaves the backlog as it is, and closes at once; its only message is the short one saying
+the next cycle is open for drafting. A cycle whose objectives were all dropped is not one of them: its retro says
+what was dropped and why.
+
 The team's row is locked for steps 1 and 2, so two sweeps or a sweep and a facilitator never start or close
 a cycle twice; every item moved and every score given is in the event log.
 """
@@ -19,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound
@@ -318,6 +323,12 @@ class Scorable:
         return f"KR {self.objective.number}.{self.key_result.position}"
 
 
+def committed_anything(session: Session, *, cycle_id: int) -> bool:
+    """Whether an objective was ever committed in the cycle (live now, or revised or dropped since)."""
+    query = select(Objective.id).where(Objective.cycle_id == cycle_id, Objective.state != ObjectiveState.DRAFT)
+    return session.scalar(query.limit(1)) is not None
+
+
 def live_key_results(session: Session, *, cycle_id: int) -> list[tuple[KeyResult, Objective]]:
     """The cycle's key results that count: active, of a committed or revised objective (1 query)."""
     return list(
@@ -488,7 +499,8 @@ def close_cycle(
 ) -> Closed | None:
     """Close the cycle, once (None if it was closed already): final scores for every live key result (the
     owner's, or the progress), read-only from then on, the backlog back to "not now", the next cycle opened.
-    `quiet`: a cycle an outage skipped past; nothing will be posted about it."""
+    `quiet`: a cycle an outage skipped past; nothing will be posted about it. A cycle in which nothing was ever
+    committed leaves the backlog as it is: no OKRs filtered it, and no retro would say it moved."""
     team_rules.lock_team(session, team)
     session.refresh(team)
     # exclusive on the cycle: a revision or a check-in holds it shared while it writes, so it either finishes
@@ -517,13 +529,14 @@ def close_cycle(
         apply_waiting_anchor(session, team=team, ended=cycle.number)
     # a cycle an outage skipped past leaves the backlog to the close of the cycle that ended last, whose retro
     # then says how many items went back to "not now"
-    moved = {} if quiet else _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
+    empty = not committed_anything(session, cycle_id=cycle.id)
+    moved = {} if quiet or empty else _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
     ended = _end_ripples(session, cycle=cycle, now=now)
     record_event(
         session, workspace_id=team.workspace_id, team_id=team.id, entity="cycle", entity_id=cycle.id,
         action="closed", actor=actor, now=now,
         data={"cycle": cycle.number, "scored_by_owners": by_owner, "scored_by_progress": by_progress, "moved": moved,
-              "quiet": quiet, "ripples_ended": ended},
+              "quiet": quiet, "empty": empty, "ripples_ended": ended},
     )  # fmt: skip
     next_cycle = cycle_row(session, team=team, span=team_span(team, now), now=now)
     plan_calendar(team, now)
@@ -626,7 +639,10 @@ class Retro:
 
     @property
     def ambition(self) -> str:
-        """How the average compares with the ~0.7 guide: "none", "low", "healthy" or "safe"."""
+        """How the average compares with the ~0.7 guide: "none", "low", "healthy" or "safe"; "dropped" when every
+        objective was dropped during the cycle, leaving none to score."""
+        if not self.objectives and self.changes:
+            return "dropped"
         average_score = self.score
         if average_score is None:
             return "none"
@@ -776,6 +792,8 @@ class NextCycle:
     objectives: list[tuple[Objective, float | None]]  # the closed cycle's live objectives with their scores
     score: float | None
     visions: list[VisionStatement]
+    quiet: bool = False  # nothing was ever committed in the closed cycle: the short message only
+    shared_drafts: int = 0  # drafts shared for review and not committed, waiting for the new cycle
 
 
 def next_cycle_prompt(session: Session, *, cycle_id: int, now: datetime) -> NextCycle:
@@ -795,6 +813,10 @@ def next_cycle_prompt(session: Session, *, cycle_id: int, now: datetime) -> Next
         objectives[objective.id] = objective
         by_objective.setdefault(objective.id, []).append(key_result_score(kr))
     scored = [(objectives[i], average(s)) for i, s in by_objective.items()]
+    quiet = not committed_anything(session, cycle_id=closed.id)
+    shared = session.scalar(
+        select(func.count()).where(Draft.team_id == team.id, Draft.state == DraftState.SHARED).select_from(Draft)
+    )
     return NextCycle(
         team=team,
         closed=closed,
@@ -802,7 +824,9 @@ def next_cycle_prompt(session: Session, *, cycle_id: int, now: datetime) -> Next
         span=CycleSpan(following.number, following.starts_on, following.ends_on),
         objectives=scored,
         score=average(s for _, s in scored),
-        visions=active_visions(session, workspace_id=team.workspace_id)[:5],
+        visions=[] if quiet else active_visions(session, workspace_id=team.workspace_id)[:5],
+        quiet=quiet,
+        shared_drafts=shared or 0,
     )
 
 
@@ -929,6 +953,7 @@ class ResetStatus:
     to_score: int
     waiting_anchor: date | None
     today: date
+    committed: bool = True  # something was committed in the cycle; else its reset passes quietly
 
     @property
     def overdue(self) -> bool:
@@ -976,6 +1001,7 @@ def reset_status(session: Session, *, team: Team, now: datetime) -> ResetStatus:
         team=team, span=span, cycle=cycle, week=week, owners=owners,
         scored=sum(1 for item in items if item.key_result.final_at is not None), to_score=len(items),
         waiting_anchor=team.next_cycle_anchor, today=team_today(team, now),
+        committed=cycle is not None and committed_anything(session, cycle_id=cycle.id),
     )  # fmt: skip
 
 

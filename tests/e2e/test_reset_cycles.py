@@ -963,6 +963,9 @@ def test_a_team_in_a_cycles_last_week_gets_its_notice_when_the_sweep_plans_the_c
             _team_with_a_cycle(driver, slack, db, sweep, clock)
             sweep_at(sweep, clock, at(C1_END - 2 * WEEK, 16))  # the last sweep before the bot goes down
             back, number, last_day = at(C2_END - timedelta(days=4), 9), 2, "2026-08-30"
+            # meanwhile the team commits cycle 2's OKRs: a cycle with nothing committed would get no notice
+            clock.move_to(at(C1_END + WEEK, 10))
+            commit(db, title="Cycle two", key_results=CYCLE_TWO)
         else:
             rockets(driver, slack, members=(BEN, CLEO))
             commit(db, key_results=CYCLE_ONE)

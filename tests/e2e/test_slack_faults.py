@@ -53,6 +53,7 @@ from storage.models import (
     ClaimState,
     CycleState,
     EventLog,
+    Person,
     ProcessedEvent,
     RetroAnswer,
     Ripple,
@@ -65,6 +66,7 @@ from storage.models import (
     Team,
     Workspace,
 )
+from tests import factories
 from tests.conftest import sandbox_settings
 from tests.e2e.okr_support import (
     Ballot,
@@ -546,6 +548,8 @@ def busy_monday(driver: SlackDriver, slack: FakeSlack, db: Database, database_ur
         team = session.get(Team, ids[0])
         team.timezone, team.checkin_weekday, team.checkin_hour = "UTC", checkin.weekday(), checkin.hour
         team.cycle_anchor = (now - timedelta(days=7)).date()
+        # the bot has met them before: it knows their zone, as in any week after their first
+        session.add_all(Person(workspace_id=team.workspace_id, user_id=user, timezone="UTC") for user in (BEN, CLEO))
     commit(db)  # key result 1.1 is Ben's, 1.2 Cleo's
     add_backlog(db, "Export to CSV", key_result="1.1")
     okr(driver, slack, "sprint start")
@@ -593,6 +597,10 @@ def busy_monday(driver: SlackDriver, slack: FakeSlack, db: Database, database_ur
         workspace = session.scalars(select(Workspace)).one()
         workspace.digest_channel_id, workspace.digest_due_at = GENERAL, now - MINUTE
         workspace.digest_weekday, workspace.digest_hour = digest_at.weekday(), digest_at.hour
+    # Growth has committed an objective in the cycle that ends (a cycle with nothing committed gets no notice);
+    # nobody owns its key results yet, so nobody is asked to check in
+    commit(db, "Growth", title="More teams find and try us",
+           key_results=[{**kr, "owner": None} for kr in factories.KEY_RESULTS])  # fmt: skip
     return BusyMonday(datetime.now(UTC), week, *ids, sprint, triage)
 
 

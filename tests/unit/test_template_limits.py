@@ -524,6 +524,16 @@ def cycle_opened(s: Style) -> dict[str, Any]:
     return {"prompt": prompt, "ambition": reset_rules.AMBITION}
 
 
+@case("cycle_opened_quietly.j2")
+def cycle_opened_quietly(s: Style) -> list[dict[str, Any]]:
+    """A cycle with nothing committed has closed: no objectives or scores, a great many drafts shared meanwhile."""
+    return [
+        {"prompt": reset_rules.NextCycle(make_team(s), make_cycle(40), make_cycle(), SPAN, [], None, [], quiet=True,
+                                         shared_drafts=shared), "ambition": reset_rules.AMBITION}
+        for shared in (0, 1, 123_456)
+    ]  # fmt: skip
+
+
 def history(s: Style) -> CycleHistory:
     """A cycle of many objectives each revised dozens of times, every field every time, and a long retro."""
     entries = []
@@ -948,6 +958,8 @@ def reset_confirm(s: Style) -> list[dict[str, Any]]:
         reset_status(s, week=13, cycle=None, today=SPAN.ends_on),
         reset_status(s, week=13, cycle=make_cycle()),
         reset_status(s, week=13, cycle=make_cycle(state=CycleState.CLOSED)),
+        replace(reset_status(s, week=12, cycle=ready), committed=False),  # nothing committed: a quiet reset
+        replace(reset_status(s, week=13, cycle=None, today=SPAN.ends_on), committed=False),
     ]
     return [{"status": status, "scoring_hours": SCORING_HOURS} for status in statuses]
 
@@ -985,7 +997,8 @@ def reset_retro(s: Style) -> list[dict[str, Any]]:
     moved = {state.value: 123_456 for state in ItemState}
     full = Retro(make_team(s), make_cycle(state=CycleState.CLOSED), objectives, changes, moved)
     calm = Retro(make_team(s), make_cycle(state=CycleState.CLOSED), objectives[:1], [], {})
-    return [{"retro": retro, "ambition": reset_rules.AMBITION} for retro in (full, calm)]
+    dropped = Retro(make_team(s), make_cycle(state=CycleState.CLOSED), [], changes, moved)  # every objective dropped
+    return [{"retro": retro, "ambition": reset_rules.AMBITION} for retro in (full, calm, dropped)]
 
 
 @case("retro_answers_posted.j2")
