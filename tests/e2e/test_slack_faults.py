@@ -50,9 +50,11 @@ from bot.slack import web_client
 from bot.sweep import CHART_KIND, REMINDER_KIND, SUMMARY_KIND, Sweeper
 from storage.db import Database
 from storage.models import (
+    CheckIn,
     ClaimState,
     CycleState,
     EventLog,
+    KeyResult,
     Person,
     ProcessedEvent,
     RetroAnswer,
@@ -579,11 +581,16 @@ def busy_monday(driver: SlackDriver, slack: FakeSlack, db: Database, database_ur
 
     digest_at = now - timedelta(days=3)  # the digest's weekly moment: the latest was three days ago
     with db.transaction() as session:
+        # last week's summary, late: Ben checked in that week (this week's waits for this week's reminders)
         session.execute(
             update(Schedule)
             .where(Schedule.team_id == ids[0], Schedule.kind == ScheduleKind.SUMMARY)
-            .values(week_start=week, due_at=now - 2 * MINUTE)
+            .values(week_start=week - timedelta(days=7), due_at=now - 2 * MINUTE)
         )
+        bens = session.scalars(select(KeyResult).where(KeyResult.owner_user_id == BEN)).one()
+        last_week = week - timedelta(days=7)
+        session.add(CheckIn(workspace_id=bens.workspace_id, key_result_id=bens.id, value=30, confidence=8,
+                            week_start=last_week, author_user_id=BEN, created_at=now - timedelta(days=6)))  # fmt: skip
         session.execute(
             update(Schedule)
             .where(Schedule.team_id == ids[0], Schedule.user_id == CLEO)
@@ -671,7 +678,7 @@ def assert_every_message_once(slack: FakeSlack, db: Database, world: BusyMonday,
     # and the work moved on
     assert schedule_row(db, world.rockets, ScheduleKind.CHECKIN, CLEO).week_start == world.week + schedule.WEEK
     assert schedule_row(db, world.rockets, ScheduleKind.CHECKIN, BEN).remind_at is None
-    assert schedule_row(db, world.rockets, ScheduleKind.SUMMARY).week_start == world.week + schedule.WEEK
+    assert schedule_row(db, world.rockets, ScheduleKind.SUMMARY).week_start == world.week  # last week's was posted
     assert round_row(db, world.sprint).finished_at is not None
     assert round_row(db, world.triage).header_ts is not None
     with db.read() as session:
