@@ -83,6 +83,23 @@ class Cursor:
     reminder: tuple[datetime, int] | None = None
 
 
+@dataclass(frozen=True)
+class Sends:
+    """How a group of claimed sends went for this sweep: whether it did any of them itself, whether one of its
+    own must be tried again, and whether one is still in another process's hands."""
+
+    took: bool = False
+    retry: bool = False
+    elsewhere: bool = False
+
+    @property
+    def final(self) -> bool:
+        return not (self.retry or self.elsewhere)
+
+    def __add__(self, other: Sends) -> Sends:
+        return Sends(self.took or other.took, self.retry or other.retry, self.elsewhere or other.elsewhere)
+
+
 def _past(column, key: tuple[datetime, int] | None) -> list:
     """Rows after `key` in (column, id) order."""
     if key is None:
@@ -388,7 +405,7 @@ class Sweeper:
                 ),
                 now=now,
             )  # fmt: skip
-            if not told:
+            if not told.final:
                 return "retry"
         with self.db.transaction() as session:
             _plan_next_week(session, row, read, team, person)
@@ -426,20 +443,20 @@ class Sweeper:
 
     def _tell_facilitators(
         self, client: WebClient, workspace: Workspace, team: Team, *, kind: str, key: str, message: dict, now: datetime
-    ) -> bool:
-        """One DM per facilitator, each claimed on its own; True when each is sent or refused for good."""
+    ) -> Sends:
+        """One DM per facilitator, each claimed on its own; final when each is sent or refused for good."""
         with self.db.read() as session:
             facilitators = [m.user_id for m in members_of(session, team=team) if m.role is Role.FACILITATOR]
-        final = True
+        done = Sends()
         for facilitator in facilitators:
             claim = self._take(workspace.id, kind, f"{key}:{facilitator}", now)
             if claim is None:
-                final = self._finished(workspace.id, kind, f"{key}:{facilitator}") and final
+                done += Sends(elsewhere=not self._finished(workspace.id, kind, f"{key}:{facilitator}"))
                 continue
             dm = outbox.open_dm(client, facilitator)
             sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
-            final = self._record(claim, sent, now) and final
-        return final
+            done += Sends(took=True, retry=not self._record(claim, sent, now))
+        return done
 
     def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
         """Whether a send someone else claimed is over (sent, skipped, or refused for good)."""
@@ -543,26 +560,25 @@ class Sweeper:
         flagged = [line.key_result for line in summary.key_results if line.key_result.id in flagged_ids]
         key = f"{team.id}:{week.isoformat()}"
         last = schedule.summary_due(team, week + schedule.WEEK) >= cycle_end
-        final = self._send_summary(client, workspace, team, key, summary, flagged, now, last=last)
+        done = self._send_summary(client, workspace, team, key, summary, flagged, now, last=last)
         if flagged:
-            final = self._tell_facilitators(
+            done += self._tell_facilitators(
                 client, workspace, team, kind=MISSED_KIND, key=key,
                 message=render_message("missed_checkins.j2", team=team, flagged=flagged), now=now,
-            ) and final  # fmt: skip
-        if final:
-            self._next_summary(row, team, week + schedule.WEEK)
-            return "summary"
-        return "retry"
+            )  # fmt: skip
+        if done.final:  # the sweep that moves the week on reports it (the move is a compare-and-set: one wins)
+            return "summary" if self._summary_done(row, team, week + schedule.WEEK) else "taken"
+        return "retry" if done.retry else "taken"  # "taken": a send still in another sweep's hands
 
-    def _send_summary(self, client, workspace, team, key, summary, flagged, now, *, last: bool = False) -> bool:
-        """The summary message, then the chart under it; True when both are done (sent or failed for good)."""
-        final = True
+    def _send_summary(self, client, workspace, team, key, summary, flagged, now, *, last: bool = False) -> Sends:
+        """The summary message, then the chart under it; final when both are done (sent or failed for good)."""
         claim = self._take(workspace.id, SUMMARY_KIND, key, now)
         if claim is not None:
             message = render_message("checkin_summary.j2", summary=summary, flagged=flagged, last=last)
-            final = self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now)
+            sent = outbox.post(client, claim, channel=team.channel_id, message=message)
+            done = Sends(took=True, retry=not self._record(claim, sent, now))
         else:
-            final = self._finished(workspace.id, SUMMARY_KIND, key)
+            done = Sends(elsewhere=not self._finished(workspace.id, SUMMARY_KIND, key))
         claim = self._take(workspace.id, CHART_KIND, key, now)
         if claim is not None and summary.key_results:
             png = progress_chart(summary.chart_series(), title=f"{team.name}: progress, cycle {summary.span.number}")
@@ -571,17 +587,21 @@ class Sweeper:
                 filename=f"okr-progress-{team.id}-{summary.week_start.isoformat()}.png",
                 title=f"{team.name} · week {summary.week} progress", comment="Progress of every key result this cycle",
             )  # fmt: skip
-            final = self._record(claim, sent, now) and final
+            done += Sends(took=True, retry=not self._record(claim, sent, now))
         elif claim is not None:
             with self.db.transaction() as session:
                 outbox.finish(session, claim, state=ClaimState.SKIPPED, outcome="no_key_results", now=now)
         else:
-            final = self._finished(workspace.id, CHART_KIND, key) and final
-        return final
+            done += Sends(elsewhere=not self._finished(workspace.id, CHART_KIND, key))
+        return done
 
     def _next_summary(self, row: Schedule, team: Team, week: date) -> None:
+        self._summary_done(row, team, week)
+
+    def _summary_done(self, row: Schedule, team: Team, week: date) -> bool:
+        """Plan the summary of `week`; False when another sweep had moved the row on already."""
         with self.db.transaction() as session:
-            schedule.move(
+            return schedule.move(
                 session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
                 week=week, due=schedule.summary_due(team, week),
             )  # fmt: skip

@@ -97,3 +97,38 @@ def test_two_sweeps_at_once_report_between_them_the_work_done_once(driver, slack
 
     # a sweep that finds every send claimed by the other reports it as taken, never as its own work
     assert all(set(report) - {TAKEN} <= set(WORK) for report in reports), reports
+
+
+def test_two_sweeps_at_once_post_the_weekly_summary_once_and_one_of_them_reports_it(driver, slack, db, database_url):
+    """Rockets' summary of the week of 7 December (DMs Monday 10:00 UTC, reminders Tuesday), due Wednesday 10:00:
+    two sweeps meet there, Slack slow on every post. One summary and one chart reach the channel, and the
+    reports count one summary between them (the sweep that moves the week on), the rest as taken."""
+    monday = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    wednesday = monday + timedelta(days=2)
+    for user, name in (("U0BEN", "ben"), ("U0CLEO", "cleo")):
+        slack.add_user(user, name, real_name=name.title(), tz="UTC")
+    with freeze_time(monday - timedelta(hours=2), tick=True) as clock:
+        rockets(driver, slack, members=("U0BEN", "U0CLEO"))
+        with db.transaction() as session:
+            session.scalars(select(Team)).one().timezone = "UTC"
+        commit(db, "Rockets")  # key result 1.1 is Ben's, 1.2 Cleo's
+        sweep = sweeper(slack, database_url, db)
+        for when in (monday - timedelta(hours=2), monday, monday + timedelta(days=1)):
+            clock.move_to(when)
+            sweep.run(when)  # the owners' zones read, their DMs, then their reminders
+        assert _channel_summaries(slack) == 0
+        slack.hold_next("chat.postMessage", 0.2, times=20)
+        clock.move_to(wednesday)
+        reports = sweep_as_replicas(slack, database_url, wednesday, count=2)
+        later = sweeper(slack, database_url, db).run(wednesday + MINUTE)
+        slack.clear_faults()
+
+    work = sum([*reports, later], Counter())
+    del work[TAKEN]
+    assert work == {"summary": 1}, (reports, later)
+    assert _channel_summaries(slack) == 1
+    assert len(slack.uploads) == 1  # the chart
+
+
+def _channel_summaries(slack) -> int:
+    return len([m for m in slack.messages("C0ROCKET") if "check-in" in (m.get("text") or "") and "week" in m["text"]])
