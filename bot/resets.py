@@ -99,6 +99,7 @@ class Resets(outbox.ClaimedSends):
             running = span_on(team, team_today(team, now), skip_closed=False)
             cycle = session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == running.number))
             committed = cycle is not None and reset.committed_anything(session, cycle_id=cycle.id)
+            scoring = cycle is not None and bool(reset.live_key_results(session, cycle_id=cycle.id))
         outcome = None
         wanted = (
             read is not None
@@ -118,7 +119,7 @@ class Resets(outbox.ClaimedSends):
             else:
                 message = render_message(
                     "reset_notice.j2", team=team, span=running, next_start=team.next_cycle_anchor or running.ends_on,
-                    scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600),
+                    scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600), scoring=scoring,
                 )  # fmt: skip
                 if not self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now):
                     return "retry"

@@ -89,7 +89,10 @@ def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: Bo
                 session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
             )
             cycle_id = reset.start_offered_reset(session, team=team, user_id=user_id, number=number, now=now()).id
-        respond(replace_original=True, **ephemeral("reset_begun.j2", team=team, number=number))
+            committed = reset.committed_anything(session, cycle_id=cycle_id)
+            asking = bool(reset.owners_to_ask(session, cycle_id=cycle_id))
+        begun = ephemeral("reset_begun.j2", team=team, number=number, committed=committed, asking=asking)
+        respond(replace_original=True, **begun)
         _resets(db, client).advance(cycle_id, now())
 
 

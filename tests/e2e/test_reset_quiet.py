@@ -190,6 +190,7 @@ def test_a_cycle_whose_objectives_were_all_dropped_keeps_its_notice_and_its_retr
         _sweep(sweep, clock, NOTICE_1)
         [notice] = _texts(_posts(slack)[before:])
         assert "Cycle 1 of Rockets ends on 2026-05-31" in notice, notice
+        assert "Final scores" not in notice and "1. *A short retro here*" in notice  # nothing is left to score
 
         # the end: nothing to score (no DM, no closing message), the retro says what was dropped and why
         before = len(_posts(slack))
@@ -222,6 +223,9 @@ def test_reset_by_hand_of_a_cycle_with_nothing_committed_says_so_and_posts_one_m
         result = driver.click(user=ADA, action_id="reset_start", channel=CHANNEL, ts=message["ts"])
         assert result.status == 200, result.text
         wait_until(lambda: getattr(_cycles(db).get(1), "reset_done_at", None) is not None)
+        said = [flatten(r["body"]) for r in slack.responses]
+        assert any("nothing to score or review: it closes now" in text for text in said), said
+        assert not any("final-score DMs" in text for text in said), said
         [opened] = _texts(_posts(slack)[before:])
         assert "*Cycle 2 of Rockets is open for drafting* (2026-06-01 to 2026-08-30)" in opened, opened
         assert _backlog(db) == {"Dark mode": ItemState.INBOX}

@@ -670,8 +670,8 @@ def weekly_summary(s: Style) -> WeeklySummary:
         ObjectiveWeek(o, tuple(KeyResultWeek(kr, o, 0.5, make_checkin(s, kr), trend, True, points) for kr in krs))
         for o, krs in make_okrs(s)
     )
-    owners = tuple(user(n) for n in range(1, 200))
-    return WeeklySummary(make_team(s), SPAN, WEEK_START, 13, objectives, owners[:100], owners[100:])
+    owners = tuple(user(n) for n in range(1, 300))
+    return WeeklySummary(make_team(s), SPAN, WEEK_START, 13, objectives, owners[:100], owners[100:200], owners[200:])
 
 
 @case("checkin_summary.j2")
@@ -679,7 +679,7 @@ def checkin_summary(s: Style) -> list[dict[str, Any]]:
     summary = weekly_summary(s)
     flagged = [w.key_result for w in summary.key_results]
     empty = WeeklySummary(make_team(s), SPAN, WEEK_START, 0, (), (), ())
-    return [{"summary": summary, "flagged": flagged}, {"summary": empty, "flagged": []}]
+    return [{"summary": summary, "flagged": flagged, "last": True}, {"summary": empty, "flagged": []}]
 
 
 @case("missed_checkins.j2")
@@ -965,8 +965,9 @@ def reset_confirm(s: Style) -> list[dict[str, Any]]:
 
 
 @case("reset_notice.j2")
-def reset_notice(s: Style) -> dict[str, Any]:
-    return {"team": make_team(s), "span": SPAN, "next_start": date(2027, 6, 7), "scoring_hours": SCORING_HOURS}
+def reset_notice(s: Style) -> list[dict[str, Any]]:
+    notice = {"team": make_team(s), "span": SPAN, "next_start": date(2027, 6, 7), "scoring_hours": SCORING_HOURS}
+    return [notice, {**notice, "scoring": False}]  # the second: every objective dropped, nothing to score
 
 
 @case("reset_started.j2")
@@ -976,8 +977,9 @@ def reset_started(s: Style) -> list[dict[str, Any]]:
 
 
 @case("reset_begun.j2")
-def reset_begun(s: Style) -> dict[str, Any]:
-    return {"team": make_team(s), "number": 123_456}
+def reset_begun(s: Style) -> list[dict[str, Any]]:
+    begun = {"team": make_team(s), "number": 123_456}
+    return [begun, {**begun, "committed": False, "asking": False}, {**begun, "committed": True, "asking": False}]
 
 
 @case("scoring_closed.j2")
