@@ -152,8 +152,12 @@ def last_ask(session: Session, *, team: Team, week_start: date, now: datetime) -
             | ((Schedule.remind_week_start == week_start) & (Schedule.remind_at >= now)),
         )
     ).all()
-    moments = [due for due, week, _, _ in rows if week == week_start and due >= now]
-    moments += [remind for _, _, remind, week in rows if week == week_start and remind is not None and remind >= now]
+    moments = []
+    for due, week, remind, remind_week in rows:  # a row may be due for this week, or remind of it, or both
+        if week == week_start and due >= now:
+            moments.append(due)
+        if remind_week == week_start and remind is not None and remind >= now:
+            moments.append(remind)
     return max(moments, default=None)
 
 

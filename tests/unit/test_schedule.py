@@ -11,6 +11,10 @@ import pytest
 from bot.rituals.schedule import (
     EARLIEST_ZONE,
     WEEK,
+    current_week,
+    cycle_end,
+    first_checkin,
+    late_cutoff,
     next_occurrence,
     occurrence,
     summary_due,
@@ -95,3 +99,77 @@ def test_the_summary_keeps_its_local_hour_over_a_daylight_saving_weekend():
     due = summary_due(team, date(2027, 3, 22))
     assert due == utc("2027-03-28 08:00")
     assert due.astimezone(PARIS).strftime("%a %H:%M") == "Sun 10:00"
+
+
+# the first check-in week, a new owner's first DM, the late-DM cut-off, the end of a cycle ---------------------
+
+
+def _team(anchor: str, *, zone: str = "UTC", weekday: int = 0, reminder_hours: int = 24) -> SimpleNamespace:
+    return SimpleNamespace(
+        timezone=zone, checkin_weekday=weekday, checkin_hour=10, reminder_hours=reminder_hours,
+        cycle_anchor=date.fromisoformat(anchor), anchor_cycle=1, closed_through=0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("anchor", "weekday", "now", "week"),
+    [
+        # a cycle from Monday 7 December, Monday check-ins: 08:30 that Monday is already week 1, not last week
+        ("2026-12-07", 0, "2026-12-07 08:30", "2026-12-07"),
+        ("2026-12-07", 0, "2026-12-07 10:00", "2026-12-07"),
+        ("2026-12-07", 0, "2026-12-14 09:59", "2026-12-07"),
+        ("2026-12-07", 0, "2026-12-14 10:00", "2026-12-14"),
+        # from Wednesday 9 December: its first check-in is Monday 14, and the days before belong to that week
+        ("2026-12-09", 0, "2026-12-09 00:00", "2026-12-14"),
+        ("2026-12-09", 0, "2026-12-16 12:00", "2026-12-14"),
+        ("2026-12-09", 0, "2026-12-21 10:00", "2026-12-21"),
+        # a Friday check-in and a cycle from Friday: before 10:00 that Friday is the cycle's first week too
+        ("2026-12-11", 4, "2026-12-11 09:00", "2026-12-07"),
+        # a cycle that has not begun (teams may commit ahead of it): plain check-in weeks, no jump forward
+        ("2027-01-04", 0, "2026-12-16 12:00", "2026-12-14"),
+    ],
+)
+def test_the_check_in_week_never_starts_before_the_cycle_that_has_begun(anchor, weekday, now, week):
+    team = _team(anchor, weekday=weekday)
+    assert current_week(team, ZoneInfo("UTC"), utc(now)) == date.fromisoformat(week)
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "week", "due"),
+    [
+        # zone unknown: the week still to come somewhere (UTC-12), due as soon as it has come anywhere (UTC+14)
+        ("2026-12-02 12:00", None, "2026-12-07", "2026-12-06 20:00"),
+        # ... or at once, when its earliest 10:00 has already passed: Monday 08:30 UTC
+        ("2026-12-07 08:30", None, "2026-12-07", "2026-12-07 08:30"),
+        # ... until 10:00 has passed even in UTC-12 (Monday 22:00 UTC): then next week's
+        ("2026-12-07 22:00", None, "2026-12-07", "2026-12-07 22:00"),
+        ("2026-12-07 22:01", None, "2026-12-14", "2026-12-13 20:00"),
+        # a known zone: the next 10:00 there
+        ("2026-12-07 08:30", "America/New_York", "2026-12-07", "2026-12-07 15:00"),
+        ("2026-12-07 08:30", "Asia/Tokyo", "2026-12-14", "2026-12-14 01:00"),
+    ],
+)
+def test_a_new_owners_first_dm(now, zone, week, due):
+    person = SimpleNamespace(timezone=zone)
+    assert first_checkin(_team("2026-12-07"), person, utc(now)) == (date.fromisoformat(week), utc(due))
+
+
+@pytest.mark.parametrize(
+    ("zone", "week", "reminder_hours", "cutoff"),
+    [
+        ("Europe/London", "2026-12-07", 24, "2026-12-13 10:00"),  # Sunday 10:00
+        ("Europe/London", "2026-12-07", 72, "2026-12-11 10:00"),  # Friday 10:00
+        ("America/New_York", "2027-11-01", 24, "2027-11-07 15:00"),  # Sunday 10:00 EST, the day clocks fall back
+        ("Europe/London", "2027-03-22", 24, "2027-03-28 09:00"),  # Sunday 10:00 BST, the day clocks go forward
+    ],
+)
+def test_a_late_dm_goes_out_until_the_reminder_delay_before_the_next_check_in(zone, week, reminder_hours, cutoff):
+    team = _team("2026-12-07", zone=zone, reminder_hours=reminder_hours)
+    assert late_cutoff(team, date.fromisoformat(week), ZoneInfo(zone)) == utc(cutoff)
+
+
+def test_a_check_in_week_belongs_to_the_cycle_its_check_in_day_falls_in():
+    tuesday_start = _team("2026-09-08")  # 13 weeks: the cycle ends at midnight after Monday 7 December
+    assert cycle_end(tuesday_start, date(2026, 11, 30)) == utc("2026-12-08 00:00")
+    assert cycle_end(tuesday_start, date(2026, 12, 7)) == utc("2026-12-08 00:00")  # its week 13's check-in day
+    assert cycle_end(tuesday_start, date(2026, 12, 14)) == utc("2027-03-09 00:00")  # the next cycle's
