@@ -168,3 +168,25 @@ def test_a_ripple_and_the_digest_in_the_sandbox(database_url):
     assert "R1 is acknowledged by @ben." in output  # the notice, redrawn after the click
     assert "RIPPLES DIGEST · WEEK TO" in output and "1 of 2 teams had news" in output
     assert "*Rockets* #team-rocket" in output and "*R1* _new_ KR 1.1" in output
+
+
+def test_a_dm_checked_in_after_sweep_next_is_redrawn_for_its_own_week(database_url):
+    """`sweep next` moves the sandbox's clock to the DM's moment, so a check-in made from the DM counts for the
+    week the DM named, and the DM redrawn after it names that same week (never the week the machine is in)."""
+    output = _play(
+        database_url,
+        "\n".join([
+            *ROCKETS_COMMIT,  # on Wednesday 9 December: Ben's first DM is Monday 14 December's
+            "sweep next",
+            "as ben",
+            "in dm",
+            "click 1 Check in",
+            "submit value=45 confidence=7",
+            "messages",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "(pretending it is Monday 2026-12-14 09:00 UTC)" in output  # 10:00 in Paris, Ben's zone
+    dm, redrawn = output.split("\n[DM to ben]", 1)[1], output.rsplit("1. OKR bot:", 1)[1]
+    assert "ROCKETS · WEEK OF 2026-12-14" in dm
+    assert "ROCKETS · WEEK OF 2026-12-14" in redrawn and "checked in 45, 7/10" in redrawn, redrawn
