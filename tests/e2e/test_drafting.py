@@ -368,13 +368,16 @@ def goto(driver, slack, step: str, *, user: str) -> dict:
     return top(slack, user)
 
 
-def test_a_stale_form_never_overwrites_a_newer_save(driver, slack, db, rockets):
-    full_draft(driver, slack)
-    message = share(driver, slack)
-    # Ben and Cleo both open the shared draft to edit it, and both go to its objective
+def both_editing(driver, slack, message: dict) -> None:
+    """Cleo joins the team, then Ben and Cleo both open the shared draft to edit it."""
     join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
     for user in ("U0BEN", "U0CLEO"):
         edit_shared(driver, slack, message, user=user)
+
+
+def test_a_stale_form_never_overwrites_a_newer_save(driver, slack, db, rockets):
+    full_draft(driver, slack)
+    both_editing(driver, slack, share(driver, slack))  # and both go to its objective
     for user in ("U0BEN", "U0CLEO"):
         assert goto(driver, slack, "objective", user=user)["callback_id"] == "draft_objective", user
 
@@ -392,10 +395,7 @@ def test_a_stale_form_never_overwrites_a_newer_save(driver, slack, db, rockets):
 def test_moving_between_steps_leaves_the_others_forms_current(driver, slack, db, rockets):
     title, why = "New teams get value in their first week", "Half of new teams leave in week one"
     full_draft(driver, slack, title=title)
-    message = share(driver, slack)
-    join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
-    for user in ("U0BEN", "U0CLEO"):
-        edit_shared(driver, slack, message, user=user)
+    both_editing(driver, slack, share(driver, slack))
     version = the_draft(db).version
 
     # Ben only looks around: to the objective, on to the key results unchanged, back to the review
@@ -426,10 +426,7 @@ def test_moving_between_steps_leaves_the_others_forms_current(driver, slack, db,
 
 def test_sharing_again_from_a_form_opened_before_someone_elses_change_is_refused(driver, slack, db, rockets):
     full_draft(driver, slack)
-    message = share(driver, slack)
-    join_team(driver, slack, user="U0CLEO", channel="C0ROCKET")
-    for user in ("U0BEN", "U0CLEO"):
-        edit_shared(driver, slack, message, user=user)
+    both_editing(driver, slack, share(driver, slack))
     goto(driver, slack, "objective", user="U0BEN")
     submit(driver, slack, objective_values("Ben's better objective"), user="U0BEN")  # a change of content
     updates = len(slack.calls_to("chat.update"))
