@@ -475,6 +475,18 @@ class FakeSlack:
         in between. Other calls go on meanwhile; ``stop()`` abandons answers still held."""
         self._faults.hold(method, seconds, times)
 
+    def lose_answer_next(self, method: str, *, times: int = 1, status: int = 500, error: str = "internal_error") -> None:
+        """The next ``times`` successful calls of ``method`` take effect (the message is posted, the view opened),
+        but their answer is an HTTP ``status`` error: Slack did the work and the client thinks it failed."""
+        self._faults.lose(method, Fault(error, status=status), times)
+
+    def lose_answer_share(
+        self, method: str, share: float, *, status: int = 500, error: str = "internal_error", seed: int = 0
+    ) -> None:
+        """From now on each successful call of ``method`` has its answer replaced by an error with probability
+        ``share`` (0 stops it): the work is done, the client hears a failure. Draws come from ``Random(seed)``."""
+        self._faults.lose_share(method, Fault(error, status=status), share, seed)
+
     def clear_faults(self) -> None:
         """Drop queued faults, failure shares and pending holds (``set_rate_limit`` limits stay)."""
         self._faults.clear()

@@ -939,3 +939,40 @@ def test_oauth_checks_client_credentials_when_configured() -> None:
             error_of(client.oauth_v2_access, client_id="111.222", client_secret="bad", code=code) == "bad_client_secret"
         )
         assert client.oauth_v2_access(client_id="111.222", client_secret="shh", code=code)["ok"]
+
+
+def test_lose_answer_next_posts_but_answers_an_error(fake: FakeSlack, client: WebClient) -> None:
+    fake.lose_answer_next("chat.postMessage")
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="posted all the same")
+    assert refused.value.response.status_code == 500
+    assert [m["text"] for m in fake.messages("C1")] == ["posted all the same"]
+    assert fake.calls_to("chat.postMessage")[0].ok  # the record says what Slack did, not what the client heard
+    assert client.chat_postMessage(channel="C1", text="second")["ok"]  # used up
+
+
+def test_lose_answer_next_leaves_refused_calls_alone(fake: FakeSlack, client: WebClient) -> None:
+    fake.lose_answer_next("chat.postMessage")
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C0NOWHERE", text="refused")
+    assert refused.value.response["error"] == "channel_not_found"
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C1", text="lost answer")  # the loss was still pending
+    assert [m["text"] for m in fake.messages("C1")] == ["lost answer"]
+
+
+def test_lose_answer_share_is_repeatable(fake: FakeSlack, client: WebClient) -> None:
+    def run(seed: int) -> list[bool]:
+        fake.lose_answer_share("chat.postMessage", 0.5, seed=seed)
+        heard = []
+        for n in range(20):
+            try:
+                heard.append(client.chat_postMessage(channel="C1", text=str(n))["ok"])
+            except SlackApiError:
+                heard.append(False)
+        fake.lose_answer_share("chat.postMessage", 0)
+        return heard
+
+    first, again = run(7), run(7)
+    assert first == again and 3 < first.count(False) < 17
+    assert len(fake.messages("C1")) == 40  # every call was posted, whatever its answer said

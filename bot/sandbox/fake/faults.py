@@ -48,6 +48,8 @@ class FaultPlan:
         self._queued: dict[str, deque[Fault]] = defaultdict(deque)
         self._shares: dict[str, FaultShare] = {}
         self._holds: dict[str, deque[float]] = defaultdict(deque)
+        self._lost: dict[str, deque[Fault]] = defaultdict(deque)
+        self._lost_shares: dict[str, FaultShare] = {}
         self._limits: dict[str, int] = {}
         self._recent: dict[tuple[str, str | None], deque[float]] = defaultdict(deque)
 
@@ -71,12 +73,27 @@ class FaultPlan:
         with self._lock:
             self._holds[method].extend([seconds] * times)
 
+    def lose(self, method: str, fault: Fault, times: int) -> None:
+        with self._lock:
+            self._lost[method].extend([fault] * times)
+
+    def lose_share(self, method: str, fault: Fault, share: float, seed: int) -> None:
+        if not 0 <= share <= 1:
+            raise ValueError(f"share must be between 0 and 1, not {share!r}")
+        with self._lock:
+            if share == 0:
+                self._lost_shares.pop(method, None)
+            else:
+                self._lost_shares[method] = FaultShare(fault, share, random.Random(seed))
+
     def clear(self) -> None:
         """Forget queued faults, shares and pending holds; per-minute limits model Slack itself and stay."""
         with self._lock:
             self._queued.clear()
             self._shares.clear()
             self._holds.clear()
+            self._lost.clear()
+            self._lost_shares.clear()
 
     def set_limit(self, method: str, per_minute: int | None) -> None:
         with self._lock:
@@ -96,6 +113,15 @@ class FaultPlan:
             if queue:
                 return queue.popleft()
             share = self._shares.get(method)
+            return share.fault if share is not None and share.hits() else None
+
+    def take_lost(self, method: str) -> Fault | None:
+        """The error answer that replaces this call's real one, when its answer is to be lost (it is used up)."""
+        with self._lock:
+            queue = self._lost.get(method)
+            if queue:
+                return queue.popleft()
+            share = self._lost_shares.get(method)
             return share.fault if share is not None and share.hits() else None
 
     def take_hold(self, method: str) -> float | None:

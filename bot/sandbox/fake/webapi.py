@@ -39,6 +39,9 @@ class WebApi:
         status, body, headers, team_id = self._answer(method, args, token, basic_auth)
         hold = self.faults.take_hold(method)
         self.recorder.record_call(ApiCall(method, args, token, body, status, self.state.clock(), team_id))
+        if body.get("ok") and (lost := self.faults.take_lost(method)) is not None:
+            # Slack did the work (it is recorded above), but the answer the client gets is an error
+            return *_fault_answer(lost), hold
         return status, body, headers, hold
 
     def _answer(
