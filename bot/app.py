@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import Executor
 from urllib.parse import urljoin
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -17,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 import handlers
 from bot import clock
+from bot.ack import AckGate, Fallbacks, Notices, Workers
 from bot.rituals.workspaces import ensure_workspace
 from bot.settings import Mode, Settings
 from bot.slack import web_client
@@ -44,25 +44,52 @@ log = logging.getLogger(__name__)
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
-def build_app(settings: Settings, db: Database, *, listener_executor: Executor | None = None) -> App:
-    """The Bolt app. `listener_executor` runs the work done after each ack (Bolt's own pool by default)."""
+class OkrApp(App):
+    """Bolt's App, answering every request within the ack deadline (bot/ack.py): over HTTP and Socket Mode alike."""
+
+    gate: AckGate
+    workers: Workers
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        return self.gate.dispatch(super().dispatch, req)
+
+    def close(self) -> None:
+        """Stop taking work: the pools' threads end once what they run is done."""
+        self.gate.shutdown()
+        self.gate.fallbacks.notices.shutdown()
+        self.workers.shutdown(wait=False)
+
+
+def build_app(settings: Settings, db: Database, *, workers: Workers | None = None, slots: int = 16) -> OkrApp:
+    """The Bolt app. `workers` run the listeners and the work after each ack; `slots` bound the requests being
+    dispatched at once (README, "Answering Slack in time")."""
     client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token)
+    workers = workers or Workers()
     bolt_log = logging.getLogger("bot.bolt")
-    common = {"signing_secret": settings.slack_signing_secret, "client": client, "logger": bolt_log}
-    if listener_executor is not None:
-        common["listener_executor"] = listener_executor
+    common = {
+        "signing_secret": settings.slack_signing_secret,
+        "client": client,
+        "logger": bolt_log,
+        "listener_executor": workers,
+    }
     quiet = _ClientCarriesTheToken(client.token)
     bolt_log.addFilter(quiet)
     try:
         if settings.mode is Mode.OAUTH:
-            app = App(oauth_settings=_oauth_settings(settings, db), **common)
+            app = OkrApp(oauth_settings=_oauth_settings(settings, db), **common)
         else:
-            app = App(**common)  # the client carries the bot token
+            app = OkrApp(**common)  # the client carries the bot token
     finally:
         bolt_log.removeFilter(quiet)
+    fallbacks = Fallbacks(Notices(client))
+    app.workers = workers
+    app.gate = AckGate(workers=workers, fallbacks=fallbacks, signing_secret=settings.slack_signing_secret, slots=slots)
+    served = None
     if settings.mode is not Mode.OAUTH:
-        _register_workspace(db, client.auth_test().data)
-    handlers.register(app, db=db)
+        identity = client.auth_test().data
+        _register_workspace(db, identity)
+        served = frozenset(filter(None, (identity.get("team_id"), identity.get("enterprise_id"))))
+    handlers.register(app, db=db, fallbacks=fallbacks, served=served)
     return app
 
 

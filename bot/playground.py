@@ -9,9 +9,7 @@ from __future__ import annotations
 import secrets
 import shlex
 import sys
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import TextIO
 from sqlalchemy import func, select
 
 from bot import clock, scheduler
+from bot.ack import Workers
 from bot.app import build_app
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.sandbox.transcript import render_blocks
@@ -64,31 +63,6 @@ def seed(fake: FakeSlack) -> None:
         fake.add_channel(channel_id, name, members=tuple(u for u, _r, _a in USERS.values()))
 
 
-class TrackedExecutor(ThreadPoolExecutor):
-    """Bolt's listener pool, counting the work still running after each ack, so output is shown when it is done."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=10, thread_name_prefix="bolt-listener")
-        self._busy = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        with self._idle:
-            self._busy += 1
-        future = super().submit(fn, *args, **kwargs)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _future: Future) -> None:
-        with self._idle:
-            self._busy -= 1
-            self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
-
-
 class Playground:
     """One terminal session: who you are, where you are, and what the bot has shown so far."""
 
@@ -98,7 +72,7 @@ class Playground:
         driver: SlackDriver,
         out: TextIO,
         sweeper: Sweeper | None = None,
-        listeners: TrackedExecutor | None = None,
+        listeners: Workers | None = None,
         quiet: float = 0.3,
     ) -> None:
         self.fake, self.driver, self.out, self.sweeper, self.listeners = fake, driver, out, sweeper, listeners
@@ -457,8 +431,8 @@ def run_playground(
     )
     db = Database(settings.database_url)
     clock.reset()  # the sandbox starts at the machine's time; `sweep next` moves it on
-    listeners = TrackedExecutor()
-    app = build_app(local, db, listener_executor=listeners)
+    listeners = Workers(10)
+    app = build_app(local, db, workers=listeners)
     server = BackgroundServer(make_wsgi_app(app, db, signing_secret=signing_secret))
     driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
     sweeper = Sweeper(db, scheduler.client_for(local, db))
@@ -480,6 +454,7 @@ def run_playground(
         if background is not None:
             background.shutdown(wait=False)
         server.stop()
+        app.close()
         listeners.shutdown(wait=True, cancel_futures=True)
         fake.stop()
         db.dispose()

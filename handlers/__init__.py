@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.ack import Fallbacks
 from handlers import (
     backlog,
     checkins,
@@ -23,8 +24,8 @@ from handlers import (
 from storage.db import Database
 
 
-def register(app: App, *, db: Database) -> None:
-    middleware.register(app, db=db)
+def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[str] | None = None) -> None:
+    middleware.register(app, db=db, fallbacks=fallbacks, served=served)
     errors.register(app)
     commands.register(app)
     team_actions.register(app)

@@ -16,9 +16,10 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from sqlalchemy.exc import OperationalError
 
+from bot.ack import form_refusal
 from bot.errors import OkrError
-from bot.render import render_view
 from handlers.replies import ephemeral, error_reply
+from storage.db import RequestAbandoned
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def replying_errors(respond: Callable[..., Any] | None) -> Iterator[None]:
     """Turn any error in the block into an ephemeral reply (or a log line when there is no one to tell)."""
     try:
         yield
+    except RequestAbandoned:
+        log.info("work of a request Slack was already answered for was rolled back")
     except Exception as error:  # every failure must reach the person, not Bolt
         reply = reply_for(error)
         if respond is not None:
@@ -50,14 +53,15 @@ def replying_errors(respond: Callable[..., Any] | None) -> Iterator[None]:
 
 def on_error(error: Exception, body: dict[str, Any], respond=None, response: BoltResponse | None = None) -> None:
     """Errors Bolt itself caught: in middleware, or before a listener acked."""
+    if isinstance(error, RequestAbandoned):
+        log.info("work of a request Slack was already answered for was rolled back")
+        return
     reply = reply_for(error)
     if body.get("type") == "view_submission" and response is not None:
-        # a form whose save failed before it was answered (the database went away mid-save): the reason goes on
-        # top of the form, which stays open underneath with everything typed in it, to submit again
-        title = ((body.get("view") or {}).get("title") or {}).get("text") or "OKR bot"
-        view = render_view("modal_error.j2", title=str(title), message=reply["text"])
+        # a form whose save failed before it was answered (the database went away mid-save): the form stays open
+        # with everything typed in it, the reason next to its first field, to submit again
         response.status = 200
-        response.body = json.dumps({"response_action": "push", "view": view})
+        response.body = json.dumps(form_refusal(body.get("view"), reply["text"]))
         response.headers["content-type"] = ["application/json;charset=utf-8"]
         return
     if respond is not None:

@@ -9,14 +9,14 @@ from sqlalchemy import select
 
 from bot.rituals.events import first_delivery
 from bot.rituals.workspaces import mark_uninstalled
-from handlers.middleware import now
+from handlers.middleware import before_ack, nothing_after_ack, now
 from storage.models import Workspace
 
 
 def register(app: App) -> None:
     stores_installations = app.installation_store is not None
 
-    def on_app_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
+    def on_app_uninstalled(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         if stores_installations:
             app.default_app_uninstalled_event_listener()(context=context)
         _mark(body, context, reason="app_uninstalled")
@@ -28,8 +28,9 @@ def register(app: App) -> None:
         if event.get("tokens", {}).get("bot"):
             _mark(body, context, reason="tokens_revoked")
 
-    app.event("app_uninstalled")(on_app_uninstalled)
-    app.event("tokens_revoked")(on_tokens_revoked)
+    # both are done before the ack (`before_ack`): an uninstall Slack was told we know of is never lost
+    app.event("app_uninstalled", middleware=[before_ack(on_app_uninstalled)])(nothing_after_ack)
+    app.event("tokens_revoked", middleware=[before_ack(on_tokens_revoked)])(nothing_after_ack)
 
 
 def _mark(body: dict[str, Any], context: BoltContext, *, reason: str) -> None:

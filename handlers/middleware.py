@@ -11,6 +11,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy.exc import OperationalError
 
 from bot import clock
+from bot.ack import Fallbacks, Reason, form_refusal
 from bot.render import render_message
 from bot.rituals.workspaces import ensure_workspace, find_workspace
 from storage.db import Database
@@ -19,50 +20,89 @@ log = logging.getLogger(__name__)
 LIFECYCLE_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
-def register(app: App, *, db: Database) -> None:
+def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[str] | None = None) -> None:
+    """`served`: with a single bot token, the Slack team (and enterprise) ids it was installed in; requests from
+    anywhere else are refused. None when the installation store decides (OAuth)."""
+
     def attach(body: dict, context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         context["db"] = db
         slack_team_id = context.team_id or context.enterprise_id
         if not isinstance(slack_team_id, str) or not 0 < len(slack_team_id) <= 32:
-            return next()  # no workspace, or not one Slack would name: nothing is written for it
-        # a request that got through authorisation means the app is installed, unless it is
-        # the very event saying it no longer is
-        installed = body.get("event", {}).get("type") not in LIFECYCLE_EVENTS
+            return refused(body, "no_workspace")  # no workspace, or not one Slack would name: nothing is written
+        if served is not None and not ({context.team_id, context.enterprise_id} & served):
+            return refused(body, "other_workspace")
+        lifecycle = body.get("event", {}).get("type") in LIFECYCLE_EVENTS
         try:
-            context["workspace_id"] = _workspace_id(db, context, installed=installed)
+            workspace_id, uninstalled = _workspace(db, context)
         except OperationalError as error:
             log.error("database unavailable", exc_info=error)
-            return unavailable(body)
+            return fallbacks.answer(body, Reason.DATABASE)
+        if uninstalled and not lifecycle:
+            return refused(body, "uninstalled")
+        context["workspace_id"] = workspace_id
         return next()
 
     app.use(attach)
 
 
-def _workspace_id(db: Database, context: BoltContext, *, installed: bool) -> int:
-    """Usually a read: the row is written at install (or start-up) and only changes on reinstall."""
+def _workspace(db: Database, context: BoltContext) -> tuple[int, bool]:
+    """(id, uninstalled) of the request's workspace. Usually a read: the row is written at install (or start-up).
+
+    A request never marks a workspace installed again: only an install (OAuth) or a start with a working token
+    does, so a request arriving after `app_uninstalled` cannot bring the bot back to life there.
+    """
     slack_team_id = context.team_id or context.enterprise_id
     with db.read() as session:
         workspace = find_workspace(session, slack_team_id=slack_team_id)
-        if workspace is not None and not (installed and workspace.uninstalled_at is not None):
-            return workspace.id
+        if workspace is not None:
+            return workspace.id, workspace.uninstalled_at is not None
     with db.transaction() as session:
         workspace = ensure_workspace(
-            session,
-            slack_team_id=slack_team_id,
-            enterprise_id=context.enterprise_id,
-            installed=installed,
-            now=now(),
+            session, slack_team_id=slack_team_id, enterprise_id=context.enterprise_id, installed=False, now=now()
         )
-        return workspace.id
+        return workspace.id, workspace.uninstalled_at is not None
 
 
-def unavailable(body: dict) -> BoltResponse:
-    """Without its database the bot can do nothing safely: say so, and let Slack retry events."""
+REFUSALS = {
+    "no_workspace": "The OKR bot could not tell which Slack workspace this came from, so it did nothing.",
+    "other_workspace": "This OKR bot is installed for another Slack workspace, so it did nothing here.",
+    "uninstalled": "The OKR bot has been uninstalled from this workspace. Reinstall it to use it again: your "
+    "teams and OKRs are still there.",
+}
+
+
+def refused(body: dict, why: str) -> BoltResponse:
+    """A request the bot will not act on, answered so that Slack does not send it again; nothing is written."""
+    log.info("a request was refused", extra={"why": why, "type": body.get("type")})
     if body.get("command"):
-        message = {"response_type": "ephemeral", **render_message("unavailable.j2")}
+        message = {"response_type": "ephemeral", **render_message("error.j2", message=REFUSALS[why], usage=None)}
         return BoltResponse(status=200, body=json.dumps(message), headers={"content-type": "application/json"})
-    # Slack retries events answered with an error, so an event received during an outage is not lost
-    return BoltResponse(status=503, body="")
+    if body.get("type") == "view_submission":
+        body_json = json.dumps(form_refusal(body.get("view"), REFUSALS[why]))
+        return BoltResponse(status=200, body=body_json, headers={"content-type": "application/json"})
+    return BoltResponse(status=200, body="")
+
+
+def before_ack(work: Callable[..., None]) -> Callable[..., BoltResponse | None]:
+    """Listener middleware that does an event's `work(event=, body=, context=)` before Slack is told the event
+    arrived: what an acknowledged event changes is in the database before the ack, so a crash the next instant
+    loses nothing. When the database cannot take it, Slack is answered 503 and sends the event again (its
+    `event_id` keeps a redelivery from counting twice)."""
+
+    def middleware(event: dict, body: dict, context: BoltContext, next: Callable[[], BoltResponse]):
+        try:
+            work(event=event, body=body, context=context)
+        except OperationalError as error:
+            log.warning("an event could not be stored: Slack will send it again",
+                        extra={"type": event.get("type"), "error": type(error.orig).__name__})  # fmt: skip
+            return BoltResponse(status=503, body="")
+        return next()
+
+    return middleware
+
+
+def nothing_after_ack() -> None:
+    """The listener of an event whose whole work is done before its ack (`before_ack`)."""
 
 
 def now() -> datetime:

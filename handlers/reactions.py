@@ -1,26 +1,30 @@
 """Reactions on a triage or sprint item's message are votes; every other reaction in Slack is ignored.
 
-Bolt acks events before this runs and drops the bot's own reactions. A vote is recorded in the same
-transaction as Slack's `event_id`, so a retried event never counts twice, and ordered by its `event_ts`, so
-a retried add that arrives after its removal does not bring the vote back; another bot's reactions are not
-votes (`users.info` says who is a bot, remembered per person). The item's message is redrawn once the
-votes settle (debounced), not on every reaction.
+Bolt drops the bot's own reactions. A vote is recorded before the event is acknowledged, in the same transaction
+as Slack's `event_id`, so a retried event never counts twice and an acknowledged one is never lost; it is ordered
+by its `event_ts`, so a retried add that arrives after its removal does not bring the vote back. The item's message
+is redrawn after the ack, once the votes settle (debounced), not on every reaction.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
+from sqlalchemy.exc import OperationalError
 
 from bot.debounce import Debouncer
 from bot.rituals import triage
 from bot.rituals.events import first_delivery
-from bot.rounds import RoundsInSlack, reacts_as_bot
+from bot.rounds import RoundsInSlack
 from handlers.middleware import now
+from storage.db import Database
 
+log = logging.getLogger(__name__)
 _SLACK_TS = re.compile(r"(\d{1,12})\.(\d{1,6})")
 TALLY_DELAY = 2.0  # seconds a burst of reactions on one item has to settle before its message is redrawn
 
@@ -28,38 +32,57 @@ TALLY_DELAY = 2.0  # seconds a burst of reactions on one item has to settle befo
 def register(app: App) -> None:
     tally_updates = Debouncer(TALLY_DELAY)  # one per app: its keys are this app's database's round items
 
-    def on_reaction(event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        vote(event, body, context, client, tally_updates)
+    def on_reaction(context: BoltContext, client: WebClient) -> None:
+        changed = context.get("vote_changed")
+        if changed is not None:
+            redraw_tally(context["db"], client, changed, tally_updates)
 
-    app.event("reaction_added")(on_reaction)
-    app.event("reaction_removed")(on_reaction)
+    for kind in ("reaction_added", "reaction_removed"):
+        app.event(kind, middleware=[record_vote])(on_reaction)
 
 
-def vote(event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient,
-         tally_updates: Debouncer) -> None:  # fmt: skip
+def record_vote(event: dict[str, Any], body: dict[str, Any], context: BoltContext, next: Callable[[], Any]) -> Any:
+    """Before the ack: the vote is stored with its `event_id`, so a vote Slack was told we have is never lost, even
+    if the process dies the next instant. If the database cannot take it, Slack is answered 503 and sends it again.
+
+    Only a team's members vote, which another app's bot never is: a reaction by anyone else is ignored without
+    asking Slack who they are, which would hold up the answer.
+    """
     vote = _vote_of(event)
     workspace_id, db = context.get("workspace_id"), context["db"]
     if vote is None or workspace_id is None:
-        return
+        return next()
     channel, ts, user, reaction = vote
-    with db.read() as session:
-        target = triage.target_of(session, workspace_id=workspace_id, channel_id=channel, ts=ts)
-    if target is None or not triage.votable(target.kind, target.ballot_size, triage.base_reaction(reaction)):
-        return
-    if not target.open or reacts_as_bot(db, client, workspace_id, user, now()):
-        return
-    with db.transaction() as session:
-        if not first_delivery(session, workspace_id=workspace_id, event_id=str(body.get("event_id") or ""),
-                              event_type=event["type"], now=now()):  # fmt: skip
-            return
-        changed = triage.record_reaction(
-            session, workspace_id=workspace_id, target=target, user_id=user, reaction=reaction,
-            added=event["type"] == "reaction_added", event_ts=_event_ts(event), now=now(),
-        )  # fmt: skip
+    try:
+        with db.read() as session:
+            target = triage.target_of(session, workspace_id=workspace_id, channel_id=channel, ts=ts)
+            if target is None or not triage.votable(target.kind, target.ballot_size, triage.base_reaction(reaction)):
+                return next()
+            added = event["type"] == "reaction_added"
+            if not target.open or (added and not triage.may_vote(session, target, user)):
+                return next()  # not a vote: nothing is written
+        with db.transaction() as session:
+            if not first_delivery(session, workspace_id=workspace_id, event_id=str(body.get("event_id") or ""),
+                                  event_type=event["type"], now=now()):  # fmt: skip
+                return next()
+            changed = triage.record_reaction(
+                session, workspace_id=workspace_id, target=target, user_id=user, reaction=reaction,
+                added=added, event_ts=_event_ts(event), now=now(),
+            )  # fmt: skip
+    except OperationalError as error:
+        log.warning("a vote could not be stored: Slack will send it again", extra={"error": type(error.orig).__name__})
+        return BoltResponse(status=503, body="")
     if changed:
-        rounds = RoundsInSlack(db, client)
-        tally_updates.delay = TALLY_DELAY
-        tally_updates.call(target.round_item_id, lambda: rounds.redraw(target.round_item_id, now()))
+        context["vote_changed"] = target.round_item_id
+    return next()
+
+
+def redraw_tally(db: Database, client: WebClient, round_item_id: int, tally_updates: Debouncer) -> None:
+    """After the ack: the item's message is redrawn once the votes settle (if this process dies first, the minute
+    sweep redraws tallies left behind)."""
+    rounds = RoundsInSlack(db, client)
+    tally_updates.delay = TALLY_DELAY
+    tally_updates.call(round_item_id, lambda: rounds.redraw(round_item_id, now()))
 
 
 def _vote_of(event: dict[str, Any]) -> tuple[str, str, str, str] | None:

@@ -25,7 +25,7 @@ from bot.rituals.events import first_delivery
 from bot.slack import deliver
 from handlers.errors import replying_errors
 from handlers.forms import checked, form_fields, number_of, open_form
-from handlers.middleware import now
+from handlers.middleware import before_ack, nothing_after_ack, now
 from handlers.replies import LoggedRespond, ephemeral
 from storage.db import Database
 
@@ -48,7 +48,7 @@ def register(app: App) -> None:
     app.action("carry_forward_open")(on_open_carry)
     app.view_submission("carry_forward")(on_carry_submitted)
     app.action("cycle_draft")(on_draft)
-    app.event("message")(on_message)
+    app.event("message", middleware=[before_ack(on_message)])(nothing_after_ack)
 
 
 def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:

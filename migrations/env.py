@@ -77,7 +77,7 @@ def run_online() -> None:
     if connection is not None:
         _migrate(connection)
         return
-    engine = make_engine(_url())
+    engine = make_engine(_url(), timeouts=False)  # a migration may rewrite a large table
     try:
         with engine.connect() as connection:
             _migrate(connection)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL
@@ -11,6 +13,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # execution option marking connections of read-only transactions
 READ_ONLY = "okr_read_only"
+
+# Set, while a Slack request is being handled, to an event that is set once Slack has been given a fallback answer
+# in its place ("nothing was saved, try again"): from then on the request's transactions roll back instead of
+# committing, so that the answer stays true (bot/ack.py).
+request_abandoned: ContextVar[threading.Event | None] = ContextVar("okr_request_abandoned", default=None)
+
+# How long PostgreSQL may take (a request never waits on these: bot/ack.py answers Slack first). They bound what a
+# stuck statement or a held lock costs a worker, and free the server's side of a connection a crash left open.
+PG_CONNECT_TIMEOUT = 5  # seconds
+PG_POOL_TIMEOUT = 5  # seconds to wait for a free connection of the pool
+PG_STATEMENT_TIMEOUT_MS = 60_000
+PG_LOCK_TIMEOUT_MS = 15_000
+PG_IDLE_IN_TRANSACTION_MS = 120_000
+
+
+class RequestAbandoned(Exception):
+    """A transaction of a Slack request that was answered without it (see `request_abandoned`): rolled back."""
 
 
 class Database:
@@ -28,6 +47,9 @@ class Database:
         """A session whose work is committed together on success and rolled back on any error."""
         with self._sessions.begin() as session:
             yield session
+            abandoned = request_abandoned.get()
+            if abandoned is not None and abandoned.is_set():
+                raise RequestAbandoned("Slack was told this was not saved: rolled back")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -47,13 +69,36 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(url: URL | str, *, echo: bool = False) -> Engine:
+def make_engine(url: URL | str, *, echo: bool = False, timeouts: bool = True) -> Engine:
+    """The engine for `url`; `timeouts=False` (migrations) lets a statement run as long as it needs."""
     url_text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
     if url_text.startswith("sqlite"):
         engine = create_engine(url_text, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url_text, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if not timeouts:
+        return create_engine(url_text, echo=echo, pool_pre_ping=True)
+    options = (
+        f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} -c lock_timeout={PG_LOCK_TIMEOUT_MS} "
+        f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_MS}"
+    )
+    return create_engine(
+        url_text,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=PG_POOL_TIMEOUT,
+        connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT,
+            "options": options,
+            # a server that vanished from the network (not one that refuses) is noticed within a minute or so
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -231,6 +231,12 @@ def record_reaction(
     return True
 
 
+def may_vote(session: Session, target: Target, user_id: str) -> bool:
+    """Whether a reaction by this person can be a vote: a member of the team (never a bot: bots do not join teams).
+    `record_reaction` checks it again under its locks."""
+    return _member(session, target.team_id, user_id)
+
+
 def _member(session: Session, team_id: int, user_id: str) -> bool:
     return session.scalar(
         select(Membership.id).where(Membership.team_id == team_id, Membership.user_id == user_id)

@@ -46,6 +46,7 @@ class HttpResult:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    elapsed: float = 0.0  # seconds from sending the request to having read the whole answer
 
     @property
     def text(self) -> str:
@@ -93,12 +94,15 @@ class SlackDriver:
     def send_raw(self, body: bytes, headers: dict[str, str]) -> HttpResult:
         """POST exactly these bytes and headers; no signing (for signature and malformed-request tests)."""
         request = urllib.request.Request(self.bot_url, data=body, headers=headers, method="POST")
+        started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                return HttpResult(response.status, dict(response.headers), response.read())
+                answer = response.read()
+                return HttpResult(response.status, dict(response.headers), answer, time.monotonic() - started)
         except urllib.error.HTTPError as error:
             with error:
-                return HttpResult(error.code, dict(error.headers), error.read())
+                answer = error.read()
+                return HttpResult(error.code, dict(error.headers), answer, time.monotonic() - started)
 
     def _send(self, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> HttpResult:
         headers = {"Content-Type": content_type, **self.sign(body), **(extra or {})}

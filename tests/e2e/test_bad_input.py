@@ -6,7 +6,7 @@ the person gets a readable reply (or the form they asked for), and a request the
 SQLite and PostgreSQL alike.
 
 The bot is the production WSGI app served as `serve_bot` serves it, except that its listeners run on the
-sandbox's `TrackedExecutor`: every example waits until the work the bot does after its ack is over, so the
+bot's `Workers` pool: every example waits until the work the bot does after its ack is over, so the
 database is read when nothing can still be writing to it, without sleeping. "Nothing written" compares every row
 of every table, OAuth stores included, before and after the example.
 
@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from bot.ack import Workers
 from bot.app import build_app
-from bot.playground import TrackedExecutor
 from bot.rituals.team_settings import KEYS as SETTING_KEYS
 from bot.sandbox import ApiCall, FakeSlack, HttpResult, SlackDriver
 from bot.sandbox.payloads import VERIFICATION_TOKEN
@@ -74,23 +74,23 @@ USERS = ("U0ADA", "U0BEN", "U0CLEO")
 
 
 @pytest.fixture
-def listeners() -> Iterator[TrackedExecutor]:
-    pool = TrackedExecutor()
+def listeners() -> Iterator[Workers]:
+    pool = Workers(10)
     yield pool
     pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture
-def bot(slack: FakeSlack, db: Database, database_url: str, listeners: TrackedExecutor) -> Iterator[RunningBot]:
+def bot(slack: FakeSlack, db: Database, database_url: str, listeners: Workers) -> Iterator[RunningBot]:
     """The production WSGI app under waitress (as `serve_bot`), its after-ack work run on `listeners`."""
     config = sandbox_settings(slack, database_url)
-    app = build_app(config, db, listener_executor=listeners)
+    app = build_app(config, db, workers=listeners)
     server = BackgroundServer(make_wsgi_app(app, db, signing_secret=SIGNING_SECRET))
     yield RunningBot(f"http://127.0.0.1:{server.port}", config, db)
     server.stop()
 
 
-def settle(listeners: TrackedExecutor) -> None:
+def settle(listeners: Workers) -> None:
     assert listeners.wait_idle(SETTLE), f"the bot was still working {SETTLE}s after its ack"
 
 
@@ -285,7 +285,7 @@ class World:
     driver: SlackDriver
     slack: FakeSlack
     db: Database
-    listeners: TrackedExecutor
+    listeners: Workers
 
     def do(self, action: Callable[[], HttpResult]) -> HttpResult:
         result = action()
@@ -325,7 +325,7 @@ class World:
 
 
 @pytest.fixture
-def world(driver: SlackDriver, slack: FakeSlack, db: Database, listeners: TrackedExecutor) -> World:
+def world(driver: SlackDriver, slack: FakeSlack, db: Database, listeners: Workers) -> World:
     """Rockets in #team-rocket (Ada facilitates; Ben and Cleo are members) with a committed objective whose key
     results Ben (1.1) and Cleo (1.2) own, and a backlog; Growth in #team-growth (Ben); a vision statement."""
     rockets(driver, slack, members=("U0BEN", "U0CLEO"))

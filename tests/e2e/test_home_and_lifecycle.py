@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.app import build_app
 from storage.models import EventLog, ProcessedEvent, Team, Workspace
-from tests.e2e.support import create_team, install, join_team, okr, shown, stays, wait_until
+from tests.e2e.support import create_team, install, join_team, okr, row_counts, shown, stays, wait_until
 
 
 def _home(driver, slack, user: str) -> str:
@@ -94,13 +95,18 @@ def _processed(db) -> list[tuple[str, str]]:
         return [(p.event_id, p.event_type) for p in session.scalars(select(ProcessedEvent))]
 
 
-def test_uninstall_is_recorded_once_even_when_slack_retries_and_a_command_reinstalls(driver, slack, db):
+def _restart(bot) -> None:
+    """What reinstalls a single-token bot: a start with a token Slack accepts (OAuth installs do the same)."""
+    build_app(bot.settings, bot.db).close()
+
+
+def test_uninstall_is_recorded_once_even_when_slack_retries_and_only_a_reinstall_undoes_it(driver, slack, db, bot):
     create_team(driver, slack, "Rockets", user="U0ADA", channel="C0ROCKET")
     assert _workspace(db).uninstalled_at is None
 
     first = driver.event({"type": "app_uninstalled"}, event_id="Ev0UNINSTALL1")
     assert first.status == 200
-    wait_until(lambda: _workspace(db).uninstalled_at is not None)
+    assert _workspace(db).uninstalled_at is not None  # recorded before Slack was told the event arrived
     uninstalled_at = _workspace(db).uninstalled_at
 
     for retry in (1, 2, 3):
@@ -114,18 +120,27 @@ def test_uninstall_is_recorded_once_even_when_slack_retries_and_a_command_reinst
         [entry] = session.scalars(select(EventLog).where(EventLog.action == "uninstalled"))
         assert entry.reason == "app_uninstalled"
 
+    # a request arriving after the uninstall is refused, and does not make the bot act there again
+    before = row_counts(db)
     reply = okr(driver, slack, "team join", user="U0BEN", channel="C0ROCKET")
+    assert "uninstalled from this workspace" in reply.text and reply.ephemeral
+    assert driver.open_home("U0BEN").status == 200
+    assert driver.react("U0BEN", "C0ROCKET", slack.add_message("C0ROCKET", "U0ADA", "hi")["ts"], "tada").status == 200
+    stays(lambda: row_counts(db) == before)
+    assert _workspace(db).uninstalled_at == uninstalled_at and not slack.calls_to("views.publish")
 
+    _restart(bot)
+    reply = okr(driver, slack, "team join", user="U0BEN", channel="C0ROCKET")
     assert "joined the team *Rockets*" in reply.text
     assert _workspace(db).uninstalled_at is None
     assert _actions(db) == ["uninstalled", "reinstalled"]
 
 
-def test_a_second_uninstall_after_a_reinstall_is_recorded_again(driver, slack, db):
+def test_a_second_uninstall_after_a_reinstall_is_recorded_again(driver, slack, db, bot):
     install(driver, slack)
     driver.event({"type": "app_uninstalled"}, event_id="Ev0FIRST")
     wait_until(lambda: _actions(db) == ["uninstalled"])
-    install(driver, slack)
+    _restart(bot)
     assert _actions(db) == ["uninstalled", "reinstalled"]
 
     driver.event({"type": "app_uninstalled"}, event_id="Ev0SECOND")
