@@ -1,7 +1,9 @@
 """Weekly check-ins: `/okr checkin`, the DM's buttons, and the check-in modal.
 
 The weekly DM itself is sent by the sweep (bot/sweep.py); here people answer it. Whether they answer in
-the DM or in `/okr checkin`'s reply, the message they clicked is redrawn to show what is done.
+the DM or in `/okr checkin`'s reply, the message they clicked is redrawn to show what is done. The bot finds
+that message itself (its record of the DMs it sent, or the reply's response_url kept when the form opened):
+a form's metadata only names ids it looks up again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands import ParsedCommand, lookup
 from bot.errors import InvalidFields, NotFound, OkrError, UsageError
@@ -23,19 +26,24 @@ from bot.rituals.checkins import (
     NOTE_LENGTH,
     OwnerWeek,
     check_in_unchanged,
+    clicked_dm,
     live_key_result,
     owner_weeks,
     parse_checkin,
     record_checkin,
     require_checker,
+    sent_dm,
 )
-from bot.slack import deliver
+from bot.slack import Delivery, deliver
 from handlers.errors import reply_for, replying_errors
 from handlers.forms import form_fields, tell_if_not_opened
 from handlers.middleware import now
+from handlers.payload import mapping, row_id
+from handlers.payload import metadata as form_metadata
 from handlers.replies import LoggedRespond, ephemeral
 from storage.db import Database
-from storage.models import Team
+from storage.models import SendClaim, Team
+from storage.origins import keep_origin, take_origin
 
 if TYPE_CHECKING:
     from handlers.commands import CommandRequest
@@ -124,14 +132,18 @@ def on_open(
 ) -> None:  # fmt: skip
     """Open the modal at once: the trigger works for 3 seconds only."""
     ack()
-    user_id, db = body["user"]["id"], context["db"]
+    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    container = mapping(body, "container")
     try:
         key_result_id = _id(action.get("value"))
         with db.read() as session:
-            kr, objective, team = live_key_result(
-                session, workspace_id=context["workspace_id"], key_result_id=key_result_id, now=now()
-            )
+            kr, objective, team = live_key_result(session, workspace_id=workspace_id, key_result_id=key_result_id,
+                                                  now=now())  # fmt: skip
             require_checker(session, key_result=kr, team=team, user_id=user_id)
+            dm = None
+            if container.get("type") == "message" and not container.get("is_ephemeral"):
+                dm = clicked_dm(session, team=team, user_id=user_id, channel_id=container.get("channel_id"),
+                                message_ts=container.get("message_ts"), now=now())  # fmt: skip
         shown = kr.current if kr.current is not None else kr.baseline
         view = render_view(
             "checkin_modal.j2",
@@ -141,7 +153,9 @@ def on_open(
             value=format_number(shown) if shown is not None else "",
             confidence=kr.confidence,
             note_length=NOTE_LENGTH,
-            metadata=json.dumps({"kr": kr.id, **_source(body)}),
+            # ids the bot looks up again, never a place to write to: the submission redraws the DM this names
+            # only if it is the submitter's own (`sent_dm`)
+            metadata=json.dumps({"kr": kr.id, **({"dm": dm.id} if dm is not None else {})}),
         )
     except Exception as error:  # the refusal must reach the person, not Bolt
         if respond is not None:
@@ -149,32 +163,41 @@ def on_open(
         return
     opened = deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
     tell_if_not_opened(opened, body=body, respond=respond)
+    if opened.ok and container.get("is_ephemeral"):
+        _keep_reply(db, body, opened, workspace_id=workspace_id, user_id=user_id)
 
 
-def _source(body: dict[str, Any]) -> dict[str, Any]:
-    """Where the button was, so the submission can redraw that message."""
-    container = body.get("container") or {}
-    if container.get("is_ephemeral"):
-        return {"response_url": body.get("response_url")}
-    return {"channel": container.get("channel_id"), "ts": container.get("message_ts")}
+def _keep_reply(db: Database, body: dict[str, Any], opened: Delivery, *, workspace_id: int, user_id: str) -> None:
+    """A form opened from `/okr checkin`'s reply redraws that reply once it is saved, so the person sees at once
+    what is done and is not offered "Check in" again for it (a fresh reply beside the old one would leave the old
+    buttons live). An ephemeral message changes only through the response_url Slack gave with a click on it, and a
+    form's submission brings none: the one that came with this click is kept by the bot, under the id Slack gave
+    the form, for the 30 minutes Slack honours it. It never goes into the form's metadata."""
+    view_id = ((opened.response or {}).get("view") or {}).get("id")
+    response_url = body.get("response_url")
+    if not isinstance(view_id, str) or not isinstance(response_url, str):
+        return
+    try:
+        with db.transaction() as session:
+            keep_origin(session, workspace_id=workspace_id, view_id=view_id, user_id=user_id,
+                        response_url=response_url, now=now())  # fmt: skip
+    except SQLAlchemyError as error:  # the form is open and saves either way; only the reply's redraw is lost
+        log.warning("could not keep where a check-in form was opened from", extra={"error": type(error).__name__})
 
 
 def _id(raw: object) -> int:
-    text = str(raw or "")
-    if not text.isdigit() or len(text) > 18:
-        raise OkrError(STALE)
-    return int(text)
+    return row_id(raw, stale=STALE)
 
 
 # answering ------------------------------------------------------------------------------------------------
 
 
 def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """Check and save before the modal closes, so a refusal is shown in it; then redraw the message."""
+    """Check and save before the modal closes, so a refusal is shown in it; then redraw the message it came from."""
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
     fields = form_fields(view)
     try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
+        metadata = form_metadata(view, stale=STALE)
         key_result_id = _id(metadata.get("kr"))
         answer = parse_checkin(fields.get("value"), fields.get("confidence"), fields.get("note"))
         with db.transaction() as session:
@@ -190,8 +213,24 @@ def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
         ack(response_action="update", view=render_view("modal_error.j2", title="Check in", message=message))
         return
     ack()
-    owner = recorded.key_result.owner_user_id or user_id
-    _redraw(db, client, metadata, workspace_id=workspace_id, user_id=user_id, owner=owner, team=recorded.team)
+    # Where the form came from is found by the bot, never taken from the metadata: the reply kept when the form
+    # was opened (this person's, under this form's id), or the check-in DM the metadata names if it is this
+    # person's own DM in the key result's team. Anything else is not redrawn.
+    view_id, dm_id = view.get("id"), metadata.get("dm")
+    try:
+        with db.transaction() as session:
+            response_url = None
+            if isinstance(view_id, str):
+                response_url = take_origin(session, workspace_id=workspace_id, view_id=view_id, user_id=user_id,
+                                           now=now())  # fmt: skip
+            dm = None
+            if response_url is None and type(dm_id) is int and 0 < dm_id < 2**31:
+                dm = sent_dm(session, workspace_id=workspace_id, claim_id=dm_id, team=recorded.team, user_id=user_id)
+    except SQLAlchemyError as error:  # the check-in is saved; only the redraw is lost
+        log.warning("could not find the check-in message to redraw", extra={"error": type(error).__name__})
+        return
+    target = Redraw(response_url=response_url) if response_url else Redraw.dm(dm)
+    _redraw(db, client, target, workspace_id=workspace_id, user_id=user_id, team=recorded.team)
 
 
 def on_no_change(
@@ -202,37 +241,61 @@ def on_no_change(
     ack()
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
     respond = LoggedRespond(respond) if respond is not None else None
+    container = mapping(body, "container")
     with replying_errors(respond):
         team_id = _id(action.get("value"))
         with db.transaction() as session:
             week, missing = check_in_unchanged(
                 session, workspace_id=workspace_id, user_id=user_id, team_id=team_id, now=now()
             )
-        _redraw(db, client, _source(body), workspace_id=workspace_id, user_id=user_id, owner=user_id, team=week.team)
+        if container.get("is_ephemeral"):  # `/okr checkin`'s reply, through the response_url of this very click
+            target = Redraw(response_url=body.get("response_url"))
+        else:  # a check-in DM: the one the bot sent this person for this team, if that is what was clicked
+            with db.read() as session:
+                dm = clicked_dm(session, team=week.team, user_id=user_id, channel_id=container.get("channel_id"),
+                                message_ts=container.get("message_ts"), now=now())  # fmt: skip
+            target = Redraw.dm(dm)
+        _redraw(db, client, target, workspace_id=workspace_id, user_id=user_id, team=week.team)
         if missing and respond is not None:
             asked = [i for i in week.key_results if i.status.key_result.id not in week.this_week]
             others = len(asked) > len(missing)  # some were checked in as unchanged
             respond(replace_original=False, **ephemeral("checkin_needs_value.j2", missing=missing, others=others))
 
 
-def _redraw(db: Database, client: WebClient, source: dict[str, Any], *, workspace_id, user_id, owner, team) -> None:
-    """Show the clicked message again with what is now done. A message that cannot be redrawn is only logged:
-    the check-in itself is saved."""
+@dataclass(frozen=True)
+class Redraw:
+    """The message to show again: `/okr checkin`'s reply (a response_url Slack gave with a request about it), or a
+    check-in DM (from the bot's own record of it). Neither: nothing is redrawn."""
+
+    response_url: str | None = None
+    channel: str | None = None
+    ts: str | None = None
+
+    @classmethod
+    def dm(cls, claim: SendClaim | None) -> Redraw:
+        return cls() if claim is None else cls(channel=claim.channel_id, ts=claim.message_ts)
+
+
+def _redraw(db: Database, client: WebClient, target: Redraw, *, workspace_id: int, user_id: str, team: Team) -> None:
+    """Show the message again with what is now done. A message that cannot be redrawn is only logged: the
+    check-in itself is saved."""
+    if not target.response_url and not (target.channel and target.ts):
+        return
     with db.read() as session:
-        if source.get("response_url"):  # `/okr checkin`'s reply: every team of the person who asked
+        if target.response_url:  # `/okr checkin`'s reply: every team of the person who asked
             weeks = owner_weeks(session, workspace_id=workspace_id, user_id=user_id, now=now())
-        else:
-            weeks = owner_weeks(session, workspace_id=workspace_id, user_id=owner, now=now(), team_id=team.id)
+        else:  # their DM of one team
+            weeks = owner_weeks(session, workspace_id=workspace_id, user_id=user_id, now=now(), team_id=team.id)
     if not weeks:
         return
     message = render_message("checkin_dm.j2", **fit_weeks(weeks).template())
-    if source.get("response_url"):
+    if target.response_url:
         try:
-            answer = WebhookClient(source["response_url"]).send(replace_original=True, **message)
+            answer = WebhookClient(target.response_url).send(replace_original=True, **message)
         except OSError as error:
             log.warning("could not redraw the check-in reply", extra={"error": type(error).__name__})
             return
         if answer.status_code != 200:
             log.warning("could not redraw the check-in reply", extra={"status": answer.status_code})
-    elif source.get("channel") and source.get("ts"):
-        deliver(client.chat_update, channel=source["channel"], ts=source["ts"], **message)
+    else:
+        deliver(client.chat_update, channel=target.channel, ts=target.ts, **message)

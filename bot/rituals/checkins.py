@@ -29,6 +29,7 @@ from storage.models import (
     KeyResultState,
     Objective,
     Person,
+    Role,
     SendClaim,
     Team,
 )
@@ -37,6 +38,7 @@ CONFIDENCE_SCALE = range(1, 11)  # 1–3 off track, 4–6 at risk, 7–10 on tra
 NOTE_LENGTH = 1000
 CHECKIN_KIND = "checkin"
 MISSED_IN_A_ROW = 3
+DM_WEEKS = 16  # a cycle's 13 weeks, with room on both sides: the check-in DMs a click can come from
 
 
 def confidence_label(value: int) -> str:
@@ -163,8 +165,8 @@ def record_checkin(
 ) -> Recorded:
     """Save this week's check-in of a key result, replacing an earlier one this week (kept in the event log).
 
-    The owner checks in; a member of the team may check in for them. The key result must be live and in
-    its team's current cycle.
+    The owner checks in; a facilitator of the team may check in for them (`require_checker`). The key result
+    must be live and in its team's current cycle.
     """
     kr, _objective, team = live_key_result(
         session, workspace_id=workspace_id, key_result_id=key_result_id, now=now, lock=True
@@ -240,8 +242,56 @@ def live_key_result(
 
 
 def require_checker(session: Session, *, key_result: KeyResult, team: Team, user_id: str) -> None:
-    if user_id != key_result.owner_user_id and membership_of(session, team=team, user_id=user_id) is None:
-        raise NotAllowed(f"Only the key result's owner or a member of *{team.name}* can check it in.")
+    """Who may check in a key result: its owner, and the facilitators of its team (for an owner who is away, or a
+    key result left without an owner). Another member may not: a check-in speaks for the owner's confidence."""
+    owner = key_result.owner_user_id
+    if user_id == owner:
+        return
+    member = membership_of(session, team=team, user_id=user_id)
+    if member is not None and member.role is Role.FACILITATOR:
+        return
+    if owner:
+        raise NotAllowed(f"Only the key result's owner (<@{owner}>) or a facilitator of *{team.name}* can check it in.")
+    raise NotAllowed(f"That key result has no owner, so only a facilitator of *{team.name}* can check it in.")
+
+
+def clicked_dm(
+    session: Session, *, team: Team, user_id: str, channel_id: object, message_ts: object, now: datetime
+) -> SendClaim | None:
+    """The check-in DM the bot sent `user_id` for `team` that is this message (the channel and ts of a click on
+    it), found in the sweep's record of what it sent; None for any other message, someone else's DM included.
+    Only DMs of the weeks a key result can still be checked in from are looked at (one query, on the claims'
+    unique key)."""
+    if not (isinstance(channel_id, str) and isinstance(message_ts, str)):
+        return None
+    latest = week_for(session, team=team, user_id=user_id, now=now) + schedule.WEEK
+    keys = [checkin_key(team.id, user_id, latest - schedule.WEEK * back) for back in range(DM_WEEKS)]
+    return session.scalar(
+        select(SendClaim).where(
+            SendClaim.workspace_id == team.workspace_id,
+            SendClaim.kind == CHECKIN_KIND,
+            SendClaim.claim_key.in_(keys),
+            SendClaim.state == ClaimState.SENT,
+            SendClaim.channel_id == channel_id,
+            SendClaim.message_ts == message_ts,
+        )
+    )
+
+
+def sent_dm(session: Session, *, workspace_id: int, claim_id: int, team: Team, user_id: str) -> SendClaim | None:
+    """The check-in DM `claim_id` names (a form's metadata carries it), when it is one the bot sent `user_id` for
+    `team` in this workspace; None otherwise, so a form can only ever redraw its own person's DM."""
+    claim = session.scalar(
+        select(SendClaim).where(
+            SendClaim.workspace_id == workspace_id,
+            SendClaim.id == claim_id,
+            SendClaim.kind == CHECKIN_KIND,
+            SendClaim.state == ClaimState.SENT,
+        )
+    )
+    if claim is None or not claim.claim_key.startswith(f"{team.id}:{user_id}:"):
+        return None
+    return claim if claim.channel_id and claim.message_ts else None
 
 
 def check_in_unchanged(

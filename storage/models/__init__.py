@@ -14,6 +14,7 @@ from storage.models.okrs import (
     ObjectiveState,
     RetroAnswer,
 )
+from storage.models.origins import FormOrigin
 from storage.models.outbox import ClaimState, SendClaim
 from storage.models.ripples import DigestSnapshot, Ripple, RippleKind, RippleState
 from storage.models.schedules import Person, Schedule, ScheduleKind
@@ -33,6 +34,7 @@ __all__ = [
     "DraftState",
     "DraftStep",
     "EventLog",
+    "FormOrigin",
     "ItemState",
     "KeyResult",
     "KeyResultState",

@@ -7,6 +7,7 @@ difference and returns what the person would see, waiting for the answer without
 
 from __future__ import annotations
 
+import json
 import time
 import unicodedata
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from bot.sandbox import FakeSlack, SlackDriver
+from bot.sandbox import FakeSlack, HttpResult, SlackDriver
+from bot.sandbox.payloads import base_interaction, user_of
 from storage.base import Base
 from storage.db import Database
 from storage.slack_tables import slack_metadata
@@ -185,3 +187,19 @@ def command_form(slack: FakeSlack, text: str, *, user: str = "U0ADA", channel: s
 def encode_form(fields: dict[str, str]) -> bytes:
     """URL-encode like Slack, letting a lone surrogate through as the bytes it would be (surrogatepass)."""
     return urlencode(fields, errors="surrogatepass").encode("ascii")
+
+
+def submit_with_metadata(
+    driver: SlackDriver, slack: FakeSlack, view_id: str, *, user: str, values: dict, metadata: Any
+) -> HttpResult:
+    """Submit the modal `view_id` that `user` has open, its `private_metadata` replaced by `metadata`: what a
+    sender able to edit the hidden metadata would send (Slack lets nobody do so; the bot must not count on it)."""
+    slack.set_view_state(view_id, values)
+    view = {**slack.view_payload(view_id), "private_metadata": metadata if isinstance(metadata, str)
+            else json.dumps(metadata)}  # fmt: skip
+    profile = slack.user(user)
+    ws = slack.workspace(profile["team_id"])
+    payload = base_interaction("view_submission", ws, user_of(profile, user, ws), slack.new_trigger_id(user))
+    payload.update(view=view, response_urls=[])
+    body = encode_form({"payload": json.dumps(payload)})
+    return driver.send_raw(body, {"Content-Type": "application/x-www-form-urlencoded", **driver.sign(body)})

@@ -471,10 +471,10 @@ def test_someone_outside_the_team_cannot_change_its_okrs_or_check_in_a_key_resul
     # a key result Eve does not own, by the button and by the form; and "No change on all" for the team
     for kr in (ben_kr, cleo_kr):
         text = refused_click(driver, slack, user=EVE, action_id="checkin_open", value=str(kr))
-        assert_readable_refusal(text, "Only the key result's owner or a member of *Rockets* can check it in")
+        assert_readable_refusal(text, "Only the key result's owner (<@U0", ") or a facilitator of *Rockets* can check")
         result, _ = forge_submission(driver, slack, user=EVE, callback_id="checkin", metadata={"kr": kr},
                                      values=checkin_values("99"))  # fmt: skip
-        assert_readable_refusal(modal_error_text(result), "Only the key result's owner or a member of *Rockets*")
+        assert_readable_refusal(modal_error_text(result), "Only the key result's owner (<@U0", "or a facilitator of")
     text = refused_click(driver, slack, user=EVE, action_id="checkin_no_change", value=str(world.team_id))
     assert_readable_refusal(text, "You no longer own a live key result in that team")
 

@@ -14,6 +14,7 @@ EXPECTED_TABLES = {
     "checkins", "backlog_items", "votes", "ripples", "event_log", "processed_events", "send_claims",
     "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions",
     "schedules", "people", "rounds", "round_items", "retro_answers", "digest_snapshots",
+    "form_origins",
 }  # fmt: skip
 
 
