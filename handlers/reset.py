@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import outbox
 from bot.commands import ParsedCommand, lookup
 from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
-from bot.resets import Resets
+from bot.resets import SCORES_KIND, Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
 from bot.rituals.events import first_delivery
@@ -28,6 +29,7 @@ from handlers.forms import checked, form_fields, number_of, open_form
 from handlers.middleware import before_ack, nothing_after_ack, now
 from handlers.replies import LoggedRespond, ephemeral
 from storage.db import Database
+from storage.models import ClaimState
 
 if TYPE_CHECKING:
     from handlers.commands import CommandRequest
@@ -128,9 +130,7 @@ def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
         cycle_id = number_of(action.get("value"))
         with db.read() as session:
             form = reset.scoring_form(session, workspace_id=context["workspace_id"], cycle_id=cycle_id, user_id=user_id)
-        container = body.get("container") or {}
-        metadata = {"cycle": cycle_id, "channel": container.get("channel_id"), "ts": container.get("message_ts")}
-        return render_view("final_scores_modal.j2", form=form, metadata=json.dumps(metadata))
+        return render_view("final_scores_modal.j2", form=form, metadata=json.dumps({"cycle": cycle_id}))
 
     open_form(body, respond, client, "Final scores", build)
 
@@ -139,11 +139,9 @@ def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
                         client: WebClient) -> None:  # fmt: skip
     """Check and save before the form closes; then redraw the DM, and close the cycle if that was the last answer."""
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-    metadata = {}
 
     def save():
-        metadata.update(json.loads(view.get("private_metadata") or "{}"))
-        cycle_id = number_of(metadata.get("cycle"))
+        cycle_id = number_of(json.loads(view.get("private_metadata") or "{}").get("cycle"))
         with db.transaction() as session:
             form = reset.scoring_form(session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id)
             answers = reset.parse_final_scores(form_fields(view), form.items)
@@ -157,11 +155,22 @@ def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
         return
     ack()
     form, done = saved
-    if metadata.get("channel") and metadata.get("ts"):
+    dm = _scores_dm(db, workspace_id=workspace_id, cycle_id=form.cycle.id, user_id=user_id)
+    if dm is not None:  # wherever the form was opened (the DM, the App Home), the DM now shows the scores given
         message = render_message("final_scores_dm.j2", team=form.team, cycle=form.cycle, items=form.items, saved=True)
-        deliver(client.chat_update, channel=metadata["channel"], ts=metadata["ts"], **message)
+        deliver(client.chat_update, channel=dm[0], ts=dm[1], **message)
     if done:  # nothing left to wait for: close now rather than at the next sweep
         _resets(db, client).advance(form.cycle.id, now())
+
+
+def _scores_dm(db: Database, *, workspace_id: int, cycle_id: int, user_id: str) -> tuple[str, str] | None:
+    """The final-scores DM the bot sent this person for this cycle (channel, ts), from its record of the send
+    (claimed as `cycle:owner`, see Resets._ask_owners); never a place named by the form."""
+    with db.read() as session:
+        claim = outbox.find(session, workspace_id=workspace_id, kind=SCORES_KIND, key=f"{cycle_id}:{user_id}")
+    if claim is None or claim.state is not ClaimState.SENT or not (claim.channel_id and claim.message_ts):
+        return None
+    return claim.channel_id, claim.message_ts
 
 
 # the retro ------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from storage.models import (
 )
 from tests import factories
 from tests.e2e.okr_support import add_backlog, commit, latest_ephemeral, rockets, text_value
-from tests.e2e.support import assert_clean_error, okr, row_counts, shown, stays, wait_until
+from tests.e2e.support import assert_clean_error, okr, row_counts, shown, stays, submit_with_metadata, wait_until
 from tests.e2e.test_checkin_delivery import sweeper
 from tests.helpers import flatten
 
@@ -499,6 +499,31 @@ def test_the_final_score_form_refuses_bad_input_and_saves_a_percentage(driver, s
                          ts=message["ts"])  # fmt: skip
         assert "Cycle 1 of *Rockets* is closed: its scores are final." in text, text
         assert len(slack.calls_to("views.open")) == opened
+
+
+def test_the_final_score_form_redraws_the_owners_own_dm_whatever_its_metadata_names(driver, slack, db):
+    """The form's metadata names the cycle only; the DM shown again is the one the bot sent the person who saves."""
+    with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
+        rockets_ = set_up(driver, slack, db, clock)
+        start_reset(driver, slack, db)
+        ben, cleo = dm(slack, "U0BEN"), dm(slack, "U0CLEO")
+        view = open_form(driver, slack, user="U0BEN", channel=ben["channel"], ts=ben["ts"],
+                         action_id="final_scores_open")  # fmt: skip
+        metadata = json.loads(view["private_metadata"])
+        assert metadata == {"cycle": cycle_one(db).id}
+        updates = len(slack.calls_to("chat.update"))
+
+        result = submit_with_metadata(
+            driver, slack, view["id"], user="U0BEN", values=score_values(rockets_.ben_kr, "31", "0.7"),
+            metadata={**metadata, "channel": cleo["channel"], "ts": cleo["ts"]},
+        )  # fmt: skip
+
+        assert result.status == 200 and not result.body, result.text
+        wait_until(lambda: "your final scores are saved" in flatten(slack.message(ben["channel"], ben["ts"])))
+        stays(lambda: len(slack.calls_to("chat.update")) == updates + 1)
+        [update] = slack.calls_to("chat.update")[updates:]
+        assert (update.args["channel"], update.args["ts"]) == (ben["channel"], ben["ts"])
+        assert slack.message(cleo["channel"], cleo["ts"]) == cleo
 
 
 # 6. answers in the retro's thread -------------------------------------------------------------------------------
