@@ -98,7 +98,7 @@ def _open_declare_form(request: CommandRequest, *, db: Database, client: WebClie
             f"*{team.name}* has no live key results this cycle. A ripple starts from one of them: commit OKRs with "
             "`/okr draft` first."
         )
-    metadata = json.dumps({"team_id": team.id, "channel_id": request.channel_id})
+    metadata = json.dumps({"team_id": team.id})
     view = render_view("ripple_modal.j2", team=team, options=options, metadata=metadata, note_limit=ripples.NOTE_LIMIT)
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
@@ -107,10 +107,9 @@ def _open_declare_form(request: CommandRequest, *, db: Database, client: WebClie
 
 def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-    metadata: dict[str, Any] = {}
 
-    def save() -> int:
-        metadata.update(json.loads(view.get("private_metadata") or "{}"))
+    def save() -> tuple[int, str]:
+        metadata = json.loads(view.get("private_metadata") or "{}")
         fields = form_fields(view)
         kind = _KIND_VALUES.get(fields.get("kind") or "affects")
         missing = {
@@ -129,17 +128,19 @@ def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
             team = team_rules.resolve_team(
                 session, workspace_id=workspace_id, channel_id="", user_id=user_id, team_id=team_id
             )
-            return ripples.declare(
+            ripple = ripples.declare(
                 session, team=team, user_id=user_id, kind=kind, key_result=fields["key_result"],
                 to_channel_id=fields["channel"], their_key_result=(fields.get("their_key_result") or "").strip(),
                 note=fields.get("note") or "", now=now(),
-            ).id  # fmt: skip
+            )  # fmt: skip
+            return ripple.id, team.channel_id
 
-    ripple_id = checked(ack, "Declare a ripple", save)
-    if ripple_id is None:
+    saved = checked(ack, "Declare a ripple", save)
+    if saved is None:
         return
     ack()
-    _announce(db, client, ripple_id, ephemeral_in(client, channel=metadata.get("channel_id") or "", user=user_id))
+    ripple_id, team_channel = saved  # the confirmation goes to the declaring team's channel, never one the form names
+    _announce(db, client, ripple_id, ephemeral_in(client, channel=team_channel, user=user_id))
 
 
 def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
@@ -178,30 +179,28 @@ def on_open_reply(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
 
     def build() -> dict:
         with db.read() as session:
-            ripple = ripples.ripple_by_id(
-                session, workspace_id=context["workspace_id"], ripple_id=number_of(action.get("value"))
-            )
-            line = ripples.line_of(session, ripple)
+            line = ripples.reply_line(session, workspace_id=context["workspace_id"],
+                                      ripple_id=number_of(action.get("value")), user_id=body["user"]["id"])  # fmt: skip
         return render_view("ripple_reply_modal.j2", line=line, limit=REPLY_LIMIT)
 
     open_form(body, respond, client, "Reply", build)
 
 
 def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """The reply goes in the notice's thread and to the declaring team's channel; nothing is stored but the posts."""
+    """The reply goes in the notice's thread and to the declaring team's channel; nothing is stored but the posts.
+    Members of either team reply (`ripples.reply_line`), checked again here as the form may outlive a membership."""
     user_id, db = body["user"]["id"], context["db"]
 
     def check():
+        with db.read() as session:  # the form names only the ripple: where the reply goes comes from its row
+            line = ripples.reply_line(session, workspace_id=context["workspace_id"],
+                                      ripple_id=number_of(view.get("private_metadata")), user_id=user_id)  # fmt: skip
         text = form_fields(view).get("reply") or ""
         try:
             text = clean(text, what="The reply", max_length=REPLY_LIMIT, multiline=True)
         except UsageError as error:
             raise InvalidFields({"reply": error.message}) from None
-        with db.read() as session:
-            ripple = ripples.ripple_by_id(
-                session, workspace_id=context["workspace_id"], ripple_id=number_of(view.get("private_metadata"))
-            )
-            return ripples.line_of(session, ripple), text
+        return line, text
 
     answer = checked(ack, "Reply", check)
     if answer is None:

@@ -3,7 +3,7 @@
 A key result of ours *affects* another team (what we move changes their work), or *depends on* another team
 (perhaps on one of their key results). Nothing is cascaded: the other team is told, and may acknowledge,
 reply, or ignore it. Ripples are numbered per workspace (R1, R2…) so anyone can resolve or withdraw one by
-its number. Either team resolves a ripple; only the declaring team withdraws it.
+its number. Either team resolves a ripple and replies to its notice; only the declaring team withdraws it.
 """
 
 from __future__ import annotations
@@ -235,6 +235,18 @@ def acknowledge(session: Session, *, workspace_id: int, ripple_id: int, user_id:
         action="acknowledged", actor=user_id, now=now, data={"number": ripple.number},
     )  # fmt: skip
     return ripple
+
+
+def reply_line(session: Session, *, workspace_id: int, ripple_id: int, user_id: str) -> RippleLine:
+    """A ripple `user_id` may reply to, as people see it. The reply is posted in the notice's thread and in the
+    declaring team's channel (which may be private), so only the members of either team reply; anyone else who
+    can see the notice is refused, and nothing is posted."""
+    ripple = ripple_by_id(session, workspace_id=workspace_id, ripple_id=ripple_id)
+    line = line_of(session, ripple)
+    if not any(team_rules.membership_of(session, team=t, user_id=user_id) for t in (line.from_team, line.to_team)):
+        teams = f"*{line.from_team.name}* or *{line.to_team.name}*"
+        raise NotAllowed(f"Only members of {teams} can reply to R{ripple.number}.")
+    return line
 
 
 def close(session: Session, *, workspace_id: int, number: int, user_id: str, withdraw: bool, now: datetime) -> Ripple:
