@@ -26,7 +26,7 @@ from bot.render import render_blocks, render_message
 from bot.rituals import digest as rules
 from bot.rituals import ripples
 from bot.rituals.ripples import RippleLine
-from bot.slack import deliver, join_channel
+from bot.slack import OnceClient, deliver, join_channel
 from storage.claims import insert_if_absent
 from storage.db import Database
 from storage.models import ClaimState, DigestSnapshot, Ripple, RippleState, Workspace
@@ -171,7 +171,7 @@ class News(outbox.ClaimedSends):
             return
         with self.db.read() as session:
             workspace = session.get(Workspace, ripple.workspace_id)
-        client = self._client(workspace)
+        client = self._any_client(workspace)  # a redraw changes nothing when made twice
         if client is None:
             return
         message = render_message("ripple_notice.j2", line=line)
@@ -240,7 +240,7 @@ class News(outbox.ClaimedSends):
         return built
 
     def _post_digest(
-        self, client: WebClient, workspace_id: int, week: str, channel: str, built: DigestMessages, now: datetime
+        self, client: OnceClient, workspace_id: int, week: str, channel: str, built: DigestMessages, now: datetime
     ) -> bool:
         """Each message, then the picture, once each; True when all are sent or refused for good. A message
         Slack may take later stops the rest, so the parts stay in order."""

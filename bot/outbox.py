@@ -5,6 +5,12 @@ so a second replica or a second sweep finds it and stands aside. A process that 
 recording leaves a claim in the `claimed` state; once its lease has run out another sweep takes it over.
 Every message is posted with Slack message metadata naming its claim, so the taker first looks in the
 conversation's history: if the message did go out before the crash, it records it instead of sending again.
+
+A claimed message is only ever sent with a client that never resends (`bot.slack.OnceClient`): a 5xx or a
+lost connection after Slack posted it would otherwise post it twice. `post`, `upload` and `already_posted`
+refuse any other client; the classes that send claimed messages derive one from the client they are given.
+A message that one event causes but that no claim guards (a person joined a team) goes out through
+`announce`, with the same client and the same metadata.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +29,7 @@ from slack_sdk import WebClient
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.slack import Delivery, Outcome, deliver
+from bot.slack import Delivery, OnceClient, Outcome, deliver, once_only, require_once
 from storage.claims import insert_if_absent
 from storage.db import Database
 from storage.models import ClaimState, SendClaim, Workspace
@@ -228,7 +235,14 @@ class ClaimedSends:
         stamp = self.clock() if self.clock is not None else now
         return take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
 
-    def _client(self, workspace: Workspace) -> WebClient | None:
+    def _client(self, workspace: Workspace) -> OnceClient | None:
+        """The workspace's client for claimed sends, which never resends whatever `client_for` gave (a handler
+        gives the request's client); None once the app is uninstalled."""
+        client = self._any_client(workspace)
+        return None if client is None else once_only(client)
+
+    def _any_client(self, workspace: Workspace) -> WebClient | None:
+        """The client as `client_for` gave it, for calls that change nothing when made twice (`chat.update`)."""
         return None if workspace.uninstalled_at is not None else self.client_for(workspace)
 
     def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
@@ -263,14 +277,16 @@ class ClaimedSends:
 
 
 def open_dm(client: WebClient, user_id: str) -> Delivery:
-    """The DM channel with someone (conversations.open is idempotent: the same D… every time)."""
+    """The DM channel with someone (conversations.open is idempotent: the same D… every time, so any client)."""
     return deliver(client.conversations_open, users=user_id)
 
 
 def post(
-    client: WebClient, claim: Claim, *, channel: str, message: dict[str, Any], thread_ts: str | None = None
+    client: OnceClient, claim: Claim, *, channel: str, message: dict[str, Any], thread_ts: str | None = None
 ) -> Delivery:
-    """Post the claimed message, or find it already posted by the process this claim was taken from."""
+    """Post the claimed message, or find it already posted by the process this claim was taken from. A 5xx or a
+    lost answer is not tried again here: the claim is given back, and its taker looks before posting."""
+    require_once(client)
     if claim.previous_claimed_at is not None:
         found = already_posted(
             client, claim, channel=channel, match=lambda m: _claim_of(m) == claim.name, thread_ts=thread_ts
@@ -282,9 +298,10 @@ def post(
 
 
 def upload(
-    client: WebClient, claim: Claim, *, channel: str, content: bytes, filename: str, title: str, comment: str
+    client: OnceClient, claim: Claim, *, channel: str, content: bytes, filename: str, title: str, comment: str
 ) -> Delivery:
     """Share a file in a channel once; files carry no metadata, so a taken-over claim looks for the file name."""
+    require_once(client)
     if claim.previous_claimed_at is not None:
         found = already_posted(
             client, claim, channel=channel, match=lambda m: any(f.get("name") == filename for f in m.get("files", []))
@@ -297,11 +314,26 @@ def upload(
     )  # fmt: skip
 
 
-def already_posted(client: WebClient, claim: Claim, *, channel: str, match, thread_ts: str | None = None) -> str | None:
+def already_posted(
+    client: OnceClient, claim: Claim, *, channel: str, match, thread_ts: str | None = None
+) -> str | None:
     """The ts of a message in `channel` (or in the thread of `thread_ts`: history leaves replies out) since the
     abandoned claim was taken that `match`es, if Slack has one."""
+    require_once(client)
     assert claim.previous_claimed_at is not None
-    oldest = (claim.previous_claimed_at - HISTORY_SLACK).timestamp()
+    read, found = _look_back(client, channel=channel, since=claim.previous_claimed_at, match=match, thread_ts=thread_ts)
+    if not read:
+        # cannot tell: sending again risks a duplicate, not sending risks a loss; a person can see a
+        # duplicate and nobody sees a loss, so send
+        log.warning("could not read history to check an abandoned send")
+    return found
+
+
+def _look_back(
+    client: WebClient, *, channel: str, since: datetime, match, thread_ts: str | None = None
+) -> tuple[bool, str | None]:
+    """(whether Slack could be read, the ts of the first message since `since` that `match`es)."""
+    oldest = (since - HISTORY_SLACK).timestamp()
     read = client.conversations_replies if thread_ts else client.conversations_history
     where = {"channel": channel, **({"ts": thread_ts} if thread_ts else {})}
     cursor = None
@@ -311,16 +343,55 @@ def already_posted(client: WebClient, claim: Claim, *, channel: str, match, thre
             **({"cursor": cursor} if cursor else {}),
         )  # fmt: skip
         if not found.ok or found.response is None:
-            # cannot tell: sending again risks a duplicate, not sending risks a loss; a person can see a
-            # duplicate and nobody sees a loss, so send
-            log.warning("could not read history to check an abandoned send", extra={"error": found.error})
-            return None
+            log.warning("could not read a conversation's history", extra={"error": found.error})
+            return False, None
         for message in found.response.get("messages", []):
             if message.get("ts") != thread_ts and match(message):
-                return message.get("ts")
+                return True, message.get("ts")
         cursor = (found.response.get("response_metadata") or {}).get("next_cursor")
         if not found.response.get("has_more") or not cursor:
-            return None
+            return True, None
+
+
+# a message one event causes, with no claim ----------------------------------------------------------------
+
+ANNOUNCE_TRIES = 3  # posts of one announcement at most, each after Slack was read back and had none
+ANNOUNCE_BACKOFF = 0.5  # seconds before the second post, twice that before the third (as the request client)
+
+
+def announce(
+    client: OnceClient, *, cause: str, channel: str, message: dict[str, Any], now: datetime,
+    thread_ts: str | None = None,
+) -> Delivery:  # fmt: skip
+    """Post what one event causes (a person joined a team, a team's settings changed) once. The message names
+    `cause` in its metadata. When Slack's answer leaves it unknown whether the post happened (a 5xx, a lost
+    connection), the channel is read back: the message found counts as sent; none found, it is posted again.
+    When Slack cannot be read back, it is not: an announcement lost is better than one posted twice."""
+    require_once(client)
+    metadata = {"event_type": METADATA_EVENT, "event_payload": {"claim": cause}}
+    extra = {"thread_ts": thread_ts} if thread_ts else {}
+    sent = deliver(client.chat_postMessage, channel=channel, metadata=metadata, **message, **extra)
+    for attempt in range(1, ANNOUNCE_TRIES):
+        if sent.ok or not _maybe_posted(sent):
+            break
+        time.sleep(ANNOUNCE_BACKOFF * attempt)
+        read, found = _look_back(
+            client, channel=channel, since=now, match=lambda m: _claim_of(m) == cause, thread_ts=thread_ts
+        )
+        if found is not None:
+            return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
+        if not read:
+            break
+        sent = deliver(client.chat_postMessage, channel=channel, metadata=metadata, **message, **extra)
+    if not sent.ok:
+        log.warning("could not announce", extra={"cause": cause.partition(":")[0], "error": sent.error})
+    return sent
+
+
+def _maybe_posted(delivery: Delivery) -> bool:
+    """A failure after which the message may be in Slack all the same: a 5xx or an answer that never came (a
+    rate limit means Slack did nothing)."""
+    return retryable(delivery) and delivery.error != "ratelimited"
 
 
 def _claim_of(message: dict[str, Any]) -> str | None:

@@ -23,7 +23,7 @@ from bot.digests import News
 from bot.render import render_message
 from bot.rituals import reset, ripples
 from bot.rituals.cycles import span_on, team_today
-from bot.slack import Outcome
+from bot.slack import OnceClient, Outcome
 from storage.db import Database
 from storage.models import ClaimState, Cycle, CycleState, Ripple, Team, Workspace
 
@@ -167,7 +167,7 @@ class Resets(outbox.ClaimedSends):
         if client is not None and not self._post_closing(client, team, cycle, now):
             return [*did, self._waiting(mark)]
         if client is not None:
-            self._redraw_ended_ripples(client, cycle)
+            self._redraw_ended_ripples(self._any_client(workspace), cycle)  # a redraw may be retried
         done = self._stamp(cycle_id, Cycle.reset_done_at, now)
         return [*did, "reset_done" if done else outbox.TAKEN]
 
@@ -183,7 +183,7 @@ class Resets(outbox.ClaimedSends):
         for line in ended:
             news.redraw_notice(line)
 
-    def _ask_owners(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
+    def _ask_owners(self, client: OnceClient, team: Team, cycle: Cycle, now: datetime) -> bool:
         """The channel hears the cycle is closing; each owner gets one DM with their key results to score.
         True when every message is sent or refused for good."""
         with self.db.read() as session:
@@ -207,7 +207,7 @@ class Resets(outbox.ClaimedSends):
             final = self._record(claim, sent, now) and final
         return final
 
-    def _post_closing(self, client: WebClient, team: Team, cycle: Cycle, now: datetime) -> bool:
+    def _post_closing(self, client: OnceClient, team: Team, cycle: Cycle, now: datetime) -> bool:
         """The retro (with its thread for answers) and the next cycle's prompt, once each. A cycle in which
         nothing was ever committed has no retro, and its prompt is the one short message of a quiet reset."""
         with self.db.read() as session:
@@ -247,7 +247,9 @@ class Resets(outbox.ClaimedSends):
                 .values(retro_channel_id=claim.channel_id, retro_ts=claim.message_ts)
             )
 
-    def _post_once(self, client, workspace_id: int, kind: str, key: str, channel: str, message, now) -> bool:
+    def _post_once(
+        self, client: OnceClient, workspace_id: int, kind: str, key: str, channel: str, message, now
+    ) -> bool:
         claim = self._take(workspace_id, kind, key, now)
         if claim is None:
             return self._finished(workspace_id, kind, key)

@@ -29,7 +29,7 @@ from bot.render import render_message
 from bot.rituals import backlog, triage
 from bot.rituals.people import ensure_person, find_person
 from bot.rituals.triage import Closed
-from bot.slack import Delivery, Outcome, deliver, join_channel
+from bot.slack import Delivery, OnceClient, Outcome, deliver, join_channel, once_only
 from storage.db import Database
 from storage.models import (
     BacklogItem,
@@ -63,9 +63,13 @@ class RoundsInSlack:
         self, db: Database, client: WebClient, *, worker: str | None = None, clock: Clock | None = None
     ) -> None:
         """`clock` stamps the claims (the sweep's wall clock); without it a claim is stamped with the `now` the
-        method was given, plus the time publishing has taken so far."""
+        method was given, plus the time publishing has taken so far.
+
+        Messages are posted with `poster`, a client that never resends (derived from `client` when it would:
+        a handler gives the request's); redraws and reads, which change nothing when made twice, use `client`."""
         self.db = db
         self.client = client
+        self.poster: OnceClient = once_only(client)
         self.worker = worker or outbox.worker_name()
         self.clock = clock
         self.posted = 0  # messages this object posted (not those it found posted by another process)
@@ -138,9 +142,9 @@ class RoundsInSlack:
                             now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             return "waiting"  # another process is posting it (or it failed for good: see `header_refused`)
-        sent = outbox.post(self.client, claim, channel=current.channel_id, message=message)
+        sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message)
         if not sent.ok and sent.error == "not_in_channel" and join_channel(self.client, current.channel_id):
-            sent = outbox.post(self.client, claim, channel=current.channel_id, message=message)
+            sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message)
         if not sent.ok:
             return self._failed(claim, sent, at)
         with self.db.transaction() as session:
@@ -185,7 +189,7 @@ class RoundsInSlack:
         if not self._still_open(entry.round_id):  # closed while the claim was taken: leave it unposted
             outbox.release(self.db, claim)
             return "closed"
-        sent = outbox.post(self.client, claim, channel=current.channel_id, message=message, thread_ts=current.header_ts)
+        sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message, thread_ts=current.header_ts)
         if not sent.ok:
             return self._failed(claim, sent, at)
         with self.db.transaction() as session:
@@ -245,7 +249,7 @@ class RoundsInSlack:
         sent = dm
         if dm.ok:
             message = render_message("round_withdrawn.j2", round=current, error=refused)
-            sent = outbox.post(self.client, claim, channel=dm.response["channel"]["id"], message=message)
+            sent = outbox.post(self.poster, claim, channel=dm.response["channel"]["id"], message=message)
         if not sent.ok:
             return self._failed(claim, sent, at)
         with self.db.transaction() as session:
@@ -416,7 +420,7 @@ class RoundsInSlack:
             return "sent" if done else "waiting"
         with self.db.read() as session:
             message = render_message("triage_summary.j2", closed=self._closed_view(session, current.id, now))
-        sent = outbox.post(self.client, claim, channel=current.channel_id, message=message,
+        sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message,
                            thread_ts=current.header_ts)  # fmt: skip
         if not sent.ok and (outbox.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
             return self._failed(claim, sent, at)

@@ -1,7 +1,9 @@
 """Every call the bot makes to Slack's Web API goes through here.
 
-The client retries connection errors, 5xx answers and 429s (honouring Retry-After), and
-`deliver` turns Slack's refusals into recorded outcomes instead of exceptions in a listener.
+The request's client retries connection errors, 5xx answers and 429s (honouring Retry-After). A `OnceClient`
+waits out 429s only: a 5xx or a lost connection may come after Slack posted the message, so a message meant to
+go out once is never sent with anything else (bot/outbox.py refuses other clients). `deliver` turns Slack's
+refusals into recorded outcomes instead of exceptions in a listener.
 """
 
 from __future__ import annotations
@@ -67,16 +69,60 @@ class ServerErrorRetryHandler(RetryHandler):
         return response is not None and response.status_code >= 500
 
 
+class OnceClient(WebClient):
+    """A client that never sends a call twice: it waits out a 429 (Slack did nothing, so trying again is safe)
+    and retries nothing else. Slack may have posted a message before its answer got lost (a 5xx, a dropped
+    connection), so every message meant to go out once is sent with one of these (bot/outbox.py checks)."""
+
+    def __init__(self, *, retry_handlers: list[RetryHandler] | None = None, **kwargs: Any) -> None:
+        handlers = [RateLimitErrorRetryHandler(max_retry_count=3)] if retry_handlers is None else list(retry_handlers)
+        if not _waits_out_rate_limits_only(handlers):
+            raise TypeError("a OnceClient retries 429s only: another retry handler could send a message twice")
+        super().__init__(retry_handlers=handlers, **kwargs)
+
+
+def _waits_out_rate_limits_only(handlers: list[RetryHandler]) -> bool:
+    return all(isinstance(handler, RateLimitErrorRetryHandler) for handler in handlers)
+
+
+def never_resends(client: object) -> bool:
+    """A `OnceClient` whose retry handlers (a list anyone could append to) still wait out 429s only."""
+    return isinstance(client, OnceClient) and _waits_out_rate_limits_only(client.retry_handlers)
+
+
+def require_once(client: object) -> None:
+    """Refuse a client that could send a message twice (a TypeError: a mistake in the code, not in Slack)."""
+    if not never_resends(client):
+        raise TypeError(
+            f"a message meant to go out once needs a OnceClient, not {type(client).__name__} (it may resend a "
+            "post Slack took): use bot.slack.once_only(client)"
+        )
+
+
+def once_only(client: WebClient) -> OnceClient:
+    """`client` itself when it never resends, else a `OnceClient` with its token and address (the request's
+    client a Bolt listener gets retries 5xx)."""
+    if never_resends(client):
+        return client  # type: ignore[return-value]
+    return OnceClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy,
+        headers=dict(client.headers or {}), team_id=(client.default_params or {}).get("team_id"),
+    )  # fmt: skip
+
+
 def web_client(*, base_url: str, token: str | None = None, timeout: int = 10, resend: bool = True) -> WebClient:
     """A client that waits out rate limits (429 + Retry-After: Slack did nothing, so a retry is safe).
 
-    With `resend=False` it does not retry a lost connection or a 5xx either: Slack may have posted the
-    message before the answer got lost, and a scheduled send must not go out twice (bot/outbox.py checks
-    what Slack has before trying again instead).
+    With `resend=False` it is a `OnceClient`: it does not retry a lost connection or a 5xx either, since Slack
+    may have posted the message before the answer got lost (bot/outbox.py checks what Slack has before trying
+    again instead).
     """
-    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=3)]
-    if resend:
-        handlers = [ConnectionErrorRetryHandler(max_retry_count=2), *handlers, ServerErrorRetryHandler()]
+    if not resend:
+        return OnceClient(token=token, base_url=base_url, timeout=timeout)
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(),
+    ]  # fmt: skip
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 

@@ -58,7 +58,7 @@ from bot.rituals.summary import weekly_summary
 from bot.rituals.teams import lock_team, members_of
 from bot.rituals.workspaces import mark_uninstalled
 from bot.rounds import sweep_rounds
-from bot.slack import Delivery, Outcome, deliver
+from bot.slack import Delivery, OnceClient, Outcome, deliver, once_only
 from storage.db import Database
 from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, Team, Workspace
 
@@ -188,6 +188,12 @@ class Sweeper:
             return self._summary(row_id, now)
         return self._reminder(row_id, now)
 
+    def _client(self, workspace: Workspace) -> OnceClient | None:
+        """The workspace's client, one that never resends whatever `client_for` gives: everything sent here is
+        claimed, and a claimed message must not be posted again after a lost answer."""
+        client = self.client_for(workspace)
+        return None if client is None else once_only(client)
+
     def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> Claim | None:
         stamp = self._stamp() if self._stamp is not None else now
         return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
@@ -211,7 +217,7 @@ class Sweeper:
             return self._forget(row, team, now)
         if team.checkins_paused:
             return self._move_on(row, read, team, person, outcome="paused", now=now)
-        client = self.client_for(workspace)
+        client = self._client(workspace)
         if client is None:  # no installation for it any more: look again next week
             self._move_on(row, read, team, person, outcome=None, now=now)
             return "no_token"
@@ -334,7 +340,7 @@ class Sweeper:
     def _refused(
         self,
         delivery: Delivery,
-        client: WebClient,
+        client: OnceClient,
         workspace: Workspace,
         team: Team,
         user_id: str,
@@ -389,7 +395,7 @@ class Sweeper:
         return "failed"
 
     def _unreachable_week(
-        self, client: WebClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
+        self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
         now: datetime,
     ) -> str:  # fmt: skip
         """Tell the facilitators (once per time someone becomes unreachable), then plan next week. Until every
@@ -412,7 +418,7 @@ class Sweeper:
         return "unreachable"
 
     def _claimed_before(
-        self, client: WebClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
+        self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, read: tuple[date, datetime],
         person: Person | None, key: str, now: datetime,
     ) -> str:  # fmt: skip
         """This week's DM is already claimed: in flight elsewhere, or finished by a sweep that stopped short of
@@ -442,7 +448,7 @@ class Sweeper:
         return "dead"
 
     def _tell_facilitators(
-        self, client: WebClient, workspace: Workspace, team: Team, *, kind: str, key: str, message: dict, now: datetime
+        self, client: OnceClient, workspace: Workspace, team: Team, *, kind: str, key: str, message: dict, now: datetime
     ) -> Sends:
         """One DM per facilitator, each claimed on its own; final when each is sent or refused for good."""
         with self.db.read() as session:
@@ -486,7 +492,7 @@ class Sweeper:
         if reason is not None:
             self._clear_reminder(row)
             return f"no_reminder:{reason}"
-        client = self.client_for(workspace)
+        client = self._client(workspace)
         if client is None:
             self._clear_reminder(row)
             return "no_token"
@@ -532,7 +538,7 @@ class Sweeper:
                     session, row_id=row.id, from_week=week, from_due=row.due_at, week=week, due=last_ask + MINUTE
                 )
             return "waiting"
-        client = self.client_for(workspace)
+        client = self._client(workspace)
         if client is None:
             self._next_summary(row, team, week + schedule.WEEK)
             return "no_token"
@@ -570,7 +576,9 @@ class Sweeper:
             return "summary" if self._summary_done(row, team, week + schedule.WEEK) else "taken"
         return "retry" if done.retry else "taken"  # "taken": a send still in another sweep's hands
 
-    def _send_summary(self, client, workspace, team, key, summary, flagged, now, *, last: bool = False) -> Sends:
+    def _send_summary(
+        self, client: OnceClient, workspace, team, key, summary, flagged, now, *, last: bool = False
+    ) -> Sends:
         """The summary message, then the chart under it; final when both are done (sent or failed for good)."""
         claim = self._take(workspace.id, SUMMARY_KIND, key, now)
         if claim is not None:

@@ -9,13 +9,14 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import outbox
 from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
 from bot.render import render_view
 from bot.rituals import teams as rituals
 from bot.rituals.reset import check_anchor_change
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
-from bot.slack import deliver
+from bot.slack import once_only
 from handlers.commands import CommandRequest, run
 from handlers.errors import replying_errors
 from handlers.forms import element_value
@@ -99,11 +100,15 @@ def on_settings_submitted(
         return
     ack()
     with replying_errors(ephemeral_in(client, channel=team.channel_id, user=user_id)):
+        moment = now()
         with db.transaction() as session:  # checked again: the roles may have changed since
             team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
-            changed = apply_settings(session, team=team, change=change, user_id=user_id, now=now())
+            changed = apply_settings(session, team=team, change=change, user_id=user_id, now=moment)
         message = settings_saved(team, user_id=user_id, changed=changed)
-        deliver(client.chat_postMessage, channel=team.channel_id, **message)
+        outbox.announce(  # once per saved form
+            once_only(client), cause=f"team_settings:{team.id}:{moment.timestamp():.6f}", channel=team.channel_id,
+            message=message, now=moment,
+        )  # fmt: skip
 
 
 STALE_FORM = "This form is out of date. Close it and run `/okr team settings` again."

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot import outbox
 from bot.commands import ParsedCommand, lookup
 from bot.errors import OkrError, UsageError
 from bot.render import render_message, render_view
@@ -15,7 +16,7 @@ from bot.rituals import teams as rituals
 from bot.rituals.people import away_words
 from bot.rituals.reset import anchor_shown, calendar_in_use
 from bot.rituals.team_settings import KEYS, apply_settings, leaders_of, parse_settings_text
-from bot.slack import deliver
+from bot.slack import deliver, once_only
 from handlers.middleware import now
 from handlers.replies import ephemeral, in_channel
 from storage.db import Database
@@ -49,16 +50,21 @@ def create(
 
 
 def join(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+    moment = now()
     with db.transaction() as session:
         team = _team_to_join(session, request=request, name=parsed.args)
-        member = rituals.join_team(session, team=team, user_id=request.user_id, now=now())
+        member = rituals.join_team(session, team=team, user_id=request.user_id, now=moment)
     facilitator = member.role is Role.FACILITATOR
     message = {"team": team, "user_id": request.user_id, "facilitator": facilitator}
     if request.channel_id == team.channel_id:
         respond(**in_channel("team_joined.j2", **message))
         return
-    # joined from elsewhere: the team hears it in its own channel, the person gets a confirmation
-    deliver(client.chat_postMessage, channel=team.channel_id, **render_message("team_joined.j2", **message))
+    # joined from elsewhere: the team hears it in its own channel (once per membership), the person gets a
+    # confirmation
+    outbox.announce(
+        once_only(client), cause=f"team_joined:{member.id}:{moment.timestamp():.6f}", channel=team.channel_id,
+        message=render_message("team_joined.j2", **message), now=moment,
+    )  # fmt: skip
     respond(**ephemeral("team_joined.j2", **message))
 
 

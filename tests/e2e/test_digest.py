@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import select
 
 from bot.digests import DIGEST_KIND, PICTURE_KIND
 from bot.rituals import revisions
+from bot.slack import OnceClient
 from bot.sweep import Sweeper
 from storage.db import Database
 from storage.models import ClaimState, KeyResult, Objective, Ripple, RippleState, SendClaim, Workspace
@@ -674,7 +674,7 @@ def four_teams_with_long_news(driver, slack, db) -> None:
         revise_five_times(db, name, objective_id)
 
 
-class FailingOnce(WebClient):
+class FailingOnce(OnceClient):
     """The sweep's client (rate limits waited out, nothing resent), except that Slack fails the first post of the
     message whose text ends so: a 500 or more 429s than the client waits out, answered by the fake Slack."""
 

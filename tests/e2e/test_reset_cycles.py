@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import select
 
@@ -32,7 +31,7 @@ from bot.rituals.cycles import CYCLE_DAYS
 from bot.rituals.reset import SCORING_TIME
 from bot.rounds import HEADER_KIND, ITEM_KIND
 from bot.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
-from bot.slack import web_client
+from bot.slack import OnceClient, web_client
 from bot.sweep import CHART_KIND, REMINDER_KIND, SUMMARY_KIND, Sweeper
 from storage.db import Database
 from storage.models import (
@@ -642,7 +641,7 @@ def test_down_across_two_boundaries_closes_the_older_cycle_quietly_and_resets_th
 # 3. a reset interrupted half-way ---------------------------------------------------------------------------------
 
 
-class CrashingClient(WebClient):
+class CrashingClient(OnceClient):
     """A client that raises (as a process dying would stop) around one post: before Slack has it, or after."""
 
     def __init__(self, *, crash_on: str, after: bool, **kwargs) -> None:

@@ -1,0 +1,475 @@
+"""A message meant to go out once is only ever sent with a client that never resends.
+
+A 5xx or a dropped connection may come after Slack posted the message, so a client that retries them posts it
+twice. Two guards, each tested here:
+
+1. At run time, the claimed sends of bot/outbox.py (`post`, `upload`, `already_posted`) and `announce` refuse
+   (TypeError) any client but a `OnceClient` that still waits out 429s only; the classes that send claimed
+   messages (the sweep, the reset, the ripple notices and digest, triage rounds) derive such a client from the
+   one they are given, since a listener is given the request's client, which resends.
+2. In the code, every call of those functions, and of every function that takes a `client: OnceClient` on to
+   one of them, passes a client that is one by construction: `once_only(…)`, `web_client(…, resend=False)`, a
+   method declared to return a `OnceClient` (whose every `return` is checked the same way), an attribute set
+   from one, or a parameter declared `OnceClient` (whose callers are checked in turn). The walk reads bot/ and
+   handlers/ with `ast`; it is shown a wrong call site it must report, so it cannot pass by finding nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot import outbox
+from bot.digests import News
+from bot.outbox import Claim, ClaimedSends
+from bot.rounds import RoundsInSlack
+from bot.slack import OnceClient, ServerErrorRetryHandler, never_resends, once_only, web_client
+from bot.sweep import Sweeper
+
+ROOT = Path(__file__).resolve().parents[2]
+SCANNED = ("bot", "handlers")
+ONCE = "OnceClient"
+# the functions of bot/outbox.py that send (or look for) a message meant to go out once
+ONCE_SENDS = ("post", "upload", "already_posted", "announce")
+# where a OnceClient comes from: bot/slack.py, tested at run time below
+SOURCES = frozenset({"once_only", "OnceClient"})
+
+
+# 1. at run time --------------------------------------------------------------------------------------------------
+
+
+class NoNetwork(WebClient):
+    """A client that fails the test if it reaches Slack: a refusal must come before any call."""
+
+    def api_call(self, *args, **kwargs):  # slack_sdk's name
+        raise AssertionError("a refused client called Slack")
+
+
+def resending() -> WebClient:
+    """A client like the one Bolt gives a listener: it retries 5xx answers and lost connections."""
+    return web_client(base_url="http://127.0.0.1:9/api/", token="xoxb-test")
+
+
+def claim(*, taken_over: bool = False) -> Claim:
+    moment = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    return Claim(1, 1, "ripple_notice", "1", moment, previous_claimed_at=moment if taken_over else None)
+
+
+def refused_calls(client: WebClient) -> Iterator[tuple[str, object]]:
+    yield "post", lambda: outbox.post(client, claim(), channel="C0ROCKET", message={"text": "hi"})
+    yield "post taken over", lambda: outbox.post(client, claim(taken_over=True), channel="C0ROCKET",
+                                                 message={"text": "hi"})  # fmt: skip
+    yield "upload", lambda: outbox.upload(client, claim(), channel="C0ROCKET", content=b"png", filename="a.png",
+                                          title="A", comment="a")  # fmt: skip
+    yield "already_posted", lambda: outbox.already_posted(client, claim(taken_over=True), channel="C0ROCKET",
+                                                          match=lambda m: True)  # fmt: skip
+    yield "announce", lambda: outbox.announce(client, cause="team_joined:1", channel="C0ROCKET",
+                                              message={"text": "hi"}, now=claim().claimed_at)  # fmt: skip
+
+
+class ResendingNoNetwork(NoNetwork):
+    def __init__(self) -> None:
+        super().__init__(token="xoxb-test", base_url="http://127.0.0.1:9/api/",
+                         retry_handlers=resending().retry_handlers)  # fmt: skip
+
+
+class OnceNoNetwork(OnceClient, NoNetwork):
+    pass
+
+
+def widened() -> OnceClient:
+    """A OnceClient someone taught to retry 5xx after it was built (its handler list is a plain list)."""
+    client = OnceNoNetwork(token="xoxb-test", base_url="http://127.0.0.1:9/api/")
+    client.retry_handlers.append(ServerErrorRetryHandler())
+    return client
+
+
+@pytest.mark.parametrize(
+    "make", [ResendingNoNetwork, lambda: NoNetwork(token="xoxb-test", retry_handlers=[]), widened],
+    ids=["request-client", "plain-webclient-even-without-retries", "once-client-given-a-5xx-handler"],
+)
+def test_a_message_meant_to_go_out_once_refuses_a_client_that_is_not_a_once_client(make):
+    client = make()
+    for name, call in refused_calls(client):
+        with pytest.raises(TypeError, match="OnceClient"):
+            call()
+            pytest.fail(f"{name} took a client that may resend")
+
+
+def test_a_once_client_waits_out_rate_limits_only_and_cannot_be_built_otherwise():
+    built = web_client(base_url="http://127.0.0.1:9/api/", token="xoxb-test", resend=False)
+    assert type(built) is OnceClient and never_resends(built)
+    assert [type(h) for h in built.retry_handlers] == [RateLimitErrorRetryHandler]
+    assert not never_resends(resending())
+    assert {type(h) for h in resending().retry_handlers} >= {ConnectionErrorRetryHandler, ServerErrorRetryHandler}
+    with pytest.raises(TypeError, match="429s only"):
+        OnceClient(token="xoxb-test", retry_handlers=[ConnectionErrorRetryHandler()])
+    with pytest.raises(TypeError, match="429s only"):
+        OnceClient(token="xoxb-test", retry_handlers=[RateLimitErrorRetryHandler(), ServerErrorRetryHandler()])
+
+
+def test_once_only_keeps_the_token_and_address_of_the_request_client_and_drops_its_resends():
+    request = WebClient(token="xoxb-request", base_url="http://127.0.0.1:9/api/", timeout=7, team_id="T0TEAM",
+                        retry_handlers=resending().retry_handlers)  # fmt: skip
+    once = once_only(request)
+    assert never_resends(once) and once is not request
+    assert (once.token, once.base_url, once.timeout, once.default_params.get("team_id")) == (
+        "xoxb-request", "http://127.0.0.1:9/api/", 7, "T0TEAM",
+    )  # fmt: skip
+    assert once_only(once) is once  # a OnceClient (a test's subclass too) is kept as it is
+    assert not never_resends(request)  # the request's own client is left as it was
+
+
+def test_the_classes_that_send_claimed_messages_derive_a_once_client_from_the_request_client():
+    request = resending()
+    workspace = SimpleNamespace(uninstalled_at=None)
+    news = News(None, lambda _workspace: request)
+    assert never_resends(news._client(workspace))
+    assert news._any_client(workspace) is request  # redraws (chat.update) may still be retried
+    assert ClaimedSends(None, lambda _workspace: None)._client(workspace) is None
+    assert news._client(SimpleNamespace(uninstalled_at=object())) is None
+    rounds = RoundsInSlack(None, request)
+    assert never_resends(rounds.poster) and rounds.client is request
+    assert never_resends(Sweeper(None, lambda _workspace: request)._client(workspace))
+
+
+# 2. in the code ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Function:
+    path: str
+    node: ast.FunctionDef
+    owner: ast.ClassDef | None  # the class it is a method of
+    outer: list[ast.FunctionDef]  # the functions it is nested in, innermost last
+
+    @property
+    def params(self) -> list[ast.arg]:
+        args = self.node.args
+        return [*args.posonlyargs, *args.args, *args.kwonlyargs]
+
+    def once_params(self) -> list[tuple[int | None, str]]:
+        """(position among the positional parameters or None, name) of each parameter declared OnceClient."""
+        positional = [*self.node.args.posonlyargs, *self.node.args.args]
+        return [
+            (positional.index(arg) if arg in positional else None, arg.arg)
+            for arg in self.params if _declared_once(arg.annotation)
+        ]  # fmt: skip
+
+    @property
+    def returns_once(self) -> bool:
+        return _declared_once(self.node.returns)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A call that passes a client on to a message meant to go out once."""
+
+    path: str
+    line: int
+    callee: str
+    param: str
+    given: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} {self.callee}({self.param}={self.given})"
+
+
+class Walk:
+    """Every function of the scanned modules, and the call sites that must pass a OnceClient."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.trees = {path: ast.parse(text, filename=path) for path, text in sources.items()}
+        self.aliases: dict[str, dict[str, str]] = {}  # per module: a name bound to a module → that module's path
+        self.imported: dict[str, dict[str, str]] = {}  # per module: a function imported by name → its module
+        self.functions: list[Function] = []
+        self.by_name: dict[str, list[Function]] = {}
+        self.classes: dict[str, list[ast.ClassDef]] = {}
+        self.within: dict[int, Function] = {}  # id(node) → the innermost function it is in
+        self.methods_of: dict[int, ast.ClassDef] = {}  # id(function node) → the class it is (nested in) a method of
+        self.checked: list[Site] = []
+        self.problems: list[str] = []
+        for path, tree in self.trees.items():
+            self._imports(path, tree, sources)
+            self._collect(path, tree, None, [])
+
+    def _imports(self, path: str, tree: ast.Module, sources: dict[str, str]) -> None:
+        aliases, imported = {}, {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                package = node.module.replace(".", "/")
+                for name in node.names:
+                    if f"{package}/{name.name}.py" in sources:
+                        aliases[name.asname or name.name] = f"{package}/{name.name}.py"
+                    elif f"{package}.py" in sources:
+                        imported[name.asname or name.name] = f"{package}.py"
+            elif isinstance(node, ast.Import):
+                for name in node.names:
+                    if name.asname and f"{name.name.replace('.', '/')}.py" in sources:
+                        aliases[name.asname] = f"{name.name.replace('.', '/')}.py"
+        self.aliases[path], self.imported[path] = aliases, imported
+
+    def _collect(self, path: str, node: ast.AST, owner: ast.ClassDef | None, outer: list[ast.FunctionDef]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                self.classes.setdefault(child.name, []).append(child)
+                self._collect(path, child, child, [])
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                fn = Function(path, child, owner if not outer else None, outer)
+                self.functions.append(fn)
+                self.by_name.setdefault(child.name, []).append(fn)
+                if owner is not None:
+                    self.methods_of[id(child)] = owner
+                for inner in _own_nodes(child):
+                    self.within[id(inner)] = fn
+                self._collect(path, child, owner, [*outer, child])
+            else:
+                self._collect(path, child, owner, outer)
+
+    def _lineage(self, owner: ast.ClassDef | None) -> list[ast.ClassDef]:
+        """A class and the classes it derives from, as far as they are in the scanned code (by name)."""
+        seen: list[ast.ClassDef] = []
+        todo = [owner] if owner is not None else []
+        while todo:
+            current = todo.pop()
+            if any(current is s for s in seen):
+                continue
+            seen.append(current)
+            for base in current.bases:
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                todo += self.classes.get(name, [])
+        return seen
+
+    def _scopes(self, node: ast.AST) -> list[ast.FunctionDef]:
+        """The functions `node` is in, outermost first."""
+        fn = self.within.get(id(node))
+        return [*fn.outer, fn.node] if fn is not None else []
+
+    def _owner(self, node: ast.AST) -> ast.ClassDef | None:
+        scopes = self._scopes(node)
+        return self.methods_of.get(id(scopes[0])) if scopes else None
+
+    # which function a call calls ------------------------------------------------------------------------------
+
+    def callees(self, path: str, call: ast.Call) -> list[tuple[Function, bool]]:
+        """The scanned functions `call` may call, each with whether it is called as a method (`self.` first)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            named = self.by_name.get(func.attr, [])
+            if func.value.id == "self":
+                lineage = self._lineage(self._owner(call))
+                return [(fn, True) for fn in named if any(fn.owner is c for c in lineage)]
+            target = self.aliases[path].get(func.value.id)
+            return [(fn, False) for fn in named if fn.path == target and fn.owner is None and not fn.outer]
+        if isinstance(func, ast.Name):
+            named = self.by_name.get(func.id, [])
+            scopes = self._scopes(call)
+            nested = [fn for fn in named if fn.path == path and fn.outer and any(fn.outer[-1] is s for s in scopes)]
+            if nested:
+                return [(fn, False) for fn in nested]
+            target = self.imported[path].get(func.id, path)
+            return [(fn, False) for fn in named if fn.path == target and fn.owner is None and not fn.outer]
+        return []
+
+    # is it a OnceClient -----------------------------------------------------------------------------------------
+
+    def is_once(self, path: str, expr: ast.AST, seen: frozenset = frozenset()) -> bool:
+        if id(expr) in seen:
+            return True  # a cycle adds nothing: the other paths decide
+        seen = seen | {id(expr)}
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return True  # no client: nothing is sent
+        if isinstance(expr, ast.IfExp):
+            return self.is_once(path, expr.body, seen) and self.is_once(path, expr.orelse, seen)
+        if isinstance(expr, ast.Call):
+            name = expr.func.attr if isinstance(expr.func, ast.Attribute) else getattr(expr.func, "id", None)
+            if name in SOURCES:
+                return True
+            if name == "web_client":
+                return any(k.arg == "resend" and isinstance(k.value, ast.Constant) and k.value.value is False
+                           for k in expr.keywords)  # fmt: skip
+            callees = self.callees(path, expr)
+            return bool(callees) and all(fn.returns_once for fn, _method in callees)
+        if isinstance(expr, ast.Name):
+            return self._name_is_once(path, expr, seen)
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            lineage = self._lineage(self._owner(expr))
+            values = [
+                (fn.path, node.value)
+                for fn in self.functions if any(fn.owner is c for c in lineage)
+                for node in _own_nodes(fn.node)
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+                and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                        and t.attr == expr.attr for t in _targets(node))
+            ]  # fmt: skip
+            return bool(values) and all(self.is_once(p, value, seen) for p, value in values)
+        return False
+
+    def _name_is_once(self, path: str, name: ast.Name, seen: frozenset) -> bool:
+        for scope in reversed(self._scopes(name)):  # the innermost function binding the name decides
+            for arg in [*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs]:
+                if arg.arg == name.id:
+                    return _declared_once(arg.annotation)
+            values = [
+                node.value for node in _own_nodes(scope)
+                if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None
+                and any(isinstance(t, ast.Name) and t.id == name.id for t in _targets(node))
+            ]  # fmt: skip
+            bound_otherwise = any(
+                isinstance(node, ast.For | ast.With | ast.comprehension | ast.AugAssign)
+                for node in _own_nodes(scope)
+                if any(isinstance(t, ast.Name) and t.id == name.id for t in ast.walk(getattr(node, "target", node)))
+                and not isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr)
+            )  # fmt: skip
+            if values or bound_otherwise:
+                return not bound_otherwise and all(self.is_once(path, value, seen) for value in values)
+        return False
+
+    # the check ------------------------------------------------------------------------------------------------
+
+    def check(self) -> Walk:
+        for path, tree in self.trees.items():
+            for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+                for fn, as_method in self.callees(path, call):
+                    for position, name in fn.once_params():
+                        given = next((k.value for k in call.keywords if k.arg == name), None)
+                        index = None if position is None else position - (1 if as_method else 0)
+                        if given is None and index is not None and index < len(call.args):
+                            given = call.args[index]
+                        if given is None:
+                            continue
+                        site = Site(path, call.lineno, fn.node.name, name, ast.unparse(given))
+                        self.checked.append(site)
+                        if not self.is_once(path, given):
+                            self.problems.append(str(site))
+        for fn in self.functions:  # a function declared to return a OnceClient returns one
+            if fn.returns_once and not (fn.path == "bot/slack.py" and fn.node.name in SOURCES):
+                for ret in (n for n in _own_nodes(fn.node) if isinstance(n, ast.Return)):
+                    if ret.value is None or not self.is_once(fn.path, ret.value):
+                        self.problems.append(f"{fn.path}:{ret.lineno} {fn.node.name} returns a client that may resend")
+        return self
+
+
+def _declared_once(annotation: ast.AST | None) -> bool:
+    return annotation is not None and ONCE in ast.unparse(annotation)
+
+
+def _targets(node: ast.AST) -> list[ast.AST]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function, not those of the functions and classes nested in it."""
+    todo = list(ast.iter_child_nodes(scope))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def scanned_sources() -> dict[str, str]:
+    return {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for folder in SCANNED for path in sorted((ROOT / folder).rglob("*.py"))
+    }  # fmt: skip
+
+
+def outbox_calls(sources: dict[str, str]) -> list[str]:
+    """Every `outbox.<send>(…)` in the code, found without the walk's resolution (to check it saw them all)."""
+    found = []
+    for path, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "outbox"
+                    and node.func.attr in ONCE_SENDS):  # fmt: skip
+                found.append(f"{path}:{node.lineno} {node.func.attr}")
+    return found
+
+
+def test_every_call_site_of_a_message_meant_to_go_out_once_passes_a_client_that_never_resends():
+    sources = scanned_sources()
+    walk = Walk(sources).check()
+
+    assert walk.problems == [], "a message meant to go out once could be sent with a client that resends:\n" + (
+        "\n".join(walk.problems)
+    )
+    checked = {f"{site.path}:{site.line} {site.callee}" for site in walk.checked}
+    missed = [call for call in outbox_calls(sources) if call not in checked]
+    assert missed == [], f"call sites the walk did not resolve: {missed}"
+    # the walk went where the claimed sends are: the sweep, the reset, ripple notices, the digest, triage, joins
+    files = {site.path for site in walk.checked}
+    assert {"bot/sweep.py", "bot/resets.py", "bot/digests.py", "bot/rounds.py", "bot/outbox.py",
+            "handlers/teams.py", "handlers/team_actions.py"} <= files, files  # fmt: skip
+    assert len(walk.checked) >= 30, [str(site) for site in walk.checked]
+
+
+WRONG = '''
+from bot import outbox
+from bot.slack import OnceClient, once_only, web_client
+
+
+class Notices(outbox.ClaimedSends):
+    def __init__(self, db, client_for, request_client):
+        super().__init__(db, client_for)
+        self.request = request_client
+        self.careful = once_only(request_client)
+
+    def fine(self, workspace, claim):
+        client = self._client(workspace)
+        outbox.post(client, claim, channel="C", message={})
+        outbox.post(self.careful, claim, channel="C", message={})
+        self._relay(client, claim)
+
+    def wrong_attribute(self, claim):
+        outbox.post(self.request, claim, channel="C", message={})
+
+    def wrong_relay(self, workspace, claim):
+        self._relay(self.client_for(workspace), claim)
+
+    def _relay(self, client: OnceClient, claim):
+        outbox.upload(client, claim, channel="C", content=b"", filename="f", title="t", comment="c")
+
+
+def wrong_parameter(client, claim):
+    outbox.announce(client, cause="x", channel="C", message={}, now=None)
+
+
+def wrong_client(base_url, claim):
+    outbox.post(web_client(base_url=base_url), claim, channel="C", message={})
+
+
+def fine_client(base_url, claim):
+    client = web_client(base_url=base_url, resend=False)
+    outbox.post(client=client, claim=claim, channel="C", message={})
+
+
+def wrong_maybe(client, workspace, claim, news):
+    chosen = once_only(client) if workspace else client
+    outbox.post(chosen, claim, channel="C", message={})
+'''
+
+
+def test_the_walk_reports_a_call_site_that_could_pass_a_client_that_resends():
+    sources = {path: text for path, text in scanned_sources().items() if path in ("bot/outbox.py", "bot/slack.py")}
+    walk = Walk({**sources, "handlers/wrong.py": WRONG}).check()
+
+    wrong = sorted(p.split(" ", 1)[1] for p in walk.problems if p.startswith("handlers/wrong.py"))
+    assert wrong == [
+        "_relay(client=self.client_for(workspace))",
+        "announce(client=client)",
+        "post(client=chosen)",
+        "post(client=self.request)",
+        "post(client=web_client(base_url=base_url))",
+    ], walk.problems
+    fine = [str(c) for c in walk.checked if c.path == "handlers/wrong.py" and str(c) not in walk.problems]
+    # the client from _client, self.careful, the relay's call and its parameter declared OnceClient, resend=False
+    assert len(fine) == 5, fine
