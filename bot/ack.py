@@ -6,10 +6,10 @@ away from the answer (README, "Answering Slack in time"):
 
 - **Dispatch slots.** `AckGate.dispatch` runs Bolt's whole dispatch (signature check, our middleware's workspace
   read, events' writes, the listener up to its `ack()`) on a pool of its own and waits for it at most until the
-  deadline. A request arriving when every slot is taken, or still unanswered at the deadline, gets a *fallback*
-  answer at once (`Fallbacks`); its work is then abandoned: a listener that has not started never starts, and a
-  transaction still open never commits (`storage.db.request_abandoned`), so what the person was told ("nothing
-  was saved, try again") stays true.
+  deadline. A request that finds every slot taken (for longer than `SLOT_WAIT`), or is still unanswered at the
+  deadline, gets a *fallback* answer (`Fallbacks`); its work is then abandoned: a listener that has not started
+  never starts, and a transaction still open never commits (`storage.db.request_abandoned`), so what the person
+  was told ("nothing was saved, try again") stays true.
 - **Workers** (Bolt's `listener_executor`). The listeners, and the work they do after their ack. Bolt's default is
   five threads, and the ack runs in that same pool: five handlers waiting on Slack left nothing to ack with. The
   pool is larger, and a request is admitted only if a worker can take it (events excepted: their durable part is
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 # Slack waits 3 s; the answer must also travel back, and a request may have queued in the HTTP server first
 ACK_DEADLINE = 2.5
+SLOT_WAIT = 0.5  # seconds a request may wait for a free dispatch slot
 NOTICE_TIMEOUT = 5  # seconds a fallback's message to Slack may take; it is a courtesy, never retried
 NOTICE_BACKLOG = 100
 
@@ -159,7 +160,8 @@ class Notices:
             log.info("a refused click had nowhere to be told", extra={"type": body.get("type")})
             return
         view = render_view("modal_error.j2", title="OKR bot", message=message)
-        in_a_form = (body.get("container") or {}).get("type") == "view" or isinstance(body.get("view"), dict)
+        view_clicked = body.get("view")
+        in_a_form = isinstance(view_clicked, dict) and view_clicked.get("type") == "modal"  # else the App Home
         method = self._client.views_push if in_a_form else self._client.views_open
         method(trigger_id=trigger_id, view=view)
 
@@ -204,6 +206,13 @@ _MESSAGES = {
 }
 
 
+_WHY = {
+    "no_slot": "every dispatch slot was taken",
+    "no_worker": "every listener worker was busy",
+    "deadline": "its answer was not ready in time",
+}
+
+
 def form_refusal(view: Any, message: str) -> dict[str, Any]:
     """A form whose submission was not saved stays open with everything typed in it: the reason is shown under its
     first field, or, for a form without fields, on a small form stacked on top of it."""
@@ -245,7 +254,9 @@ class AckGate:
             return run(request)  # Bolt refuses it before touching anything slow
         if body.get("type") != "event_callback" and self.workers.saturated():
             return self._fall_back(body, "no_worker")
-        if not self._free.acquire(blocking=False):
+        # a burst may find every slot taken for an instant: it waits a little for one, never long enough to miss
+        # Slack's deadline (slots held by work stuck on a hanging database free up only when it answers)
+        if not self._free.acquire(timeout=min(SLOT_WAIT, max(0.0, self.deadline - (time.monotonic() - started)))):
             return self._fall_back(body, "no_slot")
         abandoned = threading.Event()
         context = contextvars.copy_context()
@@ -280,7 +291,8 @@ class AckGate:
 
     def _fall_back(self, body: dict[str, Any], why: str) -> BoltResponse:
         self.fallen_back[why] += 1
-        log.warning("a request was answered without its work", extra={"why": why, "type": body.get("type")})
+        log.warning("a %s request was answered without its work: %s", body.get("type") or "command", _WHY[why],
+                    extra={"why": why})  # fmt: skip
         return self.fallbacks.answer(body, Reason.BUSY)
 
     def shutdown(self) -> None:

@@ -60,9 +60,10 @@ class OkrApp(App):
         self.workers.shutdown(wait=False)
 
 
-def build_app(settings: Settings, db: Database, *, workers: Workers | None = None, slots: int = 16) -> OkrApp:
+def build_app(settings: Settings, db: Database, *, workers: Workers | None = None, slots: int = 8) -> OkrApp:
     """The Bolt app. `workers` run the listeners and the work after each ack; `slots` bound the requests being
-    dispatched at once (README, "Answering Slack in time")."""
+    dispatched at once: fewer than the HTTP server's threads, so that some are always free to answer at once (README,
+    "Answering Slack in time")."""
     client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token)
     workers = workers or Workers()
     bolt_log = logging.getLogger("bot.bolt")

@@ -50,7 +50,15 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = command("serve", _serve, "serve Slack over HTTP on PORT (POST /slack/events, GET /healthz)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
-    serve.add_argument("--threads", type=int, default=8, help="request threads (default: 8)")
+    serve.add_argument(
+        "--threads", type=_positive, default=16,
+        help="HTTP request threads (default: 16); half of them at most wait on a request's work, the rest always "
+        "answer at once",
+    )  # fmt: skip
+    serve.add_argument(
+        "--workers", type=_positive, default=32,
+        help="threads running the work after each answer to Slack (default: 32)",
+    )  # fmt: skip
     command("socket", _socket, "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
     command("migrate", _migrate, "upgrade the database to the latest schema")
     command("sandbox", _sandbox, "try the bot against a local fake Slack, typing /okr commands in the terminal")
@@ -66,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
         "--max-objectives", type=_objective_limit, metavar="N", help="the team's objective limit (overrides the file)"
     )
     return parser
+
+
+def _positive(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 1000:
+        raise argparse.ArgumentTypeError(f"should be a whole number from 1 to 1000, not {value!r}")
+    return int(value)
 
 
 def _objective_limit(value: str) -> int:
@@ -115,7 +129,7 @@ def _serve(settings: Settings, args) -> int:
     from bot import scheduler
 
     settings.require_http_credentials()
-    app, db = _build(settings)
+    app, db = _build(settings, workers=args.workers, slots=max(1, args.threads // 2))
     from bot.web import make_wsgi_app
 
     scheduler.start(settings, db)
@@ -156,7 +170,7 @@ def _start(settings: Settings, args) -> int:
     if settings.slack_app_token:
         return _socket(settings, args)
     if settings.mode is not Mode.SANDBOX:
-        args.host, args.threads = "0.0.0.0", 8
+        args.host, args.threads, args.workers = "0.0.0.0", 16, 32
         return _serve(settings, args)
     print(
         "No Slack credentials (SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET) are set, so the bot runs in the "
@@ -182,13 +196,14 @@ def _purge(settings: Settings, args) -> int:
     return 0 if found else 1
 
 
-def _build(settings: Settings):
+def _build(settings: Settings, *, workers: int = 32, slots: int = 8):
+    from bot.ack import Workers
     from bot.app import build_app
     from storage.db import Database
 
     _require_migrated(settings)
     db = Database(settings.database_url)
-    return build_app(settings, db), db
+    return build_app(settings, db, workers=Workers(workers), slots=slots), db
 
 
 def _require_migrated(settings: Settings) -> None:

@@ -7,6 +7,8 @@ import json
 import logging
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,11 +30,12 @@ def make_wsgi_app(app: App, db: Database, *, signing_secret: str):
     """Route `/healthz` to a database check and everything else to Bolt's adapter."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)
+    health = HealthCheck(db)
 
     def wsgi(environ: dict[str, Any], start_response) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == "/healthz" and method in ("GET", "HEAD"):
-            return _health(db, start_response)
+            return health(start_response)
         if path == EVENTS_PATH and method == "POST":
             refusal = _refuse_malformed(environ)
             if refusal is not None:
@@ -136,13 +139,35 @@ def _text(start_response, status: str, message: str) -> list[bytes]:
     return [body]
 
 
-def _health(db: Database, start_response) -> list[bytes]:
-    try:
-        db.ping()
-    except Exception as error:  # any failure to answer means "not healthy"; the reason goes to the log
-        log.warning("health check failed", extra={"error": type(error).__name__})
-        return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "unreachable"})
-    return _json(start_response, "200 OK", {"ok": True, "database": "ok"})
+class HealthCheck:
+    """`GET /healthz`: 200 when the database answers a trivial query within `TIMEOUT` seconds, else 503.
+
+    The query runs on a thread of its own, so a database that hangs (rather than refuses) cannot hold the check, or
+    the HTTP thread answering it, for longer than that; while a query is still stuck, later checks say 503 at once.
+    """
+
+    TIMEOUT = 2.0
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okr-health")
+        self._running: Future | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, start_response) -> list[bytes]:
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = self._pool.submit(self._db.ping)
+            running = self._running
+        try:
+            running.result(timeout=self.TIMEOUT)
+        except FutureTimeout:
+            log.warning("health check failed", extra={"error": "the database did not answer in time"})
+            return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "not answering"})
+        except Exception as error:  # any failure to answer means "not healthy"; the reason goes to the log
+            log.warning("health check failed", extra={"error": type(error).__name__})
+            return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "unreachable"})
+        return _json(start_response, "200 OK", {"ok": True, "database": "ok"})
 
 
 def _json(start_response, status: str, payload: dict[str, Any]) -> list[bytes]:
@@ -161,7 +186,7 @@ class BackgroundServer:
 
     STEP = 0.05  # seconds one loop step may wait: the longest stop() waits for the loop to notice
 
-    def __init__(self, wsgi_app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 4) -> None:
+    def __init__(self, wsgi_app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
         self._server = waitress.create_server(wsgi_app, host=host, port=port, threads=threads)
         self.port: int = self._server.effective_port
         self._stopping = threading.Event()

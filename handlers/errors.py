@@ -14,12 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from sqlalchemy.exc import OperationalError
 
 from bot.ack import form_refusal
 from bot.errors import OkrError
 from handlers.replies import ephemeral, error_reply
-from storage.db import RequestAbandoned
+from storage.db import UNAVAILABLE, RequestAbandoned
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def register(app: App) -> None:
 def reply_for(error: Exception) -> dict[str, Any]:
     if isinstance(error, OkrError):
         return error_reply(error)
-    if isinstance(error, OperationalError):
+    if isinstance(error, UNAVAILABLE):
         log.error("database unavailable", exc_info=error)
         return ephemeral("unavailable.j2")
     log.error("unexpected error handling a Slack request", exc_info=error)

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt import App, BoltContext, BoltResponse
-from sqlalchemy.exc import OperationalError
 
 from bot import clock
 from bot.ack import Fallbacks, Reason, form_refusal
 from bot.render import render_message
 from bot.rituals.workspaces import ensure_workspace, find_workspace
-from storage.db import Database
+from storage.db import UNAVAILABLE, Database, cause
 
 log = logging.getLogger(__name__)
 LIFECYCLE_EVENTS = ("app_uninstalled", "tokens_revoked")
@@ -34,7 +33,7 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
         lifecycle = body.get("event", {}).get("type") in LIFECYCLE_EVENTS
         try:
             workspace_id, uninstalled = _workspace(db, context)
-        except OperationalError as error:
+        except UNAVAILABLE as error:
             log.error("database unavailable", exc_info=error)
             return fallbacks.answer(body, Reason.DATABASE)
         if uninstalled and not lifecycle:
@@ -92,9 +91,9 @@ def before_ack(work: Callable[..., None]) -> Callable[..., BoltResponse | None]:
     def middleware(event: dict, body: dict, context: BoltContext, next: Callable[[], BoltResponse]):
         try:
             work(event=event, body=body, context=context)
-        except OperationalError as error:
+        except UNAVAILABLE as error:
             log.warning("an event could not be stored: Slack will send it again",
-                        extra={"type": event.get("type"), "error": type(error.orig).__name__})  # fmt: skip
+                        extra={"type": event.get("type"), "error": cause(error)})  # fmt: skip
             return BoltResponse(status=503, body="")
         return next()
 

@@ -15,14 +15,13 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy.exc import OperationalError
 
 from bot.debounce import Debouncer
 from bot.rituals import triage
 from bot.rituals.events import first_delivery
 from bot.rounds import RoundsInSlack
 from handlers.middleware import now
-from storage.db import Database
+from storage.db import UNAVAILABLE, Database, cause
 
 log = logging.getLogger(__name__)
 _SLACK_TS = re.compile(r"(\d{1,12})\.(\d{1,6})")
@@ -69,8 +68,8 @@ def record_vote(event: dict[str, Any], body: dict[str, Any], context: BoltContex
                 session, workspace_id=workspace_id, target=target, user_id=user, reaction=reaction,
                 added=added, event_ts=_event_ts(event), now=now(),
             )  # fmt: skip
-    except OperationalError as error:
-        log.warning("a vote could not be stored: Slack will send it again", extra={"error": type(error.orig).__name__})
+    except UNAVAILABLE as error:
+        log.warning("a vote could not be stored: Slack will send it again", extra={"error": cause(error)})
         return BoltResponse(status=503, body="")
     if changed:
         context["vote_changed"] = target.round_item_id

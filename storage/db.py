@@ -9,6 +9,8 @@ from contextvars import ContextVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 # execution option marking connections of read-only transactions
@@ -26,6 +28,16 @@ PG_POOL_TIMEOUT = 5  # seconds to wait for a free connection of the pool
 PG_STATEMENT_TIMEOUT_MS = 60_000
 PG_LOCK_TIMEOUT_MS = 15_000
 PG_IDLE_IN_TRANSACTION_MS = 120_000
+
+
+# What "the database is not available right now" looks like: refused or lost connections, and no free connection in
+# the pool within PG_POOL_TIMEOUT (sqlalchemy.exc.TimeoutError)
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, SATimeoutError)
+
+
+def cause(error: BaseException) -> str:
+    """The name of what went wrong under an SQLAlchemy error (the driver's exception), for a log line."""
+    return type(getattr(error, "orig", None) or error).__name__
 
 
 class RequestAbandoned(Exception):

@@ -475,7 +475,9 @@ class FakeSlack:
         in between. Other calls go on meanwhile; ``stop()`` abandons answers still held."""
         self._faults.hold(method, seconds, times)
 
-    def lose_answer_next(self, method: str, *, times: int = 1, status: int = 500, error: str = "internal_error") -> None:
+    def lose_answer_next(
+        self, method: str, *, times: int = 1, status: int = 500, error: str = "internal_error"
+    ) -> None:
         """The next ``times`` successful calls of ``method`` take effect (the message is posted, the view opened),
         but their answer is an HTTP ``status`` error: Slack did the work and the client thinks it failed."""
         self._faults.lose(method, Fault(error, status=status), times)

@@ -50,6 +50,7 @@ from tests.conftest import PG_MISSING, SIGNING_SECRET, RunningBot, sandbox_setti
 from tests.e2e.okr_support import (
     PostedRound,
     add_backlog,
+    choose_in_home,
     commit,
     key_results,
     latest_ephemeral,
@@ -559,3 +560,54 @@ def test_requests_caught_in_flight_by_the_outage_end_politely_and_are_taken_afte
     status, closed = command(world, "triage close", user="U0ADA")
     assert status == 200 and "Triage of *Rockets* closed" in closed, closed
     assert votes_logged(world.db)[(voter(0), ballot.item_id)] == 1
+
+
+# clicks and forms while the server is down -----------------------------------------------------------------------
+
+
+def test_clicks_and_forms_during_the_outage_get_an_answer_the_person_can_read(world):
+    _posted, kr_id, source = triage_world(world)
+    status, view = open_checkin(world, "U0BEN", kr_id, source)
+    assert status == 200 and view is not None
+    values_before = checked_in_values(world.db)
+    go_down(world.server, "fast shutdown")
+    try:
+        # a button in a message: answered at once, and told in the conversation through the click's response_url
+        told_before = len(world.slack.ephemerals)
+        clicked = world.driver.click(user="U0BEN", action_id="checkin_open", value=str(kr_id),
+                                     channel=source["channel"], ts=source["ts"])  # fmt: skip
+        assert clicked.status == 200 and clicked.elapsed < 3.0, clicked
+        wait_until(lambda: len(world.slack.ephemerals) > told_before, timeout=10)
+        told = world.slack.ephemerals[-1]
+        assert told["user"] == "U0BEN" and POLITE in shown(told), told
+
+        # a form: it stays open with everything typed in it, and the reason next to its first field
+        submitted = world.driver.submit_view(view, user="U0BEN", values=checkin_values("77"))
+        assert submitted.status == 200 and submitted.elapsed < 3.0, submitted
+        assert submitted.json["response_action"] == "errors", submitted.text
+        assert POLITE in json.dumps(submitted.json["errors"])
+        assert view in [v["id"] for v in world.slack.open_views("U0BEN")]
+    finally:
+        world.server.restart()
+    assert checked_in_values(world.db) == values_before
+
+    # the same form, sent again once the server is back, is saved once
+    again = world.driver.submit_view(view, user="U0BEN", values=checkin_values("77"))
+    assert again.status == 200 and not again.body, again.text
+    assert checked_in_values(world.db)[77.0] == 1
+
+
+def test_a_home_menu_during_the_outage_says_why_in_a_small_form(world):
+    _posted, kr_id, _source = triage_world(world)
+    assert world.driver.open_home("U0BEN").status == 200
+    wait_until(lambda: world.slack.home("U0BEN"), timeout=10)
+    go_down(world.server, "fast shutdown")
+    try:
+        # the App Home has no conversation to answer in: the reason comes in a small form
+        opened = len(world.slack.calls_to("views.open"))
+        menu = choose_in_home(world.driver, world.slack, user="U0BEN", value=f"revise_kr:{kr_id}")
+        assert menu.status == 200 and menu.elapsed < 3.0, menu
+        call = world.slack.wait_for("views.open", count=opened + 1, timeout=10)
+        assert call.ok and POLITE in shown(call.args["view"]), call
+    finally:
+        world.server.restart()
