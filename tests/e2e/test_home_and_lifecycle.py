@@ -161,3 +161,20 @@ def test_revoking_the_bot_token_counts_as_uninstalled_but_user_tokens_do_not(dri
     with db.transaction() as session:
         [entry] = session.scalars(select(EventLog).where(EventLog.action == "uninstalled"))
         assert entry.reason == "tokens_revoked"
+
+
+def test_a_bot_with_one_token_serves_its_own_workspace_only(driver, slack, db):
+    install(driver, slack)
+    slack.add_workspace("T0OTHER", "Other", "xoxb-other-0000", bot_user_id="U0BOT9", bot_id="B0BOT9")
+    slack.add_user("U0EVE", "eve", real_name="Eve Elsewhere", team_id="T0OTHER")
+    slack.add_channel("C0OTHER", "elsewhere", members=("U0EVE",), team_id="T0OTHER")
+    before, calls = row_counts(db), len(slack.calls)
+
+    created = driver.command("team create Intruders", user="U0EVE", channel="C0OTHER", team_id="T0OTHER")
+    assert created.status == 200 and "installed for another Slack workspace" in shown(created.json), created.text
+    assert driver.open_home("U0EVE", team_id="T0OTHER").status == 200  # acknowledged, so Slack does not retry
+
+    stays(lambda: row_counts(db) == before)
+    with db.read() as session:
+        assert session.scalars(select(Workspace.slack_team_id)).all() == [slack.workspace().team_id]
+    assert [c.method for c in slack.calls[calls:] if c.method != "response_url"] == []  # nothing done in Slack
