@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, printed as a table and written as JSON.
 
-    python -m benchmarks [--quick] [--json PATH] [--only ack,votes,sweeps,fanout,digest]
+    python -m benchmarks [--quick] [--json PATH] [--only ack,votes,weather,sweeps,fanout,digest]
     python -m benchmarks --table benchmarks/results.json     # the table of an earlier run
 
 Runs on SQLite and, when PostgreSQL's server binaries are on the machine (as for `make test`), on a throwaway
@@ -18,11 +18,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack_path, digest_build, fanout, stage, sweeps, votes
+from benchmarks import ack_path, digest_build, fanout, stage, sweeps, votes, weather
 from benchmarks.common import ROOT, databases
 from storage.db import Database
 
-PARTS = ("ack", "votes", "sweeps", "fanout", "digest")
+PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "digest")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
                         )
                 finally:
                     results.setdefault("peak_mb", {})[f"okr-bot serve ({backend})"] = served.stop()
+            if "weather" in wanted:
+                _progress(f"{backend}: Slack's weather (429s, a hanging database)")
+                served = stage.start(found.new(backend), log=log, threads=16)
+                try:
+                    results.setdefault("weather", {})[backend] = weather.run(
+                        served, log=log, postgres=found.postgres, requests=max(80, int(weather.REQUESTS * scale))
+                    )
+                finally:
+                    served.stop()
             if "sweeps" in wanted:
                 _progress(f"{backend}: sweeps")
                 results.setdefault("sweeps", {})[backend] = sweeps.run(
@@ -138,6 +147,19 @@ def table(results: dict) -> str:
             tally = "equal" if row["tally_matches"] else f"-{row['missing']}/+{row['extra']}"
             lines.append(f"  {backend:<11} {row['events']:>7} {row['acked_per_s']:>8.0f} {row['ack_p99_ms']:>11.1f} "
                          f"{row['recorded_per_s']:>11.0f} {tally:>6}")  # fmt: skip
+    if "weather" in results:
+        lines += ["", "Slack's weather: latency to the HTTP answer (ms) at 25 requests/s from 8 clients (draft, list, "
+                  "help, votes), while Slack answers 30% of calls 429 (Retry-After: 2), and while the database hangs",
+                  f"  {'backend':<11} {'condition':<10} {'p50':>7} {'p99':>7} {'max':>7} {'in 3 s':>7} "
+                  f"{'fallbacks':>10} {'healthy after':>14}"]  # fmt: skip
+        for backend, conditions in results["weather"].items():
+            for condition, row in conditions.items():
+                healthy = row.get("healthy_after_s")
+                after = f"{healthy:>12.1f} s" if healthy is not None else f"{'':>14}"
+                lines.append(
+                    f"  {backend:<11} {condition:<10} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} "
+                    f"{row['max_ms']:>7.0f} {row['within_3s']:>7.1%} {row['fallbacks']:>10} {after}"
+                )
     if "sweeps" in results:
         first = next(iter(results["sweeps"].values()))
         lines += ["", f"Sweeps: reading what is due, one pass (ms), {first['teams']:,} teams and "

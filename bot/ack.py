@@ -245,6 +245,8 @@ class AckGate:
         self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="okr-dispatch")
         self._free = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self._running: dict[object, float] = {}  # when each dispatch holding a slot began
         self.fallen_back: dict[str, int] = {"no_slot": 0, "no_worker": 0, "deadline": 0}
 
     def dispatch(self, run: Callable[[BoltRequest], BoltResponse], request: BoltRequest) -> BoltResponse:
@@ -254,10 +256,15 @@ class AckGate:
             return run(request)  # Bolt refuses it before touching anything slow
         if body.get("type") != "event_callback" and self.workers.saturated():
             return self._fall_back(body, "no_worker")
-        # a burst may find every slot taken for an instant: it waits a little for one, never long enough to miss
-        # Slack's deadline (slots held by work stuck on a hanging database free up only when it answers)
-        if not self._free.acquire(timeout=min(SLOT_WAIT, max(0.0, self.deadline - (time.monotonic() - started)))):
+        # a burst may find every slot taken for an instant: it waits a little for one. Not when the slots are held
+        # by dispatches that have run for longer than that already (stuck on a hanging database, they free up only
+        # when it answers): waiting for them would only hold up the answer
+        wait = 0.0 if self._stuck(started) else min(SLOT_WAIT, max(0.0, self.deadline - (time.monotonic() - started)))
+        if not self._free.acquire(timeout=wait):
             return self._fall_back(body, "no_slot")
+        token = object()
+        with self._lock:
+            self._running[token] = started
         abandoned = threading.Event()
         context = contextvars.copy_context()
         context.run(request_abandoned.set, abandoned)
@@ -266,20 +273,31 @@ class AckGate:
             try:
                 return context.run(run, request)
             finally:
+                with self._lock:
+                    self._running.pop(token, None)
                 self._free.release()
 
         try:
             future = self._pool.submit(dispatched)
         except RuntimeError:
+            with self._lock:
+                self._running.pop(token, None)
             self._free.release()
             return self._fall_back(body, "no_slot")
         try:
             return future.result(timeout=max(0.0, self.deadline - (time.monotonic() - started)))
         except FutureTimeout:
             abandoned.set()
-            if future.done():  # answered in the instant between the timeout and the mark
-                return future.result()
+            if future.done() and future.exception() is None:  # answered in the instant before the mark
+                response = future.result()
+                if response is not None:
+                    return response
             return self._fall_back(body, "deadline")
+
+    def _stuck(self, now: float) -> bool:
+        """Every slot is held by a dispatch that began longer than `SLOT_WAIT` ago."""
+        with self._lock:
+            return len(self._running) >= self.slots and now - max(self._running.values()) > SLOT_WAIT
 
     def _signed(self, request: BoltRequest) -> bool:
         if self._verifier is None or request.mode == "socket_mode":  # Socket Mode's connection is authenticated

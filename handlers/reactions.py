@@ -36,8 +36,8 @@ def register(app: App) -> None:
         if changed is not None:
             redraw_tally(context["db"], client, changed, tally_updates)
 
-    for kind in ("reaction_added", "reaction_removed"):
-        app.event(kind, middleware=[record_vote])(on_reaction)
+    app.event("reaction_added", middleware=[record_vote])(on_reaction)
+    app.event("reaction_removed", middleware=[record_vote])(on_reaction)
 
 
 def record_vote(event: dict[str, Any], body: dict[str, Any], context: BoltContext, next: Callable[[], Any]) -> Any:

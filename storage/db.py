@@ -23,6 +23,7 @@ request_abandoned: ContextVar[threading.Event | None] = ContextVar("okr_request_
 
 # How long PostgreSQL may take (a request never waits on these: bot/ack.py answers Slack first). They bound what a
 # stuck statement or a held lock costs a worker, and free the server's side of a connection a crash left open.
+SQLITE_BUSY_TIMEOUT = 10  # seconds a writer waits for SQLite's write lock before giving up
 PG_CONNECT_TIMEOUT = 5  # seconds
 PG_POOL_TIMEOUT = 5  # seconds to wait for a free connection of the pool
 PG_STATEMENT_TIMEOUT_MS = 60_000
@@ -85,7 +86,12 @@ def make_engine(url: URL | str, *, echo: bool = False, timeouts: bool = True) ->
     """The engine for `url`; `timeouts=False` (migrations) lets a statement run as long as it needs."""
     url_text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
     if url_text.startswith("sqlite"):
-        engine = create_engine(url_text, echo=echo, connect_args={"timeout": 30})
+        # connections to a file are cheap: enough for every thread that may hold one (bot/ack.py's slots and
+        # workers, the sweep), so that a writer waiting for the lock never leaves a reader without a connection
+        pooled = {} if url_text in ("sqlite://", "sqlite:///:memory:") else {
+            "pool_size": 20, "max_overflow": 30, "pool_timeout": PG_POOL_TIMEOUT,
+        }  # fmt: skip
+        engine = create_engine(url_text, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, **pooled)
         _configure_sqlite(engine)
         return engine
     if not timeouts:
@@ -128,7 +134,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

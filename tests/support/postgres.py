@@ -365,6 +365,23 @@ class PostgresServer:
         self._shutdown(signal.SIGKILL)
         _wait_for_exit(children, ORPHAN_TIMEOUT_S)
 
+    def pause(self) -> list[int]:
+        """SIGSTOP the postmaster and every backend: a server that hangs rather than refuses (connections are
+        accepted by the kernel, and nothing answers). Returns the pids, for ``resume``."""
+        if self.process is None or not self.running:
+            raise PostgresServerError("server is not running")
+        pids = [self.process.pid, *_children_of(self.process.pid)]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        return pids
+
+    def resume(self, pids: list[int]) -> None:
+        """SIGCONT what ``pause`` stopped."""
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
     def restart(self) -> PostgresServer:
         """Start again on the same data directory and port (after ``kill()`` or not)."""
         if self.root is None or self.port is None:
