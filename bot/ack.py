@@ -179,7 +179,7 @@ class Fallbacks:
         if not isinstance(body, dict):
             return BoltResponse(status=503, body="")
         kind = body.get("type")
-        message = _MESSAGES[reason]
+        message = MESSAGES[reason]
         if body.get("command"):
             text = body.get("text") if isinstance(body.get("text"), str) else ""
             template = "unavailable.j2" if reason is Reason.DATABASE else "busy.j2"
@@ -198,7 +198,7 @@ class Fallbacks:
         return BoltResponse(status=503, body="")
 
 
-_MESSAGES = {
+MESSAGES = {
     Reason.BUSY: "The OKR bot is overloaded or waiting on its database, so this was not done and nothing was saved. "
     "Please try again in a minute.",
     Reason.DATABASE: "The OKR bot can't reach its database right now, so this was not done and nothing was saved. "

@@ -35,6 +35,8 @@ from sqlalchemy.exc import OperationalError
 
 import handlers.home as home_handler
 from bot import render
+from bot.ack import MESSAGES as FALLBACK_MESSAGES
+from bot.ack import Fallbacks, Reason
 from bot.blockkit import BlockKitLimitError
 from bot.coach import (
     MOST_KEY_RESULT_FINDINGS,
@@ -741,6 +743,27 @@ def internal_error(s: Style) -> list[dict[str, Any]]:
 @case("unavailable.j2")
 def unavailable(s: Style) -> list[dict[str, Any]]:
     return contexts_of("unavailable.j2", lambda: reply_for(OperationalError("SELECT 1", {}, Exception("down"))))
+
+
+def _fallback(reason: Reason, text: str) -> object:
+    return Fallbacks(notices=None).answer({"command": "/okr", "text": text}, reason)
+
+
+@case("unavailable.j2", "a command shown back")
+def unavailable_with_the_command(s: Style) -> list[dict[str, Any]]:
+    typed = s.text(MAX_COMMAND_TEXT, multiline=True)
+    return contexts_of("unavailable.j2", lambda: _fallback(Reason.DATABASE, typed))
+
+
+@case("busy.j2")
+def busy(s: Style) -> list[dict[str, Any]]:
+    typed = s.text(MAX_COMMAND_TEXT, multiline=True)
+    return contexts_of("busy.j2", lambda: _fallback(Reason.BUSY, typed))
+
+
+@case("not_taken.j2")
+def not_taken(s: Style) -> list[dict[str, Any]]:
+    return [{"message": message} for message in FALLBACK_MESSAGES.values()]
 
 
 @case("modal_error.j2", kind="modal")
