@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                     results.setdefault("peak_mb", {})[f"okr-bot serve ({backend})"] = served.stop()
             if "weather" in wanted:
                 _progress(f"{backend}: Slack's weather (429s, a hanging database)")
-                served = stage.start(found.new(backend), log=log, threads=16)
+                served = stage.start(found.new(backend), log=log)
                 try:
                     results.setdefault("weather", {})[backend] = weather.run(
                         served, log=log, postgres=found.postgres, requests=max(80, int(weather.REQUESTS * scale))

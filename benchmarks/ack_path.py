@@ -1,11 +1,11 @@
 """The ack path: how long Slack waits for the bot's HTTP answer, next to a bare Bolt app served the same way.
 
-Both run as child processes under waitress with 8 threads: the bot as `okr-bot serve` (README, production), the
+Both run as child processes under waitress with 16 threads: the bot as `okr-bot serve` (README, production), the
 yardstick as benchmarks/bare_app.py, whose `/okr` only acks. Eight keep-alive clients send signed requests at a
 steady 25 per second between them (each request's latency counts from when it was due, waits included):
 - `/okr list` in the team's channel (the bot reads the team's OKRs and answers with them);
-- `/okr draft` (the bot opens the drafting form with `views.open` before it answers);
-- `reaction_added` on a triage item (the bot acks; the vote is recorded after the answer).
+- `/okr draft` (the bot answers, then opens the drafting form with `views.open`);
+- `reaction_added` on a triage item (the bot stores the vote, then acks; the tally is redrawn after the answer).
 Reported per kind: p50/p95/p99 latency to the HTTP response, and the bot's figure over the bare app's.
 """
 
@@ -85,7 +85,7 @@ def _measure(url: str, build, *, requests: int, clients: int, rate: float) -> di
 
 def wait_idle(pid: int, *, timeout: float = 60) -> None:
     """Until the process has used no more than 2% of a core for half a second: the work a previous load left
-    behind (votes recorded after their acks) must not be measured against the next one."""
+    behind (tallies redrawn after their acks) must not be measured against the next one."""
 
     def cpu() -> int:
         with open(f"/proc/{pid}/stat") as stat:

@@ -1,4 +1,4 @@
-"""The yardstick for the ack path: a Bolt app whose `/okr` only acks, served like the bot (waitress, 8 threads).
+"""The yardstick for the ack path: a Bolt app whose `/okr` only acks, served like the bot (waitress, 16 threads).
 
     python benchmarks/bare_app.py PORT
 
@@ -38,7 +38,7 @@ def main() -> None:
             return [b"ok"]
         return slack(environ, start_response)
 
-    waitress.serve(wsgi, host="127.0.0.1", port=port, threads=8, ident="bare-bolt")
+    waitress.serve(wsgi, host="127.0.0.1", port=port, threads=16, ident="bare-bolt")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ class Stage:
             self.fake.stop()
 
 
-def start(database_url: str, *, log: Path, voters: int = 40, items: int = 5, threads: int = 8) -> Stage:
+def start(database_url: str, *, log: Path, voters: int = 40, items: int = 5, threads: int = 16) -> Stage:
     """The bot serving `database_url`, its log written to `log`."""
     fake = FakeSlack().start()
     child = None
