@@ -26,6 +26,7 @@ import itertools
 import json
 import signal
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -611,3 +612,43 @@ def test_a_home_menu_during_the_outage_says_why_in_a_small_form(world):
         assert call.ok and POLITE in shown(call.args["view"]), call
     finally:
         world.server.restart()
+
+
+def test_a_paused_server_gets_every_request_answered_in_time_and_nothing_refused_is_saved(world):
+    """The server hangs rather than refuses (every process stopped: connections are accepted, nothing answers)."""
+    posted, kr_id, source = triage_world(world)
+    status, view = open_checkin(world, "U0BEN", kr_id, source)
+    assert status == 200 and view is not None
+    ballot = posted.items[0]
+    event = vote_event(world.slack, voter(0), ballot.ts)
+    texts_before, values_before = backlog_texts(world.db), checked_in_values(world.db)
+
+    paused = world.server.pause()
+    try:
+        answers = {
+            "vote": world.driver.event(event, event_id="EvPAUSED"),
+            "form": world.driver.submit_view(view, user="U0BEN", values=checkin_values("55")),
+            "help": world.driver.command("help", user="U0BEN", channel=CHANNEL),
+            "backlog": world.driver.command("backlog add Paused idea", user="U0BEN", channel=CHANNEL),
+            "click": world.driver.click(user="U0BEN", action_id="checkin_open", value=str(kr_id),
+                                        channel=source["channel"], ts=source["ts"]),
+        }
+        for name, answer in answers.items():
+            assert answer.elapsed < 3.0, (name, answer)
+        assert answers["vote"].status == 503
+        assert answers["form"].json["response_action"] == "errors"
+        for name in ("help", "backlog"):
+            assert answers[name].status == 200 and "nothing was saved" in shown(answers[name].json), name
+        assert "/okr backlog add Paused idea" in shown(answers["backlog"].json)
+        started = time.monotonic()
+        assert health(world.bot)[0] == 503 and time.monotonic() - started < 3.0
+    finally:
+        world.server.resume(paused)
+
+    # the server answers again: the work Slack was told was not done stays undone, and the bot serves at once
+    assert health(world.bot) == (200, {"ok": True, "database": "ok"})
+    time.sleep(0.5)  # what was waiting on the paused server has finished now, and rolled back
+    assert backlog_texts(world.db) == texts_before and checked_in_values(world.db) == values_before
+    assert (ballot.number, voter(0), HELPS) not in stored_votes(world.db)
+    assert world.driver.event(event, event_id="EvPAUSED", retry_num=1).status == 200
+    assert (ballot.number, voter(0), HELPS) in stored_votes(world.db)
