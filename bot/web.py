@@ -82,20 +82,39 @@ def _refuse_malformed(environ: dict[str, Any]) -> tuple[str, str] | None:
 
 def _oddly_shaped(body: bytes, content_type: str) -> bool:
     """A payload whose ids are not the strings Slack sends (Bolt's matchers and ours would raise on them, or
-    store them): acknowledged and ignored, like a payload Bolt cannot read at all."""
+    store them), or of a kind no listener answers: acknowledged and ignored, like a payload Bolt cannot read at
+    all (Bolt would answer 404, which Slack retries, or shows as an app that did not respond)."""
+    # what Slack POSTs as JSON, and as an interaction's `payload`, that the bot answers
+    json_types = ("event_callback", "url_verification", "ssl_check")
+    interaction_types = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action",
+                         "block_suggestion", "interactive_message", "dialog_submission", "dialog_cancellation",
+                         "dialog_suggestion")  # fmt: skip
     try:
         if content_type.startswith("application/json"):
-            payload = json.loads(body)
+            payload, kinds = json.loads(body), json_types
         elif content_type.startswith("application/x-www-form-urlencoded"):
             fields = parse_qs(body.decode("utf-8"))
             if "payload" not in fields:
                 return False  # a slash command: its fields are strings
-            payload = json.loads(fields["payload"][0])
+            payload, kinds = json.loads(fields["payload"][0]), interaction_types
         else:
             return False
     except ValueError:
         return False  # not JSON at all: Bolt refuses it on its own
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or payload.get("type") not in kinds:
+        return True
+    # what Bolt matches a listener on must be there, a string: without it no listener answers (Bolt's 404)
+    kind, event, view, actions = payload["type"], payload.get("event"), payload.get("view"), payload.get("actions")
+    if kind == "event_callback" and not (isinstance(event, dict) and isinstance(event.get("type"), str)):
+        return True
+    if kind in ("view_submission", "view_closed") and not (isinstance(view, dict) and view.get("callback_id")):
+        return True
+    if kind == "block_actions" and not (isinstance(actions, list) and actions):
+        return True
+    if kind in ("shortcut", "message_action", "interactive_message", "dialog_submission", "dialog_cancellation",
+                "dialog_suggestion") and not isinstance(payload.get("callback_id"), str):  # fmt: skip
+        return True
+    if kind == "block_suggestion" and not isinstance(payload.get("action_id"), str):
         return True
 
     def text(value: Any, *, optional: bool = True) -> bool:
@@ -104,22 +123,46 @@ def _oddly_shaped(body: bytes, content_type: str) -> bool:
     def object_with_id(value: Any) -> bool:
         return value is None or (isinstance(value, dict) and text(value.get("id")))
 
+    def ids(value: Any, *names: str) -> bool:
+        """The ids Bolt may read from this object to tell the workspace and the user: strings, or absent."""
+        return not isinstance(value, dict) or all(text(value.get(name)) for name in names)
+
     if not (text(payload.get("type")) and text(payload.get("team_id")) and text(payload.get("enterprise_id"))):
         return True
     if not all(object_with_id(payload.get(name)) for name in ("team", "user", "channel", "enterprise")):
         return True
-    if "event" in payload and not isinstance(payload["event"], dict):
+    authorizations = payload.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list)
+        and all(isinstance(a, dict) and ids(a, "team_id", "enterprise_id", "user_id") for a in authorizations)
+    ):
         return True
-    view = payload.get("view")
+    if not (
+        ids(payload, "context_team_id", "context_enterprise_id")
+        and ids(payload.get("team"), "enterprise_id")
+        and ids(payload.get("user"), "team_id")
+        and ids(view, "team_id", "app_installed_team_id")
+        and ids(event, "team", "user_team", "team_id", "enterprise_id")
+    ):
+        return True
+    if "event" in payload and not isinstance(event, dict):
+        return True
     if view is not None and not (isinstance(view, dict) and text(view.get("callback_id")) and text(view.get("id"))):
         return True
-    if not text(payload.get("callback_id")):
+    response_url = payload.get("response_url")
+    if not text(payload.get("callback_id")) or not (response_url is None or _web_address(response_url)):
         return True
-    actions = payload.get("actions")
     return actions is not None and not (
         isinstance(actions, list)
-        and all(isinstance(a, dict) and text(a.get("action_id")) and text(a.get("block_id")) for a in actions)
+        and all(
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) and text(a.get("block_id")) for a in actions
+        )
     )
+
+
+def _web_address(value: Any) -> bool:
+    """What Slack gives as a `response_url`: an address the bot can POST to."""
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2000
 
 
 def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVerifier) -> list[bytes]:

@@ -20,6 +20,7 @@ from handlers import (
     ripples,
     team_actions,
     triage,
+    unknown,
 )
 from storage.db import Database
 
@@ -39,3 +40,4 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
     reset.register(app)
     ripples.register(app)
     lifecycle.register(app)
+    unknown.register(app)  # last: its listeners answer what no other listener matched

@@ -40,6 +40,7 @@ from bot.rituals.backlog import (
 from bot.rituals.backlog_csv import MAX_FILE_BYTES, import_items
 from bot.slack import deliver
 from bot.slack_files import download, latest_csv
+from handlers import payload
 from handlers.errors import replying_errors
 from handlers.middleware import now
 from handlers.replies import LoggedRespond, ephemeral
@@ -203,10 +204,10 @@ def on_add_to_backlog(
 
 def _add_message(shortcut: dict[str, Any], db: Database, workspace_id: int, client: WebClient, respond) -> None:
     """The message's text as one item of the channel's team (or of the person's only team), linked back to it."""
-    message = shortcut.get("message") or {}
-    channel_id, user_id = (shortcut.get("channel") or {}).get("id", ""), shortcut["user"]["id"]
-    ts = str(shortcut.get("message_ts") or message.get("ts") or "")
-    text = message_item_text(str(message.get("text") or ""))
+    message, user_id = payload.mapping(shortcut, "message"), payload.user_id_of(shortcut)
+    channel_id = payload.place(payload.mapping(shortcut, "channel"), "id") or ""
+    ts = payload.place(shortcut, "message_ts") or payload.place(message, "ts") or ""
+    text = message_item_text(payload.text(message, "text") or "")
     if not text:
         raise UsageError("That message has no text to add to the backlog. Type the item with `/okr backlog add` "
                          "instead.")  # fmt: skip

@@ -28,9 +28,11 @@ from bot.rituals import teams as team_rules
 from bot.rituals.cycles import current_cycle, team_span
 from bot.slack import deliver
 from bot.text import check_characters, normalise
+from handlers import payload
 from handlers.errors import replying_errors
 from handlers.forms import form_fields
 from handlers.middleware import now
+from handlers.payload import mapping, place, row_id, user_id_of
 from handlers.replies import LoggedRespond, ephemeral_in
 from storage.db import Database
 from storage.models import Draft, DraftState, DraftStep, Team, VisionStatement
@@ -58,6 +60,7 @@ LIMITS = {
     "max_key_results": drafts.MAX_KEY_RESULTS,
 }
 DATABASE_DOWN = "The bot's database is not answering right now; nothing was saved. Please try again in a minute."
+STALE_FORM = "This form is out of date. Close it and run `/okr draft` again."
 
 
 def register(app: App) -> None:
@@ -177,11 +180,13 @@ def _findings(session: Session, *, draft: Draft, team: Team):
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        return {"d": int(metadata["d"]), "v": int(metadata["v"]), "i": metadata.get("i"), "p": metadata.get("p")}
-    except (ValueError, KeyError, TypeError):
-        raise OkrError("This form is out of date. Close it and run `/okr draft` again.") from None
+    """What step_view() put in the form: the draft, its version, and for a key result's form its place and whether
+    it was pushed over the list."""
+    found = payload.metadata(view, stale=STALE_FORM)
+    index = found.get("i")
+    index = index if type(index) is int and 0 <= index < drafts.MAX_KEY_RESULTS else None
+    return {"d": row_id(found.get("d"), stale=STALE_FORM), "v": row_id(found.get("v"), stale=STALE_FORM),
+            "i": index, "p": found.get("p") == 1}  # fmt: skip
 
 
 def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None]) -> None:
@@ -211,10 +216,10 @@ def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None
 
 
 def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
 
     def work() -> dict:
-        metadata = _metadata(view)
+        user_id, metadata = user_id_of(body), _metadata(view)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             visions = {v.id for v in drafts.active_visions(session, workspace_id=draft.workspace_id)}
@@ -227,10 +232,10 @@ def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
 
 
 def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
 
     def work() -> dict:
-        metadata = _metadata(view)
+        user_id, metadata = user_id_of(body), _metadata(view)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             return _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id,
@@ -243,15 +248,14 @@ def on_key_result_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """Save one key result; a pushed form goes back to the list, which is then refreshed."""
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     pushed = False
     refreshed: dict | None = None
 
     def work() -> dict | None:
         nonlocal pushed, refreshed
-        metadata = _metadata(view)
-        pushed = bool(metadata["p"])
-        index = metadata["i"] if isinstance(metadata["i"], int) else None
+        user_id, metadata = user_id_of(body), _metadata(view)
+        pushed, index = metadata["p"], metadata["i"]
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             checked = drafts.check_key_result(form_fields(view))
@@ -262,7 +266,7 @@ def on_key_result_submitted(
         return None if pushed else refreshed
 
     _submit(ack, first_field="metric", work=work)
-    parent = view.get("previous_view_id")
+    parent = place(view, "previous_view_id")
     if pushed and refreshed is not None and parent:
         deliver(client.views_update, view_id=parent, view=refreshed)
 
@@ -271,11 +275,11 @@ def on_review_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """Share the draft in the team channel (or refresh the message already there)."""
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     shared: dict[str, Any] = {}
 
     def work() -> dict | None:
-        metadata = _metadata(view)
+        user_id, metadata = user_id_of(body), _metadata(view)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             try:
@@ -284,12 +288,13 @@ def on_review_submitted(
             except drafts.StaleDraft as stale:
                 return step_view(session, draft=draft, team=team, notice=stale.message)
             drafts.mark_shared(session, draft=draft, user_id=user_id, now=now())
-            shared.update(message=_shared_message(session, draft=draft, team=team), draft=draft, team=team)
+            shared.update(message=_shared_message(session, draft=draft, team=team), draft=draft, team=team,
+                          user_id=user_id)  # fmt: skip
         return None
 
     _submit(ack, first_field=None, work=work)
     if shared:
-        _post_shared(client, db, user_id=user_id, **shared)
+        _post_shared(client, db, **shared)
 
 
 def _shared_message(session: Session, *, draft: Draft, team: Team, actor: str | None = None,
@@ -358,9 +363,9 @@ def _editable(session: Session, context: BoltContext, draft_id: int, user_id: st
 
 def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
     ack()
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     try:
-        metadata = _metadata(view)
+        user_id, metadata = user_id_of(body), _metadata(view)
         with db.transaction() as session:
             draft, _ = _editable(session, context, metadata["d"], user_id)
             if view.get("callback_id") == OBJECTIVE_VIEW:
@@ -368,9 +373,9 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
                 drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
                                   content={**draft.content, **typed}, step=DraftStep.OBJECTIVE)  # fmt: skip
             elif view.get("callback_id") == KEY_RESULT_VIEW:
-                index = metadata["i"] if isinstance(metadata["i"], int) else None
                 step = DraftStep.KEY_RESULT if body.get("is_cleared") or not metadata["p"] else DraftStep.KEY_RESULTS
-                drafts.keep_typed_key_result(session, draft=draft, index=index, fields=form_fields(view), step=step)
+                drafts.keep_typed_key_result(session, draft=draft, index=metadata["i"], fields=form_fields(view),
+                                             step=step)  # fmt: skip
     except (OkrError, OperationalError) as error:
         # nobody is looking at a closed form: the log is the only place this can go
         log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})
@@ -380,25 +385,26 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
 
 
 def _from_view(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    view = body.get("view") or {}
+    view = mapping(body, "view")
     return view, _metadata(view)
 
 
 def on_goto(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """ "Edit objective" / "Edit key results": move the modal to that step."""
     ack()
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     steps = {"objective": DraftStep.OBJECTIVE, "key_results": DraftStep.KEY_RESULTS}
-    view = body.get("view") or {}
+    view = mapping(body, "view")
     with _modal_errors(client, view):
-        _, metadata = _from_view(body)
-        step = steps.get(action.get("value") or "")
+        user_id, (_, metadata) = user_id_of(body), _from_view(body)
+        value = action.get("value")
+        step = steps.get(value) if isinstance(value, str) else None
         if step is None:
             raise OkrError("That button is out of date. Close the form and run `/okr draft` again.")
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             new_view = _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id, step=step)
-        deliver(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
+        deliver(client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
 
 
 def on_open_key_result(
@@ -406,10 +412,10 @@ def on_open_key_result(
 ) -> None:
     """ "Add a key result" or "Edit": the key result's form, pushed over the list."""
     ack()
-    user_id, db = body["user"]["id"], context["db"]
-    view = body.get("view") or {}
+    db = context["db"]
+    view = mapping(body, "view")
     with _modal_errors(client, view):
-        _, metadata = _from_view(body)
+        user_id, (_, metadata) = user_id_of(body), _from_view(body)
         action_id = action.get("action_id", "")
         index = int(action_id.split(":")[1]) if ":" in action_id else None
         with db.read() as session:
@@ -428,17 +434,17 @@ def on_remove_key_result(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     ack()
-    user_id, db = body["user"]["id"], context["db"]
-    view = body.get("view") or {}
+    db = context["db"]
+    view = mapping(body, "view")
     with _modal_errors(client, view):
-        _, metadata = _from_view(body)
+        user_id, (_, metadata) = user_id_of(body), _from_view(body)
         index = int(action["action_id"].split(":")[1])
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             content = drafts.without_key_result(draft.content, index)
             new_view = _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id,
                                       content=content)  # fmt: skip
-        deliver(client.views_update, view_id=view["id"], hash=view.get("hash"), view=new_view)
+        deliver(client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
 
 
 class _modal_errors:
@@ -460,7 +466,7 @@ class _modal_errors:
         else:
             log.error("unexpected error in a drafting modal", exc_info=error)
             message = "Something went wrong on the bot's side; your draft as last saved is safe. Please try again."
-        if self.view.get("id"):
+        if place(self.view, "id"):
             deliver(self.client.views_update, view_id=self.view["id"],
                     view=render_view("modal_error.j2", title="Draft", message=message))  # fmt: skip
         return True
@@ -470,19 +476,16 @@ class _modal_errors:
 
 
 def _draft_id(action: dict[str, Any]) -> int:
-    value = action.get("value") or ""
-    if not value.isdigit():
-        raise OkrError("That button is out of date.")
-    return int(value)
+    return row_id(action.get("value"), stale="That button is out of date.")
 
 
 def _redraw_shared(client: WebClient, draft: Draft, body: dict[str, Any], message: dict) -> None:
     """Update the draft's shared message. A button pressed on it in the instant before its `ts` was saved
     still names it in the payload, so that message is the one updated."""
     channel, ts = draft.shared_channel_id, draft.shared_ts
-    container = body.get("container") or {}
+    container = mapping(body, "container")
     if not ts and container.get("type") == "message" and not container.get("is_ephemeral"):
-        channel, ts = container.get("channel_id"), container.get("message_ts")
+        channel, ts = place(container, "channel_id"), place(container, "message_ts")
     if channel and ts:
         deliver(client.chat_update, channel=channel, ts=ts, **message)
 
@@ -492,8 +495,9 @@ def on_commit(
 ) -> None:
     ack()
     respond = LoggedRespond(respond)
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     with replying_errors(respond):
+        user_id = user_id_of(body)
         with db.transaction() as session:
             draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
             committed = drafts.commit_draft(session, draft=draft, team=team, user_id=user_id, now=now())
@@ -518,8 +522,9 @@ def on_edit(
     """Anyone in the team may edit a shared draft; the form opens on its review step."""
     ack()
     respond = LoggedRespond(respond)
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     with replying_errors(respond):
+        user_id = user_id_of(body)
         with db.transaction() as session:  # the review step may open the team's cycle
             draft, team = _editable(session, context, _draft_id(action), user_id)
             view = step_view(session, draft=draft, team=team, step=DraftStep.REVIEW)
@@ -531,8 +536,9 @@ def on_discard(
 ) -> None:
     ack()
     respond = LoggedRespond(respond)
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     with replying_errors(respond):
+        user_id = user_id_of(body)
         with db.transaction() as session:
             draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
             drafts.discard_draft(session, draft=draft, team=team, user_id=user_id, now=now())
@@ -543,8 +549,9 @@ def on_discard(
 def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """ "Resume" on the App Home: reopen the draft where it was left."""
     ack()
-    user_id, db = body["user"]["id"], context["db"]
+    db = context["db"]
     try:
+        user_id = user_id_of(body)
         with db.transaction() as session:  # the review step may open the team's cycle
             draft, team = _editable(session, context, _draft_id(action), user_id)
             view = step_view(session, draft=draft, team=team)

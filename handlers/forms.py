@@ -12,6 +12,7 @@ from bot.errors import InvalidFields, OkrError
 from bot.render import render_view
 from bot.slack import Delivery, deliver
 from handlers.errors import reply_for
+from handlers.payload import mapping, row_id, text
 from handlers.replies import LoggedRespond
 
 log = logging.getLogger(__name__)
@@ -21,23 +22,31 @@ STALE = "This form is out of date. Open it again from the message."
 _VALUE_KEYS = ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date")
 
 
-def element_value(element: dict[str, Any]) -> str | None:
-    """The value of one input element, whatever kind it is (text, select, user, channel, date)."""
+def element_value(element: object) -> str | None:
+    """The value of one input element, whatever kind it is (text, select, user, channel, date); None for an
+    element left empty, or one whose value is not the string Slack sends."""
+    if not isinstance(element, dict):
+        return None
     if "selected_option" in element:
-        return (element["selected_option"] or {}).get("value")
+        return text(mapping(element, "selected_option"), "value")
     for key in _VALUE_KEYS:
         if key in element:
-            return element[key]
+            return text(element, key)
     return None
 
 
 def form_fields(view: dict[str, Any]) -> dict[str, str | None]:
     """{block_id: typed string} for every input block Slack reported in the view's state."""
     fields: dict[str, str | None] = {}
-    for block_id, elements in (view.get("state") or {}).get("values", {}).items():
-        for element in (elements or {}).values():
-            fields[block_id] = element_value(element or {})
+    for block_id, elements in state_values(view).items():
+        for element in elements.values() if isinstance(elements, dict) else ():
+            fields[block_id] = element_value(element)
     return fields
+
+
+def state_values(view: object) -> dict[str, Any]:
+    """`view.state.values`: {block_id: {action_id: element}}, or {} when Slack sent something else."""
+    return mapping(mapping(view, "state"), "values")
 
 
 def refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, client: WebClient, title: str) -> None:
@@ -91,7 +100,5 @@ def checked(ack: Ack, title: str, save):
 
 
 def number_of(raw: object) -> int:
-    text = str(raw or "")
-    if not text.isdigit() or len(text) > 18:
-        raise OkrError(STALE)
-    return int(text)
+    """A row's id that a form or its button carries (handlers/payload.py); anything else: the form is out of date."""
+    return row_id(raw, stale=STALE)

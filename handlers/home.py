@@ -23,6 +23,7 @@ from bot.rituals.ripples import live_ripples_of_teams
 from bot.rituals.vision import list_visions
 from bot.slack import deliver
 from handlers.middleware import now
+from handlers.payload import slack_id
 
 # at most 2 blocks per team, 1 per key result or draft: with the headers, 80 of the 100 blocks Slack allows
 HOME_TEAMS = 20
@@ -37,9 +38,10 @@ def register(app: App) -> None:
 
 
 def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    user_id, workspace_id, moment = event["user"], context["workspace_id"], now()
+    user_id = event.get("user")
+    if event.get("tab", "home") != "home" or not slack_id(user_id):
+        return  # another tab, or no one Slack would name: there is no Home tab to draw
+    workspace_id, moment = context["workspace_id"], now()
     with context["db"].read() as session:
         memberships = rituals.memberships_of(session, workspace_id=workspace_id, user_id=user_id)
         shown = memberships[:HOME_TEAMS]

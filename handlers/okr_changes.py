@@ -19,6 +19,7 @@ from bot.render import render_message, render_view
 from bot.rituals import drafts, revisions
 from bot.rituals.revisions import DROP_KR, DROP_OBJECTIVE, KINDS, REVISE_KR, REVISE_OBJECTIVE, Target
 from bot.slack import deliver
+from handlers import payload
 from handlers.errors import reply_for, replying_errors
 from handlers.forms import form_fields
 from handlers.middleware import now
@@ -62,11 +63,11 @@ def on_menu(
 ) -> None:
     """Open the change's modal at once: the trigger works for 3 seconds only."""
     ack()
-    user_id, trigger_id = body["user"]["id"], body.get("trigger_id")
+    trigger_id = body.get("trigger_id")
     if not body.get("response_url"):  # the App Home: Bolt gives a respond() that cannot answer
         respond = None
     try:
-        kind, target_id = menu_choice(action)
+        user_id, (kind, target_id) = payload.user_id_of(body), menu_choice(action)
         with context["db"].read() as session:
             target = revisions.find_target(
                 session, kind=kind, workspace_id=context["workspace_id"], target_id=target_id
@@ -84,11 +85,11 @@ def on_menu(
 
 def menu_choice(action: dict[str, Any]) -> tuple[str, int]:
     """`revise_kr:12` → ("revise_kr", 12)."""
-    value = (action.get("selected_option") or {}).get("value") or ""
+    value = payload.text(payload.mapping(action, "selected_option"), "value") or ""
     kind, _, target_id = value.partition(":")
-    if kind not in KINDS or not target_id.isdigit():
+    if kind not in KINDS:
         raise OkrError(STALE_MENU)
-    return kind, int(target_id)
+    return kind, payload.row_id(target_id, stale=STALE_MENU)
 
 
 def change_modal(kind: str, target: Target) -> dict[str, Any]:
@@ -128,14 +129,14 @@ def on_change_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """Check everything before the modal closes; then ack, save in one transaction, and announce."""
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    db, workspace_id = context["db"], context["workspace_id"]
     fields = form_fields(view)
     reason = fields.pop("reason", None) or ""
     try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        kind, target_id = metadata["kind"], int(metadata["id"])
-        if kind not in KINDS:
-            raise ValueError(kind)
+        user_id, metadata = payload.user_id_of(body), payload.metadata(view, stale=STALE_FORM)
+        kind, target_id = metadata.get("kind"), payload.row_id(metadata.get("id"), stale=STALE_FORM)
+        if not isinstance(kind, str) or kind not in KINDS:
+            raise OkrError(STALE_FORM)
         with db.read() as session:
             target = revisions.check_change(session, kind=kind, workspace_id=workspace_id, user_id=user_id,
                                             target_id=target_id, fields=fields, reason=reason)  # fmt: skip

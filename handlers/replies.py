@@ -28,13 +28,17 @@ def error_reply(error: OkrError) -> dict[str, Any]:
 
 
 class LoggedRespond:
-    """Bolt's respond(), but a reply Slack refuses is logged instead of vanishing."""
+    """Bolt's respond(), but a reply Slack refuses, or that cannot reach it, is logged instead of vanishing."""
 
     def __init__(self, respond: Respond) -> None:
         self._respond = respond
 
     def __call__(self, **kwargs: Any) -> None:
-        response = self._respond(**kwargs)
+        try:
+            response = self._respond(**kwargs)
+        except (OSError, ValueError) as error:  # Slack unreachable, or a response_url that is no URL
+            log.warning("could not reply through the response_url", extra={"error": type(error).__name__})
+            return
         if response is not None and response.status_code != 200:
             log.warning("slack refused a reply", extra={"status": response.status_code, "body": response.body[:200]})
 

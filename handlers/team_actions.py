@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,8 +18,9 @@ from bot.rituals.team_settings import apply_settings, check_leader_change, valid
 from bot.slack import once_only
 from handlers.commands import CommandRequest, run
 from handlers.errors import replying_errors
-from handlers.forms import element_value
+from handlers.forms import element_value, state_values
 from handlers.middleware import now
+from handlers.payload import json_value, mapping, place, row_id, slack_id, user_id_of
 from handlers.replies import LoggedRespond, ephemeral_in, error_reply
 from handlers.teams import SETTINGS_CALLBACK, settings_saved
 
@@ -57,15 +57,17 @@ def on_choose_team(
     ack()
     respond = LoggedRespond(respond)
     try:
-        choice = json.loads(action.get("value") or "{}")
-        team_id, text = int(choice["team_id"]), str(choice["text"])
-    except (ValueError, KeyError, TypeError):
-        respond(**error_reply(OkrError("That button is out of date; please type the command again.")))
+        user_id, choice = user_id_of(body), json_value(action.get("value"), stale=STALE_PICKER)
+        team_id, text = row_id(choice.get("team_id"), stale=STALE_PICKER), choice.get("text")
+        if not isinstance(text, str):
+            raise OkrError(STALE_PICKER)
+    except OkrError as error:
+        respond(**error_reply(error))
         return
     request = CommandRequest(
         workspace_id=context["workspace_id"],
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id", ""),
+        user_id=user_id,
+        channel_id=place(mapping(body, "channel"), "id") or "",
         text=text,
         trigger_id=body.get("trigger_id"),
         team_id=team_id,
@@ -79,11 +81,11 @@ def on_settings_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """Check the form before closing it, so a mistake is shown next to its field; then ack, then save."""
-    user_id, db = body["user"]["id"], context["db"]
-    raw, people = _read_fields(view["state"]["values"])
+    db = context["db"]
     try:
+        user_id, raw, people = user_id_of(body), *_read_fields(state_values(view))
         change = validate_settings(raw, people=people)
-        team_id = int(json.loads(view.get("private_metadata") or "{}")["team_id"])
+        team_id = row_id(json_value(view.get("private_metadata"), stale=STALE_FORM).get("team_id"), stale=STALE_FORM)
         with db.read() as session:
             team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
             check_leader_change(session, team=team, change=change, user_id=user_id)
@@ -112,6 +114,7 @@ def on_settings_submitted(
 
 
 STALE_FORM = "This form is out of date. Close it and run `/okr team settings` again."
+STALE_PICKER = "That button is out of date; please type the command again."
 
 
 def _facilitated_team(session, context: BoltContext, *, team_id: int, user_id: str):
@@ -130,14 +133,22 @@ def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | Non
     """Slack's view state → the strings `validate_settings` takes, whatever element produced them."""
     raw: dict[str, str | None] = {}
     for field in SETTINGS_FIELDS:
-        element = values.get(field, {}).get("value", {})
-        raw[field] = element_value(element)
+        raw[field] = element_value(mapping(values, field).get("value"))
     raw["digest_channel_id"] = raw["digest_channel_id"] or "none"
     if "away_words" in values and not (raw["away_words"] or "").strip():
         raw["away_words"] = "default"  # the field emptied: follow the defaults again
     people = {
-        role: list(values.get(role, {}).get("value", {}).get("selected_users") or [])
+        role: _people(role, mapping(mapping(values, role), "value").get("selected_users"))
         for role in ("facilitators", "leaders")
         if role in values
     }
     return raw, people
+
+
+def _people(role: str, selected: object) -> list[str]:
+    """A people picker's choice: Slack's user ids (none picked: an empty list)."""
+    if selected is None:
+        return []
+    if not isinstance(selected, list) or not all(slack_id(user) for user in selected):
+        raise InvalidFields({role: "Slack sent something here that is not a person. Pick the people again."})
+    return selected
