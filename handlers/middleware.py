@@ -28,7 +28,8 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
         slack_team_id = context.team_id or context.enterprise_id
         if not isinstance(slack_team_id, str) or not 0 < len(slack_team_id) <= 32:
             return refused(body, "no_workspace")  # no workspace, or not one Slack would name: nothing is written
-        if served is not None and not ({context.team_id, context.enterprise_id} & served):
+        named = {value for value in (context.team_id, context.enterprise_id) if isinstance(value, str)}
+        if served is not None and not named & served:
             return refused(body, "other_workspace")
         lifecycle = body.get("event", {}).get("type") in LIFECYCLE_EVENTS
         try:
