@@ -9,8 +9,10 @@ conversation's history: if the message did go out before the crash, it records i
 A claimed message is only ever sent with a client that never resends (`bot.slack.OnceClient`): a 5xx or a
 lost connection after Slack posted it would otherwise post it twice. `post`, `upload` and `already_posted`
 refuse any other client; the classes that send claimed messages derive one from the client they are given.
-A message that one event causes but that no claim guards (a person joined a team) goes out through
-`announce`, with the same client and the same metadata.
+A message that one event causes but that no claim guards (a person joined a team, a draft was committed, a
+command posted the digest) goes out through `announce`, with the same client and the same metadata, and files
+shared that way (an export) through `announce_files`. Nothing else in the code posts in a conversation
+(tests/unit/test_once_only_sends.py walks it).
 """
 
 from __future__ import annotations
@@ -370,19 +372,47 @@ def announce(
     require_once(client)
     metadata = {"event_type": METADATA_EVENT, "event_payload": {"claim": cause}}
     extra = {"thread_ts": thread_ts} if thread_ts else {}
-    sent = deliver(client.chat_postMessage, channel=channel, metadata=metadata, **message, **extra)
+    return _once(
+        client, cause=cause, channel=channel, now=now, thread_ts=thread_ts,
+        send=lambda: deliver(client.chat_postMessage, channel=channel, metadata=metadata, **message, **extra),
+        match=lambda m: _claim_of(m) == cause,
+    )  # fmt: skip
+
+
+def announce_files(
+    client: OnceClient, *, cause: str, channel: str, files: Sequence[dict[str, Any]], comment: str, now: datetime
+) -> Delivery:
+    """Share files (each `{"content", "filename", "title"}`) in one message of `channel` once, as `announce`
+    posts a message. A shared file carries no metadata, so the message read back is the one since `now` that
+    has every one of these file names; `cause` names the share in the log."""
+    require_once(client)
+    names = {f["filename"] for f in files}
+    return _once(
+        client, cause=cause, channel=channel, now=now,
+        send=lambda: deliver(client.files_upload_v2, channel=channel, initial_comment=comment,
+                             file_uploads=[dict(f) for f in files]),
+        match=lambda m: names <= {f.get("name") for f in m.get("files") or [] if isinstance(f, dict)},
+    )  # fmt: skip
+
+
+def _once(
+    client: OnceClient, *, cause: str, channel: str, now: datetime, send: Callable[[], Delivery], match,
+    thread_ts: str | None = None,
+) -> Delivery:  # fmt: skip
+    """`send`, and after an answer that leaves it unknown whether it took effect, Slack read back (`match`)
+    before `send` again: at most ANNOUNCE_TRIES sends, each after Slack was seen not to have the message."""
+    require_once(client)
+    sent = send()
     for attempt in range(1, ANNOUNCE_TRIES):
         if sent.ok or not _maybe_posted(sent):
             break
         time.sleep(ANNOUNCE_BACKOFF * attempt)
-        read, found = _look_back(
-            client, channel=channel, since=now, match=lambda m: _claim_of(m) == cause, thread_ts=thread_ts
-        )
+        read, found = _look_back(client, channel=channel, since=now, match=match, thread_ts=thread_ts)
         if found is not None:
             return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
         if not read:
             break
-        sent = deliver(client.chat_postMessage, channel=channel, metadata=metadata, **message, **extra)
+        sent = send()
     if not sent.ok:
         log.warning("could not announce", extra={"cause": cause.partition(":")[0], "error": sent.error})
     return sent

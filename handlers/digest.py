@@ -3,16 +3,18 @@ weekly digest goes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot import outbox
 from bot.commands import ParsedCommand, lookup
 from bot.digests import digest_messages
 from bot.errors import NotAllowed, UsageError
 from bot.rituals import digest as rules
-from bot.slack import deliver, join_channel
+from bot.slack import Delivery, join_channel, once_only
 from handlers.middleware import now
 from handlers.replies import ephemeral
 from handlers.vision import is_workspace_admin
@@ -69,23 +71,28 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
     built = digest_messages(
         db, workspace_id=request.workspace_id, since=since, until=until, zone=workspace.digest_timezone
     )
+    # each part once per command: a 5xx is not posted again blindly, the channel is read back first
+    poster = once_only(client)
+    cause = f"digest_post:{request.workspace_id}:{until.timestamp():.6f}"
     for number, message in enumerate(built.messages, start=1):
-        posted = _joining(client, channel, lambda message=message: deliver(client.chat_postMessage, channel=channel,
-                                                                             **message))  # fmt: skip
+        posted = _joining(client, channel, lambda number=number, message=message: outbox.announce(
+            poster, cause=f"{cause}:{number}", channel=channel, message=message, now=until,
+        ))  # fmt: skip
         if not posted.ok:
             done = f" after {number - 1} of {len(built.messages)} messages" if number > 1 else ""
             raise UsageError(
                 f"Slack would not post the digest in <#{channel}> ({posted.error}){done}. Is the bot in it?"
             )
     if built.picture is not None:
-        _joining(client, channel, lambda: deliver(
-            client.files_upload_v2, channel=channel, content=built.picture, filename="ripples.png",
-            title="Ripples between teams", initial_comment="The ripple network: teams, and the ripples they declared.",
+        picture = {"content": built.picture, "filename": "ripples.png", "title": "Ripples between teams"}
+        _joining(client, channel, lambda: outbox.announce_files(
+            poster, cause=f"{cause}:picture", channel=channel, files=[picture], now=until,
+            comment="The ripple network: teams, and the ripples they declared.",
         ))  # fmt: skip
     respond(**ephemeral("digest_posted.j2", channel_id=channel, parts=len(built.messages)))
 
 
-def _joining(client: WebClient, channel: str, send):
+def _joining(client: WebClient, channel: str, send: Callable[[], Delivery]) -> Delivery:
     """Send, and if the bot is not in the (public) channel, join it and send again."""
     sent = send()
     if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):

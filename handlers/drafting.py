@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.coach import HARD_LIMIT_CODES, coach
 from bot.commands import ParsedCommand
 from bot.errors import InvalidFields, NotFound, OkrError, UsageError
@@ -26,7 +27,7 @@ from bot.render import render_message, render_view
 from bot.rituals import drafts
 from bot.rituals import teams as team_rules
 from bot.rituals.cycles import current_cycle, team_span
-from bot.slack import deliver
+from bot.slack import deliver, once_only
 from bot.text import check_characters, normalise
 from handlers import payload
 from handlers.errors import replying_errors
@@ -321,7 +322,10 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
         if draft.shared_ts:
             deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **message)
             return
-        posted = deliver(client.chat_postMessage, channel=team.channel_id, **message)
+        posted = outbox.announce(  # once per draft: later shares redraw this message
+            once_only(client), cause=f"draft_shared:{draft.id}", channel=team.channel_id, message=message,
+            now=now(),
+        )  # fmt: skip
         if not posted.ok:
             with db.transaction() as session:  # back to unfinished, so it can be shared again
                 session.execute(
@@ -513,7 +517,10 @@ def on_commit(
                 live=live,
             )
         _redraw_shared(client, draft, body, updated)
-        deliver(client.chat_postMessage, channel=team.channel_id, **announcement)
+        outbox.announce(  # once per objective: a draft is committed once
+            once_only(client), cause=f"objective_committed:{committed.objective.id}", channel=team.channel_id,
+            message=announcement, now=now(),
+        )  # fmt: skip
 
 
 def on_edit(

@@ -13,12 +13,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import outbox
 from bot.errors import InvalidFields, OkrError
 from bot.numbers import format_number
 from bot.render import render_message, render_view
 from bot.rituals import drafts, revisions
 from bot.rituals.revisions import DROP_KR, DROP_OBJECTIVE, KINDS, REVISE_KR, REVISE_OBJECTIVE, Target
-from bot.slack import deliver
+from bot.slack import deliver, once_only
 from handlers import payload
 from handlers.errors import reply_for, replying_errors
 from handlers.forms import form_fields
@@ -159,7 +160,10 @@ def on_change_submitted(
             change = _save(session, kind, workspace_id=workspace_id, user_id=user_id, target_id=target_id,
                            fields=fields, reason=reason)  # fmt: skip
             announcement = render_message("okr_changed.j2", change=change)  # a message that cannot be sent undoes it
-        deliver(client.chat_postMessage, channel=channel, **announcement)
+        outbox.announce(  # once per change: each one is a new version of the objective
+            once_only(client), cause=f"okr_changed:{change.objective.id}:{change.version}", channel=channel,
+            message=announcement, now=now(),
+        )  # fmt: skip
 
 
 def _save(session, kind: str, *, target_id: int, fields: dict[str, Any], **common: Any) -> revisions.Change:

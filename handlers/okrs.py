@@ -19,7 +19,7 @@ from bot.rituals import export as export_rules
 from bot.rituals import teams as team_rules
 from bot.rituals.okrs import CycleHistory, current_okrs, cycle_history, cycle_list
 from bot.rituals.reset import RETRO_PROMPTS
-from bot.slack import deliver
+from bot.slack import once_only
 from handlers.middleware import now
 from handlers.replies import ephemeral
 from storage.db import Database
@@ -83,20 +83,19 @@ def export(
     parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
 ) -> None:
     """Cycle N (today's by default) as a CSV and a JSON file, uploaded to the caller's DM with the bot."""
-    number = cycle_number(parsed.args, command="export")
+    number, moment = cycle_number(parsed.args, command="export"), now()
     with db.read() as session:
         team = _team(session, request, name=None)
-        found = export_rules.read_cycle(session, team=team, number=number, now=now())
+        found = export_rules.read_cycle(session, team=team, number=number, now=moment)
     files = export_rules.files(found)
     comment = render_message("cycle_export.j2", export=found, files=files, outcome="comment", error=None)["text"]
     sent = outbox.open_dm(client, request.user_id)
-    if sent.ok:  # one upload of both files: one message in the DM, with the comment
-        sent = deliver(
-            client.files_upload_v2,
-            channel=sent.response["channel"]["id"],
-            initial_comment=comment,
-            file_uploads=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
-        )
+    if sent.ok:  # one upload of both files: one message in the DM, with the comment, once per command
+        sent = outbox.announce_files(
+            once_only(client), cause=f"export:{team.id}:{found.span.number}", channel=sent.response["channel"]["id"],
+            files=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
+            comment=comment, now=moment,
+        )  # fmt: skip
     outcome = "sent" if sent.ok else "refused"
     respond(**ephemeral("cycle_export.j2", export=found, files=files, outcome=outcome, error=sent.error))
 

@@ -23,7 +23,7 @@ from bot.resets import SCORES_KIND, Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
 from bot.rituals.events import first_delivery
-from bot.slack import deliver
+from bot.slack import deliver, once_only
 from handlers.errors import replying_errors
 from handlers.forms import checked, form_fields, number_of, open_form
 from handlers.middleware import before_ack, nothing_after_ack, now
@@ -213,7 +213,10 @@ def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     ack()
     channel, thread, answers = saved
     message = render_message("retro_answers_posted.j2", user_id=user_id, answers=answers, prompts=reset.RETRO_PROMPTS)
-    posted = deliver(client.chat_postMessage, channel=channel, **({"thread_ts": thread} if thread else {}), **message)
+    posted = outbox.announce(  # once per form sent: its first answer's row names it
+        once_only(client), cause=f"retro_answers:{answers[0].id}", channel=channel, message=message, now=now(),
+        thread_ts=thread,
+    )  # fmt: skip
     if not posted.ok:  # the answers are kept with the cycle either way
         log.warning("could not post retro answers in the thread", extra={"error": posted.error})
 
@@ -319,7 +322,11 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     message = render_message(
         "carried_forward.j2", user_id=user_id, cycle=cycle, carried=carried.drafts, skipped=carried.skipped
     )
-    deliver(client.chat_postMessage, channel=team.channel_id, **message)
+    moment = now()
+    outbox.announce(  # once per form sent
+        once_only(client), cause=f"carried_forward:{cycle.id}:{user_id}:{moment.timestamp():.6f}",
+        channel=team.channel_id, message=message, now=moment,
+    )  # fmt: skip
 
 
 def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import outbox
 from bot.commands import ParsedCommand, lookup
 from bot.digests import News
 from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import ripples
 from bot.rituals import teams as team_rules
-from bot.slack import deliver
+from bot.slack import deliver, once_only
 from bot.text import clean
 from handlers.errors import replying_errors
 from handlers.forms import checked, form_fields, number_of, open_form
@@ -208,9 +209,13 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
     ack()
     line, text = answer
     message = render_message("ripple_reply.j2", line=line, user_id=user_id, text=text)
-    ripple = line.ripple
+    ripple, moment = line.ripple, now()
+    poster = once_only(client)
+    reply = f"{ripple.id}:{user_id}:{moment.timestamp():.6f}"  # once per form sent, in each of the two places
     if ripple.notice_channel_id and ripple.notice_ts:
-        deliver(client.chat_postMessage, channel=ripple.notice_channel_id, thread_ts=ripple.notice_ts, **message)
-    sent = deliver(client.chat_postMessage, channel=line.from_team.channel_id, **message)
+        outbox.announce(poster, cause=f"ripple_reply:{reply}", channel=ripple.notice_channel_id, message=message,
+                        now=moment, thread_ts=ripple.notice_ts)  # fmt: skip
+    sent = outbox.announce(poster, cause=f"ripple_reply_told:{reply}", channel=line.from_team.channel_id,
+                           message=message, now=moment)  # fmt: skip
     if not sent.ok:
         log.warning("could not tell the declaring team about a reply", extra={"error": sent.error})

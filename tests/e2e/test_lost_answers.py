@@ -13,6 +13,10 @@ team's settings changed) is read back at once and posted again only when Slack h
    the next cycle's prompt) with every answer lost: each message once.
 4. A storm: 30 % 429s, then 30 % 5xx, and 30 % of the answers lost throughout, over 8 ripples and 8 joins: 8
    notices and 8 join announcements.
+5. What a click, a form or a command posts, each answer lost: a draft shared and committed, an objective
+   revised, a reply to a ripple (in the notice's thread and to the declaring team), `/okr digest post`, and the
+   files `/okr export` shares in a DM. Each is posted once, found again by reading the channel (or the thread)
+   back, and its ts is the one kept.
 """
 
 from __future__ import annotations
@@ -29,10 +33,34 @@ from bot.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
 from bot.sandbox import FakeSlack, SlackDriver
 from storage.db import Database
 from storage.models import ClaimState, Cycle, Ripple, SendClaim, Team
-from tests.e2e.support import Reply, create_team, modal_values, okr, open_settings, shown, stays, wait_until
+from tests.e2e.okr_support import commit, objective_values, open_from_list, rockets, text_value
+from tests.e2e.support import (
+    Reply,
+    create_team,
+    join_team,
+    modal_values,
+    okr,
+    open_settings,
+    shown,
+    stays,
+    wait_until,
+)
 from tests.e2e.test_checkin_delivery import sweeper
+from tests.e2e.test_drafting import full_draft, press, share, the_draft
 from tests.e2e.test_reset_by_hand import CHANNEL, answer_to, channel_messages, confirm_reset, dm, set_up, start_reset
-from tests.e2e.test_ripples import GROWTH, MINUTE, NOTE, declared, notice_claims, notice_posts, notices, two_teams
+from tests.e2e.test_ripples import (
+    GROWTH,
+    MINUTE,
+    NOTE,
+    click,
+    declared,
+    notice_claims,
+    notice_posts,
+    notices,
+    open_view,
+    submit,
+    two_teams,
+)
 
 GENERAL = "C0GENERAL"
 
@@ -297,3 +325,127 @@ def test_eight_ripples_and_eight_joins_through_a_storm_are_each_told_once(driver
                                                 for c in posts_to(slack, "C0GROWTH"))]  # fmt: skip
     assert joined == taken, joined  # once each that Slack took a post of (three tries refused: none, never two)
     assert joined == NEWCOMERS, joined  # with these draws Slack takes one of each newcomer's tries
+
+
+# 5. what a click, a form or a command posts ----------------------------------------------------------------------
+
+
+def cause_of(message: dict) -> str:
+    return message["metadata"]["event_payload"]["claim"]
+
+
+def reads(slack: FakeSlack, method: str = "conversations.history") -> int:
+    return len(slack.calls_to(method))
+
+
+def settled(slack: FakeSlack, channel: str, *, posts: int, read_backs: int) -> None:
+    """Wait until the bot has read channels back `read_backs` times in all, or posted in `channel` more than
+    `posts` times (as a client that resends does, at once), then check it posted `posts` times and no more."""
+    wait_until(lambda: reads(slack) >= read_backs or len(posts_to(slack, channel)) > posts)
+    assert len(posts_to(slack, channel)) == posts, [shown(c.args) for c in posts_to(slack, channel)]
+    stays(lambda: len(posts_to(slack, channel)) == posts, duration=1.0)
+
+
+def test_a_draft_shared_and_committed_through_lost_answers_is_posted_once_each(driver, slack, db):
+    create_team(driver, slack, "Rockets", user="U0ADA", channel=CHANNEL)
+    join_team(driver, slack, user="U0BEN", channel=CHANNEL)
+    full_draft(driver, slack)
+    before = len(posts_to(slack, CHANNEL))
+    slack.lose_answer_next("chat.postMessage")  # Slack posts the shared draft; the bot hears a 500
+
+    shared = share(driver, slack)
+
+    # read back and found: its ts is kept, so later changes redraw it (a client that resends posts it again)
+    wait_until(lambda: the_draft(db).shared_ts)
+    assert [m["ts"] for m in channel_messages(slack, "shared a draft objective")] == [shared["ts"]]
+    assert len(posts_to(slack, CHANNEL)) == before + 1 and reads(slack) == 1
+    assert the_draft(db).shared_ts == shared["ts"]
+    assert cause_of(shared) == f"draft_shared:{the_draft(db).id}"
+
+    slack.lose_answer_next("chat.postMessage")  # the commit's announcement, posted, answered 500
+    press(driver, slack, shared, "draft_commit", user="U0BEN")
+
+    settled(slack, CHANNEL, posts=before + 2, read_backs=2)
+    [committed] = channel_messages(slack, "committed *O1.")
+    assert cause_of(committed) == f"objective_committed:{the_draft(db).objective_id}"
+    assert "Committed by <@U0BEN> as *O1*" in shown(slack.message(CHANNEL, shared["ts"]))  # redrawn, not reposted
+
+
+def test_an_objective_revised_through_a_lost_answer_is_announced_once(driver, slack, db):
+    rockets(driver, slack)
+    objective_id = commit(db, title="New teams get value", why="Churn starts early")
+    view = open_from_list(driver, slack, f"revise_objective:{objective_id}", user="U0BEN")
+    before = len(posts_to(slack, CHANNEL))
+    slack.lose_answer_next("chat.postMessage")
+
+    result = driver.submit_view(view["id"], user="U0BEN", values=objective_values(
+        title="New teams get value in week one", why="Churn starts early", reason="Interviews: week one decides",
+    ))  # fmt: skip
+
+    assert result.status == 200 and not result.body, result.text
+    settled(slack, CHANNEL, posts=before + 1, read_backs=1)
+    [revised] = channel_messages(slack, "revised *O1 · New teams get value in week one*")
+    assert cause_of(revised) == f"okr_changed:{objective_id}:2"  # the objective's version 2: once per change
+
+
+def test_a_reply_to_a_ripple_through_lost_answers_is_posted_once_in_the_thread_and_once_to_the_declaring_team(
+    driver, slack, db
+):
+    two_teams(driver, slack, db)
+    pause_checkins(db)
+    declared(driver, slack, f"{GROWTH} 1.2 {NOTE}")
+    [notice] = notices(slack)
+    view = open_view(slack, lambda: click(driver, notice, "ripple_reply_open", user="U0BEN"))
+    posted, in_thread, told = (len(slack.calls_to("chat.postMessage")), len(posts_to(slack, "C0GROWTH")),
+                               len(posts_to(slack, CHANNEL)))  # fmt: skip
+    slack.lose_answer_next("chat.postMessage", times=2)  # the reply in the notice's thread, then the one to Rockets
+
+    assert submit(driver, view, {"reply": text_value("Mondays work for us")}, user="U0BEN") is None
+
+    # each read back where it went: the thread (history leaves replies out), then Rockets' channel
+    settled(slack, CHANNEL, posts=told + 1, read_backs=1)
+    assert reads(slack, "conversations.replies") == 1 and len(posts_to(slack, "C0GROWTH")) == in_thread + 1
+    assert len(slack.calls_to("chat.postMessage")) == posted + 2
+    [reply] = [m for m in slack.messages("C0GROWTH") if m.get("thread_ts") and m["ts"] != m["thread_ts"]]
+    assert reply["thread_ts"] == notice["ts"] and slack.message("C0GROWTH", notice["ts"])["reply_count"] == 1
+    [told] = channel_messages(slack, "on *R1*")
+    assert "Mondays work for us" in shown(reply) and "Mondays work for us" in shown(told)
+    assert cause_of(reply).startswith("ripple_reply:") and cause_of(told).startswith("ripple_reply_told:")
+
+
+def bot_posts(slack: FakeSlack, channel: str) -> list[dict]:
+    return [m for m in slack.messages(channel) if m.get("user") == "U0BOT"]
+
+
+def test_a_digest_posted_by_command_through_a_lost_answer_is_posted_once(driver, slack, db):
+    create_team(driver, slack, "Rockets")
+    slack.lose_answer_next("chat.postMessage")  # the digest's first part is posted, answered 500
+
+    reply = okr(driver, slack, "digest post", channel=GENERAL)
+
+    assert "Posted this week's digest in <#C0GENERAL>" in reply.text, reply.text
+    parts = bot_posts(slack, GENERAL)
+    assert parts and len({m["text"] for m in parts}) == len(parts), [m["text"] for m in parts]  # none twice
+    assert len(posts_to(slack, GENERAL)) == len(parts) and reads(slack) == 1
+    causes = [cause_of(m) for m in parts]
+    assert len(set(causes)) == len(causes) and all(c.startswith("digest_post:") for c in causes), causes
+
+    # the next command posts it again: its parts are its own, not found in the first one's
+    reply = okr(driver, slack, "digest post", channel=GENERAL)
+    assert "Posted this week's digest in <#C0GENERAL>" in reply.text, reply.text
+    assert [m["text"] for m in bot_posts(slack, GENERAL)] == [m["text"] for m in parts] * 2
+    assert reads(slack) == 1
+
+
+def test_an_export_whose_answer_is_lost_is_shared_once_and_told_as_sent(driver, slack, db):
+    rockets(driver, slack)
+    commit(db)
+    slack.lose_answer_next("files.completeUploadExternal")  # Slack shares the files; the bot hears a 500
+
+    reply = okr(driver, slack, "export", user="U0BEN")
+
+    assert "in your DM with me" in reply.text, reply.text  # read back and found: sent, not "Slack refused"
+    dm_channel = slack.dm_channel_id("U0BEN")
+    assert len([u for u in slack.uploads if u["channel_id"] == dm_channel]) == 2
+    assert len([m for m in slack.messages(dm_channel) if m.get("files")]) == 1
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1 and reads(slack) == 1

@@ -12,9 +12,10 @@
    pick, a reset notice, a ripple notice, the weekly digest and its picture. The sweep runs through 5xx answers
    to every call, answers held past the client's timeout (Slack did the work, the bot never heard), or a 429
    storm that outlasts the client's own retries. Then Slack recovers and the sweep runs until nothing is left:
-   every message is in Slack exactly once and every claim is final. Work a person asks for (a form opened with
-   views.open, a digest posted with chat.postMessage) waits out a 429, is retried once after a 5xx, and the
-   person is told when Slack keeps failing.
+   every message is in Slack exactly once and every claim is final. Work a person asks for waits out a 429, and
+   the person is told when Slack keeps failing. A form opened with views.open is retried after a 5xx; a digest
+   posted with chat.postMessage is not posted again blindly (a 5xx may come after Slack posted it): the channel
+   is read back, and the part posted again only when Slack does not have it.
 """
 
 from __future__ import annotations
@@ -875,21 +876,49 @@ def digest_parts(slack: FakeSlack) -> list[str]:
     return [m["text"] for m in slack.messages(GENERAL) if m.get("user") == "U0BOT"]
 
 
+def digest_posts(slack: FakeSlack) -> list[int]:
+    """The statuses Slack answered the bot's chat.postMessage calls to #general with."""
+    return [c.status for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == GENERAL]
+
+
 def test_a_digest_posted_by_command_goes_out_once_through_a_429_and_a_5xx_and_a_refusal_is_explained(driver, slack, db):
     create_team(driver, slack, "Rockets")
 
-    slack.rate_limit_next("chat.postMessage", retry_after=1)
+    slack.rate_limit_next("chat.postMessage", retry_after=1)  # Slack did nothing: waited out and sent again
     reply = okr(driver, slack, "digest post", channel=GENERAL)
     assert "Posted this week's digest in <#C0GENERAL>" in reply.text, reply.text
     first = digest_parts(slack)
-    assert first and [c.status for c in slack.calls_to("chat.postMessage")][:2] == [429, 200]
+    assert first and digest_posts(slack)[:2] == [429, 200]
+    assert not slack.calls_to("conversations.history")  # a 429 leaves nothing to look for
+    parts = len(first)
 
+    # a 503 may hide a post Slack made: the channel is read back first, and the part posted again as it is not there
     slack.fail_next("chat.postMessage", "internal_error", status=503)
     reply = okr(driver, slack, "digest post", channel=GENERAL)
     assert "Posted this week's digest in <#C0GENERAL>" in reply.text, reply.text
-    assert digest_parts(slack) == first * 2  # each command's digest once: the 503 was not posted twice
+    assert digest_parts(slack) == first * 2  # each command's digest once
+    assert digest_posts(slack)[parts + 1:] == [503] + [200] * parts
+    assert len(slack.calls_to("conversations.history")) == 1
 
-    slack.fail_next("chat.postMessage", "fatal_error")  # Slack's own error answer: not retried
+    # so is Slack's fatal_error ("some of the operation may have succeeded")
+    slack.fail_next("chat.postMessage", "fatal_error")
     reply = okr(driver, slack, "digest post", channel=GENERAL)
-    assert "Slack would not post the digest in <#C0GENERAL> (fatal_error)" in reply.text, reply.text
-    assert digest_parts(slack) == first * 2
+    assert "Posted this week's digest in <#C0GENERAL>" in reply.text, reply.text
+    assert digest_parts(slack) == first * 3
+    assert len(slack.calls_to("conversations.history")) == 2
+
+    # Slack failing every time: three posts, each after the channel was read back without it; the person is told
+    history = len(slack.calls_to("conversations.history"))
+    slack.fail_next("chat.postMessage", "internal_error", status=500, times=3)
+    reply = okr(driver, slack, "digest post", channel=GENERAL)
+    assert "Slack would not post the digest in <#C0GENERAL> (internal_error)" in reply.text, reply.text
+    assert digest_parts(slack) == first * 3 and digest_posts(slack)[-3:] == [500, 500, 500]
+    assert len(slack.calls_to("conversations.history")) == history + 2
+
+    # a refusal is the same the next time: neither read back nor tried again
+    posted, history = len(digest_posts(slack)), len(slack.calls_to("conversations.history"))
+    slack.fail_next("chat.postMessage", "is_archived")
+    reply = okr(driver, slack, "digest post", channel=GENERAL)
+    assert "Slack would not post the digest in <#C0GENERAL> (is_archived)" in reply.text, reply.text
+    assert len(digest_posts(slack)) == posted + 1 and len(slack.calls_to("conversations.history")) == history
+    assert digest_parts(slack) == first * 3

@@ -3,15 +3,19 @@
 A 5xx or a dropped connection may come after Slack posted the message, so a client that retries them posts it
 twice. Two guards, each tested here:
 
-1. At run time, the claimed sends of bot/outbox.py (`post`, `upload`, `already_posted`) and `announce` refuse
-   (TypeError) any client but a `OnceClient` that still waits out 429s only; the classes that send claimed
-   messages (the sweep, the reset, the ripple notices and digest, triage rounds) derive such a client from the
-   one they are given, since a listener is given the request's client, which resends.
+1. At run time, the claimed sends of bot/outbox.py (`post`, `upload`, `already_posted`), `announce` and
+   `announce_files` refuse (TypeError) any client but a `OnceClient` that still waits out 429s only; the classes
+   that send claimed messages (the sweep, the reset, the ripple notices and digest, triage rounds) derive such a
+   client from the one they are given, since a listener is given the request's client, which resends.
 2. In the code, every call of those functions, and of every function that takes a `client: OnceClient` on to
    one of them, passes a client that is one by construction: `once_only(…)`, `web_client(…, resend=False)`, a
    method declared to return a `OnceClient` (whose every `return` is checked the same way), an attribute set
-   from one, or a parameter declared `OnceClient` (whose callers are checked in turn). The walk reads bot/ and
-   handlers/ with `ast`; it is shown a wrong call site it must report, so it cannot pass by finding nothing.
+   from one, or a parameter declared `OnceClient` (whose callers are checked in turn). So does every use of a
+   Web API method that posts in a conversation (`chat_postMessage`, `files_upload_v2`, … however it is reached:
+   `client.chat_postMessage`, `api_call("chat.postMessage")`, `getattr(client, "chat_postMessage")`): a
+   handler cannot post a message with the request's client, whatever it posts. Ephemeral messages and
+   `chat.update` redraws change nothing when made twice and are not checked. The walk reads bot/ and handlers/
+   with `ast`; it is shown wrong call sites it must report, so it cannot pass by finding nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +42,17 @@ ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("bot", "handlers")
 ONCE = "OnceClient"
 # the functions of bot/outbox.py that send (or look for) a message meant to go out once
-ONCE_SENDS = ("post", "upload", "already_posted", "announce")
+ONCE_SENDS = ("post", "upload", "already_posted", "announce", "announce_files")
+# the Web API methods that put a message in a conversation (slack_sdk's names, and Slack's for api_call): made twice,
+# they post twice
+POSTS = frozenset({
+    "chat_postMessage", "chat_scheduleMessage", "chat_meMessage", "files_upload", "files_upload_v2",
+    "files_completeUploadExternal", "files_remote_share",
+})  # fmt: skip
+API_POSTS = frozenset({
+    "chat.postMessage", "chat.scheduleMessage", "chat.meMessage", "files.upload", "files.completeUploadExternal",
+    "files.remote.share",
+})  # fmt: skip
 # where a OnceClient comes from: bot/slack.py, tested at run time below
 SOURCES = frozenset({"once_only", "OnceClient"})
 
@@ -73,6 +87,10 @@ def refused_calls(client: WebClient) -> Iterator[tuple[str, object]]:
                                                           match=lambda m: True)  # fmt: skip
     yield "announce", lambda: outbox.announce(client, cause="team_joined:1", channel="C0ROCKET",
                                               message={"text": "hi"}, now=claim().claimed_at)  # fmt: skip
+    yield "announce_files", lambda: outbox.announce_files(
+        client, cause="export:1", channel="D0ADA", files=[{"content": b"a", "filename": "a.csv", "title": "A"}],
+        comment="a", now=claim().claimed_at,
+    )  # fmt: skip
 
 
 class ResendingNoNetwork(NoNetwork):
@@ -183,8 +201,22 @@ class Site:
         return f"{self.path}:{self.line} {self.callee}({self.param}={self.given})"
 
 
+@dataclass(frozen=True)
+class Post:
+    """A Web API method that posts in a conversation, reached through a client."""
+
+    path: str
+    line: int
+    method: str
+    client: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} {self.method} with {self.client}"
+
+
 class Walk:
-    """Every function of the scanned modules, and the call sites that must pass a OnceClient."""
+    """Every function of the scanned modules, the call sites that must pass a OnceClient, and the uses of a
+    method that posts in a conversation, whose client must be one."""
 
     def __init__(self, sources: dict[str, str]) -> None:
         self.trees = {path: ast.parse(text, filename=path) for path, text in sources.items()}
@@ -196,10 +228,15 @@ class Walk:
         self.within: dict[int, Function] = {}  # id(node) → the innermost function it is in
         self.methods_of: dict[int, ast.ClassDef] = {}  # id(function node) → the class it is (nested in) a method of
         self.checked: list[Site] = []
+        self.posts: list[Post] = []
         self.problems: list[str] = []
+        self.parents: dict[int, ast.AST] = {}  # id(node) → the node it is in
         for path, tree in self.trees.items():
             self._imports(path, tree, sources)
             self._collect(path, tree, None, [])
+            for node in ast.walk(tree):
+                for child in ast.iter_child_nodes(node):
+                    self.parents[id(child)] = node
 
     def _imports(self, path: str, tree: ast.Module, sources: dict[str, str]) -> None:
         aliases, imported = {}, {}
@@ -314,28 +351,56 @@ class Walk:
         return False
 
     def _name_is_once(self, path: str, name: ast.Name, seen: frozenset) -> bool:
+        lambda_default = self._lambda_parameter(name)
+        if lambda_default is not None:  # a lambda's parameter: its default, if it has one, decides
+            return lambda_default is not _NO_DEFAULT and self.is_once(path, lambda_default, seen)
         for scope in reversed(self._scopes(name)):  # the innermost function binding the name decides
             for arg in [*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs]:
                 if arg.arg == name.id:
                     return _declared_once(arg.annotation)
             values = [
-                node.value for node in _own_nodes(scope)
+                value for node in _own_nodes(scope)
                 if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None
-                and any(isinstance(t, ast.Name) and t.id == name.id for t in _targets(node))
+                for value in _assigned(node, name.id)
             ]  # fmt: skip
             bound_otherwise = any(
                 isinstance(node, ast.For | ast.With | ast.comprehension | ast.AugAssign)
+                or (isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and not _assigned(node, name.id))
                 for node in _own_nodes(scope)
-                if any(isinstance(t, ast.Name) and t.id == name.id for t in ast.walk(getattr(node, "target", node)))
-                and not isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr)
+                if any(name.id in _bound_names(target) for target in _targets_of(node))
             )  # fmt: skip
             if values or bound_otherwise:
                 return not bound_otherwise and all(self.is_once(path, value, seen) for value in values)
         return False
 
+    def _lambda_parameter(self, name: ast.Name) -> ast.AST | None:
+        """The default of the innermost lambda parameter `name` is (`_NO_DEFAULT` without one), or None when it
+        is not a lambda's parameter."""
+        node = self.parents.get(id(name))
+        while node is not None and not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if isinstance(node, ast.Lambda):
+                args = node.args
+                positional = [*args.posonlyargs, *args.args]
+                defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+                named = [*zip(positional, defaults, strict=True), *zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+                for arg, default in named:
+                    if arg.arg == name.id:
+                        return _NO_DEFAULT if default is None else default
+                if name.id in {a.arg for a in (args.vararg, args.kwarg) if a is not None}:
+                    return _NO_DEFAULT
+            node = self.parents.get(id(node))
+        return None
+
     # the check ------------------------------------------------------------------------------------------------
 
     def check(self) -> Walk:
+        for path, tree in self.trees.items():  # every method that posts in a conversation, reached through a client
+            for node in ast.walk(tree):
+                for method, client in _posting(node):
+                    post = Post(path, node.lineno, method, ast.unparse(client))
+                    self.posts.append(post)
+                    if not self.is_once(path, client):
+                        self.problems.append(f"{post} (a client that may resend)")
         for path, tree in self.trees.items():
             for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
                 for fn, as_method in self.callees(path, call):
@@ -366,13 +431,74 @@ def _targets(node: ast.AST) -> list[ast.AST]:
     return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
+def _targets_of(node: ast.AST) -> list[ast.AST]:
+    """What a statement or comprehension binds (nothing for any other node)."""
+    if isinstance(node, ast.Assign):
+        return node.targets
+    if isinstance(node, ast.With):
+        return [item.optional_vars for item in node.items if item.optional_vars is not None]
+    target = getattr(node, "target", None)
+    return [target] if isinstance(target, ast.AST) else []
+
+
+def _bound_names(target: ast.AST) -> set[str]:
+    """The names a target binds: `a`, `a, (b, *c)`; none for `x.attr` or `x[i]`."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Tuple | ast.List):
+        return {name for element in target.elts for name in _bound_names(element)}
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    return set()
+
+
+def _assigned(node: ast.Assign | ast.AnnAssign | ast.NamedExpr, name: str) -> list[ast.AST]:
+    """The values an assignment gives `name`: `name = v` → [v], `a, name = x, v` → [v]; [] when it does not
+    bind it, or binds it in a way the walk does not follow (`a, name = pair`: then it is not a OnceClient)."""
+    found = []
+    for target in _targets(node):
+        if isinstance(target, ast.Name) and target.id == name:
+            found.append(node.value)
+        elif (isinstance(target, ast.Tuple | ast.List) and isinstance(node.value, ast.Tuple | ast.List)
+              and len(target.elts) == len(node.value.elts)
+              and not any(isinstance(e, ast.Starred) for e in [*target.elts, *node.value.elts])):  # fmt: skip
+            found += [value for t, value in zip(target.elts, node.value.elts, strict=True)
+                      if isinstance(t, ast.Name) and t.id == name]  # fmt: skip
+    return found
+
+
+_NO_DEFAULT = ast.Constant(value="a lambda parameter without a default")
+
+
+def _posting(node: ast.AST) -> list[tuple[str, ast.AST]]:
+    """(method, the client it is reached through) when `node` reaches a Web API method that posts in a
+    conversation: `client.chat_postMessage`, `getattr(client, "chat_postMessage")`, `client.api_call(
+    "chat.postMessage")`; an `api_call` whose method is not written out counts as one too. (A `getattr` whose
+    name is not written out is not followed: the code uses it on things that are not clients.)"""
+    if isinstance(node, ast.Attribute) and node.attr in POSTS:
+        return [(node.attr, node.value)]
+    if not isinstance(node, ast.Call):
+        return []
+    func = node.func
+    if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2:
+        name = node.args[1]
+        return [(name.value, node.args[0])] if isinstance(name, ast.Constant) and name.value in POSTS else []
+    if isinstance(func, ast.Attribute) and func.attr == "api_call":
+        method = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "api_method"), None)
+        if isinstance(method, ast.Constant) and method.value not in API_POSTS:
+            return []
+        shown = method.value if isinstance(method, ast.Constant) else f"api_call({ast.unparse(method or func)})"
+        return [(shown, func.value)]
+    return []
+
+
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function, not those of the functions and classes nested in it."""
+    """The nodes of a function, lambdas in it included, not those of the functions and classes nested in it."""
     todo = list(ast.iter_child_nodes(scope))
     while todo:
         node = todo.pop()
         yield node
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             todo.extend(ast.iter_child_nodes(node))
 
 
@@ -410,6 +536,24 @@ def test_every_call_site_of_a_message_meant_to_go_out_once_passes_a_client_that_
     assert {"bot/sweep.py", "bot/resets.py", "bot/digests.py", "bot/rounds.py", "bot/outbox.py",
             "handlers/teams.py", "handlers/team_actions.py"} <= files, files  # fmt: skip
     assert len(walk.checked) >= 30, [str(site) for site in walk.checked]
+
+
+def test_every_message_posted_in_a_conversation_is_posted_with_a_client_that_never_resends():
+    """A handler posting with the request's client (`deliver(client.chat_postMessage, …)`) fails here, whatever
+    it posts: a draft shared, an OKR changed, a ripple's reply, the digest, an export's files."""
+    walk = Walk(scanned_sources()).check()
+
+    wrong = [p for p in walk.problems if "(a client that may resend)" in p]
+    assert wrong == [], "a message could be posted with a client that resends:\n" + "\n".join(wrong)
+    # it found the posts: the one place each kind is made, with the OnceClient its callers are checked to pass
+    posts = {(post.path, post.method) for post in walk.posts}
+    assert {("bot/outbox.py", "chat_postMessage"), ("bot/outbox.py", "files_upload_v2")} <= posts, posts
+    # and the handlers that post reach it that way (announce, announce_files), each call site checked
+    handlers = {site.path for site in walk.checked if site.callee in ("announce", "announce_files")}
+    assert {"handlers/drafting.py", "handlers/okr_changes.py", "handlers/reset.py", "handlers/ripples.py",
+            "handlers/digest.py", "handlers/okrs.py", "handlers/teams.py", "handlers/team_actions.py"} <= handlers, (
+        handlers
+    )  # fmt: skip
 
 
 WRONG = '''
@@ -473,3 +617,93 @@ def test_the_walk_reports_a_call_site_that_could_pass_a_client_that_resends():
     fine = [str(c) for c in walk.checked if c.path == "handlers/wrong.py" and str(c) not in walk.problems]
     # the client from _client, self.careful, the relay's call and its parameter declared OnceClient, resend=False
     assert len(fine) == 5, fine
+
+
+WRONG_POSTS = """
+from bot import outbox
+from bot.slack import deliver, once_only, web_client
+
+
+def wrong_posts(request, channel):
+    deliver(request.chat_postMessage, channel=channel, text="hi")
+    request.files_upload_v2(channel=channel, content=b"")
+    request.api_call("chat.postMessage", json={"channel": channel})
+    post = getattr(request, "chat_scheduleMessage")
+    request.files_completeUploadExternal(files=[])
+
+
+def wrong_api_call(unknown, method):
+    unknown.api_call(method)
+
+
+def harmless_twice(request, channel):
+    request.chat_postEphemeral(channel=channel, user="U", text="hi")
+    request.chat_update(channel=channel, ts="1", text="hi")
+    request.api_call("chat.update", json={})
+    request.conversations_history(channel=channel)
+
+
+def fine_posts(request, base_url):
+    once = once_only(request)
+    deliver(once.chat_postMessage, channel="C", text="hi")
+    deliver(once_only(request).files_upload_v2, channel="C", content=b"")
+    quiet = web_client(base_url=base_url, resend=False)
+    quiet.api_call("chat.postMessage", json={})
+    send = lambda text: deliver(once.chat_postMessage, channel="C", text=text)
+    kept = lambda client=once: client.chat_postMessage(channel="C")
+    paired, other = once, request
+    paired.chat_postMessage(channel="C")
+    with open(base_url) as handle:
+        once.chat_postMessage(channel="C", text=handle.read())
+
+
+def wrong_in_lambdas(lambda_request):
+    once = once_only(lambda_request)
+    send = lambda: deliver(lambda_request.chat_postMessage, channel="C")
+    given = lambda any_client: any_client.chat_postMessage(channel="C")
+    defaulted = lambda defaulted_client=lambda_request: defaulted_client.chat_postMessage(channel="C")
+
+
+def wrong_bindings(bound_request, opener, pair):
+    paired, other = once_only(bound_request), bound_request
+    other.chat_postMessage(channel="C")
+    unpacked, rest = pair
+    unpacked.chat_postMessage(channel="C")
+    rebound = once_only(bound_request)
+    if pair:
+        rebound = bound_request
+    rebound.chat_postMessage(channel="C")
+    opened = once_only(bound_request)
+    with opener() as opened:
+        opened.chat_postMessage(channel="C")
+"""
+
+
+def test_the_walk_reports_a_post_in_a_conversation_made_with_a_client_that_may_resend():
+    sources = {path: text for path, text in scanned_sources().items() if path in ("bot/outbox.py", "bot/slack.py")}
+    walk = Walk({**sources, "handlers/wrong_posts.py": WRONG_POSTS}).check()
+
+    def said(line: str) -> str:
+        return line.split(" ", 1)[1].removesuffix(" (a client that may resend)")
+
+    wrong = sorted(said(p) for p in walk.problems if p.startswith("handlers/wrong_posts.py"))
+    assert wrong == sorted([
+        "chat_postMessage with request", "files_upload_v2 with request", "chat.postMessage with request",
+        "chat_scheduleMessage with request", "files_completeUploadExternal with request",
+        "api_call(method) with unknown",
+        "chat_postMessage with lambda_request", "chat_postMessage with any_client",
+        "chat_postMessage with defaulted_client",
+        "chat_postMessage with other", "chat_postMessage with unpacked", "chat_postMessage with rebound",
+        "chat_postMessage with opened",
+    ]), walk.problems  # fmt: skip
+    fine = [
+        said(str(p))
+        for p in walk.posts
+        if p.path == "handlers/wrong_posts.py" and f"{p} (a client that may resend)" not in walk.problems
+    ]
+    # each of fine_posts(): once (twice, and in a lambda), once_only(…), resend=False, a lambda's default, a pair
+    assert sorted(fine) == sorted([
+        "chat_postMessage with once", "files_upload_v2 with once_only(request)", "chat.postMessage with quiet",
+        "chat_postMessage with once", "chat_postMessage with client", "chat_postMessage with paired",
+        "chat_postMessage with once",
+    ]), fine  # fmt: skip
