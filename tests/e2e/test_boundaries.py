@@ -35,6 +35,7 @@ import pytest
 from sqlalchemy import select
 
 import handlers
+from bot.ack import Fallbacks
 from bot.app import INSTALL_PATH, REDIRECT_PATH
 from bot.commands import CATALOGUE, parse
 from bot.rituals import drafts as draft_rules
@@ -1210,7 +1211,7 @@ class ListenerCatalogue:
 
 def test_the_cross_workspace_probes_reach_every_button_form_event_and_shortcut_the_bot_listens_to():
     catalogue = ListenerCatalogue()
-    handlers.register(catalogue, db=None)
+    handlers.register(catalogue, db=None, fallbacks=Fallbacks(notices=None))
     assert ("command", "/okr") in catalogue.listeners and len(catalogue.listeners) > 40
 
     def reached(kind: str, constraint: Any) -> bool:

@@ -383,7 +383,7 @@ GROWTH_CONFLICT_KRS = (
 )  # fmt: skip
 GROWTH_CONFLICT_KRS_2 = (
     {"metric": "Activation rate", "unit": "%", "baseline": 30, "target": 40, "owner": BEN},
-    {"metric": "Weekly demos", "unit": "demos", "baseline": 5, "target": 10},  # the same way: no conflict
+    {"metric": "Weekly demos", "unit": "demos", "baseline": 5, "target": 10, "owner": BEN},  # the same way: no conflict
 )  # fmt: skip
 
 
