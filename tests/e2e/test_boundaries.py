@@ -1193,7 +1193,7 @@ class ListenerCatalogue:
     def view_closed(self, constraint: Any) -> Callable:
         return self._listen("view_closed", constraint)
 
-    def event(self, constraint: Any) -> Callable:
+    def event(self, constraint: Any, middleware: Any = None) -> Callable:
         return self._listen("event", constraint)
 
     def shortcut(self, constraint: Any) -> Callable:
