@@ -42,6 +42,7 @@ from bot.rituals import drafts as draft_rules
 from bot.sandbox import ApiCall, FakeSlack, HttpResult, SlackDriver
 from bot.sandbox.payloads import action, base_interaction, user_of
 from bot.web import EVENTS_PATH
+from handlers import unknown
 from handlers.commands import ROUTES
 from storage.base import Base
 from storage.db import Database
@@ -1199,6 +1200,9 @@ class ListenerCatalogue:
     def shortcut(self, constraint: Any) -> Callable:
         return self._listen("shortcut", constraint)
 
+    def options(self, constraint: Any) -> Callable:
+        return self._listen("options", constraint)
+
     def command(self, constraint: Any) -> Callable:
         return self._listen("command", constraint)
 
@@ -1215,6 +1219,8 @@ def test_the_cross_workspace_probes_reach_every_button_form_event_and_shortcut_t
     assert ("command", "/okr") in catalogue.listeners and len(catalogue.listeners) > 40
 
     def reached(kind: str, constraint: Any) -> bool:
+        if constraint is unknown.ANYTHING:  # the listeners of last resort: they answer "out of date", write nothing
+            return True
         if kind == "command":
             return constraint == "/okr" and bool(COMMAND_PROBES)
         matches = constraint.search if isinstance(constraint, re.Pattern) else constraint.__eq__
