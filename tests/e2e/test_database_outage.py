@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.sandbox import SlackDriver
 from bot.web import EVENTS_PATH
@@ -49,3 +50,27 @@ def test_health_check_reports_the_database(unreachable):
 def test_health_check_is_ok_with_the_database_up(bot):
     with urllib.request.urlopen(bot.url + "/healthz", timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True, "database": "ok"}
+
+
+def test_a_click_is_told_in_the_conversation_and_a_form_keeps_what_was_typed(unreachable, slack):
+    """SQLite the bot cannot open: a button and a form the person had in front of them from before."""
+    _running, driver = unreachable
+    button = {"type": "button", "action_id": "checkin_open", "value": "1", "text": {"type": "plain_text", "text": "Go"}}
+    message = slack.add_message("C0ROCKET", "U0ADA", "Check in", blocks=[{"type": "actions", "elements": [button]}])
+    clicked = driver.click(user="U0BEN", action_id="checkin_open", value="1", channel="C0ROCKET", ts=message["ts"])
+    assert clicked.status == 200 and clicked.elapsed < 3.0, clicked
+    told = slack.wait_for_response(lambda r: "can't reach its database" in flatten(r["body"]), timeout=5)
+    assert told["body"]["response_type"] == "ephemeral"
+
+    form = {"type": "modal", "callback_id": "checkin", "title": {"type": "plain_text", "text": "Check in"},
+            "submit": {"type": "plain_text", "text": "Save"},
+            "blocks": [{"type": "input", "block_id": "value", "label": {"type": "plain_text", "text": "Value"},
+                        "element": {"type": "plain_text_input", "action_id": "value"}}]}  # fmt: skip
+    client = WebClient(token=slack.workspace().bot_token, base_url=slack.api_url)
+    view_id = client.views_open(trigger_id=slack.new_trigger_id("U0BEN"), view=form)["view"]["id"]
+    typed = {"value": {"value": {"type": "plain_text_input", "value": "42"}}}
+    submitted = driver.submit_view(view_id, user="U0BEN", values=typed)
+    assert submitted.status == 200 and submitted.elapsed < 3.0, submitted
+    assert submitted.json["response_action"] == "errors"
+    assert "can't reach its database" in submitted.json["errors"]["value"]
+    assert [v["id"] for v in slack.open_views("U0BEN")] == [view_id]  # still open, with what was typed
