@@ -804,7 +804,13 @@ def close_cycle_by_hand(driver, slack, db, *, team: str, user: str, channel: str
         ("reset_close_scoring", lambda c: c.retro_ts),
     ):
         okr(driver, slack, "reset", user=user, channel=channel)
-        [*_, message] = [e for e in slack.ephemerals if e["user"] == user and action_id in json.dumps(e["blocks"])]
+        # the reply comes through the command's response_url, possibly after the previous click's own reply
+
+        def offered(action_id: str = action_id) -> dict | None:
+            shown = [e for e in slack.ephemerals if e["user"] == user and action_id in json.dumps(e["blocks"])]
+            return shown[-1] if shown else None
+
+        message = wait_until(offered)
         assert driver.click(user=user, action_id=action_id, channel=channel, ts=message["ts"]).status == 200
         wait_until(lambda done=done: done(cycle_of(db, team)))
     return cycle_of(db, team)
