@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -50,11 +51,18 @@ class OkrApp(App):
     gate: AckGate
     workers: Workers
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_close: list[Callable[[], None]] = []  # what listeners left waiting (timers) is dropped on close
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         return self.gate.dispatch(super().dispatch, req)
 
     def close(self) -> None:
-        """Stop taking work: the pools' threads end once what they run is done."""
+        """Stop taking work: the pools' threads end once what they run is done, and timers still waiting are
+        dropped (the minute sweep redraws what they would have)."""
+        for closing in self.on_close:
+            closing()
         self.gate.shutdown()
         self.gate.fallbacks.notices.shutdown()
         self.workers.shutdown(wait=False)

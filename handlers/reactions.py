@@ -30,6 +30,8 @@ TALLY_DELAY = 2.0  # seconds a burst of reactions on one item has to settle befo
 
 def register(app: App) -> None:
     tally_updates = Debouncer(TALLY_DELAY)  # one per app: its keys are this app's database's round items
+    if isinstance(getattr(app, "on_close", None), list):
+        app.on_close.append(tally_updates.cancel)
 
     def on_reaction(context: BoltContext, client: WebClient) -> None:
         changed = context.get("vote_changed")

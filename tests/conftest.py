@@ -146,8 +146,14 @@ class RunningBot:
 
 def serve_bot(settings: Settings, db: Database) -> tuple[RunningBot, Callable[[], None]]:
     """The production WSGI app under waitress on a loopback port, as `okr-bot serve` runs it."""
-    server = BackgroundServer(make_wsgi_app(build_app(settings, db), db, signing_secret=settings.slack_signing_secret))
-    return RunningBot(f"http://127.0.0.1:{server.port}", settings, db), server.stop
+    app = build_app(settings, db)
+    server = BackgroundServer(make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret))
+
+    def stop() -> None:
+        server.stop()
+        app.close()  # its pools' threads end once idle, rather than piling up over a run
+
+    return RunningBot(f"http://127.0.0.1:{server.port}", settings, db), stop
 
 
 def sandbox_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:
