@@ -53,13 +53,7 @@ def metadata(view: object, *, stale: str) -> dict[str, Any]:
     raw = view.get("private_metadata") if isinstance(view, dict) else None
     if raw in (None, ""):
         return {}
-    try:
-        found = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        found = None
-    if not isinstance(found, dict):
-        raise OkrError(stale)
-    return found
+    return json_value(raw, stale=stale)
 
 
 def json_value(raw: object, *, stale: str = STALE_BUTTON) -> dict[str, Any]:

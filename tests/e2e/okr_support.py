@@ -269,3 +269,12 @@ def stored_votes(db: Database) -> set[tuple[int, str, str]]:
             .where(Vote.present)
         ).all()
     return {tuple(row) for row in rows}
+
+
+def checkin_values(value: str, *, confidence: str = "6") -> dict:
+    """What a person types into the check-in form: a value, a confidence, no note (for `driver.submit_view`)."""
+    return {
+        "value": {"value": {"type": "plain_text_input", "value": value}},
+        "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": confidence}}},
+        "note": {"note": {"type": "plain_text_input", "value": None}},
+    }

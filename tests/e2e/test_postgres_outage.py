@@ -51,6 +51,7 @@ from tests.conftest import PG_MISSING, SIGNING_SECRET, RunningBot, sandbox_setti
 from tests.e2e.okr_support import (
     PostedRound,
     add_backlog,
+    checkin_values,
     choose_in_home,
     commit,
     key_results,
@@ -180,14 +181,6 @@ def open_checkin(world: World, user: str, kr_id: int, source: dict) -> tuple[int
     wait_until(lambda: len(world.slack.calls_to("views.open")) > opened or told() > refused, timeout=15)
     calls = world.slack.calls_to("views.open")[opened:]
     return 200, calls[0].response["view"]["id"] if calls and calls[0].ok else None
-
-
-def checkin_values(value: str) -> dict:
-    return {
-        "value": {"value": {"type": "plain_text_input", "value": value}},
-        "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": "6"}}},
-        "note": {"note": {"type": "plain_text_input", "value": None}},
-    }
 
 
 # what the database holds ---------------------------------------------------------------------------------------

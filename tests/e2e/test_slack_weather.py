@@ -32,6 +32,7 @@ from storage.models import BacklogItem, EventLog, Workspace
 from tests.conftest import SIGNING_SECRET, sandbox_settings
 from tests.e2e.okr_support import (
     add_backlog,
+    checkin_values,
     commit,
     key_results,
     latest_ephemeral,
@@ -49,14 +50,6 @@ CHANNEL = "C0ROCKET"
 def answered_in_time(result) -> None:
     assert result.status in (200, 503), result
     assert result.elapsed < SLACK_WAITS, f"answered after {result.elapsed:.2f} s: {result}"
-
-
-def checkin_values(value: str) -> dict:
-    return {
-        "value": {"value": {"type": "plain_text_input", "value": value}},
-        "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": "6"}}},
-        "note": {"note": {"type": "plain_text_input", "value": None}},
-    }
 
 
 def checked_in(db: Database) -> list[float]:
