@@ -13,6 +13,7 @@ from bot import clock
 from bot.ack import Fallbacks, Reason, form_refusal
 from bot.render import render_message
 from bot.rituals.workspaces import ensure_workspace, find_workspace
+from handlers.replies import OnceRespond
 from storage.db import UNAVAILABLE, Database, cause
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
         if uninstalled and not lifecycle:
             return refused(body, "uninstalled")
         context["workspace_id"] = workspace_id
+        if context.response_url:
+            context["respond"] = OnceRespond(response_url=context.response_url, proxy=context.client.proxy,
+                                             ssl=context.client.ssl)  # fmt: skip
         return next()
 
     app.use(attach)

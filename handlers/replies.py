@@ -6,7 +6,10 @@ import logging
 from typing import Any
 
 from slack_bolt import Respond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot.errors import OkrError
 from bot.render import render_message
@@ -25,6 +28,25 @@ def in_channel(template: str, **context: Any) -> dict[str, Any]:
 
 def error_reply(error: OkrError) -> dict[str, Any]:
     return ephemeral("error.j2", message=error.message, usage=error.usage)
+
+
+class OnceRespond(Respond):
+    """Bolt's respond(), sending each reply once: Bolt's own webhook client sends a reply again after a dropped
+    connection, which may come after Slack showed it (an in-channel announcement twice). This one waits out a 429
+    (Slack did nothing) and retries nothing else; a reply that cannot reach Slack is logged, not raised, since
+    what it reports has been done. Put in every request's context by handlers/middleware.py."""
+
+    def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse | None:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **fields)
+        client = WebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl,
+                               retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])  # fmt: skip
+        try:
+            return client.send_dict(message)
+        except OSError as error:
+            log.warning("a reply may not have reached Slack", extra={"error": type(error).__name__})
+            return None
 
 
 class LoggedRespond:

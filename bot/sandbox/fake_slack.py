@@ -489,6 +489,11 @@ class FakeSlack:
         ``share`` (0 stops it): the work is done, the client hears a failure. Draws come from ``Random(seed)``."""
         self._faults.lose_share(method, Fault(error, status=status), share, seed)
 
+    def drop_reply_next(self, *, times: int = 1) -> None:
+        """The next ``times`` replies through a response_url are shown in Slack, and then the connection drops
+        before the answer: the bot cannot tell that its reply went out."""
+        self._faults.lose("response_url", Fault("connection_dropped", status=0), times)
+
     def clear_faults(self) -> None:
         """Drop queued faults, failure shares and pending holds (``set_rate_limit`` limits stay)."""
         self._faults.clear()

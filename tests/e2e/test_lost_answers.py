@@ -449,3 +449,25 @@ def test_an_export_whose_answer_is_lost_is_shared_once_and_told_as_sent(driver, 
     assert len([u for u in slack.uploads if u["channel_id"] == dm_channel]) == 2
     assert len([m for m in slack.messages(dm_channel) if m.get("files")]) == 1
     assert len(slack.calls_to("files.completeUploadExternal")) == 1 and reads(slack) == 1
+
+
+# a reply through a response_url whose connection drops ---------------------------------------------------------
+
+
+def test_an_in_channel_reply_whose_connection_drops_is_shown_once_and_the_person_is_not_told_it_failed(
+    driver, slack, db
+):
+    create_team(driver, slack, "Rockets", user="U0ADA", channel="C0ROCKET")
+    before, told = len(slack.messages("C0ROCKET")), len(slack.ephemerals)
+    slack.drop_reply_next()  # Slack shows the reply, and the bot hears nothing back
+
+    assert driver.command("team join", user="U0BEN", channel="C0ROCKET").status == 200
+
+    def announced() -> list[dict]:
+        return [m for m in slack.messages("C0ROCKET")[before:] if "joined the team" in shown(m)]
+
+    wait_until(announced)
+    # long enough for a client that resends after a dropped connection to have done so (its backoff is ~1 s)
+    stays(lambda: len(announced()) == 1, duration=2.5, interval=0.1)
+    assert len(slack.calls_to("response_url")) == 2  # the create's reply and the join's, each sent once
+    assert not [e for e in slack.ephemerals[told:] if "went wrong" in shown(e)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -976,3 +977,12 @@ def test_lose_answer_share_is_repeatable(fake: FakeSlack, client: WebClient) -> 
     first, again = run(7), run(7)
     assert first == again and 3 < first.count(False) < 17
     assert len(fake.messages("C1")) == 40  # every call was posted, whatever its answer said
+
+
+def test_drop_reply_next_shows_the_reply_and_drops_the_connection(fake: FakeSlack) -> None:
+    fake.drop_reply_next()
+    url = fake.new_response_url("C1", "U1")
+    with pytest.raises(http.client.RemoteDisconnected):
+        post_json(url, {"text": "for all", "response_type": "in_channel"})
+    assert [m["text"] for m in fake.messages("C1")] == ["for all"]  # shown all the same
+    assert post_json(url, {"text": "again", "response_type": "in_channel"})[0] == 200  # used up
