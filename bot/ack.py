@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 # Slack waits 3 s; the answer must also travel back, and a request may have queued in the HTTP server first
 ACK_DEADLINE = 2.5
-SLOT_WAIT = 0.5  # seconds a request may wait for a free dispatch slot
+SLOT_WAIT = 1.0  # seconds a request may wait for a free dispatch slot (a burst on SQLite's one writer takes turns)
 NOTICE_TIMEOUT = 5  # seconds a fallback's message to Slack may take; it is a courtesy, never retried
 NOTICE_BACKLOG = 100
 

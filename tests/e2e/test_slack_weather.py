@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.ack import SLOT_WAIT
 from bot.app import build_app
 from bot.rituals.triage import HELPS
 from bot.sandbox import FakeSlack, SlackDriver
@@ -237,7 +238,7 @@ def test_with_every_slot_taken_requests_are_answered_at_once(two_slots, slack, d
             pool.submit(driver.event, reaction_event("reaction_added", user, CHANNEL, ballot.ts, HELPS))
             for user in ("U0BEN", "U0CLEO")
         ]
-        time.sleep(0.3)
+        time.sleep(SLOT_WAIT + 0.2)  # long enough for the bot to see the slots are held by stuck work
         for n in range(5):
             answer = driver.command(f"backlog add Idea {n}", user="U0ADA", channel=CHANNEL)
             assert answer.status == 200 and answer.elapsed < 1.0, answer  # no slot: answered at once, not queued

@@ -12,7 +12,7 @@ import pytest
 from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import text
 
-from bot.ack import AckGate, Fallbacks, Workers
+from bot.ack import SLOT_WAIT, AckGate, Fallbacks, Workers
 from storage.db import Database, request_abandoned
 
 
@@ -108,7 +108,7 @@ def test_with_every_slot_held_by_stuck_work_a_request_is_answered_at_once(gate: 
     try:
         for _ in range(2):
             gate.dispatch(lambda _req: (stuck.wait(5), BoltResponse(status=200))[1], _request())  # past the deadline
-        time.sleep(0.6)  # the stuck ones are older than a burst's wait now
+        time.sleep(SLOT_WAIT + 0.1)  # the stuck ones are older than a burst's wait now
         started = time.monotonic()
         answer = gate.dispatch(lambda _req: BoltResponse(status=200, body="never run"), _request())
         assert time.monotonic() - started < 0.1
