@@ -184,14 +184,14 @@ class Fallbacks:
             text = body.get("text") if isinstance(body.get("text"), str) else ""
             template = "unavailable.j2" if reason is Reason.DATABASE else "busy.j2"
             reply = {"response_type": "ephemeral", **render_message(template, command=body["command"], text=text)}
-            return _json(reply)
+            return json_answer(reply)
         if kind == "view_submission":
-            return _json(form_refusal(body.get("view"), message))
+            return json_answer(form_refusal(body.get("view"), message))
         if kind in ("block_actions", "message_action", "shortcut", "interactive_message"):
             self.notices.tell(body, message)
             return BoltResponse(status=200, body="")
         if kind == "block_suggestion":
-            return _json({"options": []})
+            return json_answer({"options": []})
         if kind == "view_closed":
             return BoltResponse(status=200, body="")
         # an event (or anything else): Slack sends it again later, so nothing it carries is lost
@@ -225,7 +225,8 @@ def form_refusal(view: Any, message: str) -> dict[str, Any]:
                                                            message=message)}  # fmt: skip
 
 
-def _json(payload: dict[str, Any]) -> BoltResponse:
+def json_answer(payload: dict[str, Any]) -> BoltResponse:
+    """An HTTP 200 answer to Slack carrying `payload` as JSON (an ack's body)."""
     return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -10,10 +9,9 @@ from datetime import datetime
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot import clock
-from bot.ack import Fallbacks, Reason, form_refusal
-from bot.render import render_message
+from bot.ack import Fallbacks, Reason, form_refusal, json_answer
 from bot.rituals.workspaces import ensure_workspace, find_workspace
-from handlers.replies import OnceRespond
+from handlers.replies import OnceRespond, ephemeral
 from storage.db import UNAVAILABLE, Database, cause
 
 log = logging.getLogger(__name__)
@@ -79,11 +77,9 @@ def refused(body: dict, why: str) -> BoltResponse:
     """A request the bot will not act on, answered so that Slack does not send it again; nothing is written."""
     log.info("a request was refused", extra={"why": why, "type": body.get("type")})
     if body.get("command"):
-        message = {"response_type": "ephemeral", **render_message("error.j2", message=REFUSALS[why], usage=None)}
-        return BoltResponse(status=200, body=json.dumps(message), headers={"content-type": "application/json"})
+        return json_answer(ephemeral("error.j2", message=REFUSALS[why], usage=None))
     if body.get("type") == "view_submission":
-        body_json = json.dumps(form_refusal(body.get("view"), REFUSALS[why]))
-        return BoltResponse(status=200, body=body_json, headers={"content-type": "application/json"})
+        return json_answer(form_refusal(body.get("view"), REFUSALS[why]))
     return BoltResponse(status=200, body="")
 
 

@@ -9,7 +9,6 @@ listener runs, so every listener can read `body["user"]["id"]` as a Slack user i
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 
+from bot.ack import json_answer
 from bot.render import render_view
 from handlers.payload import NOBODY, mapping, slack_id
 from handlers.replies import LoggedRespond, ephemeral
@@ -48,7 +48,7 @@ def actor_named(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltR
     log.info("an interaction naming no user was refused", extra={"type": body.get("type")})
     if body.get("type") == "view_submission":
         answer = {"response_action": "update", "view": render_view("modal_error.j2", title="OKR bot", message=NOBODY)}
-        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+        return json_answer(answer)
     return BoltResponse(status=200, body="")
 
 
