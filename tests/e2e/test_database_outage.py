@@ -74,3 +74,20 @@ def test_a_click_is_told_in_the_conversation_and_a_form_keeps_what_was_typed(unr
     assert submitted.json["response_action"] == "errors"
     assert "can't reach its database" in submitted.json["errors"]["value"]
     assert [v["id"] for v in slack.open_views("U0BEN")] == [view_id]  # still open, with what was typed
+
+
+def test_a_button_inside_a_form_is_told_on_a_form_stacked_on_top(unreachable, slack):
+    _running, driver = unreachable
+    form = {"type": "modal", "callback_id": "draft_key_results", "title": {"type": "plain_text", "text": "Draft"},
+            "blocks": [{"type": "actions", "elements": [{"type": "button", "action_id": "draft_kr_add",
+                                                         "text": {"type": "plain_text", "text": "Add"}}]}]}  # fmt: skip
+    client = WebClient(token=slack.workspace().bot_token, base_url=slack.api_url)
+    view_id = client.views_open(trigger_id=slack.new_trigger_id("U0BEN"), view=form)["view"]["id"]
+
+    clicked = driver.click(user="U0BEN", action_id="draft_kr_add", view_id=view_id)
+
+    assert clicked.status == 200 and clicked.elapsed < 3.0, clicked
+    pushed = slack.wait_for("views.push", timeout=5)
+    assert pushed.ok and "can't reach its database" in flatten(pushed.args["view"])
+    stack = [v["id"] for v in slack.open_views("U0BEN")]
+    assert stack == [view_id, pushed.response["view"]["id"]]  # the form underneath, as it was
