@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import event, insert, select
 
 from bot.charts import NetworkEdge, network_chart
-from bot.digests import digest_messages
+from bot.delivery.digests import digest_messages
 from bot.rituals.digest import build_digest
 from storage.db import Database
 from storage.migrate import upgrade

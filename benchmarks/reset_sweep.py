@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, insert, select
 
-from bot.resets import sweep_resets
+from bot.delivery.resets import sweep_resets
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Cycle, CycleState, Team, Workspace

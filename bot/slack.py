@@ -2,7 +2,7 @@
 
 The request's client retries connection errors, 5xx answers and 429s (honouring Retry-After). A `OnceClient`
 waits out 429s only: a 5xx or a lost connection may come after Slack posted the message, so a message meant to
-go out once is never sent with anything else (bot/outbox.py refuses other clients). `deliver` turns Slack's
+go out once is never sent with anything else (bot/delivery/posting.py refuses other clients). `deliver` turns Slack's
 refusals into recorded outcomes instead of exceptions in a listener.
 """
 
@@ -72,7 +72,7 @@ class ServerErrorRetryHandler(RetryHandler):
 class OnceClient(WebClient):
     """A client that never sends a call twice: it waits out a 429 (Slack did nothing, so trying again is safe)
     and retries nothing else. Slack may have posted a message before its answer got lost (a 5xx, a dropped
-    connection), so every message meant to go out once is sent with one of these (bot/outbox.py checks)."""
+    connection), so every message meant to go out once is sent with one of these (bot/delivery/posting.py checks)."""
 
     def __init__(self, *, retry_handlers: list[RetryHandler] | None = None, **kwargs: Any) -> None:
         handlers = [RateLimitErrorRetryHandler(max_retry_count=3)] if retry_handlers is None else list(retry_handlers)
@@ -114,7 +114,7 @@ def web_client(*, base_url: str, token: str | None = None, timeout: int = 10, re
     """A client that waits out rate limits (429 + Retry-After: Slack did nothing, so a retry is safe).
 
     With `resend=False` it is a `OnceClient`: it does not retry a lost connection or a 5xx either, since Slack
-    may have posted the message before the answer got lost (bot/outbox.py checks what Slack has before trying
+    may have posted the message before the answer got lost (bot/delivery/posting.py checks what Slack has before trying
     again instead).
     """
     if not resend:

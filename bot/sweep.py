@@ -1,4 +1,4 @@
-"""The sweep: everything scheduled that is due now, each send made once (see bot/outbox.py).
+"""The sweep: everything scheduled that is due now, each send made once (see bot/delivery/posting.py).
 
 The scheduler runs it every minute in every bot process, and `okr-bot sweep` runs it by hand. It reads
 only the schedule rows that are due (indexed on `due_at` and `remind_at`), so its cost follows what is
@@ -11,11 +11,11 @@ What is due:
 - the team's weekly summary with a progress chart, after the check-in window, and a DM to the
   facilitators about key results whose owner missed three check-ins in a row;
 - closing triage and sprint rounds past their deadline, and finishing rounds a process left half-posted
-  (bot/rounds.py);
+  (bot/delivery/rounds.py);
 - the 13-week reset: its notice a week before a cycle ends, then final scores, the close, the retro and the
-  next cycle's prompt (bot/resets.py);
+  next cycle's prompt (bot/delivery/resets.py);
 - ripple notices Slack could not take when the ripple was declared, and each workspace's weekly digest
-  (bot/digests.py).
+  (bot/delivery/digests.py).
 
 A sweep that was not run for a while (downtime) sends what is still due this week and records earlier
 weeks as skipped (`stale`). Slack's refusals are outcomes: a person the bot cannot DM is marked
@@ -36,12 +36,13 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy import delete, or_, select, update
 
-from bot import clock, outbox
+from bot import clock, delivery
 from bot.charts import progress_chart
-from bot.digests import sweep_news
-from bot.outbox import Claim
+from bot.delivery import Claim
+from bot.delivery.digests import sweep_news
+from bot.delivery.resets import sweep_resets
+from bot.delivery.rounds import sweep_rounds
 from bot.render import render_message
-from bot.resets import sweep_resets
 from bot.rituals import schedule
 from bot.rituals.checkins import (
     CHECKIN_KIND,
@@ -57,7 +58,6 @@ from bot.rituals.people import away_words, ensure_person, find_person, status_me
 from bot.rituals.summary import weekly_summary
 from bot.rituals.teams import lock_team, members_of
 from bot.rituals.workspaces import mark_uninstalled
-from bot.rounds import sweep_rounds
 from bot.slack import Delivery, OnceClient, Outcome, deliver, once_only
 from storage.db import Database
 from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, Team, Workspace
@@ -113,7 +113,7 @@ class Sweeper:
     def __init__(self, db: Database, client_for: ClientFor, *, worker: str | None = None) -> None:
         self.db = db
         self.client_for = client_for
-        self.worker = worker or outbox.worker_name()
+        self.worker = worker or delivery.worker_name()
         self._stamp: Callable[[], datetime] | None = None
 
     def run(self, now: datetime | None = None) -> Counter[str]:
@@ -196,7 +196,7 @@ class Sweeper:
 
     def _take(self, workspace_id: int, kind: str, key: str, now: datetime) -> Claim | None:
         stamp = self._stamp() if self._stamp is not None else now
-        return outbox.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
+        return delivery.take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
 
     # the weekly DM ----------------------------------------------------------------------------------------
 
@@ -252,7 +252,7 @@ class Sweeper:
         if claim is None:
             return self._claimed_before(client, workspace, team, row, read, person, key, now)
         with self.db.read() as session:
-            was_away = outbox.find(
+            was_away = delivery.find(
                 session, workspace_id=workspace.id, kind=CHECKIN_KIND,
                 key=checkin_key(team.id, row.user_id, row.week_start - schedule.WEEK),
             )  # fmt: skip
@@ -260,17 +260,17 @@ class Sweeper:
             # only the skips the person should hear about: not "stale" (our downtime) nor "unreachable:…"
             away_note = skipped if skipped in ("away", "paused") or str(skipped).startswith("status_away:") else None
         message = render_message("checkin_dm.j2", weeks=[asked], away_note=away_note)
-        dm = outbox.open_dm(client, row.user_id)
+        dm = delivery.open_dm(client, row.user_id)
         if not dm.ok:
             return self._refused(dm, client, workspace, team, row.user_id, claim=claim, row=row, read=read, now=now)
         channel = dm.response["channel"]["id"]
-        sent = outbox.post(client, claim, channel=channel, message=message)
+        sent = delivery.post(client, claim, channel=channel, message=message)
         if not sent.ok:
             return self._refused(
                 sent, client, workspace, team, row.user_id, claim=claim, row=row, read=read, now=now, posted=True
             )
         with self.db.transaction() as session:
-            outbox.finish(
+            delivery.finish(
                 session, claim, state=ClaimState.SENT, outcome="sent", now=now,
                 channel_id=channel, message_ts=sent.response.get("ts"),
             )  # fmt: skip
@@ -335,7 +335,9 @@ class Sweeper:
 
     def _skip(self, workspace_id: int, key: str, outcome: str, now: datetime) -> None:
         with self.db.transaction() as session:
-            outbox.record_skip(session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome, now=now)
+            delivery.record_skip(
+                session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome, now=now
+            )
 
     def _refused(
         self,
@@ -358,21 +360,23 @@ class Sweeper:
                 delivery = Delivery(Outcome.TARGET_UNREACHABLE, delivery.error)
             elif token == "unknown":  # cannot tell now; Slack refused, so nothing went out: try again next sweep
                 if claim is not None:
-                    outbox.release(self.db, claim)
+                    delivery.release(self.db, claim)
                 return "retry"
-        if delivery.outcome is Outcome.FAILED and not outbox.retryable(delivery):
+        if delivery.outcome is Outcome.FAILED and not delivery.retryable(delivery):
             return self._failed_for_good(delivery, workspace, team, user_id, claim=claim, row=row, read=read, now=now)
         if delivery.outcome is not Outcome.TARGET_UNREACHABLE:
             if claim is not None and posted:
-                outbox.give_back(self.db, claim, delivery)
+                delivery.give_back(self.db, claim, delivery)
             elif claim is not None:
-                outbox.release(self.db, claim)
+                delivery.release(self.db, claim)
             return "retry" if delivery.outcome is Outcome.FAILED else "installation_dead"
         if claim is None:  # refused before the DM was claimed (users.info): claim the week to record it
             claim = self._take(workspace.id, CHECKIN_KIND, checkin_key(team.id, user_id, row.week_start), now)
         with self.db.transaction() as session:
             if claim is not None:
-                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "unreachable", now=now)
+                delivery.finish(
+                    session, claim, state=ClaimState.FAILED, outcome=delivery.error or "unreachable", now=now
+                )
             person = ensure_person(session, workspace_id=workspace.id, user_id=user_id, now=now)
             if person.unreachable_since is None:
                 person.unreachable_since, person.unreachable_reason = now, (delivery.error or "unreachable")[:40]
@@ -389,7 +393,7 @@ class Sweeper:
             claim = self._take(workspace.id, CHECKIN_KIND, checkin_key(team.id, user_id, row.week_start), now)
         with self.db.transaction() as session:
             if claim is not None:
-                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "failed", now=now)
+                delivery.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "failed", now=now)
             person = find_person(session, workspace_id=workspace.id, user_id=user_id)
             _plan_next_week(session, row, read, team, person)
         return "failed"
@@ -424,7 +428,7 @@ class Sweeper:
         """This week's DM is already claimed: in flight elsewhere, or finished by a sweep that stopped short of
         what comes after (telling the facilitators, planning next week)."""
         with self.db.read() as session:
-            existing = outbox.find(session, workspace_id=workspace.id, kind=CHECKIN_KIND, key=key)
+            existing = delivery.find(session, workspace_id=workspace.id, kind=CHECKIN_KIND, key=key)
         if existing is None or existing.state is ClaimState.CLAIMED:
             return "taken"
         if existing.state is ClaimState.FAILED:
@@ -459,19 +463,19 @@ class Sweeper:
             if claim is None:
                 done += Sends(elsewhere=not self._finished(workspace.id, kind, f"{key}:{facilitator}"))
                 continue
-            dm = outbox.open_dm(client, facilitator)
-            sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
+            dm = delivery.open_dm(client, facilitator)
+            sent = delivery.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
             done += Sends(took=True, retry=not self._record(claim, sent, now))
         return done
 
     def _finished(self, workspace_id: int, kind: str, key: str) -> bool:
         """Whether a send someone else claimed is over (sent, skipped, or refused for good)."""
         with self.db.read() as session:
-            claim = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
+            claim = delivery.find(session, workspace_id=workspace_id, kind=kind, key=key)
         return claim is not None and claim.state is not ClaimState.CLAIMED
 
     def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
-        return outbox.record(self.db, claim, sent, now)
+        return delivery.record(self.db, claim, sent, now)
 
     # the reminder -----------------------------------------------------------------------------------------
 
@@ -485,7 +489,7 @@ class Sweeper:
             week = row.remind_week_start
             person = find_person(session, workspace_id=row.workspace_id, user_id=row.user_id)
             asked = owner_week(session, team=team, user_id=row.user_id, week=week, now=now)
-            dm = outbox.find(
+            dm = delivery.find(
                 session, workspace_id=workspace.id, kind=CHECKIN_KIND, key=checkin_key(team.id, row.user_id, week)
             )
         reason = _no_reminder(row, team, workspace, person, asked, dm, now)
@@ -503,7 +507,7 @@ class Sweeper:
                 self._clear_reminder(row)
             return "taken"
         message = render_message("checkin_reminder.j2", week=asked)
-        sent = outbox.post(client, claim, channel=dm.channel_id, message=message, thread_ts=dm.message_ts)
+        sent = delivery.post(client, claim, channel=dm.channel_id, message=message, thread_ts=dm.message_ts)
         if self._record(claim, sent, now):
             self._clear_reminder(row)
         return "reminded" if sent.ok else ("retry" if sent.outcome is Outcome.FAILED else "unreachable")
@@ -583,14 +587,14 @@ class Sweeper:
         claim = self._take(workspace.id, SUMMARY_KIND, key, now)
         if claim is not None:
             message = render_message("checkin_summary.j2", summary=summary, flagged=flagged, last=last)
-            sent = outbox.post(client, claim, channel=team.channel_id, message=message)
+            sent = delivery.post(client, claim, channel=team.channel_id, message=message)
             done = Sends(took=True, retry=not self._record(claim, sent, now))
         else:
             done = Sends(elsewhere=not self._finished(workspace.id, SUMMARY_KIND, key))
         claim = self._take(workspace.id, CHART_KIND, key, now)
         if claim is not None and summary.key_results:
             png = progress_chart(summary.chart_series(), title=f"{team.name}: progress, cycle {summary.span.number}")
-            sent = outbox.upload(
+            sent = delivery.upload(
                 client, claim, channel=team.channel_id, content=png,
                 filename=f"okr-progress-{team.id}-{summary.week_start.isoformat()}.png",
                 title=f"{team.name} · week {summary.week} progress", comment="Progress of every key result this cycle",
@@ -598,7 +602,7 @@ class Sweeper:
             done += Sends(took=True, retry=not self._record(claim, sent, now))
         elif claim is not None:
             with self.db.transaction() as session:
-                outbox.finish(session, claim, state=ClaimState.SKIPPED, outcome="no_key_results", now=now)
+                delivery.finish(session, claim, state=ClaimState.SKIPPED, outcome="no_key_results", now=now)
         else:
             done += Sends(elsewhere=not self._finished(workspace.id, CHART_KIND, key))
         return done

@@ -85,7 +85,7 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
     elif word in ("done", "restore") and rest:
         move(word, rest, request, db=db, respond=respond)
     elif word == "restore":
-        raise UsageError("Which item? `/okr backlog restore 12` brings #12 back from \"not now\".", usage=_usage())
+        raise UsageError('Which item? `/okr backlog restore 12` brings #12 back from "not now".', usage=_usage())
     elif not word:
         overview(request, db=db, respond=respond)
     elif (state := _state_named(parsed.args)) is not None:

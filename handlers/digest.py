@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot import outbox
+from bot import delivery
 from bot.commands import ParsedCommand, lookup
-from bot.digests import digest_messages
+from bot.delivery.digests import digest_messages
 from bot.errors import NotAllowed, UsageError
 from bot.rituals import digest as rules
 from bot.slack import Delivery, join_channel, once_only
@@ -75,7 +75,7 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
     poster = once_only(client)
     cause = f"digest_post:{request.workspace_id}:{until.timestamp():.6f}"
     for number, message in enumerate(built.messages, start=1):
-        posted = _joining(client, channel, lambda number=number, message=message: outbox.announce(
+        posted = _joining(client, channel, lambda number=number, message=message: delivery.announce(
             poster, cause=f"{cause}:{number}", channel=channel, message=message, now=until,
         ))  # fmt: skip
         if not posted.ok:
@@ -85,7 +85,7 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
             )
     if built.picture is not None:
         picture = {"content": built.picture, "filename": "ripples.png", "title": "Ripples between teams"}
-        _joining(client, channel, lambda: outbox.announce_files(
+        _joining(client, channel, lambda: delivery.announce_files(
             poster, cause=f"{cause}:picture", channel=channel, files=[picture], now=until,
             comment="The ripple network: teams, and the ripples they declared.",
         ))  # fmt: skip

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import delivery
 from bot.coach import HARD_LIMIT_CODES, coach
 from bot.commands import ParsedCommand
 from bot.errors import InvalidFields, NotFound, OkrError, UsageError
@@ -322,7 +322,7 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
         if draft.shared_ts:
             deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **message)
             return
-        posted = outbox.announce(  # once per draft: later shares redraw this message
+        posted = delivery.announce(  # once per draft: later shares redraw this message
             once_only(client), cause=f"draft_shared:{draft.id}", channel=team.channel_id, message=message,
             now=now(),
         )  # fmt: skip
@@ -517,7 +517,7 @@ def on_commit(
                 live=live,
             )
         _redraw_shared(client, draft, body, updated)
-        outbox.announce(  # once per objective: a draft is committed once
+        delivery.announce(  # once per objective: a draft is committed once
             once_only(client), cause=f"objective_committed:{committed.objective.id}", channel=team.channel_id,
             message=announcement, now=now(),
         )  # fmt: skip

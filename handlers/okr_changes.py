@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import outbox
+from bot import delivery
 from bot.errors import InvalidFields, OkrError
 from bot.numbers import format_number
 from bot.render import render_message, render_view
@@ -160,7 +160,7 @@ def on_change_submitted(
             change = _save(session, kind, workspace_id=workspace_id, user_id=user_id, target_id=target_id,
                            fields=fields, reason=reason)  # fmt: skip
             announcement = render_message("okr_changed.j2", change=change)  # a message that cannot be sent undoes it
-        outbox.announce(  # once per change: each one is a new version of the objective
+        delivery.announce(  # once per change: each one is a new version of the objective
             once_only(client), cause=f"okr_changed:{change.objective.id}:{change.version}", channel=channel,
             message=announcement, now=now(),
         )  # fmt: skip

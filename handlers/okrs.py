@@ -10,7 +10,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot import delivery
 from bot.blockkit import clip
 from bot.commands import ParsedCommand, lookup
 from bot.errors import UsageError
@@ -89,9 +89,9 @@ def export(
         found = export_rules.read_cycle(session, team=team, number=number, now=moment)
     files = export_rules.files(found)
     comment = render_message("cycle_export.j2", export=found, files=files, outcome="comment", error=None)["text"]
-    sent = outbox.open_dm(client, request.user_id)
+    sent = delivery.open_dm(client, request.user_id)
     if sent.ok:  # one upload of both files: one message in the DM, with the comment, once per command
-        sent = outbox.announce_files(
+        sent = delivery.announce_files(
             once_only(client), cause=f"export:{team.id}:{found.span.number}", channel=sent.response["channel"]["id"],
             files=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
             comment=comment, now=moment,

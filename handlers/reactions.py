@@ -17,9 +17,9 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from bot.debounce import Debouncer
+from bot.delivery.rounds import RoundsInSlack
 from bot.rituals import triage
 from bot.rituals.events import first_delivery
-from bot.rounds import RoundsInSlack
 from handlers.middleware import now
 from storage.db import UNAVAILABLE, Database, cause
 

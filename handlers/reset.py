@@ -1,7 +1,7 @@
 """The 13-week reset by hand and its answers: `/okr reset` and its confirmation, closing scoring early, the
 final-score form, the retro (its form, and replies in its thread), and carrying objectives forward.
 
-The reset at a cycle's end needs nobody: the sweep starts and finishes it (bot/resets.py). Whatever is clicked
+The reset at a cycle's end needs nobody: the sweep starts and finishes it (bot/delivery/resets.py). Whatever is clicked
 here runs the same steps, so a click and the sweep at the same moment still do each thing once.
 """
 
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import outbox
+from bot import delivery
 from bot.commands import ParsedCommand, lookup
+from bot.delivery.resets import SCORES_KIND, Resets
 from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
-from bot.resets import SCORES_KIND, Resets
 from bot.rituals import reset
 from bot.rituals import teams as team_rules
 from bot.rituals.events import first_delivery
@@ -167,7 +167,7 @@ def _scores_dm(db: Database, *, workspace_id: int, cycle_id: int, user_id: str) 
     """The final-scores DM the bot sent this person for this cycle (channel, ts), from its record of the send
     (claimed as `cycle:owner`, see Resets._ask_owners); never a place named by the form."""
     with db.read() as session:
-        claim = outbox.find(session, workspace_id=workspace_id, kind=SCORES_KIND, key=f"{cycle_id}:{user_id}")
+        claim = delivery.find(session, workspace_id=workspace_id, kind=SCORES_KIND, key=f"{cycle_id}:{user_id}")
     if claim is None or claim.state is not ClaimState.SENT or not (claim.channel_id and claim.message_ts):
         return None
     return claim.channel_id, claim.message_ts
@@ -213,7 +213,7 @@ def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     ack()
     channel, thread, answers = saved
     message = render_message("retro_answers_posted.j2", user_id=user_id, answers=answers, prompts=reset.RETRO_PROMPTS)
-    posted = outbox.announce(  # once per form sent: its first answer's row names it
+    posted = delivery.announce(  # once per form sent: its first answer's row names it
         once_only(client), cause=f"retro_answers:{answers[0].id}", channel=channel, message=message, now=now(),
         thread_ts=thread,
     )  # fmt: skip
@@ -247,8 +247,12 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
         return
     event_id = body.get("event_id")
     with db.transaction() as session:
-        if isinstance(event_id, str) and 0 < len(event_id) <= 64 and not first_delivery(
-            session, workspace_id=workspace_id, event_id=event_id, event_type="message", now=now()
+        if (
+            isinstance(event_id, str)
+            and 0 < len(event_id) <= 64
+            and not first_delivery(
+                session, workspace_id=workspace_id, event_id=event_id, event_type="message", now=now()
+            )
         ):
             return
         cycle = session.get(type(found), found.id)
@@ -323,7 +327,7 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
         "carried_forward.j2", user_id=user_id, cycle=cycle, carried=carried.drafts, skipped=carried.skipped
     )
     moment = now()
-    outbox.announce(  # once per form sent
+    delivery.announce(  # once per form sent
         once_only(client), cause=f"carried_forward:{cycle.id}:{user_id}:{moment.timestamp():.6f}",
         channel=team.channel_id, message=message, now=moment,
     )  # fmt: skip

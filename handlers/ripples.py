@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import outbox
+from bot import delivery
 from bot.commands import ParsedCommand, lookup
-from bot.digests import News
+from bot.delivery.digests import News
 from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import ripples
@@ -213,9 +213,9 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
     poster = once_only(client)
     reply = f"{ripple.id}:{user_id}:{moment.timestamp():.6f}"  # once per form sent, in each of the two places
     if ripple.notice_channel_id and ripple.notice_ts:
-        outbox.announce(poster, cause=f"ripple_reply:{reply}", channel=ripple.notice_channel_id, message=message,
+        delivery.announce(poster, cause=f"ripple_reply:{reply}", channel=ripple.notice_channel_id, message=message,
                         now=moment, thread_ts=ripple.notice_ts)  # fmt: skip
-    sent = outbox.announce(poster, cause=f"ripple_reply_told:{reply}", channel=line.from_team.channel_id,
+    sent = delivery.announce(poster, cause=f"ripple_reply_told:{reply}", channel=line.from_team.channel_id,
                            message=message, now=moment)  # fmt: skip
     if not sent.ok:
         log.warning("could not tell the declaring team about a reply", extra={"error": sent.error})

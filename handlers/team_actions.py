@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import outbox
+from bot import delivery
 from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
 from bot.render import render_view
@@ -107,7 +107,7 @@ def on_settings_submitted(
             team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
             changed = apply_settings(session, team=team, change=change, user_id=user_id, now=moment)
         message = settings_saved(team, user_id=user_id, changed=changed)
-        outbox.announce(  # once per saved form
+        delivery.announce(  # once per saved form
             once_only(client), cause=f"team_settings:{team.id}:{moment.timestamp():.6f}", channel=team.channel_id,
             message=message, now=moment,
         )  # fmt: skip

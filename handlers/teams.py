@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot import outbox
+from bot import delivery
 from bot.commands import ParsedCommand, lookup
 from bot.errors import OkrError, UsageError
 from bot.render import render_message, render_view
@@ -61,7 +61,7 @@ def join(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respon
         return
     # joined from elsewhere: the team hears it in its own channel (once per membership), the person gets a
     # confirmation
-    outbox.announce(
+    delivery.announce(
         once_only(client), cause=f"team_joined:{member.id}:{moment.timestamp():.6f}", channel=team.channel_id,
         message=render_message("team_joined.j2", **message), now=moment,
     )  # fmt: skip

@@ -1,5 +1,5 @@
 """`/okr triage start [N] | close` and `/okr sprint start | close [N]`: the rules are in bot/rituals/triage.py,
-the Slack messages in bot/rounds.py."""
+the Slack messages in bot/delivery/rounds.py."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
 from bot.commands import ParsedCommand, lookup
+from bot.delivery.rounds import PENDING, RoundsInSlack
 from bot.errors import Conflict, NotFound, OkrError, UsageError
 from bot.rituals import teams as team_rules
 from bot.rituals import triage as rules
-from bot.rounds import PENDING, RoundsInSlack
 from bot.slack import web_client
 from handlers.middleware import now
 from handlers.replies import ephemeral

@@ -1,13 +1,37 @@
-"""Insert-if-absent on both backends: the primitive behind every exactly-once effect."""
+"""The claims behind every exactly-once send, and insert-if-absent on both backends, the primitive under them.
+
+A claim row (`send_claims`, unique per workspace, kind and key) is committed before Slack is called, so a
+second replica or a second sweep finds it and stands aside. A process that dies between claiming and recording
+leaves a claim in the `claimed` state; once its lease has run out another sweep takes it over (`take` says so
+with `previous_claimed_at`, and bot/delivery looks in Slack before sending again). Only the database is here:
+what a send's outcome means for its claim is bot/delivery/sends.py's to say.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import ClaimState, SendClaim
+
+log = logging.getLogger(__name__)
+
+# Longer than any one send can take, retries and Retry-After waits included.
+LEASE = timedelta(minutes=10)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
 def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> bool:
@@ -22,3 +46,102 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     # rowcount is not reliable on every driver once RETURNING is involved; a returned row is
     statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
     return session.execute(statement).first() is not None
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    workspace_id: int
+    kind: str
+    key: str
+    claimed_at: datetime
+    # set when this claim was taken over from a process that died: the send may have gone out already
+    previous_claimed_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+def take(db: Database, *, workspace_id: int, kind: str, key: str, now: datetime, worker: str) -> Claim | None:
+    """The claim for this send, or None when it is done, skipped, or in another live process's hands."""
+    with db.transaction() as session:
+        values = {
+            "workspace_id": workspace_id, "kind": kind, "claim_key": key, "state": ClaimState.CLAIMED,
+            "claimed_at": now, "claimed_by": worker,
+        }  # fmt: skip
+        if insert_if_absent(session, SendClaim.__table__, values):
+            claim_id = session.scalar(_find(workspace_id, kind, key).with_only_columns(SendClaim.id))
+            return Claim(claim_id, workspace_id, kind, key, now)
+        abandoned = session.execute(
+            select(SendClaim.id, SendClaim.claimed_at).where(
+                SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key,
+                SendClaim.state == ClaimState.CLAIMED, SendClaim.claimed_at < now - LEASE,
+            )
+        ).first()  # fmt: skip
+        if abandoned is None:
+            return None
+        # compare-and-set on the old holder's stamp: of two sweeps taking over at once, one wins
+        taken = session.execute(
+            update(SendClaim)
+            .where(SendClaim.id == abandoned.id, SendClaim.claimed_at == abandoned.claimed_at)
+            .values(claimed_at=now, claimed_by=worker)
+        ).rowcount
+        if taken != 1:
+            return None
+        log.warning("taking over an abandoned send", extra={"kind": kind, "key": key})
+        return Claim(abandoned.id, workspace_id, kind, key, now, previous_claimed_at=abandoned.claimed_at)
+
+
+def record_skip(session: Session, *, workspace_id: int, kind: str, key: str, outcome: str, now: datetime) -> bool:
+    """Record that a due send was deliberately not made (away, paused, stale); False if it was already handled."""
+    values = {
+        "workspace_id": workspace_id, "kind": kind, "claim_key": key, "state": ClaimState.SKIPPED,
+        "claimed_at": now, "claimed_by": worker_name(), "finished_at": now, "outcome": outcome[:100],
+    }  # fmt: skip
+    return insert_if_absent(session, SendClaim.__table__, values)
+
+
+def finish(
+    session: Session,
+    claim: Claim,
+    *,
+    state: ClaimState,
+    outcome: str,
+    now: datetime,
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+) -> None:
+    session.execute(
+        update(SendClaim)
+        .where(SendClaim.id == claim.id)
+        .values(state=state, outcome=outcome[:100], finished_at=now, channel_id=channel_id, message_ts=message_ts)
+    )
+
+
+def release(db: Database, claim: Claim) -> None:
+    """Give a claim back after a failure worth retrying: the next sweep claims and tries again."""
+    with db.transaction() as session:
+        session.execute(delete(SendClaim).where(SendClaim.id == claim.id, SendClaim.state == ClaimState.CLAIMED))
+
+
+def push_back(db: Database, claim: Claim) -> None:
+    """Leave a claim whose send may or may not have happened as abandoned, a lease older than it was: the next
+    sweep takes it over and looks in Slack before sending again. Nothing, if another process holds it by now."""
+    still_ours = (SendClaim.id == claim.id) & (SendClaim.state == ClaimState.CLAIMED)
+    with db.transaction() as session:
+        session.execute(
+            update(SendClaim)
+            .where(still_ours, SendClaim.claimed_at == claim.claimed_at)
+            .values(claimed_at=claim.claimed_at - LEASE)  # the history search then starts a lease earlier: harmless
+        )
+
+
+def find(session: Session, *, workspace_id: int, kind: str, key: str) -> SendClaim | None:
+    return session.scalar(_find(workspace_id, kind, key))
+
+
+def _find(workspace_id: int, kind: str, key: str):
+    return select(SendClaim).where(
+        SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key
+    )

@@ -15,9 +15,7 @@ slack_metadata = MetaData()
 installations = SQLAlchemyInstallationStore.build_installations_table(
     slack_metadata, SQLAlchemyInstallationStore.default_installations_table_name
 )
-bots = SQLAlchemyInstallationStore.build_bots_table(
-    slack_metadata, SQLAlchemyInstallationStore.default_bots_table_name
-)
+bots = SQLAlchemyInstallationStore.build_bots_table(slack_metadata, SQLAlchemyInstallationStore.default_bots_table_name)
 oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     slack_metadata, SQLAlchemyOAuthStateStore.default_table_name
 )

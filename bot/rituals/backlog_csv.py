@@ -166,9 +166,7 @@ def problems_message(problems: list[tuple[int, str]], *, labels: list[str] | Non
     return "Nothing was imported: fix these rows and share the file again.\n" + "\n".join(lines)
 
 
-def import_items(
-    session: Session, *, team: Team, data: bytes, user_id: str, now: datetime
-) -> Added:
+def import_items(session: Session, *, team: Team, data: bytes, user_id: str, now: datetime) -> Added:
     """Every row of the file into the backlog, or nothing at all when a row is wrong."""
     sheet = read_sheet(data)
     numbered = numbered_key_results(session, team=team, now=now)

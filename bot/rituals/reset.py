@@ -562,9 +562,7 @@ def _reset_backlog(session: Session, *, team: Team, cycle: Cycle, actor: str | N
     ).all()
     # a vote still open would decide items that are going to "not now" anyway: its deadline is now, and the
     # sweep closes it as any round past its deadline (its items stay where the reset put them)
-    session.execute(
-        update(Round).where(Round.team_id == team.id, Round.state == RoundState.OPEN).values(closes_at=now)
-    )
+    session.execute(update(Round).where(Round.team_id == team.id, Round.state == RoundState.OPEN).values(closes_at=now))
     items = session.scalars(
         select(BacklogItem)
         .where(BacklogItem.team_id == team.id, BacklogItem.state.in_(RESET_FROM))

@@ -42,18 +42,12 @@ class Draft(WorkspaceScoped, Timestamped, Base):
         UniqueConstraint("workspace_id", "id"),
         Index("ix_drafts_team_state", "team_id", "state"),
         Index("ix_drafts_author_state", "author_user_id", "state"),
-        ForeignKeyConstraint(
-            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
         # an objective is carried forward into the next cycle once
         UniqueConstraint("team_id", "carried_from_id"),
-        ForeignKeyConstraint(
-            ["workspace_id", "carried_from_id"], ["objectives.workspace_id", "objectives.id"]
-        ),
+        ForeignKeyConstraint(["workspace_id", "carried_from_id"], ["objectives.workspace_id", "objectives.id"]),
         # set when committed; NO ACTION, so the objective a draft became is never silently lost
-        ForeignKeyConstraint(
-            ["workspace_id", "objective_id"], ["objectives.workspace_id", "objectives.id"]
-        ),
+        ForeignKeyConstraint(["workspace_id", "objective_id"], ["objectives.workspace_id", "objectives.id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

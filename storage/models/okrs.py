@@ -70,9 +70,7 @@ class Cycle(WorkspaceScoped, Timestamped, Base):
             postgresql_where=text("reset_started_at IS NOT NULL AND reset_done_at IS NULL"),
         ),
         Index("ix_cycles_retro", "retro_channel_id", "retro_ts"),
-        ForeignKeyConstraint(
-            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,9 +78,7 @@ class Cycle(WorkspaceScoped, Timestamped, Base):
     number: Mapped[int]
     starts_on: Mapped[date]
     ends_on: Mapped[date]
-    state: Mapped[CycleState] = mapped_column(
-        value_enum(CycleState, "cycle_state"), default=CycleState.DRAFTING
-    )
+    state: Mapped[CycleState] = mapped_column(value_enum(CycleState, "cycle_state"), default=CycleState.DRAFTING)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reset_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reset_by: Mapped[str | None] = mapped_column(String(32))  # the facilitator who ran `/okr reset`; None: the calendar
@@ -98,13 +94,9 @@ class Objective(WorkspaceScoped, Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "id"),
         UniqueConstraint("cycle_id", "number"),
-        ForeignKeyConstraint(
-            ["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"),
         # optional link: NO ACTION, so a linked vision statement is archived, never deleted
-        ForeignKeyConstraint(
-            ["workspace_id", "vision_id"], ["vision_statements.workspace_id", "vision_statements.id"]
-        ),
+        ForeignKeyConstraint(["workspace_id", "vision_id"], ["vision_statements.workspace_id", "vision_statements.id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,9 +136,7 @@ class KeyResult(WorkspaceScoped, Timestamped, Base):
     unit: Mapped[str | None] = mapped_column(String(40))
     baseline: Mapped[float | None]
     target: Mapped[float | None]
-    direction: Mapped[Direction] = mapped_column(
-        value_enum(Direction, "direction"), default=Direction.INCREASE
-    )
+    direction: Mapped[Direction] = mapped_column(value_enum(Direction, "direction"), default=Direction.INCREASE)
     current: Mapped[float | None]
     owner_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
     confidence: Mapped[int | None] = mapped_column(SmallInteger)
@@ -170,9 +160,7 @@ class RetroAnswer(WorkspaceScoped, Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("cycle_id", "message_ts"),
         CheckConstraint("prompt BETWEEN 1 AND 3", name="prompt"),
-        ForeignKeyConstraint(
-            ["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "cycle_id"], ["cycles.workspace_id", "cycles.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

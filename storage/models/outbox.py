@@ -30,9 +30,7 @@ class SendClaim(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     claim_key: Mapped[str] = mapped_column(String(200))
-    state: Mapped[ClaimState] = mapped_column(
-        value_enum(ClaimState, "claim_state"), default=ClaimState.CLAIMED
-    )
+    state: Mapped[ClaimState] = mapped_column(value_enum(ClaimState, "claim_state"), default=ClaimState.CLAIMED)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str] = mapped_column(String(64))  # host:pid of the process that claimed it
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

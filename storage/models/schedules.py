@@ -27,9 +27,7 @@ class Schedule(WorkspaceScoped, Base):
         UniqueConstraint("team_id", "kind", "user_id"),
         Index("ix_schedules_due_at", "due_at"),
         Index("ix_schedules_remind_at", "remind_at"),
-        ForeignKeyConstraint(
-            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

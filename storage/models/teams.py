@@ -79,9 +79,7 @@ class Membership(WorkspaceScoped, Timestamped, Base):
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("team_id", "user_id"),
-        ForeignKeyConstraint(
-            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,9 +97,7 @@ class TeamLeader(WorkspaceScoped, Timestamped, Base):
     __tablename__ = "team_leaders"
     __table_args__ = (
         UniqueConstraint("team_id", "user_id"),
-        ForeignKeyConstraint(
-            ["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["workspace_id", "team_id"], ["teams.workspace_id", "teams.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

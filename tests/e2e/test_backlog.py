@@ -401,7 +401,7 @@ def test_a_thousand_rows_with_a_header_and_key_results_import_in_one_go(driver, 
 
 def test_a_file_without_header_and_with_a_bom_imports_its_first_column(driver, slack, db):
     rockets(driver, slack)
-    data = "\ufeffCafé au lait,ignored\n\n  Dark   mode  \n\"Quoted, with comma\"\n".encode()
+    data = '\ufeffCafé au lait,ignored\n\n  Dark   mode  \n"Quoted, with comma"\n'.encode()
     slack.share_file("C0ROCKET", "U0BEN", "ideas.CSV", data, filetype="text")
 
     reply = okr(driver, slack, "backlog import", user="U0BEN")
@@ -593,4 +593,3 @@ def test_the_shortcut_still_adds_when_slack_gives_no_permalink(driver, slack, db
     [item] = items(db)
     assert item.source_url is None and item.source_ts == message["ts"]
     wait_until(lambda: slack.calls_to("chat.getPermalink"))
-

@@ -181,4 +181,3 @@ def test_the_last_summary_of_a_cycle_says_so_and_none_comes_after_its_end(
         assert no_summary_on not in [day for day, _ in summaries]
         checkins_sent = [when.date().isoformat() for when, _m in walk.messages(BEN, "checkin")]
         assert "2026-12-07" in checkins_sent  # the last week's DM still went out, before the end
-

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, insert, select, update
 
-from bot.outbox import LEASE
+from bot.delivery import LEASE
 from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND, checkin_key
 from bot.sandbox import FakeSlack

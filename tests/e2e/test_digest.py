@@ -18,7 +18,7 @@ from freezegun import freeze_time
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import select
 
-from bot.digests import DIGEST_KIND, PICTURE_KIND
+from bot.delivery.digests import DIGEST_KIND, PICTURE_KIND
 from bot.rituals import revisions
 from bot.slack import OnceClient
 from bot.sweep import Sweeper

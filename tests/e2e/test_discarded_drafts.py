@@ -46,7 +46,7 @@ def test_history_lists_the_drafts_discarded_in_the_cycle(driver, slack, db, two_
     first = okr(driver, slack, "history 1", user="U0BEN").text
 
     assert "*O1 · Activation first*" in first  # the committed objective, as before
-    section = first[first.index("*Drafts discarded in cycle 1*"):]
+    section = first[first.index("*Drafts discarded in cycle 1*") :]
     fewer, docs = section.splitlines()[1:5:2]
     assert fewer == "• *Fewer support tickets* · discarded by <@U0ADA> on 2027-03-03 · drafted by <@U0BEN>"
     assert docs == "• *Docs people read* · discarded by <@U0ADA> on 2027-03-05"  # her own: no "drafted by"

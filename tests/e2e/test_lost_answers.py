@@ -28,8 +28,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.outbox import LEASE
-from bot.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery import LEASE
+from bot.delivery.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
 from bot.sandbox import FakeSlack, SlackDriver
 from storage.db import Database
 from storage.models import ClaimState, Cycle, Ripple, SendClaim, Team

@@ -623,8 +623,9 @@ def test_a_paused_server_gets_every_request_answered_in_time_and_nothing_refused
             "form": world.driver.submit_view(view, user="U0BEN", values=checkin_values("55")),
             "help": world.driver.command("help", user="U0BEN", channel=CHANNEL),
             "backlog": world.driver.command("backlog add Paused idea", user="U0BEN", channel=CHANNEL),
-            "click": world.driver.click(user="U0BEN", action_id="checkin_open", value=str(kr_id),
-                                        channel=source["channel"], ts=source["ts"]),
+            "click": world.driver.click(
+                user="U0BEN", action_id="checkin_open", value=str(kr_id), channel=source["channel"], ts=source["ts"]
+            ),
         }
         for name, answer in answers.items():
             assert answer.elapsed < 3.0, (name, answer)

@@ -58,13 +58,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot import scheduler
-from bot.outbox import LEASE
-from bot.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery import LEASE
+from bot.delivery.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery.rounds import SUMMARY_KIND
 from bot.rituals import backlog, schedule
 from bot.rituals.cycles import CYCLE_DAYS
 from bot.rituals.reset import SCORING_TIME, plan_calendar
 from bot.rituals.triage import HELPS, MAYBE, NOT_NOW
-from bot.rounds import SUMMARY_KIND
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.settings import Settings
 from bot.web import EVENTS_PATH

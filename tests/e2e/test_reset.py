@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.resets import NEXT_KIND, NOTICE_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery.resets import NEXT_KIND, NOTICE_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
 from bot.rituals.reset import RETRO_PROMPTS
 from storage.models import BacklogItem, Cycle, CycleState, Draft, EventLog, ItemState, RetroAnswer, SendClaim, Team
 from tests.e2e.okr_support import add_backlog, commit, key_results, rockets, text_value

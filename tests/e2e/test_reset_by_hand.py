@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery.resets import NEXT_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
 from bot.rituals.cycles import team_span
 from storage.models import (
     BacklogItem,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.resets import NEXT_KIND, NOTICE_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery.resets import NEXT_KIND, NOTICE_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
 from storage.models import (
     BacklogItem,
     ClaimState,

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from bot.digests import NOTICE_KIND
+from bot.delivery.digests import NOTICE_KIND
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.slack import web_client
 from bot.sweep import Sweeper

@@ -38,14 +38,14 @@ from sqlalchemy import func, select, update
 
 import handlers.reactions
 from bot.app import build_app
-from bot.digests import DIGEST_KIND, PICTURE_KIND
-from bot.digests import NOTICE_KIND as RIPPLE_NOTICE_KIND
-from bot.resets import NOTICE_KIND as RESET_NOTICE_KIND
+from bot.delivery.digests import DIGEST_KIND, PICTURE_KIND
+from bot.delivery.digests import NOTICE_KIND as RIPPLE_NOTICE_KIND
+from bot.delivery.resets import NOTICE_KIND as RESET_NOTICE_KIND
+from bot.delivery.rounds import HEADER_KIND, ITEM_KIND
+from bot.delivery.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
 from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND
 from bot.rituals.cycles import CYCLE_DAYS, current_cycle
-from bot.rounds import HEADER_KIND, ITEM_KIND
-from bot.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.scheduler import client_for
 from bot.slack import web_client
@@ -897,7 +897,7 @@ def test_a_digest_posted_by_command_goes_out_once_through_a_429_and_a_5xx_and_a_
     reply = okr(driver, slack, "digest post", channel=GENERAL)
     assert "Posted this week's digest in <#C0GENERAL>" in reply.text, reply.text
     assert digest_parts(slack) == first * 2  # each command's digest once
-    assert digest_posts(slack)[parts + 1:] == [503] + [200] * parts
+    assert digest_posts(slack)[parts + 1 :] == [503] + [200] * parts
     assert len(slack.calls_to("conversations.history")) == 1
 
     # so is Slack's fatal_error ("some of the operation may have succeeded")

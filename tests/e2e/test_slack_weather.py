@@ -96,8 +96,14 @@ def test_answers_do_not_wait_behind_handlers_that_wait_on_slack(driver, slack, d
             "help": pool.submit(driver.command, "help", user="U0BEN", channel=CHANNEL),
             "list": pool.submit(driver.command, "list", user="U0BEN", channel=CHANNEL),
             "backlog": pool.submit(driver.command, "backlog", user="U0BEN", channel=CHANNEL),
-            "click": pool.submit(driver.click, user="U0BEN", action_id="checkin_open", value=str(kr.id),
-                                 channel=source["channel"], ts=source["ts"]),
+            "click": pool.submit(
+                driver.click,
+                user="U0BEN",
+                action_id="checkin_open",
+                value=str(kr.id),
+                channel=source["channel"],
+                ts=source["ts"],
+            ),
         }
         answers = {name: future.result() for name, future in others.items()}
         for name, answer in answers.items():

@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from freezegun import freeze_time
 from sqlalchemy import select, update
 
-from bot.digests import DIGEST_KIND
-from bot.outbox import METADATA_EVENT, TAKEN
-from bot.resets import NOTICE_KIND, SCORES_KIND, STARTED_KIND
-from bot.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
+from bot.delivery import METADATA_EVENT, TAKEN
+from bot.delivery.digests import DIGEST_KIND
+from bot.delivery.resets import NOTICE_KIND, SCORES_KIND, STARTED_KIND
+from bot.delivery.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
 from storage.models import Cycle, CycleState, Round, RoundState, Team, Workspace
 from tests.e2e.okr_support import add_backlog, commit, posted_round, rockets
 from tests.e2e.support import create_team, okr

@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-import bot.rounds
+import bot.delivery.rounds
 import handlers.reactions
+from bot.delivery.rounds import ITEM_KIND, RoundsInSlack
 from bot.rituals import backlog
 from bot.rituals import triage as triage_rules
 from bot.rituals.teams import lock_team
-from bot.rounds import ITEM_KIND, RoundsInSlack
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.scheduler import client_for
 from bot.slack import web_client
@@ -883,7 +883,7 @@ class ShiftableClock:
 
 
 class VirtualSleep:
-    """Stands in for `time` in slack_sdk's rate-limit retry handler and in bot/rounds.py: a Retry-After wait
+    """Stands in for `time` in slack_sdk's rate-limit retry handler and in bot/delivery/rounds.py: a Retry-After wait
     moves the fake Slack's clock on instead of the test's (unless the clock is frozen: Slack's limit lasts)."""
 
     def __init__(self, clock: ShiftableClock) -> None:
@@ -912,7 +912,7 @@ def timed(db, database_url, monkeypatch):
     running, stop = serve_bot(sandbox_settings(fake, database_url), db)
     sleeper = VirtualSleep(clock)
     monkeypatch.setattr("slack_sdk.http_retry.builtin_handlers.time", sleeper)
-    monkeypatch.setattr("bot.rounds.time", sleeper)
+    monkeypatch.setattr("bot.delivery.rounds.time", sleeper)
     yield fake, SlackDriver(fake, bot_url=running.url + EVENTS_PATH, signing_secret=SIGNING_SECRET), clock, sleeper
     stop()
     fake.stop()
@@ -950,7 +950,7 @@ def test_posting_stopped_by_a_lasting_rate_limit_is_finished_by_the_sweep(timed,
     reply = okr(driver, slack, "triage start")
     assert "6 items" in reply.text
     # the client's own retries, then the bot's pauses, then it leaves the rest to the sweep
-    attempts = (bot.rounds.MAX_PAUSES + 1) * 4
+    attempts = (bot.delivery.rounds.MAX_PAUSES + 1) * 4
     wait_until(lambda: len([c for c in slack.calls_to("chat.postMessage") if c.status == 429]) == attempts)
     stays(lambda: len(slack.calls_to("chat.postMessage")) == 4 + attempts, duration=0.3)
     with db.read() as session:

@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from sqlalchemy import delete, select
 
 import handlers.reactions
+from bot.delivery.rounds import HEADER_KIND, ITEM_KIND, SUMMARY_KIND, RoundsInSlack
 from bot.rituals import backlog, triage
-from bot.rounds import HEADER_KIND, ITEM_KIND, SUMMARY_KIND, RoundsInSlack
 from bot.scheduler import client_for
 from bot.sweep import Sweeper
 from storage.models import BacklogItem, ClaimState, ItemState, Round, RoundItem, RoundKind, SendClaim, Team, Vote

@@ -848,7 +848,6 @@ def test_complete_upload_without_the_bytes_fails(fake: FakeSlack, client: WebCli
     assert missing == "file_not_found"
 
 
-
 def fetch(url: str, token: str | None = None, *, follow: bool = True) -> tuple[int, str, bytes, str]:
     """GET a file URL as a bot would: (status, content type, body, the URL finally answered)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -918,6 +917,7 @@ def test_download_faults_answer_like_a_refused_token_or_an_http_error(fake: Fake
     assert fetch(file["url_private_download"], TOKEN, follow=False)[0] == 302
     assert fetch(file["url_private_download"], TOKEN)[0] == 500
     assert fetch(file["url_private_download"], TOKEN)[:3] == (200, "text/csv", b"a\n")
+
 
 def test_oauth_v2_access_exchanges_a_code_once(fake: FakeSlack) -> None:
     fake.add_workspace("T2", "Acme", "xoxb-acme", bot_user_id="U2BOT", bot_id="B2BOT")

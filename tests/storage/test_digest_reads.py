@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot import digests
 from bot.blockkit import MESSAGE_BLOCKS, check_message
+from bot.delivery import digests
 from bot.render import render_blocks
 from bot.rituals.digest import MESSAGE_CHARACTERS, WEEK, Digest, block_text, build_digest
 from bot.rituals.events import record_event

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, insert, update
 
-from bot.digests import sweep_news
+from bot.delivery.digests import sweep_news
 from storage.models import Ripple, RippleKind, RippleState, Workspace
 from tests import factories
 from tests.factories import NOW

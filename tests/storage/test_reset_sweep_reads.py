@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from bot.resets import sweep_resets
+from bot.delivery.resets import sweep_resets
 from bot.rituals.reset import plan_calendar
 from storage.models import Cycle, CycleState, Objective
 from tests import factories

@@ -3,7 +3,7 @@
 A 5xx or a dropped connection may come after Slack posted the message, so a client that retries them posts it
 twice. Two guards, each tested here:
 
-1. At run time, the claimed sends of bot/outbox.py (`post`, `upload`, `already_posted`), `announce` and
+1. At run time, the claimed sends of bot/delivery/posting.py (`post`, `upload`, `already_posted`), `announce` and
    `announce_files` refuse (TypeError) any client but a `OnceClient` that still waits out 429s only; the classes
    that send claimed messages (the sweep, the reset, the ripple notices and digest, triage rounds) derive such a
    client from the one they are given, since a listener is given the request's client, which resends.
@@ -31,17 +31,17 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot import outbox
-from bot.digests import News
-from bot.outbox import Claim, ClaimedSends
-from bot.rounds import RoundsInSlack
+from bot import delivery
+from bot.delivery import Claim, ClaimedSends
+from bot.delivery.digests import News
+from bot.delivery.rounds import RoundsInSlack
 from bot.slack import OnceClient, ServerErrorRetryHandler, never_resends, once_only, web_client
 from bot.sweep import Sweeper
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("bot", "handlers")
 ONCE = "OnceClient"
-# the functions of bot/outbox.py that send (or look for) a message meant to go out once
+# the functions of bot/delivery/posting.py that send (or look for) a message meant to go out once
 ONCE_SENDS = ("post", "upload", "already_posted", "announce", "announce_files")
 # the Web API methods that put a message in a conversation (slack_sdk's names, and Slack's for api_call): made twice,
 # they post twice
@@ -53,6 +53,8 @@ API_POSTS = frozenset({
     "chat.postMessage", "chat.scheduleMessage", "chat.meMessage", "files.upload", "files.completeUploadExternal",
     "files.remote.share",
 })  # fmt: skip
+# the modules a planted file's `from bot import delivery` reaches
+DELIVERY = ("bot/delivery/__init__.py", "bot/delivery/posting.py", "bot/delivery/sends.py", "bot/slack.py")
 # where a OnceClient comes from: bot/slack.py, tested at run time below
 SOURCES = frozenset({"once_only", "OnceClient"})
 
@@ -78,16 +80,16 @@ def claim(*, taken_over: bool = False) -> Claim:
 
 
 def refused_calls(client: WebClient) -> Iterator[tuple[str, object]]:
-    yield "post", lambda: outbox.post(client, claim(), channel="C0ROCKET", message={"text": "hi"})
-    yield "post taken over", lambda: outbox.post(client, claim(taken_over=True), channel="C0ROCKET",
+    yield "post", lambda: delivery.post(client, claim(), channel="C0ROCKET", message={"text": "hi"})
+    yield "post taken over", lambda: delivery.post(client, claim(taken_over=True), channel="C0ROCKET",
                                                  message={"text": "hi"})  # fmt: skip
-    yield "upload", lambda: outbox.upload(client, claim(), channel="C0ROCKET", content=b"png", filename="a.png",
+    yield "upload", lambda: delivery.upload(client, claim(), channel="C0ROCKET", content=b"png", filename="a.png",
                                           title="A", comment="a")  # fmt: skip
-    yield "already_posted", lambda: outbox.already_posted(client, claim(taken_over=True), channel="C0ROCKET",
+    yield "already_posted", lambda: delivery.already_posted(client, claim(taken_over=True), channel="C0ROCKET",
                                                           match=lambda m: True)  # fmt: skip
-    yield "announce", lambda: outbox.announce(client, cause="team_joined:1", channel="C0ROCKET",
+    yield "announce", lambda: delivery.announce(client, cause="team_joined:1", channel="C0ROCKET",
                                               message={"text": "hi"}, now=claim().claimed_at)  # fmt: skip
-    yield "announce_files", lambda: outbox.announce_files(
+    yield "announce_files", lambda: delivery.announce_files(
         client, cause="export:1", channel="D0ADA", files=[{"content": b"a", "filename": "a.csv", "title": "A"}],
         comment="a", now=claim().claimed_at,
     )  # fmt: skip
@@ -111,7 +113,8 @@ def widened() -> OnceClient:
 
 
 @pytest.mark.parametrize(
-    "make", [ResendingNoNetwork, lambda: NoNetwork(token="xoxb-test", retry_handlers=[]), widened],
+    "make",
+    [ResendingNoNetwork, lambda: NoNetwork(token="xoxb-test", retry_handlers=[]), widened],
     ids=["request-client", "plain-webclient-even-without-retries", "once-client-given-a-5xx-handler"],
 )
 def test_a_message_meant_to_go_out_once_refuses_a_client_that_is_not_a_once_client(make):
@@ -246,6 +249,8 @@ class Walk:
                 for name in node.names:
                     if f"{package}/{name.name}.py" in sources:
                         aliases[name.asname or name.name] = f"{package}/{name.name}.py"
+                    elif f"{package}/{name.name}/__init__.py" in sources:  # a package (bot.delivery)
+                        aliases[name.asname or name.name] = f"{package}/{name.name}/__init__.py"
                     elif f"{package}.py" in sources:
                         imported[name.asname or name.name] = f"{package}.py"
             elif isinstance(node, ast.Import):
@@ -305,6 +310,8 @@ class Walk:
                 lineage = self._lineage(self._owner(call))
                 return [(fn, True) for fn in named if any(fn.owner is c for c in lineage)]
             target = self.aliases[path].get(func.value.id)
+            if target is not None and target.endswith("/__init__.py"):  # a name the package takes from a module
+                target = self.imported.get(target, {}).get(func.attr, target)
             return [(fn, False) for fn in named if fn.path == target and fn.owner is None and not fn.outer]
         if isinstance(func, ast.Name):
             named = self.by_name.get(func.id, [])
@@ -509,13 +516,13 @@ def scanned_sources() -> dict[str, str]:
     }  # fmt: skip
 
 
-def outbox_calls(sources: dict[str, str]) -> list[str]:
-    """Every `outbox.<send>(…)` in the code, found without the walk's resolution (to check it saw them all)."""
+def delivery_calls(sources: dict[str, str]) -> list[str]:
+    """Every `delivery.<send>(…)` in the code, found without the walk's resolution (to check it saw them all)."""
     found = []
     for path, text in sources.items():
         for node in ast.walk(ast.parse(text)):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "outbox"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "delivery"
                     and node.func.attr in ONCE_SENDS):  # fmt: skip
                 found.append(f"{path}:{node.lineno} {node.func.attr}")
     return found
@@ -529,12 +536,12 @@ def test_every_call_site_of_a_message_meant_to_go_out_once_passes_a_client_that_
         "\n".join(walk.problems)
     )
     checked = {f"{site.path}:{site.line} {site.callee}" for site in walk.checked}
-    missed = [call for call in outbox_calls(sources) if call not in checked]
+    missed = [call for call in delivery_calls(sources) if call not in checked]
     assert missed == [], f"call sites the walk did not resolve: {missed}"
     # the walk went where the claimed sends are: the sweep, the reset, ripple notices, the digest, triage, joins
     files = {site.path for site in walk.checked}
-    assert {"bot/sweep.py", "bot/resets.py", "bot/digests.py", "bot/rounds.py", "bot/outbox.py",
-            "handlers/teams.py", "handlers/team_actions.py"} <= files, files  # fmt: skip
+    assert {"bot/sweep.py", "bot/delivery/resets.py", "bot/delivery/digests.py", "bot/delivery/rounds.py",
+            "bot/delivery/posting.py", "handlers/teams.py", "handlers/team_actions.py"} <= files, files  # fmt: skip
     assert len(walk.checked) >= 30, [str(site) for site in walk.checked]
 
 
@@ -547,7 +554,9 @@ def test_every_message_posted_in_a_conversation_is_posted_with_a_client_that_nev
     assert wrong == [], "a message could be posted with a client that resends:\n" + "\n".join(wrong)
     # it found the posts: the one place each kind is made, with the OnceClient its callers are checked to pass
     posts = {(post.path, post.method) for post in walk.posts}
-    assert {("bot/outbox.py", "chat_postMessage"), ("bot/outbox.py", "files_upload_v2")} <= posts, posts
+    assert {("bot/delivery/posting.py", "chat_postMessage"), ("bot/delivery/posting.py", "files_upload_v2")} <= posts, (
+        posts
+    )
     # and the handlers that post reach it that way (announce, announce_files), each call site checked
     handlers = {site.path for site in walk.checked if site.callee in ("announce", "announce_files")}
     assert {"handlers/drafting.py", "handlers/okr_changes.py", "handlers/reset.py", "handlers/ripples.py",
@@ -556,12 +565,12 @@ def test_every_message_posted_in_a_conversation_is_posted_with_a_client_that_nev
     )  # fmt: skip
 
 
-WRONG = '''
-from bot import outbox
+WRONG = """
+from bot import delivery
 from bot.slack import OnceClient, once_only, web_client
 
 
-class Notices(outbox.ClaimedSends):
+class Notices(delivery.ClaimedSends):
     def __init__(self, db, client_for, request_client):
         super().__init__(db, client_for)
         self.request = request_client
@@ -569,41 +578,41 @@ class Notices(outbox.ClaimedSends):
 
     def fine(self, workspace, claim):
         client = self._client(workspace)
-        outbox.post(client, claim, channel="C", message={})
-        outbox.post(self.careful, claim, channel="C", message={})
+        delivery.post(client, claim, channel="C", message={})
+        delivery.post(self.careful, claim, channel="C", message={})
         self._relay(client, claim)
 
     def wrong_attribute(self, claim):
-        outbox.post(self.request, claim, channel="C", message={})
+        delivery.post(self.request, claim, channel="C", message={})
 
     def wrong_relay(self, workspace, claim):
         self._relay(self.client_for(workspace), claim)
 
     def _relay(self, client: OnceClient, claim):
-        outbox.upload(client, claim, channel="C", content=b"", filename="f", title="t", comment="c")
+        delivery.upload(client, claim, channel="C", content=b"", filename="f", title="t", comment="c")
 
 
 def wrong_parameter(client, claim):
-    outbox.announce(client, cause="x", channel="C", message={}, now=None)
+    delivery.announce(client, cause="x", channel="C", message={}, now=None)
 
 
 def wrong_client(base_url, claim):
-    outbox.post(web_client(base_url=base_url), claim, channel="C", message={})
+    delivery.post(web_client(base_url=base_url), claim, channel="C", message={})
 
 
 def fine_client(base_url, claim):
     client = web_client(base_url=base_url, resend=False)
-    outbox.post(client=client, claim=claim, channel="C", message={})
+    delivery.post(client=client, claim=claim, channel="C", message={})
 
 
 def wrong_maybe(client, workspace, claim, news):
     chosen = once_only(client) if workspace else client
-    outbox.post(chosen, claim, channel="C", message={})
-'''
+    delivery.post(chosen, claim, channel="C", message={})
+"""
 
 
 def test_the_walk_reports_a_call_site_that_could_pass_a_client_that_resends():
-    sources = {path: text for path, text in scanned_sources().items() if path in ("bot/outbox.py", "bot/slack.py")}
+    sources = {path: text for path, text in scanned_sources().items() if path in DELIVERY}
     walk = Walk({**sources, "handlers/wrong.py": WRONG}).check()
 
     wrong = sorted(p.split(" ", 1)[1] for p in walk.problems if p.startswith("handlers/wrong.py"))
@@ -620,7 +629,7 @@ def test_the_walk_reports_a_call_site_that_could_pass_a_client_that_resends():
 
 
 WRONG_POSTS = """
-from bot import outbox
+from bot import delivery
 from bot.slack import deliver, once_only, web_client
 
 
@@ -680,7 +689,7 @@ def wrong_bindings(bound_request, opener, pair):
 
 
 def test_the_walk_reports_a_post_in_a_conversation_made_with_a_client_that_may_resend():
-    sources = {path: text for path, text in scanned_sources().items() if path in ("bot/outbox.py", "bot/slack.py")}
+    sources = {path: text for path, text in scanned_sources().items() if path in DELIVERY}
     walk = Walk({**sources, "handlers/wrong_posts.py": WRONG_POSTS}).check()
 
     def said(line: str) -> str:

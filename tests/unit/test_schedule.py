@@ -86,8 +86,10 @@ def test_next_occurrence_is_now_when_now_is_the_check_in_time():
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(("reminder_hours", "expected"), [(24, "2026-12-02 10:00"), (48, "2026-12-03 10:00"),
-                                                          (1, "2026-12-02 10:00"), (72, "2026-12-04 10:00")])
+@pytest.mark.parametrize(
+    ("reminder_hours", "expected"),
+    [(24, "2026-12-02 10:00"), (48, "2026-12-03 10:00"), (1, "2026-12-02 10:00"), (72, "2026-12-04 10:00")],
+)
 def test_the_summary_comes_a_day_after_the_reminder_delay_at_the_check_in_hour(reminder_hours, expected):
     team = SimpleNamespace(timezone="UTC", checkin_weekday=0, checkin_hour=10, reminder_hours=reminder_hours)
     assert summary_due(team, date(2026, 11, 30)) == utc(expected)

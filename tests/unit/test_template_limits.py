@@ -48,7 +48,7 @@ from bot.coach import (
     coach,
 )
 from bot.commands import CATALOGUE, MAX_COMMAND_TEXT, SubCommand, lookup, parse
-from bot.digests import digest_messages
+from bot.delivery.digests import digest_messages
 from bot.errors import UsageError
 from bot.numbers import format_number, parse_number
 from bot.render import render_blocks, render_message, render_view
@@ -803,7 +803,7 @@ def quiet_digest() -> digest_rules.Digest:
 
 
 def digest_cut(found: digest_rules.Digest, *, preview: bool) -> list[tuple[str, dict[str, Any]]]:
-    """The digest as bot/digests.py cuts it into messages, for a workspace whose week is `found`."""
+    """The digest as bot/delivery/digests.py cuts it into messages, for a workspace whose week is `found`."""
     with mock.patch.object(digest_rules, "build_digest", lambda session, **_: found):
         return captured(lambda: digest_messages(StubDatabase(), workspace_id=1, since=found.since, until=found.until,
                                                 preview=preview, zone=found.zone))  # fmt: skip

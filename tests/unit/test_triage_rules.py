@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from bot.delivery.rounds import _reactions_shown
 from bot.rituals.triage import (
     HELPS,
     MAYBE,
@@ -20,7 +21,6 @@ from bot.rituals.triage import (
     sprint_pick,
     votable,
 )
-from bot.rounds import _reactions_shown
 from bot.slack import Delivery
 from bot.slack import Outcome as SlackOutcome
 from storage.models import BacklogItem, ItemState, RoundItem, RoundKind

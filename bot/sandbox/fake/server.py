@@ -94,9 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._response_url(path.removeprefix("/response/"), body)
         elif path.startswith("/upload/") and self.command == "POST":
             self._upload(path.removeprefix("/upload/"), body)
-        elif self.command == "GET" and (
-            path.startswith(hosted_files.FILES_PATH) or path == hosted_files.SIGN_IN_PATH
-        ):
+        elif self.command == "GET" and (path.startswith(hosted_files.FILES_PATH) or path == hosted_files.SIGN_IN_PATH):
             self._download(path)
         else:
             self._reply(404, {"ok": False, "error": "not_found"})

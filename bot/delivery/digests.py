@@ -1,6 +1,6 @@
 """Cross-team news in Slack: each ripple's notice in the other team's channel, and the weekly digest.
 
-Both are claimed sends (bot/outbox.py). A ripple's notice is posted when it is declared; if Slack was not
+Both are claimed sends (bot/delivery/posting.py). A ripple's notice is posted when it is declared; if Slack was not
 reachable then, the sweep finds it through a partial index on notices not yet done and posts it. The digest
 is due per workspace (`workspaces.digest_due_at`, indexed): each of its messages and its picture is claimed per
 week and channel, so two replicas, a restart or a sweep run twice post each once. After downtime only the
@@ -20,7 +20,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
-from bot import outbox
+from bot import delivery
 from bot.charts import NetworkEdge, network_chart
 from bot.render import render_blocks, render_message
 from bot.rituals import digest as rules
@@ -83,15 +83,15 @@ def sweep_news(
         ).all()
         unplanned = session.scalars(select(Workspace.id).where(Workspace.digest_due_at.is_(None)).limit(BATCH)).all()
     for ripple_id in pending:
-        outbox.tally(report, news.guarded(news.notice, ripple_id, now))
+        delivery.tally(report, news.guarded(news.notice, ripple_id, now))
     for workspace_id in unplanned:
         news.guarded(news.plan, workspace_id, now)
     for workspace_id in due:
-        outbox.tally(report, news.guarded(news.weekly, workspace_id, now))
+        delivery.tally(report, news.guarded(news.weekly, workspace_id, now))
     return report
 
 
-class News(outbox.ClaimedSends):
+class News(delivery.ClaimedSends):
     STEP = "a digest step"
 
     # a ripple's notice ----------------------------------------------------------------------------------------
@@ -115,18 +115,18 @@ class News(outbox.ClaimedSends):
             claim = self._take(workspace.id, NOTICE_KIND, key, now)
             if claim is None:
                 if not self._finished(workspace.id, NOTICE_KIND, key):
-                    return outbox.TAKEN
-                outcome = outbox.TAKEN  # posted by another process, which stopped short of noting it on the ripple
+                    return delivery.TAKEN
+                outcome = delivery.TAKEN  # posted by another process, which stopped short of noting it on the ripple
             else:
                 message = render_message("ripple_notice.j2", line=line)
                 channel = line.to_team.channel_id
-                sent = outbox.post(client, claim, channel=channel, message=message)
+                sent = delivery.post(client, claim, channel=channel, message=message)
                 if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
-                    sent = outbox.post(client, claim, channel=channel, message=message)
+                    sent = delivery.post(client, claim, channel=channel, message=message)
                 if not self._record(claim, sent, now):
                     return "retry"
         with self.db.transaction() as session:
-            found = outbox.find(session, workspace_id=workspace.id, kind=NOTICE_KIND, key=key)
+            found = delivery.find(session, workspace_id=workspace.id, kind=NOTICE_KIND, key=key)
             sent = found is not None and found.state is ClaimState.SENT
             noted = session.execute(
                 update(Ripple)
@@ -140,7 +140,7 @@ class News(outbox.ClaimedSends):
         if not settled:
             self._catch_up(ripple_id, shown=line.ripple.state)
         elif noted != 1:  # another process settled it meanwhile
-            outcome = outbox.TAKEN
+            outcome = delivery.TAKEN
         return outcome
 
     def _catch_up(self, ripple_id: int, *, shown: RippleState) -> None:
@@ -161,7 +161,7 @@ class News(outbox.ClaimedSends):
                 return "told", None
             if ripple.notice_done_at is None:
                 return "later", None
-            claim = outbox.find(session, workspace_id=ripple.workspace_id, kind=NOTICE_KIND, key=str(ripple_id))
+            claim = delivery.find(session, workspace_id=ripple.workspace_id, kind=NOTICE_KIND, key=str(ripple_id))
             return "refused", claim.outcome if claim is not None else None
 
     def redraw_notice(self, line: RippleLine) -> None:
@@ -218,7 +218,7 @@ class News(outbox.ClaimedSends):
                 .values(digest_due_at=rules.next_digest_at(workspace, now))
             ).rowcount
         if moved != 1 and outcome is not None:  # another process finished the week first: it reports it
-            return outbox.TAKEN
+            return delivery.TAKEN
         return outcome
 
     def _week(self, workspace: Workspace, week: str, moment: datetime) -> DigestMessages:
@@ -251,9 +251,9 @@ class News(outbox.ClaimedSends):
                 if not self._finished(workspace_id, DIGEST_KIND, key):
                     return False
                 continue
-            sent = outbox.post(client, claim, channel=channel, message=message)
+            sent = delivery.post(client, claim, channel=channel, message=message)
             if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
-                sent = outbox.post(client, claim, channel=channel, message=message)
+                sent = delivery.post(client, claim, channel=channel, message=message)
             if not self._record(claim, sent, now):
                 return False
         if built.picture is None:
@@ -264,7 +264,7 @@ class News(outbox.ClaimedSends):
             return self._finished(workspace_id, PICTURE_KIND, key)
 
         def upload():
-            return outbox.upload(
+            return delivery.upload(
                 client, claim, channel=channel, content=built.picture, filename=f"ripples-{week[:10]}.png",
                 title="Ripples between teams", comment="The ripple network: teams, and the ripples they declared.",
             )  # fmt: skip

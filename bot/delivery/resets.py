@@ -3,7 +3,7 @@
 The sweep calls `sweep_resets` every minute. It reads only what is due, through indexes: teams whose notice
 or cycle end has come (`teams.reset_notice_at`, `teams.reset_at`) and cycles with a reset under way (a
 partial index). The database steps are in bot/rituals/reset.py; every message here goes through a claim
-(bot/outbox.py), so two replicas, a retry after a crash or a facilitator's click at the same time as the sweep
+(bot/delivery/posting.py), so two replicas, a retry after a crash or a facilitator's click at the same time as the sweep
 each post it once. A step whose message Slack refuses for now is tried again by the next sweep; one Slack
 refuses for good is recorded and the reset goes on without it.
 """
@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
-from bot import outbox
-from bot.digests import News
+from bot import delivery
+from bot.delivery.digests import News
 from bot.render import render_message
 from bot.rituals import reset, ripples
 from bot.rituals.cycles import span_on, team_today
@@ -48,9 +48,9 @@ def sweep_resets(
         notices = _due_teams(session, Team.reset_notice_at, now)
     # planning a team's calendar, or finding it planned by another replica, is housekeeping: not reported
     for team_id in ends:
-        outbox.tally(report, resets.guarded(resets.cycle_end, team_id, now))
+        delivery.tally(report, resets.guarded(resets.cycle_end, team_id, now))
     for team_id in notices:
-        outbox.tally(report, resets.guarded(resets.notice, team_id, now))
+        delivery.tally(report, resets.guarded(resets.notice, team_id, now))
     # every reset under way, through the partial index (ids only: a few per team resetting), so the ones waiting
     # out their scoring never hide the others
     with db.read() as session:
@@ -60,7 +60,7 @@ def sweep_resets(
             .order_by(Cycle.reset_started_at)
         ).all()
     for cycle_id in under_way:  # the resets started above included
-        outbox.tally(report, resets.guarded(resets.advance, cycle_id, now))
+        delivery.tally(report, resets.guarded(resets.advance, cycle_id, now))
     return report
 
 
@@ -72,7 +72,7 @@ def _due_teams(session, column, now: datetime) -> list[int]:
     return list(dict.fromkeys([*due, *unplanned]))
 
 
-class Resets(outbox.ClaimedSends):
+class Resets(delivery.ClaimedSends):
     STEP = "a reset step"
 
     # the calendar -----------------------------------------------------------------------------------------
@@ -114,14 +114,14 @@ class Resets(outbox.ClaimedSends):
             claim = self._take(workspace.id, NOTICE_KIND, key, now)
             if claim is None:
                 if not self._finished(workspace.id, NOTICE_KIND, key):
-                    return outbox.TAKEN  # the calendar too is left to the process posting it
-                outcome = outbox.TAKEN  # posted by another process, which may have stopped short of the planning
+                    return delivery.TAKEN  # the calendar too is left to the process posting it
+                outcome = delivery.TAKEN  # posted by another process, which may have stopped short of the planning
             else:
                 message = render_message(
                     "reset_notice.j2", team=team, span=running, next_start=team.next_cycle_anchor or running.ends_on,
                     scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600), scoring=scoring,
                 )  # fmt: skip
-                if not self._record(claim, outbox.post(client, claim, channel=team.channel_id, message=message), now):
+                if not self._record(claim, delivery.post(client, claim, channel=team.channel_id, message=message), now):
                     return "retry"
                 outcome = "notice"
         with self.db.transaction() as session:
@@ -169,7 +169,7 @@ class Resets(outbox.ClaimedSends):
         if client is not None:
             self._redraw_ended_ripples(self._any_client(workspace), cycle)  # a redraw may be retried
         done = self._stamp(cycle_id, Cycle.reset_done_at, now)
-        return [*did, "reset_done" if done else outbox.TAKEN]
+        return [*did, "reset_done" if done else delivery.TAKEN]
 
     def _redraw_ended_ripples(self, client: WebClient, cycle: Cycle) -> None:
         """The notices of the ripples that closed with the cycle stop offering Acknowledge (best effort: a
@@ -201,9 +201,9 @@ class Resets(outbox.ClaimedSends):
             if claim is None:
                 final = self._finished(team.workspace_id, SCORES_KIND, key) and final
                 continue
-            dm = outbox.open_dm(client, owner)
+            dm = delivery.open_dm(client, owner)
             message = render_message("final_scores_dm.j2", team=team, cycle=cycle, items=items)
-            sent = outbox.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
+            sent = delivery.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
             final = self._record(claim, sent, now) and final
         return final
 
@@ -217,7 +217,7 @@ class Resets(outbox.ClaimedSends):
             key = str(cycle.id)
             claim = self._take(team.workspace_id, RETRO_KIND, key, now)
             if claim is not None:
-                sent = outbox.post(
+                sent = delivery.post(
                     client, claim, channel=team.channel_id,
                     message=render_message("reset_retro.j2", retro=retro, ambition=reset.AMBITION),
                 )  # fmt: skip
@@ -238,7 +238,7 @@ class Resets(outbox.ClaimedSends):
     def _remember_retro(self, workspace_id: int, cycle_id: int, key: str) -> None:
         """The retro's message, on the cycle: thread replies find their cycle by it."""
         with self.db.transaction() as session:
-            claim = outbox.find(session, workspace_id=workspace_id, kind=RETRO_KIND, key=key)
+            claim = delivery.find(session, workspace_id=workspace_id, kind=RETRO_KIND, key=key)
             if claim is None or claim.state is not ClaimState.SENT or not claim.message_ts:
                 return
             session.execute(
@@ -253,7 +253,7 @@ class Resets(outbox.ClaimedSends):
         claim = self._take(workspace_id, kind, key, now)
         if claim is None:
             return self._finished(workspace_id, kind, key)
-        sent = outbox.post(client, claim, channel=channel, message=message())
+        sent = delivery.post(client, claim, channel=channel, message=message())
         if sent.outcome is Outcome.TARGET_UNREACHABLE:
             log.warning("the team channel refused a reset message", extra={"kind": kind, "error": sent.error})
         return self._record(claim, sent, now)

@@ -1,6 +1,6 @@
 """Triage and sprint rounds in Slack: the header and one threaded message per item, tallies, and the result.
 
-Every post goes through a claim (bot/outbox.py), so a command's background work, the minute sweep and other
+Every post goes through a claim (bot/delivery/posting.py), so a command's background work, the minute sweep and other
 replicas can all try to post a round and each message still goes out once; a process that dies half-way
 leaves the rest to the next sweep. Nothing is posted for a round once it is closed. Redrawing a message
 (`chat.update`) is idempotent, so it needs no claim: a round item counts vote changes (`votes_version`) and
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy import delete, func, select, update
 
-from bot import outbox
+from bot import delivery
 from bot.render import render_message
 from bot.rituals import backlog, triage
 from bot.rituals.people import ensure_person, find_person
@@ -70,7 +70,7 @@ class RoundsInSlack:
         self.db = db
         self.client = client
         self.poster: OnceClient = once_only(client)
-        self.worker = worker or outbox.worker_name()
+        self.worker = worker or delivery.worker_name()
         self.clock = clock
         self.posted = 0  # messages this object posted (not those it found posted by another process)
 
@@ -138,17 +138,17 @@ class RoundsInSlack:
             team = session.get(Team, current.team_id)
             message = self._header(session, current, team, now)
         at = self._at(now)
-        claim = outbox.take(self.db, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id),
+        claim = delivery.take(self.db, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id),
                             now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             return "waiting"  # another process is posting it (or it failed for good: see `header_refused`)
-        sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message)
+        sent = delivery.post(self.poster, claim, channel=current.channel_id, message=message)
         if not sent.ok and sent.error == "not_in_channel" and join_channel(self.client, current.channel_id):
-            sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message)
+            sent = delivery.post(self.poster, claim, channel=current.channel_id, message=message)
         if not sent.ok:
             return self._failed(claim, sent, at)
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
+            delivery.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                           channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             session.execute(update(Round).where(Round.id == round_id).values(header_ts=sent.response["ts"]))
         self.posted += 1
@@ -161,7 +161,7 @@ class RoundsInSlack:
             current = session.get(Round, round_id)
             if current is None or current.header_ts or current.state is not RoundState.OPEN:
                 return None
-            found = outbox.find(session, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id))
+            found = delivery.find(session, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id))
             if found is None or found.state is not ClaimState.FAILED:
                 return None
             return found.outcome or "failed"
@@ -182,18 +182,20 @@ class RoundsInSlack:
                 return "sent"
             message = self._item_message(session, entry, current, now)
         at = self._at(now)
-        claim = outbox.take(self.db, workspace_id=entry.workspace_id, kind=ITEM_KIND, key=str(entry_id),
+        claim = delivery.take(self.db, workspace_id=entry.workspace_id, kind=ITEM_KIND, key=str(entry_id),
                             now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             return "waiting"
         if not self._still_open(entry.round_id):  # closed while the claim was taken: leave it unposted
-            outbox.release(self.db, claim)
+            delivery.release(self.db, claim)
             return "closed"
-        sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message, thread_ts=current.header_ts)
+        sent = delivery.post(
+            self.poster, claim, channel=current.channel_id, message=message, thread_ts=current.header_ts
+        )
         if not sent.ok:
             return self._failed(claim, sent, at)
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
+            delivery.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                           channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             session.execute(
                 update(RoundItem)
@@ -207,12 +209,12 @@ class RoundsInSlack:
         with self.db.read() as session:
             return session.scalar(select(Round.state).where(Round.id == round_id)) is RoundState.OPEN
 
-    def _failed(self, claim: outbox.Claim, sent: Delivery, now: datetime) -> str:
-        if outbox.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD:
-            outbox.give_back(self.db, claim, sent)
+    def _failed(self, claim: delivery.Claim, sent: Delivery, now: datetime) -> str:
+        if delivery.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD:
+            delivery.give_back(self.db, claim, sent)
             return "ratelimited" if sent.error == "ratelimited" else "retry"
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "failed", now=now)
+            delivery.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "failed", now=now)
         return sent.error or "failed"
 
     def withdraw(self, round_id: int) -> None:
@@ -241,19 +243,19 @@ class RoundsInSlack:
         """Tell the person who started a round that it was called off, once (a claim), in a DM: they were told
         it had started when Slack first looked only slow."""
         at = self._at(now)
-        claim = outbox.take(self.db, workspace_id=current.workspace_id, kind=WITHDRAWN_KIND, key=str(current.id),
+        claim = delivery.take(self.db, workspace_id=current.workspace_id, kind=WITHDRAWN_KIND, key=str(current.id),
                             now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             return "waiting"
-        dm = outbox.open_dm(self.client, current.opened_by)
+        dm = delivery.open_dm(self.client, current.opened_by)
         sent = dm
         if dm.ok:
             message = render_message("round_withdrawn.j2", round=current, error=refused)
-            sent = outbox.post(self.poster, claim, channel=dm.response["channel"]["id"], message=message)
+            sent = delivery.post(self.poster, claim, channel=dm.response["channel"]["id"], message=message)
         if not sent.ok:
             return self._failed(claim, sent, at)
         with self.db.transaction() as session:
-            outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
+            delivery.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                           channel_id=sent.response["channel"], message_ts=sent.response["ts"])  # fmt: skip
         return "sent"
 
@@ -282,7 +284,7 @@ class RoundsInSlack:
                 version = entry.votes_version
                 message = self._item_message(session, entry, current, now)
             shown = deliver(self.client.chat_update, channel=entry.channel_id, ts=entry.message_ts, **message)
-            if not shown.ok and (outbox.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD):
+            if not shown.ok and (delivery.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD):
                 log.warning("could not redraw a round item; trying again later",
                             extra={"round_item": entry_id, "error": shown.error})  # fmt: skip
                 return "retry"
@@ -413,26 +415,26 @@ class RoundsInSlack:
         """The result in the round's thread, once; with it (in the same transaction as its claim's outcome) every
         item gets one more change to show, its decision."""
         at = self._at(now)
-        claim = outbox.take(self.db, workspace_id=current.workspace_id, kind=SUMMARY_KIND, key=str(current.id),
+        claim = delivery.take(self.db, workspace_id=current.workspace_id, kind=SUMMARY_KIND, key=str(current.id),
                             now=at, worker=self.worker)  # fmt: skip
         if claim is None:
             done = self._claim_done(current.workspace_id, SUMMARY_KIND, str(current.id))
             return "sent" if done else "waiting"
         with self.db.read() as session:
             message = render_message("triage_summary.j2", closed=self._closed_view(session, current.id, now))
-        sent = outbox.post(self.poster, claim, channel=current.channel_id, message=message,
+        sent = delivery.post(self.poster, claim, channel=current.channel_id, message=message,
                            thread_ts=current.header_ts)  # fmt: skip
-        if not sent.ok and (outbox.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
+        if not sent.ok and (delivery.retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
             return self._failed(claim, sent, at)
         if not sent.ok:
             log.warning("slack refused a round's summary for good",
                         extra={"round": current.id, "error": sent.error})  # fmt: skip
         with self.db.transaction() as session:
             if sent.ok:
-                outbox.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
+                delivery.finish(session, claim, state=ClaimState.SENT, outcome="sent", now=at,
                               channel_id=current.channel_id, message_ts=sent.response["ts"])  # fmt: skip
             else:
-                outbox.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "failed", now=at)
+                delivery.finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "failed", now=at)
             session.execute(
                 update(RoundItem)
                 .where(RoundItem.round_id == current.id)
@@ -443,7 +445,7 @@ class RoundsInSlack:
 
     def _claim_done(self, workspace_id: int, kind: str, key: str) -> bool:
         with self.db.read() as session:
-            found = outbox.find(session, workspace_id=workspace_id, kind=kind, key=key)
+            found = delivery.find(session, workspace_id=workspace_id, kind=kind, key=key)
             return found is not None and found.state is not ClaimState.CLAIMED
 
     def _redraw_header(self, round_id: int, now: datetime) -> str:
@@ -454,7 +456,7 @@ class RoundsInSlack:
         shown = deliver(self.client.chat_update, channel=current.channel_id, ts=current.header_ts, **message)
         if shown.ok:
             return "shown"
-        if outbox.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD:
+        if delivery.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD:
             return "retry"
         log.warning("slack refused to redraw a round's header for good; leaving it as it is",
                     extra={"round": round_id, "error": shown.error})  # fmt: skip
@@ -597,17 +599,17 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
         client = client_for(workspace) if workspace is not None and workspace.uninstalled_at is None else None
         return RoundsInSlack(db, client, worker=worker, clock=clock) if client is not None else None
 
-    def each(round_id: int, work: Callable[[RoundsInSlack, int], outbox.StepOutcome], target: int) -> None:
+    def each(round_id: int, work: Callable[[RoundsInSlack, int], delivery.StepOutcome], target: int) -> None:
         try:
             if (rounds := rounds_for(round_id)) is not None:
-                outbox.tally(report, work(rounds, target))
+                delivery.tally(report, work(rounds, target))
         except Exception:  # one broken round must not stop the others
             log.exception("sweeping a round failed", extra={"round": round_id})
             report["round_error"] += 1
 
     def close(rounds: RoundsInSlack, round_id: int) -> list[str]:
         if rounds.close(round_id, user_id=None, now=now, tell=False) is None:
-            return [outbox.TAKEN]  # closed meanwhile, by another sweep or by hand
+            return [delivery.TAKEN]  # closed meanwhile, by another sweep or by hand
         return ["round_closed", finish(rounds, round_id)]
 
     def post(rounds: RoundsInSlack, round_id: int) -> str:
@@ -616,7 +618,7 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
             posted = rounds.publish(round_id, now)
             refused = rounds.header_refused(round_id)
             if refused is None and (posted == "waiting" or (posted == "sent" and not rounds.posted)):
-                return outbox.TAKEN  # another process holds its messages, or posted them all
+                return delivery.TAKEN  # another process holds its messages, or posted them all
             if refused is None:
                 return f"round_posted:{posted}"
         with db.read() as session:
@@ -632,13 +634,13 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
 
     def finish(rounds: RoundsInSlack, round_id: int) -> str:
         finished = rounds.finish(round_id, now)
-        return outbox.TAKEN if finished in ("done", "waiting") else f"round_finished:{finished}"
+        return delivery.TAKEN if finished in ("done", "waiting") else f"round_finished:{finished}"
 
     def redraw(rounds: RoundsInSlack, entry_id: int) -> str:
         drawn = rounds._redraw(entry_id, now)
         if drawn == "retry":
             return "tally_retry"
-        return outbox.TAKEN if drawn == "current" else "tally_redrawn"  # current: another process drew it
+        return delivery.TAKEN if drawn == "current" else "tally_redrawn"  # current: another process drew it
 
     for round_id in due:
         each(round_id, close, round_id)
