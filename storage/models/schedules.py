@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped, utcnow, value_enum
@@ -54,4 +54,12 @@ class Person(WorkspaceScoped, Timestamped, Base):
     unreachable_reason: Mapped[str | None] = mapped_column(String(40))
     # from users.info: a bot's reactions are not votes; None until first read
     is_bot: Mapped[bool | None]
+    # the DM channel with them: it never changes, so it is opened once (conversations.open) and kept
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    # their Slack profile as last read (users.list, users.info or a `user_change` event): None until read
+    profile_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    status_text: Mapped[str | None] = mapped_column(String(150))
+    status_emoji: Mapped[str | None] = mapped_column(String(100))
+    status_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: the status does not expire
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

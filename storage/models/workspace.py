@@ -31,6 +31,8 @@ class Workspace(Timestamped, Base):
     digest_hour: Mapped[int] = mapped_column(SmallInteger, default=9, server_default="9")
     digest_timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     digest_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: not planned yet
+    # when everyone's time zone and status were last read in bulk (users.list); None: never
+    people_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessedEvent(WorkspaceScoped, Base):
