@@ -341,7 +341,7 @@ class Sweeper:
 
     def _refused(
         self,
-        delivery: Delivery,
+        refusal: Delivery,
         client: OnceClient,
         workspace: Workspace,
         team: Team,
@@ -354,46 +354,46 @@ class Sweeper:
         posted: bool = False,
     ) -> str:
         """Slack said no. Worth retrying: give the claim back. For good: record it and tell the facilitators."""
-        if delivery.outcome is Outcome.INSTALLATION_DEAD:
+        if refusal.outcome is Outcome.INSTALLATION_DEAD:
             token = self._token_state(client, workspace, now)
             if token == "alive":  # e.g. account_inactive about the person, while the bot's token still works
-                delivery = Delivery(Outcome.TARGET_UNREACHABLE, delivery.error)
+                refusal = Delivery(Outcome.TARGET_UNREACHABLE, refusal.error)
             elif token == "unknown":  # cannot tell now; Slack refused, so nothing went out: try again next sweep
                 if claim is not None:
                     delivery.release(self.db, claim)
                 return "retry"
-        if delivery.outcome is Outcome.FAILED and not delivery.retryable(delivery):
-            return self._failed_for_good(delivery, workspace, team, user_id, claim=claim, row=row, read=read, now=now)
-        if delivery.outcome is not Outcome.TARGET_UNREACHABLE:
+        if refusal.outcome is Outcome.FAILED and not delivery.retryable(refusal):
+            return self._failed_for_good(refusal, workspace, team, user_id, claim=claim, row=row, read=read, now=now)
+        if refusal.outcome is not Outcome.TARGET_UNREACHABLE:
             if claim is not None and posted:
-                delivery.give_back(self.db, claim, delivery)
+                delivery.give_back(self.db, claim, refusal)
             elif claim is not None:
                 delivery.release(self.db, claim)
-            return "retry" if delivery.outcome is Outcome.FAILED else "installation_dead"
+            return "retry" if refusal.outcome is Outcome.FAILED else "installation_dead"
         if claim is None:  # refused before the DM was claimed (users.info): claim the week to record it
             claim = self._take(workspace.id, CHECKIN_KIND, checkin_key(team.id, user_id, row.week_start), now)
         with self.db.transaction() as session:
             if claim is not None:
                 delivery.finish(
-                    session, claim, state=ClaimState.FAILED, outcome=delivery.error or "unreachable", now=now
+                    session, claim, state=ClaimState.FAILED, outcome=refusal.error or "unreachable", now=now
                 )
             person = ensure_person(session, workspace_id=workspace.id, user_id=user_id, now=now)
             if person.unreachable_since is None:
-                person.unreachable_since, person.unreachable_reason = now, (delivery.error or "unreachable")[:40]
+                person.unreachable_since, person.unreachable_reason = now, (refusal.error or "unreachable")[:40]
         return self._unreachable_week(client, workspace, team, row, read, now)
 
     def _failed_for_good(
-        self, delivery: Delivery, workspace: Workspace, team: Team, user_id: str, *, claim: Claim | None,
+        self, refusal: Delivery, workspace: Workspace, team: Team, user_id: str, *, claim: Claim | None,
         row: Schedule, read: tuple[date, datetime], now: datetime,
     ) -> str:  # fmt: skip
         """Slack refused in a way retrying will not change (a bug, a missing scope): record it, log it, and
         plan next week instead of asking again every minute."""
-        log.error("slack refused a check-in DM for good", extra={"error": delivery.error, "team": team.id})
+        log.error("slack refused a check-in DM for good", extra={"error": refusal.error, "team": team.id})
         if claim is None:
             claim = self._take(workspace.id, CHECKIN_KIND, checkin_key(team.id, user_id, row.week_start), now)
         with self.db.transaction() as session:
             if claim is not None:
-                delivery.finish(session, claim, state=ClaimState.FAILED, outcome=delivery.error or "failed", now=now)
+                delivery.finish(session, claim, state=ClaimState.FAILED, outcome=refusal.error or "failed", now=now)
             person = find_person(session, workspace_id=workspace.id, user_id=user_id)
             _plan_next_week(session, row, read, team, person)
         return "failed"
