@@ -142,6 +142,19 @@ def deliver(call: Callable[..., Any], /, **kwargs: Any) -> Delivery:
     return Delivery(Outcome.SENT, response=response.data if isinstance(response.data, dict) else None)
 
 
+# Slack's own failures: the call may or may not have taken effect, and a later try may work
+SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "unknown_error"})
+
+
+def retryable(delivery: Delivery) -> bool:
+    """Worth trying again later: a rate limit, Slack failing, or an answer that never came (the error is then
+    the exception's name). Any other refusal (`invalid_blocks`, `missing_scope`…) will be the same next time."""
+    if delivery.outcome is not Outcome.FAILED:
+        return False
+    error = delivery.error or ""
+    return error == "ratelimited" or error in SERVER_ERRORS or not error.islower()
+
+
 def classify(error_code: str) -> Outcome:
     if error_code in TARGET_ERRORS:
         return Outcome.TARGET_UNREACHABLE

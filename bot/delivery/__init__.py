@@ -23,7 +23,8 @@ from bot.delivery.posting import (
     post,
     upload,
 )
-from bot.delivery.sends import TAKEN, ClaimedSends, StepOutcome, give_back, record, retryable, tally
+from bot.delivery.sends import TAKEN, ClaimedSends, SendState, Sent, StepOutcome, give_back, record, tally
+from bot.slack import retryable
 from storage.claims import LEASE, Claim, find, finish, record_skip, release, take, worker_name
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "TAKEN",
     "Claim",
     "ClaimedSends",
+    "SendState",
+    "Sent",
     "StepOutcome",
     "already_posted",
     "announce",

@@ -23,8 +23,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.delivery.sends import retryable
-from bot.slack import Delivery, OnceClient, Outcome, deliver, require_once
+from bot.slack import Delivery, OnceClient, Outcome, deliver, require_once, retryable
 from storage.claims import Claim
 
 log = logging.getLogger(__name__)

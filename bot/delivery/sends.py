@@ -7,32 +7,30 @@ gives its claim back, so the next sweep tries again, first looking in Slack when
 
 from __future__ import annotations
 
+import enum
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ClassVar
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
-from bot.slack import Delivery, OnceClient, Outcome, once_only
+from bot.delivery import pacing
+from bot.delivery.pacing import Pacer, paced
+from bot.delivery.people import People
+from bot.delivery.posting import post
+from bot.slack import Delivery, OnceClient, Outcome, join_channel, retryable
 from storage.claims import Claim, find, finish, push_back, release, take, worker_name
 from storage.db import Database
 from storage.models import ClaimState, Workspace
 
 log = logging.getLogger(__name__)
 
-
-# Slack's own failures: the call may or may not have taken effect, and a later try may work
-SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "unknown_error"})
-
-
-def retryable(delivery: Delivery) -> bool:
-    """Worth trying again later: a rate limit, Slack failing, or an answer that never came (the error is then
-    the exception's name). Any other refusal (`invalid_blocks`, `missing_scope`…) will be the same next time."""
-    if delivery.outcome is not Outcome.FAILED:
-        return False
-    error = delivery.error or ""
-    return error == "ratelimited" or error in SERVER_ERRORS or not error.islower()
+Then = Callable[[Session, Delivery], None]
 
 
 def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
@@ -45,9 +43,10 @@ def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
     push_back(db, claim)
 
 
-def record(db: Database, claim: Claim, sent: Delivery, now: datetime) -> bool:
+def record(db: Database, claim: Claim, sent: Delivery, now: datetime, *, then: Then | None = None) -> bool:
     """The claim's final state after a send, or the claim given back when trying again later may work.
-    True when final (sent, or refused for good)."""
+    True when final (sent, or refused for good). `then` writes what the message being sent changes (its ts on
+    a round, say) in the same transaction as the claim's outcome."""
     if sent.outcome is Outcome.INSTALLATION_DEAD or retryable(sent):
         give_back(db, claim, sent)
         return False
@@ -62,6 +61,8 @@ def record(db: Database, claim: Claim, sent: Delivery, now: datetime) -> bool:
             )  # fmt: skip
         else:
             finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "unreachable", now=now)
+        if then is not None:
+            then(session, sent)
     return True
 
 
@@ -77,6 +78,46 @@ def tally(report: Counter[str], outcome: StepOutcome) -> None:
     if outcome is None:
         return
     report.update([outcome] if isinstance(outcome, str) else [o for o in outcome if o])
+
+
+class SendState(enum.Enum):
+    SENT = "sent"  # posted by this process
+    REFUSED = "refused"  # refused by Slack for good, and recorded so
+    RETRY = "retry"  # given back, to be tried again by a later sweep
+    DONE = "done"  # finished by another process (sent, refused or skipped)
+    HELD = "held"  # in another live process's hands
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How one claimed send went for this process, with Slack's answer when this process made it."""
+
+    state: SendState
+    delivery: Delivery | None = None
+
+    DONE: ClassVar[Sent]
+    HELD: ClassVar[Sent]
+
+    @property
+    def final(self) -> bool:
+        """Nothing left to do for this message, by anyone."""
+        return self.state not in (SendState.RETRY, SendState.HELD)
+
+    @property
+    def ok(self) -> bool:
+        return self.state is SendState.SENT
+
+    @property
+    def error(self) -> str | None:
+        return self.delivery.error if self.delivery is not None else None
+
+    @property
+    def ts(self) -> str | None:
+        return (self.delivery.response or {}).get("ts") if self.delivery is not None and self.delivery.ok else None
+
+
+Sent.DONE = Sent(SendState.DONE)
+Sent.HELD = Sent(SendState.HELD)
 
 
 class ClaimedSends:
@@ -95,13 +136,53 @@ class ClaimedSends:
         *,
         worker: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.db = db
         self.client_for = client_for
         self.worker = worker or worker_name()
         self.clock = clock
+        self.pacer = pacer or pacing.PACER
+        self.people = People(db)
         self.given_back = 0  # own sends given back, to be tried again by a later sweep
         self.held_elsewhere = 0  # sends found claimed by another process and not finished yet
+        self._counting = threading.Lock()  # sends of one sweep may run on several threads
+
+    def send(
+        self, client: OnceClient, *, workspace_id: int, kind: str, key: str, now: datetime,
+        message: dict[str, Any] | Callable[[], dict[str, Any]], channel: str | None = None, to: str | None = None,
+        thread_ts: str | None = None, join: bool = False, then: Then | None = None,
+    ) -> Sent:  # fmt: skip
+        """The one path of a claimed message: claim it, post it (in `channel`, or in a DM `to` someone), record how
+        it went. `message` may be a function, rendered only once the claim is this process's; `join` lets the bot
+        join a public channel it is not in; `then` writes, with the claim's outcome, what the message changes."""
+        claim = self._take(workspace_id, kind, key, now)
+        if claim is None:
+            return Sent.DONE if self._finished(workspace_id, kind, key) else Sent.HELD
+        sent = self._post(client, claim, message, channel=channel, to=to, thread_ts=thread_ts, join=join, now=now)
+        if not self._record(claim, sent, now, then=then):
+            return Sent(SendState.RETRY, sent)
+        return Sent(SendState.SENT if sent.ok else SendState.REFUSED, sent)
+
+    def _post(
+        self, client: OnceClient, claim: Claim, message, *, channel: str | None, to: str | None,
+        thread_ts: str | None, join: bool, now: datetime,
+    ) -> Delivery:  # fmt: skip
+        rendered = message() if callable(message) else message
+        if to is not None:
+            dm = self.people.dm_channel(client, claim.workspace_id, to, now)
+            if not dm.ok:
+                return dm
+            channel = dm.response["channel"]["id"]
+        assert channel is not None, "a claimed message goes to a channel or to someone"
+        sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
+        if not sent.ok and sent.error == "channel_not_found" and to is not None:  # a kept DM channel Slack lost
+            self.people.forget_dm_channel(claim.workspace_id, to, channel)
+            dm = self.people.dm_channel(client, claim.workspace_id, to, now)
+            sent = post(client, claim, channel=dm.response["channel"]["id"], message=rendered) if dm.ok else dm
+        if not sent.ok and sent.error == "not_in_channel" and join and join_channel(client, channel):
+            sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
+        return sent
 
     def guarded(self, step: Callable[[int, datetime], StepOutcome], row_id: int, now: datetime) -> StepOutcome:
         try:
@@ -115,10 +196,10 @@ class ClaimedSends:
         return take(self.db, workspace_id=workspace_id, kind=kind, key=key, now=stamp, worker=self.worker)
 
     def _client(self, workspace: Workspace) -> OnceClient | None:
-        """The workspace's client for claimed sends, which never resends whatever `client_for` gave (a handler
-        gives the request's client); None once the app is uninstalled."""
+        """The workspace's client for claimed sends: paced to Slack's limits, and one that never resends whatever
+        `client_for` gave (a handler gives the request's client); None once the app is uninstalled."""
         client = self._any_client(workspace)
-        return None if client is None else once_only(client)
+        return None if client is None else paced(client, self.pacer, workspace.slack_team_id)
 
     def _any_client(self, workspace: Workspace) -> WebClient | None:
         """The client as `client_for` gave it, for calls that change nothing when made twice (`chat.update`)."""
@@ -130,14 +211,16 @@ class ClaimedSends:
             claim = find(session, workspace_id=workspace_id, kind=kind, key=key)
         done = claim is not None and claim.state is not ClaimState.CLAIMED
         if not done:
-            self.held_elsewhere += 1
+            with self._counting:
+                self.held_elsewhere += 1
         return done
 
-    def _record(self, claim: Claim, sent: Delivery, now: datetime) -> bool:
+    def _record(self, claim: Claim, sent: Delivery, now: datetime, *, then: Then | None = None) -> bool:
         """`record`, counting a send given back."""
-        final = record(self.db, claim, sent, now)
+        final = record(self.db, claim, sent, now, then=then)
         if not final:
-            self.given_back += 1
+            with self._counting:
+                self.given_back += 1
         return final
 
     def _mark(self) -> tuple[int, int]:

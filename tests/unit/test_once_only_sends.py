@@ -34,6 +34,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot import delivery
 from bot.delivery import Claim, ClaimedSends
 from bot.delivery.digests import News
+from bot.delivery.pacing import PacedClient, Pacer, paced
 from bot.delivery.rounds import RoundsInSlack
 from bot.slack import OnceClient, ServerErrorRetryHandler, never_resends, once_only, web_client
 from bot.sweep import Sweeper
@@ -56,7 +57,7 @@ API_POSTS = frozenset({
 # the modules a planted file's `from bot import delivery` reaches
 DELIVERY = ("bot/delivery/__init__.py", "bot/delivery/posting.py", "bot/delivery/sends.py", "bot/slack.py")
 # where a OnceClient comes from: bot/slack.py, tested at run time below
-SOURCES = frozenset({"once_only", "OnceClient"})
+SOURCES = frozenset({"once_only", "OnceClient", "paced", "PacedClient"})
 
 
 # 1. at run time --------------------------------------------------------------------------------------------------
@@ -149,9 +150,21 @@ def test_once_only_keeps_the_token_and_address_of_the_request_client_and_drops_i
     assert not never_resends(request)  # the request's own client is left as it was
 
 
+def test_a_paced_client_keeps_the_token_and_address_and_resends_nothing_but_429s():
+    request = WebClient(token="xoxb-request", base_url="http://127.0.0.1:9/api/", timeout=7, team_id="T0TEAM",
+                        retry_handlers=resending().retry_handlers)  # fmt: skip
+    pacer = Pacer()
+    client = paced(request, pacer, "T0TEAM")
+    assert isinstance(client, PacedClient) and never_resends(client) and client.retry_handlers == []
+    assert (client.token, client.base_url, client.timeout, client.default_params.get("team_id")) == (
+        "xoxb-request", "http://127.0.0.1:9/api/", 7, "T0TEAM",
+    )  # fmt: skip
+    assert paced(client, pacer, "T0TEAM") is client and paced(client, Pacer(), "T0TEAM") is not client
+
+
 def test_the_classes_that_send_claimed_messages_derive_a_once_client_from_the_request_client():
     request = resending()
-    workspace = SimpleNamespace(uninstalled_at=None)
+    workspace = SimpleNamespace(uninstalled_at=None, slack_team_id="T0SANDBOX")
     news = News(None, lambda _workspace: request)
     assert never_resends(news._client(workspace))
     assert news._any_client(workspace) is request  # redraws (chat.update) may still be retried
@@ -337,6 +350,10 @@ class Walk:
             name = expr.func.attr if isinstance(expr.func, ast.Attribute) else getattr(expr.func, "id", None)
             if name in SOURCES:
                 return True
+            if name == "super":  # in a class deriving from OnceClient (bot/delivery/pacing.py's PacedClient)
+                owner = self._owner(expr)
+                return owner is not None and any(getattr(b, "id", getattr(b, "attr", None)) == ONCE
+                                                 for c in self._lineage(owner) for b in c.bases)  # fmt: skip
             if name == "web_client":
                 return any(k.arg == "resend" and isinstance(k.value, ast.Constant) and k.value.value is False
                            for k in expr.keywords)  # fmt: skip
@@ -567,6 +584,7 @@ def test_every_message_posted_in_a_conversation_is_posted_with_a_client_that_nev
 
 WRONG = """
 from bot import delivery
+from bot.delivery.pacing import PacedClient, Pacer, paced
 from bot.slack import OnceClient, once_only, web_client
 
 
