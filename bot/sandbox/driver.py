@@ -240,6 +240,14 @@ class SlackDriver:
             event["view"] = home
         return self.event(event, **kw)
 
+    def user_changed(self, user_id: str, *, team_id: str | None = None, **kw: Any) -> HttpResult:
+        """Tell the bot someone's profile changed (time zone, status, deactivation...): Slack's ``user_change``,
+        carrying the whole user object as users.info shows it now. Change the fake first (``set_user_zone``,
+        ``set_user_status``, ``set_user_deleted``), then call this; it goes to the user's own workspace."""
+        user = self.fake.user(user_id)
+        event = {"type": "user_change", "user": user, "cache_ts": int(self._clock())}
+        return self.event(event, team_id=team_id or user["team_id"], **kw)
+
     # interactions ------------------------------------------------------------------------------------------
 
     def _find_message(self, channel: str, ts: str) -> tuple[dict, bool]:

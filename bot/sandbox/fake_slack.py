@@ -141,6 +141,7 @@ class FakeSlack:
         deleted: bool = False,
         status_text: str = "",
         status_emoji: str = "",
+        status_expiration: int = 0,
         team_id: str | None = None,
     ) -> dict:
         ZoneInfo(tz)  # an unknown zone fails here, not in the middle of a users.info call
@@ -167,6 +168,7 @@ class FakeSlack:
                     "display_name": name,
                     "status_text": status_text,
                     "status_emoji": status_emoji,
+                    "status_expiration": status_expiration,
                     "team": ws.team_id,
                 },
             }
@@ -180,11 +182,24 @@ class FakeSlack:
         """Change someone's time zone, as they would in their Slack profile."""
         ZoneInfo(tz)
         with self._state.lock:
-            self._state.users[user_id]["tz"] = tz
+            self._changing_user(user_id)["tz"] = tz
 
-    def set_user_status(self, user_id: str, text: str, emoji: str) -> None:
+    def set_user_status(self, user_id: str, text: str, emoji: str, *, expiration: int = 0) -> None:
+        """Set someone's status; ``expiration`` is when Slack clears it (Unix seconds), 0 for never."""
         with self._state.lock:
-            self._state.users[user_id]["profile"].update(status_text=text, status_emoji=emoji)
+            profile = self._changing_user(user_id)["profile"]
+            profile.update(status_text=text, status_emoji=emoji, status_expiration=expiration)
+
+    def set_user_deleted(self, user_id: str, deleted: bool = True) -> None:
+        """Deactivate someone (or bring them back): ``deleted`` in their user object, no DMs to them."""
+        with self._state.lock:
+            self._changing_user(user_id)["deleted"] = deleted
+
+    def _changing_user(self, user_id: str) -> dict:
+        """The stored record of a user about to change; its ``updated`` moves to now, as Slack's does."""
+        record = self._state.users[user_id]
+        record["updated"] = int(self._state.wall_clock())
+        return record
 
     def add_channel(
         self,
@@ -495,8 +510,17 @@ class FakeSlack:
         self._faults.lose("response_url", Fault("connection_dropped", status=0), times)
 
     def clear_faults(self) -> None:
-        """Drop queued faults, failure shares and pending holds (``set_rate_limit`` limits stay)."""
+        """Drop queued faults, failure shares and pending holds (``set_rate_limit`` limits and latency stay)."""
         self._faults.clear()
+
+    def set_latency(self, seconds: float | None, *, jitter: float = 0.0, seed: int = 0) -> None:
+        """From now on every Web API call and response_url POST is answered ``seconds`` after it arrives (give or
+        take up to ``jitter``, drawn from ``random.Random(seed)``), like Slack's 100-300 ms; ``None`` turns it off.
+
+        The call takes effect (and is recorded) when it arrives; only its answer waits, on top of any
+        ``hold_next``. Calls wait side by side, not in turn. File uploads and downloads are not delayed.
+        """
+        self._faults.set_latency(seconds, jitter, seed)
 
     def set_rate_limit(self, method: str, per_minute: int | None) -> None:
         """Enforce a real per-minute limit for ``method`` per workspace; ``None`` lifts it."""

@@ -77,6 +77,10 @@ def build_app(client: WebClient, seen: dict[str, list]) -> App:
         retry = request.headers.get("x-slack-retry-num")
         seen["events"].append({"event": event, "body": body, "retry": retry})
 
+    @app.event("user_change")
+    def user_change(event, body):
+        seen["user_changes"].append({"event": event, "body": body})
+
     @app.event("app_home_opened")
     def home_opened(event, client):
         seen["homes"].append(event)
@@ -257,6 +261,34 @@ def test_open_home_sends_the_dm_channel_and_current_home(sandbox: Sandbox) -> No
     first, second = sandbox.seen["homes"]
     assert first["channel"] == sandbox.fake.dm_channel_id("U1") and first["tab"] == "home"
     assert "view" not in first and second["view"]["id"] == sandbox.fake.home("U1")["id"]
+
+
+def test_user_changed_carries_the_user_object_as_it_is_when_sent(sandbox: Sandbox) -> None:
+    sandbox.fake.set_user_zone("U1", "Asia/Tokyo")
+    sandbox.fake.set_user_status("U1", "Off sick", ":face_with_thermometer:", expiration=1_900_000_000)
+    assert sandbox.driver.user_changed("U1").status == 200
+    sent = sandbox.fake.user("U1")
+    sandbox.fake.set_user_deleted("U2")
+    assert sandbox.driver.user_changed("U2", event_id="EvGONE").status == 200
+    sandbox.fake.set_user_zone("U1", "UTC")  # a later change does not rewrite what was already sent
+    wait_until(lambda: len(sandbox.seen["user_changes"]) == 2)
+    first, second = sandbox.seen["user_changes"]
+    assert first["event"]["type"] == "user_change" and first["event"]["user"] == sent
+    assert (sent["tz"], sent["tz_offset"], sent["profile"]["status_expiration"]) == ("Asia/Tokyo", 32400, 1_900_000_000)
+    assert isinstance(first["event"]["cache_ts"], int) and first["event"]["event_ts"]
+    assert first["body"]["type"] == "event_callback" and first["body"]["team_id"] == "T0SANDBOX"
+    assert first["body"]["api_app_id"] == "A0SANDBOX" and first["body"]["authorizations"][0]["user_id"] == "U0BOT"
+    assert second["event"]["user"]["id"] == "U2" and second["event"]["user"]["deleted"] is True
+    assert second["body"]["event_id"] == "EvGONE"
+
+
+def test_user_changed_goes_to_the_users_own_workspace(sandbox: Sandbox) -> None:
+    sandbox.fake.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
+    sandbox.fake.add_user("UOTHER", "dave", team_id="T2")
+    assert sandbox.driver.user_changed("UOTHER").status == 200
+    wait_until(lambda: sandbox.seen["user_changes"])
+    [change] = sandbox.seen["user_changes"]
+    assert change["body"]["team_id"] == "T2" and change["event"]["user"]["team_id"] == "T2"
 
 
 # interactions -----------------------------------------------------------------------------------------------

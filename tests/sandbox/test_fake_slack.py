@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import threading
@@ -9,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.sandbox import FakeSlack
+from bot.sandbox.fake.faults import FaultPlan
 
 TOKEN = "xoxb-sandbox-0000"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}
@@ -512,6 +515,107 @@ def test_each_token_sees_only_its_workspace(fake: FakeSlack) -> None:
     assert fake.calls_to("auth.test")[-1].team_id == "T2"
 
 
+def member_ids(pages) -> list[list[str]]:
+    return [[member["id"] for member in page["members"]] for page in pages]
+
+
+def test_users_list_is_every_member_of_the_workspace_as_users_info_shows_them(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.set_user_status("U1", "On holiday", ":palm_tree:", expiration=1_900_000_000)
+    fake.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
+    fake.add_user("UELSEWHERE", "dave", team_id="T2")
+    body = client.users_list().data
+    assert member_ids([body]) == [["U0BOT", "U1", "U2", "UGONE", "UOTHERBOT"]]
+    assert body["members"] == [client.users_info(user=member["id"])["user"] for member in body["members"]]
+    assert body["response_metadata"] == {"next_cursor": ""} and isinstance(body["cache_ts"], int)
+    members = {member["id"]: member for member in body["members"]}
+    assert members["UGONE"]["deleted"] is True and members["U1"]["deleted"] is False
+    assert members["UOTHERBOT"]["is_bot"] is True and members["U0BOT"]["is_bot"] is True
+    assert members["U2"]["tz"] == "America/New_York" and members["U2"]["tz_offset"] in (-18000, -14400)
+    assert members["U1"]["profile"]["status_expiration"] == 1_900_000_000
+    assert members["U2"]["profile"]["status_expiration"] == 0
+    assert client.users_list(team_id="T2")["members"] == body["members"]  # ignored with a workspace token
+    other = WebClient(token="xoxb-other", base_url=fake.api_url)
+    assert member_ids([other.users_list()]) == [["U2BOT", "UELSEWHERE"]]
+
+
+def test_users_list_pages_through_with_cursors(fake: FakeSlack, client: WebClient) -> None:
+    pages = [page.data for page in client.users_list(limit=2)]  # slack_sdk follows next_cursor itself
+    assert member_ids(pages) == [["U0BOT", "U1"], ["U2", "UGONE"], ["UOTHERBOT"]]
+    assert [bool(page["response_metadata"]["next_cursor"]) for page in pages] == [True, True, False]
+    assert len(fake.calls_to("users.list")) == 3
+
+    first = client.users_list(limit=3)
+    fake.add_user("UNEW", "erin")  # joins after the first page was read: the next pages still find them
+    rest = client.users_list(limit=3, cursor=first["response_metadata"]["next_cursor"])
+    assert member_ids([first, rest]) == [["U0BOT", "U1", "U2"], ["UGONE", "UNEW", "UOTHERBOT"]]
+    assert rest["response_metadata"]["next_cursor"] == ""
+
+
+@pytest.mark.parametrize("limit", [None, 0, 5000])
+def test_users_list_serves_at_most_1000_members_a_page(fake: FakeSlack, client: WebClient, limit: int | None) -> None:
+    for n in range(1000):
+        fake.add_user(f"UMANY{n:04d}", f"person{n}", tz="UTC")
+    args = {} if limit is None else {"limit": limit}
+    first = client.users_list(**args)
+    assert len(first["members"]) == 1000 and first["response_metadata"]["next_cursor"]
+    rest = client.users_list(cursor=first["response_metadata"]["next_cursor"], **args)
+    assert len(rest["members"]) == 5 and rest["response_metadata"]["next_cursor"] == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"cursor": "not a cursor"}, "invalid_cursor"),
+        ({"cursor": base64.b64encode(b"next_ts:1700000000.000100").decode()}, "invalid_cursor"),
+        ({"cursor": base64.b64encode(b"user:").decode()}, "invalid_cursor"),
+        ({"limit": "many"}, "invalid_arguments"),
+        ({"limit": -1}, "invalid_arguments"),
+    ],
+)
+def test_users_list_errors(client: WebClient, args: dict, error: str) -> None:
+    assert error_of(client.api_call, "users.list", http_verb="GET", params=args) == error
+
+
+def test_users_list_counts_against_its_rate_limit(fake: FakeSlack, client: WebClient, clock: Clock) -> None:
+    fake.set_rate_limit("users.list", 2)
+    assert [len(page["members"]) for page in client.users_list(limit=3)] == [3, 2]
+    with pytest.raises(SlackApiError) as failure:
+        client.users_list(limit=3)
+    assert failure.value.response.status_code == 429 and failure.value.response.headers["Retry-After"] == "60"
+    assert [c.status for c in fake.calls_to("users.list")] == [200, 200, 429]
+    clock.now += 60
+    assert client.users_list()["ok"]
+
+
+def test_a_deactivated_user_shows_as_deleted_and_cannot_be_messaged(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_user_deleted("U1")
+    assert client.users_info(user="U1")["user"]["deleted"] is True
+    assert error_of(client.conversations_open, users="U1") == "user_disabled"
+    fake.set_user_deleted("U1", False)
+    assert client.users_info(user="U1")["user"]["deleted"] is False
+    assert client.conversations_open(users="U1")["ok"]
+
+
+def test_profile_changes_move_updated() -> None:
+    now = [1_800_000_000.0]
+    fake = FakeSlack(wall_clock=lambda: now[0])
+    assert fake.add_user("U1", "alice")["updated"] == 1_800_000_000
+    for change in (
+        lambda: fake.set_user_zone("U1", "Asia/Tokyo"),
+        lambda: fake.set_user_status("U1", "Away", ":palm_tree:", expiration=1_800_086_400),
+        lambda: fake.set_user_deleted("U1"),
+    ):
+        now[0] += 60
+        change()
+        assert fake.user("U1")["updated"] == int(now[0])
+    user = fake.user("U1")
+    assert (user["tz"], user["profile"]["status_expiration"], user["deleted"]) == ("Asia/Tokyo", 1_800_086_400, True)
+    fake.set_user_status("U1", "", "")
+    assert fake.user("U1")["profile"]["status_expiration"] == 0
+
+
 # reactions --------------------------------------------------------------------------------------------------
 
 
@@ -755,6 +859,56 @@ def test_stop_abandons_held_answers_instead_of_waiting() -> None:
     caller.join(timeout=5)
     assert time.monotonic() - started < 2 and not caller.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], Exception)
+
+
+def timed(call, *args, **kwargs) -> float:
+    """Seconds a call takes to be answered."""
+    started = time.monotonic()
+    call(*args, **kwargs)
+    return time.monotonic() - started
+
+
+def test_latency_delays_each_answer_while_calls_wait_side_by_side(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_latency(0.2)
+    assert timed(client.auth_test) >= 0.2
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        started = time.monotonic()
+        posts = [pool.submit(client.chat_postMessage, channel="C1", text=str(n)) for n in range(10)]
+        assert all(post.result()["ok"] for post in posts)
+        assert time.monotonic() - started < 1.0
+    assert len(fake.messages("C1")) == 10
+    assert timed(post_json, fake.new_response_url("C1", "U1"), {"text": "later"}) >= 0.2
+
+
+def test_latency_outlives_clear_faults_until_turned_off(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_latency(0.4, jitter=0.1, seed=3)
+    fake.clear_faults()
+    assert 0.3 <= timed(client.auth_test) < 1.0
+    fake.set_latency(None)
+    assert timed(client.auth_test) < 0.25
+
+
+def test_latency_comes_on_top_of_a_hold(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_latency(0.2)
+    fake.hold_next("auth.test", 0.3)
+    assert timed(client.auth_test) >= 0.5
+
+
+def test_latency_jitter_is_seeded_and_bounded() -> None:
+    def draws(seed: int) -> list[float]:
+        plan = FaultPlan(time.monotonic)
+        plan.set_latency(0.2, 0.1, seed)
+        return [plan.latency() for _ in range(50)]
+
+    first = draws(7)
+    assert first == draws(7) != draws(8)
+    assert all(0.1 <= d <= 0.3 for d in first) and len(set(first)) == 50
+
+
+@pytest.mark.parametrize(("seconds", "jitter"), [(-0.1, 0.0), (0.1, 0.2), (0.1, -0.1)])
+def test_set_latency_refuses_impossible_latencies(fake: FakeSlack, seconds: float, jitter: float) -> None:
+    with pytest.raises(ValueError, match="latency"):
+        fake.set_latency(seconds, jitter=jitter)
 
 
 # recording --------------------------------------------------------------------------------------------------

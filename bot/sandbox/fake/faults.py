@@ -1,5 +1,5 @@
 """Fault injection and rate limiting: the failures a bot must survive, on demand, in order or by chance,
-and held answers (Slack did the work, the client has not heard yet)."""
+held answers (Slack did the work, the client has not heard yet), and the latency of every answer."""
 
 from __future__ import annotations
 
@@ -35,9 +35,21 @@ class FaultShare:
         return self.draws.random() < self.share
 
 
+@dataclass
+class Latency:
+    """How long Slack takes to answer: ``seconds``, give or take up to ``jitter``, from its own seeded generator."""
+
+    seconds: float
+    jitter: float
+    draws: random.Random
+
+    def draw(self) -> float:
+        return self.seconds + self.draws.uniform(-self.jitter, self.jitter) if self.jitter else self.seconds
+
+
 class FaultPlan:
     """Queued faults per method (consumed in the order they were queued), faults that hit a share of calls,
-    held answers, and optional per-minute limits.
+    held answers, optional per-minute limits, and Slack's latency.
 
     Limits are counted per method per workspace, like Slack's tiers, over a sliding 60-second window.
     """
@@ -52,6 +64,7 @@ class FaultPlan:
         self._lost_shares: dict[str, FaultShare] = {}
         self._limits: dict[str, int] = {}
         self._recent: dict[tuple[str, str | None], deque[float]] = defaultdict(deque)
+        self._latency: Latency | None = None
 
     def queue(self, method: str, fault: Fault, times: int) -> None:
         with self._lock:
@@ -87,7 +100,8 @@ class FaultPlan:
                 self._lost_shares[method] = FaultShare(fault, share, random.Random(seed))
 
     def clear(self) -> None:
-        """Forget queued faults, shares and pending holds; per-minute limits model Slack itself and stay."""
+        """Forget queued faults, shares and pending holds; per-minute limits and latency model Slack itself
+        and stay."""
         with self._lock:
             self._queued.clear()
             self._shares.clear()
@@ -101,6 +115,18 @@ class FaultPlan:
                 self._limits.pop(method, None)
             else:
                 self._limits[method] = per_minute
+
+    def set_latency(self, seconds: float | None, jitter: float, seed: int) -> None:
+        """From now on every answer takes ``seconds`` ± ``jitter``; None makes answers immediate again."""
+        if seconds is not None and not 0 <= jitter <= seconds:
+            raise ValueError(f"latency needs 0 <= jitter <= seconds, not {jitter!r} and {seconds!r}")
+        with self._lock:
+            self._latency = Latency(seconds, jitter, random.Random(seed)) if seconds is not None else None
+
+    def latency(self) -> float:
+        """How long this call's answer takes, in seconds (0 without a latency); each call draws its own."""
+        with self._lock:
+            return self._latency.draw() if self._latency is not None else 0.0
 
     def take(self, method: str) -> Fault | None:
         """The next queued fault for this method, if any (it is used up); else maybe the method's share fault.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,9 +43,10 @@ class FakeSlackServer(ThreadingHTTPServer):
         )
         self._thread.start()
 
-    def hold(self, seconds: float) -> bool:
-        """Sit on an answer for ``seconds`` (no lock held); False when the server stopped meanwhile."""
-        return not self._stopping.wait(seconds)
+    def wait_until(self, due: float) -> bool:
+        """Sit on an answer until ``due``, a ``time.monotonic()`` instant (no lock held); False when the server
+        stopped meanwhile."""
+        return not self._stopping.wait(max(0.0, due - time.monotonic()))
 
     def stop(self) -> None:
         """Stop serving; answers still being held are abandoned (their connections close unanswered)."""
@@ -100,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"ok": False, "error": "not_found"})
 
     def _api_call(self, method: str, body: bytes) -> None:
+        due = self._arrived()
         args = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         content_type = self.headers.get("Content-Type", "")
         try:
@@ -119,14 +122,17 @@ class _Handler(BaseHTTPRequestHandler):
                 args.update(_form(body))
         except ValueError:
             error = "invalid_json" if "json" in content_type else "invalid_form_data"
-            self._reply(200, self.server.api.refuse(method, error))
+            self._reply_at(due, 200, self.server.api.refuse(method, error))
             return
         token, basic = self._credentials(args)
         status, answer, headers, hold = self.server.api.handle(method, args, token, basic)
-        if hold is not None and not self.server.hold(hold):
-            self.close_connection = True
-            return
-        self._reply(status, answer, headers)
+        self._reply_at(due + (hold or 0.0), status, answer, headers)
+
+    def _arrived(self) -> float:
+        """When the answer to the call that just arrived is due: now, plus Slack's latency when one is set.
+
+        Real time, not the fake's clock: a test may freeze that one, and the answer still has to leave."""
+        return time.monotonic() + self.server.api.faults.latency()
 
     def _credentials(self, args: dict) -> tuple[str | None, tuple[str, str] | None]:
         header = self.headers.get("Authorization", "")
@@ -144,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         return token, basic
 
     def _response_url(self, url_id: str, body: bytes) -> None:
+        due = self._arrived()
         try:
             payload = json.loads(body or b"null")
         except ValueError:
@@ -170,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 200 and self.server.api.faults.take_lost("response_url") is not None:
             self.close_connection = True  # posted, and the connection drops before the answer: the client hears nothing
             return
-        self._reply(status, answer)
+        self._reply_at(due, status, answer)
 
     def _upload(self, file_id: str, body: bytes) -> None:
         content_type = self.headers.get("Content-Type", "")
@@ -203,6 +210,13 @@ class _Handler(BaseHTTPRequestHandler):
                            ws.team_id if ws else None)  # fmt: skip
             self.server.recorder.record_call(call)
         self._send(served.status, served.body, served.content_type, served.headers)
+
+    def _reply_at(self, due: float, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        """Answer at ``due`` (a ``time.monotonic()`` instant) at the earliest; abandoned if the server stops first."""
+        if not self.server.wait_until(due):
+            self.close_connection = True
+            return
+        self._reply(status, body, headers)
 
     def _reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers or {})

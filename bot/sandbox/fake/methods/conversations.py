@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from decimal import Decimal, InvalidOperation
 
 from ..args import MethodCall
+from ..cursors import cursor_start, next_cursor
 from ..errors import ApiError
 from ..state import Workspace, message_payload
 from .registry import method
@@ -117,16 +117,13 @@ def _history_limit(call: MethodCall) -> int:
 
 
 def _cursor_ts(call: MethodCall) -> Decimal | None:
-    """Where the previous page stopped: Slack's cursors are base64 of ``next_ts:<ts of the next message>``."""
-    cursor = call.get("cursor")
-    if cursor is None:
+    """Where the previous page stopped: the ts of the next message, in a ``next_ts`` cursor."""
+    ts = cursor_start(call, "next_ts")
+    if ts is None:
         return None
     try:
-        prefix, _, ts = base64.b64decode(str(cursor), validate=True).decode("ascii").partition(":")
-        if prefix != "next_ts":
-            raise ValueError(prefix)
         return Decimal(ts)
-    except (ValueError, InvalidOperation):
+    except InvalidOperation:
         raise ApiError("invalid_cursor") from None
 
 
@@ -149,10 +146,6 @@ def _readable_channel(call: MethodCall) -> dict:
     if call.ws.bot_user_id not in record["members"]:
         raise ApiError("not_in_channel")
     return record
-
-
-def _next_cursor(ts: str) -> str:
-    return base64.b64encode(f"next_ts:{ts}".encode()).decode("ascii")
 
 
 @method("conversations.history")
@@ -181,7 +174,7 @@ def conversations_history(call: MethodCall) -> dict:
         "pin_count": 0,
     }
     if rest:
-        body["response_metadata"] = {"next_cursor": _next_cursor(rest[0]["ts"])}
+        body["response_metadata"] = {"next_cursor": next_cursor("next_ts", rest[0]["ts"])}
     return body
 
 
@@ -225,5 +218,5 @@ def conversations_replies(call: MethodCall) -> dict:
         "has_more": bool(rest),
     }
     if rest:
-        body["response_metadata"] = {"next_cursor": _next_cursor(rest[0]["ts"])}
+        body["response_metadata"] = {"next_cursor": next_cursor("next_ts", rest[0]["ts"])}
     return body
