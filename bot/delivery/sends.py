@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.delivery import pacing
 from bot.delivery.pacing import Pacer, paced
 from bot.delivery.people import People
-from bot.delivery.posting import post
+from bot.delivery.posting import post, upload
 from bot.slack import Delivery, OnceClient, Outcome, join_channel, retryable
 from storage.claims import Claim, find, finish, push_back, release, take, worker_name
 from storage.db import Database
@@ -155,7 +155,9 @@ class ClaimedSends:
     ) -> Sent:  # fmt: skip
         """The one path of a claimed message: claim it, post it (in `channel`, or in a DM `to` someone), record how
         it went. `message` may be a function, rendered only once the claim is this process's; `join` lets the bot
-        join a public channel it is not in; `then` writes, with the claim's outcome, what the message changes."""
+        join a public channel it is not in; `then` writes, with the claim's outcome, what the message changes.
+
+        A file is shared the same way: `message` then gives `{"file": {"content", "filename", "title", "comment"}}`."""
         claim = self._take(workspace_id, kind, key, now)
         if claim is None:
             return Sent.DONE if self._finished(workspace_id, kind, key) else Sent.HELD
@@ -175,6 +177,8 @@ class ClaimedSends:
                 return dm
             channel = dm.response["channel"]["id"]
         assert channel is not None, "a claimed message goes to a channel or to someone"
+        if "file" in rendered:
+            return upload(client, claim, channel=channel, **rendered["file"])
         sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
         if not sent.ok and sent.error == "channel_not_found" and to is not None:  # a kept DM channel Slack lost
             self.people.forget_dm_channel(claim.workspace_id, to, channel)
