@@ -1,4 +1,8 @@
-"""Cross-cutting concerns: the database and the resolved workspace, put in the request context."""
+"""Cross-cutting concerns: the database and the resolved workspace, put in the request context.
+
+The workspace is read for every request but reactions, whose one transaction reads it itself (handlers/reactions.py):
+nothing about an installation is cached in a process, so a workspace uninstalled through any replica is refused by
+all of them from that moment."""
 
 from __future__ import annotations
 
@@ -7,15 +11,21 @@ from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt import App, BoltContext, BoltResponse
+from sqlalchemy import bindparam, select
 
 from bot import clock
 from bot.ack import Fallbacks, Reason, form_refusal, json_answer
-from bot.rituals.workspaces import ensure_workspace, find_workspace
+from bot.rituals.workspaces import ensure_workspace
 from handlers.replies import OnceRespond, ephemeral
 from storage.db import UNAVAILABLE, Database, cause
+from storage.models import Workspace
 
 log = logging.getLogger(__name__)
 LIFECYCLE_EVENTS = ("app_uninstalled", "tokens_revoked")
+# Events whose one transaction finds the workspace by its Slack id and checks it is installed
+# (handlers/reactions.py): they are not read for here first. A reaction is the event Slack sends most.
+SELF_CHECKED_EVENTS = ("reaction_added", "reaction_removed")
+VOTE_WORKSPACE = "vote_slack_team_id"  # what such an event's context carries instead of `workspace_id`
 
 
 def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[str] | None = None) -> None:
@@ -30,7 +40,11 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
         named = {value for value in (context.team_id, context.enterprise_id) if isinstance(value, str)}
         if served is not None and not named & served:
             return refused(body, "other_workspace")
-        lifecycle = body.get("event", {}).get("type") in LIFECYCLE_EVENTS
+        event_type = body.get("event", {}).get("type")
+        if event_type in SELF_CHECKED_EVENTS:
+            context[VOTE_WORKSPACE] = slack_team_id
+            return next()
+        lifecycle = event_type in LIFECYCLE_EVENTS
         try:
             workspace_id, uninstalled = _workspace(db, context)
         except UNAVAILABLE as error:
@@ -47,6 +61,11 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
     app.use(attach)
 
 
+_INSTALLED = select(Workspace.__table__.c.id, Workspace.__table__.c.uninstalled_at).where(
+    Workspace.__table__.c.slack_team_id == bindparam("slack_team_id")
+)
+
+
 def _workspace(db: Database, context: BoltContext) -> tuple[int, bool]:
     """(id, uninstalled) of the request's workspace. Usually a read: the row is written at install (or start-up).
 
@@ -55,9 +74,9 @@ def _workspace(db: Database, context: BoltContext) -> tuple[int, bool]:
     """
     slack_team_id = context.team_id or context.enterprise_id
     with db.read() as session:
-        workspace = find_workspace(session, slack_team_id=slack_team_id)
-        if workspace is not None:
-            return workspace.id, workspace.uninstalled_at is not None
+        found = session.execute(_INSTALLED, {"slack_team_id": slack_team_id}).first()
+        if found is not None:
+            return found.id, found.uninstalled_at is not None
     with db.transaction() as session:
         workspace = ensure_workspace(
             session, slack_team_id=slack_team_id, enterprise_id=context.enterprise_id, installed=False, now=now()

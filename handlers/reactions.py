@@ -1,7 +1,8 @@
 """Reactions on a triage or sprint item's message are votes; every other reaction in Slack is ignored.
 
 Bolt drops the bot's own reactions. A vote is recorded before the event is acknowledged, in the same transaction
-as Slack's `event_id`, so a retried event never counts twice and an acknowledged one is never lost; it is ordered
+as Slack's `event_id` (one short write transaction, `triage.vote_by_event`, and the only one before the ack), so a
+retried event never counts twice and an acknowledged one is never lost; it is ordered
 by its `event_ts`, so a retried add that arrives after its removal does not bring the vote back. The item's message
 is redrawn after the ack, once the votes settle (debounced), not on every reaction.
 """
@@ -19,8 +20,7 @@ from slack_sdk import WebClient
 from bot.debounce import Debouncer
 from bot.delivery.rounds import RoundsInSlack
 from bot.rituals import triage
-from bot.rituals.events import first_delivery
-from handlers.middleware import now
+from handlers.middleware import VOTE_WORKSPACE, now
 from storage.db import UNAVAILABLE, Database, cause
 
 log = logging.getLogger(__name__)
@@ -46,44 +46,37 @@ def record_vote(event: dict[str, Any], body: dict[str, Any], context: BoltContex
     """Before the ack: the vote is stored with its `event_id`, so a vote Slack was told we have is never lost, even
     if the process dies the next instant. If the database cannot take it, Slack is answered 503 and sends it again.
 
-    Only a team's members vote, which another app's bot never is: a reaction by anyone else is ignored without
-    asking Slack who they are, which would hold up the answer.
+    One short write transaction: the round item, whether its round is open and the person a member of its team,
+    whether the workspace is installed (handlers/middleware.py leaves that to this transaction), the event's id and
+    the vote. Only a team's members vote, which another app's bot never is: a reaction by anyone else is ignored
+    without asking Slack who they are, which would hold up the answer. An emoji no round counts is ignored without
+    reading anything.
     """
     vote = _vote_of(event)
-    workspace_id, db = context.get("workspace_id"), context["db"]
-    if vote is None or workspace_id is None:
+    slack_team_id, db = context.get(VOTE_WORKSPACE), context["db"]
+    if vote is None or slack_team_id is None or not triage.may_be_a_vote(vote[3]):
         return next()
     channel, ts, user, reaction = vote
     try:
-        with db.read() as session:
-            target = triage.target_of(session, workspace_id=workspace_id, channel_id=channel, ts=ts)
-            if target is None or not triage.votable(target.kind, target.ballot_size, triage.base_reaction(reaction)):
-                return next()
-            added = event["type"] == "reaction_added"
-            if not target.open or (added and not triage.may_vote(session, target, user)):
-                return next()  # not a vote: nothing is written
         with db.transaction() as session:
-            if not first_delivery(session, workspace_id=workspace_id, event_id=str(body.get("event_id") or ""),
-                                  event_type=event["type"], now=now()):  # fmt: skip
-                return next()
-            changed = triage.record_reaction(
-                session, workspace_id=workspace_id, target=target, user_id=user, reaction=reaction,
-                added=added, event_ts=_event_ts(event), now=now(),
+            changed = triage.vote_by_event(
+                session, slack_team_id=slack_team_id, channel_id=channel, ts=ts, user_id=user, reaction=reaction,
+                added=event["type"] == "reaction_added", event_id=str(body.get("event_id") or ""),
+                event_type=event["type"], event_ts=_event_ts(event), now=now(),
             )  # fmt: skip
     except UNAVAILABLE as error:
         log.warning("a vote could not be stored: Slack will send it again", extra={"error": cause(error)})
         return BoltResponse(status=503, body="")
-    if changed:
-        context["vote_changed"] = target.round_item_id
+    if changed is not None:
+        context["vote_changed"] = changed
     return next()
 
 
 def redraw_tally(db: Database, client: WebClient, round_item_id: int, tally_updates: Debouncer) -> None:
     """After the ack: the item's message is redrawn once the votes settle (if this process dies first, the minute
-    sweep redraws tallies left behind)."""
-    rounds = RoundsInSlack(db, client)
+    sweep redraws tallies left behind). Whatever the redraw needs is made when it runs, once per burst."""
     tally_updates.delay = TALLY_DELAY
-    tally_updates.call(round_item_id, lambda: rounds.redraw(round_item_id, now()))
+    tally_updates.call(round_item_id, lambda: RoundsInSlack(db, client).redraw(round_item_id, now()))
 
 
 def _vote_of(event: dict[str, Any]) -> tuple[str, str, str, str] | None:

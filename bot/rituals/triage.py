@@ -16,7 +16,7 @@ Closing decides, by these rules (documented in the README and the round's header
 
 A key result's number alone (no ✅, ❌ or 🤔 from that person) still says the item helps: it counts as ✅.
 A person counts once per reaction on an item, whatever skin tones they show; Slack's events are applied in
-the order Slack stamped them, not the order they arrive (`record_reaction`).
+the order Slack stamped them, not the order they arrive (`vote_by_event`).
 """
 
 from __future__ import annotations
@@ -24,17 +24,31 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot.errors import Conflict, UsageError
 from bot.rituals import backlog
 from bot.rituals.backlog import NumberedKeyResult
-from bot.rituals.events import record_event
+from bot.rituals.events import first_delivery, log_event, record_event
 from bot.rituals.teams import lock_team, require_member
-from storage.models import BacklogItem, ItemState, Membership, Round, RoundItem, RoundKind, RoundState, Team, Vote
+from storage.models import (
+    BacklogItem,
+    ItemState,
+    Membership,
+    Round,
+    RoundItem,
+    RoundKind,
+    RoundState,
+    Team,
+    Vote,
+    Workspace,
+)
 
 HELPS, NOT_NOW, MAYBE, ROCKET = "white_check_mark", "x", "thinking_face", "rocket"
 NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "keycap_ten")
@@ -141,6 +155,12 @@ def open_round_of(session: Session, *, team: Team, kind: RoundKind) -> Round | N
 
 # voting -------------------------------------------------------------------------------------------------------
 
+# every emoji some round counts; any other reaction is ignored before anything is read
+VOTING_EMOJI = frozenset((HELPS, NOT_NOW, MAYBE, ROCKET, *NUMBERS))
+
+_rounds, _items, _votes = Round.__table__, RoundItem.__table__, Vote.__table__
+_memberships, _workspaces = Membership.__table__, Workspace.__table__
+
 
 @dataclass(frozen=True)
 class Target:
@@ -155,17 +175,90 @@ class Target:
     ballot_size: int
 
 
-def target_of(session: Session, *, workspace_id: int, channel_id: str, ts: str) -> Target | None:
-    """The round item whose message this is; None for every other message in Slack."""
-    row = session.execute(
-        select(RoundItem.id, RoundItem.item_id, Round.id, Round.team_id, Round.kind, Round.state, Round.ballot)
-        .join(Round, Round.id == RoundItem.round_id)
-        .where(RoundItem.workspace_id == workspace_id, RoundItem.channel_id == channel_id, RoundItem.message_ts == ts)
-    ).first()
+def may_be_a_vote(reaction: str) -> bool:
+    """Whether some round could count this emoji (a skin tone aside): the rest are not looked up at all."""
+    return base_reaction(reaction) in VOTING_EMOJI
+
+
+# The round item whose message a reaction event names, in a workspace the bot is installed in; whether the person is
+# a member of the round's team. Locked, on PostgreSQL: the round shared (closing, which updates it, waits for the votes
+# in flight, and a vote that comes after the close sees it closed), then the item (one event at a time decides what a
+# person shows on it). PostgreSQL takes the locks in the order of the clauses, the order `record_reaction` and
+# closing take them in. On SQLite the write lock taken at BEGIN serialises writers already.
+_EVENT_TARGET = (
+    select(
+        _items.c.id, _items.c.item_id, _items.c.workspace_id, _rounds.c.id, _rounds.c.team_id, _rounds.c.kind,
+        _rounds.c.state, _rounds.c.ballot,
+        select(_memberships.c.id)
+        .where(_memberships.c.team_id == _rounds.c.team_id, _memberships.c.user_id == bindparam("user_id"))
+        .exists()
+        .label("member"),
+    )
+    .select_from(
+        _items.join(_rounds, _rounds.c.id == _items.c.round_id)
+        .join(_workspaces, _workspaces.c.id == _items.c.workspace_id)
+    )
+    .where(
+        _workspaces.c.slack_team_id == bindparam("slack_team_id"),
+        _workspaces.c.uninstalled_at.is_(None),
+        _items.c.channel_id == bindparam("channel_id"),
+        _items.c.message_ts == bindparam("ts"),
+    )
+    .with_for_update(read=True, of=_rounds)
+    .suffix_with("FOR NO KEY UPDATE OF round_items", dialect="postgresql")
+)  # fmt: skip
+# what a person shows on an item of one base emoji, in every skin tone
+_SHOWN = select(_votes.c.emoji, _votes.c.present, _votes.c.event_ts).where(
+    _votes.c.round_item_id == bindparam("round_item_id"),
+    _votes.c.user_id == bindparam("user_id"),
+    _votes.c.reaction == bindparam("reaction"),
+)
+_BUMP = (
+    update(_items)
+    .where(_items.c.id == bindparam("round_item_id"))
+    .values(votes_version=_items.c.votes_version + 1, votes_changed_at=bindparam("now"))
+)
+_UPSERTS: dict[str, Any] = {}
+
+
+def vote_by_event(
+    session: Session,
+    *,
+    slack_team_id: str,
+    channel_id: str,
+    ts: str,
+    user_id: str,
+    reaction: str,
+    added: bool,
+    event_id: str,
+    event_type: str,
+    event_ts: int,
+    now: datetime,
+) -> int | None:
+    """Apply one `reaction_added`/`reaction_removed` event, in the caller's transaction, together with its
+    `event_id`; the round item whose tally changed, or None.
+
+    Nothing at all is written (not even the event's id) unless the reaction is a vote: on the message of a round
+    item, in a workspace the bot is installed in, an emoji the round counts, the round open, and an add by a member
+    of its team (anyone may take a reaction back, which changes nothing that is not theirs). A repeat of an
+    `event_id` already stored changes nothing. A handful of statements, in one short transaction.
+    """
+    name = base_reaction(reaction)
+    if name not in VOTING_EMOJI:
+        return None
+    params = {"slack_team_id": slack_team_id, "channel_id": channel_id, "ts": ts, "user_id": user_id}
+    row = session.execute(_EVENT_TARGET, params).first()
     if row is None:
         return None
-    entry_id, item_id, round_id, team_id, kind, state, ballot = row
-    return Target(entry_id, item_id, round_id, team_id, kind, state is RoundState.OPEN, len(ballot or []))
+    entry_id, item_id, workspace_id, round_id, team_id, kind, state, ballot, member = row
+    target = Target(entry_id, item_id, round_id, team_id, kind, state is RoundState.OPEN, len(ballot or []))
+    if not target.open or not votable(kind, target.ballot_size, name) or (added and not member):
+        return None
+    if not first_delivery(session, workspace_id=workspace_id, event_id=event_id, event_type=event_type, now=now):
+        return None
+    changed = _store_vote(session, workspace_id=workspace_id, target=target, user_id=user_id, reaction=reaction,
+                          added=added, event_ts=event_ts, now=now, via=None)  # fmt: skip
+    return entry_id if changed else None
 
 
 def record_reaction(
@@ -180,8 +273,8 @@ def record_reaction(
     now: datetime,
     via: str | None = None,
 ) -> bool:
-    """Apply one reaction event; True when the person's vote changed. Call it with `first_delivery` in one
-    transaction. `via` says where a change came from when it is not an event (`reactions.get` at close).
+    """Apply one reaction that Slack shows and the votes do not (or the reverse); True when the person's vote
+    changed. `via` says where it came from (`reactions.get` at close). Events go through `vote_by_event`.
 
     Slack may deliver an add after the removal that followed it (a retry): each emoji as shown keeps the
     `event_ts` of the last event applied, and an older event changes nothing. A person showing ✅ in two
@@ -190,40 +283,39 @@ def record_reaction(
     name = base_reaction(reaction)
     if not target.open or not votable(target.kind, target.ballot_size, name):
         return False
-    # a shared lock on the round: closing (which updates it) waits for votes in flight, and a vote that
-    # comes after the close sees it closed; then the item's row, so one event at a time decides what a
-    # person shows on it (SQLite writers are serial already)
+    # locked in the order `vote_by_event` locks: the round shared, then the item
     state = session.scalar(select(Round.state).where(Round.id == target.round_id).with_for_update(read=True))
     if state is not RoundState.OPEN:
         return False
     if added and not _member(session, target.team_id, user_id):
         return False  # the team's members vote; anyone can take a reaction back, which changes nothing of theirs
     session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update(key_share=True))
-    row = session.scalar(
-        select(Vote).where(
-            Vote.round_item_id == target.round_item_id, Vote.user_id == user_id, Vote.emoji == reaction[:100]
-        )
-    )
-    if row is not None and row.event_ts >= event_ts:
+    return _store_vote(session, workspace_id=workspace_id, target=target, user_id=user_id, reaction=reaction,
+                       added=added, event_ts=event_ts, now=now, via=via)  # fmt: skip
+
+
+def _store_vote(
+    session: Session, *, workspace_id: int, target: Target, user_id: str, reaction: str, added: bool, event_ts: int,
+    now: datetime, via: str | None,
+) -> bool:  # fmt: skip
+    """Store what the person now shows of this emoji, the item locked; True when their vote changed (and then the
+    item's `votes_version` moves on, for its message to be redrawn, and the event log says so)."""
+    name, emoji = base_reaction(reaction), reaction[:100]
+    mine = {"round_item_id": target.round_item_id, "user_id": user_id, "reaction": name}
+    shown = {row.emoji: (row.present, row.event_ts) for row in session.execute(_SHOWN, mine)}
+    last = shown.get(emoji)
+    if last is not None and last[1] >= event_ts:
         return False  # overtaken by a newer event about the same emoji
-    before = _shows(session, target.round_item_id, user_id, name)
-    if row is None:
-        session.add(Vote(
-            workspace_id=workspace_id, round_item_id=target.round_item_id, user_id=user_id, reaction=name,
-            emoji=reaction[:100], present=added, event_ts=event_ts, created_at=now,
-        ))  # fmt: skip
-    else:
-        row.present, row.event_ts = added, event_ts
-    session.flush()
-    if _shows(session, target.round_item_id, user_id, name) == before:
+    before = any(present for present, _ts in shown.values())
+    after = added or any(present for other, (present, _ts) in shown.items() if other != emoji)
+    session.execute(_upsert(session), {
+        "workspace_id": workspace_id, "round_item_id": target.round_item_id, "user_id": user_id, "reaction": name,
+        "emoji": emoji, "present": added, "event_ts": event_ts, "created_at": now,
+    })  # fmt: skip
+    if after == before:
         return False
-    session.execute(
-        update(RoundItem)
-        .where(RoundItem.id == target.round_item_id)
-        .values(votes_version=RoundItem.votes_version + 1, votes_changed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    record_event(
+    session.execute(_BUMP, {"round_item_id": target.round_item_id, "now": now})
+    log_event(
         session, workspace_id=workspace_id, team_id=target.team_id, entity=backlog.ENTITY, entity_id=target.item_id,
         action="voted" if added else "unvoted", actor=user_id, now=now,
         data={"reaction": name, "round": target.round_id} | ({"via": via} if via else {}),
@@ -231,25 +323,25 @@ def record_reaction(
     return True
 
 
-def may_vote(session: Session, target: Target, user_id: str) -> bool:
-    """Whether a reaction by this person can be a vote: a member of the team (never a bot: bots do not join teams).
-    `record_reaction` checks it again under its locks."""
-    return _member(session, target.team_id, user_id)
+def _upsert(session: Session) -> Any:
+    """The vote's row inserted, or moved on to this event: only ever to a newer one (the database checks it too)."""
+    dialect = session.get_bind().dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(_votes)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_votes.c.round_item_id, _votes.c.user_id, _votes.c.emoji],
+            set_={"present": statement.excluded.present, "event_ts": statement.excluded.event_ts},
+            where=_votes.c.event_ts < statement.excluded.event_ts,
+        )
+        _UPSERTS[dialect] = statement
+    return statement
 
 
 def _member(session: Session, team_id: int, user_id: str) -> bool:
     return session.scalar(
         select(Membership.id).where(Membership.team_id == team_id, Membership.user_id == user_id)
     ) is not None  # fmt: skip
-
-
-def _shows(session: Session, round_item_id: int, user_id: str, name: str) -> bool:
-    """Whether the person shows `name` on the item, in any skin tone."""
-    return session.scalar(
-        select(func.count()).where(
-            Vote.round_item_id == round_item_id, Vote.user_id == user_id, Vote.reaction == name, Vote.present
-        )
-    ) > 0  # fmt: skip
 
 
 # tallies and decisions ----------------------------------------------------------------------------------------

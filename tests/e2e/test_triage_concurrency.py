@@ -11,11 +11,14 @@ stored one.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 import handlers.reactions
+from bot.rituals import triage
 from storage.models import EventLog, Team
 from tests import factories
 from tests.e2e.okr_support import (
@@ -157,3 +160,66 @@ def test_forty_people_voting_at_once_lose_and_double_nothing(driver, slack, db, 
     assert f"*Decided:* :white_check_mark: product backlog under KR 1.1 · votes: {tally}" in shown(
         slack.message(CHANNEL, ts)
     )
+
+
+# a vote and a close at the same moment ---------------------------------------------------------------------------
+
+
+def one_item_triage(driver, slack, db) -> tuple[int, str]:
+    """Rockets (Ada facilitates, Ben votes) with one item put to the vote: the round's id and the item's ts."""
+    rockets(driver, slack, members=("U0BEN",))
+    commit(db)
+    add_backlog(db, "Shorter sign-up form")
+    okr(driver, slack, "triage start")
+    posted = posted_round(db)
+    return posted.id, posted.items[0].ts
+
+
+def close_now(db, round_id: int) -> triage.Closed | None:
+    with db.transaction() as session:
+        return triage.close_round(session, round_id=round_id, user_id="U0ADA", now=datetime.now(UTC))
+
+
+def test_a_vote_arriving_while_the_round_closes_waits_for_the_close_and_is_not_taken(driver, slack, db, monkeypatch):
+    """The close has marked the round closed and is counting when the vote comes: the vote waits for it (without
+    holding the item, which the close goes on to write: no deadlock), then finds the round closed and writes
+    nothing, not even its event's id."""
+    round_id, ts = one_item_triage(driver, slack, db)
+    counting, real_tallies = threading.Event(), triage.tallies
+
+    def slow_tallies(session, round_item_ids):
+        counting.set()
+        time.sleep(0.8)  # the vote arrives meanwhile
+        return real_tallies(session, round_item_ids)
+
+    monkeypatch.setattr(triage, "tallies", slow_tallies)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        closing = pool.submit(close_now, db, round_id)
+        assert counting.wait(timeout=10)
+        voted = driver.react("U0BEN", CHANNEL, ts, HELPS, event_id="EvDURINGCLOSE")
+        closed = closing.result(timeout=10)
+
+    assert voted.status == 200, voted.text
+    assert closed is not None and [o.tally.total for o in closed.outcomes] == [0]
+    assert "EvDURINGCLOSE" not in processed_events(db) and stored_votes(db) == set()
+
+
+def test_a_close_waits_for_a_vote_in_flight_and_counts_it(driver, slack, db, monkeypatch):
+    round_id, ts = one_item_triage(driver, slack, db)
+    storing, real_first_delivery = threading.Event(), triage.first_delivery
+
+    def slow_first_delivery(session, **kwargs):
+        marked = real_first_delivery(session, **kwargs)
+        storing.set()
+        time.sleep(0.8)  # the close starts meanwhile
+        return marked
+
+    monkeypatch.setattr(triage, "first_delivery", slow_first_delivery)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        voting = pool.submit(driver.react, "U0BEN", CHANNEL, ts, HELPS, event_id="EvBEFORECLOSE")
+        assert storing.wait(timeout=10)
+        closed = close_now(db, round_id)
+        assert voting.result(timeout=10).status == 200
+
+    assert closed is not None and [o.tally.helps for o in closed.outcomes] == [1]
+    assert "EvBEFORECLOSE" in processed_events(db) and stored_votes(db) == {(1, "U0BEN", HELPS)}
