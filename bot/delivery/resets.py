@@ -2,10 +2,12 @@
 
 The sweep calls `sweep_resets` every minute. It reads only what is due, through indexes: teams whose notice
 or cycle end has come (`teams.reset_notice_at`, `teams.reset_at`) and cycles with a reset under way (a
-partial index). The database steps are in bot/rituals/reset.py; every message here goes through a claim
-(bot/delivery/posting.py), so two replicas, a retry after a crash or a facilitator's click at the same time as the sweep
-each post it once. A step whose message Slack refuses for now is tried again by the next sweep; one Slack
-refuses for good is recorded and the reset goes on without it.
+partial index). The rules decide and write (bot/rituals/reset.py: start, close, the retro, the next cycle's
+prompt, each step marked on the cycle); here each message is a claimed send (`ClaimedSends.send`: claim, post in
+the team channel or a DM, record), so two replicas, a retry after a crash or a facilitator's click at the same
+time as the sweep each post it once. The retro's ts is written on the cycle with its claim's outcome. A step
+whose message Slack refuses for now is tried again by the next sweep; one Slack refuses for good is recorded and
+the reset goes on without it.
 """
 
 from __future__ import annotations
@@ -14,18 +16,19 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from slack_sdk import WebClient
-from sqlalchemy import select, update
 
 from bot import delivery
 from bot.delivery.digests import News
+from bot.delivery.sends import SendState
 from bot.render import render_message
 from bot.rituals import reset, ripples
 from bot.rituals.cycles import span_on, team_today
 from bot.slack import OnceClient, Outcome
 from storage.db import Database
-from storage.models import ClaimState, Cycle, CycleState, Ripple, Team, Workspace
+from storage.models import ClaimState, Cycle, CycleState, Team, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +47,18 @@ def sweep_resets(
     resets = Resets(db, client_for, worker=worker, clock=clock)
     report: Counter[str] = Counter()
     with db.read() as session:
-        ends = _due_teams(session, Team.reset_at, now)
-        notices = _due_teams(session, Team.reset_notice_at, now)
+        ends = reset.teams_at_cycle_end(session, now=now, limit=BATCH)
+        notices = reset.teams_due_notice(session, now=now, limit=BATCH)
     # planning a team's calendar, or finding it planned by another replica, is housekeeping: not reported
     for team_id in ends:
         delivery.tally(report, resets.guarded(resets.cycle_end, team_id, now))
     for team_id in notices:
         delivery.tally(report, resets.guarded(resets.notice, team_id, now))
-    # every reset under way, through the partial index (ids only: a few per team resetting), so the ones waiting
-    # out their scoring never hide the others
     with db.read() as session:
-        under_way = session.scalars(
-            select(Cycle.id)
-            .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None))
-            .order_by(Cycle.reset_started_at)
-        ).all()
+        under_way = reset.resets_under_way(session)
     for cycle_id in under_way:  # the resets started above included
         delivery.tally(report, resets.guarded(resets.advance, cycle_id, now))
     return report
-
-
-def _due_teams(session, column, now: datetime) -> list[int]:
-    """Teams whose `column` has come, and those never planned (NULL), each read in its index's order: a query
-    ordered otherwise would walk every team."""
-    due = session.scalars(select(Team.id).where(column <= now).order_by(column).limit(BATCH)).all()
-    unplanned = session.scalars(select(Team.id).where(column.is_(None)).limit(BATCH)).all()
-    return list(dict.fromkeys([*due, *unplanned]))
 
 
 class Resets(delivery.ClaimedSends):
@@ -97,7 +86,7 @@ class Resets(delivery.ClaimedSends):
             if read is not None and read > now:  # planned meanwhile (by this sweep's cycle end, or a replica)
                 return None
             running = span_on(team, team_today(team, now), skip_closed=False)
-            cycle = session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == running.number))
+            cycle = reset.cycle_numbered(session, team=team, number=running.number)
             committed = cycle is not None and reset.committed_anything(session, cycle_id=cycle.id)
             scoring = cycle is not None and bool(reset.live_key_results(session, cycle_id=cycle.id))
         outcome = None
@@ -110,25 +99,21 @@ class Resets(delivery.ClaimedSends):
         )
         client = self._client(workspace) if wanted else None
         if client is not None:
-            key = f"{team.id}:{running.number}"
-            claim = self._take(workspace.id, NOTICE_KIND, key, now)
-            if claim is None:
-                if not self._finished(workspace.id, NOTICE_KIND, key):
-                    return delivery.TAKEN  # the calendar too is left to the process posting it
-                outcome = delivery.TAKEN  # posted by another process, which may have stopped short of the planning
-            else:
-                message = render_message(
+            sent = self.send(
+                client, workspace_id=workspace.id, kind=NOTICE_KIND, key=f"{team.id}:{running.number}", now=now,
+                channel=team.channel_id, message=lambda: render_message(
                     "reset_notice.j2", team=team, span=running, next_start=team.next_cycle_anchor or running.ends_on,
                     scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600), scoring=scoring,
-                )  # fmt: skip
-                if not self._record(claim, delivery.post(client, claim, channel=team.channel_id, message=message), now):
-                    return "retry"
-                outcome = "notice"
+                ),
+            )  # fmt: skip
+            if sent.state is SendState.HELD:
+                return delivery.TAKEN  # the calendar too is left to the process posting it
+            if sent.state is SendState.RETRY:
+                return "retry"
+            # DONE: posted by another process, which may have stopped short of the planning
+            outcome = delivery.TAKEN if sent.state is SendState.DONE else "notice"
         with self.db.transaction() as session:
-            team = session.get(Team, team_id)
-            session.refresh(team)
-            if team.reset_notice_at == read:  # nobody planned it meanwhile
-                reset.plan_calendar(team, now, noticed=True)
+            reset.plan_after_notice(session, team_id=team_id, read=read, now=now)
         return outcome
 
     # a reset under way ------------------------------------------------------------------------------------
@@ -156,7 +141,7 @@ class Resets(delivery.ClaimedSends):
             asked = True  # nobody can be asked, or there is nothing left to ask: the scores are settled
         else:
             asked = self._ask_owners(client, team, cycle, now)
-        if asked and cycle.owners_asked_at is None and self._stamp(cycle_id, Cycle.owners_asked_at, now):
+        if asked and cycle.owners_asked_at is None and self._stamp(reset.mark_owners_asked, cycle_id, now):
             did.append("owners_asked")
         with self.db.transaction() as session:
             reset.close_if_ready(session, cycle_id=cycle_id, now=now)
@@ -168,17 +153,14 @@ class Resets(delivery.ClaimedSends):
             return [*did, self._waiting(mark)]
         if client is not None:
             self._redraw_ended_ripples(self._any_client(workspace), cycle)  # a redraw may be retried
-        done = self._stamp(cycle_id, Cycle.reset_done_at, now)
+        done = self._stamp(reset.mark_reset_done, cycle_id, now)
         return [*did, "reset_done" if done else delivery.TAKEN]
 
     def _redraw_ended_ripples(self, client: WebClient, cycle: Cycle) -> None:
         """The notices of the ripples that closed with the cycle stop offering Acknowledge (best effort: a
         redraw changes nothing if made twice)."""
-        closed_with_it = (
-            Ripple.closed_by.is_(None) & (Ripple.closed_at == cycle.closed_at) & Ripple.notice_ts.is_not(None)
-        )
         with self.db.read() as session:
-            ended = ripples.lines(session, workspace_id=cycle.workspace_id, where=closed_with_it)
+            ended = ripples.ended_with(session, cycle=cycle)
         news = News(self.db, lambda _workspace: client)
         for line in ended:
             news.redraw_notice(line)
@@ -196,15 +178,11 @@ class Resets(delivery.ClaimedSends):
                 lambda: render_message("reset_started.j2", team=team, cycle=cycle, owners=list(owners)), now,
             )  # fmt: skip
         for owner, items in owners.items():
-            key = f"{cycle.id}:{owner}"
-            claim = self._take(team.workspace_id, SCORES_KIND, key, now)
-            if claim is None:
-                final = self._finished(team.workspace_id, SCORES_KIND, key) and final
-                continue
-            dm = delivery.open_dm(client, owner)
-            message = render_message("final_scores_dm.j2", team=team, cycle=cycle, items=items)
-            sent = delivery.post(client, claim, channel=dm.response["channel"]["id"], message=message) if dm.ok else dm
-            final = self._record(claim, sent, now) and final
+            sent = self.send(
+                client, workspace_id=team.workspace_id, kind=SCORES_KIND, key=f"{cycle.id}:{owner}", now=now,
+                to=owner, message=partial(render_message, "final_scores_dm.j2", team=team, cycle=cycle, items=items),
+            )  # fmt: skip
+            final = sent.final and final
         return final
 
     def _post_closing(self, client: OnceClient, team: Team, cycle: Cycle, now: datetime) -> bool:
@@ -214,18 +192,19 @@ class Resets(delivery.ClaimedSends):
             retro = reset.retro(session, cycle_id=cycle.id)
         final = True
         if retro.objectives or retro.changes:  # all dropped: the retro still says what was dropped and why
-            key = str(cycle.id)
-            claim = self._take(team.workspace_id, RETRO_KIND, key, now)
-            if claim is not None:
-                sent = delivery.post(
-                    client, claim, channel=team.channel_id,
-                    message=render_message("reset_retro.j2", retro=retro, ambition=reset.AMBITION),
-                )  # fmt: skip
-                final = self._record(claim, sent, now)
-            else:
-                final = self._finished(team.workspace_id, RETRO_KIND, key)
-            self._remember_retro(team.workspace_id, cycle.id, key)
-            if not final:  # the prompt comes after the retro, never before it
+
+            def remember(session, sent) -> None:  # thread replies find their cycle by the retro's message
+                if sent.ok:
+                    reset.remember_retro(session, cycle_id=cycle.id, channel_id=team.channel_id, ts=sent.response["ts"])
+
+            told = self.send(
+                client, workspace_id=team.workspace_id, kind=RETRO_KIND, key=str(cycle.id), now=now,
+                channel=team.channel_id, then=remember,
+                message=lambda: render_message("reset_retro.j2", retro=retro, ambition=reset.AMBITION),
+            )  # fmt: skip
+            if told.state is SendState.DONE:
+                self._remember_retro(team.workspace_id, cycle.id)
+            if not told.final:  # the prompt comes after the retro, never before it
                 return False
         with self.db.transaction() as session:
             prompt = reset.next_cycle_prompt(session, cycle_id=cycle.id, now=now)
@@ -235,33 +214,25 @@ class Resets(delivery.ClaimedSends):
             lambda: render_message(template, prompt=prompt, ambition=reset.AMBITION), now,
         ) and final  # fmt: skip
 
-    def _remember_retro(self, workspace_id: int, cycle_id: int, key: str) -> None:
-        """The retro's message, on the cycle: thread replies find their cycle by it."""
+    def _remember_retro(self, workspace_id: int, cycle_id: int) -> None:
+        """The retro's message as its claim has it, on the cycle, when another process sent it: one that recorded
+        it before its ts went with the claim's outcome left the cycle without it."""
         with self.db.transaction() as session:
-            claim = delivery.find(session, workspace_id=workspace_id, kind=RETRO_KIND, key=key)
-            if claim is None or claim.state is not ClaimState.SENT or not claim.message_ts:
-                return
-            session.execute(
-                update(Cycle)
-                .where(Cycle.id == cycle_id, Cycle.retro_ts.is_(None))
-                .values(retro_channel_id=claim.channel_id, retro_ts=claim.message_ts)
-            )
+            claim = delivery.find(session, workspace_id=workspace_id, kind=RETRO_KIND, key=str(cycle_id))
+            if claim is not None and claim.state is ClaimState.SENT and claim.message_ts:
+                reset.remember_retro(session, cycle_id=cycle_id, channel_id=claim.channel_id, ts=claim.message_ts)
 
     def _post_once(
         self, client: OnceClient, workspace_id: int, kind: str, key: str, channel: str, message, now
     ) -> bool:
-        claim = self._take(workspace_id, kind, key, now)
-        if claim is None:
-            return self._finished(workspace_id, kind, key)
-        sent = delivery.post(client, claim, channel=channel, message=message())
-        if sent.outcome is Outcome.TARGET_UNREACHABLE:
+        """A message in the team channel, once; True when it is out (or refused for good), by anyone."""
+        sent = self.send(client, workspace_id=workspace_id, kind=kind, key=key, now=now, channel=channel,
+                         message=message)  # fmt: skip
+        if sent.delivery is not None and sent.delivery.outcome is Outcome.TARGET_UNREACHABLE:
             log.warning("the team channel refused a reset message", extra={"kind": kind, "error": sent.error})
-        return self._record(claim, sent, now)
+        return sent.final
 
-    def _stamp(self, cycle_id: int, column, now: datetime) -> bool:
-        """Mark a step done on the cycle; True for the one process that marks it."""
+    def _stamp(self, step: Callable[..., bool], cycle_id: int, now: datetime) -> bool:
+        """Mark a step done on the cycle (`reset.mark_…`); True for the one process that marks it."""
         with self.db.transaction() as session:
-            stamped = session.execute(
-                update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now})
-            ).rowcount
-        return stamped == 1
+            return step(session, cycle_id=cycle_id, now=now)

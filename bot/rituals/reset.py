@@ -6,7 +6,7 @@ A reset of cycle N goes through three steps, recorded on the cycle row:
 2. closed (`state` closed): when every owner has answered, when scoring time is up, or when a facilitator
    closes scoring. Key results nobody scored keep their progress as final score; the cycle becomes
    read-only; every unfinished backlog item goes to "not now"; the next cycle opens for drafting.
-3. done (`reset_done_at`): the retro and the next cycle's prompt are in the team channel (bot/resets.py).
+3. done (`reset_done_at`): the retro and the next cycle's prompt are in the team channel (bot/delivery/resets.py).
 
 A cycle in which nothing was ever committed (`committed_anything`) has nothing to score or review: it gets no
 notice, asks nobody, leaves the backlog as it is, and closes at once; its only message is the short one saying
@@ -95,6 +95,15 @@ def plan_calendar(team: Team, now: datetime, *, noticed: bool = False) -> None:
     if noticed and notice <= now:
         notice = midnight(team, running.ends_on + timedelta(days=CYCLE_DAYS - NOTICE_DAYS))
     team.reset_notice_at = notice
+
+
+def plan_after_notice(session: Session, *, team_id: int, read: datetime | None, now: datetime) -> None:
+    """Plan past the notice of the running cycle (posted, found posted, or not wanted), unless another process
+    planned the team's calendar since `read` (the team's `reset_notice_at` as the sweep found it)."""
+    team = session.get(Team, team_id)
+    session.refresh(team)
+    if team.reset_notice_at == read:
+        plan_calendar(team, now, noticed=True)
 
 
 def replan(session: Session, *, team: Team, now: datetime) -> None:
@@ -593,6 +602,21 @@ def close_if_ready(session: Session, *, cycle_id: int, now: datetime) -> Closed 
     return close_cycle(session, team=team, cycle=cycle, now=now, actor=None)
 
 
+def mark_owners_asked(session: Session, *, cycle_id: int, now: datetime) -> bool:
+    """Every owner's final-score DM is out (or refused for good); True for the one process that marks it."""
+    return _mark_step(session, cycle_id, Cycle.owners_asked_at, now)
+
+
+def mark_reset_done(session: Session, *, cycle_id: int, now: datetime) -> bool:
+    """The reset's last message is out; True for the one process that marks it."""
+    return _mark_step(session, cycle_id, Cycle.reset_done_at, now)
+
+
+def _mark_step(session: Session, cycle_id: int, column, now: datetime) -> bool:
+    stamped = session.execute(update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now}))
+    return stamped.rowcount == 1
+
+
 # the retro ------------------------------------------------------------------------------------------------
 
 
@@ -699,6 +723,15 @@ def retro_cycle(session: Session, *, workspace_id: int, channel_id: str, thread_
         select(Cycle).where(
             Cycle.workspace_id == workspace_id, Cycle.retro_channel_id == channel_id, Cycle.retro_ts == thread_ts
         )
+    )
+
+
+def remember_retro(session: Session, *, cycle_id: int, channel_id: str, ts: str) -> None:
+    """The retro's message, on the cycle (the first one recorded): thread replies find their cycle by it."""
+    session.execute(
+        update(Cycle)
+        .where(Cycle.id == cycle_id, Cycle.retro_ts.is_(None))
+        .values(retro_channel_id=channel_id, retro_ts=ts)
     )
 
 
@@ -1005,3 +1038,41 @@ def reset_status(session: Session, *, team: Team, now: datetime) -> ResetStatus:
 
 def objective_states(objectives: list[Objective]) -> dict[str, int]:
     return dict(Counter(o.state.value for o in objectives if o.state is not ObjectiveState.DRAFT))
+
+
+# what the sweep finds due -----------------------------------------------------------------------------------
+
+
+def cycle_numbered(session: Session, *, team: Team, number: int) -> Cycle | None:
+    """The team's cycle row of that number, if it has one yet."""
+    return session.scalar(select(Cycle).where(Cycle.team_id == team.id, Cycle.number == number))
+
+
+def teams_at_cycle_end(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Teams whose cycle end has come (`teams.reset_at`), and teams never planned."""
+    return _due_teams(session, Team.reset_at, now, limit)
+
+
+def teams_due_notice(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Teams whose notice moment has come (`teams.reset_notice_at`), and teams never planned."""
+    return _due_teams(session, Team.reset_notice_at, now, limit)
+
+
+def _due_teams(session: Session, column, now: datetime, limit: int) -> list[int]:
+    """Teams whose `column` has come, and those never planned (NULL), each read in its index's order: a query
+    ordered otherwise would walk every team."""
+    due = session.scalars(select(Team.id).where(column <= now).order_by(column).limit(limit)).all()
+    unplanned = session.scalars(select(Team.id).where(column.is_(None)).limit(limit)).all()
+    return list(dict.fromkeys([*due, *unplanned]))
+
+
+def resets_under_way(session: Session) -> list[int]:
+    """Every cycle whose reset has started and is not done, oldest first, through the partial index (ids only: a
+    few per team resetting), so the ones waiting out their scoring never hide the others."""
+    return list(
+        session.scalars(
+            select(Cycle.id)
+            .where(Cycle.reset_started_at.is_not(None), Cycle.reset_done_at.is_(None))
+            .order_by(Cycle.reset_started_at)
+        )
+    )

@@ -356,6 +356,34 @@ def line_of(session: Session, ripple: Ripple) -> RippleLine:
     return lines(session, workspace_id=ripple.workspace_id, where=Ripple.id == ripple.id)[0]
 
 
+def ended_with(session: Session, *, cycle: Cycle) -> list[RippleLine]:
+    """The ripples that closed with the cycle (`end_with_cycle`) and have a notice to redraw."""
+    closed_with_it = Ripple.closed_by.is_(None) & (Ripple.closed_at == cycle.closed_at) & Ripple.notice_ts.is_not(None)
+    return lines(session, workspace_id=cycle.workspace_id, where=closed_with_it)
+
+
 def key_result_options(session: Session, *, team: Team, now: datetime) -> list[NumberedKeyResult]:
     """The team's live key results, for the form's menu (Slack shows at most 100 options)."""
     return numbered_key_results(session, team=team, now=now)[:100]
+
+
+# the notice in the other team's channel ---------------------------------------------------------------------
+
+
+def notices_pending(session: Session, *, limit: int) -> list[int]:
+    """Ripples whose notice is not done yet (a partial index holds only those), oldest first."""
+    query = select(Ripple.id).where(Ripple.notice_done_at.is_(None)).order_by(Ripple.created_at).limit(limit)
+    return list(session.scalars(query))
+
+
+def note_notice(
+    session: Session, *, ripple_id: int, now: datetime, channel_id: str | None = None, ts: str | None = None
+) -> bool:
+    """The ripple's notice is done: posted (`channel_id`, `ts`: its redraws find it there), refused for good, or
+    not to post (settled before anyone was told). False when it was noted already."""
+    noted = session.execute(
+        update(Ripple)
+        .where(Ripple.id == ripple_id, Ripple.notice_done_at.is_(None))
+        .values(notice_done_at=now, notice_channel_id=channel_id, notice_ts=ts)
+    )
+    return noted.rowcount == 1
