@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 import handlers
 from bot import clock
 from bot.ack import AckGate, Fallbacks, Notices, Workers
+from bot.delivery import pacing
 from bot.rituals.workspaces import ensure_workspace
 from bot.settings import Mode, Settings
 from bot.slack import web_client
@@ -73,6 +74,7 @@ def build_app(settings: Settings, db: Database, *, workers: Workers | None = Non
     dispatched at once: fewer than the HTTP server's threads, so that some are always free to answer at once (README,
     "Answering Slack in time")."""
     client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token)
+    pacing.configure(settings.rate_limits)  # what a listener sends once (a round's items…) is paced as the sweep is
     workers = workers or Workers()
     bolt_log = logging.getLogger("bot.bolt")
     common = {

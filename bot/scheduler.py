@@ -14,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
+from bot.delivery import pacing
 from bot.settings import Mode, Settings
 from bot.slack import web_client
 from bot.sweep import ClientFor, Sweeper
@@ -40,7 +41,9 @@ def client_for(settings: Settings, db: Database) -> ClientFor:
 
 
 def sweeper(settings: Settings, db: Database) -> Sweeper:
-    return Sweeper(db, client_for(settings, db))
+    """The process's sweep, its sends paced to SLACK_RATE_LIMITS by the process's pacer, on SENDERS threads."""
+    pacing.configure(settings.rate_limits)
+    return Sweeper(db, client_for(settings, db), senders=settings.senders)
 
 
 def start(settings: Settings, db: Database) -> BackgroundScheduler | None:

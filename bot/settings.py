@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.delivery.pacing import Limits
+from bot.delivery.senders import SENDERS
+
 DEFAULT_DATABASE_URL = "sqlite:///okr-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
@@ -49,6 +52,10 @@ class Settings:
     scheduler: bool = True
     # OKR_CLOCK_START: the instant the bot's clock starts at (then it ticks), for tests and demonstrations
     clock_start: datetime | None = None
+    # SLACK_RATE_LIMITS: calls a minute per workspace by method, over Slack's documented ones (bot/delivery/pacing.py)
+    rate_limits: Limits = field(default_factory=Limits)
+    # SENDERS: threads sending scheduled messages at once in this process (bot/delivery/senders.py)
+    senders: int = SENDERS
 
     @property
     def mode(self) -> Mode:
@@ -86,6 +93,8 @@ class Settings:
             slack_client_secret=get("SLACK_CLIENT_SECRET"),
             scheduler=_parse_switch(get("SCHEDULER"), "SCHEDULER"),
             clock_start=_parse_instant(get("OKR_CLOCK_START"), "OKR_CLOCK_START"),
+            rate_limits=_parse_limits(get("SLACK_RATE_LIMITS")),
+            senders=_parse_senders(get("SENDERS")),
         )
         settings._check_combinations()
         return settings
@@ -178,6 +187,21 @@ def _parse_port(raw: str | None) -> int:
         return DEFAULT_PORT
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise SettingsError(f"PORT must be a number between 1 and 65535, not {raw!r}.")
+    return int(raw)
+
+
+def _parse_limits(raw: str | None) -> Limits:
+    try:
+        return Limits.parse(raw)
+    except ValueError as error:
+        raise SettingsError(f"SLACK_RATE_LIMITS: {error}.") from None
+
+
+def _parse_senders(raw: str | None) -> int:
+    if raw is None:
+        return SENDERS
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 256:
+        raise SettingsError(f"SENDERS must be a whole number from 1 to 256, not {raw!r}.")
     return int(raw)
 
 

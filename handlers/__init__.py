@@ -15,6 +15,7 @@ from handlers import (
     lifecycle,
     middleware,
     okr_changes,
+    people,
     reactions,
     reset,
     ripples,
@@ -40,4 +41,5 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
     reset.register(app)
     ripples.register(app)
     lifecycle.register(app)
+    people.register(app)
     unknown.register(app)  # last: its listeners answer what no other listener matched

@@ -86,6 +86,7 @@ class SendState(enum.Enum):
     RETRY = "retry"  # given back, to be tried again by a later sweep
     DONE = "done"  # finished by another process (sent, refused or skipped)
     HELD = "held"  # in another live process's hands
+    DROPPED = "dropped"  # not sent: gone once the claim was taken (its `message` said so), the claim given back
 
 
 @dataclass(frozen=True)
@@ -150,18 +151,29 @@ class ClaimedSends:
 
     def send(
         self, client: OnceClient, *, workspace_id: int, kind: str, key: str, now: datetime,
-        message: dict[str, Any] | Callable[[], dict[str, Any]], channel: str | None = None, to: str | None = None,
-        thread_ts: str | None = None, join: bool = False, then: Then | None = None,
+        message: dict[str, Any] | Callable[[], dict[str, Any] | None], channel: str | None = None,
+        to: str | None = None, thread_ts: str | None = None, join: bool = False, then: Then | None = None,
     ) -> Sent:  # fmt: skip
         """The one path of a claimed message: claim it, post it (in `channel`, or in a DM `to` someone), record how
         it went. `message` may be a function, rendered only once the claim is this process's; `join` lets the bot
         join a public channel it is not in; `then` writes, with the claim's outcome, what the message changes.
 
-        A file is shared the same way: `message` then gives `{"file": {"content", "filename", "title", "comment"}}`."""
+        A file is shared the same way: `message` then gives `{"file": {"content", "filename", "title", "comment"}}`.
+        A `message` function that gives None says, seen once the claim is taken, that it is not to go out any more
+        (its round closed meanwhile, say): the claim is given back and nothing is posted (`DROPPED`)."""
         claim = self._take(workspace_id, kind, key, now)
         if claim is None:
             return Sent.DONE if self._finished(workspace_id, kind, key) else Sent.HELD
-        sent = self._post(client, claim, message, channel=channel, to=to, thread_ts=thread_ts, join=join, now=now)
+        if callable(message) and (message := message()) is None:
+            release(self.db, claim)
+            return Sent(SendState.DROPPED)
+        sent, posted = self._post(client, claim, message, channel=channel, to=to, thread_ts=thread_ts, join=join,
+                                  now=now)  # fmt: skip
+        if not posted and not sent.ok and (retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
+            release(self.db, claim)  # nothing was posted (the DM could not be opened): nothing to look for later
+            with self._counting:
+                self.given_back += 1
+            return Sent(SendState.RETRY, sent)
         if not self._record(claim, sent, now, then=then):
             return Sent(SendState.RETRY, sent)
         return Sent(SendState.SENT if sent.ok else SendState.REFUSED, sent)
@@ -169,24 +181,30 @@ class ClaimedSends:
     def _post(
         self, client: OnceClient, claim: Claim, message, *, channel: str | None, to: str | None,
         thread_ts: str | None, join: bool, now: datetime,
-    ) -> Delivery:  # fmt: skip
+    ) -> tuple[Delivery, bool]:  # fmt: skip
+        """Slack's answer, and whether a post was tried (False: the DM could not be opened)."""
         rendered = message() if callable(message) else message
         if to is not None:
             dm = self.people.dm_channel(client, claim.workspace_id, to, now)
             if not dm.ok:
-                return dm
+                return dm, False
             channel = dm.response["channel"]["id"]
         assert channel is not None, "a claimed message goes to a channel or to someone"
-        if "file" in rendered:
-            return upload(client, claim, channel=channel, **rendered["file"])
+        if "file" in rendered:  # a file needs the bot in the channel, where a message may go out without it
+            sent = upload(client, claim, channel=channel, **rendered["file"])
+            if not sent.ok and sent.error == "not_in_channel" and join and join_channel(client, channel):
+                sent = upload(client, claim, channel=channel, **rendered["file"])
+            return sent, True
         sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
         if not sent.ok and sent.error == "channel_not_found" and to is not None:  # a kept DM channel Slack lost
             self.people.forget_dm_channel(claim.workspace_id, to, channel)
             dm = self.people.dm_channel(client, claim.workspace_id, to, now)
-            sent = post(client, claim, channel=dm.response["channel"]["id"], message=rendered) if dm.ok else dm
+            if not dm.ok:
+                return dm, False
+            sent = post(client, claim, channel=dm.response["channel"]["id"], message=rendered)
         if not sent.ok and sent.error == "not_in_channel" and join and join_channel(client, channel):
             sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
-        return sent
+        return sent, True
 
     def guarded(self, step: Callable[[int, datetime], StepOutcome], row_id: int, now: datetime) -> StepOutcome:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from bot.rituals.cycles import team_span
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
 from bot.rituals.events import record_event
 from bot.rituals.okrs import OwnedKeyResult, owned_key_results
-from bot.rituals.people import find_person
+from bot.rituals.people import find_person, status_away
 from bot.rituals.teams import membership_of
 from bot.text import clean
 from storage.claims import insert_if_absent
@@ -370,3 +371,77 @@ def missed_in_a_row(session: Session, *, team: Team, week: date, owners_of: dict
         for kr_id in owners_of
         if all(missed(kr_id, w) for w in weeks[:MISSED_IN_A_ROW]) and not missed(kr_id, weeks[MISSED_IN_A_ROW])
     ]
+
+
+# whether this week's DM goes out: a decision on what is known, made before anything is sent ---------------------
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Send the week's DM."""
+
+    week: date
+
+
+@dataclass(frozen=True)
+class Skip:
+    """No DM this week, for `reason` (recorded, and told in next week's DM when it is the person's own: away,
+    paused); next week's is planned."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Later:
+    """Not now: plan the row for `week` at the owner's time in `zone` (their hour has not come, or this week's is
+    past: `stale`, recorded as skipped)."""
+
+    week: date
+    zone: ZoneInfo
+    reason: str  # "waiting" or "stale"
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """Slack will not take a DM for them (they left the workspace)."""
+
+    reason: str
+
+
+Decision = Ask | Skip | Later | Unreachable
+
+
+def ask_or_skip(
+    *, team: Team, person: Person | None, week: date, due_at: datetime, now: datetime, planned_blind: bool
+) -> Decision:
+    """Whether an owner's DM for `week`, planned for `due_at`, goes out `now`, from what is known of them: the
+    team's settings, their zone and time away, and their Slack status and account as last read.
+
+    `planned_blind`: the row was planned before their zone was known (at the earliest zone on Earth)."""
+    if team.checkins_paused:
+        return Skip("paused")
+    if person is not None and person.deactivated:
+        return Unreachable("user_disabled")
+    zone = schedule.known_zone(person, team)
+    real_due = schedule.checkin_due(team, week, zone)
+    if planned_blind and real_due < due_at:  # their hour had passed before they became an owner
+        return Later(week + schedule.WEEK, zone, "waiting")
+    this_week = schedule.current_week(team, zone, now)
+    if week < this_week or now >= schedule.late_cutoff(team, week, zone):
+        # the sweep did not run in time (downtime): too late to ask about that week
+        return Later(max(this_week, week + schedule.WEEK), zone, "stale")
+    if real_due > now:  # their own check-in hour has not come yet
+        return Later(week, zone, "waiting")
+    if person is not None and person.away_until is not None and person.away_until >= now.astimezone(zone).date():
+        return Skip("away")
+    away = status_away(person, team, now)
+    if away is not None:
+        return Skip(f"status_away:{away}")
+    return Ask(week)
+
+
+def away_note(skipped: SendClaim | None) -> str | None:
+    """What last week's skip, if any, tells the person in this week's DM: only their own (away, paused), not our
+    downtime (`stale`) nor Slack's refusals."""
+    reason = skipped.outcome if skipped is not None and skipped.state is ClaimState.SKIPPED else None
+    return reason if reason in ("away", "paused") or str(reason).startswith("status_away:") else None

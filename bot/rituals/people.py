@@ -190,3 +190,19 @@ def valid_zone(name: str) -> bool:
 
 def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
+
+
+def mark_unreachable(session: Session, *, workspace_id: int, user_id: str, reason: str, now: datetime) -> Person:
+    """A DM to them was refused for good; the first refusal's moment is kept (the facilitators are told once)."""
+    person = ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now)
+    if person.unreachable_since is None:
+        person.unreachable_since, person.unreachable_reason = now, reason[:40]
+    return person
+
+
+def mark_reachable(session: Session, *, workspace_id: int, user_id: str) -> None:
+    session.execute(
+        update(Person)
+        .where(Person.workspace_id == workspace_id, Person.user_id == user_id, Person.unreachable_since.is_not(None))
+        .values(unreachable_since=None, unreachable_reason=None)
+    )

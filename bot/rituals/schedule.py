@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.rituals.cycles import CycleSpan, midnight, span_on, team_span, team_today
+from bot.rituals.teams import lock_team
 from storage.claims import insert_if_absent
 from storage.models import Cycle, KeyResult, KeyResultState, Objective, Person, Schedule, ScheduleKind, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
@@ -259,3 +260,44 @@ def move(session: Session, *, row_id: int, from_week: date, from_due: datetime, 
         .values(week_start=week, due_at=due)
     )
     return result.rowcount == 1
+
+
+def asked(session: Session, *, row: Schedule, team: Team, zone: ZoneInfo, remind_at: datetime) -> bool:
+    """The week's DM went out: plan next week's (in `zone`) and the reminder of this one, unless another process
+    moved the row meanwhile."""
+    next_week = row.week_start + WEEK
+    result = session.execute(
+        update(Schedule)
+        .where(Schedule.id == row.id, Schedule.week_start == row.week_start)
+        .values(
+            week_start=next_week, due_at=checkin_due(team, next_week, zone),
+            remind_at=remind_at, remind_week_start=row.week_start,
+        )
+    )  # fmt: skip
+    return result.rowcount == 1
+
+
+def plan_next_week(session: Session, *, row: Schedule, team: Team, person: Person | None) -> bool:
+    """Plan the DM of the week after the row's (as read), unless another process has moved the row meanwhile."""
+    week = row.week_start + WEEK
+    due = checkin_due(team, week, zone_of(person, team))
+    return move(session, row_id=row.id, from_week=row.week_start, from_due=row.due_at, week=week, due=due)
+
+
+def clear_reminder(session: Session, *, row: Schedule) -> None:
+    """The reminder went out or is not to: unless the row was given another one meanwhile."""
+    session.execute(
+        update(Schedule).where(Schedule.id == row.id, Schedule.remind_at == row.remind_at).values(remind_at=None)
+    )
+
+
+def forget_owner(session: Session, *, row: Schedule, team: Team, now: datetime) -> bool:
+    """Drop the row of someone who owns nothing in the team any more (or the team's summary row, when no one does),
+    unless, under the team's lock, they turn out to own something again (a commit may be saving right now). True
+    when dropped."""
+    lock_team(session, team)
+    current = owners(session, team=team, now=now)
+    if (row.user_id or None) in current or (not row.user_id and current):
+        return False
+    session.execute(delete(Schedule).where(Schedule.id == row.id))
+    return True

@@ -24,12 +24,13 @@ import pytest
 from sqlalchemy import event, insert, select, update
 
 from bot.delivery import LEASE
+from bot.delivery.checkins import UNREACHABLE_KIND
 from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND, checkin_key
 from bot.sandbox import FakeSlack
 from bot.scheduler import client_for
 from bot.slack import web_client
-from bot.sweep import UNREACHABLE_KIND, Sweeper
+from bot.sweep import Sweeper
 from storage.db import Database
 from storage.models import ClaimState, Person, Role, Schedule, ScheduleKind, SendClaim, Workspace
 from tests import factories

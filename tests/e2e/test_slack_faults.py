@@ -38,18 +38,21 @@ from sqlalchemy import func, select, update
 
 import handlers.reactions
 from bot.app import build_app
+from bot.delivery.checkins import REMINDER_KIND
 from bot.delivery.digests import DIGEST_KIND, PICTURE_KIND
 from bot.delivery.digests import NOTICE_KIND as RIPPLE_NOTICE_KIND
 from bot.delivery.resets import NOTICE_KIND as RESET_NOTICE_KIND
 from bot.delivery.rounds import HEADER_KIND, ITEM_KIND
 from bot.delivery.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
+from bot.delivery.summaries import CHART_KIND, SUMMARY_KIND
 from bot.rituals import schedule
 from bot.rituals.checkins import CHECKIN_KIND
 from bot.rituals.cycles import CYCLE_DAYS, current_cycle
+from bot.rituals.people import ensure_person
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.scheduler import client_for
 from bot.slack import web_client
-from bot.sweep import CHART_KIND, REMINDER_KIND, SUMMARY_KIND, Sweeper
+from bot.sweep import Sweeper
 from storage.db import Database
 from storage.models import (
     CheckIn,
@@ -275,6 +278,20 @@ def reinstall(slack: FakeSlack, db: Database) -> None:
     build_app(sandbox_settings(slack, db.engine.url.render_as_string(hide_password=False)), db).close()
 
 
+def _user_changed(world: EventWorld, driver: SlackDriver, slack: FakeSlack, db: Database) -> Delivered:
+    with db.transaction() as session:  # someone the bot writes to: it keeps what Slack says of them
+        ensure_person(session, workspace_id=workspace_row(db).id, user_id=BEN, now=datetime.now(UTC))
+    slack.set_user_status(BEN, "Vacation", ":palm_tree:", expiration=2_000_000_000)
+
+    def effect():
+        with db.read() as session:
+            ben = session.scalars(select(Person).where(Person.user_id == BEN)).one()
+            return ben.status_text, ben.status_emoji, ben.status_expires_at, ben.profile_read_at is not None
+
+    expected = ("Vacation", ":palm_tree:", datetime.fromtimestamp(2_000_000_000, UTC), True)
+    return Delivered({"type": "user_change", "user": slack.user(BEN)}, "EvUSER0CHANGED", effect, expected)
+
+
 def _lifecycle(event: dict[str, Any], event_id: str):
     def prepare(world: EventWorld, driver: SlackDriver, slack: FakeSlack, db: Database) -> Delivered:
         if workspace_row(db).uninstalled_at is not None:  # uninstalled by the event before: installed again
@@ -306,11 +323,12 @@ EVENTS: dict[str, Callable[[EventWorld, SlackDriver, FakeSlack, Database], Deliv
     "app_home_opened": _home_opened,
     "message.channels": _retro_reply(GROWTH, "channel", BEN),
     "message.groups": _retro_reply(PRIVATE, "group", CLEO),
+    "user_change": _user_changed,
     "tokens_revoked": _lifecycle({"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}}, "EvTOKENS0REVOKED"),
     "app_uninstalled": _lifecycle({"type": "app_uninstalled"}, "EvAPP0UNINSTALLED"),
 }
 PHASES = (
-    ("reaction_added", "reaction_removed", "app_home_opened", "message.channels", "message.groups"),
+    ("reaction_added", "reaction_removed", "app_home_opened", "message.channels", "message.groups", "user_change"),
     ("tokens_revoked",),
     ("app_uninstalled",),
 )

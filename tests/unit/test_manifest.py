@@ -18,7 +18,7 @@ def test_events_and_interactivity_reach_the_one_endpoint():
     settings = MANIFEST["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_home_opened", "reaction_added", "reaction_removed", "message.channels", "message.groups",
-        "app_uninstalled", "tokens_revoked",
+        "app_uninstalled", "tokens_revoked", "user_change",
     }  # fmt: skip
     command = MANIFEST["features"]["slash_commands"][0]
     assert command["command"] == "/okr"

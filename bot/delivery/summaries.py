@@ -1,0 +1,129 @@
+"""A team's weekly summary: the message and its progress chart in the team's channel after the check-in window,
+and a DM to the facilitators about key results whose owner missed three check-ins in a row. Each is sent once.
+
+What to sum up is bot/rituals/summary.py's (and bot/rituals/checkins.py's for who missed); when, is
+bot/rituals/schedule.py's. This module sends it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.charts import progress_chart
+from bot.delivery.checkins import CheckIns
+from bot.delivery.sends import SendState, Sent
+from bot.render import render_message
+from bot.rituals import schedule
+from bot.rituals.checkins import asked, missed_in_a_row, week_claims
+from bot.rituals.summary import weekly_summary
+from bot.slack import OnceClient
+from storage.claims import record_skip
+from storage.models import Schedule, Team, Workspace
+
+SUMMARY_KIND = "checkin_summary"
+CHART_KIND = "checkin_chart"
+MISSED_KIND = "missed_checkins"
+MINUTE = timedelta(minutes=1)
+
+
+class Summaries(CheckIns):
+    STEP = "a weekly summary"
+
+    def summary(self, row_id: int, now: datetime) -> str:
+        with self.db.read() as session:
+            row = session.get(Schedule, row_id)
+            if row is None or row.due_at > now:
+                return "moved"
+            team = session.get(Team, row.team_id)
+            workspace = session.get(Workspace, row.workspace_id)
+        week = row.week_start
+        if workspace.uninstalled_at is not None or team.checkins_paused:
+            return self._next_summary(row, team, week + schedule.WEEK) or "paused"
+        if now >= schedule.summary_due(team, week + schedule.WEEK):  # a later summary is due already
+            return self._next_summary(row, team, week + schedule.WEEK) or "stale"
+        with self.db.read() as session:
+            last_ask = schedule.last_ask(session, team=team, week_start=week, now=now)
+        if last_ask is not None:  # an owner west of the team is still to be asked or reminded: after them
+            with self.db.transaction() as session:
+                schedule.move(
+                    session, row_id=row.id, from_week=week, from_due=row.due_at, week=week, due=last_ask + MINUTE
+                )
+            return "waiting"
+        client = self._client(workspace)
+        if client is None:
+            self._next_summary(row, team, week + schedule.WEEK)
+            return "no_token"
+        cycle_end = schedule.cycle_end(team, week)
+        if schedule.summary_due(team, week) >= cycle_end:  # the reset's messages sum the cycle up instead
+            return self._next_summary(row, team, week + schedule.WEEK) or "cycle_over"
+        with self.db.read() as session:
+            claims = week_claims(session, team=team, week=week)
+            summary = weekly_summary(session, team=team, week_start=week, now=now, asked=asked(claims))
+        if not summary.objectives:  # no committed OKRs (a new cycle not drafted yet): nothing to sum up
+            if self._forget(row, team, now) == "moved":  # owners again, in a cycle this week does not show
+                self._next_summary(row, team, week + schedule.WEEK)
+            return "no_key_results"
+        if not claims and not any(line.checkin for line in summary.key_results):
+            # no owner's DM was due this week (their first week is the next) and nobody checked in: a summary
+            # would only say that nobody did
+            return self._next_summary(row, team, week + schedule.WEEK) or "nobody_asked"
+        with self.db.read() as session:
+            owners_of = {
+                line.key_result.id: line.key_result.owner_user_id
+                for line in summary.key_results
+                if line.key_result.owner_user_id
+            }
+            flagged_ids = set(missed_in_a_row(session, team=team, week=week, owners_of=owners_of))
+        flagged = [line.key_result for line in summary.key_results if line.key_result.id in flagged_ids]
+        key = f"{team.id}:{week.isoformat()}"
+        last = schedule.summary_due(team, week + schedule.WEEK) >= cycle_end
+        sends = self._send_summary(client, workspace, team, key, summary, flagged, now, last=last)
+        if flagged:
+            sends += self.tell_facilitators(
+                client, workspace.id, team, kind=MISSED_KIND, key=key,
+                message=render_message("missed_checkins.j2", team=team, flagged=flagged), now=now,
+            )  # fmt: skip
+        if all(sent.final for sent in sends):
+            # the sweep that moves the week on reports it (the move is a compare-and-set: one wins)
+            return "summary" if self._summary_done(row, team, week + schedule.WEEK) else "taken"
+        # "taken": what is left is in another sweep's hands
+        return "retry" if any(sent.state is SendState.RETRY for sent in sends) else "taken"
+
+    def _send_summary(
+        self, client: OnceClient, workspace, team, key, summary, flagged, now, *, last: bool = False
+    ) -> list[Sent]:
+        """The summary message, then the chart under it (none when no key result is left to draw)."""
+        message = self.send(
+            client, workspace_id=workspace.id, kind=SUMMARY_KIND, key=key, now=now, channel=team.channel_id,
+            message=lambda: render_message("checkin_summary.j2", summary=summary, flagged=flagged, last=last),
+        )  # fmt: skip
+        if not summary.key_results:
+            with self.db.transaction() as session:
+                record_skip(session, workspace_id=workspace.id, kind=CHART_KIND, key=key, outcome="no_key_results",
+                            now=now)  # fmt: skip
+            return [message]
+
+        def chart() -> dict:
+            png = progress_chart(summary.chart_series(), title=f"{team.name}: progress, cycle {summary.span.number}")
+            return {"file": {
+                "content": png, "filename": f"okr-progress-{team.id}-{summary.week_start.isoformat()}.png",
+                "title": f"{team.name} · week {summary.week} progress",
+                "comment": "Progress of every key result this cycle",
+            }}  # fmt: skip
+
+        picture = self.send(
+            client, workspace_id=workspace.id, kind=CHART_KIND, key=key, now=now, channel=team.channel_id,
+            message=chart,
+        )  # fmt: skip
+        return [message, picture]
+
+    def _next_summary(self, row: Schedule, team: Team, week) -> None:
+        self._summary_done(row, team, week)
+
+    def _summary_done(self, row: Schedule, team: Team, week) -> bool:
+        """Plan the summary of `week`; False when another sweep had moved the row on already."""
+        with self.db.transaction() as session:
+            return schedule.move(
+                session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
+                week=week, due=schedule.summary_due(team, week),
+            )  # fmt: skip

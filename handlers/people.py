@@ -1,0 +1,30 @@
+"""Slack's `user_change` events: someone the bot writes to changed their time zone or status, or left.
+
+What the event says is kept before the ack (`before_ack`), so the next check-in DM is planned in the new zone and
+sent (or skipped, for an away status) on the new status without asking Slack again. Only people the bot already
+writes to are kept: a workspace's every profile change is not stored. A redelivered event writes the same thing
+again, which changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.rituals.people import Profile, remember_profiles
+from handlers.middleware import before_ack, nothing_after_ack, now
+
+
+def register(app: App) -> None:
+    app.event("user_change", middleware=[before_ack(remember_change)])(nothing_after_ack)
+
+
+def remember_change(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    user = event.get("user")
+    profile = Profile.of(user) if isinstance(user, dict) else None
+    workspace_id = context.get("workspace_id")
+    if profile is None or workspace_id is None:
+        return
+    with context["db"].transaction() as session:
+        remember_profiles(session, workspace_id=workspace_id, profiles=[profile], now=now())
