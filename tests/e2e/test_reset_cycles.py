@@ -24,15 +24,17 @@ from sqlalchemy import select
 
 import handlers.reactions
 from bot.delivery import LEASE
+from bot.delivery.checkins import REMINDER_KIND
 from bot.delivery.resets import NEXT_KIND, NOTICE_KIND, RETRO_KIND, SCORES_KIND, STARTED_KIND
 from bot.delivery.rounds import HEADER_KIND, ITEM_KIND
 from bot.delivery.rounds import SUMMARY_KIND as ROUND_SUMMARY_KIND
+from bot.delivery.summaries import CHART_KIND, SUMMARY_KIND
 from bot.rituals import backlog as backlog_rules
 from bot.rituals.checkins import CHECKIN_KIND, CheckInInput, checkin_key, record_checkin
 from bot.rituals.cycles import CYCLE_DAYS
 from bot.rituals.reset import SCORING_TIME
 from bot.slack import OnceClient, web_client
-from bot.sweep import CHART_KIND, REMINDER_KIND, SUMMARY_KIND, Sweeper
+from bot.sweep import Sweeper
 from storage.db import Database
 from storage.models import (
     BacklogItem,
