@@ -1,10 +1,11 @@
 """Cross-team news in Slack: each ripple's notice in the other team's channel, and the weekly digest.
 
-Both are claimed sends (bot/delivery/posting.py). A ripple's notice is posted when it is declared; if Slack was not
-reachable then, the sweep finds it through a partial index on notices not yet done and posts it. The digest
-is due per workspace (`workspaces.digest_due_at`, indexed): each of its messages and its picture is claimed per
-week and channel, so two replicas, a restart or a sweep run twice post each once. After downtime only the
-latest week is posted.
+Both are claimed sends (`ClaimedSends.send`: claim, post, record); the rules and their reads are in
+bot/rituals/ripples.py and bot/rituals/digest.py. A ripple's notice is posted when it is declared, its ts
+written on the ripple with the claim's outcome (redraws find it there); if Slack was not reachable then, the
+sweep finds it through a partial index on notices not yet done and posts it. The digest is due per workspace
+(`workspaces.digest_due_at`, indexed): each of its messages and its picture is claimed per week and channel, so
+two replicas, a restart or a sweep run twice post each once. After downtime only the latest week is posted.
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ from functools import cached_property
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select, update
 
 from bot import delivery
 from bot.charts import NetworkEdge, network_chart
+from bot.delivery.sends import SendState
 from bot.render import render_blocks, render_message
 from bot.rituals import digest as rules
 from bot.rituals import ripples
 from bot.rituals.ripples import RippleLine
-from bot.slack import OnceClient, deliver, join_channel
-from storage.claims import insert_if_absent
+from bot.slack import Delivery, OnceClient, deliver
 from storage.db import Database
-from storage.models import ClaimState, DigestSnapshot, Ripple, RippleState, Workspace
+from storage.models import ClaimState, Ripple, RippleState, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,9 @@ def sweep_news(
     news = News(db, client_for, worker=worker, clock=clock)
     report: Counter[str] = Counter()
     with db.read() as session:
-        pending = session.scalars(
-            select(Ripple.id).where(Ripple.notice_done_at.is_(None)).order_by(Ripple.created_at).limit(BATCH)
-        ).all()
-        due = session.scalars(
-            select(Workspace.id).where(Workspace.digest_due_at <= now).order_by(Workspace.digest_due_at).limit(BATCH)
-        ).all()
-        unplanned = session.scalars(select(Workspace.id).where(Workspace.digest_due_at.is_(None)).limit(BATCH)).all()
+        pending = ripples.notices_pending(session, limit=BATCH)
+        due = rules.digests_due(session, now=now, limit=BATCH)
+        unplanned = rules.digests_unplanned(session, limit=BATCH)
     for ripple_id in pending:
         delivery.tally(report, news.guarded(news.notice, ripple_id, now))
     for workspace_id in unplanned:
@@ -109,39 +105,41 @@ class News(delivery.ClaimedSends):
             settled = ripple.state not in ripples.LIVE  # withdrawn or resolved before anyone was told
             workspace = session.get(Workspace, ripple.workspace_id)
         client = None if settled else self._client(workspace)
-        key = str(ripple_id)
         outcome = "settled" if settled else "notice"
+        sent = None
         if client is not None:
-            claim = self._take(workspace.id, NOTICE_KIND, key, now)
-            if claim is None:
-                if not self._finished(workspace.id, NOTICE_KIND, key):
-                    return delivery.TAKEN
-                outcome = delivery.TAKEN  # posted by another process, which stopped short of noting it on the ripple
-            else:
-                message = render_message("ripple_notice.j2", line=line)
-                channel = line.to_team.channel_id
-                sent = delivery.post(client, claim, channel=channel, message=message)
-                if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
-                    sent = delivery.post(client, claim, channel=channel, message=message)
-                if not self._record(claim, sent, now):
-                    return "retry"
-        with self.db.transaction() as session:
-            found = delivery.find(session, workspace_id=workspace.id, kind=NOTICE_KIND, key=key)
-            sent = found is not None and found.state is ClaimState.SENT
-            noted = session.execute(
-                update(Ripple)
-                .where(Ripple.id == ripple_id, Ripple.notice_done_at.is_(None))
-                .values(
-                    notice_done_at=now,
-                    notice_channel_id=found.channel_id if sent else None,
-                    notice_ts=found.message_ts if sent else None,
-                )
-            ).rowcount
+            channel = line.to_team.channel_id
+
+            def noted(session, told: Delivery) -> None:  # with the claim's outcome: redraws find the notice by its ts
+                ts = told.response["ts"] if told.ok else None
+                ripples.note_notice(session, ripple_id=ripple_id, now=now, channel_id=channel if ts else None, ts=ts)
+
+            sent = self.send(
+                client, workspace_id=workspace.id, kind=NOTICE_KIND, key=str(ripple_id), now=now, channel=channel,
+                join=True, message=lambda: render_message("ripple_notice.j2", line=line), then=noted,
+            )  # fmt: skip
+            if sent.state is SendState.HELD:
+                return delivery.TAKEN
+            if sent.state is SendState.RETRY:
+                return "retry"
+        if sent is None or sent.state is SendState.DONE:  # not to post, or posted by another process
+            first = self._note_from_claim(workspace.id, ripple_id, now)
+            if sent is not None or (settled and not first):  # posted, or settled meanwhile, by another process
+                outcome = delivery.TAKEN
         if not settled:
             self._catch_up(ripple_id, shown=line.ripple.state)
-        elif noted != 1:  # another process settled it meanwhile
-            outcome = delivery.TAKEN
         return outcome
+
+    def _note_from_claim(self, workspace_id: int, ripple_id: int, now: datetime) -> bool:
+        """Note the notice done as its claim has it (posted by a process that stopped short of noting it, or
+        nothing to post); False when it was noted already."""
+        with self.db.transaction() as session:
+            found = delivery.find(session, workspace_id=workspace_id, kind=NOTICE_KIND, key=str(ripple_id))
+            posted = found is not None and found.state is ClaimState.SENT
+            return ripples.note_notice(
+                session, ripple_id=ripple_id, now=now, channel_id=found.channel_id if posted else None,
+                ts=found.message_ts if posted else None,
+            )  # fmt: skip
 
     def _catch_up(self, ripple_id: int, *, shown: RippleState) -> None:
         """A ripple acknowledged, resolved or withdrawn while its notice was being posted: show that now."""
@@ -184,10 +182,7 @@ class News(delivery.ClaimedSends):
     def plan(self, workspace_id: int, now: datetime) -> None:
         """A workspace's first digest moment (housekeeping: nothing to report)."""
         with self.db.transaction() as session:
-            workspace = session.get(Workspace, workspace_id)
-            if workspace.digest_due_at is None:
-                workspace.digest_due_at = rules.next_digest_at(workspace, now)
-        return None
+            rules.plan_first_digest(session, workspace_id=workspace_id, now=now)
 
     def weekly(self, workspace_id: int, now: datetime) -> str | None:
         """Post the week's digest to each digest channel, then plan the next one. "digest" when this process
@@ -212,12 +207,8 @@ class News(delivery.ClaimedSends):
                 return self._waiting(mark)
             outcome = "digest"
         with self.db.transaction() as session:
-            moved = session.execute(
-                update(Workspace)
-                .where(Workspace.id == workspace_id, Workspace.digest_due_at == read)
-                .values(digest_due_at=rules.next_digest_at(workspace, now))
-            ).rowcount
-        if moved != 1 and outcome is not None:  # another process finished the week first: it reports it
+            moved = rules.move_digest_on(session, workspace=workspace, read=read, now=now)
+        if not moved and outcome is not None:  # another process finished the week first: it reports it
             return delivery.TAKEN
         return outcome
 
@@ -229,48 +220,27 @@ class News(delivery.ClaimedSends):
             self.db, workspace_id=workspace.id, since=since, until=moment, zone=workspace.digest_timezone
         )
         with self.db.transaction() as session:
-            values = {"workspace_id": workspace.id, "week": week, "messages": built.messages, "created_at": moment}
-            insert_if_absent(session, DigestSnapshot.__table__, values)
-            kept = session.scalar(
-                select(DigestSnapshot.messages).where(
-                    DigestSnapshot.workspace_id == workspace.id, DigestSnapshot.week == week
-                )
+            built.messages = rules.keep_week(
+                session, workspace_id=workspace.id, week=week, messages=built.messages, created_at=moment
             )
-        built.messages = kept
         return built
 
     def _post_digest(
         self, client: OnceClient, workspace_id: int, week: str, channel: str, built: DigestMessages, now: datetime
     ) -> bool:
         """Each message, then the picture, once each; True when all are sent or refused for good. A message
-        Slack may take later stops the rest, so the parts stay in order."""
+        Slack may take later stops the rest, so the parts stay in order. A public channel the bot is not in is
+        joined: the messages may go out without it (chat:write.public), a file needs it in."""
         for index, message in enumerate(built.messages, start=1):
-            key = f"{week}:{channel}:{index}"
-            claim = self._take(workspace_id, DIGEST_KIND, key, now)
-            if claim is None:
-                if not self._finished(workspace_id, DIGEST_KIND, key):
-                    return False
-                continue
-            sent = delivery.post(client, claim, channel=channel, message=message)
-            if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
-                sent = delivery.post(client, claim, channel=channel, message=message)
-            if not self._record(claim, sent, now):
+            sent = self.send(client, workspace_id=workspace_id, kind=DIGEST_KIND, key=f"{week}:{channel}:{index}",
+                             now=now, channel=channel, message=message, join=True)  # fmt: skip
+            if not sent.final:
                 return False
         if built.picture is None:
             return True
-        key = f"{week}:{channel}"
-        claim = self._take(workspace_id, PICTURE_KIND, key, now)
-        if claim is None:
-            return self._finished(workspace_id, PICTURE_KIND, key)
-
-        def upload():
-            return delivery.upload(
-                client, claim, channel=channel, content=built.picture, filename=f"ripples-{week[:10]}.png",
-                title="Ripples between teams", comment="The ripple network: teams, and the ripples they declared.",
-            )  # fmt: skip
-
-        sent = upload()
-        # the messages may have gone out without the bot in the channel (chat:write.public); a file needs it in
-        if not sent.ok and sent.error == "not_in_channel" and join_channel(client, channel):
-            sent = upload()
-        return self._record(claim, sent, now)
+        picture = {
+            "content": built.picture, "filename": f"ripples-{week[:10]}.png", "title": "Ripples between teams",
+            "comment": "The ripple network: teams, and the ripples they declared.",
+        }  # fmt: skip
+        return self.send(client, workspace_id=workspace_id, kind=PICTURE_KIND, key=f"{week}:{channel}", now=now,
+                         channel=channel, message={"file": picture}, join=True).final  # fmt: skip

@@ -3,7 +3,9 @@ other teams that touches (through declared ripples), new and unacknowledged ripp
 
 `build_digest` reads a workspace in a fixed number of queries, whatever the number of teams or ripples, and
 returns plain data; the templates (`digest.j2`) turn it into Block Kit, and `split_messages` cuts the blocks
-into messages Slack accepts. The schedule (`next_digest_at`) and the settings are here too.
+into messages Slack accepts. The schedule (`next_digest_at`) and the settings are here too, and what the sweep
+reads and writes around a week's posting (bot/delivery/digests.py): the workspaces due, the week's messages kept
+as first built (`keep_week`), the week moved on by one process (`move_digest_on`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.blockkit import MESSAGE_BLOCKS
@@ -24,10 +26,12 @@ from bot.render import mrkdwn
 from bot.rituals.checkins import confidence_label
 from bot.rituals.team_settings import parse_channel, parse_hour, parse_timezone, parse_weekday
 from bot.rituals.vision import may_publish_vision
+from storage.claims import insert_if_absent
 from storage.models import (
     CheckIn,
     Cycle,
     CycleState,
+    DigestSnapshot,
     Direction,
     EventLog,
     KeyResult,
@@ -524,3 +528,46 @@ def digest_channels(session: Session, *, workspace: Workspace) -> list[str]:
         select(Team.digest_channel_id).where(Team.workspace_id == workspace.id, Team.digest_channel_id.is_not(None))
     ).all()
     return list(dict.fromkeys([c for c in [workspace.digest_channel_id, *sorted(named)] if c]))
+
+
+# the week's posting -------------------------------------------------------------------------------------------
+
+
+def digests_due(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Workspaces whose digest moment has come (`workspaces.digest_due_at`, indexed), earliest first."""
+    query = select(Workspace.id).where(Workspace.digest_due_at <= now).order_by(Workspace.digest_due_at)
+    return list(session.scalars(query.limit(limit)))
+
+
+def digests_unplanned(session: Session, *, limit: int) -> list[int]:
+    """Workspaces whose first digest moment is not planned yet."""
+    return list(session.scalars(select(Workspace.id).where(Workspace.digest_due_at.is_(None)).limit(limit)))
+
+
+def plan_first_digest(session: Session, *, workspace_id: int, now: datetime) -> None:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace.digest_due_at is None:
+        workspace.digest_due_at = next_digest_at(workspace, now)
+
+
+def move_digest_on(session: Session, *, workspace: Workspace, read: datetime, now: datetime) -> bool:
+    """Plan the next week's digest, unless another process moved it on since it was `read`; True for the one
+    process that moves it."""
+    moved = session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace.id, Workspace.digest_due_at == read)
+        .values(digest_due_at=next_digest_at(workspace, now))
+    )
+    return moved.rowcount == 1
+
+
+def keep_week(
+    session: Session, *, workspace_id: int, week: str, messages: list[dict[str, Any]], created_at: datetime
+) -> list[dict[str, Any]]:
+    """The week's messages as first built (`digest_snapshots`): these `messages` unless another try kept its own,
+    so a retry posts the same parts even if the news moved meanwhile."""
+    values = {"workspace_id": workspace_id, "week": week, "messages": messages, "created_at": created_at}
+    insert_if_absent(session, DigestSnapshot.__table__, values)
+    return session.scalar(
+        select(DigestSnapshot.messages).where(DigestSnapshot.workspace_id == workspace_id, DigestSnapshot.week == week)
+    )
