@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, printed as a table and written as JSON.
 
-    python -m benchmarks [--quick] [--json PATH] [--only ack,votes,weather,sweeps,fanout,digest]
+    python -m benchmarks [--quick] [--json PATH] [--only ack,votes,weather,sweeps,fanout,delivery,digest]
     python -m benchmarks --table benchmarks/results.json     # the table of an earlier run
 
 Runs on SQLite and, when PostgreSQL's server binaries are on the machine (as for `make test`), on a throwaway
@@ -18,11 +18,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack_path, digest_build, fanout, stage, sweeps, votes, weather
+from benchmarks import ack_path, delivery, digest_build, fanout, stage, sweeps, votes, weather
 from benchmarks.common import ROOT, databases
 from storage.db import Database
 
-PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "digest")
+PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "delivery", "digest")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +90,18 @@ def main(argv: list[str] | None = None) -> int:
             result = fanout.run(backend, found.new(backend), log=log, dms=int(fanout.DMS * scale))
             results["fanout"] = result
             results.setdefault("peak_mb", {})[f"okr-bot sweep ({backend})"] = result["peak_mb"]
+        if "delivery" in wanted:
+            for owners, workspaces, limits, steady, both in delivery.RUNS:
+                for backend in found.backends if both else ("sqlite",):
+                    size = max(50, int(owners * scale))
+                    _progress(
+                        f"{backend}: delivery at Slack's latency, {workspaces} × {size:,} owners, "
+                        f"{'limits' if limits else 'no limits'}, {'steady' if steady else 'first week'}"
+                    )
+                    results.setdefault("delivery", []).append(delivery.run(
+                        backend, found.new(backend), log=log, owners=size, workspaces=workspaces, limits=limits,
+                        steady=steady,
+                    ))  # fmt: skip
     results["total_s"] = time.monotonic() - started
     args.json.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     print(table(results))
@@ -179,6 +191,21 @@ def table(results: dict) -> str:
                   f"{row['rate_per_s']:.1f} DMs/s against a limit of {row['allowed_per_s']:.0f}/s per method "
                   f"({row['share_of_allowed']:.0%}), 429s met: {limited}, {row['wall_s']:.0f} s "
                   f"in all"]  # fmt: skip
+    if "delivery" in results:
+        lines += ["", "Delivery: a Monday's check-in DMs by `okr-bot sweep`, every Slack call answered after "
+                  f"{results['delivery'][0]['latency_ms']:.0f} ms",
+                  f"  {'backend':<11} {'owners':>13} {'limits':>6} {'state':>10} {'DMs/s':>6} {'calls/DM':>8} "
+                  f"{'binding':>8} {'share':>6} {'last DM s':>9} {'429s':>5} {'dup':>4} {'lost':>5}"]  # fmt: skip
+        for row in results["delivery"]:
+            owners = f"{row['workspaces']} × {row['owners']:,}"
+            binding = f"{row['binding_per_s']:.0f}/s" if row["binding_per_s"] else "none"
+            share = f"{row['share_of_binding']:.0%}" if row["share_of_binding"] else ""
+            lines.append(
+                f"  {row['backend']:<11} {owners:>13} {'on' if row['limits'] else 'off':>6} "
+                f"{'steady' if row['steady'] else 'first week':>10} {row['rate_per_s']:>6.1f} "
+                f"{row['calls_per_dm']:>8.2f} {binding:>8} {share:>6} {row['due_to_last_s']:>9.0f} "
+                f"{row['rate_limited']:>5} {row['duplicates']:>4} {row['lost']:>5}"
+            )
     if "digest" in results:
         lines += ["", "Digest: the weekly digest of one workspace",
                   f"  {'backend':<11} {'teams':>6} {'ripples':>8} {'SQL':>4} {'build ms':>9} {'messages ms':>12} "

@@ -47,7 +47,10 @@ def run(backend: str, database_url: str, *, log: Path, dms: int = DMS, limits: d
             fake.add_user(owner, owner.lower(), tz="UTC")
         for method, per_minute in limits.items():
             fake.set_rate_limit(method, per_minute)
-        env = bot_env(database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token)
+        # the bot paces to the same limits (bot/delivery/pacing.py), or, with none, paces nothing
+        paced = ",".join(f"{method}={per_minute}" for method, per_minute in limits.items()) or "off"
+        env = bot_env(database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token,
+                      SLACK_RATE_LIMITS=paced)  # fmt: skip
         started = time.monotonic()
         child = Child(okr_bot("sweep", env=env, log=log, capture=True))
         try:

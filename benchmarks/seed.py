@@ -40,12 +40,20 @@ def owner_id(n: int) -> str:
 
 
 def okr_workspace(
-    db: Database, *, slack_team_id: str, teams: int, key_results: int, now: datetime, due_share: float | None = None
+    db: Database,
+    *,
+    slack_team_id: str,
+    teams: int,
+    key_results: int,
+    now: datetime,
+    due_share: float | None = None,
+    first_owner: int = 0,
 ) -> Seeded:
     """`teams` teams of `key_results` key results each, every key result owned by its own person.
 
     The teams check in on `now`'s weekday at 00:00 UTC, so this week's check-in time has passed. With
-    `due_share` set, every owner gets a check-in row: that share of them due now, the rest next week.
+    `due_share` set, every owner gets a check-in row: that share of them due now, the rest next week. Owners are
+    numbered from `first_owner` + 1 (each workspace's its own people).
     """
     today = now.date()
     with db.transaction() as session:
@@ -83,7 +91,7 @@ def okr_workspace(
                 .where(Objective.workspace_id == ws)
             )
         }  # fmt: skip
-        owners = [owner_id(i * key_results + p + 1) for i in range(teams) for p in range(key_results)]
+        owners = [owner_id(first_owner + i * key_results + p + 1) for i in range(teams) for p in range(key_results)]
         session.execute(
             insert(KeyResult),
             [{**common, "objective_id": objectives[t, p // per_objective + 1], "position": p % per_objective + 1,
