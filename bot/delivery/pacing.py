@@ -19,11 +19,11 @@ several replicas sending at the same minute, each paces on its own and Slack's 4
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,27 +97,33 @@ def default_limits() -> dict[str, int]:
 
 
 class _Window:
-    """The moments calls were (or are booked to be) made under one key, for one (seconds, calls) window. Calls are
-    booked in order, so the moments stay sorted."""
+    """The moments calls were (or are booked to be) made under one key, for one (seconds, calls) window, in order.
+
+    A call may be booked before moments booked already: a post held by its busy channel is booked seconds ahead in
+    the workspace's window too, and a post to another channel must not queue behind it."""
 
     def __init__(self, seconds: float, calls: int) -> None:
         self.seconds, self.calls = seconds, calls
-        self.moments: deque[float] = deque()
+        self.moments: list[float] = []
 
     def earliest(self, at: float) -> float:
-        """The first moment from `at` on when one more call fits."""
-        if self.moments:
-            at = max(at, self.moments[-1])
-        if len(self.moments) >= self.calls:
-            at = max(at, self.moments[-self.calls] + self.seconds)
+        """The first moment from `at` on when one more call fits: outside every span where `calls` moments in a row
+        would have a window of `seconds` hold them and it too (between the last of them less `seconds` and the
+        first of them plus `seconds`). Those spans move forward as the moments do, so one pass finds it."""
+        moments, calls, seconds = self.moments, self.calls, self.seconds
+        for first in range(bisect.bisect_right(moments, at - seconds), len(moments) - calls + 1):
+            start, end = moments[first + calls - 1] - seconds, moments[first] + seconds
+            if start >= at:
+                break
+            if at < end:
+                at = end
         return at
 
     def book(self, at: float) -> None:
-        self.moments.append(at)
+        bisect.insort(self.moments, at)
 
     def forget_before(self, moment: float) -> None:
-        while self.moments and self.moments[0] <= moment - self.seconds:
-            self.moments.popleft()
+        del self.moments[: bisect.bisect_right(self.moments, moment - self.seconds)]
 
 
 class Pacer:
@@ -149,9 +155,12 @@ class Pacer:
             now = self._clock()
             windows = [w for key, shape in keys if shape for w in self._windows_of(key, shape, now)]
             at = max(now, self._blocked.get((workspace, method), now))
-            for _ in range(2):  # a moment one window allows may be too early for another: settle on the latest
+            while True:  # a moment one window allows may be too early for another: settle on one all allow
+                settled = at
                 for window in windows:
                     at = window.earliest(at)
+                if at == settled:
+                    break
             for window in windows:
                 window.book(at)
             self.waited += at - now
