@@ -37,7 +37,7 @@ class Senders:
         if not tasks:
             return []
         if self.size == 1 or len(tasks) == 1:
-            return [task() for _, task in tasks]
+            return _one_by_one(tasks)
         caps: dict[Hashable, threading.Semaphore] = {}
         first: dict[Hashable, int] = {}
         tried: dict[Hashable, threading.Event] = {}
@@ -63,6 +63,22 @@ class Senders:
             for i, future in futures.items():
                 results[i] = future.result()
         return results  # type: ignore[return-value]
+
+
+def _one_by_one(tasks: list[tuple[Hashable, Callable[[], T]]]) -> list[T]:
+    """The tasks in the caller's thread, in the order given; like the pool, every task runs before an exception is
+    raised (the first one)."""
+    results: list[T | None] = []
+    failure: Exception | None = None
+    for _, task in tasks:
+        try:
+            results.append(task())
+        except Exception as error:
+            failure = failure or error
+            results.append(None)
+    if failure is not None:
+        raise failure
+    return results  # type: ignore[return-value]
 
 
 def _in_turns(indexes: Iterable[int], *, key: Callable[[int], Hashable]) -> Iterator[int]:
