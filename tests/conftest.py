@@ -27,6 +27,7 @@ from freezegun import freeze_time
 from sqlalchemy.engine import make_url
 
 from bot.app import build_app
+from bot.delivery import pacing
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.settings import Settings
 from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
@@ -51,6 +52,13 @@ def pinned_clock():
     """The clock every test starts from (see the module's docstring); a test may freeze another instant inside."""
     with freeze_time(TEST_NOW, tick=True) as frozen:
         yield frozen
+
+
+@pytest.fixture(autouse=True)
+def fresh_pacer(monkeypatch):
+    """Each test starts with the process's pacer unspent: the pacer keeps a minute of calls per workspace and channel,
+    and every test's sandbox has the same token and channel ids, so one test's posts would hold up the next's."""
+    monkeypatch.setattr(pacing, "PACER", pacing.Pacer())
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -239,9 +239,11 @@ def configure(limits: Limits) -> None:
     PACER.limits = limits
 
 
-def paced(client: WebClient, pacer: Pacer, workspace: str) -> OnceClient:
-    """A paced client with `client`'s token and address, for `workspace` (its Slack team id). A client of a class
-    of its own (a test's client that fails on cue) is kept as it is, made once-only if it is not."""
+def paced(client: WebClient, pacer: Pacer, workspace: str | None = None) -> OnceClient:
+    """A paced client with `client`'s token and address. Its calls are paced per `workspace`, by default its token:
+    a bot token is one installation, in one workspace, so every sender of a workspace shares its limits. A client
+    of a class of its own (a test's client that fails on cue) is kept as it is, made once-only if it is not."""
+    workspace = workspace or client.token or ""
     if isinstance(client, PacedClient) and client.pacer is pacer and client.workspace == workspace:
         return once_only(client)  # itself
     if type(client) not in (WebClient, OnceClient, PacedClient):

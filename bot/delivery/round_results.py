@@ -20,12 +20,13 @@ from datetime import datetime
 from slack_sdk import WebClient
 
 from bot import delivery
+from bot.delivery.pacing import paced
 from bot.delivery.sends import SendState
 from bot.render import render_message
 from bot.rituals import backlog, rounds, triage
 from bot.rituals.people import ensure_person, find_person
 from bot.rituals.triage import Closed
-from bot.slack import Delivery, OnceClient, Outcome, deliver, once_only
+from bot.slack import Delivery, OnceClient, Outcome, deliver
 from storage.db import Database
 from storage.models import BacklogItem, Round, RoundItem, RoundKind, RoundState, Team
 
@@ -45,12 +46,12 @@ class RoundResults(delivery.ClaimedSends):
         """`clock` stamps the claims (the sweep's wall clock); without it a claim is stamped with the `now` the
         method was given (`publish` adds the time posting has taken so far).
 
-        Messages are posted with `poster`, a client that never resends (derived from `client` when it would:
-        a handler gives the request's) and that waits out a 429 itself, so that a round posted from a command
-        goes on; redraws and reads, which change nothing when made twice, use `client`."""
+        Messages are posted with `poster`, a client paced to Slack's limits that never resends (derived from
+        `client` when it would: a handler gives the request's) and that waits out a 429 itself, so that a round
+        posted from a command goes on; redraws and reads, which change nothing when made twice, use `client`."""
         super().__init__(db, lambda _workspace: client, worker=worker, clock=clock)
         self.client = client
-        self.poster: OnceClient = once_only(client)
+        self.poster: OnceClient = paced(client, self.pacer)
         self.posted = 0  # messages this object posted (not those it found posted by another process)
 
     # redrawing ---------------------------------------------------------------------------------------------

@@ -221,7 +221,7 @@ class ClaimedSends:
         """The workspace's client for claimed sends: paced to Slack's limits, and one that never resends whatever
         `client_for` gave (a handler gives the request's client); None once the app is uninstalled."""
         client = self._any_client(workspace)
-        return None if client is None else paced(client, self.pacer, workspace.slack_team_id)
+        return None if client is None else paced(client, self.pacer)
 
     def _any_client(self, workspace: Workspace) -> WebClient | None:
         """The client as `client_for` gave it, for calls that change nothing when made twice (`chat.update`)."""

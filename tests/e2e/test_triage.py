@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 import bot.delivery.rounds
 import handlers.reactions
+from bot.delivery.pacing import Pacer
 from bot.delivery.rounds import ITEM_KIND, RoundsInSlack
 from bot.rituals import backlog
 from bot.rituals import triage as triage_rules
@@ -883,7 +884,8 @@ class ShiftableClock:
 
 
 class VirtualSleep:
-    """Stands in for `time` in slack_sdk's rate-limit retry handler and in bot/delivery/rounds.py: a Retry-After wait
+    """Stands in for `time` in slack_sdk's rate-limit retry handler, in bot/delivery/rounds.py and in the bot's pacer
+    (bot/delivery/pacing.py): a Retry-After wait
     moves the fake Slack's clock on instead of the test's (unless the clock is frozen: Slack's limit lasts)."""
 
     def __init__(self, clock: ShiftableClock) -> None:
@@ -913,6 +915,8 @@ def timed(db, database_url, monkeypatch):
     sleeper = VirtualSleep(clock)
     monkeypatch.setattr("slack_sdk.http_retry.builtin_handlers.time", sleeper)
     monkeypatch.setattr("bot.delivery.rounds.time", sleeper)
+    # the bot's pacer waits out Retry-After on the same clock
+    monkeypatch.setattr("bot.delivery.pacing.PACER", Pacer(clock=clock, sleep=sleeper.sleep))
     yield fake, SlackDriver(fake, bot_url=running.url + EVENTS_PATH, signing_secret=SIGNING_SECRET), clock, sleeper
     stop()
     fake.stop()

@@ -171,7 +171,7 @@ def test_the_classes_that_send_claimed_messages_derive_a_once_client_from_the_re
     assert ClaimedSends(None, lambda _workspace: None)._client(workspace) is None
     assert news._client(SimpleNamespace(uninstalled_at=object())) is None
     rounds = RoundsInSlack(None, request)
-    assert never_resends(rounds.poster) and rounds.client is request
+    assert never_resends(rounds.poster) and rounds.client is request and isinstance(rounds.poster, PacedClient)
     assert never_resends(CheckIns(None, lambda _workspace: request)._client(workspace))
 
 
@@ -557,8 +557,9 @@ def test_every_call_site_of_a_message_meant_to_go_out_once_passes_a_client_that_
     assert missed == [], f"call sites the walk did not resolve: {missed}"
     # the walk went where the claimed sends are: the sweep, the reset, ripple notices, the digest, triage, joins
     files = {site.path for site in walk.checked}
-    assert {"bot/delivery/checkins.py", "bot/delivery/summaries.py", "bot/delivery/resets.py", "bot/delivery/digests.py", "bot/delivery/rounds.py",
-            "bot/delivery/posting.py", "handlers/teams.py", "handlers/team_actions.py"} <= files, files  # fmt: skip
+    assert {"bot/delivery/checkins.py", "bot/delivery/summaries.py", "bot/delivery/resets.py",
+            "bot/delivery/digests.py", "bot/delivery/rounds.py", "bot/delivery/posting.py", "handlers/teams.py",
+            "handlers/team_actions.py"} <= files, files  # fmt: skip
     assert len(walk.checked) >= 30, [str(site) for site in walk.checked]
 
 
