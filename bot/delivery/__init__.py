@@ -6,11 +6,20 @@ the message in its metadata, so replicas, sweeps that overlap and a sender kille
 message once (bot/delivery/posting.py); the outcome decides whether it is final or tried again
 (bot/delivery/sends.py).
 
-    sends.py     what an outcome means for a claim; `ClaimedSends`, the base of every sender
-    posting.py   `post`, `upload` and `announce`: one post per message, after a lost answer too
-    rounds.py    triage and sprint rounds: header, items, tallies, result
-    resets.py    the 13-week reset's notice, scores, retro and next-cycle prompt
-    digests.py   ripple notices and the weekly digest
+    sends.py          the one claimed-send path (`ClaimedSends.send`) and what an outcome means for a claim
+    posting.py        `post`, `upload` and `announce`: one post per message, after a lost answer too
+    pacing.py         every call held to Slack's limits per workspace, method and channel
+    senders.py        the pool of senders: workspaces in turns, a cap per workspace
+    people.py         DM channels and profiles kept, so a weekly DM is one call
+    checkins.py       the weekly check-in DM and its reminder
+    summaries.py      the weekly summary, its chart, and who missed three check-ins
+    rounds.py         triage and sprint rounds: the header and the items
+    round_results.py  tallies, the close's read-back of reactions, and the result
+    resets.py         the 13-week reset's notice, scores, retro and next-cycle prompt
+    digests.py        ripple notices and the weekly digest
+
+What is due is bot/sweep.py's to find; what to say is the rituals' (bot/rituals/) to decide. Delivery writes no
+SQL of its own: it loads the rows it acts on by id and goes through rituals and storage for the rest.
 """
 
 from bot.delivery.posting import (
