@@ -13,8 +13,8 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.delivery.people import replan_moved, zones_of
-from bot.rituals.people import Profile, remember_profiles
+from bot.rituals.people import Profile, remember_profiles, zones_of
+from bot.rituals.schedule import replan_moved
 from handlers.middleware import before_ack, nothing_after_ack, now
 
 

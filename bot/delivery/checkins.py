@@ -30,7 +30,7 @@ from bot.rituals.checkins import (
     checkin_key,
     owner_week,
 )
-from bot.rituals.people import find_person, mark_reachable, mark_unreachable
+from bot.rituals.people import find_person, mark_reachable, mark_unreachable, status_away
 from bot.rituals.teams import members_of
 from bot.rituals.workspaces import mark_uninstalled
 from bot.slack import Delivery, OnceClient, Outcome, deliver, retryable
@@ -282,7 +282,11 @@ def _no_reminder(row, team, workspace, person, asked: OwnerWeek, dm, now: dateti
         return "stale"
     if not asked.key_results or asked.done:
         return "done"
+    if person is not None and person.deactivated:  # Slack said they left after their DM went out
+        return "unreachable"
     zone = schedule.known_zone(person, team)
     if person is not None and person.away_until is not None and person.away_until >= now.astimezone(zone).date():
+        return "away"
+    if status_away(person, team, now) is not None:  # an away status set since the DM
         return "away"
     return None

@@ -14,15 +14,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from bot.rituals import schedule
 from bot.rituals.people import (
     Profile,
     find_person,
@@ -32,10 +27,12 @@ from bot.rituals.people import (
     remember_profile,
     remember_profiles,
     take_people_read,
+    zones_of,
 )
+from bot.rituals.schedule import replan_moved
 from bot.slack import Delivery, Outcome, deliver
 from storage.db import Database
-from storage.models import Person, Schedule, ScheduleKind, Team
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -121,36 +118,3 @@ class People:
             cursor = (page.response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return updated
-
-
-def zones_of(session: Session, *, workspace_id: int, user_ids: Iterable[str]) -> dict[str, str | None]:
-    """The zone kept for each of these people the bot knows."""
-    query = select(Person.user_id, Person.timezone).where(
-        Person.workspace_id == workspace_id, Person.user_id.in_(list(user_ids))
-    )
-    return {user_id: zone for user_id, zone in session.execute(query)}
-
-
-def replan_moved(session: Session, *, workspace_id: int, zones_before: Mapping[str, str | None]) -> int:
-    """After profiles were kept: the check-in rows of the people whose zone is not the one in `zones_before`, planned
-    earlier for the same week when their team's hour in their zone now comes before the planned time (unless a
-    sweep moved the row meanwhile); how many. A row planned too early is left for the sweep to wait on."""
-    now_in = zones_of(session, workspace_id=workspace_id, user_ids=zones_before)
-    moved = {user_id: zone for user_id, zone in now_in.items() if zone and zone != zones_before.get(user_id)}
-    if not moved:
-        return 0
-    rows = session.execute(
-        select(Schedule.id, Schedule.user_id, Schedule.week_start, Schedule.due_at, Team)
-        .join(Team, Team.id == Schedule.team_id)
-        .where(
-            Schedule.workspace_id == workspace_id,
-            Schedule.kind == ScheduleKind.CHECKIN,
-            Schedule.user_id.in_(list(moved)),
-        )
-    ).all()
-    replanned = 0
-    for row_id, user_id, week, due_at, team in rows:
-        due = schedule.checkin_due(team, week, ZoneInfo(moved[user_id]))
-        if due < due_at and schedule.move(session, row_id=row_id, from_week=week, from_due=due_at, week=week, due=due):
-            replanned += 1
-    return replanned

@@ -4,7 +4,7 @@ and whether a DM reaches them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -178,6 +178,14 @@ def take_people_read(session: Session, *, workspace_id: int, now: datetime, ever
 
 def people_read(session: Session, *, workspace_id: int, now: datetime) -> None:
     session.execute(update(Workspace).where(Workspace.id == workspace_id).values(people_read_at=now))
+
+
+def zones_of(session: Session, *, workspace_id: int, user_ids: Iterable[str]) -> dict[str, str | None]:
+    """The zone kept for each of these people the bot knows."""
+    query = select(Person.user_id, Person.timezone).where(
+        Person.workspace_id == workspace_id, Person.user_id.in_(list(user_ids))
+    )
+    return {user_id: zone for user_id, zone in session.execute(query)}
 
 
 def valid_zone(name: str) -> bool:

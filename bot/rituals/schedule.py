@@ -13,6 +13,7 @@ first week (`current_week`), so a check-in made then counts for week 1 and the f
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.rituals.cycles import CycleSpan, midnight, span_on, team_span, team_today
+from bot.rituals.people import zones_of
 from bot.rituals.teams import lock_team
 from storage.claims import insert_if_absent
 from storage.models import Cycle, KeyResult, KeyResultState, Objective, Person, Schedule, ScheduleKind, Team
@@ -301,3 +303,28 @@ def forget_owner(session: Session, *, row: Schedule, team: Team, now: datetime) 
         return False
     session.execute(delete(Schedule).where(Schedule.id == row.id))
     return True
+
+
+def replan_moved(session: Session, *, workspace_id: int, zones_before: Mapping[str, str | None]) -> int:
+    """After profiles were kept: the check-in rows of the people whose zone is not the one in `zones_before`, planned
+    earlier for the same week when their team's hour in their zone now comes before the planned time (unless a
+    sweep moved the row meanwhile); how many. A row planned too early is left for the sweep to wait on."""
+    now_in = zones_of(session, workspace_id=workspace_id, user_ids=zones_before)
+    moved = {user_id: zone for user_id, zone in now_in.items() if zone and zone != zones_before.get(user_id)}
+    if not moved:
+        return 0
+    rows = session.execute(
+        select(Schedule.id, Schedule.user_id, Schedule.week_start, Schedule.due_at, Team)
+        .join(Team, Team.id == Schedule.team_id)
+        .where(
+            Schedule.workspace_id == workspace_id,
+            Schedule.kind == ScheduleKind.CHECKIN,
+            Schedule.user_id.in_(list(moved)),
+        )
+    ).all()
+    replanned = 0
+    for row_id, user_id, week, due_at, team in rows:
+        due = checkin_due(team, week, ZoneInfo(moved[user_id]))
+        if due < due_at and move(session, row_id=row_id, from_week=week, from_due=due_at, week=week, due=due):
+            replanned += 1
+    return replanned

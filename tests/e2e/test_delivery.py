@@ -183,6 +183,24 @@ def test_an_away_status_from_a_user_change_event_skips_the_next_dm_and_clearing_
     assert top_level_dms(slack, present)[-1]["blocks"][0]["type"] != "context"
 
 
+def test_no_reminder_goes_to_an_owner_who_set_an_away_status_or_left_after_their_dm(
+    slack, db, database_url, pinned_clock, request
+):
+    team = due_team(db, slack, 3)
+    driver = request.getfixturevalue("driver")
+    away, gone, present = team.owners
+    sweep = sweeper(slack, database_url, db)
+    assert sweep.run(team.now) == {"sent": 3}
+
+    slack.set_user_status(away, "OOO", ":palm_tree:")
+    slack.set_user_deleted(gone)
+    for owner in (away, gone):
+        assert driver.user_changed(owner).status == 200
+    pinned_clock.move_to(team.now + 25 * HOUR)
+    assert sweep.run(team.now + 25 * HOUR) == {"reminded": 1, "no_reminder:away": 1, "no_reminder:unreachable": 1}
+    assert [len(dm_posts(slack, owner)) for owner in team.owners] == [1, 1, 2]  # the DM, and a reminder for one
+
+
 def test_a_zone_change_from_a_user_change_event_moves_the_next_dm_to_that_zones_hour(
     slack, db, database_url, pinned_clock, request
 ):
