@@ -86,6 +86,16 @@ class People:
             )
         return person, None
 
+    def is_bot(self, client: WebClient, workspace_id: int, user_id: str, now: datetime) -> bool:
+        """Whether someone is a bot (its reactions are not votes): as kept, else read from Slack once and kept. When
+        Slack cannot say, False: a person's vote is not lost."""
+        with self.db.read() as session:
+            person = find_person(session, workspace_id=workspace_id, user_id=user_id)
+        if person is not None and person.is_bot is not None:
+            return person.is_bot
+        person, _refusal = self.profile(client, workspace_id, user_id, now)
+        return bool(person is not None and person.is_bot)
+
     def read_all_if_due(self, client: WebClient, workspace_id: int, now: datetime) -> int | None:
         """Read everyone's profile in bulk when the last read is older than READ_EVERY; how many people it
         updated, or None when it was not due (or another process is reading). Taking the read is a

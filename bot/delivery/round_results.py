@@ -24,7 +24,6 @@ from bot.delivery.pacing import paced
 from bot.delivery.sends import SendState
 from bot.render import render_message
 from bot.rituals import backlog, rounds, triage
-from bot.rituals.people import ensure_person, find_person
 from bot.rituals.triage import Closed
 from bot.slack import Delivery, OnceClient, Outcome, deliver
 from storage.db import Database
@@ -138,7 +137,7 @@ class RoundResults(delivery.ClaimedSends):
             shown = {(u, e) for u, e in shown if triage.votable(current.kind, len(current.ballot),
                                                                  triage.base_reaction(e))}  # fmt: skip
             people = {u for u, _e in shown - stored[entry.id]}
-            bots = {u for u in people if reacts_as_bot(self.db, self.client, entry.workspace_id, u, now)}
+            bots = {u for u in people if self.people.is_bot(self.client, entry.workspace_id, u, now)}
             added = {(u, e) for u, e in shown - stored[entry.id] if u not in bots}
             gone = stored[entry.id] - shown
             if not added and not gone:
@@ -272,20 +271,3 @@ def _reactions_shown(got: Delivery) -> set[tuple[str, str]] | None:
             return None
         shown |= {(user, name) for user in users if isinstance(user, str)}
     return shown
-
-
-def reacts_as_bot(db: Database, client: WebClient, workspace_id: int, user_id: str, now: datetime) -> bool:
-    """Whether a reaction's author is a bot (its reactions are not votes). Asked of Slack once per person and
-    remembered; if Slack cannot say, the reaction counts: a person's vote is not lost."""
-    with db.read() as session:
-        person = find_person(session, workspace_id=workspace_id, user_id=user_id)
-        if person is not None and person.is_bot is not None:
-            return person.is_bot
-    info = deliver(client.users_info, user=user_id)
-    if not info.ok or info.response is None:
-        return False
-    user = info.response.get("user") or {}
-    is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
-    with db.transaction() as session:
-        ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now).is_bot = is_bot
-    return is_bot

@@ -33,7 +33,6 @@ from bot.delivery.round_results import (
     Clock,
     RoundResults,
     _reactions_shown,
-    reacts_as_bot,
 )
 from bot.render import render_message
 from bot.rituals import rounds, triage
@@ -52,7 +51,6 @@ __all__ = [
     "WITHDRAWN_KIND",
     "RoundsInSlack",
     "_reactions_shown",
-    "reacts_as_bot",
     "sweep_rounds",
 ]
 
