@@ -39,6 +39,7 @@ from bot.ack import Fallbacks
 from bot.app import INSTALL_PATH, REDIRECT_PATH
 from bot.commands import CATALOGUE, parse
 from bot.rituals import drafts as draft_rules
+from bot.rituals.people import ensure_person
 from bot.sandbox import ApiCall, FakeSlack, HttpResult, SlackDriver
 from bot.sandbox.payloads import action, base_interaction, user_of
 from bot.web import EVENTS_PATH
@@ -985,6 +986,10 @@ FORGED: list[Forged] = [
                                           "thread_ts": a.retro_ts}, replies=False),
     Forged("event", "app_home_opened", lambda a: {"type": "app_home_opened", "user": DEV, "tab": "home",
                                                   "channel": "D0SECOND"}),
+    # a profile change told by the second workspace, about someone of the first: the first's people stay as they are
+    Forged("event", "user_change", lambda a: {"type": "user_change", "user": {
+        "id": "U0BEN", "tz": "Pacific/Kiritimati", "deleted": True,
+        "profile": {"status_text": "Taken over", "status_emoji": ":palm_tree:"}}}, replies=False),
     Forged("shortcut", "add_to_backlog", lambda a: ("C0ROCKET", a.created_ts)),
     # last: the second workspace goes away, and the first stays installed
     Forged("event", "tokens_revoked", lambda a: {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADA"],
@@ -1107,6 +1112,10 @@ def test_a_second_workspace_sees_and_changes_nothing_of_the_first_whatever_it_se
     first = first_workspace(driver, slack, db)
     second_workspace(driver, slack, db)
     quiet(slack)  # the triage's posts are out
+    with db.transaction() as session:  # someone the first workspace's bot writes to: a user_change probe names him
+        ensure_person(session, workspace_id=first.workspace_id, user_id="U0BEN", now=datetime.now(UTC)).timezone = (
+            "America/New_York"
+        )
     before = fingerprint(db, workspace_id=first.workspace_id, slack_team_id=FIRST)
     votes = stored_votes(db)
     boundary = Boundary(driver, slack, first)
