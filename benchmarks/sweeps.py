@@ -83,5 +83,5 @@ def _one_pass(sweeper: Sweeper, db: Database, now: datetime, later: datetime) ->
             return elapsed, reads
         assert len(due) <= BATCH
         with db.transaction() as session:  # handled: planned for next week
-            ids = [row_id for _what, row_id in due]
+            ids = [item.row_id for item in due]
             session.execute(update(Schedule).where(Schedule.id.in_(ids)).values(due_at=later))
