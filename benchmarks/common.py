@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -110,7 +111,8 @@ class Child:
             return self.peak_mb
         pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
         if pid == 0:  # still running
-            self.process.terminate()
+            # a signal of our own: Popen.terminate() would reap a child that ended meanwhile, and wait4 find none
+            os.kill(self.process.pid, signal.SIGTERM)
             deadline = time.monotonic() + grace
             while (found := os.wait4(self.process.pid, os.WNOHANG))[0] == 0:
                 if time.monotonic() > deadline:
@@ -119,6 +121,16 @@ class Child:
                     break
                 time.sleep(0.05)
             pid, status, usage = found
+        return self._ended(status, usage)
+
+    def wait(self) -> float:
+        """Wait for it to end on its own; its peak resident memory in MB."""
+        if self.peak_mb is None:
+            _pid, status, usage = os.wait4(self.process.pid, 0)
+            self._ended(status, usage)
+        return self.peak_mb
+
+    def _ended(self, status: int, usage) -> float:
         self.process.returncode = os.waitstatus_to_exitcode(status)
         self.peak_mb = usage.ru_maxrss / 1024  # kB on Linux
         return self.peak_mb

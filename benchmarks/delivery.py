@@ -82,7 +82,7 @@ def run(
             output = child.process.stdout.read().decode()
         finally:
             child.process.stdout.close()
-            peak = child.stop()
+            peak = child.wait()
         wall = time.monotonic() - started
         calls = fake.calls
         posted = [c for c in calls if c.method == "chat.postMessage" and c.ok]

@@ -57,7 +57,7 @@ def run(backend: str, database_url: str, *, log: Path, dms: int = DMS, limits: d
             output = child.process.stdout.read().decode()
         finally:
             child.process.stdout.close()
-            peak = child.stop()
+            peak = child.wait()
         wall = time.monotonic() - started
         calls = fake.calls_to("chat.postMessage")
         posted = [c for c in calls if c.ok]

@@ -188,7 +188,7 @@ def test_no_reminder_goes_to_an_owner_who_set_an_away_status_or_left_after_their
 ):
     team = due_team(db, slack, 3)
     driver = request.getfixturevalue("driver")
-    away, gone, present = team.owners
+    away, gone, _present = team.owners
     sweep = sweeper(slack, database_url, db)
     assert sweep.run(team.now) == {"sent": 3}
 
