@@ -119,6 +119,11 @@ def remember_profile(session: Session, *, workspace_id: int, profile: Profile, n
     """Keep what Slack said about someone; their zone stays as it was when Slack gives none (or `fallback_zone`,
     the team's, when none was ever known)."""
     person = ensure_person(session, workspace_id=workspace_id, user_id=profile.user_id, now=now)
+    _keep(person, profile, now, fallback_zone=fallback_zone)
+    return person
+
+
+def _keep(person: Person, profile: Profile, now: datetime, *, fallback_zone: str | None = None) -> None:
     zone = profile.timezone or person.timezone or fallback_zone
     values = {
         "timezone": zone, "deactivated": profile.deactivated, "is_bot": profile.is_bot,
@@ -129,7 +134,6 @@ def remember_profile(session: Session, *, workspace_id: int, profile: Profile, n
         if getattr(person, name) != value:
             setattr(person, name, value)
     person.profile_read_at = now
-    return person
 
 
 def remember_profiles(session: Session, *, workspace_id: int, profiles: list[Profile], now: datetime) -> int:
@@ -139,8 +143,8 @@ def remember_profiles(session: Session, *, workspace_id: int, profiles: list[Pro
     known = session.scalars(
         select(Person).where(Person.workspace_id == workspace_id, Person.user_id.in_(list(by_id)))
     ).all()
-    for person in known:
-        remember_profile(session, workspace_id=workspace_id, profile=by_id[person.user_id], now=now)
+    for person in known:  # read with the page, not one query each
+        _keep(person, by_id[person.user_id], now)
     return len(known)
 
 
