@@ -48,6 +48,10 @@ def test_postgres_urls_are_normalised_to_psycopg():
         ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "not both"),
+        ({"SLACK_RATE_LIMITS": "chat.postMessage"}, "SLACK_RATE_LIMITS: expected method=calls_per_minute"),
+        ({"SLACK_RATE_LIMITS": "users.list=lots"}, "SLACK_RATE_LIMITS: users.list: 'lots' is not a whole number"),
+        ({"SENDERS": "0"}, "SENDERS must be a whole number from 1 to 256"),
+        ({"SENDERS": "many"}, "SENDERS"),
     ],
 )
 def test_bad_values_name_the_variable(env, names):
@@ -66,3 +70,11 @@ def test_secrets_are_not_in_the_repr():
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-very-secret", "SLACK_SIGNING_SECRET": "shh-secret"})
     assert "xoxb-very-secret" not in repr(settings)
     assert "shh-secret" not in repr(settings)
+
+
+def test_pacing_and_senders_have_defaults_and_take_overrides():
+    default = Settings.from_env({})
+    assert default.senders == 16 and default.rate_limits.per_minute["chat.postMessage"] == 600
+    chosen = Settings.from_env({"SENDERS": "4", "SLACK_RATE_LIMITS": "chat.postMessage=300"})
+    assert chosen.senders == 4 and chosen.rate_limits.per_minute["chat.postMessage"] == 300
+    assert Settings.from_env({"SLACK_RATE_LIMITS": "off"}).rate_limits.per_minute == {}
