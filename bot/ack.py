@@ -40,6 +40,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from bot import metrics
 from bot.render import render_message, render_view
 from storage.db import request_abandoned
 
@@ -50,6 +51,7 @@ ACK_DEADLINE = 2.5
 SLOT_WAIT = 1.0  # seconds a request may wait for a free dispatch slot (a burst on SQLite's one writer takes turns)
 NOTICE_TIMEOUT = 5  # seconds a fallback's message to Slack may take; it is a courtesy, never retried
 NOTICE_BACKLOG = 100
+FALLBACK = "okr_fallback"  # the attribute a fallback answer carries: why it was given
 
 
 class Reason(enum.Enum):
@@ -88,6 +90,7 @@ class Workers(Executor):
         with self._idle:
             if self._pending >= self.size + self.backlog:
                 self.dropped += 1
+                metrics.WORK_DROPPED.inc()
                 log.warning("the listener pool is full: work after an ack was dropped",
                             extra={"pending": self._pending})  # fmt: skip
                 future: Future = Future()
@@ -176,6 +179,11 @@ class Fallbacks:
         self.notices = notices
 
     def answer(self, body: dict[str, Any], reason: Reason) -> BoltResponse:
+        response = self._answer(body, reason)
+        setattr(response, FALLBACK, reason.value)  # counted as such (bot/metrics.py), not as an answer like any other
+        return response
+
+    def _answer(self, body: dict[str, Any], reason: Reason) -> BoltResponse:
         if not isinstance(body, dict):
             return BoltResponse(status=503, body="")
         kind = body.get("type")
@@ -251,7 +259,16 @@ class AckGate:
         self.fallen_back: dict[str, int] = {"no_slot": 0, "no_worker": 0, "deadline": 0}
 
     def dispatch(self, run: Callable[[BoltRequest], BoltResponse], request: BoltRequest) -> BoltResponse:
+        """Bolt's dispatch of `request` by `run`, or a fallback at the deadline; counted by kind and outcome."""
         started = time.monotonic()
+        response = self._dispatch(run, request, started)
+        metrics.answered(metrics.request_kind(request.body), response.status, started,
+                         fallback=getattr(response, FALLBACK, None))  # fmt: skip
+        return response
+
+    def _dispatch(
+        self, run: Callable[[BoltRequest], BoltResponse], request: BoltRequest, started: float
+    ) -> BoltResponse:
         body = request.body if isinstance(request.body, dict) else {}
         if not self._signed(request):
             return run(request)  # Bolt refuses it before touching anything slow
@@ -295,6 +312,11 @@ class AckGate:
                     return response
             return self._fall_back(body, "deadline")
 
+    def in_flight(self) -> int:
+        """Requests being dispatched now (received, not answered yet)."""
+        with self._lock:
+            return len(self._running)
+
     def _stuck(self, now: float) -> bool:
         """Every slot is held by a dispatch that began longer than `SLOT_WAIT` ago."""
         with self._lock:
@@ -312,7 +334,9 @@ class AckGate:
         self.fallen_back[why] += 1
         log.warning("a %s request was answered without its work: %s", body.get("type") or "command", _WHY[why],
                     extra={"why": why})  # fmt: skip
-        return self.fallbacks.answer(body, Reason.BUSY)
+        response = self.fallbacks.answer(body, Reason.BUSY)
+        setattr(response, FALLBACK, why)
+        return response
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

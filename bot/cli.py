@@ -26,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if settings.clock_start is not None:
             clock.set_now(settings.clock_start)
             log.warning("the bot's clock starts at %s (OKR_CLOCK_START), not the machine's", settings.clock_start)
+        warning = settings.database_warning()
+        if warning is not None and args.run in (_serve, _socket, _sweep, _scheduler, _start):
+            log.warning(warning)
         return args.run(settings, args)
     except SettingsError as error:
         print(f"okr-bot: {error}", file=sys.stderr)
@@ -48,7 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run, uses_settings=uses_settings)
         return sub
 
-    serve = command("serve", _serve, "serve Slack over HTTP on PORT (POST /slack/events, GET /healthz)")
+    serve = command(
+        "serve", _serve, "serve Slack over HTTP on PORT (POST /slack/events; GET /livez, /readyz and /metrics), and "
+        "sweep every minute unless SCHEDULER=off",
+    )  # fmt: skip
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
     serve.add_argument(
         "--threads", type=_positive, default=16,
@@ -59,13 +65,20 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=32,
         help="threads running the work after each answer to Slack (default: 32)",
     )  # fmt: skip
-    command("socket", _socket, "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+    command(
+        "socket", _socket, "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN), serve GET /livez, /readyz and "
+        "/metrics on PORT, and sweep every minute unless SCHEDULER=off",
+    )  # fmt: skip
+    command(
+        "scheduler", _scheduler, "only sweep: send what is due every minute (check-ins, reminders, summaries, rounds, "
+        "resets, digests), with GET /livez, /readyz and /metrics on PORT; for a replica of its own",
+    )  # fmt: skip
     command("migrate", _migrate, "upgrade the database to the latest schema")
     command("sandbox", _sandbox, "try the bot against a local fake Slack, typing /okr commands in the terminal")
     command("start", _start, "migrate, then serve Slack if credentials are set, or start the sandbox")
     purge = command("purge-workspace", _purge, "delete every row a workspace owns (after an uninstall)")
     purge.add_argument("slack_team_id", help="the workspace's Slack team id, e.g. T0123ABCD")
-    command("sweep", _sweep, "send what is due now (check-in DMs, reminders, summaries) once, then exit")
+    command("sweep", _sweep, "send what is due now (check-in DMs, reminders, summaries…) once, then exit")
     lint = command("lint", _lint, "coach the OKRs in a YAML file, as the bot coaches a draft", uses_settings=False)
     lint.add_argument("file", metavar="FILE", help="the YAML file, or - to read standard input")
     lint.add_argument("--json", action="store_true", help="print the findings as a JSON list")
@@ -108,53 +121,50 @@ def _migrate(settings: Settings, _args) -> int:
 
 
 def _sweep(settings: Settings, _args) -> int:
-    from bot import scheduler
-    from storage.db import Database
+    from bot import scheduler, shutdown
+    from storage.claims import push_back_all
 
     if settings.mode is Mode.SANDBOX:
         raise SettingsError("A sweep sends Slack messages: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET) first.")
     _require_migrated(settings)
-    db = Database(settings.database_url)
+    db = _database(settings)
+    sweeper = scheduler.sweeper(settings, db)
+    stop = shutdown.Shutdown(settings.shutdown_grace, last_words=lambda: push_back_all(db, sweeper.worker)).install()
     try:
-        report = scheduler.sweeper(settings, db).run()
+        report = sweeper.run()
     finally:
+        if shutdown.STOPPING.is_set():
+            stop.finish()
         db.dispose()
     print(", ".join(f"{what}: {count}" for what, count in sorted(report.items())) or "nothing was due")
     return 1 if report.get("error") else 0
 
 
 def _serve(settings: Settings, args) -> int:
-    import waitress
-
-    from bot import scheduler
+    from bot.serving import serve_http
 
     settings.require_http_credentials()
     app, db = _build(settings, workers=args.workers, slots=max(1, args.threads // 2))
-    from bot.web import make_wsgi_app
-
-    scheduler.start(settings, db)
-    log.info("serving Slack over HTTP", extra={"port": settings.port, "mode": settings.mode.value})
-    waitress.serve(
-        make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret),
-        host=args.host,
-        port=settings.port,
-        threads=args.threads,
-        ident="okr-bot",
-    )
-    return 0
+    return serve_http(settings, app, db, host=args.host, threads=args.threads)
 
 
 def _socket(settings: Settings, _args) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot import scheduler
+    from bot.serving import serve_socket
 
     settings.require_socket_credentials()
     app, db = _build(settings)
-    scheduler.start(settings, db)
-    log.info("connecting to Slack over Socket Mode")
-    SocketModeHandler(app, settings.slack_app_token).start()
-    return 0
+    return serve_socket(settings, app, db)
+
+
+def _scheduler(settings: Settings, _args) -> int:
+    from bot.serving import run_scheduler
+
+    if settings.mode is Mode.SANDBOX:
+        raise SettingsError("The scheduler sends Slack messages: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET).")
+    if not settings.scheduler:
+        raise SettingsError("`okr-bot scheduler` only sweeps, and SCHEDULER=off says not to: unset SCHEDULER.")
+    _require_migrated(settings)
+    return run_scheduler(settings, _database(settings))
 
 
 def _sandbox(settings: Settings, _args) -> int:
@@ -199,11 +209,20 @@ def _purge(settings: Settings, args) -> int:
 def _build(settings: Settings, *, workers: int = 32, slots: int = 8):
     from bot.ack import Workers
     from bot.app import build_app
-    from storage.db import Database
 
     _require_migrated(settings)
-    db = Database(settings.database_url)
+    db = _database(settings)
     return build_app(settings, db, workers=Workers(workers), slots=slots), db
+
+
+def _database(settings: Settings):
+    """The process's database, its driver's errors counted (/metrics)."""
+    from bot import metrics
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    metrics.watch_database(db.engine)
+    return db
 
 
 def _require_migrated(settings: Settings) -> None:

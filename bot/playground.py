@@ -452,7 +452,7 @@ def run_playground(
         pass
     finally:
         if background is not None:
-            background.shutdown(wait=False)
+            background.stop()
         server.stop()
         app.close()
         listeners.shutdown(wait=True, cancel_futures=True)

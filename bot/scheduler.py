@@ -17,7 +17,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from bot.delivery import pacing
 from bot.settings import Mode, Settings
 from bot.slack import web_client
-from bot.sweep import ClientFor, Sweeper
+from bot.sweep import ClientFor, Sweeper, SweepWatch
 from storage.db import Database
 from storage.models import Workspace
 
@@ -46,7 +46,28 @@ def sweeper(settings: Settings, db: Database) -> Sweeper:
     return Sweeper(db, client_for(settings, db), senders=settings.senders)
 
 
-def start(settings: Settings, db: Database) -> BackgroundScheduler | None:
+class Sweeps:
+    """The minute sweep running in this process: stopped, and waited for, when the process stops."""
+
+    def __init__(self, scheduler: BackgroundScheduler, sweeper: Sweeper) -> None:
+        self.scheduler = scheduler
+        self.sweeper = sweeper
+
+    @property
+    def watch(self) -> SweepWatch:
+        return self.sweeper.watch
+
+    def stop(self) -> None:
+        """No new sweep from now on (one running sees bot.shutdown.STOPPING and ends early)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def wait(self, timeout: float) -> bool:
+        """True once no sweep is running, False if one still is after `timeout` seconds."""
+        return self.watch.idle.wait(timeout)
+
+
+def start(settings: Settings, db: Database) -> Sweeps | None:
     """Run the sweep at the start of every minute, in a background thread; None when SCHEDULER=off."""
     if not settings.scheduler:
         log.info("scheduler off (SCHEDULER=off): this process sends no scheduled messages")
@@ -54,8 +75,9 @@ def start(settings: Settings, db: Database) -> BackgroundScheduler | None:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per minute: the sweep logs its own
     scheduler = BackgroundScheduler(timezone=UTC)
+    sweeps = sweeper(settings, db)
     scheduler.add_job(
-        sweeper(settings, db).run,
+        sweeps.run,
         CronTrigger(second=0, timezone=UTC),
         id="sweep",
         max_instances=1,  # a slow sweep is not started twice in one process
@@ -64,4 +86,4 @@ def start(settings: Settings, db: Database) -> BackgroundScheduler | None:
     )
     scheduler.start()
     log.info("scheduler started: a sweep every minute")
-    return scheduler
+    return Sweeps(scheduler, sweeps)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.delivery.pacing import Limits
 from bot.delivery.senders import SENDERS
+from bot.shutdown import GRACE
 
 DEFAULT_DATABASE_URL = "sqlite:///okr-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -56,6 +57,10 @@ class Settings:
     rate_limits: Limits = field(default_factory=Limits)
     # SENDERS: threads sending scheduled messages at once in this process (bot/delivery/senders.py)
     senders: int = SENDERS
+    # SHUTDOWN_GRACE: seconds a stopping process has to finish what it received before it exits (bot/shutdown.py)
+    shutdown_grace: float = GRACE
+    # DATABASE_URL was not set, so database_url is the default SQLite file
+    database_url_defaulted: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -95,6 +100,8 @@ class Settings:
             clock_start=_parse_instant(get("OKR_CLOCK_START"), "OKR_CLOCK_START"),
             rate_limits=_parse_limits(get("SLACK_RATE_LIMITS")),
             senders=_parse_senders(get("SENDERS")),
+            shutdown_grace=_parse_grace(get("SHUTDOWN_GRACE")),
+            database_url_defaulted=get("DATABASE_URL") is None,
         )
         settings._check_combinations()
         return settings
@@ -120,6 +127,17 @@ class Settings:
             )
         if not self.slack_signing_secret:
             raise SettingsError("SLACK_SIGNING_SECRET is required to verify requests from Slack.")
+
+    def database_warning(self) -> str | None:
+        """What to say loudly at start when Slack credentials are set but DATABASE_URL is not."""
+        if self.mode is Mode.SANDBOX or not self.database_url_defaulted:
+            return None
+        return (
+            f"DATABASE_URL is not set, so the bot keeps everything in the SQLite file {self.database_url.database} in "
+            "the working directory. That is fine on one machine with a disk that persists; in a container or with "
+            "several replicas, set DATABASE_URL to PostgreSQL (postgresql://user:password@host:5432/okr), or the "
+            "teams' OKRs are lost with the container."
+        )
 
     def require_socket_credentials(self) -> None:
         if not (self.slack_app_token and self.slack_bot_token):
@@ -203,6 +221,18 @@ def _parse_senders(raw: str | None) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 256:
         raise SettingsError(f"SENDERS must be a whole number from 1 to 256, not {raw!r}.")
     return int(raw)
+
+
+def _parse_grace(raw: str | None) -> float:
+    if raw is None:
+        return GRACE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 600:
+        raise SettingsError(f"SHUTDOWN_GRACE must be a number of seconds from 1 to 600, not {raw[:40]!r}.")
+    return seconds
 
 
 def _parse_switch(raw: str | None, name: str) -> bool:

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry import builtin_handlers
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+
+from bot import metrics
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +56,10 @@ class Delivery:
         return self.outcome is Outcome.SENT
 
 
-class ServerErrorRetryHandler(RetryHandler):
-    """Retry Slack's transient 5xx answers with backoff (slack-sdk retries only connection errors)."""
+class ServerErrorRetryHandler(builtin_handlers.ServerErrorRetryHandler):
+    """slack-sdk's retry of Slack's transient 5xx answers, with backoff, widened from 500 and 503 to every 5xx: a
+    502 or 504 from Slack's edge is as transient, and the request's client only makes calls that are safe to make
+    twice (a message meant to go out once goes through a `OnceClient`)."""
 
     def __init__(self, max_retry_count: int = 2) -> None:
         super().__init__(max_retry_count=max_retry_count, interval_calculator=BackoffRetryIntervalCalculator(0.5))
@@ -69,13 +75,71 @@ class ServerErrorRetryHandler(RetryHandler):
         return response is not None and response.status_code >= 500
 
 
-class OnceClient(WebClient):
+class CountedRateLimits(RateLimitErrorRetryHandler):
+    """slack-sdk's wait on a 429's Retry-After, counted (bot/metrics.py) before it waits."""
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is not None:
+            method = request.url.rsplit("/", 1)[-1].split("?", 1)[0]
+            metrics.rate_limited(method, _retry_after(response.headers))
+        super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)
+
+
+def _retry_after(headers: dict[str, Any]) -> float:
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+class SlackClient(WebClient):
+    """slack-sdk's client, each Web API call counted and timed by method and outcome (bot/metrics.py)."""
+
+    def api_call(self, api_method: str, **kwargs: Any):  # slack_sdk's name and signature
+        started, outcome = time.monotonic(), "ok"
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            status = error.response.status_code
+            outcome = "ratelimited" if status == 429 else "server_error" if status >= 500 else "refused"
+            raise
+        except Exception:
+            outcome = "unreachable"
+            raise
+        finally:
+            metrics.slack_call(api_method, outcome, time.monotonic() - started)
+
+
+def counted(client: WebClient) -> WebClient:
+    """`client` itself when its calls are counted, else a `SlackClient` with its token, address and retries (Bolt
+    gives each request a plain client of its own)."""
+    if isinstance(client, SlackClient):
+        return client
+    return SlackClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy,
+        headers=dict(client.headers or {}), team_id=(client.default_params or {}).get("team_id"),
+        logger=client.logger, retry_handlers=list(client.retry_handlers or []),
+    )  # fmt: skip
+
+
+class OnceClient(SlackClient):
     """A client that never sends a call twice: it waits out a 429 (Slack did nothing, so trying again is safe)
     and retries nothing else. Slack may have posted a message before its answer got lost (a 5xx, a dropped
     connection), so every message meant to go out once is sent with one of these (bot/delivery/posting.py checks)."""
 
     def __init__(self, *, retry_handlers: list[RetryHandler] | None = None, **kwargs: Any) -> None:
-        handlers = [RateLimitErrorRetryHandler(max_retry_count=3)] if retry_handlers is None else list(retry_handlers)
+        handlers = [CountedRateLimits(max_retry_count=3)] if retry_handlers is None else list(retry_handlers)
         if not _waits_out_rate_limits_only(handlers):
             raise TypeError("a OnceClient retries 429s only: another retry handler could send a message twice")
         super().__init__(retry_handlers=handlers, **kwargs)
@@ -120,10 +184,10 @@ def web_client(*, base_url: str, token: str | None = None, timeout: int = 10, re
     if not resend:
         return OnceClient(token=token, base_url=base_url, timeout=timeout)
     handlers: list[RetryHandler] = [
-        ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
+        ConnectionErrorRetryHandler(max_retry_count=2), CountedRateLimits(max_retry_count=3),
         ServerErrorRetryHandler(),
     ]  # fmt: skip
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
+    return SlackClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def deliver(call: Callable[..., Any], /, **kwargs: Any) -> Delivery:

@@ -24,16 +24,17 @@ records earlier weeks as skipped (`stale`).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
-from bot import clock
+from bot import clock, metrics, shutdown
 from bot.delivery.digests import sweep_news
 from bot.delivery.pacing import Pacer
 from bot.delivery.resets import sweep_resets
@@ -76,6 +77,47 @@ def _past(column, key: tuple[datetime, int] | None) -> list:
     return [column >= moment, or_(column > moment, Schedule.id > row_id)]
 
 
+class SweepWatch:
+    """When this process's sweeps began, last moved on and ended, on the monotonic clock: what its readiness says
+    (bot/health.py). A sweep that takes long (a Monday's thousands of DMs at Slack's limits) is alive as long as it
+    moves on."""
+
+    def __init__(self) -> None:
+        self.created = time.monotonic()
+        self.running_since: float | None = None
+        self.last_progress: float | None = None
+        self.last_finished: float | None = None
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def began(self) -> None:
+        self.idle.clear()
+        self.running_since = self.last_progress = time.monotonic()
+
+    def progressed(self) -> None:
+        self.last_progress = time.monotonic()
+
+    def ended(self, *, ok: bool) -> None:
+        if ok:
+            self.last_finished = time.monotonic()
+        self.running_since = None
+        self.idle.set()
+
+    def behind(self, stale: float) -> str | None:
+        """Why this process's sweeps look stuck or dead, or None when a sweep finished, or moved on, within `stale`
+        seconds (or the process is younger than that)."""
+        now = time.monotonic()
+        if self.running_since is not None and now - (self.last_progress or self.running_since) <= stale:
+            return None
+        if now - (self.last_finished or self.created) <= stale:
+            return None
+        if self.running_since is not None:
+            return f"the sweep running has not moved on for {now - (self.last_progress or self.running_since):.0f} s"
+        if self.last_finished is None:
+            return f"no sweep has finished in the {now - self.created:.0f} s since the process started"
+        return f"the last sweep finished {now - self.last_finished:.0f} s ago"
+
+
 class Sweeper:
     def __init__(
         self,
@@ -92,11 +134,27 @@ class Sweeper:
         self.worker = worker or worker_name()
         self.senders = Senders(senders, per_workspace)
         self.pacer = pacer
+        self.watch = SweepWatch()
 
     def run(self, now: datetime | None = None) -> Counter[str]:
-        """Do everything due at `now` (default: the current time); returns how each item ended."""
-        now = now or clock.now()
+        """Do everything due at `now` (default: the current time); returns how each item ended. A process that starts
+        stopping meanwhile (bot/shutdown.py) ends the sweep early: what is left stays due, unclaimed."""
         started = time.monotonic()
+        self.watch.began()
+        outcome = "failed"
+        try:
+            report = self._run(now or clock.now(), started)
+            outcome = "stopped" if shutdown.STOPPING.is_set() else "finished"
+            return report
+        finally:
+            metrics.SWEEPS.labels(outcome).inc()
+            metrics.SWEEP_SECONDS.observe(time.monotonic() - started)
+            self.watch.ended(ok=outcome != "failed")
+            if outcome == "finished":
+                metrics.SWEEP_FINISHED_AT.set_to_current_time()
+                self._count_due()
+
+    def _run(self, now: datetime, started: float) -> Counter[str]:
 
         # claims are stamped with the time they are taken, not when the sweep began: a sweep slowed by rate
         # limits must not hold claims that look older than they are, or another replica would take them over
@@ -107,20 +165,51 @@ class Sweeper:
         report: Counter[str] = Counter()
         after = Cursor()
         asking: set[int] = set()  # workspaces with check-ins due
-        while True:
+        while not shutdown.STOPPING.is_set():
             due, after = self._due(now, after)
             if not due:
                 break
             asking |= {d.workspace_id for d in due if d.what == ScheduleKind.CHECKIN.value}
             steps = {ScheduleKind.CHECKIN.value: checkins.dm, ScheduleKind.SUMMARY.value: checkins.summary,
                      "reminder": checkins.reminder}  # fmt: skip
-            work = [(d.workspace_id, _guarded(steps[d.what], d, now)) for d in due]
+            work = [(d.workspace_id, _guarded(steps[d.what], d, now, self.watch)) for d in due]
             report.update(self.senders.run(work))
         for sweep in (sweep_rounds, sweep_resets, sweep_news):
+            if shutdown.STOPPING.is_set():
+                return report
             report.update(sweep(self.db, self.client_for, now=now, worker=self.worker, clock=stamp))
+            self.watch.progressed()
+        if shutdown.STOPPING.is_set():
+            return report
         self._read_people(checkins, asking, now)
         self._forget_old_deliveries(now)
         return report
+
+    def _count_due(self) -> None:
+        """What is due and still not sent after a sweep, for /metrics: a sweep that cannot keep up shows here."""
+        now = clock.now()
+        try:
+            with self.db.read() as session:
+                sends = session.execute(
+                    select(Schedule.kind, func.count(), func.min(Schedule.due_at))
+                    .where(Schedule.due_at <= now)
+                    .group_by(Schedule.kind)
+                ).all()
+                reminders, oldest_reminder = session.execute(
+                    select(func.count(), func.min(Schedule.remind_at)).where(Schedule.remind_at <= now)
+                ).one()
+        except Exception:
+            log.exception("could not count what is still due")
+            return
+        for kind in ScheduleKind:
+            metrics.DUE_ROWS.labels(kind.value).set(0)
+        oldest = [oldest_reminder] if oldest_reminder is not None else []
+        for kind, count, first in sends:
+            metrics.DUE_ROWS.labels(kind.value).set(count)
+            oldest.append(first)
+        metrics.DUE_ROWS.labels("reminder").set(reminders)
+        since = min(m if m.tzinfo else m.replace(tzinfo=UTC) for m in oldest) if oldest else now
+        metrics.DUE_OLDEST_SECONDS.set(max(0.0, (now - since).total_seconds()))
 
     def _read_people(self, checkins: Summaries, workspace_ids: set[int], now: datetime) -> None:
         """Read each workspace's people in bulk when the last read is a day old, all workspaces at once: next week's
@@ -182,12 +271,16 @@ class Sweeper:
         return due + [Due("reminder", row_id, workspace_id) for row_id, _at, workspace_id in reminders], moved
 
 
-def _guarded(step: Callable[[int, datetime], str], due: Due, now: datetime) -> Callable[[], str]:
+def _guarded(step: Callable[[int, datetime], str], due: Due, now: datetime, watch: SweepWatch) -> Callable[[], str]:
     def run() -> str:
+        if shutdown.STOPPING.is_set():
+            return "stopped"  # left due, unclaimed: the next sweep (of any process) sends it
         try:
             return step(due.row_id, now)
         except Exception:  # one broken row must not stop the others
             log.exception("a scheduled send failed", extra={"what": due.what, "row": due.row_id})
             return "error"
+        finally:
+            watch.progressed()
 
     return run

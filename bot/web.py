@@ -1,4 +1,5 @@
-"""The WSGI application served in production: Slack's endpoint, OAuth pages and a health check."""
+"""The WSGI application served in production: Slack's endpoint, OAuth pages, and the operator's probes and metrics
+(bot/health.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import json
 import logging
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,6 +17,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 
+from bot import metrics
+from bot.health import Readiness, operations
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -26,19 +27,22 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
 
 
-def make_wsgi_app(app: App, db: Database, *, signing_secret: str):
-    """Route `/healthz` to a database check and everything else to Bolt's adapter."""
+def make_wsgi_app(app: App, db: Database, *, signing_secret: str, readiness: Readiness | None = None):
+    """Route the operator's paths (`/livez`, `/readyz`, `/healthz`, `/metrics`) to bot/health.py, and everything else
+    to Bolt's adapter. `readiness` also watches this process's sweeps when it runs them."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)
-    health = HealthCheck(db)
+    operator = operations(readiness or Readiness(db))
 
     def wsgi(environ: dict[str, Any], start_response) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            return health(start_response)
+        answered = operator(environ, start_response)
+        if answered is not None:
+            return answered
         if path == EVENTS_PATH and method == "POST":
             refusal = _refuse_malformed(environ)
             if refusal is not None:
+                metrics.REQUESTS.labels("other", "refused").inc()
                 return _text(start_response, *refusal)
             if _oddly_shaped(environ["wsgi.input"].getvalue(), environ.get("CONTENT_TYPE") or ""):
                 return _unreadable(environ, start_response, verifier)
@@ -179,43 +183,6 @@ def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVeri
 def _text(start_response, status: str, message: str) -> list[bytes]:
     body = message.encode()
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-class HealthCheck:
-    """`GET /healthz`: 200 when the database answers a trivial query within `TIMEOUT` seconds, else 503.
-
-    The query runs on a thread of its own, so a database that hangs (rather than refuses) cannot hold the check, or
-    the HTTP thread answering it, for longer than that; while a query is still stuck, later checks say 503 at once.
-    """
-
-    TIMEOUT = 2.0
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okr-health")
-        self._running: Future | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, start_response) -> list[bytes]:
-        with self._lock:
-            if self._running is None or self._running.done():
-                self._running = self._pool.submit(self._db.ping)
-            running = self._running
-        try:
-            running.result(timeout=self.TIMEOUT)
-        except FutureTimeout:
-            log.warning("health check failed", extra={"error": "the database did not answer in time"})
-            return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "not answering"})
-        except Exception as error:  # any failure to answer means "not healthy"; the reason goes to the log
-            log.warning("health check failed", extra={"error": type(error).__name__})
-            return _json(start_response, "503 Service Unavailable", {"ok": False, "database": "unreachable"})
-        return _json(start_response, "200 OK", {"ok": True, "database": "ok"})
-
-
-def _json(start_response, status: str, payload: dict[str, Any]) -> list[bytes]:
-    body = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 from bot import clock
 from bot.ack import Fallbacks, Reason, form_refusal, json_answer
 from bot.rituals.workspaces import ensure_workspace
+from bot.slack import counted
 from handlers.replies import OnceRespond, ephemeral
 from storage.db import UNAVAILABLE, Database, cause
 from storage.models import Workspace
@@ -34,6 +35,7 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
 
     def attach(body: dict, context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         context["db"] = db
+        context["client"] = counted(context.client)  # Bolt's client for this request, its calls counted (/metrics)
         slack_team_id = context.team_id or context.enterprise_id
         if not isinstance(slack_team_id, str) or not 0 < len(slack_team_id) <= 32:
             return refused(body, "no_workspace")  # no workspace, or not one Slack would name: nothing is written

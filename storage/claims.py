@@ -145,3 +145,23 @@ def _find(workspace_id: int, kind: str, key: str):
     return select(SendClaim).where(
         SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key
     )
+
+
+def push_back_all(db: Database, worker: str) -> int:
+    """Hand back every claim `worker` still holds (a process stopping): each is left as abandoned, to be taken over
+    at the next sweep, which looks in Slack first, since a send in flight may or may not have gone out."""
+    with db.transaction() as session:
+        held = session.execute(
+            select(SendClaim.id, SendClaim.claimed_at).where(
+                SendClaim.claimed_by == worker, SendClaim.state == ClaimState.CLAIMED
+            )
+        ).all()
+        for claim_id, claimed_at in held:
+            session.execute(
+                update(SendClaim)
+                .where(SendClaim.id == claim_id, SendClaim.claimed_at == claimed_at, SendClaim.claimed_by == worker)
+                .values(claimed_at=claimed_at - LEASE)
+            )
+    if held:
+        log.warning("handed back claims still held at exit", extra={"count": len(held)})
+    return len(held)

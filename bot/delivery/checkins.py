@@ -16,6 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import metrics
 from bot.delivery.sends import ClaimedSends, SendState, Sent
 from bot.render import render_message
 from bot.rituals import schedule
@@ -136,7 +137,10 @@ class CheckIns(ClaimedSends):
 
     def _skip(self, workspace_id: int, key: str, outcome: str, now: datetime) -> None:
         with self.db.transaction() as session:
-            record_skip(session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome, now=now)
+            skipped = record_skip(session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome,
+                                  now=now)  # fmt: skip
+        if skipped:
+            metrics.send(CHECKIN_KIND, "skipped")
 
     # when Slack says no -----------------------------------------------------------------------------------
 

@@ -31,7 +31,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import OnceClient, once_only
+from bot import metrics, shutdown
+from bot.slack import OnceClient, SlackClient, once_only
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class Pacer:
         limits: Limits | None = None,
         *,
         clock: Callable[[], float] = lambda: time.clock_gettime(time.CLOCK_MONOTONIC),
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = shutdown.pause,
     ) -> None:
         self.limits = limits or Limits()
         self._clock, self._sleep = clock, sleep
@@ -164,6 +165,8 @@ class Pacer:
             for window in windows:
                 window.book(at)
             self.waited += at - now
+        if at > now:
+            metrics.PACED_SECONDS.inc(at - now)
         return at - now
 
     def wait(self, workspace: str, method: str, channel: str | None = None) -> None:
@@ -178,6 +181,7 @@ class Pacer:
             key = (workspace, method)
             self._blocked[key] = max(self._blocked.get(key, until), until)
             self.rate_limited += 1
+        metrics.rate_limited(method, retry_after)
         log.warning("slack rate-limited a method; waiting", extra={"method": method, "retry_after": retry_after})
 
     def _windows_of(self, key: tuple[str, ...], shape, now: float) -> list[_Window]:
@@ -201,7 +205,11 @@ class PacedClient(OnceClient):
     def api_call(self, api_method: str, **kwargs: Any):  # slack_sdk's name and signature
         channel = _channel_of(kwargs)
         for attempt in range(1, RETRY_TRIES + 1):
-            self.pacer.wait(self.workspace, api_method, channel)
+            try:
+                self.pacer.wait(self.workspace, api_method, channel)
+            except shutdown.Stopped:
+                metrics.slack_call(api_method, "stopped", 0.0)
+                raise
             try:
                 return super().api_call(api_method, **kwargs)
             except SlackApiError as error:
@@ -246,7 +254,7 @@ def paced(client: WebClient, pacer: Pacer, workspace: str | None = None) -> Once
     workspace = workspace or client.token or ""
     if isinstance(client, PacedClient) and client.pacer is pacer and client.workspace == workspace:
         return once_only(client)  # itself
-    if type(client) not in (WebClient, OnceClient, PacedClient):
+    if type(client) not in (WebClient, SlackClient, OnceClient, PacedClient):
         return once_only(client)
     return PacedClient(
         pacer=pacer, workspace=workspace, token=client.token, base_url=client.base_url, timeout=client.timeout,

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
+from bot import metrics, shutdown
 from bot.delivery import pacing
 from bot.delivery.pacing import Pacer, paced
 from bot.delivery.people import People
@@ -31,14 +32,15 @@ from storage.models import ClaimState, Workspace
 log = logging.getLogger(__name__)
 
 Then = Callable[[Session, Delivery], None]
+STOPPED = shutdown.Stopped.__name__  # a Delivery's error when the call was not made: the process is stopping
 
 
 def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
     """After a send that did not clearly happen. A rate limit means Slack did nothing: release the claim.
     Anything else (a lost connection, a timeout, a 5xx) may have posted the message: leave the claim as
     abandoned, so the next sweep takes it over and looks in Slack's history before sending again."""
-    if delivery.error == "ratelimited" or delivery.outcome is Outcome.INSTALLATION_DEAD:
-        release(db, claim)
+    if delivery.error in ("ratelimited", STOPPED) or delivery.outcome is Outcome.INSTALLATION_DEAD:
+        release(db, claim)  # Slack did nothing (a shutdown stops a call before it is made)
         return
     push_back(db, claim)
 
@@ -119,6 +121,10 @@ class Sent:
 
 Sent.DONE = Sent(SendState.DONE)
 Sent.HELD = Sent(SendState.HELD)
+_OUTCOMES = {
+    SendState.SENT: "sent", SendState.REFUSED: "refused", SendState.RETRY: "retry", SendState.DONE: "done_elsewhere",
+    SendState.HELD: "held_elsewhere", SendState.DROPPED: "dropped",
+}  # fmt: skip
 
 
 class ClaimedSends:
@@ -161,9 +167,25 @@ class ClaimedSends:
         A file is shared the same way: `message` then gives `{"file": {"content", "filename", "title", "comment"}}`.
         A `message` function that gives None says, seen once the claim is taken, that it is not to go out any more
         (its round closed meanwhile, say): the claim is given back and nothing is posted (`DROPPED`)."""
+        sent = self._send(client, workspace_id=workspace_id, kind=kind, key=key, now=now, message=message,
+                          channel=channel, to=to, thread_ts=thread_ts, join=join, then=then)  # fmt: skip
+        metrics.send(kind, _OUTCOMES[sent.state])
+        return sent
+
+    def _send(
+        self, client: OnceClient, *, workspace_id: int, kind: str, key: str, now: datetime,
+        message: dict[str, Any] | Callable[[], dict[str, Any] | None], channel: str | None, to: str | None,
+        thread_ts: str | None, join: bool, then: Then | None,
+    ) -> Sent:  # fmt: skip
+        if shutdown.STOPPING.is_set():  # the process is stopping: the message is left for the next sweep, unclaimed
+            with self._counting:
+                self.given_back += 1
+            return Sent(SendState.RETRY)
         claim = self._take(workspace_id, kind, key, now)
         if claim is None:
             return Sent.DONE if self._finished(workspace_id, kind, key) else Sent.HELD
+        if claim.previous_claimed_at is not None:
+            metrics.send(kind, "taken_over")
         if callable(message) and (message := message()) is None:
             release(self.db, claim)
             return Sent(SendState.DROPPED)

@@ -49,7 +49,7 @@ def test_health_check_reports_the_database(unreachable):
 
 def test_health_check_is_ok_with_the_database_up(bot):
     with urllib.request.urlopen(bot.url + "/healthz", timeout=5) as response:
-        assert json.loads(response.read()) == {"ok": True, "database": "ok"}
+        assert json.loads(response.read()) == {"ok": True, "database": "ok", "migrations": "ok"}
 
 
 def test_a_click_is_told_in_the_conversation_and_a_form_keeps_what_was_typed(unreachable, slack):

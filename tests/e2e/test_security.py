@@ -135,7 +135,7 @@ def test_healthz_answers_200_when_the_database_answers(bot):
     status, body = _get(bot.url + "/healthz")
 
     assert status == 200
-    assert json.loads(body) == {"ok": True, "database": "ok"}
+    assert json.loads(body) == {"ok": True, "database": "ok", "migrations": "ok"}
     assert _get(bot.url + "/healthz", method="HEAD")[0] == 200
 
 

@@ -37,7 +37,7 @@ from bot.delivery.checkins import CheckIns
 from bot.delivery.digests import News
 from bot.delivery.pacing import PacedClient, Pacer, paced
 from bot.delivery.rounds import RoundsInSlack
-from bot.slack import OnceClient, ServerErrorRetryHandler, never_resends, once_only, web_client
+from bot.slack import CountedRateLimits, OnceClient, ServerErrorRetryHandler, never_resends, once_only, web_client
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("bot", "handlers")
@@ -129,7 +129,8 @@ def test_a_message_meant_to_go_out_once_refuses_a_client_that_is_not_a_once_clie
 def test_a_once_client_waits_out_rate_limits_only_and_cannot_be_built_otherwise():
     built = web_client(base_url="http://127.0.0.1:9/api/", token="xoxb-test", resend=False)
     assert type(built) is OnceClient and never_resends(built)
-    assert [type(h) for h in built.retry_handlers] == [RateLimitErrorRetryHandler]
+    assert [type(h) for h in built.retry_handlers] == [CountedRateLimits]
+    assert isinstance(built.retry_handlers[0], RateLimitErrorRetryHandler)
     assert not never_resends(resending())
     assert {type(h) for h in resending().retry_handlers} >= {ConnectionErrorRetryHandler, ServerErrorRetryHandler}
     with pytest.raises(TypeError, match="429s only"):
@@ -509,11 +510,21 @@ def _posting(node: ast.AST) -> list[tuple[str, ast.AST]]:
         return [(name.value, node.args[0])] if isinstance(name, ast.Constant) and name.value in POSTS else []
     if isinstance(func, ast.Attribute) and func.attr == "api_call":
         method = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "api_method"), None)
+        if _forwarded(func.value, method):
+            return []
         if isinstance(method, ast.Constant) and method.value not in API_POSTS:
             return []
         shown = method.value if isinstance(method, ast.Constant) else f"api_call({ast.unparse(method or func)})"
         return [(shown, func.value)]
     return []
+
+
+def _forwarded(receiver: ast.AST, method: ast.AST | None) -> bool:
+    """`super().api_call(api_method, …)`: a client class's own `api_call` passing on the call it was asked to make
+    (bot/slack.py's SlackClient counts it, PacedClient paces it). The client is chosen where that call is made,
+    and those call sites are checked."""
+    called_super = isinstance(receiver, ast.Call) and getattr(receiver.func, "id", None) == "super"
+    return called_super and isinstance(method, ast.Name) and method.id == "api_method"
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:

@@ -1,0 +1,128 @@
+"""What an operator's probes and scrapers read: `/livez`, `/readyz` (and `/healthz`, its old name) and `/metrics`.
+
+- **Liveness** (`GET /livez`): 200 while the process answers HTTP. Nothing it depends on is checked, so an
+  orchestrator restarts the process only when the process itself is wedged, never because the database is down
+  (a restart would not bring it back).
+- **Readiness** (`GET /readyz`): 200 when the database answers within `TIMEOUT` seconds, its schema is the one
+  this code migrates to, and, in a process that sweeps, a sweep finished or moved on within `SWEEP_STALE` seconds;
+  503 otherwise, and from the moment the process starts stopping (bot/shutdown.py), so a load balancer sends
+  the next request elsewhere. The body says which check failed.
+
+The database is asked on a thread of its own: a database that hangs (rather than refuses) cannot hold the probe
+or the HTTP thread answering it for longer than `TIMEOUT`, and while a query is still stuck later probes say 503
+at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from bot import metrics, shutdown
+from bot.sweep import SweepWatch
+from storage.db import Database
+from storage.migrate import alembic_config
+
+log = logging.getLogger(__name__)
+
+LIVENESS_PATH, READINESS_PATH, METRICS_PATH = "/livez", "/readyz", "/metrics"
+HEALTH_PATH = "/healthz"  # what readiness was called before liveness was split from it; kept for existing probes
+# seconds without a sweep finishing, or a running one moving on, before a process that sweeps says it is not ready
+SWEEP_STALE = 300.0
+
+
+class Readiness:
+    TIMEOUT = 2.0
+
+    def __init__(self, db: Database, *, sweeps: SweepWatch | None = None, stale: float = SWEEP_STALE) -> None:
+        self._db = db
+        self._sweeps = sweeps
+        self._stale = stale
+        self._head = ScriptDirectory.from_config(alembic_config(db.engine.url)).get_current_head()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okr-health")
+        self._running: Future | None = None
+        self._lock = threading.Lock()
+        self._revision: str | None = None
+
+    def check(self) -> tuple[bool, dict[str, str]]:
+        """(ready, what each check found)."""
+        found = {"database": self._database()}
+        if found["database"] == "ok":
+            current = self._revision == self._head
+            found["migrations"] = "ok" if current else f"not at {self._head}: run `okr-bot migrate`"
+        if self._sweeps is not None:
+            found["sweep"] = self._sweeps.behind(self._stale) or "ok"
+        if shutdown.STOPPING.is_set():
+            found["process"] = "stopping"
+        return all(value == "ok" for value in found.values()), found
+
+    def _database(self) -> str:
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = self._pool.submit(self._read_revision)
+            running = self._running
+        try:
+            self._revision = running.result(timeout=self.TIMEOUT)
+        except FutureTimeout:
+            log.warning("readiness check failed", extra={"error": "the database did not answer in time"})
+            return "not answering"
+        except Exception as error:  # any failure to answer means "not ready"; the reason goes to the log
+            log.warning("readiness check failed", extra={"error": type(error).__name__})
+            return "unreachable"
+        return "ok"
+
+    def _read_revision(self) -> str | None:
+        with self._db.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def operations(readiness: Readiness) -> Callable[[dict[str, Any], Any], Iterable[bytes] | None]:
+    """A WSGI handler for the operator's paths; None for any other path (the caller routes it)."""
+
+    def handle(environ: dict[str, Any], start_response) -> Iterable[bytes] | None:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            return None
+        if path == LIVENESS_PATH:
+            return json_response(start_response, "200 OK", {"ok": True})
+        if path in (READINESS_PATH, HEALTH_PATH):
+            ready, found = readiness.check()
+            status = "200 OK" if ready else "503 Service Unavailable"
+            return json_response(start_response, status, {"ok": ready, **found})
+        if path == METRICS_PATH:
+            body, content_type = metrics.exposition()
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+            return [body]
+        return None
+
+    return handle
+
+
+def only_operations(readiness: Readiness):
+    """The whole WSGI app of a process that serves no Slack requests (`okr-bot socket`, `okr-bot scheduler`)."""
+    handle = operations(readiness)
+
+    def wsgi(environ: dict[str, Any], start_response) -> Iterable[bytes]:
+        answer = handle(environ, start_response)
+        if answer is not None:
+            return answer
+        return json_response(start_response, "404 Not Found", {"ok": False, "error": "not found"})
+
+    return wsgi
+
+
+def json_response(start_response, status: str, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,145 @@
+"""The long-running commands, `okr-bot serve`, `socket` and `scheduler`: what each runs, and how each stops.
+
+On SIGTERM or SIGINT (bot/shutdown.py), in this order, within the grace period:
+1. stop taking work: `/readyz` says 503, the HTTP server closes its listening socket (Socket Mode: once the
+   requests being dispatched are answered, the connection to Slack is closed), no new sweep starts;
+2. answer the requests already received, then run the work after their acks to its end;
+3. let a sweep running end early: sends not yet claimed stay due, calls already made are answered and recorded,
+   and a send waiting for Slack's rate limits gives its claim back;
+4. hand back any claim still held, and exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import waitress
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer
+
+from bot import scheduler, shutdown
+from bot.ack import ACK_DEADLINE
+from bot.app import OkrApp
+from bot.health import Readiness, only_operations
+from bot.settings import Settings
+from bot.web import BackgroundServer, make_wsgi_app
+from storage.claims import push_back_all, worker_name
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+STEP = 0.2  # seconds the HTTP loop waits in one step: how soon it notices a signal
+
+
+def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, threads: int) -> int:
+    """`okr-bot serve`: Slack's requests on PORT, the minute sweep unless SCHEDULER=off."""
+    stop = _stop(settings, db)
+    sweeps = scheduler.start(settings, db)
+    readiness = Readiness(db, sweeps=sweeps.watch if sweeps else None)
+    wsgi = make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret, readiness=readiness)
+    server = waitress.create_server(wsgi, host=host, port=settings.port, threads=threads, ident="okr-bot")
+    log.info("serving Slack over HTTP", extra={"port": server.effective_port, "mode": settings.mode.value})
+    sockets = server._map  # waitress's channels: the listening socket's and one per connection
+    while not shutdown.STOPPING.is_set():
+        wasyncore.loop(timeout=STEP, map=sockets, count=1)
+    server.close()  # no new connections; those open are answered
+    if sweeps is not None:
+        sweeps.stop()
+    answered = _answer_received(server, stop)
+    app.gate.shutdown()
+    worked = app.workers.wait_idle(stop.remaining())
+    swept = sweeps.wait(stop.remaining()) if sweeps is not None else True
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=min(1.0, stop.remaining()))
+    wasyncore.close_all(sockets, ignore_all=True)
+    return _finish(stop, app, db, readiness, answered=answered, worked=worked, swept=swept)
+
+
+def serve_socket(settings: Settings, app: OkrApp, db: Database) -> int:
+    """`okr-bot socket`: Slack's requests over Socket Mode, `/livez`, `/readyz` and `/metrics` on PORT, and the
+    minute sweep unless SCHEDULER=off."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    stop = _stop(settings, db)
+    sweeps = scheduler.start(settings, db)
+    readiness = Readiness(db, sweeps=sweeps.watch if sweeps else None)
+    operations = BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port)
+    log.info("connecting to Slack over Socket Mode", extra={"port": operations.port})
+    connection = SocketModeHandler(app, settings.slack_app_token)
+    connection.connect()
+    stop.wait()
+    if sweeps is not None:
+        sweeps.stop()
+    # what Slack sent before the signal is answered over the connection, so it stays open for those answers
+    answered = _until(lambda: app.gate.in_flight() == 0, min(ACK_DEADLINE + 0.5, stop.remaining()))
+    connection.close()
+    worked = app.workers.wait_idle(stop.remaining())
+    swept = sweeps.wait(stop.remaining()) if sweeps is not None else True
+    operations.stop()
+    return _finish(stop, app, db, readiness, answered=answered, worked=worked, swept=swept)
+
+
+def run_scheduler(settings: Settings, db: Database) -> int:
+    """`okr-bot scheduler`: the minute sweep and nothing else, with `/livez`, `/readyz` and `/metrics` on PORT."""
+    stop = _stop(settings, db)
+    sweeps = scheduler.start(settings, db)
+    assert sweeps is not None, "the command refuses SCHEDULER=off"
+    readiness = Readiness(db, sweeps=sweeps.watch)
+    operations = BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port)
+    log.info("sweeping every minute; serving /livez, /readyz and /metrics", extra={"port": operations.port})
+    stop.wait()
+    sweeps.stop()
+    swept = sweeps.wait(stop.remaining())
+    operations.stop()
+    return _finish(stop, None, db, readiness, answered=True, worked=True, swept=swept)
+
+
+def _stop(settings: Settings, db: Database) -> shutdown.Shutdown:
+    worker = worker_name()
+    return shutdown.Shutdown(settings.shutdown_grace, last_words=lambda: push_back_all(db, worker)).install()
+
+
+def _answer_received(server: BaseWSGIServer, stop: shutdown.Shutdown) -> bool:
+    """Run the HTTP loop until every connection has had its requests answered and sent (then close it), or until
+    the grace period is over; True when all were."""
+    sockets = server._map
+    while stop.remaining() > 0:
+        connections = [channel for channel in list(sockets.values()) if channel is not server]
+        busy = [channel for channel in connections if _busy(channel)]
+        for idle in (channel for channel in connections if not _busy(channel)):
+            idle.handle_close()  # a kept-alive connection with nothing asked on it
+        if not busy:
+            return True
+        wasyncore.loop(timeout=0.05, map=sockets, count=1)
+    return False
+
+
+def _busy(channel) -> bool:
+    """A connection with a request being received, waiting, being answered, or an answer not yet sent."""
+    return bool(channel.requests or channel.request is not None or channel.total_outbufs_len)
+
+
+def _until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _finish(
+    stop: shutdown.Shutdown, app: OkrApp | None, db: Database, readiness: Readiness, *, answered: bool, worked: bool,
+    swept: bool,
+) -> int:  # fmt: skip
+    if not (answered and worked and swept):
+        log.warning(
+            "the grace period ran out before everything was done",
+            extra={"requests_answered": answered, "work_after_acks_done": worked, "sweep_ended": swept},
+        )
+    if app is not None:
+        app.close()
+    readiness.close()
+    stop.finish()
+    db.dispose()
+    return 0
