@@ -70,7 +70,7 @@ def _csv_in(message: dict, user_id: str) -> SharedFile | None:
 def _history_refused(error: str | None) -> OkrError:
     if error in CANNOT_READ_CHANNEL:
         return NotFound("I can't read this channel's messages, so I can't see your file. Invite me with "
-                        "`/invite @OKR bot`, then type the command again.")  # fmt: skip
+                        "`/invite @okr-bot`, then type the command again.")  # fmt: skip
     if error == "missing_scope":
         return OkrError("The bot lacks the permission to read this channel's files. Ask a workspace admin to "
                         "reinstall it (it needs `files:read`).")  # fmt: skip

@@ -12,7 +12,7 @@ def test_a_private_channel_the_bot_cannot_join_gets_an_invite_hint(driver, slack
     driver.command("team create Secret", user="U0ADA", channel="G0SECRET")
     text = flatten(slack.wait_for_response()["body"])
     assert "created the team *Secret*" in text
-    assert "/invite @OKR bot" in text
+    assert "/invite @okr-bot" in text
 
 
 def test_a_rate_limited_call_is_retried_after_retry_after(driver, slack):
