@@ -7,7 +7,7 @@ all); what is due lives in the database behind claims, so every replica may run 
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -83,6 +83,7 @@ def start(settings: Settings, db: Database) -> Sweeps | None:
         max_instances=1,  # a slow sweep is not started twice in one process
         coalesce=True,  # after a pause, one catch-up run, not one per missed minute
         misfire_grace_time=50,
+        next_run_time=datetime.now(UTC),  # and once at start: a process replaced by a deploy leaves no minute unswept
     )
     scheduler.start()
     log.info("scheduler started: a sweep every minute")

@@ -26,6 +26,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy.engine import make_url
 
+from bot import shutdown
 from bot.app import build_app
 from bot.delivery import pacing
 from bot.sandbox import FakeSlack, SlackDriver
@@ -59,6 +60,13 @@ def fresh_pacer(monkeypatch):
     """Each test starts with the process's pacer unspent: the pacer keeps a minute of calls per workspace and channel,
     and every test's sandbox has the same token and channel ids, so one test's posts would hold up the next's."""
     monkeypatch.setattr(pacing, "PACER", pacing.Pacer())
+
+
+@pytest.fixture(autouse=True)
+def not_stopping():
+    """A test that stops the process's work (bot/shutdown.py's STOPPING) leaves the next one running."""
+    yield
+    shutdown.reset()
 
 
 def child_env(**extra: str) -> dict[str, str]:
