@@ -23,8 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from bot import metrics, shutdown
 from bot.sweep import SweepWatch
@@ -34,6 +34,7 @@ from storage.migrate import alembic_config
 log = logging.getLogger(__name__)
 
 LIVENESS_PATH, READINESS_PATH, METRICS_PATH = "/livez", "/readyz", "/metrics"
+VERSION_TABLE = "alembic_version"
 HEALTH_PATH = "/healthz"  # what readiness was called before liveness was split from it; kept for existing probes
 # seconds without a sweep finishing, or a running one moving on, before a process that sweeps says it is not ready
 SWEEP_STALE = 300.0
@@ -80,8 +81,12 @@ class Readiness:
         return "ok"
 
     def _read_revision(self) -> str | None:
+        """The schema's Alembic revision, read as Alembic keeps it (without Alembic's context, which logs two lines
+        at every probe)."""
         with self._db.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
