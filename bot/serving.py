@@ -16,6 +16,7 @@ import time
 
 import waitress
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from bot import scheduler, shutdown
@@ -43,7 +44,8 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
     sockets = server._map  # waitress's channels: the listening socket's and one per connection
     while not shutdown.STOPPING.is_set():
         wasyncore.loop(timeout=STEP, map=sockets, count=1)
-    server.close()  # no new connections; those open are answered
+    # no new connections (the listening socket closed; waitress's wake-up pipe stays for the answers under way)
+    wasyncore.dispatcher.close(server)
     if sweeps is not None:
         sweeps.stop()
     answered = _answer_received(server, stop)
@@ -104,7 +106,7 @@ def _answer_received(server: BaseWSGIServer, stop: shutdown.Shutdown) -> bool:
     the grace period is over; True when all were."""
     sockets = server._map
     while stop.remaining() > 0:
-        connections = [channel for channel in list(sockets.values()) if channel is not server]
+        connections = [channel for channel in list(sockets.values()) if isinstance(channel, HTTPChannel)]
         busy = [channel for channel in connections if _busy(channel)]
         for idle in (channel for channel in connections if not _busy(channel)):
             idle.handle_close()  # a kept-alive connection with nothing asked on it

@@ -86,6 +86,19 @@ def _log(err: str, message: str) -> list[dict]:
     return lines
 
 
+def _errors(err: str) -> list[str]:
+    """The error lines a process logged (a stop must not leave any: a request cut off, a pipe closed early)."""
+    found = []
+    for line in err.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("level") in ("error", "critical"):
+            found.append(f"{record.get('logger')}: {record.get('message')}")
+    return found
+
+
 def _claims(db: Database) -> list[SendClaim]:
     with db.read() as session:
         return list(session.scalars(select(SendClaim).where(SendClaim.kind == CHECKIN_KIND)))
@@ -112,6 +125,7 @@ def test_sigterm_during_a_sweep_sending_dms_loses_and_doubles_nothing(slack, db,
 
     assert sweep.returncode == 0, err
     assert took < GRACE, took
+    assert _errors(err) == []
     sent_before = len(dm_posts(slack))
     assert 8 <= sent_before < OWNERS, f"the signal came after the sweep: {sent_before} DMs ({out})"
     assert "stopped" in out  # the sends left unclaimed are reported as such
@@ -237,6 +251,7 @@ def test_sigterm_in_a_burst_of_commands_carries_out_every_acked_one_once(slack, 
 
     assert serve.returncode == 0, err
     assert took < GRACE, took
+    assert _errors(err) == []
     acked = sorted(name for name, status in answers.items() if status == 200)
     assert len(acked) >= ACKED_FIRST, answers
     closed = {"ConnectionRefusedError", "ConnectionResetError", "RemoteDisconnected", "BrokenPipeError"}
