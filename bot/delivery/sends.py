@@ -180,7 +180,7 @@ class ClaimedSends:
         if shutdown.STOPPING.is_set():  # the process is stopping: the message is left for the next sweep, unclaimed
             with self._counting:
                 self.given_back += 1
-            return Sent(SendState.RETRY)
+            return Sent(SendState.RETRY, Delivery(Outcome.FAILED, STOPPED))
         claim = self._take(workspace_id, kind, key, now)
         if claim is None:
             return Sent.DONE if self._finished(workspace_id, kind, key) else Sent.HELD

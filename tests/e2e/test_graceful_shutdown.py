@@ -25,13 +25,23 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot import shutdown
 from bot.delivery.checkins import CHECKIN_KIND
+from bot.delivery.summaries import Summaries
 from bot.sandbox import FakeSlack, SlackDriver
 from storage.claims import LEASE
 from storage.db import Database
 from storage.models import ClaimState, SendClaim, Team
 from tests.conftest import SIGNING_SECRET, child_env
-from tests.e2e.test_checkin_delivery import ROOT, assert_one_dm_each, assert_one_sent_claim_each, dm_posts, due_team
+from tests.e2e.test_checkin_delivery import (
+    ROOT,
+    assert_one_dm_each,
+    assert_one_sent_claim_each,
+    checkin_row,
+    dm_posts,
+    due_team,
+    sweeper,
+)
 
 GRACE = 10  # SHUTDOWN_GRACE's default, given explicitly
 
@@ -167,6 +177,24 @@ def test_sigterm_while_sends_wait_for_the_rate_limit_gives_their_claims_back_at_
     assert again.returncode == 0, err
     assert_one_dm_each(slack, team.owners)
     assert_one_sent_claim_each(db, team, team.owners)
+
+
+def test_a_step_that_meets_a_stop_before_its_send_claims_nothing_and_leaves_the_dm_due(slack, db, database_url):
+    """In-process: the stop comes after a sweep began a step and before the step's send claims the message."""
+    team = due_team(db, slack, 3)
+    sweep = sweeper(slack, database_url, db)
+    checkins = Summaries(db, sweep.client_for, worker="test")
+    row = checkin_row(db, team, team.owners[0])
+    shutdown.STOPPING.set()
+
+    assert checkins.dm(row.id, team.now) == "retry"  # not an error: the sweep's report and exit code stay clean
+    assert sweep.run(team.now) == {}  # a sweep that begins stopping reads nothing
+    assert _claims(db) == [] and dm_posts(slack) == []
+    assert checkin_row(db, team, team.owners[0]).due_at == row.due_at  # still due, for the next sweep
+
+    shutdown.reset()
+    assert sweep.run(team.now) == {"sent": 3}
+    assert_one_dm_each(slack, team.owners)
 
 
 # 2. serving Slack -------------------------------------------------------------------------------------------------
