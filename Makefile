@@ -23,7 +23,7 @@ TEST_JOBS ?= auto
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
-## bench: every benchmark (about 20 minutes), printed as a table and written to benchmarks/results.json
+## bench: every benchmark (about 24 minutes), printed as a table and written to benchmarks/results.json
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
