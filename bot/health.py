@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -42,6 +43,7 @@ SWEEP_STALE = 300.0
 
 class Readiness:
     TIMEOUT = 2.0
+    SETTLE = 0.2  # seconds a probe still waits for a check an earlier probe gave up on
 
     def __init__(self, db: Database, *, sweeps: SweepWatch | None = None, stale: float = SWEEP_STALE) -> None:
         self._db = db
@@ -50,6 +52,7 @@ class Readiness:
         self._head = ScriptDirectory.from_config(alembic_config(db.engine.url)).get_current_head()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okr-health")
         self._running: Future | None = None
+        self._asked_at = 0.0  # when the check running (or last run) was started, on time.monotonic()'s clock
         self._lock = threading.Lock()
         self._revision: str | None = None
 
@@ -69,9 +72,13 @@ class Readiness:
         with self._lock:
             if self._running is None or self._running.done():
                 self._running = self._pool.submit(self._read_revision)
-            running = self._running
+                self._asked_at = time.monotonic()
+            running, asked_at = self._running, self._asked_at
         try:
-            self._revision = running.result(timeout=self.TIMEOUT)
+            # a check still stuck from an earlier probe has had its time already: a later probe gives it only a moment
+            # more (for a database that has just come back to answer it), not the whole timeout again
+            left = min(self.TIMEOUT, max(self.SETTLE, asked_at + self.TIMEOUT - time.monotonic()))
+            self._revision = running.result(timeout=left)
         except FutureTimeout:
             log.warning("readiness check failed", extra={"error": "the database did not answer in time"})
             return "not answering"
