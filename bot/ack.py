@@ -233,6 +233,14 @@ def form_refusal(view: Any, message: str) -> dict[str, Any]:
                                                            message=message)}  # fmt: skip
 
 
+def event_not_stored() -> BoltResponse:
+    """The answer to an event whose write before the ack the database refused: 503, so Slack sends it again (counted
+    as a fallback for the database)."""
+    response = BoltResponse(status=503, body="")
+    setattr(response, FALLBACK, Reason.DATABASE.value)
+    return response
+
+
 def json_answer(payload: dict[str, Any]) -> BoltResponse:
     """An HTTP 200 answer to Slack carrying `payload` as JSON (an ack's body)."""
     return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})

@@ -13,14 +13,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from sqlalchemy import Engine, event
+
+disable_created_metrics()  # no `_created` series beside each counter and histogram: nothing here reads them
 
 # ---- requests from Slack (HTTP and Socket Mode alike: both go through bot/ack.py's gate)
 REQUESTS = Counter(
     "okr_requests", "Requests from Slack by kind (command, event, action, view, options, other) and outcome: ok, "
-    "refused (unsigned or malformed), error (a 5xx), or the reason a fallback answered instead (no_slot, no_worker, "
-    "deadline, database).", ["kind", "outcome"],
+    "refused (unsigned or malformed), ignored (signed, but not a payload the bot reads), error (a 5xx), or the "
+    "reason a fallback answered instead (no_slot, no_worker, deadline, database).", ["kind", "outcome"],
 )  # fmt: skip
 ACK_SECONDS = Histogram(
     "okr_ack_seconds", "Seconds from a request's arrival to its answer (Slack gives 3).", ["kind"],
@@ -34,10 +36,12 @@ WORK_DROPPED = Counter(
 SLACK_CALLS = Counter(
     "okr_slack_calls", "Web API calls by method and outcome: ok, refused (Slack answered ok=false), ratelimited "
     "(429), server_error (5xx), unreachable (no answer: timeout, connection lost) or stopped (not made: shutting "
-    "down).", ["method", "outcome"],
+    "down). A request's client counts a call once, the retries slack-sdk makes inside it included; a scheduled "
+    "send's client counts each attempt.", ["method", "outcome"],
 )  # fmt: skip
 SLACK_CALL_SECONDS = Histogram(
-    "okr_slack_call_seconds", "Seconds a Web API call took, its own retries included.", ["method"],
+    "okr_slack_call_seconds", "Seconds a Web API call took (as counted in okr_slack_calls; a scheduled send's wait "
+    "for the rate limits is okr_slack_paced_seconds).", ["method"],
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
 )  # fmt: skip
 RATE_LIMITED = Counter("okr_slack_rate_limited", "429 answers from Slack, by method.", ["method"])

@@ -226,10 +226,8 @@ def _parse_senders(raw: str | None) -> int:
 def _parse_grace(raw: str | None) -> float:
     if raw is None:
         return GRACE
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
+    number = raw.replace(".", "", 1)
+    seconds = float(raw) if number.isascii() and number.isdigit() else -1.0
     if not 1 <= seconds <= 600:
         raise SettingsError(f"SHUTDOWN_GRACE must be a number of seconds from 1 to 600, not {raw[:40]!r}.")
     return seconds

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,12 +41,13 @@ def make_wsgi_app(app: App, db: Database, *, signing_secret: str, readiness: Rea
         if answered is not None:
             return answered
         if path == EVENTS_PATH and method == "POST":
+            started = time.monotonic()
             refusal = _refuse_malformed(environ)
             if refusal is not None:
-                metrics.REQUESTS.labels("other", "refused").inc()
+                metrics.answered("other", int(refusal[0][:3]), started)
                 return _text(start_response, *refusal)
             if _oddly_shaped(environ["wsgi.input"].getvalue(), environ.get("CONTENT_TYPE") or ""):
-                return _unreadable(environ, start_response, verifier)
+                return _unreadable(environ, start_response, verifier, started)
             try:
                 return slack(environ, start_response)
             except Exception:
@@ -53,7 +55,7 @@ def make_wsgi_app(app: App, db: Database, *, signing_secret: str, readiness: Rea
                 # field of an unexpected type (a number for a channel) makes that raise: answer as it would
                 # have, 401 when unsigned, and a signed request Slack sent oddly is acknowledged and ignored
                 # rather than failing (Slack would retry it three times)
-                return _unreadable(environ, start_response, verifier)
+                return _unreadable(environ, start_response, verifier, started)
         return slack(environ, start_response)
 
     return wsgi
@@ -169,14 +171,17 @@ def _web_address(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2000
 
 
-def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVerifier) -> list[bytes]:
+def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVerifier, started: float) -> list[bytes]:
+    """Answered as "other" requests in /metrics: refused when unsigned, ignored (200) when signed."""
     body = environ["wsgi.input"].getvalue()
     signed = verifier.is_valid(
         body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""), environ.get("HTTP_X_SLACK_SIGNATURE", "")
     )
     if not signed:
+        metrics.answered("other", 401, started)
         return _text(start_response, "401 Unauthorized", "invalid request")
     log.warning("a signed request with a payload Bolt could not read was acknowledged and ignored")
+    metrics.answered("other", 200, started, fallback="ignored")
     return _text(start_response, "200 OK", "")
 
 

@@ -14,7 +14,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy import bindparam, select
 
 from bot import clock
-from bot.ack import Fallbacks, Reason, form_refusal, json_answer
+from bot.ack import Fallbacks, Reason, event_not_stored, form_refusal, json_answer
 from bot.rituals.workspaces import ensure_workspace
 from bot.slack import counted
 from handlers.replies import OnceRespond, ephemeral
@@ -116,7 +116,7 @@ def before_ack(work: Callable[..., None]) -> Callable[..., BoltResponse | None]:
         except UNAVAILABLE as error:
             log.warning("an event could not be stored: Slack will send it again",
                         extra={"type": event.get("type"), "error": cause(error)})  # fmt: skip
-            return BoltResponse(status=503, body="")
+            return event_not_stored()
         return next()
 
     return middleware

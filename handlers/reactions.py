@@ -14,9 +14,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
+from bot.ack import event_not_stored
 from bot.debounce import Debouncer
 from bot.delivery.rounds import RoundsInSlack
 from bot.rituals import triage
@@ -66,7 +67,7 @@ def record_vote(event: dict[str, Any], body: dict[str, Any], context: BoltContex
             )  # fmt: skip
     except UNAVAILABLE as error:
         log.warning("a vote could not be stored: Slack will send it again", extra={"error": cause(error)})
-        return BoltResponse(status=503, body="")
+        return event_not_stored()
     if changed is not None:
         context["vote_changed"] = changed
     return next()

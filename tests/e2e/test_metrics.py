@@ -8,6 +8,7 @@ never on a total.
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -186,6 +187,33 @@ def test_a_fallback_is_counted_by_its_reason_not_as_ok(unreachable, slack):
         assert change.of("okr_requests_total", kind=kind, outcome="database") == 1, kind
         assert change.of_all("okr_requests_total", kind=kind) == 1, kind  # not also "ok" or "error"
         assert change.of("okr_ack_seconds_count", kind=kind) == 1, kind
+
+
+def test_a_vote_or_a_user_change_the_database_cannot_store_is_counted_as_a_database_fallback(unreachable, slack):
+    """Events written before their ack (a vote, a profile change) answer 503 themselves when the database refuses."""
+    running, driver = unreachable
+    message = slack.add_message("C0ROCKET", "U0ADA", "an inbox item")
+    change = Change(running.url)
+
+    assert driver.react("U0BEN", "C0ROCKET", message["ts"], "white_check_mark").status == 503
+    assert driver.user_changed("U0BEN").status == 503
+    change.read()
+    assert change.of("okr_requests_total", kind="event", outcome="database") == 2
+    assert change.of_all("okr_requests_total", kind="event") == 2  # not also "error"
+
+
+def test_a_signed_payload_the_bot_does_not_read_is_counted_ignored(bot, driver, slack):
+    envelope = {"type": "event_callback", "team_id": slack.workspace().team_id, "event": {"no_type": 1}}
+    body = json.dumps(envelope).encode()
+    change = Change(bot.url)
+
+    assert driver.send_raw(body, {"Content-Type": "application/json", **driver.sign(body)}).status == 200
+    assert driver.send_raw(body, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1",
+                                  "X-Slack-Signature": "v0=0"}).status == 401  # fmt: skip
+    change.read()
+    assert change.of("okr_requests_total", kind="other", outcome="ignored") == 1
+    assert change.of("okr_requests_total", kind="other", outcome="refused") == 1
+    assert change.of("okr_ack_seconds_count", kind="other") == 2
 
 
 # 2. calls to Slack's Web API ---------------------------------------------------------------------------------------

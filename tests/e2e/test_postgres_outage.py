@@ -419,7 +419,7 @@ def test_traffic_through_an_outage_is_answered_politely_and_nothing_confirmed_is
             world.server.restart()
             traffic.phase = "after"
         # the bot was not restarted: its pool reconnects on its own, at the first request
-        assert health(world.bot) == (200, {"ok": True, "database": "ok"})
+        assert health(world.bot) == (200, {"ok": True, "database": "ok", "migrations": "ok"})
         wait_until(lambda: all(len(traffic.accepted(k, "after")) >= 3 for k in KINDS), timeout=30)
     finally:
         traffic.stop()
@@ -530,7 +530,7 @@ def test_requests_caught_in_flight_by_the_outage_end_politely_and_are_taken_afte
     assert "nothing was saved" in json.dumps(submitted.json["errors"]), submitted.text
 
     world.server.restart()
-    assert health(world.bot) == (200, {"ok": True, "database": "ok"})
+    assert health(world.bot) == (200, {"ok": True, "database": "ok", "migrations": "ok"})
     assert backlog_texts(world.db) == texts_before  # nothing was saved, as the person was told
     assert 42.0 not in checked_in_values(world.db)
     assert (ballot.number, voter(0), HELPS) not in stored_votes(world.db)  # not stored, and not acknowledged
@@ -640,7 +640,7 @@ def test_a_paused_server_gets_every_request_answered_in_time_and_nothing_refused
         world.server.resume(paused)
 
     # the server answers again: the work Slack was told was not done stays undone, and the bot serves at once
-    assert health(world.bot) == (200, {"ok": True, "database": "ok"})
+    assert health(world.bot) == (200, {"ok": True, "database": "ok", "migrations": "ok"})
     time.sleep(0.5)  # what was waiting on the paused server has finished now, and rolled back
     assert backlog_texts(world.db) == texts_before and checked_in_values(world.db) == values_before
     assert (ballot.number, voter(0), HELPS) not in stored_votes(world.db)
