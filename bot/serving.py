@@ -1,8 +1,9 @@
 """The long-running commands, `okr-bot serve`, `socket` and `scheduler`: what each runs, and how each stops.
 
 On SIGTERM or SIGINT (bot/shutdown.py), in this order, within the grace period:
-1. stop taking work: `/readyz` says 503, the HTTP server closes its listening socket (Socket Mode: once the
-   requests being dispatched are answered, the connection to Slack is closed), no new sweep starts;
+1. stop taking work: `/readyz` says 503, the HTTP server closes its listening socket (Socket Mode: an envelope
+   arriving now is not taken, and once those taken are answered over it the connection to Slack is closed), no new
+   sweep starts;
 2. answer the requests already received, then run the work after their acks to its end;
 3. let a sweep running end early: sends not yet claimed stay due, calls already made are answered and recorded,
    and a send waiting for Slack's rate limits gives its claim back;
@@ -12,9 +13,12 @@ On SIGTERM or SIGINT (bot/shutdown.py), in this order, within the grace period:
 from __future__ import annotations
 
 import logging
-import time
+import threading
 
 import waitress
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
@@ -60,20 +64,18 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
 def serve_socket(settings: Settings, app: OkrApp, db: Database) -> int:
     """`okr-bot socket`: Slack's requests over Socket Mode, `/livez`, `/readyz` and `/metrics` on PORT, and the
     minute sweep unless SCHEDULER=off."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     stop = _stop(settings, db)
     sweeps = scheduler.start(settings, db)
     readiness = Readiness(db, sweeps=sweeps.watch if sweeps else None)
     operations = BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port)
     log.info("connecting to Slack over Socket Mode", extra={"port": operations.port})
-    connection = SocketModeHandler(app, settings.slack_app_token)
+    connection = _Connection(app, settings.slack_app_token)
     connection.connect()
     stop.wait()
     if sweeps is not None:
         sweeps.stop()
-    # what Slack sent before the signal is answered over the connection, so it stays open for those answers
-    answered = _until(lambda: app.gate.in_flight() == 0, min(ACK_DEADLINE + 0.5, stop.remaining()))
+    # what was taken before the signal is answered over the connection, so it stays open for those answers
+    answered = connection.stop_taking(min(ACK_DEADLINE + 0.5, stop.remaining()))
     connection.close()
     worked = app.workers.wait_idle(stop.remaining())
     swept = sweeps.wait(stop.remaining()) if sweeps is not None else True
@@ -121,13 +123,37 @@ def _busy(channel) -> bool:
     return bool(channel.requests or channel.request is not None or channel.total_outbufs_len)
 
 
-def _until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-    return True
+class _Connection(SocketModeHandler):
+    """Bolt's Socket Mode handler, stopping the way the HTTP server does: from `stop_taking()` on, an envelope is not
+    taken (neither done nor acked: Slack sends an event again later, and tells the person a command or a click did
+    not go through, as when the HTTP port is closed), and the connection is closed only once every envelope taken
+    has been answered over it. The gate's count of dispatches is not enough for that: an envelope waits in the
+    client's queue before its dispatch, and its ack is sent after it."""
+
+    def __init__(self, app: OkrApp, app_token: str | None) -> None:
+        super().__init__(app, app_token)
+        self._taking = True
+        self._answering = 0  # taken, and not yet answered over the connection
+        self._answered = threading.Condition()
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        with self._answered:
+            if not self._taking:
+                return
+            self._answering += 1
+        try:
+            super().handle(client, req)  # Bolt's dispatch, then the ack over the connection
+        finally:
+            with self._answered:
+                self._answering -= 1
+                self._answered.notify_all()
+
+    def stop_taking(self, timeout: float) -> bool:
+        """Take no more envelopes, and wait up to `timeout` seconds for those taken to be answered; True if they
+        were."""
+        with self._answered:
+            self._taking = False
+            return self._answered.wait_for(lambda: self._answering == 0, timeout)
 
 
 def _finish(

@@ -111,6 +111,17 @@ class SlackDriver:
     def _send_form(self, fields: dict[str, str]) -> HttpResult:
         return self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
 
+    # how each kind of request travels (bot/sandbox/socket_driver.py sends the same payloads over Socket Mode)
+
+    def _send_command(self, fields: dict[str, str]) -> HttpResult:
+        return self._send_form(fields)
+
+    def _send_event(self, envelope: dict, retry_num: int | None, retry_reason: str) -> HttpResult:
+        extra = {}
+        if retry_num is not None:
+            extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self._send(json.dumps(envelope).encode(), "application/json", extra)
+
     def _send_interaction(self, payload: dict) -> HttpResult:
         return self._send_form({"payload": json.dumps(payload)})
 
@@ -156,7 +167,7 @@ class SlackDriver:
         }
         if ws.enterprise_id:
             fields.update(enterprise_id=ws.enterprise_id, enterprise_name=ws.enterprise_id)
-        result = self._send_form(fields)
+        result = self._send_command(fields)
         reply = result.json if isinstance(result.json, dict) else None
         if reply is None and result.body:
             reply = {"text": result.text}
@@ -202,10 +213,7 @@ class SlackDriver:
             "is_ext_shared_channel": False,
             "event_context": f"4-sandbox-{ws.team_id}",
         }
-        extra = {}
-        if retry_num is not None:
-            extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self._send(json.dumps(envelope).encode(), "application/json", extra)
+        return self._send_event(envelope, retry_num, retry_reason)
 
     def _reaction_event(self, kind: str, user: str, channel: str, ts: str, name: str, **kw: Any) -> HttpResult:
         item_user = self.fake.message(channel, ts)["user"]

@@ -1,4 +1,5 @@
-"""FakeSlack: a local stand-in for Slack's Web API that the bot reaches through ``SLACK_API_URL``.
+"""FakeSlack: a local stand-in for Slack's Web API that the bot reaches through ``SLACK_API_URL``, and for Socket Mode
+(the link apps.connections.open hands out, the envelopes sent over it and the acks that come back).
 
 It keeps a small but honest model of a workspace (people, channels, messages, modals, Home tabs) and
 answers with Slack's own shapes and error names, so end-to-end tests and ``okr-bot sandbox`` exercise the
@@ -17,8 +18,9 @@ from .fake.errors import ApiError
 from .fake.faults import Fault, FaultPlan
 from .fake.methods.reactions import add_reaction, remove_reaction
 from .fake.methods.users import user_object
-from .fake.recorder import ApiCall, Recorder
+from .fake.recorder import Ack, ApiCall, Recorder
 from .fake.server import FakeSlackServer
+from .fake.socket_mode import Envelope, SocketMode
 from .fake.state import HostedFile, OAuthCode, SlackState, Trigger, Workspace
 from .fake.webapi import WebApi
 
@@ -42,6 +44,11 @@ DEFAULT_SCOPES = ",".join(
 )
 
 
+def app_level_token(app_id: str) -> str:
+    """The sandbox's app-level token of an app, shaped like Slack's ``xapp-1-A…-…``."""
+    return f"xapp-1-{app_id}-0000-sandbox"
+
+
 class FakeSlack:
     """A running fake Slack (start it, point a WebClient at ``api_url``, then assert on what it saw)."""
 
@@ -54,6 +61,7 @@ class FakeSlack:
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
         app_id: str = "A0SANDBOX",
+        app_token: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
         clock: Callable[[], float] | None = None,
@@ -61,10 +69,12 @@ class FakeSlack:
     ) -> None:
         """``clock`` measures lifetimes (trigger ids, response URLs, rate windows); ``wall_clock`` makes
         message timestamps and time-zone offsets. Both are injectable so tests can move time; by default they
-        read the process's clocks when called, so a clock frozen with freezegun moves Slack's time with the bot's."""
+        read the process's clocks when called, so a clock frozen with freezegun moves Slack's time with the bot's.
+        ``app_token`` is the app's app-level token (Socket Mode), ``xapp-1-<app_id>-0000-sandbox`` by default."""
         clock = clock or (lambda: time.monotonic())
         wall_clock = wall_clock or (lambda: time.time())
         self.app_id = app_id
+        self.app_token = app_token or app_level_token(app_id)
         self._state = SlackState(clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret)
         self._recorder = Recorder()
         self._faults = FaultPlan(clock)
@@ -116,8 +126,11 @@ class FakeSlack:
         enterprise_id: str | None = None,
         app_id: str | None = None,
     ) -> Workspace:
-        """Install the app in one more workspace; its token only ever sees that workspace's data."""
-        ws = Workspace(team_id, name, bot_token, bot_user_id, bot_id, app_id or self.app_id, enterprise_id)
+        """Install the app in one more workspace; its token only ever sees that workspace's data. Another ``app_id``
+        is another app, with its own app-level token."""
+        app_id = app_id or self.app_id
+        app_token = self.app_token if app_id == self.app_id else app_level_token(app_id)
+        ws = Workspace(team_id, name, bot_token, bot_user_id, bot_id, app_id, enterprise_id, app_token)
         with self._state.lock:
             self._state.workspaces[team_id] = ws
         self.add_user(bot_user_id, f"{ws.domain}-bot", real_name=f"{name} bot", is_bot=True, team_id=team_id, tz="UTC")
@@ -455,6 +468,59 @@ class FakeSlack:
                 message_ts=None,
                 source="command",
             )
+
+    # Socket Mode (what Slack sends over an app's links: bot/sandbox/socket_driver.py builds it) -------------
+
+    @property
+    def _sockets(self) -> SocketMode:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started; call start() first")
+        return self._server.sockets
+
+    def send_envelope(
+        self,
+        kind: str,
+        payload: dict,
+        *,
+        accepts_response_payload: bool = False,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        app_id: str | None = None,
+    ) -> Envelope:
+        """Send an ``events_api``, ``slash_commands`` or ``interactive`` envelope over one of the app's open links
+        (the payload's ``api_app_id`` by default); returns at once, ``Envelope.wait_ack()`` waits for the app's ack.
+        Raises ``NotConnected`` when the app has no link open."""
+        app_id = app_id or payload.get("api_app_id") or self.app_id
+        return self._sockets.send(
+            kind, payload, app_id=app_id, accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt, retry_reason=retry_reason,
+        )  # fmt: skip
+
+    @property
+    def acks(self) -> list[Ack]:
+        """Every ack that came over a link, in order (also in ``calls``, as ``socket_mode_ack``)."""
+        return self._recorder.acks
+
+    def wait_for_ack(self, predicate: Callable[[Ack], bool] = lambda ack: True, *, count: int = 1,
+                     timeout: float = 5.0) -> Ack:  # fmt: skip
+        return self._recorder.wait_for_ack(predicate, count=count, timeout=timeout)
+
+    def socket_links(self, app_id: str | None = None) -> list[dict]:
+        """The Socket Mode links not closed yet (``id``, ``app_id``, ``state``: opening, open, refreshing,
+        closing), oldest first."""
+        return self._sockets.links(app_id)
+
+    def wait_for_socket(self, count: int = 1, *, app_id: str | None = None, timeout: float = 10.0) -> list[dict]:
+        """Block until ``count`` links of the app are open (greeted, taking envelopes)."""
+        return self._sockets.wait_for_links(count, app_id=app_id or self.app_id, timeout=timeout)
+
+    def drop_socket(
+        self, how: str = "refresh", *, connection: str | None = None, app_id: str | None = None
+    ) -> list[str]:
+        """End the app's links, or the one named: ``refresh`` (Slack's ``disconnect`` message, reason
+        ``refresh_requested``), ``close`` (a close frame) or ``reset`` (the connection is gone without a word).
+        Envelopes still waiting for their ack over a link that closes are ``lost``. Returns the links' ids."""
+        return self._sockets.drop(how, app_id=app_id or (None if connection else self.app_id), connection=connection)
 
     # faults ------------------------------------------------------------------------------------------------
 

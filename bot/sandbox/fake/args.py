@@ -24,6 +24,7 @@ class MethodCall:
     state: SlackState
     workspace: Workspace | None
     basic_auth: tuple[str, str] | None = None
+    token: str | None = None  # as it came (a method taking another kind of token than a bot's checks it itself)
 
     @property
     def ws(self) -> Workspace:

@@ -1,4 +1,5 @@
-"""What the bot sent: every Web API call and every response_url POST, waitable without sleeping."""
+"""What the bot sent: every Web API call, every response_url POST and every Socket Mode ack, waitable without
+sleeping."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ class ApiCall:
         return f"{self.method} [{self.status} {outcome}] {args}"
 
 
+@dataclass(frozen=True)
+class Ack:
+    """An app's answer to a Socket Mode envelope: ``{"envelope_id": ..., "payload": ...}`` as it came over the link."""
+
+    envelope_id: str
+    payload: dict | None  # None when the app acked without one
+    type: str | None  # the envelope's type (events_api, slash_commands, interactive); None: no envelope had that id
+    seconds: float | None  # from the envelope's sending to its ack (Slack waits 3)
+    connection: str  # the link it came over
+    at: float
+
+
 class Recorder:
     """Append-only logs guarded by one Condition, so tests can block until the bot has done something.
 
@@ -46,6 +59,7 @@ class Recorder:
         self._condition = threading.Condition()
         self._calls: list[ApiCall] = []
         self._responses: list[dict] = []
+        self._acks: list[Ack] = []
 
     def record_call(self, call: ApiCall) -> None:
         with self._condition:
@@ -57,6 +71,12 @@ class Recorder:
             self._responses.append(response)
             self._condition.notify_all()
 
+    def record_ack(self, ack: Ack, call: ApiCall) -> None:
+        with self._condition:
+            self._acks.append(ack)
+            self._calls.append(call)
+            self._condition.notify_all()
+
     @property
     def calls(self) -> list[ApiCall]:
         with self._condition:
@@ -66,6 +86,11 @@ class Recorder:
     def responses(self) -> list[dict]:
         with self._condition:
             return copy.deepcopy(self._responses)
+
+    @property
+    def acks(self) -> list[Ack]:
+        with self._condition:
+            return list(self._acks)
 
     def clear_calls(self) -> None:
         with self._condition:
@@ -94,6 +119,16 @@ class Recorder:
                 f"recorded:\n{recorded or '  (none)'}"
             )
         return copy.deepcopy(found)
+
+    def wait_for_ack(self, predicate: Callable[[Ack], bool], *, count: int, timeout: float) -> Ack:
+        found = self._wait(lambda: [a for a in self._acks if predicate(a)], count, timeout)
+        if found is None:
+            recorded = "\n".join(f"  {a.type} {a.envelope_id} {json.dumps(a.payload)[:120]}" for a in self._acks)
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {count} matching Socket Mode ack(s); "
+                f"recorded:\n{recorded or '  (none)'}"
+            )
+        return found
 
     def _wait(self, matching: Callable[[], list], count: int, timeout: float) -> Any:
         deadline = time.monotonic() + timeout

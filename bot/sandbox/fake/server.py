@@ -1,4 +1,4 @@
-"""The HTTP face of the fake: ``/api/<method>``, response URLs and upload URLs on 127.0.0.1."""
+"""The HTTP face of the fake: ``/api/<method>``, response URLs, upload URLs and Socket Mode links on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import hosted_files, webhooks
+from .methods.apps import LINK_PATH
 from .recorder import ApiCall, Recorder
+from .socket_mode import SocketMode
 from .state import SlackState
 from .webapi import WebApi
 
@@ -29,6 +31,7 @@ class FakeSlackServer(ThreadingHTTPServer):
         self.api = api
         self.state = state
         self.recorder = recorder
+        self.sockets = SocketMode(state, recorder)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -49,9 +52,11 @@ class FakeSlackServer(ThreadingHTTPServer):
         return not self._stopping.wait(max(0.0, due - time.monotonic()))
 
     def stop(self) -> None:
-        """Stop serving; answers still being held are abandoned (their connections close unanswered)."""
+        """Stop serving; answers still being held are abandoned (their connections close unanswered), and Socket
+        Mode links are cut (server_close waits for every connection's thread)."""
         self._stopping.set()
         self.shutdown()
+        self.sockets.close_all()
         self.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -96,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._response_url(path.removeprefix("/response/"), body)
         elif path.startswith("/upload/") and self.command == "POST":
             self._upload(path.removeprefix("/upload/"), body)
+        elif path == LINK_PATH:
+            self.server.sockets.serve(self)  # this connection is the link from now on, until it closes
         elif self.command == "GET" and (path.startswith(hosted_files.FILES_PATH) or path == hosted_files.SIGN_IN_PATH):
             self._download(path)
         else:

@@ -14,7 +14,8 @@ from .ids import IdFactory, MessageClock
 
 @dataclass
 class Workspace:
-    """One installation of the app: a team, its bot token and the bot's identities."""
+    """One installation of the app: a team, its bot token and the bot's identities, and the app-level token
+    (``xapp-``) of the app installed: the same for every workspace of that app, it opens Socket Mode links."""
 
     team_id: str
     name: str
@@ -23,6 +24,7 @@ class Workspace:
     bot_id: str
     app_id: str
     enterprise_id: str | None = None
+    app_token: str = ""
 
     @property
     def domain(self) -> str:
@@ -82,6 +84,14 @@ class OAuthCode:
 
 
 @dataclass
+class SocketTicket:
+    """A Socket Mode URL apps.connections.open handed out; its ticket opens one link, once."""
+
+    app_id: str
+    created: float
+
+
+@dataclass
 class SlackState:
     """Everything the fake knows. One re-entrant lock guards it all: simple and safe for a test double."""
 
@@ -107,6 +117,7 @@ class SlackState:
     uploads: list[dict] = field(default_factory=list)
     files: dict[str, HostedFile] = field(default_factory=dict)
     oauth_codes: dict[str, OAuthCode] = field(default_factory=dict)
+    socket_tickets: dict[str, SocketTicket] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.message_clock = MessageClock(self.wall_clock)
@@ -126,6 +137,10 @@ class SlackState:
 
     def workspace_for_token(self, token: str) -> Workspace | None:
         return next((ws for ws in self.workspaces.values() if ws.bot_token == token), None)
+
+    def app_for_token(self, app_token: str) -> str | None:
+        """The app an app-level token belongs to."""
+        return next((ws.app_id for ws in self.workspaces.values() if ws.app_token == app_token), None)
 
     # people ------------------------------------------------------------------------------------------------
 

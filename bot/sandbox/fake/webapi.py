@@ -61,7 +61,7 @@ class WebApi:
         fault = self.faults.over_limit(method, team_id)
         if fault is not None:
             return *_fault_answer(fault), team_id
-        call = MethodCall(method, args, self.state, workspace, basic_auth)
+        call = MethodCall(method, args, self.state, workspace, basic_auth, token)
         try:
             with self.state.lock:
                 body = {"ok": True, **entry.handler(call)}

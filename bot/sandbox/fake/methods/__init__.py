@@ -1,6 +1,6 @@
 """Web API methods of the fake, by area. Importing this package fills the ``METHODS`` table."""
 
-from . import auth, chat, conversations, files, reactions, users, views
+from . import apps, auth, chat, conversations, files, reactions, users, views
 from .registry import METHODS, Method
 
-__all__ = ["METHODS", "Method", "auth", "chat", "conversations", "files", "reactions", "users", "views"]
+__all__ = ["METHODS", "Method", "apps", "auth", "chat", "conversations", "files", "reactions", "users", "views"]
