@@ -59,10 +59,14 @@ class SocketBot:
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
             self.process = subprocess.Popen([sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, stdout=out,
                                             stderr=err)  # fmt: skip
-        _wait(lambda: self.process.poll() is not None or _answers(self.url("/readyz")), 30, "okr-bot socket to serve")
-        assert self.process.poll() is None, self.err
-        slack.wait_for("apps.connections.open", lambda call: call.ok, count=links + 1)
-        slack.wait_for_socket(timeout=10)
+        try:
+            _wait(lambda: self.process.poll() is not None or _answers(self.url("/readyz")), 30, "okr-bot to serve")
+            assert self.process.poll() is None, self.err
+            slack.wait_for("apps.connections.open", lambda call: call.ok, count=links + 1)
+            slack.wait_for_socket(timeout=10)
+        except BaseException:
+            self.kill()  # not started as it should: nobody else holds it to stop it
+            raise
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
