@@ -30,8 +30,11 @@ RUN groupadd --system --gid 10001 okr \
  && mkdir /app \
  && chown okr:okr /app
 COPY --from=builder /opt/venv /opt/venv
-COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/okr-bot-entrypoint
-COPY --chmod=0644 docker/healthcheck.py /usr/local/lib/okr-bot/healthcheck.py
+COPY docker/entrypoint.sh /usr/local/bin/okr-bot-entrypoint
+COPY docker/healthcheck.py /usr/local/lib/okr-bot/healthcheck.py
+# modes set here rather than with COPY --chmod, which the builder before BuildKit does not know
+RUN chmod 0755 /usr/local/bin/okr-bot-entrypoint \
+ && chmod 0644 /usr/local/lib/okr-bot/healthcheck.py
 # HOME is the working directory, the one place the user may write: matplotlib keeps its font cache there, and a
 # SQLite DATABASE_URL (sqlite:///okr-bot.db, the default) is a file there; production uses PostgreSQL
 ENV PATH=/opt/venv/bin:$PATH \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if settings.clock_start is not None:
             clock.set_now(settings.clock_start)
             log.warning("the bot's clock starts at %s (OKR_CLOCK_START), not the machine's", settings.clock_start)
+        if args.run in (_serve, _socket, _scheduler, _sweep, _start):
+            # a SIGTERM while starting (migrating, checking the token) ends the process at once, cleanly: nothing is
+            # claimed yet. The command's own stop (bot/shutdown.py) takes over once it runs
+            signal.signal(signal.SIGTERM, _stopped_while_starting)
         warning = settings.database_warning()
         if warning is not None and args.run in (_serve, _socket, _sweep, _scheduler, _start):
             log.warning(warning)
@@ -40,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+
+
+def _stopped_while_starting(_signum: int, _frame) -> None:
+    log.info("stopped while starting")
+    raise SystemExit(0)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,7 +139,9 @@ def _sweep(settings: Settings, _args) -> int:
     _require_migrated(settings)
     db = _database(settings)
     sweeper = scheduler.sweeper(settings, db)
-    stop = shutdown.Shutdown(settings.shutdown_grace, last_words=lambda: push_back_all(db, sweeper.worker)).install()
+    stop = shutdown.Shutdown(
+        settings.shutdown_grace, last_words=lambda: push_back_all(db, sweeper.worker, now=clock.now())
+    ).install()
     try:
         report = sweeper.run()
     finally:

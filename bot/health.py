@@ -47,9 +47,12 @@ class Readiness:
 
     def __init__(self, db: Database, *, sweeps: SweepWatch | None = None, stale: float = SWEEP_STALE) -> None:
         self._db = db
-        self._sweeps = sweeps
+        self.sweeps = sweeps  # set once this process's sweeps have started, when it runs them
+        self.checks: dict[str, Callable[[], str]] = {}  # more, by name: each says "ok" or what is wrong
         self._stale = stale
-        self._head = ScriptDirectory.from_config(alembic_config(db.engine.url)).get_current_head()
+        scripts = ScriptDirectory.from_config(alembic_config(db.engine.url))
+        self._head = scripts.get_current_head()
+        self._older = {script.revision for script in scripts.walk_revisions()} - {self._head}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okr-health")
         self._running: Future | None = None
         self._asked_at = 0.0  # when the check running (or last run) was started, on time.monotonic()'s clock
@@ -60,13 +63,22 @@ class Readiness:
         """(ready, what each check found)."""
         found = {"database": self._database()}
         if found["database"] == "ok":
-            current = self._revision == self._head
-            found["migrations"] = "ok" if current else f"not at {self._head}: run `okr-bot migrate`"
-        if self._sweeps is not None:
-            found["sweep"] = self._sweeps.behind(self._stale) or "ok"
+            found["migrations"] = self._migrations()
+        if self.sweeps is not None:
+            found["sweep"] = self.sweeps.behind(self._stale) or "ok"
+        for name, check in self.checks.items():
+            found[name] = check()
         if shutdown.STOPPING.is_set():
             found["process"] = "stopping"
         return all(value == "ok" for value in found.values()), found
+
+    def _migrations(self) -> str:
+        """"ok" at this code's schema or a newer one: a release migrates before its processes start, and the
+        replicas of the release before keep serving meanwhile (migrations add before they take away). Behind it
+        (never migrated, or an older revision), not ready."""
+        if self._revision is None or self._revision in self._older:
+            return f"not at {self._head}: run `okr-bot migrate`"
+        return "ok"
 
     def _database(self) -> str:
         with self._lock:

@@ -25,7 +25,8 @@ REQUESTS = Counter(
     "reason a fallback answered instead (no_slot, no_worker, deadline, database).", ["kind", "outcome"],
 )  # fmt: skip
 ACK_SECONDS = Histogram(
-    "okr_ack_seconds", "Seconds from a request's arrival to its answer (Slack gives 3).", ["kind"],
+    "okr_ack_seconds", "Seconds from when the bot takes a request (after any wait in the HTTP server's queue) to "
+    "its answer (Slack gives 3).", ["kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0),
 )  # fmt: skip
 WORK_DROPPED = Counter(

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -23,27 +25,30 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
-from bot import scheduler, shutdown
+from bot import clock, scheduler, shutdown
 from bot.ack import ACK_DEADLINE
 from bot.app import OkrApp
 from bot.health import Readiness, only_operations
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.web import BackgroundServer, make_wsgi_app
 from storage.claims import push_back_all, worker_name
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 STEP = 0.2  # seconds the HTTP loop waits in one step: how soon it notices a signal
 
 
 def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, threads: int) -> int:
     """`okr-bot serve`: Slack's requests on PORT, the minute sweep unless SCHEDULER=off."""
     stop = _stop(settings, db)
-    sweeps = scheduler.start(settings, db)
-    readiness = Readiness(db, sweeps=sweeps.watch if sweeps else None)
+    readiness = Readiness(db)
     wsgi = make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret, readiness=readiness)
-    server = waitress.create_server(wsgi, host=host, port=settings.port, threads=threads, ident="okr-bot")
+    server = _bound(lambda: waitress.create_server(wsgi, host=host, port=settings.port, threads=threads,
+                                                    ident="okr-bot"), settings)  # fmt: skip
+    sweeps = scheduler.start(settings, db)  # once the port is the bot's: a process that cannot serve sends nothing
+    readiness.sweeps = sweeps.watch if sweeps else None
     log.info("serving Slack over HTTP", extra={"port": server.effective_port, "mode": settings.mode.value})
     sockets = server._map  # waitress's channels: the listening socket's and one per connection
     while not shutdown.STOPPING.is_set():
@@ -65,12 +70,15 @@ def serve_socket(settings: Settings, app: OkrApp, db: Database) -> int:
     """`okr-bot socket`: Slack's requests over Socket Mode, `/livez`, `/readyz` and `/metrics` on PORT, and the
     minute sweep unless SCHEDULER=off."""
     stop = _stop(settings, db)
-    sweeps = scheduler.start(settings, db)
-    readiness = Readiness(db, sweeps=sweeps.watch if sweeps else None)
-    operations = BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port)
+    readiness = Readiness(db)
+    operations = _bound(lambda: BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port),
+                        settings)  # fmt: skip
     log.info("connecting to Slack over Socket Mode", extra={"port": operations.port})
     connection = _Connection(app, settings.slack_app_token)
     connection.connect()
+    readiness.checks["slack"] = lambda: "ok" if connection.client.is_connected() else "not connected"
+    sweeps = scheduler.start(settings, db)
+    readiness.sweeps = sweeps.watch if sweeps else None
     stop.wait()
     if sweeps is not None:
         sweeps.stop()
@@ -86,10 +94,12 @@ def serve_socket(settings: Settings, app: OkrApp, db: Database) -> int:
 def run_scheduler(settings: Settings, db: Database) -> int:
     """`okr-bot scheduler`: the minute sweep and nothing else, with `/livez`, `/readyz` and `/metrics` on PORT."""
     stop = _stop(settings, db)
+    readiness = Readiness(db)
+    operations = _bound(lambda: BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port),
+                        settings)  # fmt: skip
     sweeps = scheduler.start(settings, db)
     assert sweeps is not None, "the command refuses SCHEDULER=off"
-    readiness = Readiness(db, sweeps=sweeps.watch)
-    operations = BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port)
+    readiness.sweeps = sweeps.watch
     log.info("sweeping every minute; serving /livez, /readyz and /metrics", extra={"port": operations.port})
     stop.wait()
     sweeps.stop()
@@ -98,9 +108,21 @@ def run_scheduler(settings: Settings, db: Database) -> int:
     return _finish(stop, None, db, readiness, answered=True, worked=True, swept=swept)
 
 
+def _bound(start: Callable[[], T], settings: Settings) -> T:
+    """A server listening on PORT, or the reason it cannot, in words (not a traceback)."""
+    try:
+        return start()
+    except OSError as error:
+        raise SettingsError(
+            f"Cannot listen on PORT {settings.port}: {error.strerror or error}. Set PORT to a free port."
+        ) from None
+
+
 def _stop(settings: Settings, db: Database) -> shutdown.Shutdown:
     worker = worker_name()
-    return shutdown.Shutdown(settings.shutdown_grace, last_words=lambda: push_back_all(db, worker)).install()
+    return shutdown.Shutdown(
+        settings.shutdown_grace, last_words=lambda: push_back_all(db, worker, now=clock.now())
+    ).install()
 
 
 def _answer_received(server: BaseWSGIServer, stop: shutdown.Shutdown) -> bool:

@@ -8,7 +8,7 @@ Every platform sends SIGTERM before it replaces a process, and kills it a little
 - a sweep starts nothing new: a send that has not claimed its message yet does not claim it, and one waiting for
   Slack's rate limits gives its claim back at once (`Stopped`), while a call already made is answered first;
 - last, every claim this process still holds is handed back (`storage.claims.push_back_all`) so another
-  process takes it over at its next sweep, looking in Slack first, instead of after the 10-minute lease.
+  process takes it over within a minute, looking in Slack first, instead of after the 10-minute lease.
 
 The process then exits 0. If that takes longer than the grace period (SHUTDOWN_GRACE, 10 s by default), a
 watchdog hands the claims back and exits 0 at the deadline anyway: a platform's SIGKILL would do worse. A second
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 GRACE = 10.0  # seconds, SHUTDOWN_GRACE's default
 LAST_WORDS = 2.0  # seconds the watchdog gives the claims' hand-back before it exits anyway
 STOPPING = threading.Event()
+STOPPED = "Stopped"  # the error a Delivery carries for a call not made because the process is stopping
 
 
 class Stopped(SlackRequestError):
@@ -107,23 +108,20 @@ class Shutdown:
     def _end_now(self) -> None:
         """Exit now, after the last words if nobody has said them yet (given `LAST_WORDS` seconds: a database may
         hang)."""
-        speaking = threading.Thread(target=self._last_words, kwargs={"blocking": False}, daemon=True)
+        speaking = threading.Thread(target=self._last_words, daemon=True)  # or waits for them being said
         speaking.start()
         speaking.join(LAST_WORDS)
         self._exit_now()
 
-    def _last_words(self, *, blocking: bool = True) -> None:
-        if not self._ended.acquire(blocking=blocking):
-            return  # being said already
-        try:
+    def _last_words(self) -> None:
+        with self._ended:
             if self._done or self.last_words is None:
                 return
             self._done = True
-            self.last_words()
-        except Exception:
-            log.exception("could not hand this process's claims back: they are taken over after their lease")
-        finally:
-            self._ended.release()
+            try:
+                self.last_words()
+            except Exception:
+                log.exception("could not hand this process's claims back: they are taken over after their lease")
 
     def _exit_now(self) -> None:
         logging.shutdown()

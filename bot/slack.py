@@ -113,6 +113,8 @@ class SlackClient(WebClient):
         except SlackApiError as error:
             status = error.response.status_code
             outcome = "ratelimited" if status == 429 else "server_error" if status >= 500 else "refused"
+            if status == 429:  # the 429 no retry handler waits out (those it waits out, CountedRateLimits counts)
+                metrics.rate_limited(api_method, _retry_after(error.response.headers))
             raise
         except Exception:
             outcome = "unreachable"

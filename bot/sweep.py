@@ -223,7 +223,7 @@ class Sweeper:
                         workspace = session.get(Workspace, workspace_id)
                     client = checkins._client(workspace) if workspace is not None else None
                     if client is not None:
-                        checkins.people.read_all_if_due(client, workspace_id, now)
+                        checkins.people.read_all_if_due(client, workspace_id, now, on_page=self.watch.progressed)
                 except Exception:  # the DMs still go out, on what was known
                     log.exception("reading a workspace's people failed", extra={"workspace": workspace_id})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,8 +31,17 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 
 
+_WORKER: tuple[int, str] | None = None  # (pid, name) of this process
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+    """This process's name on the claims it takes: its host, its pid, and a random part drawn once per process
+    (containers sharing a host name, each the pid 1 of its own, must not take each other's claims for their own)."""
+    global _WORKER
+    pid = os.getpid()
+    if _WORKER is None or _WORKER[0] != pid:  # a forked child is a process of its own
+        _WORKER = (pid, f"{socket.gethostname()[:40]}:{pid}:{secrets.token_hex(4)}")
+    return _WORKER[1]
 
 
 def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> bool:
@@ -120,7 +130,12 @@ def finish(
 
 
 def release(db: Database, claim: Claim) -> None:
-    """Give a claim back after a failure worth retrying: the next sweep claims and tries again."""
+    """Give a claim back after a failure worth retrying, when this process's send did not go out: the next sweep
+    claims and tries again. A claim taken over from a process that died keeps what was known of it (that process may
+    have posted): it is left abandoned from that process's stamp, so its next taker looks in Slack first."""
+    if claim.previous_claimed_at is not None:
+        _abandon(db, claim, at=claim.previous_claimed_at)
+        return
     with db.transaction() as session:
         session.execute(delete(SendClaim).where(SendClaim.id == claim.id, SendClaim.state == ClaimState.CLAIMED))
 
@@ -128,12 +143,17 @@ def release(db: Database, claim: Claim) -> None:
 def push_back(db: Database, claim: Claim) -> None:
     """Leave a claim whose send may or may not have happened as abandoned, a lease older than it was: the next
     sweep takes it over and looks in Slack before sending again. Nothing, if another process holds it by now."""
+    at = claim.claimed_at - LEASE  # the history search then starts a lease earlier: harmless
+    if claim.previous_claimed_at is not None:  # and no later than what the process it was taken from knew
+        at = min(at, claim.previous_claimed_at)
+    _abandon(db, claim, at=at)
+
+
+def _abandon(db: Database, claim: Claim, *, at: datetime) -> None:
     still_ours = (SendClaim.id == claim.id) & (SendClaim.state == ClaimState.CLAIMED)
     with db.transaction() as session:
         session.execute(
-            update(SendClaim)
-            .where(still_ours, SendClaim.claimed_at == claim.claimed_at)
-            .values(claimed_at=claim.claimed_at - LEASE)  # the history search then starts a lease earlier: harmless
+            update(SendClaim).where(still_ours, SendClaim.claimed_at == claim.claimed_at).values(claimed_at=at)
         )
 
 
@@ -147,9 +167,16 @@ def _find(workspace_id: int, kind: str, key: str):
     )
 
 
-def push_back_all(db: Database, worker: str) -> int:
-    """Hand back every claim `worker` still holds (a process stopping): each is left as abandoned, to be taken over
-    at the next sweep, which looks in Slack first, since a send in flight may or may not have gone out."""
+# After a stop's deadline a call may still be on its way to Slack: a claim handed back then is taken over only
+# once such a call has been answered or timed out (the clients' timeout is 10 s), so the taker finds its message.
+IN_FLIGHT = timedelta(seconds=30)
+
+
+def push_back_all(db: Database, worker: str, *, now: datetime) -> int:
+    """Hand back every claim `worker` still holds (a process stopping): each is left as abandoned, taken over by the
+    first sweep `IN_FLIGHT` from `now` (not after the whole lease), which looks in Slack first, since a send in
+    flight may or may not have gone out."""
+    takeable = now - LEASE + IN_FLIGHT
     with db.transaction() as session:
         held = session.execute(
             select(SendClaim.id, SendClaim.claimed_at).where(
@@ -160,7 +187,7 @@ def push_back_all(db: Database, worker: str) -> int:
             session.execute(
                 update(SendClaim)
                 .where(SendClaim.id == claim_id, SendClaim.claimed_at == claimed_at, SendClaim.claimed_by == worker)
-                .values(claimed_at=claimed_at - LEASE)
+                .values(claimed_at=min(claimed_at, takeable))
             )
     if held:
         log.warning("handed back claims still held at exit", extra={"count": len(held)})

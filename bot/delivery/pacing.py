@@ -181,7 +181,6 @@ class Pacer:
             key = (workspace, method)
             self._blocked[key] = max(self._blocked.get(key, until), until)
             self.rate_limited += 1
-        metrics.rate_limited(method, retry_after)
         log.warning("slack rate-limited a method; waiting", extra={"method": method, "retry_after": retry_after})
 
     def _windows_of(self, key: tuple[str, ...], shape, now: float) -> list[_Window]:

@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
+from bot import shutdown
 from bot.rituals.people import (
     Profile,
     find_person,
@@ -96,23 +98,30 @@ class People:
         person, _refusal = self.profile(client, workspace_id, user_id, now)
         return bool(person is not None and person.is_bot)
 
-    def read_all_if_due(self, client: WebClient, workspace_id: int, now: datetime) -> int | None:
+    def read_all_if_due(
+        self, client: WebClient, workspace_id: int, now: datetime, *, on_page: Callable[[], None] | None = None
+    ) -> int | None:
         """Read everyone's profile in bulk when the last read is older than READ_EVERY; how many people it
-        updated, or None when it was not due (or another process is reading). Taking the read is a
-        compare-and-set on `workspaces.people_read_at`, so replicas do not all read."""
+        updated, or None when it was not due (or another process is reading, or this one started stopping).
+        Taking the read is a compare-and-set on `workspaces.people_read_at`, so replicas do not all read.
+        `on_page` is called after each page (a large workspace's read takes minutes: the sweep is moving on)."""
         with self.db.transaction() as session:
             taken = take_people_read(session, workspace_id=workspace_id, now=now, every=READ_EVERY, lease=READ_LEASE)
         if not taken:
             return None
-        updated = self._read_all(client, workspace_id, now)
+        updated = self._read_all(client, workspace_id, now, on_page)
         if updated is not None:
             with self.db.transaction() as session:
                 people_read(session, workspace_id=workspace_id, now=now)
         return updated
 
-    def _read_all(self, client: WebClient, workspace_id: int, now: datetime) -> int | None:
+    def _read_all(
+        self, client: WebClient, workspace_id: int, now: datetime, on_page: Callable[[], None] | None
+    ) -> int | None:
         cursor, updated = None, 0
         while True:
+            if shutdown.STOPPING.is_set():  # read again from the start by a sweep once READ_LEASE has passed
+                return None
             page = deliver(client.users_list, limit=PAGE, **({"cursor": cursor} if cursor else {}))
             if not page.ok or page.response is None:
                 log.warning("could not read the workspace's people", extra={"error": page.error})
@@ -125,6 +134,8 @@ class People:
                     before = zones_of(session, workspace_id=workspace_id, user_ids=[p.user_id for p in profiles])
                     updated += remember_profiles(session, workspace_id=workspace_id, profiles=profiles, now=now)
                     replan_moved(session, workspace_id=workspace_id, zones_before=before)
+            if on_page is not None:
+                on_page()
             cursor = (page.response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return updated

@@ -23,6 +23,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot import shutdown
 from bot.slack import Delivery, OnceClient, Outcome, deliver, require_once, retryable
 from storage.claims import Claim
 
@@ -54,6 +55,8 @@ def post(
         )
         if found is not None:
             return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
+        if shutdown.STOPPING.is_set():  # the look may have been cut short: left for a process that can finish it
+            return Delivery(Outcome.FAILED, shutdown.STOPPED)
     extra = {"thread_ts": thread_ts} if thread_ts else {}
     return deliver(client.chat_postMessage, channel=channel, metadata=metadata(claim.name), **message, **extra)
 
@@ -69,6 +72,8 @@ def upload(
         )
         if found is not None:
             return Delivery(Outcome.SENT, response={"channel": channel, "ts": found})
+        if shutdown.STOPPING.is_set():
+            return Delivery(Outcome.FAILED, shutdown.STOPPED)
     return deliver(
         client.files_upload_v2,
         channel=channel, content=content, filename=filename, title=title, initial_comment=comment,

@@ -32,7 +32,7 @@ from storage.models import ClaimState, Workspace
 log = logging.getLogger(__name__)
 
 Then = Callable[[Session, Delivery], None]
-STOPPED = shutdown.Stopped.__name__  # a Delivery's error when the call was not made: the process is stopping
+STOPPED = shutdown.STOPPED  # a Delivery's error when the call was not made: the process is stopping
 
 
 def give_back(db: Database, claim: Claim, delivery: Delivery) -> None:
@@ -214,8 +214,11 @@ class ClaimedSends:
         assert channel is not None, "a claimed message goes to a channel or to someone"
         if "file" in rendered:  # a file needs the bot in the channel, where a message may go out without it
             sent = upload(client, claim, channel=channel, **rendered["file"])
-            if not sent.ok and sent.error == "not_in_channel" and join and join_channel(client, channel):
-                sent = upload(client, claim, channel=channel, **rendered["file"])
+            if not sent.ok and sent.error == "not_in_channel" and join:
+                if shutdown.STOPPING.is_set():  # joining could wait on the pacer: next time
+                    return Delivery(Outcome.FAILED, STOPPED), False
+                if join_channel(client, channel):
+                    sent = upload(client, claim, channel=channel, **rendered["file"])
             return sent, True
         sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
         if not sent.ok and sent.error == "channel_not_found" and to is not None:  # a kept DM channel Slack lost
@@ -224,8 +227,11 @@ class ClaimedSends:
             if not dm.ok:
                 return dm, False
             sent = post(client, claim, channel=dm.response["channel"]["id"], message=rendered)
-        if not sent.ok and sent.error == "not_in_channel" and join and join_channel(client, channel):
-            sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
+        if not sent.ok and sent.error == "not_in_channel" and join:
+            if shutdown.STOPPING.is_set():  # joining could wait on the pacer: nothing was posted, next time
+                return Delivery(Outcome.FAILED, STOPPED), False
+            if join_channel(client, channel):
+                sent = post(client, claim, channel=channel, message=rendered, thread_ts=thread_ts)
         return sent, True
 
     def guarded(self, step: Callable[[int, datetime], StepOutcome], row_id: int, now: datetime) -> StepOutcome:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from bot import shutdown
 from bot.app import build_app
@@ -153,6 +154,19 @@ def test_not_ready_one_migration_behind_until_migrated(served, database_url):
 
     upgrade(database_url)
     assert probe(served.url, "/readyz").status == 200
+
+
+def test_still_ready_once_a_newer_release_has_migrated(served, db):
+    """A release migrates before its processes start: the replicas of the release before keep serving."""
+    with db.transaction() as session:
+        (current,) = session.execute(text("SELECT version_num FROM alembic_version")).one()
+        session.execute(text("UPDATE alembic_version SET version_num = 'a-newer-release'"))
+    try:
+        ready = probe(served.url, "/readyz")
+        assert (ready.status, ready.body["migrations"]) == (200, "ok")
+    finally:
+        with db.transaction() as session:
+            session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
 
 
 def test_not_ready_on_a_database_never_migrated(slack, tmp_path):

@@ -182,7 +182,13 @@ def test_the_runtime_runs_okr_bot_serve_as_an_unprivileged_user_through_the_entr
     if entrypoint == [Path(destination).name]:
         assert Path(destination).parent.as_posix() in ("/usr/local/bin", "/usr/bin", "/bin")
     entrypoint_copy = next(c for c in copies(runtime) if ENTRYPOINT in c.sources)
-    assert int(entrypoint_copy.flags.get("chmod", "0"), 8) & 0o111, "the entrypoint is executable in the image"
+    # executable in the image, by COPY --chmod (BuildKit only) or a chmod after the copy (any builder)
+    copied_executable = int(entrypoint_copy.flags.get("chmod", "0"), 8) & 0o111
+    made_executable = any(
+        re.search(rf"chmod (0?[0-7]*[1357][0-7]*|[+a-z]*x) {re.escape(destination)}\b", run)
+        for run in runtime.all("RUN")
+    )
+    assert copied_executable or made_executable, "the entrypoint is executable in the image"
 
 
 def test_the_runtime_environment_port_and_stop_signal():
