@@ -400,10 +400,11 @@ class DueQueries:
     def __init__(self, engine) -> None:
         self.engine = engine
         self.seen: list[tuple[str, object]] = []
+        self.counted: list[tuple[str, object]] = []  # what is still due after the sweep, counted for /metrics
 
     def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if "FROM schedules" in statement and re.search(r"schedules\.(due_at|remind_at) <=", statement):
-            self.seen.append((statement, parameters))
+            (self.counted if "count(" in statement else self.seen).append((statement, parameters))
 
     def __enter__(self) -> DueQueries:
         event.listen(self.engine, "before_cursor_execute", self._record)
@@ -442,6 +443,13 @@ def test_the_sweep_reads_only_the_due_rows_through_the_due_index(backend, slack,
                 # (a read after the first starts from where the previous one stopped: a range with both ends)
                 assert re.fullmatch(rf"SEARCH schedules USING (COVERING )?INDEX ix_schedules_{column} "
                                     rf"\(({column}>\? AND )?{column}<\?\)", plan), plan  # fmt: skip
+            assert len(due.counted) == 2  # sends by kind, and reminders, once after the sweep
+            for statement, parameters in due.counted:
+                plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                                          parameters))  # fmt: skip
+                column = "due_at" if "due_at <=" in statement else "remind_at"
+                assert re.match(rf"SEARCH schedules USING (COVERING )?INDEX ix_schedules_{column} \({column}<\?\)",
+                                plan), plan  # fmt: skip
         else:
             # the sweep moved the owners' rows on to next week: make them due again (rolled back below)
             again = update(Schedule).where(Schedule.user_id.in_(team.owners)).values(due_at=team.now - MINUTE)
