@@ -203,3 +203,25 @@ def submit_with_metadata(
     payload.update(view=view, response_urls=[])
     body = encode_form({"payload": json.dumps(payload)})
     return driver.send_raw(body, {"Content-Type": "application/x-www-form-urlencoded", **driver.sign(body)})
+
+
+# what a bot process logged (JSON lines on stderr) ----------------------------------------------------------------
+
+
+def log_records(err: str, message: str | None = None) -> list[dict[str, Any]]:
+    """The JSON log records in a process's stderr (those with `message`, when given); other lines are skipped."""
+    records = []
+    for line in err.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and (message is None or record.get("message") == message):
+            records.append(record)
+    return records
+
+
+def logged_errors(err: str) -> list[str]:
+    """The error lines a process logged, as `logger: message` (a clean stop leaves none)."""
+    errors = [r for r in log_records(err) if r.get("level") in ("error", "critical")]
+    return [f"{r.get('logger')}: {r.get('message')}" for r in errors]

@@ -33,6 +33,7 @@ from storage.claims import LEASE
 from storage.db import Database
 from storage.models import ClaimState, SendClaim, Team
 from tests.conftest import SIGNING_SECRET, child_env
+from tests.e2e.support import log_records, logged_errors
 from tests.e2e.test_checkin_delivery import (
     ROOT,
     assert_one_dm_each,
@@ -84,31 +85,6 @@ def _terminate(process: subprocess.Popen) -> tuple[float, str, str]:
     return time.monotonic() - sent, out, err
 
 
-def _log(err: str, message: str) -> list[dict]:
-    lines = []
-    for line in err.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("message") == message:
-            lines.append(record)
-    return lines
-
-
-def _errors(err: str) -> list[str]:
-    """The error lines a process logged (a stop must not leave any: a request cut off, a pipe closed early)."""
-    found = []
-    for line in err.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("level") in ("error", "critical"):
-            found.append(f"{record.get('logger')}: {record.get('message')}")
-    return found
-
-
 def _claims(db: Database) -> list[SendClaim]:
     with db.read() as session:
         return list(session.scalars(select(SendClaim).where(SendClaim.kind == CHECKIN_KIND)))
@@ -135,11 +111,11 @@ def test_sigterm_during_a_sweep_sending_dms_loses_and_doubles_nothing(slack, db,
 
     assert sweep.returncode == 0, err
     assert took < GRACE, took
-    assert _errors(err) == []
+    assert logged_errors(err) == []
     sent_before = len(dm_posts(slack))
     assert 8 <= sent_before < OWNERS, f"the signal came after the sweep: {sent_before} DMs ({out})"
     assert "stopped" in out  # the sends left unclaimed are reported as such
-    (stopped,) = _log(err, "stopped")
+    (stopped,) = log_records(err, "stopped")
     assert stopped["seconds"] < GRACE
     claims = _claims(db)
     assert {c.state for c in claims} == {ClaimState.SENT}, [(c.claim_key, c.state) for c in claims]
@@ -279,7 +255,7 @@ def test_sigterm_in_a_burst_of_commands_carries_out_every_acked_one_once(slack, 
 
     assert serve.returncode == 0, err
     assert took < GRACE, took
-    assert _errors(err) == []
+    assert logged_errors(err) == []
     acked = sorted(name for name, status in answers.items() if status == 200)
     assert len(acked) >= ACKED_FIRST, answers
     closed = {"ConnectionRefusedError", "ConnectionResetError", "RemoteDisconnected", "BrokenPipeError"}

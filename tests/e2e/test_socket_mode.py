@@ -34,6 +34,7 @@ from bot.sandbox.socket_driver import SocketDriver, SocketResult
 from storage.db import Database
 from storage.models import Team
 from tests.conftest import child_env
+from tests.e2e.support import log_records, logged_errors
 from tests.e2e.test_drafting import objective_values
 from tests.helpers import flatten
 
@@ -150,31 +151,6 @@ def _top(slack: FakeSlack, user: str) -> dict:
     return slack.view_payload(stack[-1]["id"])
 
 
-def _log(err: str, message: str) -> list[dict]:
-    records = []
-    for line in err.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("message") == message:
-            records.append(record)
-    return records
-
-
-def _errors(err: str) -> list[str]:
-    """The error lines a process logged (a stop must leave none: an ack that could not be sent, a link cut early)."""
-    found = []
-    for line in err.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("level") in ("error", "critical"):
-            found.append(f"{record.get('logger')}: {record.get('message')}")
-    return found
-
-
 # 1. serving Slack over the link ------------------------------------------------------------------------------------
 
 
@@ -230,8 +206,8 @@ def test_socket_mode_serves_commands_events_and_forms_over_the_link(slack, db, s
 
     assert bot.terminate() < GRACE
     assert bot.process.returncode == 0, bot.err
-    assert _log(bot.err, "stopped"), bot.err
-    assert _errors(bot.err) == []
+    assert log_records(bot.err, "stopped"), bot.err
+    assert logged_errors(bot.err) == []
     assert slack.socket_links() == []  # the bot closed its link
     assert all(ack.seconds < 3 for ack in slack.acks), slack.acks
 
@@ -250,7 +226,7 @@ def test_the_bot_moves_to_a_new_link_when_slack_asks(slack, db, start_bot):
     joined = driver.command("team join", user="U0BEN", channel="C0ROCKET")
     assert joined.status == 200 and joined.ack.connection == second["id"], joined
     assert "joined the team *Rockets*" in flatten(slack.wait_for_response(count=2)["body"])
-    assert _errors(bot.err) == []
+    assert logged_errors(bot.err) == []
 
 
 # 2. SIGTERM ----------------------------------------------------------------------------------------------------------
@@ -316,7 +292,7 @@ def test_sigterm_with_commands_in_flight_carries_out_every_acked_one_once(slack,
 
     assert bot.process.returncode == 0, bot.err
     assert took < GRACE, took
-    assert _errors(bot.err) == []
+    assert logged_errors(bot.err) == []
     acked = sorted(name for name, result in results.items() if isinstance(result, SocketResult) and result.status)
     assert len(acked) >= ACKED_FIRST, results
     unanswered = {name: result for name, result in results.items() if name not in acked}
