@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from waitress import wasyncore
@@ -75,7 +76,14 @@ def serve_socket(settings: Settings, app: OkrApp, db: Database) -> int:
                         settings)  # fmt: skip
     log.info("connecting to Slack over Socket Mode", extra={"port": operations.port})
     connection = _Connection(app, settings.slack_app_token)
-    connection.connect()
+    try:
+        connection.connect()
+    except SlackApiError as error:  # the app-level token refused: nothing will work until it is replaced
+        operations.stop()
+        raise SettingsError(
+            f"Slack refused to open a Socket Mode connection with SLACK_APP_TOKEN ({error.response.get('error')}): "
+            "check that it is the app-level token (xapp-…) of this app, with the connections:write scope."
+        ) from None
     readiness.checks["slack"] = lambda: "ok" if connection.client.is_connected() else "not connected"
     sweeps = scheduler.start(settings, db)
     readiness.sweeps = sweeps.watch if sweeps else None

@@ -212,6 +212,20 @@ def test_socket_mode_serves_commands_events_and_forms_over_the_link(slack, db, s
     assert all(ack.seconds < 3 for ack in slack.acks), slack.acks
 
 
+def test_an_app_token_slack_refuses_is_said_in_words(slack, database_url):
+    keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
+    env = keep | {
+        "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": slack.workspace().bot_token, "SLACK_API_URL": slack.api_url,
+        "SLACK_APP_TOKEN": "xapp-1-A0OTHER-0000-not-this-app", "PORT": str(_free_port()), "SCHEDULER": "off",
+    }  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+
+    assert done.returncode == 2, done.stderr
+    assert "Slack refused to open a Socket Mode connection with SLACK_APP_TOKEN (invalid_auth)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_the_bot_moves_to_a_new_link_when_slack_asks(slack, db, start_bot):
     bot = start_bot()  # (it is killed at the end: the tests around stop it gracefully)
     driver = SocketDriver(slack)
