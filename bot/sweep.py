@@ -159,6 +159,7 @@ class Sweeper:
         # claims are stamped with the time they are taken, not when the sweep began: a sweep slowed by rate
         # limits must not hold claims that look older than they are, or another replica would take them over
         def stamp() -> datetime:
+            self.watch.progressed()  # a claim is being taken: the sweep moves on, in whichever of its steps
             return now + timedelta(seconds=time.monotonic() - started)
 
         checkins = Summaries(self.db, self.client_for, worker=self.worker, clock=stamp, pacer=self.pacer)
