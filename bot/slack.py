@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,16 +88,18 @@ class CountedRateLimits(RateLimitErrorRetryHandler):
     ) -> None:
         if response is not None:
             method = request.url.rsplit("/", 1)[-1].split("?", 1)[0]
-            metrics.rate_limited(method, _retry_after(response.headers))
+            metrics.rate_limited(method, retry_after(response.headers))
         super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)
 
 
-def _retry_after(headers: dict[str, Any]) -> float:
+def retry_after(headers: Mapping[str, Any] | None) -> float:
+    """The seconds a 429's Retry-After asks for (slack-sdk gives header values as lists), at most five minutes; one
+    when Slack gave none that reads."""
     for name, value in (headers or {}).items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
             try:
-                return max(float(raw), 0.0)
+                return min(max(float(raw), 0.0), 300.0)
             except (TypeError, ValueError):
                 break
     return 1.0
@@ -114,7 +116,7 @@ class SlackClient(WebClient):
             status = error.response.status_code
             outcome = "ratelimited" if status == 429 else "server_error" if status >= 500 else "refused"
             if status == 429:  # the 429 no retry handler waits out (those it waits out, CountedRateLimits counts)
-                metrics.rate_limited(api_method, _retry_after(error.response.headers))
+                metrics.rate_limited(api_method, retry_after(error.response.headers))
             raise
         except Exception:
             outcome = "unreachable"

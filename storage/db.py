@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
@@ -70,11 +70,6 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
-
-    def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query (used by /healthz)."""
-        with self.read() as session:
-            session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -32,7 +32,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics, shutdown
-from bot.slack import OnceClient, SlackClient, once_only
+from bot.slack import OnceClient, SlackClient, once_only, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class PacedClient(OnceClient):
             except SlackApiError as error:
                 if error.response.status_code != 429 or attempt == RETRY_TRIES:
                     raise
-                self.pacer.blocked(self.workspace, api_method, _retry_after(error.response.headers))
+                self.pacer.blocked(self.workspace, api_method, retry_after(error.response.headers))
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
@@ -224,17 +224,6 @@ def _channel_of(kwargs: dict[str, Any]) -> str | None:
         if isinstance(values, dict) and isinstance(values.get("channel"), str):
             return values["channel"]
     return None
-
-
-def _retry_after(headers: Mapping[str, Any] | None) -> float:
-    for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return min(max(float(raw), 0.0), 300.0)
-            except (TypeError, ValueError):
-                break
-    return 1.0
 
 
 # the process's pacer: every sender in the process shares it (bot.app configures it from SLACK_RATE_LIMITS)

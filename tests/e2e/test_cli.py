@@ -160,3 +160,18 @@ def test_purge_workspace_deletes_it_and_says_so(database_url):
     assert gone.returncode == 0 and "Deleted workspace T0GONE" in gone.stdout
     again = okr_bot("purge-workspace", "T0GONE", env={"DATABASE_URL": database_url})
     assert again.returncode == 1 and "No workspace T0GONE" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "The scheduler sends Slack messages: set SLACK_BOT_TOKEN"),  # nothing to send with
+        ({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SCHEDULER": "off"}, "unset SCHEDULER"),
+        ({"SLACK_BOT_TOKEN": TOKEN, "SHUTDOWN_GRACE": "forever"}, "SHUTDOWN_GRACE must be a number of seconds"),
+    ],
+)
+def test_the_scheduler_refuses_what_would_leave_it_nothing_to_do(database_url, env, expected):
+    result = okr_bot("scheduler", env={"DATABASE_URL": database_url, **env})
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
