@@ -246,6 +246,13 @@ class FakeSlack:
             self._state.messages.setdefault(channel_id, [])
             return dict(self._state.channels[channel_id], members=list(member_ids))
 
+    def join_channel(self, channel_id: str, user_id: str) -> None:
+        """A person joins a channel (conversations.members lists them from now on)."""
+        with self._state.lock:
+            members = self._state.channels[channel_id]["members"]
+            if user_id not in members:
+                members.append(user_id)
+
     def channel(self, channel_id: str) -> dict | None:
         return self._state.snapshot(self._state.channels.get(channel_id))  # type: ignore[return-value]
 
