@@ -84,7 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         "resets, digests), with GET /livez, /readyz and /metrics on PORT; for a replica of its own",
     )  # fmt: skip
     command("migrate", _migrate, "upgrade the database to the latest schema")
-    command("sandbox", _sandbox, "try the bot against a local fake Slack, typing /okr commands in the terminal")
+    sandbox = command(
+        "sandbox", _sandbox, "try the bot against a local fake Slack: a Slack-like page on http://localhost:PORT/, or "
+        "the terminal with --terminal",
+    )  # fmt: skip
+    sandbox.add_argument(
+        "--terminal", action="store_true", help="type /okr commands in the terminal instead of using the browser"
+    )
     command("start", _start, "migrate, then serve Slack if credentials are set, or start the sandbox")
     purge = command("purge-workspace", _purge, "delete every row a workspace owns (after an uninstall)")
     purge.add_argument("slack_team_id", help="the workspace's Slack team id, e.g. T0123ABCD")
@@ -179,11 +185,15 @@ def _scheduler(settings: Settings, _args) -> int:
     return run_scheduler(settings, _database(settings))
 
 
-def _sandbox(settings: Settings, _args) -> int:
-    from bot.playground import run_playground
-
+def _sandbox(settings: Settings, args) -> int:
     _require_migrated(settings)
-    return run_playground(settings)
+    if getattr(args, "terminal", False):
+        from bot.playground import run_playground
+
+        return run_playground(settings)
+    from bot.sandbox.web.serve import serve_sandbox
+
+    return serve_sandbox(settings)
 
 
 def _start(settings: Settings, args) -> int:

@@ -338,6 +338,17 @@ class FakeSlack:
     def uploads(self) -> list[dict]:
         return self._state.snapshot(self._state.uploads)  # type: ignore[return-value]
 
+    def hosted_file(self, file_id: str) -> tuple[str, bytes] | None:
+        """(name, bytes) of a file a person shared or the bot uploaded, as Slack hosts it; None when unknown."""
+        with self._state.lock:
+            record = self._state.files.get(file_id)
+            if record is not None:
+                return record.name, record.content
+            for upload in self._state.uploads:
+                if upload["file_id"] == file_id:
+                    return upload["filename"], bytes(upload["content"] or b"")
+        return None
+
     @property
     def responses(self) -> list[dict]:
         return self._recorder.responses

@@ -78,8 +78,20 @@ def action(
         entry["value"] = value if value is not None else (element or {}).get("value")
         if element and "text" in element:
             entry["text"] = element["text"]
+    elif kind in _SELECTED and value is not None:
+        entry[_SELECTED[kind]] = value
     elif selected_option is not None:
         entry["selected_option"] = _option(element, selected_option)
     elif value is not None:
         entry["value"] = value
     return entry
+
+
+# what a block_actions entry carries for a select of people, channels or a date
+_SELECTED = {
+    "users_select": "selected_user",
+    "conversations_select": "selected_conversation",
+    "channels_select": "selected_channel",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+}

@@ -1,0 +1,335 @@
+"""The browser sandbox: a Slack-like page in front of the fake Slack, with the real bot behind signed HTTP.
+
+`GET /` is the page (who you are and where you are live in its address: `/?as=ben&in=team-rocket`). The page
+polls `GET /panes` for what changed and sends what the person does to `POST /api/…`; each action is carried out
+as Slack would (a slash command, an event, an interaction payload, all signed and sent to the bot), then the
+answer waits until the bot has stopped calling Slack, so the page redraws once with the outcome.
+
+The page is for one machine: it listens on 127.0.0.1 only and has no sign-in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.middleware.shared_data import SharedDataMiddleware
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from bot.sandbox.driver import SlackRefused
+from bot.sandbox.fake.errors import ApiError
+from bot.sandbox.forms import state_values
+from bot.sandbox.session import JUMPS, MOMENT_WORDS, Sandbox
+from bot.sandbox.web import pages
+from bot.sandbox.web.blocks import render_blocks, render_message_body
+from bot.sandbox.web.mrkdwn import plain_to_html
+from handlers.backlog import SHORTCUT
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+MAX_UPLOAD = 5 * 1024 * 1024  # a backlog CSV is a few kilobytes
+MAX_TEXT = 40_000  # Slack's own limit on a message
+
+
+class Refused(Exception):
+    """Something the person asked for that cannot be done, in words for them."""
+
+
+class SandboxWeb:
+    """The WSGI application of the browser sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), trim_blocks=True,
+            lstrip_blocks=True,
+        )  # fmt: skip
+        self.templates.globals.update(
+            render_blocks=render_blocks, render_message_body=render_message_body, plain=plain_to_html,
+            quick_reactions=pages.QUICK_REACTIONS, jumps=JUMPS, emoji=pages.emoji_character,
+        )  # fmt: skip
+        self.routes = Map(
+            [
+                Rule("/", endpoint="page", methods=["GET"]),
+                Rule("/panes", endpoint="panes", methods=["GET"]),
+                Rule("/files/<file_id>/<path:name>", endpoint="file", methods=["GET"]),
+                Rule("/api/<action>", endpoint="act", methods=["POST"]),
+            ]
+        )
+        self.wsgi = SharedDataMiddleware(self._dispatch, {"/static": str(HERE / "static")})
+
+    def __call__(self, environ: dict[str, Any], start_response):
+        return self.wsgi(environ, start_response)
+
+    def _dispatch(self, environ: dict[str, Any], start_response):
+        request = Request(environ)
+        request.max_content_length = MAX_UPLOAD + 64 * 1024
+        try:
+            endpoint, args = self.routes.bind_to_environ(environ).match()
+            response = getattr(self, f"on_{endpoint}")(request, **args)
+        except HTTPException as error:
+            response = error
+        except Exception:
+            log.exception("the sandbox page failed on %s %s", request.method, request.path)
+            response = _json({"ok": False, "error": "Something went wrong in the sandbox; its log says what."}, 500)
+        return response(environ, start_response)
+
+    # who and where ---------------------------------------------------------------------------------------------
+
+    def _person(self, request: Request) -> tuple[str, str]:
+        """The person the page acts as (`as`, ada by default) as (name, Slack id)."""
+        name = (request.values.get("as") or "ada").lower()
+        user_id = self.sandbox.user_id(name)
+        if user_id is None:
+            name, user_id = "ada", self.sandbox.user_id("ada")
+        return name, user_id
+
+    def _context(self, request: Request) -> dict[str, Any]:
+        name, user_id = self._person(request)
+        here = pages.place(self.sandbox, user_id, request.values.get("in"))
+        tab = "home" if here.is_app and request.values.get("tab", "home") == "home" else "messages"
+        thread = request.values.get("thread") or None
+        return {"me": name, "user_id": user_id, "here": here, "tab": tab, "thread": thread,
+                "viewer": pages.viewer(self.sandbox, user_id)}  # fmt: skip
+
+    # pages -----------------------------------------------------------------------------------------------------
+
+    def on_page(self, request: Request) -> Response:
+        context = self._context(request)
+        panes = self._panes(context)
+        html = self.templates.get_template("page.html.j2").render(
+            **context, panes=panes, people=sorted(self.sandbox.people), places=pages.places(self.sandbox,
+            context["user_id"]), commands=pages.commands_catalogue(), moment_words=MOMENT_WORDS,
+        )  # fmt: skip
+        return Response(html, content_type="text/html; charset=utf-8", headers=_NO_STORE)
+
+    def on_panes(self, request: Request) -> Response:
+        """What each part of the page shows now, with a fingerprint each; parts the page already shows are left out."""
+        context = self._context(request)
+        panes = self._panes(context)
+        known = set(request.args.getlist("v"))
+        changed = {name: pane for name, pane in panes.items() if pane["v"] not in known}
+        return _json({"panes": changed})
+
+    def _panes(self, context: dict[str, Any]) -> dict[str, dict]:
+        sandbox, user_id, here = self.sandbox, context["user_id"], context["here"]
+        render = self.templates.get_template
+        if here.is_app and context["tab"] == "home":
+            home = sandbox.fake.home(user_id)
+            main = render("_home.html.j2").render(**context, home=home)
+        else:
+            shown = pages.conversation(sandbox, user_id, here.channel_id)
+            main = render("_messages.html.j2").render(**context, shown=shown)
+        thread = ""
+        if context["thread"]:
+            shown = pages.conversation(sandbox, user_id, here.channel_id, thread_ts=context["thread"])
+            thread = render("_thread.html.j2").render(**context, shown=shown)
+        form = pages.open_form(sandbox, user_id)
+        modal = render("_modal.html.j2").render(**context, form=form)
+        bar = render("_clock.html.j2").render(**context, clock=pages.clock_bar(sandbox, user_id))
+        panes = {"main": main, "thread": thread, "clock": bar}
+        result = {name: {"v": pages.version(name, html), "html": Markup(html)} for name, html in panes.items()}
+        # a form is redrawn only when the bot changes it, never under the person's typing
+        result["modal"] = {"v": pages.version("modal", form["key"] if form else ""), "html": Markup(modal)}
+        return result
+
+    def on_file(self, request: Request, file_id: str, name: str) -> Response:
+        """A file shared in the sandbox (a chart the bot posted, an export, a CSV): images shown, the rest
+        downloaded."""
+        record = self.sandbox.fake.hosted_file(file_id)
+        if record is None:
+            raise NotFound()
+        filename, content = record
+        kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        inline = kind.startswith("image/") and kind != "image/svg+xml"
+        disposition = "inline" if inline else "attachment"
+        return Response(content, content_type=kind, headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(filename)}",
+            "X-Content-Type-Options": "nosniff", **_NO_STORE,
+        })  # fmt: skip
+
+    # actions ---------------------------------------------------------------------------------------------------
+
+    def on_act(self, request: Request, action: str) -> Response:
+        handler = getattr(self, f"do_{action}", None)
+        if handler is None:
+            raise NotFound()
+        context = self._context(request)
+        try:
+            notice = handler(request, context)
+        except Refused as refusal:
+            return _json({"ok": False, "error": str(refusal)}, status=400)
+        except SlackRefused as refusal:
+            return _json({"ok": False, "error": f"Slack refused the bot's answer: {refusal}"}, status=502)
+        except (ApiError, LookupError) as error:
+            log.info("sandbox action %s refused: %s", action, error)
+            return _json({"ok": False, "error": f"That is no longer there ({error}). The page has been redrawn."},
+                         status=409)  # fmt: skip
+        return _json({"ok": True, "notice": notice or ""})
+
+    def do_type(self, request: Request, context: dict[str, Any]) -> str | None:
+        text = request.form.get("text", "")
+        if len(text) > MAX_TEXT:
+            raise Refused(f"That message is {len(text):,} characters long; Slack takes up to {MAX_TEXT:,}.")
+        if not text.strip():
+            return None
+        thread = request.form.get("thread") or None
+        if thread and text.lstrip().startswith("/"):
+            raise Refused("Slash commands are typed in the channel's message box, not in a thread.")
+        self.sandbox.type(context["user_id"], context["here"].channel_id, text, thread_ts=thread)
+        return None
+
+    def do_react(self, request: Request, context: dict[str, Any]) -> str | None:
+        ts, name = request.form.get("ts", ""), request.form.get("emoji", "").strip(":").strip()
+        if not name or len(name) > 100 or not all(c.isalnum() or c in "_+-" for c in name):
+            raise Refused("Pick an emoji by its short name, such as white_check_mark.")
+        user_id, channel_id = context["user_id"], context["here"].channel_id
+        message = self.sandbox.fake.message(channel_id, ts)
+        mine = any(r["name"] == name and user_id in r.get("users", []) for r in message.get("reactions") or [])
+        with self.sandbox.lock:
+            send = self.sandbox.driver.unreact if mine else self.sandbox.driver.react
+            send(user_id, channel_id, ts, name)
+            self.sandbox.settle()
+        return None
+
+    def do_shortcut(self, request: Request, context: dict[str, Any]) -> str | None:
+        with self.sandbox.lock:
+            here, ts = context["here"].channel_id, request.form.get("ts", "")
+            self.sandbox.driver.message_shortcut(SHORTCUT, user=context["user_id"], channel=here, ts=ts)
+            self.sandbox.settle()
+        return None
+
+    def do_action(self, request: Request, context: dict[str, Any]) -> str | None:
+        """A button, menu item or select used in a message, a reply only you see, the Home tab or a form."""
+        form, user_id = request.form, context["user_id"]
+        action_id, block_id = form.get("action_id", ""), form.get("block_id") or None
+        value = form.get("value")
+        with self.sandbox.lock:
+            fake, driver = self.sandbox.fake, self.sandbox.driver
+            if form.get("view_id"):
+                view = fake.view_payload(form["view_id"])
+                if view.get("type") == "modal":
+                    fake.set_view_state(view["id"], self._typed_state(view, form))
+                option = _option(view.get("blocks") or [], action_id, value)
+                driver.click(user=user_id, action_id=action_id, value=value, view_id=view["id"],
+                             block_id=block_id, selected_option=option)  # fmt: skip
+            else:
+                message, _ = driver._find_message(context["here"].channel_id, form.get("ts", ""))
+                option = _option(message.get("blocks") or [], action_id, value)
+                driver.click(user=user_id, action_id=action_id, value=value, channel=context["here"].channel_id,
+                             ts=form.get("ts", ""), block_id=block_id, selected_option=option)  # fmt: skip
+            self.sandbox.settle()
+        return None
+
+    def do_submit(self, request: Request, context: dict[str, Any]) -> str | None:
+        user_id = context["user_id"]
+        with self.sandbox.lock:
+            fake = self.sandbox.fake
+            stack = fake.open_views(user_id)
+            if not stack or stack[-1]["id"] != request.form.get("view_id"):
+                raise Refused("That form is no longer open.")
+            view = fake.view_payload(stack[-1]["id"])
+            self.sandbox.driver.submit_view(view["id"], user=user_id, values=self._typed_state(view, request.form))
+            self.sandbox.settle()
+        return None
+
+    def do_close(self, request: Request, context: dict[str, Any]) -> str | None:
+        with self.sandbox.lock:
+            stack = self.sandbox.fake.open_views(context["user_id"])
+            if stack and stack[-1]["id"] == request.form.get("view_id"):
+                self.sandbox.driver.close_view(stack[-1]["id"], user=context["user_id"])
+                self.sandbox.settle()
+        return None
+
+    def do_home(self, request: Request, context: dict[str, Any]) -> str | None:
+        with self.sandbox.lock:
+            self.sandbox.driver.open_home(context["user_id"])
+            self.sandbox.settle()
+        return None
+
+    def do_upload(self, request: Request, context: dict[str, Any]) -> str | None:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise Refused("Choose a file to share.")
+        content = upload.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise Refused(f"That file is over {MAX_UPLOAD // (1024 * 1024)} MB; the sandbox takes smaller ones.")
+        name = Path(upload.filename).name[:200] or "file"
+        with self.sandbox.lock:
+            self.sandbox.fake.share_file(context["here"].channel_id, context["user_id"], name, content,
+                                         text=request.form.get("text", ""))  # fmt: skip
+        return f"Shared {name}."
+
+    def do_person(self, request: Request, context: dict[str, Any]) -> str | None:
+        try:
+            self.sandbox.add_person(request.form.get("name", ""), request.form.get("zone", "").strip() or "UTC")
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        return f"{request.form.get('name', '').strip().lower()} joined the workspace and every channel."
+
+    def do_zone(self, request: Request, context: dict[str, Any]) -> str | None:
+        zone = request.form.get("zone", "").strip()
+        try:
+            self.sandbox.set_zone(context["user_id"], zone)
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        self.sandbox.settle()
+        return f"Your Slack time zone is now {zone}."
+
+    def do_time(self, request: Request, context: dict[str, Any]) -> str | None:
+        to = request.form.get("to", "next")
+        if to not in JUMPS:
+            raise Refused(f"Jump to one of: {', '.join(JUMPS)}.")
+        moment, report = self.sandbox.jump(to)
+        if moment is None:
+            wanted = {"next": "Nothing is scheduled yet", "checkin": "No check-in is planned yet",
+                      "reset": "No reset is planned yet", "end": "No cycle end is planned yet"}[to]  # fmt: skip
+            return f"{wanted}: create a team and commit an objective whose key results have owners first."
+        zone = context["viewer"].zone
+        sent = ", ".join(f"{what} {count}" for what, count in sorted(report.items())) or "nothing to send"
+        return f"It is now {moment.when.astimezone(zone):%A %d %B, %H:%M}: {moment.what} ({sent})."
+
+    def do_afresh(self, request: Request, context: dict[str, Any]) -> str | None:
+        self.sandbox.afresh()
+        return "The sandbox starts afresh: no teams, no messages, and the clock back to now."
+
+    def _typed_state(self, view: dict, form) -> dict:
+        typed = {key: form.getlist(key) for key in form if key not in _NOT_FIELDS}
+        people = {name: user_id for name, (user_id, _r, _a) in self.sandbox.people.items()}
+        return state_values(view, typed, people=people, channels=dict(self.sandbox.channels))
+
+
+_NOT_FIELDS = {"as", "in", "tab", "thread", "view_id", "action_id", "block_id", "value", "ts"}
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _option(blocks: list[dict], action_id: str, value: str | None) -> dict | None:
+    """The option object of a menu item or select whose value was chosen, as Slack sends it back."""
+    for block in blocks:
+        elements = [*block.get("elements", []), block.get("accessory") or {}, block.get("element") or {}]
+        for element in elements:
+            if not isinstance(element, dict) or element.get("action_id") != action_id:
+                continue
+            options = [*element.get("options", []), *(o for g in element.get("option_groups", [])
+                                                          for o in g.get("options", []))]  # fmt: skip
+            for option in options:
+                if option.get("value") == value:
+                    return option
+    return None
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json", headers=_NO_STORE)
