@@ -178,6 +178,11 @@ class _Helper:
         return str(node.get("type") or "") if isinstance(node, Mapping) else ""
 
     @staticmethod
+    def items(value: Any) -> list:
+        """A list from the payload, or nothing when it is not one (a string is not a list of fields)."""
+        return value if isinstance(value, list) else []
+
+    @staticmethod
     def block_id(block: Mapping) -> str:
         return str(block.get("block_id") or "")
 
