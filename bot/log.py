@@ -38,8 +38,13 @@ class JsonFormatter(logging.Formatter):
         return _TOKEN_PATTERN.sub(lambda m: f"{m.group(1)}-[redacted]", line)
 
 
-def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = (), stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
+def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = (), stream=None, path=None) -> None:
+    """JSON lines to `stream` (stderr by default), or appended to the file at `path` (the terminal sandbox's, so
+    that they do not break up its session)."""
+    if path is not None:
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,113 +1,112 @@
-"""`okr-bot sandbox`: the real bot against a local fake Slack, driven from the terminal.
+"""`okr-bot sandbox --terminal`: the real bot against a local fake Slack, driven from the terminal.
 
-Nothing here pretends to be the bot: commands travel as signed HTTP requests into the same
-WSGI app production serves, and what the bot sends to "Slack" is printed as a person sees it.
+Nothing here pretends to be the bot: a `Sandbox` (bot/sandbox/session.py) carries what is typed as signed HTTP
+requests into the same WSGI app production serves, and what the bot sends to "Slack" is printed as a person
+sees it (bot/sandbox/terminal_output.py).
 """
 
 from __future__ import annotations
 
-import secrets
-import shlex
+import logging
 import sys
-import time
-from dataclasses import replace
-from datetime import datetime
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import func, select
-
-from bot import clock, scheduler
-from bot.ack import Workers
-from bot.app import build_app
-from bot.sandbox import FakeSlack, SlackDriver
-from bot.sandbox.transcript import render_blocks
+from bot import clock
+from bot.log import configure_logging
+from bot.sandbox import forms
+from bot.sandbox.driver import SlackRefused
+from bot.sandbox.session import Moment, Sandbox
+from bot.sandbox.terminal_output import Output
+from bot.sandbox.transcript import Clickable, find_clickable, render_blocks
 from bot.settings import Settings
-from bot.sweep import Sweeper
-from bot.web import EVENTS_PATH, BackgroundServer, make_wsgi_app
 from handlers.backlog import SHORTCUT
-from storage.db import Database
-from storage.models import Schedule
 
-USERS = {
-    "ada": ("U0ADA", "Ada (workspace admin)", True),
-    "ben": ("U0BEN", "Ben", False),
-    "cleo": ("U0CLEO", "Cleo", False),
-}
-# what a sweep reports when it sent nothing yet: `sweep next` goes on to the moment after
-QUIET_OUTCOMES = {"waiting", "moved", "stale", "nobody_asked", "cycle_over"}
-CHANNELS = {"general": "C0GENERAL", "team-rocket": "C0ROCKET", "team-growth": "C0GROWTH"}
 HELP = """\
-Type a slash command as you would in Slack, e.g.  /okr team create Rockets
-  as NAME            act as another person: ada (admin), ben, cleo
-  in #CHANNEL        move to a channel: #general, #team-rocket, #team-growth
+Type as you would in Slack:
+  /okr …             a slash command, e.g. /okr team create Rockets (#channel and @person become mentions)
+  say TEXT           post TEXT in this channel as a message (the bot hears it)
+  reply N TEXT       post TEXT in the thread of message N, e.g. an answer to a retro question
+People and places
+  as NAME            act as another person: ada (admin), ben, cleo, or someone you added
+  add NAME ZONE      add a person to the workspace and its channels, e.g. add dana Europe/London
+  in #CHANNEL        move to a channel: #general, #team-rocket, #team-growth; `in dm`: your DM with the bot
+  zone [ZONE]        show or set your Slack time zone, e.g. zone Asia/Tokyo (check-in DMs follow it)
+Messages
   messages           show this channel's messages, numbered
   react N EMOJI      add a reaction to message N (unreact N EMOJI removes it)
   shortcut N         run "Add to OKR backlog" on message N
   share FILE         share a file from your disk in this channel (a .csv for /okr backlog import)
-  click N LABEL      press the button (or menu item) labelled LABEL on message N
-  click LABEL        press a button in the open form
-  submit F=V ...     submit the open form, setting field F to V (field names are shown in the form)
-  cancel             close the open form
+  click N LABEL      press the button (or menu item) LABEL on message N
+  click LABEL        press LABEL in the open form; with no form open, on the latest message or
+                     reply only you see ([only you see]) in this channel that shows it
+                     LABEL: any case, emoji and a trailing … left out, or its first word(s).
+                     Buttons sharing a label print as [Edit #1] [Edit #2]: click Edit #2 (Edit alone: #1)
   home               open the bot's App Home tab
-  zone [ZONE]        show or set your Slack time zone, e.g. zone Asia/Tokyo (check-in DMs follow it)
-  sweep [next]       send what is due now (check-in DMs, reminders, summaries); `sweep next`
-                     pretends the next scheduled moment has come, to see a check-in without waiting
+Forms
+  submit F=V …       submit the open form with field F set to V (each field shows its name: (field `F`)).
+                     A value runs until the next F= of the form, or quote it: why='Half of them leave'.
+                     Fields left out keep what they show. A choice: its label or its value; several
+                     (tick boxes): comma-separated, e.g. objective:3=all. People: ben or @ben; channels:
+                     #team-growth. Mistakes the bot finds are shown under their field (! …)
+  cancel             close the open form
+Time
+  next               what the bot will do next by itself, and when
+  jump [WHAT]        move the sandbox's clock on to the next moment and sweep there; WHAT: next (the
+                     default), checkin, reset (the cycle's last day is over: final scores are asked),
+                     end (scoring closes, the retro is posted). `sweep next|checkin|reset|end` is the same
+  sweep              send what is due now (check-in DMs, reminders, summaries)
+  afresh             start the sandbox afresh: its workspace emptied, the clock the machine's again
   help, quit"""
-
-
-def seed(fake: FakeSlack) -> None:
-    for name, (user_id, real_name, admin) in USERS.items():
-        fake.add_user(user_id, name, real_name=real_name, is_admin=admin)
-    for name, channel_id in CHANNELS.items():
-        fake.add_channel(channel_id, name, members=tuple(u for u, _r, _a in USERS.values()))
+NOTHING_PLANNED = "Nothing is scheduled yet: commit an objective whose key results have owners first."
 
 
 class Playground:
     """One terminal session: who you are, where you are, and what the bot has shown so far."""
 
-    def __init__(
-        self,
-        fake: FakeSlack,
-        driver: SlackDriver,
-        out: TextIO,
-        sweeper: Sweeper | None = None,
-        listeners: Workers | None = None,
-        quiet: float = 0.3,
-    ) -> None:
-        self.fake, self.driver, self.out, self.sweeper, self.listeners = fake, driver, out, sweeper, listeners
-        self.quiet = quiet  # how long Slack must stay quiet before the output is shown (see _settle)
-        self.user, self.channel = "U0ADA", "C0ROCKET"
-        self.names = {u: n for n, (u, _r, _a) in USERS.items()} | {c: n for n, c in CHANNELS.items()}
-        self.names[fake.workspace().bot_user_id] = "OKR bot"
-        self.dms = {fake.dm_channel_id(u): n for n, (u, _r, _a) in USERS.items()}
-        self.names |= {channel: f"dm-{name}" for channel, name in self.dms.items()}
-        self._seen_ephemerals = len(fake.ephemerals)
-        self._seen_messages: dict[str, int] = {}
-        self._seen_calls = len(fake.calls)
-        self._shown_view: str | None = None
+    def __init__(self, sandbox: Sandbox, out: TextIO) -> None:
+        self.sandbox, self.out = sandbox, out
+        self.output = Output(self)
+        self.begin()
+
+    def begin(self) -> None:
+        """Ada in #team-rocket, with nothing of the bot's shown yet (at the start, and after `afresh`)."""
+        self.user, self.channel = self.sandbox.user_id("ada") or "", self.sandbox.channel_id("team-rocket") or ""
+        self.output.forget()
+
+    @property
+    def fake(self):
+        return self.sandbox.fake
+
+    @property
+    def driver(self):
+        return self.sandbox.driver
 
     @property
     def prompt(self) -> str:
-        return f"{self.names[self.user]} in #{self.names[self.channel]}> "
+        names = self.sandbox.names()
+        return f"{names[self.user]} in #{names.get(self.channel, self.channel)}> "
 
     def handle(self, line: str) -> bool:
         """Run one line; False when the person wants to leave."""
         line = line.strip()
         if not line:
             return True
-        if line.startswith("/okr"):
-            self.driver.command(line[4:].strip(), user=self.user, channel=self.channel)
-        else:
-            word, _, rest = line.partition(" ")
-            action = getattr(self, f"do_{word.lower()}", None)
-            if word.lower() in ("quit", "exit"):
-                return False
-            if action is None:
-                self.say(f"I don't understand {word!r}. Type `help`.")
+        word, _, rest = line.partition(" ")
+        if word.lower() in ("quit", "exit"):
+            return False
+        try:
+            if line.startswith("/"):
+                self.sandbox.type(self.user, self.channel, line)
+            elif (action := getattr(self, f"do_{word.lower()}", None)) is None:
+                self.say(f"I don't understand {word!r}. Type `help` (or `say {line}` to post it as a message).")
                 return True
-            action(rest.strip())
-        self.show_new_output()
+            else:
+                action(rest.strip())
+        except SlackRefused as error:
+            self.say(f"({error})")
+        self.output.show_new()
         return True
 
     def say(self, text: str) -> None:
@@ -116,37 +115,71 @@ class Playground:
     def do_help(self, _rest: str) -> None:
         self.say(HELP)
 
+    # people and places ---------------------------------------------------------------------------------------
+
     def do_as(self, rest: str) -> None:
-        if rest.lower() not in USERS:
-            self.say(f"People here: {', '.join(USERS)}")
+        user_id = self.sandbox.user_id(rest) if rest else None
+        if user_id is None:
+            self.say(f"People here: {', '.join(self.sandbox.people)}")
             return
-        self.user = USERS[rest.lower()][0]
+        if self.channel == self.fake.dm_channel_id(self.user):
+            self.channel = self.fake.dm_channel_id(user_id)  # from one's DM to the other's
+        self.user = user_id
+
+    def do_add(self, rest: str) -> None:
+        name, _, zone = rest.partition(" ")
+        if not zone.strip():
+            self.say("Type add NAME ZONE, e.g. add dana Europe/London")
+            return
+        try:
+            self.sandbox.add_person(name, zone.strip())
+        except ValueError as error:
+            self.say(str(error))
+            return
+        self.say(f"{name.lower().lstrip('@')} joined the workspace and its channels ({zone.strip()}); `as {name}`.")
 
     def do_in(self, rest: str) -> None:
         name = rest.lstrip("#").lower()
         if name == "dm":
             self.channel = self.fake.dm_channel_id(self.user)
             return
-        if name not in CHANNELS:
-            self.say(f"Channels here: {', '.join('#' + c for c in CHANNELS)}")
+        channel_id = self.sandbox.channel_id(name) if name else None
+        if channel_id is None:
+            self.say(f"Channels here: {', '.join('#' + c for c in self.sandbox.channels)}")
             return
-        self.channel = CHANNELS[name]
+        self.channel = channel_id
 
     def do_zone(self, rest: str) -> None:
-        name = rest.strip()
-        if not name:
+        if not rest:
             self.say(f"Your Slack time zone: {self.fake.user(self.user)['tz']}")
             return
         try:
-            self.fake.set_user_zone(self.user, name)
-        except (ValueError, KeyError):
-            self.say(f"{name!r} is not a time zone I know. Use a name like Europe/London or America/New_York.")
+            self.sandbox.set_zone(self.user, rest)
+        except ValueError:
+            self.say(f"{rest!r} is not a time zone I know. Use a name like Europe/London or America/New_York.")
             return
-        self.say(f"Your Slack time zone is now {name}.")
+        self.say(f"Your Slack time zone is now {rest}.")
+
+    # messages ------------------------------------------------------------------------------------------------
+
+    def do_say(self, rest: str) -> None:
+        if not rest:
+            self.say("Say what? e.g. say Hello team")
+            return
+        self.sandbox.type(self.user, self.channel, rest)
+
+    def do_reply(self, rest: str) -> None:
+        message = self._message_arg(rest)
+        text = rest.split(None, 1)[1] if len(rest.split()) > 1 else ""
+        if message is None:
+            return
+        if not text:
+            self.say("Reply what? e.g. reply 3 We shipped the onboarding")
+            return
+        self.sandbox.type(self.user, self.channel, text, thread_ts=message.get("thread_ts") or message["ts"])
 
     def do_messages(self, _rest: str) -> None:
-        for number, message in enumerate(self.fake.messages(self.channel), start=1):
-            self._print_message(number, message)
+        self.output.list_messages(self.channel)
 
     def do_react(self, rest: str, *, remove: bool = False) -> None:
         message = self._message_arg(rest)
@@ -168,139 +201,21 @@ class Playground:
             self.driver.message_shortcut(SHORTCUT, user=self.user, channel=self.channel, ts=message["ts"])
 
     def do_share(self, rest: str) -> None:
-        path = Path(rest.strip()).expanduser()
-        if not rest.strip() or not path.is_file():
+        path = Path(rest).expanduser()
+        if not rest or not path.is_file():
             self.say("Which file? e.g. share backlog.csv")
             return
         shown = f":page_facing_up: {path.name}"
         self.fake.share_file(self.channel, self.user, path.name, path.read_bytes(), text=shown)
 
-    def do_click(self, rest: str) -> None:
-        """`click N LABEL` presses a button (or a menu item) on message N; `click LABEL` one in the open form."""
-        views = self.fake.open_views(self.user)
-        first = rest.split()[0] if rest.split() else ""
-        if views and not first.isdigit():
-            view = self.fake.view_payload(views[-1]["id"])
-            found = _clickable(view.get("blocks") or [], rest.strip())
-            if found is None:
-                self.say(f"No button labelled {rest.strip()!r} in the open form.")
-                return
-            block, element, option = found
-            self.driver.click(user=self.user, action_id=element["action_id"], value=element.get("value"),
-                              view_id=view["id"], block_id=block.get("block_id"), selected_option=option)  # fmt: skip
-            return
-        message = self._message_arg(rest)
-        label = rest.split(None, 1)[1] if len(rest.split()) > 1 else ""
-        if message is None:
-            return
-        found = _clickable(message.get("blocks") or [], label)
-        if found is None:
-            self.say(f"No button labelled {label!r} on that message.")
-            return
-        block, element, option = found
-        self.driver.click(user=self.user, action_id=element["action_id"], value=element.get("value"),
-                          channel=self.channel, ts=message["ts"], block_id=block.get("block_id"),
-                          selected_option=option)  # fmt: skip
-
-    def do_submit(self, rest: str) -> None:
-        views = self.fake.open_views(self.user)
-        if not views:
-            self.say("No form is open.")
-            return
-        view = views[-1]
-        values = {}
-        for pair in shlex.split(rest):
-            field, _, value = pair.partition("=")
-            values[field] = {"value": _state_value(view, field, value)}
-        self.driver.submit_view(view["id"], user=self.user, values=_with_initial_values(view, values))
-
-    def do_cancel(self, _rest: str) -> None:
-        views = self.fake.open_views(self.user)
-        if views:
-            self.driver.close_view(views[-1]["id"], user=self.user)
-
     def do_home(self, _rest: str) -> None:
         self.driver.open_home(self.user)
-        self._settle()
+        self.sandbox.settle()
         home = self.fake.home(self.user)
         if home:
             self.say("== App Home ==")
-            for line in render_blocks(home, self.names):
+            for line in render_blocks(home, self.output.reader(self.user)):
                 self.say("  " + line)
-
-    def do_sweep(self, rest: str) -> None:
-        if self.sweeper is None:
-            self.say("There is no scheduler in this session.")
-            return
-        if rest.strip() and rest.strip().lower() != "next":
-            self.say("Type `sweep` or `sweep next`.")
-            return
-        if not rest.strip():
-            self._report(self.sweeper.run())
-            return
-        for _ in range(5):  # on to the next moment something is actually sent, past "waiting" for a zone
-            when = self._next_moment()
-            if when is None:
-                self.say("Nothing is scheduled yet: commit an objective whose key results have owners first.")
-                return
-            clock.advance_to(when)  # from now on the whole sandbox lives at that moment, not only this sweep
-            when = clock.now()
-            self.say(f"(pretending it is {when:%A %Y-%m-%d %H:%M} UTC)")
-            report = self.sweeper.run(when)
-            self._report(report)
-            if any(k not in QUIET_OUTCOMES and not k.startswith("no_reminder") for k in report):
-                return
-
-    def _next_moment(self) -> datetime | None:
-        """The next check-in DM, reminder or summary due (a DM or summary, or a reminder, whichever is first)."""
-        with self.sweeper.db.read() as session:
-            due = session.scalar(select(func.min(Schedule.due_at)))
-            remind = session.scalar(select(func.min(Schedule.remind_at)))
-        moments = [moment for moment in (due, remind) if moment is not None]
-        return min(moments) if moments else None
-
-    def _report(self, report) -> None:
-        self.say("(sweep: " + (", ".join(f"{k} {v}" for k, v in sorted(report.items())) or "nothing due") + ")")
-
-    def show_new_output(self) -> None:
-        """Print what the bot did since the last line: posts, replies only you see, forms, refusals."""
-        self._settle()
-        ephemerals = self.fake.ephemerals
-        for reply in ephemerals[self._seen_ephemerals :]:
-            if reply.get("user") == self.user:
-                self._print_payload("only you see", reply)
-        self._seen_ephemerals = len(ephemerals)
-        places = {channel_id: f"#{name}" for name, channel_id in CHANNELS.items()}
-        places |= {channel_id: f"DM to {name}" for channel_id, name in self.dms.items()}
-        for channel_id, where in places.items():
-            messages = self.fake.messages(channel_id)
-            for message in messages[self._seen_messages.get(channel_id, 0) :]:
-                self._print_payload(where, message)
-            self._seen_messages[channel_id] = len(messages)
-        views = self.fake.open_views(self.user)
-        if views and views[-1]["id"] != self._shown_view:
-            view = views[-1]["view"]
-            self.say(f"\n== form: {view.get('title', {}).get('text', '')} ==  (submit FIELD=VALUE … / cancel)")
-            for line in render_blocks(view, self.names):
-                self.say("  " + line)
-        self._shown_view = views[-1]["id"] if views else None
-        calls = self.fake.calls
-        for call in calls[self._seen_calls :]:
-            if not call.response.get("ok", True):
-                self.say(f"(Slack refused {call.method}: {call.response.get('error')})")
-        self._seen_calls = len(calls)
-
-    def _print_payload(self, where: str, payload: dict) -> None:
-        self.say(f"\n[{where}]")
-        for line in render_blocks(payload, self.names):
-            self.say("  " + line)
-
-    def _print_message(self, number: int, message: dict) -> None:
-        self.say(f"{number}. {self.names.get(message.get('user'), message.get('user'))}:")
-        for line in render_blocks(message, self.names):
-            self.say("   " + line)
-        for reaction in message.get("reactions", []):
-            self.say(f"   :{reaction['name']}: {reaction['count']}")
 
     def _message_arg(self, rest: str) -> dict | None:
         messages = self.fake.messages(self.channel)
@@ -313,150 +228,183 @@ class Playground:
             return None
         return messages[int(head) - 1]
 
-    def _settle(self, limit: float = 5.0) -> None:
-        """Wait until the bot has finished what it does after acking, then until it stops calling Slack.
+    # buttons and forms -----------------------------------------------------------------------------------------
 
-        The second wait covers work on timers, such as a triage tally redrawn a moment after the last vote.
-        """
-        if self.listeners is not None:
-            self.listeners.wait_idle(timeout=30.0)
-        deadline = time.monotonic() + limit
-        count = -1
-        while time.monotonic() < deadline:
-            now_count = len(self.fake.calls)
-            if now_count == count:
+    def do_click(self, rest: str) -> None:
+        """`click N LABEL` presses a button (or a menu item) on message N; `click LABEL` one in the open form, or,
+        with no form open, on the latest message or reply in this channel that shows it."""
+        head, _, label = rest.partition(" ")
+        if head.isdigit():
+            message = self._message_arg(rest)
+            if message is None:
                 return
-            count = now_count
-            time.sleep(self.quiet)
+            found = find_clickable(message.get("blocks") or [], label)
+            if not isinstance(found, Clickable):
+                self.say(found or f"No button labelled {label.strip()!r} on that message.")
+                return
+            self._press(found, channel=self.channel, ts=message["ts"])
+            return
+        if not rest:
+            self.say("Which button? e.g. click Commit, or click 2 Commit for message 2")
+            return
+        if (top := self._top_view()) is not None:
+            found = find_clickable(top["view"].get("blocks") or [], rest)
+            if not isinstance(found, Clickable):
+                self.say(found or f"No button labelled {rest!r} in the open form. (cancel closes it.)")
+                return
+            self._press(found, view_id=top["id"])
+            return
+        self._click_latest(rest)
+
+    def _click_latest(self, label: str) -> None:
+        for payload in self._latest_first():
+            found = find_clickable(payload.get("blocks") or [], label)
+            if isinstance(found, Clickable):
+                self._press(found, channel=self.channel, ts=payload["ts"])
+                return
+            if found:
+                self.say(found)
+                return
+        self.say(f"No button labelled {label!r} on this channel's messages or your replies (see `messages`).")
+
+    def _latest_first(self) -> list[dict]:
+        """This channel's messages and the replies only you see in it, the latest first."""
+        mine = [e for e in self.fake.ephemerals if e["channel"] == self.channel and e["user"] == self.user]
+        return sorted([*self.fake.messages(self.channel), *mine], key=lambda m: float(m["ts"]), reverse=True)
+
+    def _press(self, found: Clickable, **where: str) -> None:
+        element = found.element
+        self.driver.click(user=self.user, action_id=element["action_id"], value=element.get("value"),
+                          block_id=found.block.get("block_id"), selected_option=found.option, **where)  # fmt: skip
+
+    def _top_view(self) -> dict | None:
+        views = self.fake.open_views(self.user)
+        return views[-1] if views else None
+
+    def do_submit(self, rest: str) -> None:
+        top = self._top_view()
+        if top is None:
+            self.say("No form is open.")
+            return
+        people = {name: user_id for name, (user_id, _r, _a) in self.sandbox.people.items()}
+        try:
+            typed = forms.split_typed(rest, list(forms.inputs(top)))
+            values = forms.state_values(top, typed, people=people, channels=dict(self.sandbox.channels))
+        except forms.Refused as error:
+            self.say(f"{error} Nothing was submitted.")
+            return
+        self.driver.submit_view(top["id"], user=self.user, values=values)
+
+    def do_cancel(self, _rest: str) -> None:
+        if (top := self._top_view()) is not None:
+            self.driver.close_view(top["id"], user=self.user)
+
+    # time ------------------------------------------------------------------------------------------------------
+
+    def do_next(self, _rest: str) -> None:
+        moments = self.sandbox.moments()
+        if not moments:
+            self.say(NOTHING_PLANNED)
+            return
+        self.say(f"It is {clock.now():%A %Y-%m-%d %H:%M} UTC in the sandbox. Coming up (`jump` goes to the first):")
+        for moment in moments:
+            self.say(f"  {moment.when:%a %Y-%m-%d %H:%M} UTC  {moment.what}")
+
+    def do_jump(self, rest: str) -> None:
+        to = rest.lower() or "next"
+        try:
+            first, _report = self.sandbox.jump(to, told=self._told)
+        except ValueError:
+            self.say("Type jump, or jump next|checkin|reset|end.")
+            return
+        if first is None:
+            self.say(NOTHING_PLANNED if to == "next" else f"No {to} is planned yet (type `next` to see what is).")
+
+    def do_sweep(self, rest: str) -> None:
+        if rest:
+            if rest.lower() not in ("next", "checkin", "reset", "end"):
+                self.say("Type `sweep` or `sweep next`. Or go on to a moment: sweep checkin, sweep reset, sweep end.")
+                return
+            self.do_jump(rest)
+            return
+        self._report(self.sandbox.sweep())
+
+    def _told(self, moment: Moment | None, report: Counter[str]) -> None:
+        if moment is None and not report:
+            return
+        when = moment.when if moment is not None else clock.now()
+        what = f" {moment.what}" if moment is not None else ""
+        self.say(f"(pretending it is {when:%A %Y-%m-%d %H:%M} UTC){what}")
+        self._report(report)
+
+    def _report(self, report: Counter[str]) -> None:
+        self.say("(sweep: " + (", ".join(f"{k} {v}" for k, v in sorted(report.items())) or "nothing due") + ")")
+
+    def do_afresh(self, _rest: str) -> None:
+        self.sandbox.afresh()
+        self.begin()
+        self.say(f"Started afresh at {clock.now():%A %Y-%m-%d %H:%M} UTC: the sandbox's workspace is empty again,"
+                 f" with {', '.join(self.sandbox.people)}.")  # fmt: skip
 
 
-def _clickable(blocks: list[dict], label: str) -> tuple[dict, dict, dict | None] | None:
-    """The button, or the overflow menu item, whose text is `label` (case does not matter)."""
-    wanted = label.strip().lower()
-    for block in blocks:
-        elements = list(block.get("elements", [])) if block.get("type") == "actions" else []
-        if block.get("accessory"):
-            elements.append(block["accessory"])
-        for element in elements:
-            if element.get("type") == "button" and element["text"]["text"].lower() == wanted:
-                return block, element, None
-            if element.get("type") == "overflow":
-                for option in element.get("options", []):
-                    if option["text"]["text"].lower() == wanted:
-                        return block, element, option
-    return None
-
-
-def _state_value(view: dict, field: str, value: str) -> dict:
-    """Shape a typed value the way Slack reports the element of block `field` in view state."""
-    for block in view.get("view", view).get("blocks", []):
-        if block.get("block_id") != field:
-            continue
-        kind = block.get("element", {}).get("type")
-        if kind == "static_select":
-            options = block["element"].get("options", [])
-            match = next(
-                (o for o in options if o["text"]["text"].lower() == value.lower() or o["value"] == value),
-                None,
-            )
-            return {
-                "type": kind,
-                "selected_option": match or {"value": value, "text": {"type": "plain_text", "text": value}},
-            }
-        if kind == "datepicker":
-            return {"type": kind, "selected_date": value}
-        if kind == "conversations_select":
-            return {
-                "type": kind,
-                "selected_conversation": CHANNELS.get(value.lstrip("#"), value) if value else None,
-            }
-        if kind == "multi_users_select":
-            return {"type": kind, "selected_users": [USERS.get(v, (v,))[0] for v in value.split(",") if v]}
-        if kind == "users_select":
-            return {"type": kind, "selected_user": USERS.get(value.lstrip("@"), (value,))[0] if value else None}
-    return {"type": "plain_text_input", "value": value}
-
-
-def _with_initial_values(view: dict, typed: dict) -> dict:
-    """Fields the person did not type keep the value the form showed, as in Slack."""
-    values = {}
-    for block in view.get("view", view).get("blocks", []):
-        block_id = block.get("block_id")
-        if block.get("type") != "input" or not block_id:
-            continue
-        if block_id in typed:
-            values[block_id] = typed[block_id]
-            continue
-        element = block.get("element", {})
-        kind = element.get("type")
-        state = {"type": kind}
-        if "initial_value" in element:
-            state["value"] = element["initial_value"]
-        elif "initial_option" in element:
-            state["selected_option"] = element["initial_option"]
-        elif "initial_date" in element:
-            state["selected_date"] = element["initial_date"]
-        elif kind == "conversations_select":
-            state["selected_conversation"] = element.get("initial_conversation")
-        elif kind == "multi_users_select":
-            state["selected_users"] = element.get("initial_users", [])
-        elif kind == "users_select":
-            state["selected_user"] = element.get("initial_user")
-        else:
-            state["value"] = None
-        values[block_id] = {element.get("action_id", "value"): state}
-    return values
+def sandbox_log_path(settings: Settings) -> Path:
+    """Where the terminal sandbox writes the bot's logs: beside a SQLite database, else in the current directory."""
+    url = settings.database_url
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).expanduser().resolve().parent / "sandbox.log"
+    return Path.cwd() / "sandbox.log"
 
 
 def run_playground(
-    settings: Settings, *, stdin: TextIO | None = None, out: TextIO | None = None, quiet: float = 0.3
+    settings: Settings,
+    *,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    quiet: float = 0.3,
+    log_to: Path | None = None,
 ) -> int:
     """Run the terminal sandbox until `quit` or the end of `stdin`.
 
     `quiet`: after each line, how long Slack must receive no call before the output is shown; it has to
     outlast the bot's timers (a triage tally is redrawn two seconds after the last vote) only when those
-    are at play, so scripted tests of other rituals may shorten it."""
+    are at play, so scripted tests of other rituals may shorten it. `log_to`: a file the bot's logs go to
+    meanwhile, so they do not break up the session; reading the real terminal (no `stdin` given, as
+    `okr-bot sandbox --terminal` does), they go to `sandbox_log_path`."""
+    if stdin is None and log_to is None:
+        log_to = sandbox_log_path(settings)
     stdin, out = stdin or sys.stdin, out or sys.stdout
-    fake = FakeSlack().start()
-    seed(fake)
-    signing_secret = secrets.token_hex(16)
-    local = replace(
-        settings,
-        slack_api_url=fake.api_url,
-        slack_bot_token=fake.workspace().bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=None,
-        slack_client_id=None,
-        slack_client_secret=None,
-    )
-    db = Database(settings.database_url)
-    clock.reset()  # the sandbox starts at the machine's time; `sweep next` moves it on
-    listeners = Workers(10)
-    app = build_app(local, db, workers=listeners)
-    server = BackgroundServer(make_wsgi_app(app, db, signing_secret=signing_secret))
-    driver = SlackDriver(fake, bot_url=f"http://127.0.0.1:{server.port}{EVENTS_PATH}", signing_secret=signing_secret)
-    sweeper = Sweeper(db, scheduler.client_for(local, db))
-    session = Playground(fake, driver, out, sweeper, listeners, quiet=quiet)
-    background = scheduler.start(local, db)
+    root = logging.getLogger()
+    kept = (list(root.handlers), root.level)
+    if log_to is not None:
+        configure_logging(settings.log_level, secrets=settings.secrets, path=log_to)
+    clock.reset()  # the sandbox starts at the machine's time; `jump` moves it on
+    sandbox = Sandbox(settings, quiet=quiet).start()
+    session = Playground(sandbox, out)
     session.say("OKR bot sandbox: a local stand-in for Slack with people ada, ben and cleo. Type `help`.")
-    interactive = stdin.isatty()
+    if log_to is not None:
+        session.say(f"(the bot's logs go to {log_to})")
     try:
-        while True:
-            if interactive:
-                out.write(session.prompt)
-                out.flush()
-            line = stdin.readline()
-            if not line or not session.handle(line):
-                break
+        _loop(session, stdin, out)
     except KeyboardInterrupt:
         pass
     finally:
-        if background is not None:
-            background.stop()
-        server.stop()
-        app.close()
-        listeners.shutdown(wait=True, cancel_futures=True)
-        fake.stop()
-        db.dispose()
+        sandbox.stop()
         clock.reset()
+        if log_to is not None:
+            for handler in root.handlers:
+                handler.close()
+            root.handlers[:], _level = kept
+            root.setLevel(kept[1])
     return 0
+
+
+def _loop(session: Playground, stdin: TextIO, out: TextIO) -> None:
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            out.write(session.prompt)
+            out.flush()
+        line = stdin.readline()
+        if not line or not session.handle(line):
+            return

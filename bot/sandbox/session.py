@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -272,15 +273,20 @@ class Sandbox:
         )
         return moments[:limit]
 
-    def jump(self, to: str = "next") -> tuple[Moment | None, Counter[str]]:
+    def jump(
+        self, to: str = "next", *, told: Callable[[Moment | None, Counter[str]], None] | None = None
+    ) -> tuple[Moment | None, Counter[str]]:
         """Move the clock on to the next moment of kind `to` (see JUMPS) and sweep there, then on to each moment
         after it until something is sent (a check-in waits for its owner's morning). Returns the moment and
-        what the sweeps did; (None, {}) when nothing of that kind is planned."""
+        what the sweeps did; (None, {}) when nothing of that kind is planned. `told(moment, outcomes)` hears each
+        sweep as it ends (moment None: the sweep at the clock's now, before the jump)."""
         if to not in JUMPS:
             raise ValueError(f"Jump to one of: {', '.join(JUMPS)}.")
         kinds = JUMPS[to]
         with self.lock:
-            self.sweeper.run(clock.now())  # what is due now goes first, and new teams get their calendar planned
+            now = self.sweeper.run(clock.now())  # what is due now goes first, and new teams get their calendar planned
+            if told is not None:
+                told(None, now)
             first = next((m for m in self.moments(limit=10_000) if kinds is None or m.kind in kinds), None)
             if first is None:
                 return None, Counter()
@@ -290,6 +296,8 @@ class Sandbox:
                 clock.advance_to(target.when)
                 step = self.sweeper.run(clock.now())
                 report.update(step)
+                if told is not None:
+                    told(target, step)
                 if any(k not in QUIET_OUTCOMES and not k.startswith("no_reminder") for k in step):
                     break
                 target = next(iter(self.moments(limit=1)), None)

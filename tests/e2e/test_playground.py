@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 import re
 
 from sqlalchemy.engine import make_url
 
-from bot.playground import run_playground
+from bot.playground import run_playground, sandbox_log_path
 from bot.settings import Settings
 
 # Rockets is created and commits one objective, drafted through the form, with two key results owned by ben
@@ -196,3 +198,209 @@ def test_a_dm_checked_in_after_sweep_next_is_redrawn_for_its_own_week(database_u
     sent_on = re.findall(r"\(pretending it is Monday (\d{4}-\d\d-\d\d) \d\d:\d\d UTC\)", before)[-1]
     assert week == sent_on  # the Monday the DM came: its own week
     assert f"ROCKETS · WEEK OF {week}" in redrawn and "checked in 45, 7/10" in redrawn, redrawn
+
+
+# Rockets commits its objective, then its cycle is reset by hand and ben gives his final scores: the retro is posted
+# and cycle 2 opens with "Carry forward…"
+ROCKETS_RESET = [
+    *ROCKETS_COMMIT,
+    "/okr reset",
+    "click Reset cycle 1",  # on the reply only ada sees
+    "as ben",
+    "in dm",
+    "click Give final scores",
+    "submit",
+    "as ada",
+    "in #team-rocket",
+]
+
+
+def test_a_form_shows_its_next_step_its_field_errors_and_values_with_spaces(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "/okr draft Teams get value in their first week",
+            "submit title=Make onboarding feel effortless why=Half of them leave",  # the same view, updated
+            "click Add a key result",
+            "submit metric=Teams active after week one unit=% baseline=ten target=65 owner=@ben",
+            "submit baseline=40",  # what was typed before is kept, as in Slack
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "== form: Key results ==" in output  # step 2 of the same view is shown
+    assert "*Make onboarding feel effortless*\n  _Why now:_ Half of them leave" in output
+    assert "== form: Key result 1 ==  (not saved: fix what is marked !, then submit again)" in output
+    assert "Baseline (where it is today): ten  (field `baseline`)\n      ! Type just the number" in output
+    assert "*KR 1.* Teams active after week one · 40 → 65 % · increase · owner @ben" in output
+
+
+def test_choices_are_listed_and_taken_by_label_or_value(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "/okr team settings",
+            "submit checkin_weekday=Someday",
+            "submit checkin_weekday=friday checkin_hour=9 checkins_paused=PAUSED",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "Check-in day: Monday  (field `checkin_weekday`)\n      one of: Monday (0) | Tuesday (1) |" in output
+    assert "Check-ins: On  (field `checkins_paused`)\n      one of: On | Paused" in output
+    assert (
+        "Check-in day (`checkin_weekday`): 'Someday' is not one of the choices: Monday (0) | Tuesday (1) | " in output
+    )
+    assert "Nothing was submitted." in output
+    assert ":gear: @ada changed the check-in day, check-in hour, check-in pause of *Rockets*." in output
+    assert "Check-ins are *paused*" in output and "Check-ins Friday at 09:00 (UTC)" in output
+
+
+def test_people_and_channels_typed_in_a_command_become_mentions(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            *ROCKETS_COMMIT,
+            "in #team-growth",
+            "/okr team create Growth",
+            "in #team-rocket",
+            "/okr ripple #team-growth 1.2 Our onboarding changes sends them twice the sign-ups",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "Declared *R1* · *Rockets* KR 1.2 Median minutes to a first check-in affects *Growth*" in output
+    assert "[#team-growth]\n  :ocean: *R1* · *Rockets* KR 1.2" in output
+
+
+def test_buttons_on_replies_only_you_see_and_buttons_that_share_a_label(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "/okr team create Rockets",
+            "/okr draft Teams get value in their first week",
+            "submit why=Half of them leave",
+            "click Add a key result",
+            "submit metric=Teams active after week one baseline=40 target=65",
+            "click Add a key result",
+            "submit metric=Median minutes to a first check-in baseline=300 target=30 direction=decrease",
+            "click Add a key result",
+            "submit metric=Signups baseline=1 target=5",
+            "click Edit #4",
+            "click Remove #2",
+            "cancel",
+            "/okr reset",
+            "click Reset cycle 1",  # on the reply only ada sees
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "[Edit #1]  [Remove #1]" in output and "[Edit #3]  [Remove #3]" in output
+    assert "There are 3 buttons labelled 'Edit': #1 to #3." in output
+    after = output.rsplit("== form: Key results ==", 1)[1]
+    assert "*KR 2.* Signups" in after and "Median minutes" not in after  # the second one went
+    assert "[only you see, edited]" in output and ":seedling: *Cycle 2 of Rockets is open for drafting*" in output
+
+
+def test_a_reset_confirmed_from_a_reply_scored_and_carried_forward(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            *ROCKETS_RESET,
+            "reply 5 1. We learned that onboarding is the product",
+            "click carry forward",  # without its "…"
+            "submit objective:1=all",
+            "/okr history 1",
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert "[only you see, edited]\n  :checkered_flag: The reset of cycle 1 of *Rockets* has started." in output
+    assert "Scoring closes Dec 11, 2026 at 13:00" in output  # ada reads it in her zone, Europe/Paris
+    assert "<!date" not in output
+    assert "ROCKETS · RETRO OF CYCLE 1" in output
+    assert "[#team-rocket, in a thread]\n  1. We learned that onboarding is the product" in output
+    assert "O1 Teams get value in their first week: (empty)  (field `objective:1`)" in output
+    assert "any of (several: comma-separated): The whole objective (2 key results) (all) | KR 1.1" in output
+    assert "@ada carried O1 Teams get value in their first week forward from cycle 1 as drafts" in output
+    assert "@ada We learned that onboarding is the product" in output  # the answer, kept with the cycle
+
+
+def test_messages_the_bot_redraws_or_deletes_are_shown_again(database_url):
+    output = _play(database_url, "\n".join([*ROCKETS_COMMIT, "/okr reset", "click Cancel", "quit"]))
+    assert "[#team-rocket, edited]\n  @ada shared a draft objective for *Rockets*." in output
+    assert ":white_check_mark: Committed by @ada as *O1*." in output
+    assert "[only you see, deleted] :checkered_flag: *Reset cycle 1 of Rockets now?*" in output
+
+
+def test_the_clock_moves_on_to_a_chosen_moment_and_the_sandbox_starts_afresh(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "next",
+            *ROCKETS_COMMIT,
+            "next",
+            "jump checkin",
+            "jump sometime",
+            "afresh",
+            "messages",
+            "/okr team create Rockets",  # the team is gone: it can be created again
+            "quit",
+        ]),
+    )  # fmt: skip
+    assert output.startswith("OKR bot sandbox") and "Nothing is scheduled yet" in output.split("[#team-rocket]")[0]
+    assert re.search(r"  \w{3} \d{4}-\d\d-\d\d \d\d:\d\d UTC  check-in DMs to key-result owners", output)
+    assert "UTC) check-in DMs to key-result owners" in output  # where `jump checkin` went
+    assert "[DM to ben]" in output and "ROCKETS · WEEK OF" in output
+    assert "Type jump, or jump next|checkin|reset|end." in output
+    assert "Started afresh at" in output and "There are no messages in this channel yet." in output
+    assert output.count(":tada: @ada created the team *Rockets*") == 2
+
+
+def test_saying_replying_adding_people_and_help(database_url):
+    output = _play(
+        database_url,
+        "\n".join([
+            "help",
+            "add dana Asia/Tokyo",
+            "add dana Asia/Tokyo",
+            "add erin Mars/Olympus",
+            "as dana",
+            "zone",
+            "say Hello team",
+            "reply 1 Welcome!",
+            "messages",
+            "Hello",
+            "quit",
+        ]),
+    )  # fmt: skip
+    for command in ("say TEXT", "reply N TEXT", "add NAME ZONE", "next ", "jump [WHAT]", "afresh", "click Edit #2"):
+        assert command in output, command
+    assert "dana joined the workspace and its channels (Asia/Tokyo)" in output
+    assert "There is already someone called dana." in output
+    assert "'Mars/Olympus' is not a time zone I know." in output
+    assert "Your Slack time zone: Asia/Tokyo" in output
+    assert "[#team-rocket]\n  Hello team" in output
+    assert "[#team-rocket, in a thread]\n  Welcome!" in output
+    assert "1. dana:\n   Hello team\n2. dana (in the thread of 1):\n   Welcome!" in output
+    assert "I don't understand 'Hello'." in output
+
+
+def test_the_bots_logs_go_to_a_file_not_into_the_session(database_url, tmp_path):
+    log = tmp_path / "sandbox.log"
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    out = io.StringIO()
+    settings = Settings(database_url=make_url(database_url), scheduler=False)
+    script = "/okr team create Rockets\n/okr team settings\nsubmit timezone=Asia/Tokyo\nquit\n"
+    assert run_playground(settings, stdin=io.StringIO(script), out=out, quiet=0.05, log_to=log) == 0
+    assert f"(the bot's logs go to {log})" in out.getvalue()
+    assert '"level"' not in out.getvalue()
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines and all(json.loads(line)["level"] for line in lines)
+    assert root.handlers == handlers and root.level == level  # as they were, once the session is over
+
+
+def test_the_sandbox_log_lies_beside_a_sqlite_database_or_in_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    beside = Settings(database_url=make_url(f"sqlite:///{tmp_path}/data/okr.db"))
+    assert sandbox_log_path(beside) == tmp_path / "data" / "sandbox.log"
+    elsewhere = Settings(database_url=make_url("postgresql+psycopg://okr@localhost/okr"))
+    assert sandbox_log_path(elsewhere) == tmp_path / "sandbox.log"
