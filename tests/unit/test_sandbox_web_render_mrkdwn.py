@@ -105,6 +105,11 @@ def test_quoted_lines_are_one_blockquote(marker: str):
     assert root.text() == "Said:first line\nsecond lineand then"
 
 
+def test_a_quoted_line_may_start_with_a_typed_angle_bracket():
+    root = html(">&gt; not a third level\n>&gt;&gt; nor this")  # a reason typed as "> …", quoted by the bot
+    assert root.one("blockquote").text() == "> not a third level\n>> nor this"
+
+
 def test_three_quote_marks_quote_the_rest():
     root = html("Intro\n>>> all of\nthis")
     assert root.one("blockquote").text() == "all of\nthis"

@@ -10,7 +10,6 @@ is HTML-escaped; last, `*bold*`, `_italic_` and `~strike~` are found in what is 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -18,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import emoji as emoji_lib
 from markupsafe import Markup, escape
+
+from bot.sandbox.mrkdwn_dates import format_date
 
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 BROADCASTS = ("here", "channel", "everyone")
@@ -45,7 +46,7 @@ _ENTITIES = {"lt": "<", "gt": ">", "amp": "&"}
 _EMOJI = re.compile(r":([a-zA-Z0-9_+'\-]+):(?::skin-tone-[2-6]:)?")
 _EMPHASIS = re.compile(r"(?<![\w*_~])([*_~])(?!\s)(?!\1)(.+?)(?<!\s)\1(?!\w)")
 _TAGS = {"*": "strong", "_": "em", "~": "s"}
-_QUOTE = re.compile(r"^(?:>|&gt;)(?!>|&gt;) ?")
+_QUOTE = re.compile(r"^(?:>|&gt;) ?")
 _QUOTE_ALL = re.compile(r"^(?:>>>|&gt;&gt;&gt;) ?")
 _URL_TAIL = ".,;:!?)'\""
 
@@ -147,7 +148,7 @@ def _token_html(match: re.Match[str], viewer: Viewer) -> str:
     if angle is not None:
         return str(_angle_html(angle, viewer))
     url = bare_url.rstrip(_URL_TAIL)
-    return str(_link(_unescape(url), _unescape(url))) + str(escape(_unescape(bare_url[len(url) :])))
+    return str(link_html(_unescape(url), _unescape(url))) + str(escape(_unescape(bare_url[len(url) :])))
 
 
 def _plain_pieces(text: str, viewer: Viewer) -> str:
@@ -180,7 +181,7 @@ def _angle_html(inner: str, viewer: Viewer) -> Markup:
     if target.startswith("!"):
         return _special_html(target[1:], label, viewer)
     if target.lower().startswith(LINK_SCHEMES):
-        return _link(_unescape(target), _unescape(label) or _unescape(target))
+        return link_html(_unescape(target), _unescape(label) or _unescape(target))
     return escape(f"<{_unescape(inner)}>")
 
 
@@ -237,9 +238,6 @@ def link_html(url: str, label: str) -> Markup:
     return Markup('<a class="bk-link" href="{}" target="_blank" rel="noopener">{}</a>').format(url, label)
 
 
-_link = link_html
-
-
 def date_html(epoch: object, template: str, viewer: Viewer, *, link: str = "", fallback: str = "") -> Markup:
     """A Slack date (`{date_short_pretty} at {time}`) in the reader's zone; the fallback when it cannot be read."""
     try:
@@ -257,32 +255,3 @@ def date_html(epoch: object, template: str, viewer: Viewer, *, link: str = "", f
 def emoji_char(name: str) -> str:
     """The emoji character for a shortcode name (`white_check_mark`), or "" when there is none."""
     return _emoji(name)
-
-
-def format_date(epoch: int, template: str, zone: ZoneInfo, now: datetime) -> str:
-    """Slack's date template (`{date_short_pretty} at {time}`) for a moment, as the reader sees it."""
-    formatter: Callable[[int, str, ZoneInfo, datetime], str]
-    try:
-        from bot.sandbox.mrkdwn_dates import format_date as formatter
-    except ImportError:  # until the sandbox's date module is there
-        formatter = _fallback_date
-    return formatter(epoch, template, zone, now)
-
-
-_FALLBACK_FORMATS = {
-    "date_num": "%Y-%m-%d",
-    "date": "%B %-d, %Y",
-    "date_short": "%b %-d, %Y",
-    "date_long": "%A, %B %-d, %Y",
-    "date_pretty": "%B %-d, %Y",
-    "date_short_pretty": "%b %-d, %Y",
-    "date_long_pretty": "%A, %B %-d, %Y",
-    "time": "%H:%M",
-    "time_secs": "%H:%M:%S",
-}
-
-
-def _fallback_date(epoch: int, template: str, zone: ZoneInfo, now: datetime) -> str:
-    moment = datetime.fromtimestamp(epoch, zone)
-    known = _FALLBACK_FORMATS
-    return re.sub(r"\{(\w+)\}", lambda m: moment.strftime(known[m[1]]) if m[1] in known else m[0], template)
