@@ -34,7 +34,8 @@ People and places
   in #CHANNEL        move to a channel: #general, #team-rocket, #team-growth; `in dm`: your DM with the bot
   zone [ZONE]        show or set your Slack time zone, e.g. zone Asia/Tokyo (check-in DMs follow it)
 Messages
-  messages           show this channel's messages, numbered
+  messages           show this channel's messages, numbered (new ones print as they come; a message the
+                     bot redraws prints again marked `edited`, one it deletes as `deleted`)
   react N EMOJI      add a reaction to message N (unreact N EMOJI removes it)
   shortcut N         run "Add to OKR backlog" on message N
   share FILE         share a file from your disk in this channel (a .csv for /okr backlog import)
