@@ -67,10 +67,10 @@ MOMENT_WORDS = {
     "digest": "the weekly ripples digest",
 }
 JUMPS = {
-    "next": None,
+    "next": None,  # whatever comes first
     "checkin": {"checkin"},
-    "reset": {"reset", "scoring"},
-    "end": {"reset"},
+    "reset": {"reset"},  # the cycle's last day is over: owners are asked for final scores
+    "end": {"scoring"},  # scoring closes: the cycle is closed and the retro posted (through the reset if need be)
 }
 
 
@@ -277,9 +277,9 @@ class Sandbox:
         self, to: str = "next", *, told: Callable[[Moment | None, Counter[str]], None] | None = None
     ) -> tuple[Moment | None, Counter[str]]:
         """Move the clock on to the next moment of kind `to` (see JUMPS) and sweep there, then on to each moment
-        after it until something is sent (a check-in waits for its owner's morning). Returns the moment and
-        what the sweeps did; (None, {}) when nothing of that kind is planned. `told(moment, outcomes)` hears each
-        sweep as it ends (moment None: the sweep at the clock's now, before the jump)."""
+        after it until something is sent (a check-in waits for its owner's morning). Returns the moment the clock
+        stopped at and what the sweeps did; (None, {}) when nothing of that kind is planned. `told(moment,
+        outcomes)` hears each sweep as it ends (moment None: the sweep at the clock's now, before the jump)."""
         if to not in JUMPS:
             raise ValueError(f"Jump to one of: {', '.join(JUMPS)}.")
         kinds = JUMPS[to]
@@ -287,13 +287,17 @@ class Sandbox:
             now = self.sweeper.run(clock.now())  # what is due now goes first, and new teams get their calendar planned
             if told is not None:
                 told(None, now)
-            first = next((m for m in self.moments(limit=10_000) if kinds is None or m.kind in kinds), None)
-            if first is None:
-                return None, Counter()
             report: Counter[str] = Counter()
-            target = first
+            first = self._first(kinds)
+            if first is None and to == "end" and self._first(JUMPS["reset"]) is not None:
+                _moment, report = self.jump("reset", told=told)  # the scoring's deadline is set when the reset begins
+                first = self._first(kinds)
+            if first is None:
+                return None, report
+            target = landed = first
             for _ in range(5):
                 clock.advance_to(target.when)
+                landed = target
                 step = self.sweeper.run(clock.now())
                 report.update(step)
                 if told is not None:
@@ -304,7 +308,10 @@ class Sandbox:
                 if target is None:
                     break
             self.settle()
-            return first, report
+            return landed, report
+
+    def _first(self, kinds: set[str] | None) -> Moment | None:
+        return next((m for m in self.moments(limit=10_000) if kinds is None or m.kind in kinds), None)
 
     def sweep(self) -> Counter[str]:
         """Send what is due at the sandbox's now."""

@@ -23,9 +23,9 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from bot.sandbox import forms
 from bot.sandbox.driver import SlackRefused
 from bot.sandbox.fake.errors import ApiError
-from bot.sandbox.forms import state_values
 from bot.sandbox.session import JUMPS, MOMENT_WORDS, Sandbox
 from bot.sandbox.web import pages
 from bot.sandbox.web.blocks import render_blocks, render_message_body
@@ -164,7 +164,7 @@ class SandboxWeb:
         context = self._context(request)
         try:
             notice = handler(request, context)
-        except Refused as refusal:
+        except (Refused, forms.Refused) as refusal:
             return _json({"ok": False, "error": str(refusal)}, status=400)
         except SlackRefused as refusal:
             return _json({"ok": False, "error": f"Slack refused the bot's answer: {refusal}"}, status=502)
@@ -301,12 +301,13 @@ class SandboxWeb:
         return "The sandbox starts afresh: no teams, no messages, and the clock back to now."
 
     def _typed_state(self, view: dict, form) -> dict:
-        typed = {key: form.getlist(key) for key in form if key not in _NOT_FIELDS}
+        """The form's fields as the page sent them (`f:BLOCK_ID`, and every field shown listed in `fields`)."""
+        typed = {block_id: [] for block_id in form.getlist("fields")}
+        typed |= {key[2:]: form.getlist(key) for key in form if key.startswith("f:")}
         people = {name: user_id for name, (user_id, _r, _a) in self.sandbox.people.items()}
-        return state_values(view, typed, people=people, channels=dict(self.sandbox.channels))
+        return forms.state_values(view, typed, people=people, channels=dict(self.sandbox.channels))
 
 
-_NOT_FIELDS = {"as", "in", "tab", "thread", "view_id", "action_id", "block_id", "value", "ts"}
 _NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -116,7 +116,16 @@ async function useElement(element, value) {
   const where = container(element);
   const fields = { action_id: element.dataset.actionId, block_id: element.dataset.blockId || "", value, ...where };
   const form = element.closest("#modal-form");
-  return api("action", fields, form ? new FormData(form) : undefined);
+  return api("action", fields, form ? modalFields(form) : undefined);
+}
+
+// a form's fields as the sandbox reads them: each under `f:BLOCK_ID`, and every field listed in `fields`, so that
+// one left empty (no box ticked) reads as empty rather than as untouched
+function modalFields(form) {
+  const data = new FormData();
+  for (const [name, value] of new FormData(form)) data.append(`f:${name}`, value);
+  for (const block of form.querySelectorAll(".bk-input[data-block-id]")) data.append("fields", block.dataset.blockId);
+  return data;
 }
 
 document.addEventListener("click", async (event) => {
@@ -180,7 +189,7 @@ document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (form.id === "modal-form") {
     event.preventDefault();
-    api("submit", { view_id: form.dataset.viewId }, new FormData(form));
+    api("submit", { view_id: form.dataset.viewId }, modalFields(form));
     return;
   }
   const action = form.dataset.api;
