@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -133,14 +136,43 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise AssertionError("okr-bot serve never became healthy")
 
 
-def test_start_without_credentials_runs_the_sandbox(tmp_path):
+def test_start_without_credentials_serves_the_sandbox_page(tmp_path):
+    """`make run` on a fresh clone: the sandbox's page on PORT, its address printed, the bot's logs in a file beside
+    the database rather than on the terminal, and Ctrl-C or SIGTERM ends it cleanly."""
+    port = _free_port()
+    env = _env({"DATABASE_URL": f"sqlite:///{tmp_path}/sandbox.db", "PORT": str(port)})
+    process = subprocess.Popen([sys.executable, "-m", "bot", "start"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])  # fmt: skip
+    try:
+        first = process.stdout.readline()
+        assert f"open http://localhost:{port}/ in your browser" in first, first
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/?as=ada&in=team-rocket", timeout=10).read().decode()
+        assert "OKR bot sandbox" in page and "#team-rocket" in page
+        body = urllib.parse.urlencode({"as": "ada", "in": "team-rocket", "text": "/okr team create Rockets"}).encode()
+        answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/type", data=body, timeout=30).read())
+        assert answer["ok"] is True, answer
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/?as=ada&in=team-rocket", timeout=10).read().decode()
+        assert "created the team <strong>Rockets</strong>" in page
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "runs in the sandbox" in err
+    assert not [line for line in (first + out).splitlines() if line.startswith("{")], out  # no JSON log lines
+    logs = (tmp_path / "sandbox.log").read_text(encoding="utf-8").splitlines()
+    assert logs and all(json.loads(line)["level"] for line in logs)
+
+
+def test_the_terminal_sandbox_is_still_there(tmp_path):
     script = "/okr team create Rockets\nas ben\n/okr team join\nmessages\n/okr nonsense\nquit\n"
-    result = okr_bot("start", env={"DATABASE_URL": f"sqlite:///{tmp_path}/sandbox.db"}, stdin=script)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/sandbox.db"}
+    assert okr_bot("migrate", env=env).returncode == 0
+    result = okr_bot("sandbox", "--terminal", env=env, stdin=script)
     assert result.returncode == 0, result.stderr
-    assert "runs in the sandbox" in result.stderr
     assert "@ada created the team *Rockets*" in result.stdout
     assert "@ben joined the team *Rockets*" in result.stdout
     assert "I don't know the command `nonsense`" in result.stdout
+    assert not [line for line in result.stdout.splitlines() if line.startswith("{")]
 
 
 def test_socket_mode_needs_both_tokens(database_url):

@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TextIO
 
+from bot.log import configure_logging
+from bot.playground import sandbox_log_path
 from bot.sandbox.session import Sandbox
 from bot.sandbox.web.app import SandboxWeb
 from bot.settings import Settings
@@ -18,12 +20,15 @@ def serve_sandbox(settings: Settings, *, host: str = "127.0.0.1", out: TextIO | 
     """Serve the page until SIGTERM, SIGINT (Ctrl-C) or `stop`; print its address first."""
     out = out or sys.stdout
     stop = stop or threading.Event()
+    log_to = sandbox_log_path(settings)  # the terminal stays for the address and what goes wrong at start
+    configure_logging(settings.log_level, secrets=settings.secrets, path=log_to)
     sandbox = Sandbox(settings).start()
     try:
         server = BackgroundServer(SandboxWeb(sandbox), host=host, port=settings.port, threads=8)
     except OSError as error:
         sandbox.stop()
-        print(f"okr-bot: port {settings.port} is taken ({error.strerror}); set PORT to a free one.", file=sys.stderr)
+        print(f"okr-bot: cannot listen on port {settings.port} ({error.strerror}); set PORT to a free one.",
+              file=sys.stderr)  # fmt: skip
         return 2
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -31,6 +36,7 @@ def serve_sandbox(settings: Settings, *, host: str = "127.0.0.1", out: TextIO | 
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     print(f"The OKR bot sandbox is ready: open http://{shown}:{server.port}/ in your browser (Ctrl-C stops it).",
           file=out, flush=True)  # fmt: skip
+    print(f"(the bot's logs go to {log_to})", file=out, flush=True)
     try:
         stop.wait()
     finally:
