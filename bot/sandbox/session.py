@@ -189,11 +189,14 @@ class Sandbox:
         """`#channel` and `@person` as Slack's client sends them (`<#C…|name>`, `<@U…>`); unknown names stay text."""
 
         def mention(match: re.Match[str]) -> str:
-            sigil, name = match.groups()
-            if sigil == "#" and (channel_id := self.channel_id(name)):
-                return f"<#{channel_id}|{name.lower()}>"
-            if sigil == "@" and (user_id := self.user_id(name)):
-                return f"<@{user_id}>"
+            sigil, typed = match.groups()
+            # a sentence's full stop (or a dash) after a name is not part of it: "ask @ben."
+            for name in dict.fromkeys((typed, typed.rstrip("._-"))):
+                rest = typed[len(name) :]
+                if sigil == "#" and (channel_id := self.channel_id(name)):
+                    return f"<#{channel_id}|{name.lower()}>{rest}"
+                if sigil == "@" and (user_id := self.user_id(name)):
+                    return f"<@{user_id}>{rest}"
             return match.group(0)
 
         return _MENTION.sub(mention, text)
@@ -209,8 +212,9 @@ class Sandbox:
         with self.lock:
             if re.match(r"/okr(\s|$)", text):
                 self.driver.command(self.encode_mentions(text[4:].strip()), user=user_id, channel=channel_id)
-            else:
-                self.post(user_id, channel_id, self.encode_mentions(text), thread_ts=thread_ts)
+            else:  # Slack's client sends what was typed with `&`, `<` and `>` escaped; only mentions are markup
+                typed = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                self.post(user_id, channel_id, self.encode_mentions(typed), thread_ts=thread_ts)
             self.settle()
 
     def post(self, user_id: str, channel_id: str, text: str, *, thread_ts: str | None = None) -> dict:

@@ -201,8 +201,20 @@ document.addEventListener("submit", async (event) => {
   hideCompletions();
   const ok = await api(action, {}, data);
   if (!ok && text && !text.value) text.value = data.get("text");  // nothing typed is lost
-  if (ok && action === "person") form.reset();
+  if (ok && action === "person") {
+    offerPerson(data.get("name"));
+    form.reset();
+  }
 });
+
+// a person just added is offered in the "You are" menu at once, in its order (the server's order: by name)
+function offerPerson(typed) {
+  const name = typed.trim().toLowerCase().replace(/^@+/, "");
+  const menu = document.getElementById("who-as");
+  if (!menu || [...menu.options].some((o) => o.value === name)) return;
+  const option = new Option(name, name);
+  menu.insertBefore(option, [...menu.options].find((o) => o.value > name) || null);
+}
 
 document.addEventListener("keydown", (event) => {
   const box = event.target;
