@@ -74,8 +74,8 @@ class SandboxWeb:
         try:
             endpoint, args = self.routes.bind_to_environ(environ).match()
             response = getattr(self, f"on_{endpoint}")(request, **args)
-        except HTTPException as error:
-            response = error
+        except HTTPException as error:  # the page's script reads an action's refusal as JSON with words
+            response = _http_refusal(error) if request.path.startswith("/api/") else error
         except Exception:
             log.exception("the sandbox page failed on %s %s", request.method, request.path)
             response = _json({"ok": False, "error": "Something went wrong in the sandbox; its log says what."}, 500)
@@ -160,7 +160,7 @@ class SandboxWeb:
     def on_act(self, request: Request, action: str) -> Response:
         handler = getattr(self, f"do_{action}", None)
         if handler is None:
-            raise NotFound()
+            return _json({"ok": False, "error": f"The sandbox has no action called {action[:40]!r}."}, status=404)
         context = self._context(request)
         try:
             notice = handler(request, context)
@@ -309,6 +309,14 @@ class SandboxWeb:
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _http_refusal(error: HTTPException) -> Response:
+    if error.code == 413:
+        words = f"That is over {MAX_UPLOAD // (1024 * 1024)} MB; the sandbox takes smaller files."
+    else:
+        words = f"The sandbox cannot do that ({error.code} {error.name})."
+    return _json({"ok": False, "error": words}, status=error.code or 400)
 
 
 def _option(blocks: list[dict], action_id: str, value: str | None) -> dict | None:
