@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -149,7 +150,12 @@ def test_start_without_credentials_serves_the_sandbox_page(tmp_path):
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/?as=ada&in=team-rocket", timeout=10).read().decode()
         assert "OKR bot sandbox" in page and "#team-rocket" in page
         body = urllib.parse.urlencode({"as": "ada", "in": "team-rocket", "text": "/okr team create Rockets"}).encode()
-        answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/type", data=body, timeout=30).read())
+        refused = urllib.request.Request(f"http://127.0.0.1:{port}/api/type", data=body)
+        with pytest.raises(urllib.error.HTTPError) as answered:  # not from the page: another site's form
+            urllib.request.urlopen(refused, timeout=10)
+        assert answered.value.code == 403
+        typed = urllib.request.Request(f"http://127.0.0.1:{port}/api/type", data=body, headers={"X-Sandbox-Page": "1"})
+        answer = json.loads(urllib.request.urlopen(typed, timeout=30).read())
         assert answer["ok"] is True, answer
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/?as=ada&in=team-rocket", timeout=10).read().decode()
         assert "created the team <strong>Rockets</strong>" in page

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 MAX_UPLOAD = 5 * 1024 * 1024  # a backlog CSV is a few kilobytes
 MAX_TEXT = 40_000  # Slack's own limit on a message
+ACTION_HEADER = "X-Sandbox-Page"  # what the page's script sends with every action
 
 
 class Refused(Exception):
@@ -161,6 +162,10 @@ class SandboxWeb:
         handler = getattr(self, f"do_{action}", None)
         if handler is None:
             return _json({"ok": False, "error": f"The sandbox has no action called {action[:40]!r}."}, status=404)
+        if request.headers.get(ACTION_HEADER) != "1" or not _local(request.host):
+            # only the page itself acts: another site the person visits cannot post here (a cross-site form cannot
+            # set this header), nor can a name that merely resolves to this machine
+            return _json({"ok": False, "error": "Only the sandbox's own page can act here."}, status=403)
         context = self._context(request)
         try:
             notice = handler(request, context)
@@ -309,6 +314,11 @@ class SandboxWeb:
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _local(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name in ("localhost", "127.0.0.1", "[::1]")
 
 
 def _http_refusal(error: HTTPException) -> Response:

@@ -28,7 +28,7 @@ async function api(action, fields, formData) {
   busy += 1;
   document.body.classList.add("busy");
   try {
-    const answer = await fetch(`/api/${action}`, { method: "POST", body });
+    const answer = await fetch(`/api/${action}`, { method: "POST", body, headers: { "X-Sandbox-Page": "1" } });
     const result = await answer.json().catch(() => ({ ok: false, error: `The sandbox answered ${answer.status}.` }));
     if (!result.ok) toast(result.error, true);
     else if (result.notice) toast(result.notice, false);
