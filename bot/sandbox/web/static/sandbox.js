@@ -58,11 +58,30 @@ async function refresh() {
     const element = document.getElementById(`pane-${name}`);
     if (!element) continue;
     const keep = name === "main" && element.scrollHeight - element.scrollTop - element.clientHeight < 40;
+    const typing = name === "thread" ? replyBeingTyped() : null;
     element.innerHTML = pane.html;
     element.dataset.v = pane.v;
+    if (typing) restoreReply(typing);
     if (keep || name === "thread") element.scrollTop = element.scrollHeight;
     if (name === "modal") focusForm();
     if (name === "main") openHomeIfEmpty();
+  }
+}
+
+// the thread pane holds its reply box: what is being typed there outlives the thread changing under it
+function replyBeingTyped() {
+  const box = document.getElementById("reply-text");
+  if (!box || (!box.value && document.activeElement !== box)) return null;
+  return { value: box.value, focused: document.activeElement === box, start: box.selectionStart, end: box.selectionEnd };
+}
+
+function restoreReply(typing) {
+  const box = document.getElementById("reply-text");
+  if (!box) return;
+  box.value = typing.value;
+  if (typing.focused) {
+    box.focus();
+    box.setSelectionRange(typing.start, typing.end);
   }
 }
 
@@ -200,7 +219,8 @@ document.addEventListener("submit", async (event) => {
   if (text) text.value = "";
   hideCompletions();
   const ok = await api(action, {}, data);
-  if (!ok && text && !text.value) text.value = data.get("text");  // nothing typed is lost
+  const box = text && (document.getElementById(text.id) || text);  // the thread's box may have been redrawn
+  if (!ok && box && !box.value) box.value = data.get("text");  // nothing typed is lost
   if (ok && action === "person") {
     offerPerson(data.get("name"));
     form.reset();
