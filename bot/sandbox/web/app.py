@@ -127,7 +127,8 @@ class SandboxWeb:
             main = render("_home.html.j2").render(**context, home=home)
         else:
             shown = pages.conversation(sandbox, user_id, here.channel_id)
-            main = render("_messages.html.j2").render(**context, shown=shown)
+            hidden = max(0, len(shown) - pages.SHOWN_MESSAGES)
+            main = render("_messages.html.j2").render(**context, shown=shown[hidden:], hidden=hidden)
         thread = ""
         if context["thread"]:
             shown = pages.conversation(sandbox, user_id, here.channel_id, thread_ts=context["thread"])

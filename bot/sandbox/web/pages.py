@@ -22,6 +22,9 @@ from bot.sandbox.web.blocks import Viewer
 
 APP_PLACE = "okr-bot"  # the bot's own place in the sidebar: its Home tab and its DMs
 # the reactions a triage or sprint pick counts, offered first when someone reacts
+# a channel shows its latest messages only: the page redraws it every time it changes, and a long walk through a
+# cycle leaves hundreds (400 messages take about 60 ms to draw; 200, about 30)
+SHOWN_MESSAGES = 200
 QUICK_REACTIONS = (HELPS, NOT_NOW, MAYBE, ROCKET, *NUMBERS[:5], "thumbsup", "tada", "eyes")
 
 

@@ -22,7 +22,9 @@ def serve_sandbox(settings: Settings, *, host: str = "127.0.0.1", out: TextIO | 
     stop = stop or threading.Event()
     log_to = sandbox_log_path(settings)  # the terminal stays for the address and what goes wrong at start
     configure_logging(settings.log_level, secrets=settings.secrets, path=log_to)
-    sandbox = Sandbox(settings).start()
+    # a click is answered once Slack has been quiet for 0.1 s; what the bot does later (a tally redrawn after the
+    # votes settle) reaches the page through its poll
+    sandbox = Sandbox(settings, quiet=0.1).start()
     try:
         server = BackgroundServer(SandboxWeb(sandbox), host=host, port=settings.port, threads=8)
     except OSError as error:
