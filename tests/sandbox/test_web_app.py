@@ -116,6 +116,7 @@ def test_panes_the_page_already_has_are_left_out(client, sandbox):
 def test_an_unknown_action_is_not_found_in_words(client):
     refused(act(client, "launch", text="x"), 404, "launch")
     refused(act(client, "_context"), 404)
+    refused(client.get("/api/type", headers=PAGE), 405, "cannot do that")
 
 
 def test_a_form_that_is_no_longer_open_is_refused_in_words(client, sandbox):
@@ -123,6 +124,7 @@ def test_a_form_that_is_no_longer_open_is_refused_in_words(client, sandbox):
     view = team_settings_form(client, sandbox)
     assert act(client, "close", view_id=view["id"]).get_json()["ok"]
     refused(act(client, "submit", view_id=view["id"], **{"f:timezone": "UTC"}), 400, "no longer open")
+    refused(act(client, "action", view_id=view["id"], action_id="value", value="1"), 409, "no longer there")
 
 
 def test_an_unknown_option_or_person_in_a_form_lists_the_choices_and_submits_nothing(client, sandbox, monkeypatch):
