@@ -244,9 +244,9 @@ class Sandbox:
 
     # time --------------------------------------------------------------------------------------------------
 
-    def moments(self, limit: int = 8) -> list[Moment]:
-        """What the bot will do next by itself in the sandbox's workspace, soonest first (a new team's calendar is
-        planned by the first sweep after it is created)."""
+    def moments(self, limit: int = 8, *, after: datetime | None = None) -> list[Moment]:
+        """What the bot will do by itself in the sandbox's workspace after `after` (the clock's now by default),
+        soonest first (a new team's calendar is planned by the first sweep after it is created)."""
         with self.db.read() as session:
             workspace = session.scalar(select(Workspace).where(Workspace.slack_team_id == TEAM_ID))
             if workspace is None:
@@ -270,7 +270,7 @@ class Sandbox:
                 select(Cycle.scoring_closes_at).where(Cycle.workspace_id == ws, Cycle.closed_at.is_(None))
             )]  # fmt: skip
             found.append((workspace.digest_due_at, "digest"))
-        now = clock.now()
+        now = after or clock.now()
         moments = sorted(
             (Moment(when, kind, MOMENT_WORDS[kind]) for when, kind in found if when is not None and when > now),
             key=lambda moment: moment.when,
@@ -287,35 +287,40 @@ class Sandbox:
         if to not in JUMPS:
             raise ValueError(f"Jump to one of: {', '.join(JUMPS)}.")
         kinds = JUMPS[to]
+        # each sweep runs at an instant, and the next moment is looked for after that instant, not after the clock's
+        # now: the clock ticks on while a sweep runs, and what fell due meanwhile (a reminder a second after the
+        # moment swept) is the next moment, not one already past
         with self.lock:
-            now = self.sweeper.run(clock.now())  # what is due now goes first, and new teams get their calendar planned
+            swept_at = clock.now()
+            now = self.sweeper.run(swept_at)  # what is due now goes first, and new teams get their calendar planned
             if told is not None:
                 told(None, now)
             report: Counter[str] = Counter()
-            first = self._first(kinds)
-            if first is None and to == "end" and self._first(JUMPS["reset"]) is not None:
+            first = self._first(kinds, after=swept_at)
+            if first is None and to == "end" and self._first(JUMPS["reset"], after=swept_at) is not None:
                 _moment, report = self.jump("reset", told=told)  # the scoring's deadline is set when the reset begins
-                first = self._first(kinds)
+                swept_at = clock.now()
+                first = self._first(kinds, after=swept_at)
             if first is None:
                 return None, report
             target = landed = first
             for _ in range(5):
                 clock.advance_to(target.when)
-                landed = target
-                step = self.sweeper.run(clock.now())
+                landed, swept_at = target, clock.now()
+                step = self.sweeper.run(swept_at)
                 report.update(step)
                 if told is not None:
                     told(target, step)
                 if any(k not in QUIET_OUTCOMES and not k.startswith("no_reminder") for k in step):
                     break
-                target = next(iter(self.moments(limit=1)), None)
+                target = next(iter(self.moments(limit=1, after=swept_at)), None)
                 if target is None:
                     break
             self.settle()
             return landed, report
 
-    def _first(self, kinds: set[str] | None) -> Moment | None:
-        return next((m for m in self.moments(limit=10_000) if kinds is None or m.kind in kinds), None)
+    def _first(self, kinds: set[str] | None, *, after: datetime) -> Moment | None:
+        return next((m for m in self.moments(limit=10_000, after=after) if kinds is None or m.kind in kinds), None)
 
     def sweep(self) -> Counter[str]:
         """Send what is due at the sandbox's now."""
