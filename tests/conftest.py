@@ -26,7 +26,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy.engine import make_url
 
-from bot import shutdown
+from bot import clock, shutdown
 from bot.app import build_app
 from bot.delivery import pacing
 from bot.sandbox import FakeSlack, SlackDriver
@@ -67,6 +67,13 @@ def not_stopping():
     """A test that stops the process's work (bot/shutdown.py's STOPPING) leaves the next one running."""
     yield
     shutdown.reset()
+
+
+@pytest.fixture(autouse=True)
+def clock_not_moved():
+    """A test that moves the bot's clock (a sandbox's jump to the next check-in) leaves the next one at its own."""
+    yield
+    clock.reset()
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -115,6 +122,21 @@ def migrated_template(backend: str, tmp_path_factory: pytest.TempPathFactory, re
     url = server.create_database("okr_template")
     upgrade(url)
     return "okr_template"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database for the tests that need one backend only (the sandbox's page)."""
+    path = tmp_path_factory.mktemp("sqlite-only") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "okr.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture

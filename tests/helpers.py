@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from bot.sandbox import FakeSlack
+from bot.sandbox.session import Sandbox
+from bot.settings import Settings
 
 
 def flatten(message: dict[str, Any]) -> str:
@@ -80,3 +85,14 @@ class StatementCounter:
             for s in self.statements
             if s.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
         ]
+
+
+@contextmanager
+def running_sandbox(database_url: str, *, quiet: float = 0.05) -> Iterator[Sandbox]:
+    """A whole sandbox (the fake Slack, the real bot behind signed HTTP) on this database, swept by hand only."""
+    settings = Settings(database_url=make_url(database_url), scheduler=False)
+    sandbox = Sandbox(settings, background=False, quiet=quiet).start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()

@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.sandbox.session import Sandbox
 from bot.sandbox.web.app import SandboxWeb
-from bot.settings import Settings
 from bot.web import BackgroundServer
-from storage.migrate import upgrade
 from tests.browser.page import Page
+from tests.helpers import running_sandbox
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
@@ -60,21 +58,10 @@ def browser() -> Iterator:
     driver.quit()
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("browser-db") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def sandbox(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Sandbox]:
-    path = tmp_path / "okr.db"
-    shutil.copyfile(migrated_sqlite, path)
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{path}"})
-    sandbox = Sandbox(settings, background=False, quiet=0.1).start()
-    yield sandbox
-    sandbox.stop()
+def sandbox(sqlite_url: str) -> Iterator[Sandbox]:
+    with running_sandbox(sqlite_url, quiet=0.1) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

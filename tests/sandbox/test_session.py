@@ -7,23 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from bot import clock
-from bot.sandbox.session import Sandbox
-from bot.settings import Settings
 from storage.db import Database
 from storage.models import Team, Workspace
 from tests import factories
-
-
-@pytest.fixture
-def sandbox(database_url):
-    sandbox = Sandbox(Settings(database_url=make_url(database_url), scheduler=False), background=False,
-                      quiet=0.05).start()  # fmt: skip
-    yield sandbox
-    sandbox.stop()
-    clock.reset()
 
 
 def test_nothing_is_ahead_of_an_empty_sandbox_and_a_jump_says_so(sandbox):

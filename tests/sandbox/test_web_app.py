@@ -6,38 +6,25 @@ JSON a person can read (`ok: false` and a sentence), with nothing done."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from werkzeug.test import Client, TestResponse
 
 from bot.sandbox.session import Sandbox
 from bot.sandbox.web.app import MAX_UPLOAD, SandboxWeb
-from bot.settings import Settings
-from storage.migrate import upgrade
+from tests.helpers import running_sandbox
 
 PAGE = {"X-Sandbox-Page": "1"}  # what the page's own script sends with each action
 ROCKET = "C0ROCKET"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 32
 
 
-@pytest.fixture(scope="module")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox-web-db") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def sandbox(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Sandbox]:
-    path = tmp_path / "okr.db"
-    shutil.copyfile(migrated_sqlite, path)
-    sandbox = Sandbox(Settings.from_env({"DATABASE_URL": f"sqlite:///{path}"}), background=False, quiet=0.05).start()
-    yield sandbox
-    sandbox.stop()
+def sandbox(sqlite_url: str) -> Iterator[Sandbox]:
+    with running_sandbox(sqlite_url) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

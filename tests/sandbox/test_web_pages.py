@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy.engine import make_url
 from werkzeug.test import Client
 
-from bot import clock
-from bot.sandbox.session import Sandbox
 from bot.sandbox.web import pages
 from bot.sandbox.web.app import SandboxWeb
-from bot.settings import Settings
-
-
-@pytest.fixture
-def sandbox(database_url):
-    sandbox = Sandbox(Settings(database_url=make_url(database_url), scheduler=False), background=False,
-                      quiet=0.05).start()  # fmt: skip
-    yield sandbox
-    sandbox.stop()
-    clock.reset()
 
 
 def test_a_long_channel_shows_its_latest_messages_and_counts_the_rest(sandbox):
