@@ -1,6 +1,7 @@
 """`make bench`: every benchmark in one run, printed as a table and written as JSON.
 
-    python -m benchmarks [--quick] [--json PATH] [--only ack,votes,weather,sweeps,fanout,delivery,digest,shutdown]
+    python -m benchmarks [--quick] [--json PATH] [--only PART,…]   # ack votes weather sweeps fanout delivery
+                                                                    # digest shutdown sandbox
     python -m benchmarks --table benchmarks/results.json     # the table of an earlier run
 
 Runs on SQLite and, when PostgreSQL's server binaries are on the machine (as for `make test`), on a throwaway
@@ -18,11 +19,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack_path, delivery, digest_build, fanout, shutdown, stage, sweeps, votes, weather
+from benchmarks import ack_path, delivery, digest_build, fanout, sandbox_page, shutdown, stage, sweeps, votes, weather
 from benchmarks.common import ROOT, databases
 from storage.db import Database
 
-PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "delivery", "digest", "shutdown")
+PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "delivery", "digest", "shutdown", "sandbox")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             # one backend: what a stop waits for is the calls to Slack in flight, not the database
             _progress("sqlite: graceful stops under load")
             results["shutdown"] = shutdown.run("sqlite", lambda: found.new("sqlite"), log=log, scale=scale)
+        if "sandbox" in wanted:
+            # one backend: the page's cost is drawing, and a click's is the bot's own path, measured above
+            _progress("sqlite: the browser sandbox's page")
+            results["sandbox"] = sandbox_page.run(found.new("sqlite"), runs=max(5, int(sandbox_page.RUNS * scale)))
     results["total_s"] = time.monotonic() - started
     args.json.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     print(table(results))
@@ -238,6 +243,8 @@ def table(results: dict) -> str:
                 f"{row['exit_code']}); {row['acked']} acked, {row['lost']} of them lost, {row['fallbacks']} fallbacks, "
                 f"{sum(row['refused'].values())} refused after the port closed"
             )
+    if "sandbox" in results:
+        lines += sandbox_page.lines(results["sandbox"])
     if "peak_mb" in results:
         lines += ["", "Peak resident memory (MB)"]
         lines += [f"  {process:<30} {mb:>6.0f}" for process, mb in results["peak_mb"].items()]
