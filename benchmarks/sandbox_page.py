@@ -65,7 +65,7 @@ def _median_ms(call, runs: int) -> float:
 
 
 def lines(result: dict) -> list[str]:
-    redraws = ", ".join(f"{size:,} messages {ms:.1f}" for size, ms in result["redraw_ms"].items())
+    redraws = ", ".join(f"{int(size):,} messages {ms:.1f}" for size, ms in result["redraw_ms"].items())
     actions = ", ".join(f"`{text}` {ms:.0f}" for text, ms in result["action_ms"].items())
     return ["", "Browser sandbox (SQLite): medians in ms",
             f"  a redraw of every pane (GET /panes): {redraws}",
