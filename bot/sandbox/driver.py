@@ -258,7 +258,8 @@ class SlackDriver:
 
     # interactions ------------------------------------------------------------------------------------------
 
-    def _find_message(self, channel: str, ts: str) -> tuple[dict, bool]:
+    def find_message(self, channel: str, ts: str) -> tuple[dict, bool]:
+        """The message at (`channel`, `ts`), or the reply only its person sees; and whether it is such a reply."""
         try:
             return self.fake.message(channel, ts), False
         except LookupError:
@@ -295,7 +296,7 @@ class SlackDriver:
             blocks = view["blocks"]
             payload.update(container={"type": "view", "view_id": view_id}, view=view, state=view["state"])
         elif channel is not None and ts is not None:
-            message, ephemeral = self._find_message(channel, ts)
+            message, ephemeral = self.find_message(channel, ts)
             blocks = message.get("blocks") or []
             payload.update(
                 container={
@@ -364,7 +365,7 @@ class SlackDriver:
     def message_shortcut(self, callback_id: str, *, user: str, channel: str, ts: str) -> HttpResult:
         """The user runs a message shortcut from a message's "More actions" menu."""
         ws = self._workspace(None, user)
-        message, _ = self._find_message(channel, ts)
+        message, _ = self.find_message(channel, ts)
         payload = base_interaction(
             "message_action",
             ws,

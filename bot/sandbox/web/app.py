@@ -227,7 +227,7 @@ class SandboxWeb:
                 driver.click(user=user_id, action_id=action_id, value=value, view_id=view["id"],
                              block_id=block_id, selected_option=option)  # fmt: skip
             else:
-                message, _ = driver._find_message(context["here"].channel_id, form.get("ts", ""))
+                message, _ = driver.find_message(context["here"].channel_id, form.get("ts", ""))
                 option = _option(message.get("blocks") or [], action_id, value)
                 driver.click(user=user_id, action_id=action_id, value=value, channel=context["here"].channel_id,
                              ts=form.get("ts", ""), block_id=block_id, selected_option=option)  # fmt: skip
