@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from .fake.state import Workspace
+from .forms import options_of
 
 VERIFICATION_TOKEN = "sandbox-verification-token"
 
@@ -57,7 +58,7 @@ def _option(element: dict | None, selected: Any) -> Any:
     """Accept an option dict or just its value; a value is looked up in the element's options."""
     if not isinstance(selected, str):
         return selected
-    for option in (element or {}).get("options", []):
+    for option in options_of(element or {}):
         if option.get("value") == selected:
             return option
     return {"text": {"type": "plain_text", "text": selected}, "value": selected}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,8 +28,8 @@ class Reader:
     """Who reads: Slack ids as names, and the reader's time zone and now for dates."""
 
     names: dict[str, str]
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    zone: ZoneInfo
+    now: datetime  # the sandbox's clock (bot/clock.py), never the machine's
 
 
 def readable(text: str, reader: Reader) -> str:

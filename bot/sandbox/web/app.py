@@ -15,6 +15,7 @@ import logging
 import mimetypes
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -153,7 +154,7 @@ class SandboxWeb:
         inline = kind.startswith("image/") and kind != "image/svg+xml"
         disposition = "inline" if inline else "attachment"
         return Response(content, content_type=kind, headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(filename)}",
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}",
             "X-Content-Type-Options": "nosniff", **_NO_STORE,
         })  # fmt: skip
 
@@ -223,14 +224,11 @@ class SandboxWeb:
                 view = fake.view_payload(form["view_id"])
                 if view.get("type") == "modal":
                     fake.set_view_state(view["id"], self._typed_state(view, form))
-                option = _option(view.get("blocks") or [], action_id, value)
                 driver.click(user=user_id, action_id=action_id, value=value, view_id=view["id"],
-                             block_id=block_id, selected_option=option)  # fmt: skip
+                             block_id=block_id, selected_option=value or None)  # fmt: skip
             else:
-                message, _ = driver.find_message(context["here"].channel_id, form.get("ts", ""))
-                option = _option(message.get("blocks") or [], action_id, value)
                 driver.click(user=user_id, action_id=action_id, value=value, channel=context["here"].channel_id,
-                             ts=form.get("ts", ""), block_id=block_id, selected_option=option)  # fmt: skip
+                             ts=form.get("ts", ""), block_id=block_id, selected_option=value or None)  # fmt: skip
             self.sandbox.settle()
         return None
 
@@ -328,27 +326,6 @@ def _http_refusal(error: HTTPException) -> Response:
     else:
         words = f"The sandbox cannot do that ({error.code} {error.name})."
     return _json({"ok": False, "error": words}, status=error.code or 400)
-
-
-def _option(blocks: list[dict], action_id: str, value: str | None) -> dict | None:
-    """The option object of a menu item or select whose value was chosen, as Slack sends it back."""
-    for block in blocks:
-        elements = [*block.get("elements", []), block.get("accessory") or {}, block.get("element") or {}]
-        for element in elements:
-            if not isinstance(element, dict) or element.get("action_id") != action_id:
-                continue
-            options = [*element.get("options", []), *(o for g in element.get("option_groups", [])
-                                                          for o in g.get("options", []))]  # fmt: skip
-            for option in options:
-                if option.get("value") == value:
-                    return option
-    return None
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
 
 
 def _json(body: dict, status: int = 200) -> Response:

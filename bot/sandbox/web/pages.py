@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import emoji
-
 from bot import clock
 from bot.commands import CATALOGUE
 from bot.rituals.triage import HELPS, MAYBE, NOT_NOW, NUMBERS, ROCKET
 from bot.sandbox.session import Sandbox
 from bot.sandbox.web.blocks import Viewer
+from bot.sandbox.web.mrkdwn import emoji_char
 
 APP_PLACE = "okr-bot"  # the bot's own place in the sidebar: its Home tab and its DMs
 # the reactions a triage or sprint pick counts, offered first when someone reacts
@@ -64,9 +63,13 @@ def place(sandbox: Sandbox, user_id: str, key: str | None) -> Place:
     return next((p for p in known if p.key == key), None) or next(p for p in known if p.key == "team-rocket")
 
 
+def zone_of(sandbox: Sandbox, user_id: str) -> ZoneInfo:
+    """The person's Slack time zone, as their client shows times in it."""
+    return ZoneInfo(sandbox.fake.user(user_id).get("tz") or "UTC")
+
+
 def viewer(sandbox: Sandbox, user_id: str) -> Viewer:
-    zone = ZoneInfo(sandbox.fake.user(user_id).get("tz") or "UTC")
-    return Viewer(names=sandbox.names(), zone=zone, now=clock.now(), user_id=user_id)
+    return Viewer(names=sandbox.names(), zone=zone_of(sandbox, user_id), now=clock.now(), user_id=user_id)
 
 
 def _when(ts: str, zone: ZoneInfo) -> str:
@@ -85,7 +88,7 @@ def conversation(sandbox: Sandbox, user_id: str, channel_id: str, *, thread_ts: 
     """A channel's messages with the replies only `user_id` sees, oldest first; with `thread_ts`, one thread
     (its parent first). Thread replies are counted under their parent."""
     fake, names = sandbox.fake, sandbox.names()
-    zone = ZoneInfo(fake.user(user_id).get("tz") or "UTC")
+    zone = zone_of(sandbox, user_id)
     bot_user = fake.workspace().bot_user_id
     messages = fake.messages(channel_id)
     replies: dict[str, int] = {}
@@ -125,7 +128,7 @@ def open_form(sandbox: Sandbox, user_id: str) -> dict | None:
 
 def clock_bar(sandbox: Sandbox, user_id: str) -> dict:
     """The sandbox's now in the person's zone, and what the bot will do next by itself."""
-    zone = ZoneInfo(sandbox.fake.user(user_id).get("tz") or "UTC")
+    zone = zone_of(sandbox, user_id)
     now = clock.now()
     upcoming = [
         {"when": f"{m.when.astimezone(zone):%a %d %b %H:%M}", "what": m.what, "kind": m.kind}
@@ -140,10 +143,8 @@ def commands_catalogue() -> list[dict]:
 
 
 def emoji_character(name: str) -> str:
-    """A reaction's emoji from its Slack short name (`white_check_mark`), or `:name:` when it has none."""
-    base = name.split("::", 1)[0]
-    shown = emoji.emojize(f":{base}:", language="alias")
-    return shown if shown != f":{base}:" else f":{name}:"
+    """A reaction's emoji from its Slack short name (`white_check_mark`, skin tone aside), or `:name:` without one."""
+    return emoji_char(name.split("::", 1)[0]) or f":{name}:"
 
 
 def version(*parts: str) -> str:
