@@ -95,15 +95,18 @@ def join_team(driver: SlackDriver, slack: FakeSlack, *, user: str, channel: str)
     return reply
 
 
-def wait_until(check: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Poll `check` until it returns something truthy (for effects with no Slack call to wait on)."""
+def wait_until(
+    check: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.02, what: str | None = None
+) -> Any:
+    """Poll `check` until it returns something truthy (for effects with no Slack call to wait on); `what` names it
+    in the failure."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition still false after {timeout}s: {check}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
         time.sleep(interval)
 
 

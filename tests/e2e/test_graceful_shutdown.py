@@ -33,7 +33,7 @@ from storage.claims import LEASE
 from storage.db import Database
 from storage.models import ClaimState, SendClaim, Team
 from tests.conftest import SIGNING_SECRET, child_env
-from tests.e2e.support import log_records, logged_errors
+from tests.e2e.support import log_records, logged_errors, wait_until
 from tests.e2e.test_checkin_delivery import (
     ROOT,
     assert_one_dm_each,
@@ -69,14 +69,6 @@ def _okr_bot(command: str, env: dict[str, str], *args: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def _terminate(process: subprocess.Popen) -> tuple[float, str, str]:
     """SIGTERM; seconds until the process exited, its stdout and its stderr."""
     sent = time.monotonic()
@@ -106,7 +98,7 @@ def test_sigterm_during_a_sweep_sending_dms_loses_and_doubles_nothing(slack, db,
     team = due_team(db, slack, OWNERS)
     slack.set_latency(0.15)  # Slack's own pace: a DM is a call of 150 ms
     sweep = _okr_bot("sweep", _env(slack, database_url, SENDERS="4"))
-    _wait(lambda: len(dm_posts(slack)) >= 8 or sweep.poll() is not None, 60, "the first DMs")
+    wait_until(lambda: len(dm_posts(slack)) >= 8 or sweep.poll() is not None, timeout=60, what="the first DMs")
     took, out, err = _terminate(sweep)
 
     assert sweep.returncode == 0, err
@@ -136,7 +128,7 @@ def test_sigterm_while_sends_wait_for_the_rate_limit_gives_their_claims_back_at_
     team = due_team(db, slack, 20)
     # five DMs a minute: after the first few every sender waits on the pacer for many seconds
     sweep = _okr_bot("sweep", _env(slack, database_url, SENDERS="4", SLACK_RATE_LIMITS="chat.postMessage=5"))
-    _wait(lambda: len(dm_posts(slack)) >= 1 or sweep.poll() is not None, 60, "the first DM")
+    wait_until(lambda: len(dm_posts(slack)) >= 1 or sweep.poll() is not None, timeout=60, what="the first DM")
     time.sleep(0.5)  # the other senders are waiting on the pacer now
     took, _out, err = _terminate(sweep)
 
@@ -194,7 +186,10 @@ def _get(url: str) -> tuple[int, dict]:
 
 def _serve(slack: FakeSlack, database_url: str, port: int) -> subprocess.Popen:
     process = _okr_bot("serve", _env(slack, database_url, PORT=str(port), SCHEDULER="off"), "--host", "127.0.0.1")
-    _wait(lambda: process.poll() is not None or _answers(f"http://127.0.0.1:{port}/readyz"), 30, "okr-bot serve")
+    wait_until(
+        lambda: process.poll() is not None or _answers(f"http://127.0.0.1:{port}/readyz"),
+        timeout=30, what="okr-bot serve",
+    )
     assert process.poll() is None, process.communicate()[1]
     return process
 
@@ -243,7 +238,10 @@ def test_sigterm_in_a_burst_of_commands_carries_out_every_acked_one_once(slack, 
         thread.start()
     started.wait()
     # a few acked, their replies (after the ack) still waiting on Slack; the rest of the first half in flight
-    _wait(lambda: sum(status == 200 for status in list(answers.values())) >= ACKED_FIRST, 20, "the first acks")
+    wait_until(
+        lambda: sum(status == 200 for status in list(answers.values())) >= ACKED_FIRST,
+        timeout=20, what="the first acks",
+    )
     serve.send_signal(signal.SIGTERM)  # and the other half comes as the process stops
     signalled = time.monotonic()
     for thread in threads[COMMANDS // 2 :]:
@@ -275,7 +273,7 @@ def test_sigterm_in_a_burst_of_commands_carries_out_every_acked_one_once(slack, 
         for name in refused:
             channel = _channel(names.index(name))
             assert driver.command(f"team create {name}", user="U0ADA", channel=channel).status == 200
-        _wait(lambda: len(_teams(db)) == COMMANDS, 15, "every team")
+        wait_until(lambda: len(_teams(db)) == COMMANDS, timeout=15, what="every team")
     finally:
         _terminate(again)
     assert _teams(db) == sorted(names)
@@ -291,12 +289,18 @@ def test_the_scheduler_says_it_is_not_ready_once_stopping_and_exits_zero(slack, 
     slack.hold_next("chat.postMessage", slow)  # the first DM's answer keeps the sweep busy while the test probes
     scheduler = _okr_bot("scheduler", _env(slack, database_url, PORT=str(port), SENDERS="1"))
     try:
-        _wait(lambda: scheduler.poll() is not None or _answers(f"http://127.0.0.1:{port}/livez"), 30, "the scheduler")
+        wait_until(
+            lambda: scheduler.poll() is not None or _answers(f"http://127.0.0.1:{port}/livez"),
+            timeout=30, what="the scheduler",
+        )
         status, ready = _get(f"http://127.0.0.1:{port}/readyz")
         assert (status, ready["sweep"], ready["migrations"]) == (200, "ok", "ok"), ready
-        _wait(lambda: len(slack.calls_to("chat.postMessage")) >= 1, 70, "the minute's sweep")  # sweeps at :00
+        wait_until(
+            lambda: len(slack.calls_to("chat.postMessage")) >= 1,
+            timeout=70, what="the minute's sweep",
+        )  # sweeps at :00
         scheduler.send_signal(signal.SIGTERM)
-        _wait(lambda: _get(f"http://127.0.0.1:{port}/readyz")[0] == 503, 2, "readiness to say 503")
+        wait_until(lambda: _get(f"http://127.0.0.1:{port}/readyz")[0] == 503, timeout=2, what="readiness to say 503")
         status, ready = _get(f"http://127.0.0.1:{port}/readyz")
         assert ready["process"] == "stopping"
         assert _get(f"http://127.0.0.1:{port}/livez")[0] == 200  # alive: it is only finishing

@@ -34,7 +34,7 @@ from bot.sandbox.socket_driver import SocketDriver, SocketResult
 from storage.db import Database
 from storage.models import Team
 from tests.conftest import child_env
-from tests.e2e.support import log_records, logged_errors
+from tests.e2e.support import log_records, logged_errors, wait_until
 from tests.e2e.test_drafting import objective_values
 from tests.helpers import flatten
 
@@ -61,7 +61,10 @@ class SocketBot:
             self.process = subprocess.Popen([sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, stdout=out,
                                             stderr=err)  # fmt: skip
         try:
-            _wait(lambda: self.process.poll() is not None or _answers(self.url("/readyz")), 30, "okr-bot to serve")
+            wait_until(
+                lambda: self.process.poll() is not None or _answers(self.url("/readyz")),
+                timeout=30, what="okr-bot to serve",
+            )
             assert self.process.poll() is None, self.err
             slack.wait_for("apps.connections.open", lambda call: call.ok, count=links + 1)
             slack.wait_for_socket(timeout=10)
@@ -106,14 +109,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -234,8 +229,14 @@ def test_the_bot_moves_to_a_new_link_when_slack_asks(slack, db, start_bot):
 
     slack.drop_socket("refresh")  # Slack's `disconnect` message, reason refresh_requested
     slack.wait_for("apps.connections.open", lambda call: call.ok, count=2)
-    _wait(lambda: [link["id"] for link in slack.socket_links()] not in ([], [first["id"]]), 10, "a new link")
-    _wait(lambda: first["id"] not in [link["id"] for link in slack.socket_links()], 10, "the old link to close")
+    wait_until(
+        lambda: [link["id"] for link in slack.socket_links()] not in ([], [first["id"]]),
+        timeout=10, what="a new link",
+    )
+    wait_until(
+        lambda: first["id"] not in [link["id"] for link in slack.socket_links()],
+        timeout=10, what="the old link to close",
+    )
     (second,) = slack.socket_links()
     joined = driver.command("team join", user="U0BEN", channel="C0ROCKET")
     assert joined.status == 200 and joined.ack.connection == second["id"], joined
@@ -291,8 +292,10 @@ def test_sigterm_with_commands_in_flight_carries_out_every_acked_one_once(slack,
     for thread in threads[: COMMANDS // 2]:
         thread.start()
     started.wait()
-    _wait(lambda: sum(isinstance(r, SocketResult) and r.status == 200 for r in list(results.values())) >= ACKED_FIRST,
-          20, "the first acks")  # fmt: skip
+    wait_until(
+        lambda: sum(isinstance(r, SocketResult) and r.status == 200 for r in list(results.values())) >= ACKED_FIRST,
+        timeout=20, what="the first acks",
+    )  # fmt: skip
     bot.process.send_signal(signal.SIGTERM)
     sent = time.monotonic()
     signalled.set()
