@@ -336,16 +336,21 @@ def test_dms_slack_refuses_for_good_are_counted_refused(slack, db, database_url,
     assert change.of("okr_sends_total", kind=UNREACHABLE_KIND, outcome="sent") == 1
 
 
-def test_a_claim_a_dead_process_left_is_counted_taken_over_then_sent(slack, db, database_url, operator):
-    team = due_team(db, slack, 1)
-    (owner,) = team.owners
+def held_by(db, team, owner: str, worker: str, *, since) -> None:
+    """The owner's check-in claimed by another process `worker` since `since`, and not finished."""
     with db.transaction() as session:
         session.execute(
             insert(SendClaim).values(
                 workspace_id=team.workspace_id, kind=CHECKIN_KIND, claim_key=team.key(owner),
-                state=ClaimState.CLAIMED, claimed_at=team.now - LEASE - MINUTE, claimed_by="gone-host:4242",
+                state=ClaimState.CLAIMED, claimed_at=since, claimed_by=worker,
             )
         )  # fmt: skip
+
+
+def test_a_claim_a_dead_process_left_is_counted_taken_over_then_sent(slack, db, database_url, operator):
+    team = due_team(db, slack, 1)
+    (owner,) = team.owners
+    held_by(db, team, owner, "gone-host:4242", since=team.now - LEASE - MINUTE)  # a process that died
     change = Change(operator)
 
     assert sweeper(slack, database_url, db).run(team.now) == {"sent": 1}
@@ -359,13 +364,7 @@ def test_a_claim_a_dead_process_left_is_counted_taken_over_then_sent(slack, db, 
 def test_a_claim_still_held_by_a_live_process_is_counted_held_elsewhere(slack, db, database_url, operator):
     team = due_team(db, slack, 1)
     (owner,) = team.owners
-    with db.transaction() as session:
-        session.execute(
-            insert(SendClaim).values(
-                workspace_id=team.workspace_id, kind=CHECKIN_KIND, claim_key=team.key(owner),
-                state=ClaimState.CLAIMED, claimed_at=team.now, claimed_by="other-host:4242",
-            )
-        )  # fmt: skip
+    held_by(db, team, owner, "other-host:4242", since=team.now)  # a process still at work
     change = Change(operator)
 
     assert sweeper(slack, database_url, db).run(team.now) == {"taken": 1}
