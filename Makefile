@@ -27,8 +27,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+## lint: ruff's checks and its formatter (the sources are kept as `ruff format` writes them)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 migrate: $(STAMP)
 	$(BIN)/okr-bot migrate

@@ -99,10 +99,17 @@ def main(argv: list[str] | None = None) -> int:
                         f"{backend}: delivery at Slack's latency, {workspaces} × {size:,} owners, "
                         f"{'limits' if limits else 'no limits'}, {'steady' if steady else 'first week'}"
                     )
-                    results.setdefault("delivery", []).append(delivery.run(
-                        backend, found.new(backend), log=log, owners=size, workspaces=workspaces, limits=limits,
-                        steady=steady,
-                    ))  # fmt: skip
+                    results.setdefault("delivery", []).append(
+                        delivery.run(
+                            backend,
+                            found.new(backend),
+                            log=log,
+                            owners=size,
+                            workspaces=workspaces,
+                            limits=limits,
+                            steady=steady,
+                        )
+                    )
         if "shutdown" in wanted:
             # one backend: what a stop waits for is the calls to Slack in flight, not the database
             _progress("sqlite: graceful stops under load")
@@ -123,8 +130,9 @@ def _digest(database_url: str, scale: float) -> list[dict]:
     try:
         now = datetime.now(UTC)
         sizes = [(20, 200), (200, 2_000)] if scale == 1.0 else [(2, 20), (20, 200)]
-        return [digest_build.measure(db, teams=t, ripples=r, now=now, runs=3, picture=t == sizes[-1][0])
-                for t, r in sizes]  # fmt: skip
+        return [
+            digest_build.measure(db, teams=t, ripples=r, now=now, runs=3, picture=t == sizes[-1][0]) for t, r in sizes
+        ]
     finally:
         db.dispose()
 
@@ -148,10 +156,13 @@ def table(results: dict) -> str:
         lines.append(f"  skipped: {skipped}")
     if "ack" in results:
         first = next(iter(next(iter(results["ack"].values())).values()))
-        lines += ["", f"Ack path: latency to the HTTP response (ms) at {first['rate_per_s']:.0f} requests/s from "
-                  f"{first['clients']} clients, the bot next to a bare Bolt app, both under waitress",
-                  f"  {'backend':<11} {'request':<9} {'bot p50':>8} {'p95':>7} {'p99':>7} {'bare p50':>9} {'p99':>7} "
-                  f"{'p50 ×':>6} {'p99 ×':>6} {'not 200':>8}"]  # fmt: skip
+        lines += [
+            "",
+            f"Ack path: latency to the HTTP response (ms) at {first['rate_per_s']:.0f} requests/s from "
+            f"{first['clients']} clients, the bot next to a bare Bolt app, both under waitress",
+            f"  {'backend':<11} {'request':<9} {'bot p50':>8} {'p95':>7} {'p99':>7} {'bare p50':>9} {'p99':>7} "
+            f"{'p50 ×':>6} {'p99 ×':>6} {'not 200':>8}",
+        ]
         for backend, kinds in results["ack"].items():
             for kind, row in kinds.items():
                 bot, bare = row["bot"], row["bare"]
@@ -161,18 +172,25 @@ def table(results: dict) -> str:
                     f"{bot['non_200'] + bare['non_200']:>8}"
                 )
     if "votes" in results:
-        lines += ["", "Votes: reaction events on one triage, sent by 8 clients as fast as the bot answers",
-                  f"  {'backend':<11} {'events':>7} {'acked/s':>8} {'ack p99 ms':>11} {'recorded/s':>11} "
-                  f"{'tally':>6}"]  # fmt: skip
+        lines += [
+            "",
+            "Votes: reaction events on one triage, sent by 8 clients as fast as the bot answers",
+            f"  {'backend':<11} {'events':>7} {'acked/s':>8} {'ack p99 ms':>11} {'recorded/s':>11} {'tally':>6}",
+        ]
         for backend, row in results["votes"].items():
             tally = "equal" if row["tally_matches"] else f"-{row['missing']}/+{row['extra']}"
-            lines.append(f"  {backend:<11} {row['events']:>7} {row['acked_per_s']:>8.0f} {row['ack_p99_ms']:>11.1f} "
-                         f"{row['recorded_per_s']:>11.0f} {tally:>6}")  # fmt: skip
+            lines.append(
+                f"  {backend:<11} {row['events']:>7} {row['acked_per_s']:>8.0f} {row['ack_p99_ms']:>11.1f} "
+                f"{row['recorded_per_s']:>11.0f} {tally:>6}"
+            )
     if "weather" in results:
-        lines += ["", "Slack's weather: latency to the HTTP answer (ms) at 25 requests/s from 8 clients (draft, list, "
-                  "help, votes), while Slack answers 30% of calls 429 (Retry-After: 2), and while the database hangs",
-                  f"  {'backend':<11} {'condition':<10} {'p50':>7} {'p99':>7} {'max':>7} {'in 3 s':>7} "
-                  f"{'fallbacks':>10} {'healthy after':>14}"]  # fmt: skip
+        lines += [
+            "",
+            "Slack's weather: latency to the HTTP answer (ms) at 25 requests/s from 8 clients (draft, list, "
+            "help, votes), while Slack answers 30% of calls 429 (Retry-After: 2), and while the database hangs",
+            f"  {'backend':<11} {'condition':<10} {'p50':>7} {'p99':>7} {'max':>7} {'in 3 s':>7} "
+            f"{'fallbacks':>10} {'healthy after':>14}",
+        ]
         for backend, conditions in results["weather"].items():
             for condition, row in conditions.items():
                 healthy = row.get("healthy_after_s")
@@ -183,28 +201,39 @@ def table(results: dict) -> str:
                 )
     if "sweeps" in results:
         first = next(iter(results["sweeps"].values()))
-        lines += ["", f"Sweeps: reading what is due, one pass (ms), {first['teams']:,} teams and "
-                  f"{first['key_results']:,} key results (one check-in row each)",
-                  f"  {'backend':<11} {'1% due':>7} {'pass':>7} {'100% due':>9} {'pass':>7} {'reads':>6} {'time ×':>7} "
-                  f"{'due ×':>6}"]  # fmt: skip
+        lines += [
+            "",
+            f"Sweeps: reading what is due, one pass (ms), {first['teams']:,} teams and "
+            f"{first['key_results']:,} key results (one check-in row each)",
+            f"  {'backend':<11} {'1% due':>7} {'pass':>7} {'100% due':>9} {'pass':>7} {'reads':>6} {'time ×':>7} "
+            f"{'due ×':>6}",
+        ]
         for backend, row in results["sweeps"].items():
             low, high = row["1%"], row["100%"]
-            lines.append(f"  {backend:<11} {low['due']:>7} {low['pass_ms']:>7.1f} {high['due']:>9} "
-                         f"{high['pass_ms']:>7.1f} {high['reads']:>6} {row['growth']:>7.1f} "
-                         f"{row['due_growth']:>6.0f}")  # fmt: skip
+            lines.append(
+                f"  {backend:<11} {low['due']:>7} {low['pass_ms']:>7.1f} {high['due']:>9} "
+                f"{high['pass_ms']:>7.1f} {high['reads']:>6} {row['growth']:>7.1f} "
+                f"{row['due_growth']:>6.0f}"
+            )
     if "fanout" in results:
         row = results["fanout"]
         limited = ", ".join(f"{m} {n}" for m, n in row["rate_limited_calls"].items()) or "none"
-        lines += ["", "Fan-out: check-in DMs through the sandbox, rate limits on",
-                  f"  {row['backend']}: {row['sent']:,} of {row['dms']:,} sent, {row['duplicates']} duplicates, "
-                  f"{row['rate_per_s']:.1f} DMs/s against a limit of {row['allowed_per_s']:.0f}/s per method "
-                  f"({row['share_of_allowed']:.0%}), 429s met: {limited}, {row['wall_s']:.0f} s "
-                  f"in all"]  # fmt: skip
+        lines += [
+            "",
+            "Fan-out: check-in DMs through the sandbox, rate limits on",
+            f"  {row['backend']}: {row['sent']:,} of {row['dms']:,} sent, {row['duplicates']} duplicates, "
+            f"{row['rate_per_s']:.1f} DMs/s against a limit of {row['allowed_per_s']:.0f}/s per method "
+            f"({row['share_of_allowed']:.0%}), 429s met: {limited}, {row['wall_s']:.0f} s "
+            f"in all",
+        ]
     if "delivery" in results:
-        lines += ["", "Delivery: a Monday's check-in DMs by `okr-bot sweep`, every Slack call answered after "
-                  f"{results['delivery'][0]['latency_ms']:.0f} ms",
-                  f"  {'backend':<11} {'owners':>13} {'limits':>6} {'state':>10} {'DMs/s':>6} {'calls/DM':>8} "
-                  f"{'binding':>8} {'share':>6} {'last DM s':>9} {'429s':>5} {'dup':>4} {'lost':>5}"]  # fmt: skip
+        lines += [
+            "",
+            "Delivery: a Monday's check-in DMs by `okr-bot sweep`, every Slack call answered after "
+            f"{results['delivery'][0]['latency_ms']:.0f} ms",
+            f"  {'backend':<11} {'owners':>13} {'limits':>6} {'state':>10} {'DMs/s':>6} {'calls/DM':>8} "
+            f"{'binding':>8} {'share':>6} {'last DM s':>9} {'429s':>5} {'dup':>4} {'lost':>5}",
+        ]
         for row in results["delivery"]:
             owners = f"{row['workspaces']} × {row['owners']:,}"
             binding = f"{row['binding_per_s']:.0f}/s" if row["binding_per_s"] else "none"
@@ -216,9 +245,12 @@ def table(results: dict) -> str:
                 f"{row['rate_limited']:>5} {row['duplicates']:>4} {row['lost']:>5}"
             )
     if "digest" in results:
-        lines += ["", "Digest: the weekly digest of one workspace",
-                  f"  {'backend':<11} {'teams':>6} {'ripples':>8} {'SQL':>4} {'build ms':>9} {'messages ms':>12} "
-                  f"{'parts':>6} {'picture ms':>11}"]  # fmt: skip
+        lines += [
+            "",
+            "Digest: the weekly digest of one workspace",
+            f"  {'backend':<11} {'teams':>6} {'ripples':>8} {'SQL':>4} {'build ms':>9} {'messages ms':>12} "
+            f"{'parts':>6} {'picture ms':>11}",
+        ]
         for backend, rows in results["digest"].items():
             for row in rows:
                 picture = f"{row['picture_ms']:>11.0f}" if row["picture_ms"] is not None else f"{'':>11}"
@@ -228,9 +260,12 @@ def table(results: dict) -> str:
                 )
     if "shutdown" in results:
         stops = results["shutdown"]
-        lines += ["", f"Graceful stop (SIGTERM) under load, Slack answering after {delivery.LATENCY * 1000:.0f} ms; "
-                  f"median stop {stops['sweep_median_stop_s']:.2f} s (sweep), {stops['serve_median_stop_s']:.2f} s "
-                  "(serve)"]  # fmt: skip
+        lines += [
+            "",
+            f"Graceful stop (SIGTERM) under load, Slack answering after {delivery.LATENCY * 1000:.0f} ms; "
+            f"median stop {stops['sweep_median_stop_s']:.2f} s (sweep), {stops['serve_median_stop_s']:.2f} s "
+            "(serve)",
+        ]
         for row in stops["sweep"]:
             lines.append(
                 f"  okr-bot sweep, {row['owners']:,} DMs due: stopped in {row['stop_s']:.2f} s "

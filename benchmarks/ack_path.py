@@ -33,30 +33,58 @@ _event_ids = itertools.count()
 
 def command(stage: Stage, text: str) -> tuple[bytes, dict[str, str]]:
     fake, ws = stage.fake, stage.fake.workspace()
-    body = urlencode({
-        "token": "legacy", "team_id": ws.team_id, "team_domain": ws.domain, "channel_id": CHANNEL,
-        "channel_name": "team-rocket", "user_id": FACILITATOR, "user_name": "ada", "command": "/okr", "text": text,
-        "api_app_id": ws.app_id, "is_enterprise_install": "false",
-        "response_url": fake.new_response_url(CHANNEL, FACILITATOR, team_id=ws.team_id),
-        "trigger_id": fake.new_trigger_id(FACILITATOR, team_id=ws.team_id),
-    }).encode()  # fmt: skip
+    body = urlencode(
+        {
+            "token": "legacy",
+            "team_id": ws.team_id,
+            "team_domain": ws.domain,
+            "channel_id": CHANNEL,
+            "channel_name": "team-rocket",
+            "user_id": FACILITATOR,
+            "user_name": "ada",
+            "command": "/okr",
+            "text": text,
+            "api_app_id": ws.app_id,
+            "is_enterprise_install": "false",
+            "response_url": fake.new_response_url(CHANNEL, FACILITATOR, team_id=ws.team_id),
+            "trigger_id": fake.new_trigger_id(FACILITATOR, team_id=ws.team_id),
+        }
+    ).encode()
     return body, signed(body, "application/x-www-form-urlencoded")
 
 
-def reaction(stage: Stage, n: int, *, kind: str = "reaction_added", user: str | None = None, ts: str | None = None,
-             name: str = "white_check_mark", event_id: str | None = None,
-             event_ts: str | None = None) -> tuple[bytes, dict[str, str]]:  # fmt: skip
+def reaction(
+    stage: Stage,
+    n: int,
+    *,
+    kind: str = "reaction_added",
+    user: str | None = None,
+    ts: str | None = None,
+    name: str = "white_check_mark",
+    event_id: str | None = None,
+    event_ts: str | None = None,
+) -> tuple[bytes, dict[str, str]]:
     ws = stage.fake.workspace()
     event = {
-        "type": kind, "user": user or stage.voters[n % len(stage.voters)], "reaction": name,
-        "item": {"type": "message", "channel": CHANNEL, "ts": ts or stage.ballots[0].ts}, "item_user": ws.bot_user_id,
+        "type": kind,
+        "user": user or stage.voters[n % len(stage.voters)],
+        "reaction": name,
+        "item": {"type": "message", "channel": CHANNEL, "ts": ts or stage.ballots[0].ts},
+        "item_user": ws.bot_user_id,
         "event_ts": event_ts or f"{int(time.time())}.{n % 1_000_000:06d}",
-    }  # fmt: skip
-    body = json.dumps({
-        "token": "legacy", "team_id": ws.team_id, "api_app_id": ws.app_id, "type": "event_callback",
-        "event_id": event_id or f"EvACK{next(_event_ids):08d}", "event_time": int(time.time()), "event": event,
-        "authorizations": [{"team_id": ws.team_id, "user_id": ws.bot_user_id, "is_bot": True}],
-    }).encode()  # fmt: skip
+    }
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": ws.team_id,
+            "api_app_id": ws.app_id,
+            "type": "event_callback",
+            "event_id": event_id or f"EvACK{next(_event_ids):08d}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": ws.team_id, "user_id": ws.bot_user_id, "is_bot": True}],
+        }
+    ).encode()
     return body, signed(body, "application/json")
 
 

@@ -160,9 +160,12 @@ def okr_bot(*args: str, env: dict, log: Path, capture: bool = False) -> subproce
     """`okr-bot ARGS` as the README runs it, from this checkout; its log (stderr) appended to `log`."""
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", *args], env=env, cwd=ROOT,
-            stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=sink,
-        )  # fmt: skip
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+            stderr=sink,
+        )
 
 
 def log_tail(log: Path, limit: int = 3000) -> str:
@@ -200,11 +203,18 @@ def command_body(text: str, **fields: str) -> bytes:
 
 
 def event_body(event: dict, *, team_id: str, event_id: str, api_app_id: str, bot_user_id: str) -> bytes:
-    return json.dumps({
-        "token": "legacy", "team_id": team_id, "api_app_id": api_app_id, "type": "event_callback",
-        "event_id": event_id, "event_time": int(time.time()), "event": event,
-        "authorizations": [{"team_id": team_id, "user_id": bot_user_id, "is_bot": True}],
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": team_id,
+            "api_app_id": api_app_id,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": team_id, "user_id": bot_user_id, "is_bot": True}],
+        }
+    ).encode()
 
 
 # figures -----------------------------------------------------------------------------------------------------

@@ -60,38 +60,81 @@ def fill(db: Database, *, teams: int, ripples: int, now: datetime) -> int:
         common = {"workspace_id": ws, "created_at": now}
         session.execute(
             insert(Team),
-            [{**common, "name": f"Team {n}", "name_key": f"team {n}", "channel_id": f"C{teams}T{n:05d}",
-              "cycle_anchor": today - timedelta(days=30), "created_by": "U0"} for n in range(teams)],
-        )  # fmt: skip
+            [
+                {
+                    **common,
+                    "name": f"Team {n}",
+                    "name_key": f"team {n}",
+                    "channel_id": f"C{teams}T{n:05d}",
+                    "cycle_anchor": today - timedelta(days=30),
+                    "created_by": "U0",
+                }
+                for n in range(teams)
+            ],
+        )
         team_ids = session.scalars(select(Team.id).where(Team.workspace_id == ws).order_by(Team.id)).all()
         session.execute(
             insert(Cycle),
-            [{**common, "team_id": t, "number": 1, "starts_on": today - timedelta(days=30),
-              "ends_on": today + timedelta(days=60), "state": CycleState.ACTIVE} for t in team_ids],
-        )  # fmt: skip
+            [
+                {
+                    **common,
+                    "team_id": t,
+                    "number": 1,
+                    "starts_on": today - timedelta(days=30),
+                    "ends_on": today + timedelta(days=60),
+                    "state": CycleState.ACTIVE,
+                }
+                for t in team_ids
+            ],
+        )
         cycles = dict(session.execute(select(Cycle.team_id, Cycle.id).where(Cycle.workspace_id == ws)).all())
         session.execute(
             insert(Objective),
-            [{**common, "cycle_id": cycles[t], "number": 1, "title": f"Objective of team {i}",
-              "state": ObjectiveState.DROPPED if i % 10 == 0 else ObjectiveState.COMMITTED,
-              "author_user_id": "U0", "updated_at": now} for i, t in enumerate(team_ids)],
-        )  # fmt: skip
+            [
+                {
+                    **common,
+                    "cycle_id": cycles[t],
+                    "number": 1,
+                    "title": f"Objective of team {i}",
+                    "state": ObjectiveState.DROPPED if i % 10 == 0 else ObjectiveState.COMMITTED,
+                    "author_user_id": "U0",
+                    "updated_at": now,
+                }
+                for i, t in enumerate(team_ids)
+            ],
+        )
         objectives = dict(
             session.execute(
-                select(Cycle.team_id, Objective.id).join(Cycle, Cycle.id == Objective.cycle_id)
+                select(Cycle.team_id, Objective.id)
+                .join(Cycle, Cycle.id == Objective.cycle_id)
                 .where(Objective.workspace_id == ws)
             ).all()
-        )  # fmt: skip
+        )
         session.execute(
             insert(KeyResult),
-            [{**common, "objective_id": objectives[t], "position": p, "metric": f"Metric {i % 50} {p}",
-              "baseline": 0, "target": 10, "current": 5, "owner_user_id": "U0", "updated_at": now,
-              "confidence": 5 if i % 5 == 0 else 8} for i, t in enumerate(team_ids) for p in (1, 2)],
-        )  # fmt: skip
+            [
+                {
+                    **common,
+                    "objective_id": objectives[t],
+                    "position": p,
+                    "metric": f"Metric {i % 50} {p}",
+                    "baseline": 0,
+                    "target": 10,
+                    "current": 5,
+                    "owner_user_id": "U0",
+                    "updated_at": now,
+                    "confidence": 5 if i % 5 == 0 else 8,
+                }
+                for i, t in enumerate(team_ids)
+                for p in (1, 2)
+            ],
+        )
         krs = session.execute(
-            select(Objective.id, KeyResult.id).join(Objective, Objective.id == KeyResult.objective_id)
-            .where(KeyResult.workspace_id == ws).order_by(KeyResult.id)
-        ).all()  # fmt: skip
+            select(Objective.id, KeyResult.id)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.workspace_id == ws)
+            .order_by(KeyResult.id)
+        ).all()
         kr_of = {}
         for objective_id, kr_id in krs:
             kr_of.setdefault(objective_id, []).append(kr_id)
@@ -101,33 +144,78 @@ def fill(db: Database, *, teams: int, ripples: int, now: datetime) -> int:
             a, b = n % teams, (n * 7 + 1 + n // teams) % teams
             if a == b:
                 b = (b + 1) % teams
-            rows.append({
-                **common, "number": n + 1, "from_team_id": team_ids[a], "to_team_id": team_ids[b],
-                "key_result_id": team_krs[a][n % 2], "to_key_result_id": team_krs[b][0] if n % 3 == 0 else None,
-                "kind": RippleKind.DEPENDS_ON if n % 2 else RippleKind.AFFECTS, "note": f"Ripple {n}",
-                "created_by": "U0", "updated_at": now, "notice_done_at": now,
-            })  # fmt: skip
+            rows.append(
+                {
+                    **common,
+                    "number": n + 1,
+                    "from_team_id": team_ids[a],
+                    "to_team_id": team_ids[b],
+                    "key_result_id": team_krs[a][n % 2],
+                    "to_key_result_id": team_krs[b][0] if n % 3 == 0 else None,
+                    "kind": RippleKind.DEPENDS_ON if n % 2 else RippleKind.AFFECTS,
+                    "note": f"Ripple {n}",
+                    "created_by": "U0",
+                    "updated_at": now,
+                    "notice_done_at": now,
+                }
+            )
         session.execute(insert(Ripple), rows)
         events = []
         for i, t in enumerate(team_ids):
             objective_id = objectives[t]
-            events.append({**common, "team_id": t, "entity": "objective", "entity_id": objective_id,
-                           "action": "committed", "actor_user_id": "U0", "data": {"number": 1}})  # fmt: skip
+            events.append(
+                {
+                    **common,
+                    "team_id": t,
+                    "entity": "objective",
+                    "entity_id": objective_id,
+                    "action": "committed",
+                    "actor_user_id": "U0",
+                    "data": {"number": 1},
+                }
+            )
             if i % 5 == 1:
-                events.append({**common, "team_id": t, "entity": "key_result", "entity_id": kr_of[objective_id][0],
-                               "action": "revised", "actor_user_id": "U0", "reason": "Learned more",
-                               "data": {"objective_id": objective_id, "number": 1}})  # fmt: skip
+                events.append(
+                    {
+                        **common,
+                        "team_id": t,
+                        "entity": "key_result",
+                        "entity_id": kr_of[objective_id][0],
+                        "action": "revised",
+                        "actor_user_id": "U0",
+                        "reason": "Learned more",
+                        "data": {"objective_id": objective_id, "number": 1},
+                    }
+                )
             if i % 10 == 0:
-                events.append({**common, "team_id": t, "entity": "objective", "entity_id": objective_id,
-                               "action": "dropped", "actor_user_id": "U0", "reason": "Not worth it",
-                               "data": {"number": 1}})  # fmt: skip
+                events.append(
+                    {
+                        **common,
+                        "team_id": t,
+                        "entity": "objective",
+                        "entity_id": objective_id,
+                        "action": "dropped",
+                        "actor_user_id": "U0",
+                        "reason": "Not worth it",
+                        "data": {"number": 1},
+                    }
+                )
         session.execute(insert(EventLog), events)
         week = today - timedelta(days=today.weekday())
         session.execute(
             insert(CheckIn),
-            [{**common, "key_result_id": kr_id, "week_start": week, "value": 5, "author_user_id": "U0",
-              "confidence": 5 if i % 5 == 0 else 8} for i, (_o, kr_id) in enumerate(krs)],
-        )  # fmt: skip
+            [
+                {
+                    **common,
+                    "key_result_id": kr_id,
+                    "week_start": week,
+                    "value": 5,
+                    "author_user_id": "U0",
+                    "confidence": 5 if i % 5 == 0 else 8,
+                }
+                for i, (_o, kr_id) in enumerate(krs)
+            ],
+        )
         return ws
 
 
@@ -175,12 +263,16 @@ def main() -> None:
     upgrade(url)
     db = Database(url)
     now = datetime.now(UTC)
-    print(f"{'teams':>6} {'ripples':>8} {'statements':>11} {'build ms':>9} {'messages ms':>12} {'messages':>9} "
-          f"{'picture ms':>11}")  # fmt: skip
+    print(
+        f"{'teams':>6} {'ripples':>8} {'statements':>11} {'build ms':>9} {'messages ms':>12} {'messages':>9} "
+        f"{'picture ms':>11}"
+    )
     for teams, ripples in SIZES:
         row = measure(db, teams=teams, ripples=ripples, now=now)
-        print(f"{teams:>6} {ripples:>8} {row['statements']:>11} {row['build_ms']:>9.1f} {row['messages_ms']:>12.1f} "
-              f"{row['messages']:>9} {row['picture_ms']:>11.1f}")  # fmt: skip
+        print(
+            f"{teams:>6} {ripples:>8} {row['statements']:>11} {row['build_ms']:>9.1f} {row['messages_ms']:>12.1f} "
+            f"{row['messages']:>9} {row['picture_ms']:>11.1f}"
+        )
 
 
 if __name__ == "__main__":

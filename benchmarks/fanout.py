@@ -39,9 +39,13 @@ def run(backend: str, database_url: str, *, log: Path, dms: int = DMS, limits: d
         now = datetime.now(UTC)
         db = Database(database_url)
         seeded = okr_workspace(
-            db, slack_team_id=fake.workspace().team_id, teams=max(1, dms // KEY_RESULTS_PER_TEAM),
-            key_results=min(dms, KEY_RESULTS_PER_TEAM), now=now, due_share=1.0,
-        )  # fmt: skip
+            db,
+            slack_team_id=fake.workspace().team_id,
+            teams=max(1, dms // KEY_RESULTS_PER_TEAM),
+            key_results=min(dms, KEY_RESULTS_PER_TEAM),
+            now=now,
+            due_share=1.0,
+        )
         db.dispose()
         for owner in seeded.owners:
             fake.add_user(owner, owner.lower(), tz="UTC")
@@ -49,8 +53,12 @@ def run(backend: str, database_url: str, *, log: Path, dms: int = DMS, limits: d
             fake.set_rate_limit(method, per_minute)
         # the bot paces to the same limits (bot/delivery/pacing.py), or, with none, paces nothing
         paced = ",".join(f"{method}={per_minute}" for method, per_minute in limits.items()) or "off"
-        env = bot_env(database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token,
-                      SLACK_RATE_LIMITS=paced)  # fmt: skip
+        env = bot_env(
+            database_url=database_url,
+            slack_api_url=fake.api_url,
+            token=fake.workspace().bot_token,
+            SLACK_RATE_LIMITS=paced,
+        )
         started = time.monotonic()
         child = Child(okr_bot("sweep", env=env, log=log, capture=True))
         try:
@@ -62,8 +70,10 @@ def run(backend: str, database_url: str, *, log: Path, dms: int = DMS, limits: d
         calls = fake.calls_to("chat.postMessage")
         posted = [c for c in calls if c.ok]
         if child.process.returncode != 0 or not posted:
-            raise RuntimeError(f"okr-bot sweep exited {child.process.returncode} after {len(posted)} DMs "
-                               f"({output.strip()}); the end of its log ({log}):\n{log_tail(log)}")  # fmt: skip
+            raise RuntimeError(
+                f"okr-bot sweep exited {child.process.returncode} after {len(posted)} DMs "
+                f"({output.strip()}); the end of its log ({log}):\n{log_tail(log)}"
+            )
         limited = Counter(c.method for c in fake.calls if c.status == 429)
         per_person = Counter(c.args.get("channel") for c in posted)
         first, last = posted[0].at, posted[-1].at

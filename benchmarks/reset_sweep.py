@@ -52,13 +52,21 @@ def main() -> None:
             session.execute(
                 insert(Team),
                 [
-                    {"workspace_id": workspace_id, "name": f"Team {n}", "name_key": f"team {n}",
-                     "channel_id": f"C{n:08d}", "cycle_anchor": today - timedelta(days=100), "closed_through": 1,
-                     "reset_at": now + timedelta(days=80, seconds=n), "reset_notice_at": now + timedelta(days=73),
-                     "created_by": "U0", "created_at": now}
+                    {
+                        "workspace_id": workspace_id,
+                        "name": f"Team {n}",
+                        "name_key": f"team {n}",
+                        "channel_id": f"C{n:08d}",
+                        "cycle_anchor": today - timedelta(days=100),
+                        "closed_through": 1,
+                        "reset_at": now + timedelta(days=80, seconds=n),
+                        "reset_notice_at": now + timedelta(days=73),
+                        "created_by": "U0",
+                        "created_at": now,
+                    }
                     for n in range(size)
                 ],
-            )  # fmt: skip
+            )
             team_ids = session.scalars(select(Team.id)).all()
             cycles = []
             for team_id in team_ids:
@@ -83,10 +91,17 @@ def main() -> None:
 
 def _cycle(workspace_id: int, team_id: int, number: int, starts: date, state: CycleState, done) -> dict:
     return {
-        "workspace_id": workspace_id, "team_id": team_id, "number": number, "starts_on": starts,
-        "ends_on": starts + timedelta(days=91), "state": state, "created_at": datetime.now(UTC),
-        "reset_started_at": done, "reset_done_at": done, "closed_at": done,
-    }  # fmt: skip
+        "workspace_id": workspace_id,
+        "team_id": team_id,
+        "number": number,
+        "starts_on": starts,
+        "ends_on": starts + timedelta(days=91),
+        "state": state,
+        "created_at": datetime.now(UTC),
+        "reset_started_at": done,
+        "reset_done_at": done,
+        "closed_at": done,
+    }
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ LINE = "Ship the *onboarding* checklist with <@U0ADA> before Friday :rocket: "
 
 
 def run(database_url: str, *, runs: int = RUNS) -> dict:
-    sandbox = Sandbox(Settings(database_url=make_url(database_url), scheduler=False), background=False,
-                      quiet=0.1).start()  # fmt: skip
+    sandbox = Sandbox(
+        Settings(database_url=make_url(database_url), scheduler=False), background=False, quiet=0.1
+    ).start()
     try:
         client = Client(SandboxWeb(sandbox))
         headers = {ACTION_HEADER: "1"}
@@ -67,9 +68,12 @@ def _median_ms(call, runs: int) -> float:
 def lines(result: dict) -> list[str]:
     redraws = ", ".join(f"{int(size):,} messages {ms:.1f}" for size, ms in result["redraw_ms"].items())
     actions = ", ".join(f"`{text}` {ms:.0f}" for text, ms in result["action_ms"].items())
-    return ["", "Browser sandbox (SQLite): medians in ms",
-            f"  a redraw of every pane (GET /panes): {redraws}",
-            f"  a command typed, answered once the bot is done: {actions}"]  # fmt: skip
+    return [
+        "",
+        "Browser sandbox (SQLite): medians in ms",
+        f"  a redraw of every pane (GET /panes): {redraws}",
+        f"  a command typed, answered once the bot is done: {actions}",
+    ]
 
 
 if __name__ == "__main__":

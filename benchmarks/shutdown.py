@@ -51,15 +51,22 @@ LOAD_BEFORE, LOAD_AFTER = 2.0, 1.0  # seconds of commands before the signal, and
 THINK = 0.1  # seconds a client waits between one answer and its next command
 
 
-def sweep_stop(backend: str, database_url: str, *, log: Path, owners: int = OWNERS,
-               stop_after: int = STOP_AFTER_DMS) -> dict:  # fmt: skip
+def sweep_stop(
+    backend: str, database_url: str, *, log: Path, owners: int = OWNERS, stop_after: int = STOP_AFTER_DMS
+) -> dict:
     fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
     db = Database(database_url)
     try:
         everyone = _seed(fake, db, owners=owners, workspaces=1, now=datetime.now(UTC), steady=True)
         fake.set_latency(LATENCY)
-        env = bot_env(database_url=database_url, slack_api_url=fake.api_url, token="", SLACK_CLIENT_ID=CLIENT_ID,
-                      SLACK_CLIENT_SECRET=CLIENT_SECRET, SLACK_RATE_LIMITS="off")  # fmt: skip
+        env = bot_env(
+            database_url=database_url,
+            slack_api_url=fake.api_url,
+            token="",
+            SLACK_CLIENT_ID=CLIENT_ID,
+            SLACK_CLIENT_SECRET=CLIENT_SECRET,
+            SLACK_RATE_LIMITS="off",
+        )
         env.pop("SLACK_BOT_TOKEN")
         child = Child(okr_bot("sweep", env=env, log=log))
         while len(_posted(fake)) < stop_after and child.process.poll() is None:
@@ -71,16 +78,23 @@ def sweep_stop(backend: str, database_url: str, *, log: Path, owners: int = OWNE
         out_by_then = len(_posted(fake))
         with db.read() as session:
             recent = SendClaim.claimed_at > datetime.now(UTC) - LEASE  # not handed back
-            held = session.scalar(select(func.count()).select_from(SendClaim).where(
-                SendClaim.state == ClaimState.CLAIMED, recent))  # fmt: skip
+            held = session.scalar(
+                select(func.count()).select_from(SendClaim).where(SendClaim.state == ClaimState.CLAIMED, recent)
+            )
         again = Child(okr_bot("sweep", env=env, log=log))
         again.wait()
         per_channel = Counter(c.args.get("channel") for c in _posted(fake))
         return {
-            "backend": backend, "owners": owners, "stop_s": stop_s, "exit_code": child.process.returncode,
-            "dms_when_stopped": out_by_then, "claims_left_held": held, "restart_exit_code": again.process.returncode,
-            "duplicates": sum(n - 1 for n in per_channel.values()), "lost": len(everyone - set(per_channel)),
-        }  # fmt: skip
+            "backend": backend,
+            "owners": owners,
+            "stop_s": stop_s,
+            "exit_code": child.process.returncode,
+            "dms_when_stopped": out_by_then,
+            "claims_left_held": held,
+            "restart_exit_code": again.process.returncode,
+            "duplicates": sum(n - 1 for n in per_channel.values()),
+            "lost": len(everyone - set(per_channel)),
+        }
     finally:
         db.dispose()
         fake.stop()
@@ -92,8 +106,9 @@ def serve_stop(backend: str, database_url: str, *, log: Path) -> dict:
     try:
         fake.add_user("U0ADA", "ada", tz="UTC")
         port = free_port()
-        env = bot_env(database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token,
-                      port=port)  # fmt: skip
+        env = bot_env(
+            database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token, port=port
+        )
         child = Child(okr_bot("serve", "--host", "127.0.0.1", env=env, log=log))
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url)
@@ -132,11 +147,16 @@ def serve_stop(backend: str, database_url: str, *, log: Path) -> dict:
             teams = set(session.scalars(select(Team.name)))
         replied = {found for r in fake.responses for found in CREATED.findall(json.dumps(r))}
         return {
-            "backend": backend, "stop_s": stop_s, "exit_code": child.process.returncode, "commands": len(answers),
-            "acked": len(acked), "lost": len(acked - (teams & replied)), "created_unacked": len(teams - acked),
+            "backend": backend,
+            "stop_s": stop_s,
+            "exit_code": child.process.returncode,
+            "commands": len(answers),
+            "acked": len(acked),
+            "lost": len(acked - (teams & replied)),
+            "created_unacked": len(teams - acked),
             "fallbacks": sum(status == "fallback" for status in answers.values()),
             "refused": dict(Counter(s for s in answers.values() if s not in ("200", "fallback"))),
-        }  # fmt: skip
+        }
     finally:
         db.dispose()
         fake.stop()
@@ -144,10 +164,18 @@ def serve_stop(backend: str, database_url: str, *, log: Path) -> dict:
 
 def _command(url: str, text: str, *, channel: str, fake: FakeSlack) -> str:
     ws = fake.workspace()
-    body = command_body(text, team_id=ws.team_id, channel_id=channel, user_id="U0ADA", user_name="ada",
-                        response_url=fake.new_response_url(channel, "U0ADA"), trigger_id="1.2.3")  # fmt: skip
-    request = urllib.request.Request(url + "/slack/events", data=body,
-                                     headers=signed(body, "application/x-www-form-urlencoded"))  # fmt: skip
+    body = command_body(
+        text,
+        team_id=ws.team_id,
+        channel_id=channel,
+        user_id="U0ADA",
+        user_name="ada",
+        response_url=fake.new_response_url(channel, "U0ADA"),
+        trigger_id="1.2.3",
+    )
+    request = urllib.request.Request(
+        url + "/slack/events", data=body, headers=signed(body, "application/x-www-form-urlencoded")
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             body = answer.read()
@@ -168,16 +196,19 @@ def run(backend: str, new_database, *, log: Path, scale: float = 1.0) -> dict:
     sweeps = [sweep_stop(backend, new_database(), log=log, owners=owners, stop_after=stop_after) for _ in range(RUNS)]
     serves = [serve_stop(backend, new_database(), log=log) for _ in range(RUNS)]
     return {
-        "sweep": sweeps, "sweep_median_stop_s": median([r["stop_s"] for r in sweeps]),
-        "serve": serves, "serve_median_stop_s": median([r["stop_s"] for r in serves]),
-    }  # fmt: skip
+        "sweep": sweeps,
+        "sweep_median_stop_s": median([r["stop_s"] for r in sweeps]),
+        "serve": serves,
+        "serve_median_stop_s": median([r["stop_s"] for r in serves]),
+    }
 
 
 def main() -> None:
     scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
     with databases(postgres=False) as found:
-        print(json.dumps(run("sqlite", lambda: found.new("sqlite"), log=found.workdir / "bot.log", scale=scale),
-                         indent=1))  # fmt: skip
+        print(
+            json.dumps(run("sqlite", lambda: found.new("sqlite"), log=found.workdir / "bot.log", scale=scale), indent=1)
+        )
 
 
 if __name__ == "__main__":

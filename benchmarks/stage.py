@@ -64,8 +64,9 @@ def start(database_url: str, *, log: Path, voters: int = 40, items: int = 5, thr
             fake.add_user(person, person.lower(), tz="UTC")
         fake.add_channel(CHANNEL, "team-rocket", members=(FACILITATOR, *people))
         port = free_port()
-        env = bot_env(database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token,
-                      port=port)  # fmt: skip
+        env = bot_env(
+            database_url=database_url, slack_api_url=fake.api_url, token=fake.workspace().bot_token, port=port
+        )
         child = Child(okr_bot("serve", "--host", "127.0.0.1", "--threads", str(threads), env=env, log=log))
         url = f"http://127.0.0.1:{port}"
         try:
@@ -100,16 +101,25 @@ def _prepare(stage: Stage, items: int) -> None:
         with db.transaction() as session:
             team = session.scalars(select(Team).where(Team.name_key == "rockets")).one()
             factories.committed_objective(session, team, now=now)
-            backlog.add_items(session, team=team, texts=[f"Idea {n}" for n in range(items)], user_id=FACILITATOR,
-                              now=now, via="bench", key_result=None)  # fmt: skip
+            backlog.add_items(
+                session,
+                team=team,
+                texts=[f"Idea {n}" for n in range(items)],
+                user_id=FACILITATOR,
+                now=now,
+                via="bench",
+                key_result=None,
+            )
         _expect(driver.command("triage start", user=FACILITATOR, channel=CHANNEL))
         deadline = time.monotonic() + 30
         while not stage.ballots:
             with db.read() as session:
                 rows = session.execute(
-                    select(RoundItem.id, RoundItem.message_ts).join(Round, Round.id == RoundItem.round_id)
-                    .join(BacklogItem, BacklogItem.id == RoundItem.item_id).order_by(RoundItem.position)
-                ).all()  # fmt: skip
+                    select(RoundItem.id, RoundItem.message_ts)
+                    .join(Round, Round.id == RoundItem.round_id)
+                    .join(BacklogItem, BacklogItem.id == RoundItem.item_id)
+                    .order_by(RoundItem.position)
+                ).all()
             if rows and all(ts for _id, ts in rows):
                 stage.ballots = [Ballot(item_id, ts) for item_id, ts in rows]
             elif time.monotonic() > deadline:

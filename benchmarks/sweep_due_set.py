@@ -41,8 +41,15 @@ def main() -> None:
         workspace = Workspace(slack_team_id="TBENCH", created_at=now)
         session.add(workspace)
         session.flush()
-        team = Team(workspace_id=workspace.id, name="Bench", name_key="bench", channel_id="CBENCH",
-                    cycle_anchor=date.today(), created_by="U0", created_at=now)  # fmt: skip
+        team = Team(
+            workspace_id=workspace.id,
+            name="Bench",
+            name_key="bench",
+            channel_id="CBENCH",
+            cycle_anchor=date.today(),
+            created_by="U0",
+            created_at=now,
+        )
         session.add(team)
         session.flush()
         ids = workspace.id, team.id
@@ -53,11 +60,16 @@ def main() -> None:
         with db.transaction() as session:
             session.execute(delete(Schedule))
             rows = [
-                {"workspace_id": ids[0], "team_id": ids[1], "kind": ScheduleKind.CHECKIN, "user_id": f"U{n:07d}",
-                 "week_start": date.today(),
-                 "due_at": now - timedelta(minutes=1) if n < DUE else now + timedelta(days=30, seconds=n)}
+                {
+                    "workspace_id": ids[0],
+                    "team_id": ids[1],
+                    "kind": ScheduleKind.CHECKIN,
+                    "user_id": f"U{n:07d}",
+                    "week_start": date.today(),
+                    "due_at": now - timedelta(minutes=1) if n < DUE else now + timedelta(days=30, seconds=n),
+                }
                 for n in range(size)
-            ]  # fmt: skip
+            ]
             session.execute(insert(Schedule), rows)
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as connection:

@@ -30,8 +30,9 @@ def run(backend: str, database_url: str, *, teams: int = TEAMS, runs: int = RUNS
     now = datetime.now(UTC)
     db = Database(database_url)
     try:
-        seeded = okr_workspace(db, slack_team_id="TSWEEP", teams=teams, key_results=KEY_RESULTS_PER_TEAM, now=now,
-                               due_share=1.0)  # fmt: skip
+        seeded = okr_workspace(
+            db, slack_team_id="TSWEEP", teams=teams, key_results=KEY_RESULTS_PER_TEAM, now=now, due_share=1.0
+        )
         rows = len(seeded.owners)
         with db.read() as session:
             due_at = session.query(Schedule.due_at).limit(1).scalar()
@@ -61,8 +62,9 @@ def _make_due(db: Database, due_at: datetime, count: int) -> None:
     """The first `count` rows due now, the others next week."""
     with db.transaction() as session:
         session.execute(update(Schedule).values(due_at=due_at + schedule.WEEK, remind_at=None))
-        ids = session.scalars(Schedule.__table__.select().with_only_columns(Schedule.id).order_by(Schedule.id)
-                              .limit(count)).all()  # fmt: skip
+        ids = session.scalars(
+            Schedule.__table__.select().with_only_columns(Schedule.id).order_by(Schedule.id).limit(count)
+        ).all()
         session.execute(update(Schedule).where(Schedule.id.in_(ids)).values(due_at=due_at))
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as connection:

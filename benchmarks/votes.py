@@ -79,8 +79,9 @@ def _round(stage: Stage, db: Database, plan: list, prefix: str, clients: int) ->
 
     def build(n: int):
         (_item, ts, user, name), kind, event_ts = plan[n]
-        return reaction(stage, n, kind=kind, user=user, ts=ts, name=name, event_id=f"{prefix}{n:07d}",
-                        event_ts=event_ts)  # fmt: skip
+        return reaction(
+            stage, n, kind=kind, user=user, ts=ts, name=name, event_id=f"{prefix}{n:07d}", event_ts=event_ts
+        )
 
     events = len(plan)
     started = time.perf_counter()

@@ -91,8 +91,9 @@ class Workers(Executor):
             if self._pending >= self.size + self.backlog:
                 self.dropped += 1
                 metrics.WORK_DROPPED.inc()
-                log.warning("the listener pool is full: work after an ack was dropped",
-                            extra={"pending": self._pending})  # fmt: skip
+                log.warning(
+                    "the listener pool is full: work after an ack was dropped", extra={"pending": self._pending}
+                )
                 future: Future = Future()
                 future.set_result(None)
                 return future
@@ -229,8 +230,10 @@ def form_refusal(view: Any, message: str) -> dict[str, Any]:
         if isinstance(block, dict) and block.get("type") == "input" and isinstance(block.get("block_id"), str):
             return {"response_action": "errors", "errors": {block["block_id"]: message}}
     title = ((view or {}).get("title") or {}).get("text") if isinstance(view, dict) else None
-    return {"response_action": "push", "view": render_view("modal_error.j2", title=str(title or "OKR bot"),
-                                                           message=message)}  # fmt: skip
+    return {
+        "response_action": "push",
+        "view": render_view("modal_error.j2", title=str(title or "OKR bot"), message=message),
+    }
 
 
 def event_not_stored() -> BoltResponse:
@@ -270,8 +273,9 @@ class AckGate:
         """Bolt's dispatch of `request` by `run`, or a fallback at the deadline; counted by kind and outcome."""
         started = time.monotonic()
         response = self._dispatch(run, request, started)
-        metrics.answered(metrics.request_kind(request.body), response.status, started,
-                         fallback=getattr(response, FALLBACK, None))  # fmt: skip
+        metrics.answered(
+            metrics.request_kind(request.body), response.status, started, fallback=getattr(response, FALLBACK, None)
+        )
         return response
 
     def _dispatch(
@@ -340,8 +344,12 @@ class AckGate:
 
     def _fall_back(self, body: dict[str, Any], why: str) -> BoltResponse:
         self.fallen_back[why] += 1
-        log.warning("a %s request was answered without its work: %s", body.get("type") or "command", _WHY[why],
-                    extra={"why": why})  # fmt: skip
+        log.warning(
+            "a %s request was answered without its work: %s",
+            body.get("type") or "command",
+            _WHY[why],
+            extra={"why": why},
+        )
         response = self.fallbacks.answer(body, Reason.BUSY)
         setattr(response, FALLBACK, why)
         return response

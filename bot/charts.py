@@ -29,8 +29,9 @@ GOOD_SCORE_LABEL = "0.7"
 EMPTY_NOTE = "No check-ins yet"
 
 # Ten colours and seven markers: no two of the first seventy lines look alike.
-_COLOURS = tuple(f"tab:{name}" for name in ("blue", "orange", "green", "red", "purple", "brown", "pink", "gray",
-                                             "olive", "cyan"))  # fmt: skip
+_COLOURS = tuple(
+    f"tab:{name}" for name in ("blue", "orange", "green", "red", "purple", "brown", "pink", "gray", "olive", "cyan")
+)
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
@@ -60,24 +61,35 @@ def progress_chart(series: Sequence[ChartSeries], *, weeks: int = 13, title: str
         axes.spines[side].set_visible(False)
     axes.axhline(GOOD_SCORE * 100, color="#9bc59d", linestyle="--", linewidth=1, zorder=1)
     axes.annotate(
-        GOOD_SCORE_LABEL, xy=(1, GOOD_SCORE * 100), xycoords=("axes fraction", "data"), xytext=(2, 0),
-        textcoords="offset points", va="center", fontsize=8, color="#5f9a62",
-    )  # fmt: skip
+        GOOD_SCORE_LABEL,
+        xy=(1, GOOD_SCORE * 100),
+        xycoords=("axes fraction", "data"),
+        xytext=(2, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize=8,
+        color="#5f9a62",
+    )
 
     drawn, lines, labels = 0, [], []
     for one, colour, marker in zip(series, cycle(_COLOURS), cycle(_MARKERS), strict=False):
         points = sorted((week, min(1.0, max(0.0, score))) for week, score in one.points if 1 <= week <= weeks)
         drawn += len(points)
         (line,) = axes.plot(
-            [week for week, _ in points], [score * 100 for _, score in points], color=colour, marker=marker,
-            markersize=5, linewidth=1.6,
-        )  # fmt: skip
+            [week for week, _ in points],
+            [score * 100 for _, score in points],
+            color=colour,
+            marker=marker,
+            markersize=5,
+            linewidth=1.6,
+        )
         lines.append(line)
         # given explicitly: a label that is empty or starts with "_" would otherwise be left out
         labels.append(_clip(one.label, LABEL_LIMIT))
     if not drawn:
-        axes.text(0.5, 0.5, EMPTY_NOTE, transform=axes.transAxes, ha="center", va="center", fontsize=12,
-                  color="#808080")  # fmt: skip
+        axes.text(
+            0.5, 0.5, EMPTY_NOTE, transform=axes.transAxes, ha="center", va="center", fontsize=12, color="#808080"
+        )
     if series:
         # one column: 25 key results (5 objectives of 5) still fit beside the plot in a smaller font
         legend = figure.legend(
@@ -142,12 +154,19 @@ def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
         axes.legend(
             handles=[
                 Line2D([], [], color=EDGE_COLOUR, label="affects"),
-                Line2D([], [], color=DEPENDS_COLOUR if many else EDGE_COLOUR, linestyle="-" if many else "--",
-                       label="depends on"),
+                Line2D(
+                    [],
+                    [],
+                    color=DEPENDS_COLOUR if many else EDGE_COLOUR,
+                    linestyle="-" if many else "--",
+                    label="depends on",
+                ),
                 Line2D([], [], color=RISK_COLOUR, linewidth=1.8, label="at risk or dropped"),
             ],
-            loc="lower left", fontsize=8, frameon=False,
-        )  # fmt: skip
+            loc="lower left",
+            fontsize=8,
+            frameon=False,
+        )
     buffer = io.BytesIO()
     canvas.print_png(buffer, metadata={"Software": None})
     return buffer.getvalue()
@@ -159,10 +178,18 @@ def _draw_arrows(axes, graph, positions, *, node_size: int, arrowsize: int) -> N
         for depends in (False, True):
             chosen = [(u, v) for u, v, d in graph.edges(data="edge") if (d.at_risk, d.depends) == (risky, depends)]
             nx.draw_networkx_edges(
-                graph, positions, edgelist=chosen, ax=axes, arrows=True, arrowsize=arrowsize,
-                edge_color=RISK_COLOUR if risky else EDGE_COLOUR, style="dashed" if depends else "solid",
-                width=1.8 if risky else 1.0, node_size=node_size, connectionstyle="arc3,rad=0.08",
-            )  # fmt: skip
+                graph,
+                positions,
+                edgelist=chosen,
+                ax=axes,
+                arrows=True,
+                arrowsize=arrowsize,
+                edge_color=RISK_COLOUR if risky else EDGE_COLOUR,
+                style="dashed" if depends else "solid",
+                width=1.8 if risky else 1.0,
+                node_size=node_size,
+                connectionstyle="arc3,rad=0.08",
+            )
 
 
 def _draw_many_arrows(axes, graph, positions) -> None:
@@ -178,7 +205,17 @@ def _draw_many_arrows(axes, graph, positions) -> None:
         starts = [a for a, _ in pairs]
         shifts = [(b[0] - a[0], b[1] - a[1]) for a, b in pairs]
         axes.quiver(
-            [x for x, _ in starts], [y for _, y in starts], [dx * 0.92 for dx, _ in shifts],
-            [dy * 0.92 for _, dy in shifts], angles="xy", scale_units="xy", scale=1, color=colour,
-            width=0.0012 if colour != RISK_COLOUR else 0.002, headwidth=5, headlength=6, alpha=0.6, zorder=1,
-        )  # fmt: skip
+            [x for x, _ in starts],
+            [y for _, y in starts],
+            [dx * 0.92 for dx, _ in shifts],
+            [dy * 0.92 for _, dy in shifts],
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color=colour,
+            width=0.0012 if colour != RISK_COLOUR else 0.002,
+            headwidth=5,
+            headlength=6,
+            alpha=0.6,
+            zorder=1,
+        )

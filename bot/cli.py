@@ -62,32 +62,44 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     serve = command(
-        "serve", _serve, "serve Slack over HTTP on PORT (POST /slack/events; GET /livez, /readyz and /metrics), and "
+        "serve",
+        _serve,
+        "serve Slack over HTTP on PORT (POST /slack/events; GET /livez, /readyz and /metrics), and "
         "sweep every minute unless SCHEDULER=off",
-    )  # fmt: skip
+    )
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
     serve.add_argument(
-        "--threads", type=_positive, default=16,
+        "--threads",
+        type=_positive,
+        default=16,
         help="HTTP request threads (default: 16); half of them at most wait on a request's work, the rest always "
         "answer at once",
-    )  # fmt: skip
+    )
     serve.add_argument(
-        "--workers", type=_positive, default=32,
+        "--workers",
+        type=_positive,
+        default=32,
         help="threads running the work after each answer to Slack (default: 32)",
-    )  # fmt: skip
+    )
     command(
-        "socket", _socket, "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN), serve GET /livez, /readyz and "
+        "socket",
+        _socket,
+        "connect to Slack over Socket Mode (needs SLACK_APP_TOKEN), serve GET /livez, /readyz and "
         "/metrics on PORT, and sweep every minute unless SCHEDULER=off",
-    )  # fmt: skip
+    )
     command(
-        "scheduler", _scheduler, "only sweep: send what is due every minute (check-ins, reminders, summaries, rounds, "
+        "scheduler",
+        _scheduler,
+        "only sweep: send what is due every minute (check-ins, reminders, summaries, rounds, "
         "resets, digests), with GET /livez, /readyz and /metrics on PORT; for a replica of its own",
-    )  # fmt: skip
+    )
     command("migrate", _migrate, "upgrade the database to the latest schema")
     sandbox = command(
-        "sandbox", _sandbox, "try the bot against a local fake Slack: a Slack-like page on http://localhost:PORT/, or "
+        "sandbox",
+        _sandbox,
+        "try the bot against a local fake Slack: a Slack-like page on http://localhost:PORT/, or "
         "the terminal with --terminal",
-    )  # fmt: skip
+    )
     sandbox.add_argument(
         "--terminal", action="store_true", help="type /okr commands in the terminal instead of using the browser"
     )
@@ -123,9 +135,14 @@ def _lint(_settings: None, args) -> int:
     from bot.lint import run
 
     return run(
-        args.file, as_json=args.json, strict=args.strict, max_objectives=args.max_objectives,
-        stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr,
-    )  # fmt: skip
+        args.file,
+        as_json=args.json,
+        strict=args.strict,
+        max_objectives=args.max_objectives,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
 
 
 def _migrate(settings: Settings, _args) -> int:

@@ -61,14 +61,60 @@ GATHERING_VERBS: tuple[tuple[str, ...], ...] = (
     ("run", "runs", "ran", "running"),
     ("host", "hosts", "hosted", "hosting"),
 )
-GATHERINGS = frozenset({
-    "meeting", "meetings", "workshop", "workshops", "session", "sessions", "interview", "interviews", "training",
-    "trainings", "webinar", "webinars", "event", "events", "demo", "demos", "retro", "retros", "retrospective",
-    "retrospectives", "hackathon", "hackathons", "offsite", "offsites", "meetup", "meetups", "talk", "talks",
-    "course", "courses", "review", "reviews", "call", "calls", "pilot", "pilots", "experiment", "experiments",
-    "survey", "surveys", "campaign", "campaigns", "summit", "summits", "conference", "conferences", "roundtable",
-    "roundtables", "beta", "betas"
-})  # fmt: skip
+GATHERINGS = frozenset(
+    {
+        "meeting",
+        "meetings",
+        "workshop",
+        "workshops",
+        "session",
+        "sessions",
+        "interview",
+        "interviews",
+        "training",
+        "trainings",
+        "webinar",
+        "webinars",
+        "event",
+        "events",
+        "demo",
+        "demos",
+        "retro",
+        "retros",
+        "retrospective",
+        "retrospectives",
+        "hackathon",
+        "hackathons",
+        "offsite",
+        "offsites",
+        "meetup",
+        "meetups",
+        "talk",
+        "talks",
+        "course",
+        "courses",
+        "review",
+        "reviews",
+        "call",
+        "calls",
+        "pilot",
+        "pilots",
+        "experiment",
+        "experiments",
+        "survey",
+        "surveys",
+        "campaign",
+        "campaigns",
+        "summit",
+        "summits",
+        "conference",
+        "conferences",
+        "roundtable",
+        "roundtables",
+        "beta",
+        "betas",
+    }
+)
 GATHERING_REACH = 4
 # Words that may come before a verb that is still at the head: "we will launch", "successfully deployed".
 LEAD_INS = frozenset(
@@ -77,39 +123,158 @@ LEAD_INS = frozenset(
 # Bare forms of these double as nouns or adjectives ("design review comments", "build failures", "release
 # notes", "complete profiles"), so at the head they are an instruction only if nothing says otherwise. The
 # others ("implement", "migrate", "integrate"…) can only be verbs there: "Migrate billing to Stripe".
-NOUN_TOO = frozenset({
-    "launch", "build", "design", "release", "ship", "deploy", "hire", "rewrite", "redesign", "refactor", "set up",
-    "roll out", "run", "hold", "host", "finish", "complete"
-})  # fmt: skip
+NOUN_TOO = frozenset(
+    {
+        "launch",
+        "build",
+        "design",
+        "release",
+        "ship",
+        "deploy",
+        "hire",
+        "rewrite",
+        "redesign",
+        "refactor",
+        "set up",
+        "roll out",
+        "run",
+        "hold",
+        "host",
+        "finish",
+        "complete",
+    }
+)
 # After a verb at the head, these open its object, so the verb is an instruction whatever follows: "Build
 # a dashboard that shows churn", "Ship v2", "Hold 5 interviews", "Integrate with Jira". Words with a digit
 # ("v2", "80") open one too.
-OBJECT_OPENERS = frozenset({
-    "the", "a", "an", "our", "my", "your", "their", "its", "this", "these", "those", "all", "every", "each", "both",
-    "some", "new", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "half",
-    "to", "with", "into", "onto"
-})  # fmt: skip
+OBJECT_OPENERS = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "our",
+        "my",
+        "your",
+        "their",
+        "its",
+        "this",
+        "these",
+        "those",
+        "all",
+        "every",
+        "each",
+        "both",
+        "some",
+        "new",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "twelve",
+        "half",
+        "to",
+        "with",
+        "into",
+        "onto",
+    }
+)
 # Nouns that name a measure: as the head of a phrase they say a quantity is meant ("design review
 # turnaround time", "revenue delivered by partners").
-MEASURES = frozenset({
-    "time", "times", "duration", "latency", "speed", "cost", "costs", "size", "quality", "stability",
-    "reliability", "frequency", "rate", "rates", "count", "counts", "volume", "cadence", "velocity", "throughput",
-    "ratio", "share", "percentage", "score", "coverage", "revenue", "value", "traffic", "usage", "spend", "money",
-    "savings", "budget", "capacity"
-})  # fmt: skip
+MEASURES = frozenset(
+    {
+        "time",
+        "times",
+        "duration",
+        "latency",
+        "speed",
+        "cost",
+        "costs",
+        "size",
+        "quality",
+        "stability",
+        "reliability",
+        "frequency",
+        "rate",
+        "rates",
+        "count",
+        "counts",
+        "volume",
+        "cadence",
+        "velocity",
+        "throughput",
+        "ratio",
+        "share",
+        "percentage",
+        "score",
+        "coverage",
+        "revenue",
+        "value",
+        "traffic",
+        "usage",
+        "spend",
+        "money",
+        "savings",
+        "budget",
+        "capacity",
+    }
+)
 # A verb followed by one of these is a noun naming part of the process or a measure of it: "build time",
 # "deploy failure rate", "release lead time", "design system adoption", "deploy frequency".
 PROCESS_NOUNS = MEASURES | {
-    "failure", "failures", "success", "error", "errors", "lead", "queue", "system", "systems", "pipeline",
-    "pipelines", "process", "notes"
-}  # fmt: skip
+    "failure",
+    "failures",
+    "success",
+    "error",
+    "errors",
+    "lead",
+    "queue",
+    "system",
+    "systems",
+    "pipeline",
+    "pipelines",
+    "process",
+    "notes",
+}
 # A key result that opens with one of these is a measure: "number of features shipped", "share of
 # orders delivered on time", "time to ship a fix", "median deploys a day".
-MEASURE_OPENERS = frozenset({
-    "number", "numbers", "count", "share", "percentage", "percent", "proportion", "fraction", "ratio", "rate",
-    "amount", "frequency", "time", "median", "mean", "average", "avg", "total", "how", "hours", "minutes", "days",
-    "weeks", "p50", "p75", "p90", "p95", "p99"
-})  # fmt: skip
+MEASURE_OPENERS = frozenset(
+    {
+        "number",
+        "numbers",
+        "count",
+        "share",
+        "percentage",
+        "percent",
+        "proportion",
+        "fraction",
+        "ratio",
+        "rate",
+        "amount",
+        "frequency",
+        "time",
+        "median",
+        "mean",
+        "average",
+        "avg",
+        "total",
+        "how",
+        "hours",
+        "minutes",
+        "days",
+        "weeks",
+        "p50",
+        "p75",
+        "p90",
+        "p95",
+        "p99",
+    }
+)
 # Words before a participle that stand between it and its subject: "the new page is launched".
 AUXILIARIES = frozenset(
     {"is", "are", "was", "were", "be", "been", "being", "get", "gets", "got", "now", "fully", "successfully"}
@@ -117,34 +282,150 @@ AUXILIARIES = frozenset(
 # An output verb whose doer is someone else describes their behaviour, which is an outcome: "teams who
 # completed onboarding", "customers setting up billing".
 RELATIVES = frozenset({"who", "whom", "whose", "that", "which"})
-PEOPLE = frozenset({
-    "user", "customer", "team", "people", "person", "member", "visitor", "client", "developer", "engineer",
-    "employee", "student", "buyer", "seller", "player", "reader", "subscriber", "partner", "patient", "admin",
-    "merchant", "shopper", "learner"
-})  # fmt: skip
+PEOPLE = frozenset(
+    {
+        "user",
+        "customer",
+        "team",
+        "people",
+        "person",
+        "member",
+        "visitor",
+        "client",
+        "developer",
+        "engineer",
+        "employee",
+        "student",
+        "buyer",
+        "seller",
+        "player",
+        "reader",
+        "subscriber",
+        "partner",
+        "patient",
+        "admin",
+        "merchant",
+        "shopper",
+        "learner",
+    }
+)
 # Where the head noun of a phrase ends: "services [to Kubernetes]", "comments [that become rework]".
 _BOUNDARIES = RELATIVES | {
-    "of", "to", "for", "from", "by", "in", "on", "at", "with", "into", "onto", "within", "per", "across", "before",
-    "after", "under", "over", "through", "than", "without", "via", "about", "among", "around", "between", "during",
-    "since", "until", "against", "behind", "beyond", "outside", "inside", "towards", "toward", "like"
-}  # fmt: skip
+    "of",
+    "to",
+    "for",
+    "from",
+    "by",
+    "in",
+    "on",
+    "at",
+    "with",
+    "into",
+    "onto",
+    "within",
+    "per",
+    "across",
+    "before",
+    "after",
+    "under",
+    "over",
+    "through",
+    "than",
+    "without",
+    "via",
+    "about",
+    "among",
+    "around",
+    "between",
+    "during",
+    "since",
+    "until",
+    "against",
+    "behind",
+    "beyond",
+    "outside",
+    "inside",
+    "towards",
+    "toward",
+    "like",
+}
 _DEFINITE = frozenset({"the", "all", "every", "both", "our", "these", "those"})
 _DETERMINERS = _DEFINITE | {"a", "an", "their", "its", "my", "your", "this", "that", "each", "some", "any"}
 NUMBER_WORDS = frozenset(
     {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen"}
 )
 # Past participles of other verbs, for "design tokens used in production", "release blockers found in QA".
-PARTICIPLES = frozenset({
-    "made", "done", "seen", "sent", "taken", "given", "found", "kept", "left", "lost", "paid", "sold", "read", "won",
-    "spent", "broken", "caught", "brought", "bought", "put", "cut", "hit", "met", "told", "known", "shown"
-})  # fmt: skip
+PARTICIPLES = frozenset(
+    {
+        "made",
+        "done",
+        "seen",
+        "sent",
+        "taken",
+        "given",
+        "found",
+        "kept",
+        "left",
+        "lost",
+        "paid",
+        "sold",
+        "read",
+        "won",
+        "spent",
+        "broken",
+        "caught",
+        "brought",
+        "bought",
+        "put",
+        "cut",
+        "hit",
+        "met",
+        "told",
+        "known",
+        "shown",
+    }
+)
 
 # Words that carry no meaning of their own when comparing a KR with its objective.
-STOPWORDS = frozenset({
-    "a", "an", "the", "of", "for", "to", "and", "or", "in", "on", "at", "by", "with", "from", "into", "our", "we",
-    "us", "their", "its", "it", "this", "that", "every", "each", "per", "is", "are", "be", "become", "get", "make",
-    "more", "all", "new"
-})  # fmt: skip
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "into",
+        "our",
+        "we",
+        "us",
+        "their",
+        "its",
+        "it",
+        "this",
+        "that",
+        "every",
+        "each",
+        "per",
+        "is",
+        "are",
+        "be",
+        "become",
+        "get",
+        "make",
+        "more",
+        "all",
+        "new",
+    }
+)
 # A KR made of this many meaningful words, all taken from the objective, restates it; shorter ones are
 # usually a fragment ("new teams") that the number checks will catch instead.
 RESTATE_MIN_WORDS = 3
@@ -174,11 +455,41 @@ TARGET_WORDS = frozenset(
 _LAST_WORD = re.compile(r"([^\W_]+)\W*$")
 _COMPARISONS = ("<", ">", "≤", "≥", "~")
 # Verbs of change or attainment: a title that opens with one and has a number later is a target.
-TARGET_OPENERS = frozenset({
-    "increase", "reduce", "grow", "decrease", "raise", "boost", "cut", "lower", "improve", "lift", "drop", "shrink",
-    "get", "reach", "hit", "achieve", "gain", "win", "acquire", "attract", "sign", "add", "sell", "onboard",
-    "convert", "retain", "save", "generate", "close", "book", "land"
-})  # fmt: skip
+TARGET_OPENERS = frozenset(
+    {
+        "increase",
+        "reduce",
+        "grow",
+        "decrease",
+        "raise",
+        "boost",
+        "cut",
+        "lower",
+        "improve",
+        "lift",
+        "drop",
+        "shrink",
+        "get",
+        "reach",
+        "hit",
+        "achieve",
+        "gain",
+        "win",
+        "acquire",
+        "attract",
+        "sign",
+        "add",
+        "sell",
+        "onboard",
+        "convert",
+        "retain",
+        "save",
+        "generate",
+        "close",
+        "book",
+        "land",
+    }
+)
 # These open a title with a number in all but digits; "double down" is an idiom, not a target.
 MULTIPLIERS = frozenset({"double", "triple", "quadruple", "halve"})
 

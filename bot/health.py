@@ -73,7 +73,7 @@ class Readiness:
         return all(value == "ok" for value in found.values()), found
 
     def _migrations(self) -> str:
-        """"ok" at this code's schema or a newer one: a release migrates before its processes start, and the
+        """ "ok" at this code's schema or a newer one: a release migrates before its processes start, and the
         replicas of the release before keep serving meanwhile (migrations add before they take away). Behind it
         (never migrated, or an older revision), not ready."""
         if self._revision is None or self._revision in self._older:

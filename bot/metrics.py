@@ -20,46 +20,57 @@ disable_created_metrics()  # no `_created` series beside each counter and histog
 
 # ---- requests from Slack (HTTP and Socket Mode alike: both go through bot/ack.py's gate)
 REQUESTS = Counter(
-    "okr_requests", "Requests from Slack by kind (command, event, action, view, options, other) and outcome: ok, "
+    "okr_requests",
+    "Requests from Slack by kind (command, event, action, view, options, other) and outcome: ok, "
     "refused (unsigned or malformed), ignored (signed, but not a payload the bot reads), error (a 5xx), or the "
-    "reason a fallback answered instead (no_slot, no_worker, deadline, database).", ["kind", "outcome"],
-)  # fmt: skip
+    "reason a fallback answered instead (no_slot, no_worker, deadline, database).",
+    ["kind", "outcome"],
+)
 ACK_SECONDS = Histogram(
-    "okr_ack_seconds", "Seconds from when the bot takes a request (after any wait in the HTTP server's queue) to "
-    "its answer (Slack gives 3).", ["kind"],
+    "okr_ack_seconds",
+    "Seconds from when the bot takes a request (after any wait in the HTTP server's queue) to "
+    "its answer (Slack gives 3).",
+    ["kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0),
-)  # fmt: skip
+)
 WORK_DROPPED = Counter(
     "okr_work_after_ack_dropped", "Work after an ack dropped because the listener pool's backlog was full."
 )
 
 # ---- calls to Slack's Web API
 SLACK_CALLS = Counter(
-    "okr_slack_calls", "Web API calls by method and outcome: ok, refused (Slack answered ok=false), ratelimited "
+    "okr_slack_calls",
+    "Web API calls by method and outcome: ok, refused (Slack answered ok=false), ratelimited "
     "(429), server_error (5xx), unreachable (no answer: timeout, connection lost) or stopped (not made: shutting "
     "down). A request's client counts a call once, the retries slack-sdk makes inside it included; a scheduled "
-    "send's client counts each attempt.", ["method", "outcome"],
-)  # fmt: skip
+    "send's client counts each attempt.",
+    ["method", "outcome"],
+)
 SLACK_CALL_SECONDS = Histogram(
-    "okr_slack_call_seconds", "Seconds a Web API call took (as counted in okr_slack_calls; a scheduled send's wait "
-    "for the rate limits is okr_slack_paced_seconds).", ["method"],
+    "okr_slack_call_seconds",
+    "Seconds a Web API call took (as counted in okr_slack_calls; a scheduled send's wait "
+    "for the rate limits is okr_slack_paced_seconds).",
+    ["method"],
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
-)  # fmt: skip
+)
 RATE_LIMITED = Counter("okr_slack_rate_limited", "429 answers from Slack, by method.", ["method"])
 RETRY_AFTER_SECONDS = Counter(
-    "okr_slack_retry_after_seconds", "Seconds Slack asked the bot to wait in its 429s' Retry-After, by method.",
+    "okr_slack_retry_after_seconds",
+    "Seconds Slack asked the bot to wait in its 429s' Retry-After, by method.",
     ["method"],
-)  # fmt: skip
+)
 PACED_SECONDS = Counter(
     "okr_slack_paced_seconds", "Seconds scheduled sends waited for Slack's rate limits (bot/delivery/pacing.py)."
 )
 
 # ---- claimed sends (check-ins, reminders, summaries, rounds, resets, digests…)
 SENDS = Counter(
-    "okr_sends", "Claimed sends by kind and outcome: sent, refused (for good), retry (given back), skipped (not due "
+    "okr_sends",
+    "Claimed sends by kind and outcome: sent, refused (for good), retry (given back), skipped (not due "
     "to go: away, paused, stale…), dropped (no longer to go), done_elsewhere, held_elsewhere, and taken_over "
-    "(a claim a dead process left, taken by this one).", ["kind", "outcome"],
-)  # fmt: skip
+    "(a claim a dead process left, taken by this one).",
+    ["kind", "outcome"],
+)
 
 # ---- the minute sweep
 SWEEP_SECONDS = Histogram(
@@ -78,18 +89,26 @@ DUE_OLDEST_SECONDS = Gauge(
 
 # ---- the database
 DATABASE_ERRORS = Counter(
-    "okr_database_errors", "Errors from the database driver, by SQLAlchemy's name for them (OperationalError…).",
+    "okr_database_errors",
+    "Errors from the database driver, by SQLAlchemy's name for them (OperationalError…).",
     ["error"],
-)  # fmt: skip
+)
 
 # ---- the process
 SHUTTING_DOWN = Gauge("okr_shutting_down", "1 from SIGTERM or SIGINT until the process exits.")
 
 REQUEST_KINDS = {
-    "event_callback": "event", "url_verification": "event", "ssl_check": "event",
-    "block_actions": "action", "message_action": "action", "shortcut": "action", "interactive_message": "action",
-    "view_submission": "view", "view_closed": "view", "block_suggestion": "options",
-}  # fmt: skip
+    "event_callback": "event",
+    "url_verification": "event",
+    "ssl_check": "event",
+    "block_actions": "action",
+    "message_action": "action",
+    "shortcut": "action",
+    "interactive_message": "action",
+    "view_submission": "view",
+    "view_closed": "view",
+    "block_suggestion": "options",
+}
 
 
 def request_kind(body: Any) -> str:

@@ -275,8 +275,14 @@ class Playground:
 
     def _press(self, found: Clickable, **where: str) -> None:
         element = found.element
-        self.driver.click(user=self.user, action_id=element["action_id"], value=element.get("value"),
-                          block_id=found.block.get("block_id"), selected_option=found.option, **where)  # fmt: skip
+        self.driver.click(
+            user=self.user,
+            action_id=element["action_id"],
+            value=element.get("value"),
+            block_id=found.block.get("block_id"),
+            selected_option=found.option,
+            **where,
+        )
 
     def _top_view(self) -> dict | None:
         views = self.fake.open_views(self.user)
@@ -344,8 +350,10 @@ class Playground:
     def do_afresh(self, _rest: str) -> None:
         self.sandbox.afresh()
         self.begin()
-        self.say(f"Started afresh at {clock.now():%A %Y-%m-%d %H:%M} UTC: the sandbox's workspace is empty again,"
-                 f" with {', '.join(self.sandbox.people)}.")  # fmt: skip
+        self.say(
+            f"Started afresh at {clock.now():%A %Y-%m-%d %H:%M} UTC: the sandbox's workspace is empty again,"
+            f" with {', '.join(self.sandbox.people)}."
+        )
 
 
 def sandbox_log_path(settings: Settings) -> Path:

@@ -46,8 +46,9 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
     stop = _stop(settings, db)
     readiness = Readiness(db)
     wsgi = make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret, readiness=readiness)
-    server = _bound(lambda: waitress.create_server(wsgi, host=host, port=settings.port, threads=threads,
-                                                    ident="okr-bot"), settings)  # fmt: skip
+    server = _bound(
+        lambda: waitress.create_server(wsgi, host=host, port=settings.port, threads=threads, ident="okr-bot"), settings
+    )
     sweeps = scheduler.start(settings, db)  # once the port is the bot's: a process that cannot serve sends nothing
     readiness.sweeps = sweeps.watch if sweeps else None
     log.info("serving Slack over HTTP", extra={"port": server.effective_port, "mode": settings.mode.value})
@@ -72,8 +73,9 @@ def serve_socket(settings: Settings, app: OkrApp, db: Database) -> int:
     minute sweep unless SCHEDULER=off."""
     stop = _stop(settings, db)
     readiness = Readiness(db)
-    operations = _bound(lambda: BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port),
-                        settings)  # fmt: skip
+    operations = _bound(
+        lambda: BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port), settings
+    )
     log.info("connecting to Slack over Socket Mode", extra={"port": operations.port})
     connection = _Connection(app, settings.slack_app_token)
     try:
@@ -103,8 +105,9 @@ def run_scheduler(settings: Settings, db: Database) -> int:
     """`okr-bot scheduler`: the minute sweep and nothing else, with `/livez`, `/readyz` and `/metrics` on PORT."""
     stop = _stop(settings, db)
     readiness = Readiness(db)
-    operations = _bound(lambda: BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port),
-                        settings)  # fmt: skip
+    operations = _bound(
+        lambda: BackgroundServer(only_operations(readiness), host="0.0.0.0", port=settings.port), settings
+    )
     sweeps = scheduler.start(settings, db)
     assert sweeps is not None, "the command refuses SCHEDULER=off"
     readiness.sweeps = sweeps.watch
@@ -187,9 +190,15 @@ class _Connection(SocketModeHandler):
 
 
 def _finish(
-    stop: shutdown.Shutdown, app: OkrApp | None, db: Database, readiness: Readiness, *, answered: bool, worked: bool,
+    stop: shutdown.Shutdown,
+    app: OkrApp | None,
+    db: Database,
+    readiness: Readiness,
+    *,
+    answered: bool,
+    worked: bool,
     swept: bool,
-) -> int:  # fmt: skip
+) -> int:
     if not (answered and worked and swept):
         log.warning(
             "the grace period ran out before everything was done",

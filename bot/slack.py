@@ -30,10 +30,18 @@ from bot import metrics
 log = logging.getLogger(__name__)
 
 # The person or channel cannot be reached; retrying will not help.
-TARGET_ERRORS = frozenset({
-    "user_not_found", "user_disabled", "cannot_dm_bot", "channel_not_found", "is_archived",
-    "not_in_channel", "messages_tab_disabled", "restricted_action",
-})  # fmt: skip
+TARGET_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "messages_tab_disabled",
+        "restricted_action",
+    }
+)
 # The installation itself is gone: nothing sent with this token will work.
 INSTALLATION_ERRORS = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_disabled"})
 
@@ -131,10 +139,16 @@ def counted(client: WebClient) -> WebClient:
     if isinstance(client, SlackClient):
         return client
     return SlackClient(
-        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy,
-        headers=dict(client.headers or {}), team_id=(client.default_params or {}).get("team_id"),
-        logger=client.logger, retry_handlers=list(client.retry_handlers or []),
-    )  # fmt: skip
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers or {}),
+        team_id=(client.default_params or {}).get("team_id"),
+        logger=client.logger,
+        retry_handlers=list(client.retry_handlers or []),
+    )
 
 
 class OnceClient(SlackClient):
@@ -173,9 +187,14 @@ def once_only(client: WebClient) -> OnceClient:
     if never_resends(client):
         return client  # type: ignore[return-value]
     return OnceClient(
-        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy,
-        headers=dict(client.headers or {}), team_id=(client.default_params or {}).get("team_id"),
-    )  # fmt: skip
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers or {}),
+        team_id=(client.default_params or {}).get("team_id"),
+    )
 
 
 def web_client(*, base_url: str, token: str | None = None, timeout: int = 10, resend: bool = True) -> WebClient:
@@ -188,9 +207,10 @@ def web_client(*, base_url: str, token: str | None = None, timeout: int = 10, re
     if not resend:
         return OnceClient(token=token, base_url=base_url, timeout=timeout)
     handlers: list[RetryHandler] = [
-        ConnectionErrorRetryHandler(max_retry_count=2), CountedRateLimits(max_retry_count=3),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        CountedRateLimits(max_retry_count=3),
         ServerErrorRetryHandler(),
-    ]  # fmt: skip
+    ]
     return SlackClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 

@@ -39,8 +39,13 @@ def latest_csv(client: WebClient, *, channel_id: str, user_id: str, since: datet
     """The CSV file `user_id` shared most recently in the channel since `since`, if any."""
     cursor = None
     for _ in range(HISTORY_PAGES):
-        page = deliver(client.conversations_history, channel=channel_id, oldest=f"{since.timestamp():.6f}",
-                       limit=HISTORY_PAGE, cursor=cursor)  # fmt: skip
+        page = deliver(
+            client.conversations_history,
+            channel=channel_id,
+            oldest=f"{since.timestamp():.6f}",
+            limit=HISTORY_PAGE,
+            cursor=cursor,
+        )
         if not page.ok:
             raise _history_refused(page.error)
         body = page.response or {}
@@ -69,11 +74,15 @@ def _csv_in(message: dict, user_id: str) -> SharedFile | None:
 
 def _history_refused(error: str | None) -> OkrError:
     if error in CANNOT_READ_CHANNEL:
-        return NotFound("I can't read this channel's messages, so I can't see your file. Invite me with "
-                        "`/invite @okr-bot`, then type the command again.")  # fmt: skip
+        return NotFound(
+            "I can't read this channel's messages, so I can't see your file. Invite me with "
+            "`/invite @okr-bot`, then type the command again."
+        )
     if error == "missing_scope":
-        return OkrError("The bot lacks the permission to read this channel's files. Ask a workspace admin to "
-                        "reinstall it (it needs `files:read`).")  # fmt: skip
+        return OkrError(
+            "The bot lacks the permission to read this channel's files. Ask a workspace admin to "
+            "reinstall it (it needs `files:read`)."
+        )
     return OkrError(f"Slack would not show me this channel's messages ({error}). Please try again in a moment.")
 
 
@@ -116,8 +125,10 @@ def is_slack_hosted(url: str, api_url: str) -> bool:
 
 
 def _refused(file: SharedFile) -> OkrError:
-    return OkrError(f"Slack would not let me download `{file.name}`. Ask a workspace admin to reinstall the bot "
-                    "(it needs the `files:read` permission), then try again.")  # fmt: skip
+    return OkrError(
+        f"Slack would not let me download `{file.name}`. Ask a workspace admin to reinstall the bot "
+        "(it needs the `files:read` permission), then try again."
+    )
 
 
 def _too_big(file: SharedFile, size: int | None, max_bytes: int) -> OkrError:

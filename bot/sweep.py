@@ -171,8 +171,11 @@ class Sweeper:
             if not due:
                 break
             asking |= {d.workspace_id for d in due if d.what == ScheduleKind.CHECKIN.value}
-            steps = {ScheduleKind.CHECKIN.value: checkins.dm, ScheduleKind.SUMMARY.value: checkins.summary,
-                     "reminder": checkins.reminder}  # fmt: skip
+            steps = {
+                ScheduleKind.CHECKIN.value: checkins.dm,
+                ScheduleKind.SUMMARY.value: checkins.summary,
+                "reminder": checkins.reminder,
+            }
             work = [(d.workspace_id, _guarded(steps[d.what], d, now, self.watch)) for d in due]
             report.update(self.senders.run(work))
         for sweep in (sweep_rounds, sweep_resets, sweep_news):

@@ -92,9 +92,18 @@ def _oddly_shaped(body: bytes, content_type: str) -> bool:
     all (Bolt would answer 404, which Slack retries, or shows as an app that did not respond)."""
     # what Slack POSTs as JSON, and as an interaction's `payload`, that the bot answers
     json_types = ("event_callback", "url_verification", "ssl_check")
-    interaction_types = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action",
-                         "block_suggestion", "interactive_message", "dialog_submission", "dialog_cancellation",
-                         "dialog_suggestion")  # fmt: skip
+    interaction_types = (
+        "block_actions",
+        "view_submission",
+        "view_closed",
+        "shortcut",
+        "message_action",
+        "block_suggestion",
+        "interactive_message",
+        "dialog_submission",
+        "dialog_cancellation",
+        "dialog_suggestion",
+    )
     try:
         if content_type.startswith("application/json"):
             payload, kinds = json.loads(body), json_types
@@ -117,8 +126,14 @@ def _oddly_shaped(body: bytes, content_type: str) -> bool:
         return True
     if kind == "block_actions" and not (isinstance(actions, list) and actions):
         return True
-    if kind in ("shortcut", "message_action", "interactive_message", "dialog_submission", "dialog_cancellation",
-                "dialog_suggestion") and not isinstance(payload.get("callback_id"), str):  # fmt: skip
+    if kind in (
+        "shortcut",
+        "message_action",
+        "interactive_message",
+        "dialog_submission",
+        "dialog_cancellation",
+        "dialog_suggestion",
+    ) and not isinstance(payload.get("callback_id"), str):
         return True
     if kind == "block_suggestion" and not isinstance(payload.get("action_id"), str):
         return True

@@ -79,8 +79,11 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
         add(rest, request, db=db, respond=respond)
     elif word == "import":
         if rest:
-            raise UsageError("`/okr backlog import` takes nothing after it: it imports the .csv file you just "
-                             "shared in this channel.", usage=_usage())  # fmt: skip
+            raise UsageError(
+                "`/okr backlog import` takes nothing after it: it imports the .csv file you just "
+                "shared in this channel.",
+                usage=_usage(),
+            )
         import_file(request, db=db, respond=respond, client=client)
     elif word in ("done", "restore") and rest:
         move(word, rest, request, db=db, respond=respond)
@@ -147,8 +150,17 @@ def list_state(state: ItemState, request: CommandRequest, *, db: Database, respo
     with db.read() as session:
         team = _team(session, request)
         view = backlog_view(session, team=team, now=now(), states=(state,), per_state=LIST_ITEMS)
-    respond(**ephemeral("backlog_list.j2", team=team, state=state.value, key_result=None, items=view.items[state],
-                        total=view.counts[state], labels=view.labels))  # fmt: skip
+    respond(
+        **ephemeral(
+            "backlog_list.j2",
+            team=team,
+            state=state.value,
+            key_result=None,
+            items=view.items[state],
+            total=view.counts[state],
+            labels=view.labels,
+        )
+    )
 
 
 def list_key_result(reference: str, request: CommandRequest, *, db: Database, respond: Respond) -> None:
@@ -156,8 +168,11 @@ def list_key_result(reference: str, request: CommandRequest, *, db: Database, re
         team = _team(session, request)
         key_result = find_key_result(numbered_key_results(session, team=team, now=now()), reference)
         items, total = key_result_items(session, team=team, key_result_id=key_result.key_result.id, limit=LIST_ITEMS)
-    respond(**ephemeral("backlog_list.j2", team=team, state=None, key_result=key_result, items=items, total=total,
-                        labels={}))  # fmt: skip
+    respond(
+        **ephemeral(
+            "backlog_list.j2", team=team, state=None, key_result=key_result, items=items, total=total, labels={}
+        )
+    )
 
 
 # /okr idea ----------------------------------------------------------------------------------------------------
@@ -177,8 +192,9 @@ def idea(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respon
         team = _member_team(session, request)
         numbered = numbered_key_results(session, team=team, now=moment)
         key_result = _idea_key_result(numbered, reference) if reference else None
-        added = add_items(session, team=team, texts=[text], user_id=request.user_id, now=moment, via="idea",
-                          key_result=key_result)  # fmt: skip
+        added = add_items(
+            session, team=team, texts=[text], user_id=request.user_id, now=moment, via="idea", key_result=key_result
+        )
     respond(**_added(team, added, via="idea", key_result=key_result, numbered=numbered))
 
 
@@ -209,18 +225,27 @@ def _add_message(shortcut: dict[str, Any], db: Database, workspace_id: int, clie
     ts = payload.place(shortcut, "message_ts") or payload.place(message, "ts") or ""
     text = message_item_text(payload.text(message, "text") or "")
     if not text:
-        raise UsageError("That message has no text to add to the backlog. Type the item with `/okr backlog add` "
-                         "instead.")  # fmt: skip
+        raise UsageError(
+            "That message has no text to add to the backlog. Type the item with `/okr backlog add` instead."
+        )
     with db.read() as session:
         team_id = _shortcut_team(session, workspace_id=workspace_id, channel_id=channel_id, user_id=user_id).id
     link = deliver(client.chat_getPermalink, channel=channel_id, message_ts=ts)
     url = (link.response or {}).get("permalink") if link.ok else None
     url = url if isinstance(url, str) and _SLACK_LINK.match(url) and len(url) <= 500 else None
     with db.transaction() as session:
-        team = _shortcut_team(session, workspace_id=workspace_id, channel_id=channel_id, user_id=user_id,
-                              team_id=team_id)  # fmt: skip
-        added = add_items(session, team=team, texts=[text], user_id=user_id, now=now(), via="shortcut",
-                          source=Source(channel_id, ts, url))  # fmt: skip
+        team = _shortcut_team(
+            session, workspace_id=workspace_id, channel_id=channel_id, user_id=user_id, team_id=team_id
+        )
+        added = add_items(
+            session,
+            team=team,
+            texts=[text],
+            user_id=user_id,
+            now=now(),
+            via="shortcut",
+            source=Source(channel_id, ts, url),
+        )
     respond(**_added(team, added, via="shortcut", source_url=url))
 
 
@@ -245,11 +270,26 @@ def _shortcut_team(
 # shared -------------------------------------------------------------------------------------------------------
 
 
-def _added(team: Team, added: Added, *, via: str, key_result: NumberedKeyResult | None = None,
-           numbered: list[NumberedKeyResult] | None = None, file_name: str | None = None,
-           source_url: str | None = None) -> dict[str, Any]:  # fmt: skip
-    return ephemeral("backlog_added.j2", team=team, added=added, via=via, key_result=key_result,
-                     numbered=numbered or [], file_name=file_name, source_url=source_url)  # fmt: skip
+def _added(
+    team: Team,
+    added: Added,
+    *,
+    via: str,
+    key_result: NumberedKeyResult | None = None,
+    numbered: list[NumberedKeyResult] | None = None,
+    file_name: str | None = None,
+    source_url: str | None = None,
+) -> dict[str, Any]:
+    return ephemeral(
+        "backlog_added.j2",
+        team=team,
+        added=added,
+        via=via,
+        key_result=key_result,
+        numbered=numbered or [],
+        file_name=file_name,
+        source_url=source_url,
+    )
 
 
 def _first_word(args: str) -> tuple[str, str]:
@@ -268,9 +308,12 @@ def _usage() -> str:
 
 def _team(session: Session, request: CommandRequest) -> Team:
     return team_rules.resolve_team(
-        session, workspace_id=request.workspace_id, channel_id=request.channel_id, user_id=request.user_id,
+        session,
+        workspace_id=request.workspace_id,
+        channel_id=request.channel_id,
+        user_id=request.user_id,
         team_id=request.team_id,
-    )  # fmt: skip
+    )
 
 
 def _member_team(session: Session, request: CommandRequest) -> Team:

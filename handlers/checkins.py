@@ -90,8 +90,13 @@ class FittedWeeks:
     more_teams: list[Team] = field(default_factory=list)
 
     def template(self) -> dict[str, Any]:
-        return {"weeks": self.weeks, "away_note": None, "caps": self.caps, "more": self.more,
-                "more_teams": self.more_teams}  # fmt: skip
+        return {
+            "weeks": self.weeks,
+            "away_note": None,
+            "caps": self.caps,
+            "more": self.more,
+            "more_teams": self.more_teams,
+        }
 
 
 def _week_blocks(week: OwnerWeek) -> int:
@@ -127,9 +132,13 @@ def fit_weeks(weeks: list[OwnerWeek]) -> FittedWeeks:
 
 
 def on_open(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
     respond: Respond | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Open the modal at once: the trigger works for 3 seconds only."""
     ack()
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
@@ -137,13 +146,20 @@ def on_open(
     try:
         key_result_id = _id(action.get("value"))
         with db.read() as session:
-            kr, objective, team = live_key_result(session, workspace_id=workspace_id, key_result_id=key_result_id,
-                                                  now=now())  # fmt: skip
+            kr, objective, team = live_key_result(
+                session, workspace_id=workspace_id, key_result_id=key_result_id, now=now()
+            )
             require_checker(session, key_result=kr, team=team, user_id=user_id)
             dm = None
             if container.get("type") == "message" and not container.get("is_ephemeral"):
-                dm = clicked_dm(session, team=team, user_id=user_id, channel_id=container.get("channel_id"),
-                                message_ts=container.get("message_ts"), now=now())  # fmt: skip
+                dm = clicked_dm(
+                    session,
+                    team=team,
+                    user_id=user_id,
+                    channel_id=container.get("channel_id"),
+                    message_ts=container.get("message_ts"),
+                    now=now(),
+                )
         shown = kr.current if kr.current is not None else kr.baseline
         view = render_view(
             "checkin_modal.j2",
@@ -179,8 +195,14 @@ def _keep_reply(db: Database, body: dict[str, Any], opened: Delivery, *, workspa
         return
     try:
         with db.transaction() as session:
-            keep_origin(session, workspace_id=workspace_id, view_id=view_id, user_id=user_id,
-                        response_url=response_url, now=now())  # fmt: skip
+            keep_origin(
+                session,
+                workspace_id=workspace_id,
+                view_id=view_id,
+                user_id=user_id,
+                response_url=response_url,
+                now=now(),
+            )
     except SQLAlchemyError as error:  # the form is open and saves either way; only the reply's redraw is lost
         log.warning("could not keep where a check-in form was opened from", extra={"error": type(error).__name__})
 
@@ -202,9 +224,13 @@ def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
         answer = parse_checkin(fields.get("value"), fields.get("confidence"), fields.get("note"))
         with db.transaction() as session:
             recorded = record_checkin(
-                session, workspace_id=workspace_id, key_result_id=key_result_id, user_id=user_id, answer=answer,
+                session,
+                workspace_id=workspace_id,
+                key_result_id=key_result_id,
+                user_id=user_id,
+                answer=answer,
                 now=now(),
-            )  # fmt: skip
+            )
     except InvalidFields as error:
         ack(response_action="errors", errors=error.fields)
         return
@@ -221,8 +247,9 @@ def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
         with db.transaction() as session:
             response_url = None
             if isinstance(view_id, str):
-                response_url = take_origin(session, workspace_id=workspace_id, view_id=view_id, user_id=user_id,
-                                           now=now())  # fmt: skip
+                response_url = take_origin(
+                    session, workspace_id=workspace_id, view_id=view_id, user_id=user_id, now=now()
+                )
             dm = None
             if response_url is None and type(dm_id) is int and 0 < dm_id < 2**31:
                 dm = sent_dm(session, workspace_id=workspace_id, claim_id=dm_id, team=recorded.team, user_id=user_id)
@@ -234,9 +261,13 @@ def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
 
 
 def on_no_change(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
     respond: Respond | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Check in every key result of the team that has no check-in this week, at its current value and confidence."""
     ack()
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
@@ -252,8 +283,14 @@ def on_no_change(
             target = Redraw(response_url=body.get("response_url"))
         else:  # a check-in DM: the one the bot sent this person for this team, if that is what was clicked
             with db.read() as session:
-                dm = clicked_dm(session, team=week.team, user_id=user_id, channel_id=container.get("channel_id"),
-                                message_ts=container.get("message_ts"), now=now())  # fmt: skip
+                dm = clicked_dm(
+                    session,
+                    team=week.team,
+                    user_id=user_id,
+                    channel_id=container.get("channel_id"),
+                    message_ts=container.get("message_ts"),
+                    now=now(),
+                )
             target = Redraw.dm(dm)
         _redraw(db, client, target, workspace_id=workspace_id, user_id=user_id, team=week.team)
         if missing and respond is not None:

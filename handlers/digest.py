@@ -75,9 +75,17 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
     poster = once_only(client)
     cause = f"digest_post:{request.workspace_id}:{until.timestamp():.6f}"
     for number, message in enumerate(built.messages, start=1):
-        posted = _joining(client, channel, lambda number=number, message=message: delivery.announce(
-            poster, cause=f"{cause}:{number}", channel=channel, message=message, now=until,
-        ))  # fmt: skip
+        posted = _joining(
+            client,
+            channel,
+            lambda number=number, message=message: delivery.announce(
+                poster,
+                cause=f"{cause}:{number}",
+                channel=channel,
+                message=message,
+                now=until,
+            ),
+        )
         if not posted.ok:
             done = f" after {number - 1} of {len(built.messages)} messages" if number > 1 else ""
             raise UsageError(
@@ -85,10 +93,18 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
             )
     if built.picture is not None:
         picture = {"content": built.picture, "filename": "ripples.png", "title": "Ripples between teams"}
-        _joining(client, channel, lambda: delivery.announce_files(
-            poster, cause=f"{cause}:picture", channel=channel, files=[picture], now=until,
-            comment="The ripple network: teams, and the ripples they declared.",
-        ))  # fmt: skip
+        _joining(
+            client,
+            channel,
+            lambda: delivery.announce_files(
+                poster,
+                cause=f"{cause}:picture",
+                channel=channel,
+                files=[picture],
+                now=until,
+                comment="The ripple network: teams, and the ripples they declared.",
+            ),
+        )
     respond(**ephemeral("digest_posted.j2", channel_id=channel, parts=len(built.messages)))
 
 

@@ -186,8 +186,12 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     found = payload.metadata(view, stale=STALE_FORM)
     index = found.get("i")
     index = index if type(index) is int and 0 <= index < drafts.MAX_KEY_RESULTS else None
-    return {"d": row_id(found.get("d"), stale=STALE_FORM), "v": row_id(found.get("v"), stale=STALE_FORM),
-            "i": index, "p": found.get("p") == 1}  # fmt: skip
+    return {
+        "d": row_id(found.get("d"), stale=STALE_FORM),
+        "v": row_id(found.get("v"), stale=STALE_FORM),
+        "i": index,
+        "p": found.get("p") == 1,
+    }
 
 
 def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None]) -> None:
@@ -225,8 +229,15 @@ def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
             draft, team = _editable(session, context, metadata["d"], user_id)
             visions = {v.id for v in drafts.active_visions(session, workspace_id=draft.workspace_id)}
             checked = drafts.check_objective(form_fields(view), vision_ids=visions)
-            drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
-                              content={**draft.content, **checked}, step=DraftStep.KEY_RESULTS)  # fmt: skip
+            drafts.save_draft(
+                session,
+                draft=draft,
+                expected_version=metadata["v"],
+                user_id=user_id,
+                now=now(),
+                content={**draft.content, **checked},
+                step=DraftStep.KEY_RESULTS,
+            )
             return step_view(session, draft=draft, team=team)
 
     _submit(ack, first_field="title", work=work)
@@ -239,8 +250,9 @@ def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any
         user_id, metadata = user_id_of(body), _metadata(view)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            return _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id,
-                                  step=DraftStep.REVIEW)  # fmt: skip
+            return _save_and_show(
+                session, draft=draft, team=team, metadata=metadata, user_id=user_id, step=DraftStep.REVIEW
+            )
 
     _submit(ack, first_field=None, work=work)
 
@@ -261,8 +273,15 @@ def on_key_result_submitted(
             draft, team = _editable(session, context, metadata["d"], user_id)
             checked = drafts.check_key_result(form_fields(view))
             content = drafts.with_key_result(draft.content, index, checked)
-            drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
-                              content=content, step=DraftStep.KEY_RESULTS)  # fmt: skip
+            drafts.save_draft(
+                session,
+                draft=draft,
+                expected_version=metadata["v"],
+                user_id=user_id,
+                now=now(),
+                content=content,
+                step=DraftStep.KEY_RESULTS,
+            )
             refreshed = step_view(session, draft=draft, team=team)
         return None if pushed else refreshed
 
@@ -284,13 +303,20 @@ def on_review_submitted(
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             try:
-                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
-                                  step=DraftStep.REVIEW)  # fmt: skip
+                drafts.save_draft(
+                    session,
+                    draft=draft,
+                    expected_version=metadata["v"],
+                    user_id=user_id,
+                    now=now(),
+                    step=DraftStep.REVIEW,
+                )
             except drafts.StaleDraft as stale:
                 return step_view(session, draft=draft, team=team, notice=stale.message)
             drafts.mark_shared(session, draft=draft, user_id=user_id, now=now())
-            shared.update(message=_shared_message(session, draft=draft, team=team), draft=draft, team=team,
-                          user_id=user_id)  # fmt: skip
+            shared.update(
+                message=_shared_message(session, draft=draft, team=team), draft=draft, team=team, user_id=user_id
+            )
         return None
 
     _submit(ack, first_field=None, work=work)
@@ -298,8 +324,9 @@ def on_review_submitted(
         _post_shared(client, db, **shared)
 
 
-def _shared_message(session: Session, *, draft: Draft, team: Team, actor: str | None = None,
-                    number: int | None = None) -> dict:  # fmt: skip
+def _shared_message(
+    session: Session, *, draft: Draft, team: Team, actor: str | None = None, number: int | None = None
+) -> dict:
     findings = _findings(session, draft=draft, team=team) if draft.state is DraftState.SHARED else []
     return render_message(
         "draft_shared.j2",
@@ -323,9 +350,12 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
             deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **message)
             return
         posted = delivery.announce(  # once per draft: later shares redraw this message
-            once_only(client), cause=f"draft_shared:{draft.id}", channel=team.channel_id, message=message,
+            once_only(client),
+            cause=f"draft_shared:{draft.id}",
+            channel=team.channel_id,
+            message=message,
             now=now(),
-        )  # fmt: skip
+        )
         if not posted.ok:
             with db.transaction() as session:  # back to unfinished, so it can be shared again
                 session.execute(
@@ -342,8 +372,9 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
             drafts.record_shared_message(session, draft_id=draft.id, channel_id=response["channel"], ts=response["ts"])
 
 
-def _save_and_show(session: Session, *, draft: Draft, team: Team, metadata: dict[str, Any], user_id: str,
-                   **changes: Any) -> dict:  # fmt: skip
+def _save_and_show(
+    session: Session, *, draft: Draft, team: Team, metadata: dict[str, Any], user_id: str, **changes: Any
+) -> dict:
     """Save the draft and show its step; when someone saved it since this view was shown, show theirs instead."""
     try:
         drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(), **changes)
@@ -374,12 +405,20 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
             draft, _ = _editable(session, context, metadata["d"], user_id)
             if view.get("callback_id") == OBJECTIVE_VIEW:
                 typed = drafts.typed_objective(form_fields(view))
-                drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(),
-                                  content={**draft.content, **typed}, step=DraftStep.OBJECTIVE)  # fmt: skip
+                drafts.save_draft(
+                    session,
+                    draft=draft,
+                    expected_version=metadata["v"],
+                    user_id=user_id,
+                    now=now(),
+                    content={**draft.content, **typed},
+                    step=DraftStep.OBJECTIVE,
+                )
             elif view.get("callback_id") == KEY_RESULT_VIEW:
                 step = DraftStep.KEY_RESULT if body.get("is_cleared") or not metadata["p"] else DraftStep.KEY_RESULTS
-                drafts.keep_typed_key_result(session, draft=draft, index=metadata["i"], fields=form_fields(view),
-                                             step=step)  # fmt: skip
+                drafts.keep_typed_key_result(
+                    session, draft=draft, index=metadata["i"], fields=form_fields(view), step=step
+                )
     except (OkrError, OperationalError) as error:
         # nobody is looking at a closed form: the log is the only place this can go
         log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})
@@ -446,8 +485,9 @@ def on_remove_key_result(
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             content = drafts.without_key_result(draft.content, index)
-            new_view = _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id,
-                                      content=content)  # fmt: skip
+            new_view = _save_and_show(
+                session, draft=draft, team=team, metadata=metadata, user_id=user_id, content=content
+            )
         deliver(client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
 
 
@@ -471,8 +511,11 @@ class _modal_errors:
             log.error("unexpected error in a drafting modal", exc_info=error)
             message = "Something went wrong on the bot's side; your draft as last saved is safe. Please try again."
         if place(self.view, "id"):
-            deliver(self.client.views_update, view_id=self.view["id"],
-                    view=render_view("modal_error.j2", title="Draft", message=message))  # fmt: skip
+            deliver(
+                self.client.views_update,
+                view_id=self.view["id"],
+                view=render_view("modal_error.j2", title="Draft", message=message),
+            )
         return True
 
 
@@ -518,9 +561,12 @@ def on_commit(
             )
         _redraw_shared(client, draft, body, updated)
         delivery.announce(  # once per objective: a draft is committed once
-            once_only(client), cause=f"objective_committed:{committed.objective.id}", channel=team.channel_id,
-            message=announcement, now=now(),
-        )  # fmt: skip
+            once_only(client),
+            cause=f"objective_committed:{committed.objective.id}",
+            channel=team.channel_id,
+            message=announcement,
+            now=now(),
+        )
 
 
 def on_edit(

@@ -58,8 +58,11 @@ def refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, c
     if not isinstance(error, OkrError):
         log.error("could not open a form", exc_info=error)
     message = error.message if isinstance(error, OkrError) else STALE
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=render_view("modal_error.j2", title=title,
-                                                                                    message=message))  # fmt: skip
+    deliver(
+        client.views_open,
+        trigger_id=body.get("trigger_id"),
+        view=render_view("modal_error.j2", title=title, message=message),
+    )
 
 
 def open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, title: str, build) -> None:

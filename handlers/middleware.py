@@ -56,8 +56,9 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
             return refused(body, "uninstalled")
         context["workspace_id"] = workspace_id
         if context.response_url:
-            context["respond"] = OnceRespond(response_url=context.response_url, proxy=context.client.proxy,
-                                             ssl=context.client.ssl)  # fmt: skip
+            context["respond"] = OnceRespond(
+                response_url=context.response_url, proxy=context.client.proxy, ssl=context.client.ssl
+            )
         return next()
 
     app.use(attach)
@@ -114,8 +115,10 @@ def before_ack(work: Callable[..., None]) -> Callable[..., BoltResponse | None]:
         try:
             work(event=event, body=body, context=context)
         except UNAVAILABLE as error:
-            log.warning("an event could not be stored: Slack will send it again",
-                        extra={"type": event.get("type"), "error": cause(error)})  # fmt: skip
+            log.warning(
+                "an event could not be stored: Slack will send it again",
+                extra={"type": event.get("type"), "error": cause(error)},
+            )
             return event_not_stored()
         return next()
 

@@ -139,8 +139,15 @@ def on_change_submitted(
         if not isinstance(kind, str) or kind not in KINDS:
             raise OkrError(STALE_FORM)
         with db.read() as session:
-            target = revisions.check_change(session, kind=kind, workspace_id=workspace_id, user_id=user_id,
-                                            target_id=target_id, fields=fields, reason=reason)  # fmt: skip
+            target = revisions.check_change(
+                session,
+                kind=kind,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                target_id=target_id,
+                fields=fields,
+                reason=reason,
+            )
     except InvalidFields as error:
         ack(response_action="errors", errors=error.fields)
         return
@@ -157,20 +164,36 @@ def on_change_submitted(
     channel = target.team.channel_id
     with replying_errors(ephemeral_in(client, channel=channel, user=user_id)):
         with db.transaction() as session:  # checked again under the objective's lock: it may have changed since
-            change = _save(session, kind, workspace_id=workspace_id, user_id=user_id, target_id=target_id,
-                           fields=fields, reason=reason)  # fmt: skip
+            change = _save(
+                session,
+                kind,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                target_id=target_id,
+                fields=fields,
+                reason=reason,
+            )
             announcement = render_message("okr_changed.j2", change=change)  # a message that cannot be sent undoes it
         delivery.announce(  # once per change: each one is a new version of the objective
-            once_only(client), cause=f"okr_changed:{change.objective.id}:{change.version}", channel=channel,
-            message=announcement, now=now(),
-        )  # fmt: skip
+            once_only(client),
+            cause=f"okr_changed:{change.objective.id}:{change.version}",
+            channel=channel,
+            message=announcement,
+            now=now(),
+        )
 
 
 def _save(session, kind: str, *, target_id: int, fields: dict[str, Any], **common: Any) -> revisions.Change:
     moment = now()
     if kind == REVISE_OBJECTIVE:
-        return revisions.revise_objective(session, objective_id=target_id, title=fields.get("title") or "",
-                                          why=fields.get("why") or "", now=moment, **common)  # fmt: skip
+        return revisions.revise_objective(
+            session,
+            objective_id=target_id,
+            title=fields.get("title") or "",
+            why=fields.get("why") or "",
+            now=moment,
+            **common,
+        )
     if kind == DROP_OBJECTIVE:
         return revisions.drop_objective(session, objective_id=target_id, now=moment, **common)
     if kind == REVISE_KR:

@@ -92,10 +92,13 @@ def export(
     sent = delivery.open_dm(client, request.user_id)
     if sent.ok:  # one upload of both files: one message in the DM, with the comment, once per command
         sent = delivery.announce_files(
-            once_only(client), cause=f"export:{team.id}:{found.span.number}", channel=sent.response["channel"]["id"],
+            once_only(client),
+            cause=f"export:{team.id}:{found.span.number}",
+            channel=sent.response["channel"]["id"],
             files=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
-            comment=comment, now=moment,
-        )  # fmt: skip
+            comment=comment,
+            now=moment,
+        )
     outcome = "sent" if sent.ok else "refused"
     respond(**ephemeral("cycle_export.j2", export=found, files=files, outcome=outcome, error=sent.error))
 

@@ -61,10 +61,18 @@ def record_vote(event: dict[str, Any], body: dict[str, Any], context: BoltContex
     try:
         with db.transaction() as session:
             changed = triage.vote_by_event(
-                session, slack_team_id=slack_team_id, channel_id=channel, ts=ts, user_id=user, reaction=reaction,
-                added=event["type"] == "reaction_added", event_id=str(body.get("event_id") or ""),
-                event_type=event["type"], event_ts=_event_ts(event), now=now(),
-            )  # fmt: skip
+                session,
+                slack_team_id=slack_team_id,
+                channel_id=channel,
+                ts=ts,
+                user_id=user,
+                reaction=reaction,
+                added=event["type"] == "reaction_added",
+                event_id=str(body.get("event_id") or ""),
+                event_type=event["type"],
+                event_ts=_event_ts(event),
+                now=now(),
+            )
     except UNAVAILABLE as error:
         log.warning("a vote could not be stored: Slack will send it again", extra={"error": cause(error)})
         return event_not_stored()

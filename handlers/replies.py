@@ -40,8 +40,12 @@ class OnceRespond(Respond):
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
         message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **fields)
-        client = WebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl,
-                               retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])  # fmt: skip
+        client = WebhookClient(
+            url=self.response_url,
+            proxy=self.proxy,
+            ssl=self.ssl,
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+        )
         try:
             return client.send_dict(message)
         except OSError as error:

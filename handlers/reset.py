@@ -61,9 +61,12 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
         )
     with db.read() as session:
         team = team_rules.resolve_team(
-            session, workspace_id=request.workspace_id, channel_id=request.channel_id, user_id=request.user_id,
+            session,
+            workspace_id=request.workspace_id,
+            channel_id=request.channel_id,
+            user_id=request.user_id,
             team_id=request.team_id,
-        )  # fmt: skip
+        )
         team_rules.require_facilitator(session, team=team, user_id=request.user_id)
         status = reset.reset_status(session, team=team, now=now())
     respond(**ephemeral("reset_confirm.j2", status=status, scoring_hours=SCORING_HOURS))
@@ -76,8 +79,9 @@ def _resets(db: Database, client: WebClient) -> Resets:
 # starting and closing by hand -----------------------------------------------------------------------------
 
 
-def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-             respond: Respond) -> None:  # fmt: skip
+def on_start(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     """The confirmed `/okr reset`: start the reset of the cycle the confirmation named, if it is still current."""
     ack()
     respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
@@ -103,8 +107,9 @@ def on_cancel(ack: Ack, respond: Respond) -> None:
     LoggedRespond(respond)(delete_original=True)
 
 
-def on_close_scoring(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-                     respond: Respond) -> None:  # fmt: skip
+def on_close_scoring(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     """A facilitator closes final scoring: the cycle closes with what the owners gave, progress for the rest."""
     ack()
     respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
@@ -121,8 +126,14 @@ def on_close_scoring(ack: Ack, body: dict[str, Any], action: dict[str, Any], con
 # final scores ---------------------------------------------------------------------------------------------
 
 
-def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-                   respond: Respond | None = None) -> None:  # fmt: skip
+def on_open_scores(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond | None = None,
+) -> None:
     ack()
     user_id, db = body["user"]["id"], context["db"]
 
@@ -135,8 +146,9 @@ def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
     open_form(body, respond, client, "Final scores", build)
 
 
-def on_scores_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
-                        client: WebClient) -> None:  # fmt: skip
+def on_scores_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     """Check and save before the form closes; then redraw the DM, and close the cycle if that was the last answer."""
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
 
@@ -176,8 +188,14 @@ def _scores_dm(db: Database, *, workspace_id: int, cycle_id: int, user_id: str) 
 # the retro ------------------------------------------------------------------------------------------------
 
 
-def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-                  respond: Respond | None = None) -> None:  # fmt: skip
+def on_open_retro(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond | None = None,
+) -> None:
     ack()
     user_id, db = body["user"]["id"], context["db"]
 
@@ -187,15 +205,20 @@ def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], contex
             cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
             team_rules.require_member(session, team=team, user_id=user_id)
         return render_view(
-            "retro_modal.j2", team=team, cycle=cycle, prompts=reset.RETRO_PROMPTS, limit=reset.RETRO_ANSWER_MAX,
+            "retro_modal.j2",
+            team=team,
+            cycle=cycle,
+            prompts=reset.RETRO_PROMPTS,
+            limit=reset.RETRO_ANSWER_MAX,
             metadata=json.dumps({"cycle": cycle_id}),
-        )  # fmt: skip
+        )
 
     open_form(body, respond, client, "Retro", build)
 
 
-def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
-                       client: WebClient) -> None:  # fmt: skip
+def on_retro_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
 
     def save():
@@ -214,9 +237,13 @@ def on_retro_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     channel, thread, answers = saved
     message = render_message("retro_answers_posted.j2", user_id=user_id, answers=answers, prompts=reset.RETRO_PROMPTS)
     posted = delivery.announce(  # once per form sent: its first answer's row names it
-        once_only(client), cause=f"retro_answers:{answers[0].id}", channel=channel, message=message, now=now(),
+        once_only(client),
+        cause=f"retro_answers:{answers[0].id}",
+        channel=channel,
+        message=message,
+        now=now(),
         thread_ts=thread,
-    )  # fmt: skip
+    )
     if not posted.ok:  # the answers are kept with the cycle either way
         log.warning("could not post retro answers in the thread", extra={"error": posted.error})
 
@@ -265,8 +292,14 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
 # carrying forward -----------------------------------------------------------------------------------------
 
 
-def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-                  respond: Respond | None = None) -> None:  # fmt: skip
+def on_open_carry(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond | None = None,
+) -> None:
     ack()
     user_id, db = body["user"]["id"], context["db"]
 
@@ -301,8 +334,9 @@ def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
     return picks
 
 
-def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
-                       client: WebClient) -> None:  # fmt: skip
+def on_carry_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
 
     def save():
@@ -328,13 +362,22 @@ def on_carry_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
     )
     moment = now()
     delivery.announce(  # once per form sent
-        once_only(client), cause=f"carried_forward:{cycle.id}:{user_id}:{moment.timestamp():.6f}",
-        channel=team.channel_id, message=message, now=moment,
-    )  # fmt: skip
+        once_only(client),
+        cause=f"carried_forward:{cycle.id}:{user_id}:{moment.timestamp():.6f}",
+        channel=team.channel_id,
+        message=message,
+        now=moment,
+    )
 
 
-def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-             respond: Respond | None = None) -> None:  # fmt: skip
+def on_draft(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond | None = None,
+) -> None:
     """ "Draft an objective" on the new cycle's message: `/okr draft` for the team the message is about."""
     from bot.rituals import drafts
     from handlers.drafting import step_view

@@ -61,9 +61,13 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
         number = ripples.parse_number(rest, usage=f"/okr ripple {action.lower()} NUMBER")
         with db.transaction() as session:
             ripple = ripples.close(
-                session, workspace_id=request.workspace_id, number=number, user_id=request.user_id,
-                withdraw=action.lower() == "withdraw", now=now(),
-            )  # fmt: skip
+                session,
+                workspace_id=request.workspace_id,
+                number=number,
+                user_id=request.user_id,
+                withdraw=action.lower() == "withdraw",
+                now=now(),
+            )
             line = ripples.line_of(session, ripple)
         respond(response_type="in_channel", **render_message("ripple_closed.j2", line=line, user_id=request.user_id))
         News(db, lambda _workspace: client).redraw_notice(line)
@@ -73,9 +77,16 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
             team = _team(session, request)
             try:
                 ripple = ripples.declare(
-                    session, team=team, user_id=request.user_id, kind=typed.kind, key_result=typed.key_result,
-                    to_channel_id=typed.channel_id, their_key_result=typed.their_key_result, note=typed.note, now=now(),
-                )  # fmt: skip
+                    session,
+                    team=team,
+                    user_id=request.user_id,
+                    kind=typed.kind,
+                    key_result=typed.key_result,
+                    to_channel_id=typed.channel_id,
+                    their_key_result=typed.their_key_result,
+                    note=typed.note,
+                    now=now(),
+                )
             except InvalidFields as error:  # typed on one line: the problems, one per line
                 raise UsageError("\n".join(error.fields.values()), usage=usage) from None
             ripple_id = ripple.id
@@ -84,9 +95,12 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
 
 def _team(session, request: CommandRequest):
     return team_rules.resolve_team(
-        session, workspace_id=request.workspace_id, channel_id=request.channel_id, user_id=request.user_id,
+        session,
+        workspace_id=request.workspace_id,
+        channel_id=request.channel_id,
+        user_id=request.user_id,
         team_id=request.team_id,
-    )  # fmt: skip
+    )
 
 
 def _open_declare_form(request: CommandRequest, *, db: Database, client: WebClient) -> None:
@@ -130,10 +144,16 @@ def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
                 session, workspace_id=workspace_id, channel_id="", user_id=user_id, team_id=team_id
             )
             ripple = ripples.declare(
-                session, team=team, user_id=user_id, kind=kind, key_result=fields["key_result"],
-                to_channel_id=fields["channel"], their_key_result=(fields.get("their_key_result") or "").strip(),
-                note=fields.get("note") or "", now=now(),
-            )  # fmt: skip
+                session,
+                team=team,
+                user_id=user_id,
+                kind=kind,
+                key_result=fields["key_result"],
+                to_channel_id=fields["channel"],
+                their_key_result=(fields.get("their_key_result") or "").strip(),
+                note=fields.get("note") or "",
+                now=now(),
+            )
             return ripple.id, team.channel_id
 
     saved = checked(ack, "Declare a ripple", save)
@@ -159,8 +179,9 @@ def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
     reply(**ephemeral("ripple_declared.j2", line=line, told=told, error=error))
 
 
-def on_acknowledge(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-                   respond: Respond) -> None:  # fmt: skip
+def on_acknowledge(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
     ack()
     respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
     with replying_errors(respond):
@@ -173,15 +194,25 @@ def on_acknowledge(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
         News(db, lambda _workspace: client).redraw_notice(line)
 
 
-def on_open_reply(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient,
-                  respond: Respond | None = None) -> None:  # fmt: skip
+def on_open_reply(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond | None = None,
+) -> None:
     ack()
     db = context["db"]
 
     def build() -> dict:
         with db.read() as session:
-            line = ripples.reply_line(session, workspace_id=context["workspace_id"],
-                                      ripple_id=number_of(action.get("value")), user_id=body["user"]["id"])  # fmt: skip
+            line = ripples.reply_line(
+                session,
+                workspace_id=context["workspace_id"],
+                ripple_id=number_of(action.get("value")),
+                user_id=body["user"]["id"],
+            )
         return render_view("ripple_reply_modal.j2", line=line, limit=REPLY_LIMIT)
 
     open_form(body, respond, client, "Reply", build)
@@ -194,8 +225,12 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
 
     def check():
         with db.read() as session:  # the form names only the ripple: where the reply goes comes from its row
-            line = ripples.reply_line(session, workspace_id=context["workspace_id"],
-                                      ripple_id=number_of(view.get("private_metadata")), user_id=user_id)  # fmt: skip
+            line = ripples.reply_line(
+                session,
+                workspace_id=context["workspace_id"],
+                ripple_id=number_of(view.get("private_metadata")),
+                user_id=user_id,
+            )
         text = form_fields(view).get("reply") or ""
         try:
             text = clean(text, what="The reply", max_length=REPLY_LIMIT, multiline=True)
@@ -213,9 +248,16 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
     poster = once_only(client)
     reply = f"{ripple.id}:{user_id}:{moment.timestamp():.6f}"  # once per form sent, in each of the two places
     if ripple.notice_channel_id and ripple.notice_ts:
-        delivery.announce(poster, cause=f"ripple_reply:{reply}", channel=ripple.notice_channel_id, message=message,
-                        now=moment, thread_ts=ripple.notice_ts)  # fmt: skip
-    sent = delivery.announce(poster, cause=f"ripple_reply_told:{reply}", channel=line.from_team.channel_id,
-                           message=message, now=moment)  # fmt: skip
+        delivery.announce(
+            poster,
+            cause=f"ripple_reply:{reply}",
+            channel=ripple.notice_channel_id,
+            message=message,
+            now=moment,
+            thread_ts=ripple.notice_ts,
+        )
+    sent = delivery.announce(
+        poster, cause=f"ripple_reply_told:{reply}", channel=line.from_team.channel_id, message=message, now=moment
+    )
     if not sent.ok:
         log.warning("could not tell the declaring team about a reply", extra={"error": sent.error})

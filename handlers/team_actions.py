@@ -108,9 +108,12 @@ def on_settings_submitted(
             changed = apply_settings(session, team=team, change=change, user_id=user_id, now=moment)
         message = settings_saved(team, user_id=user_id, changed=changed)
         delivery.announce(  # once per saved form
-            once_only(client), cause=f"team_settings:{team.id}:{moment.timestamp():.6f}", channel=team.channel_id,
-            message=message, now=moment,
-        )  # fmt: skip
+            once_only(client),
+            cause=f"team_settings:{team.id}:{moment.timestamp():.6f}",
+            channel=team.channel_id,
+            message=message,
+            now=moment,
+        )
 
 
 STALE_FORM = "This form is out of date. Close it and run `/okr team settings` again."

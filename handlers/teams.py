@@ -62,9 +62,12 @@ def join(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respon
     # joined from elsewhere: the team hears it in its own channel (once per membership), the person gets a
     # confirmation
     delivery.announce(
-        once_only(client), cause=f"team_joined:{member.id}:{moment.timestamp():.6f}", channel=team.channel_id,
-        message=render_message("team_joined.j2", **message), now=moment,
-    )  # fmt: skip
+        once_only(client),
+        cause=f"team_joined:{member.id}:{moment.timestamp():.6f}",
+        channel=team.channel_id,
+        message=render_message("team_joined.j2", **message),
+        now=moment,
+    )
     respond(**ephemeral("team_joined.j2", **message))
 
 
@@ -91,9 +94,14 @@ def settings(
     with db.read() as session:  # the trigger_id dies 3 s after the command: read, then open at once
         team = _resolve(session, request, name=parsed.args or None)
         rituals.require_facilitator(session, team=team, user_id=request.user_id)
-        view = settings_modal(team, rituals.members_of(session, team=team), leaders_of(session, team=team),
-                              channel_id=request.channel_id, anchor=anchor_shown(session, team=team, now=now()),
-                              in_use=calendar_in_use(session, team=team))  # fmt: skip
+        view = settings_modal(
+            team,
+            rituals.members_of(session, team=team),
+            leaders_of(session, team=team),
+            channel_id=request.channel_id,
+            anchor=anchor_shown(session, team=team, now=now()),
+            in_use=calendar_in_use(session, team=team),
+        )
     opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
     if not opened.ok:
         # a trigger works once and for 3 seconds; Slack may also be having a moment

@@ -62,16 +62,19 @@ def careful(client: WebClient) -> WebClient:
 
 def _start(kind: RoundKind, rest: str, request: CommandRequest, *, db, respond, rounds: RoundsInSlack, usage) -> None:
     if rest and kind is RoundKind.SPRINT:
-        raise UsageError("`/okr sprint start` puts the whole product backlog to the vote; the number goes to "
-                         "`/okr sprint close N`.", usage=usage)  # fmt: skip
+        raise UsageError(
+            "`/okr sprint start` puts the whole product backlog to the vote; the number goes to `/okr sprint close N`.",
+            usage=usage,
+        )
     limit = _count(rest, usage=usage, what="items to triage") if rest else None
     moment = now()
     with db.transaction() as session:
         team = _team(session, request)
         opened = rules.open_round(session, team=team, kind=kind, user_id=request.user_id, now=moment, limit=limit)
         round_id, channel_id = opened.round.id, team.channel_id
-        reply = ephemeral("round_started.j2", round=opened.round, team=team, count=len(opened.items),
-                          waiting=opened.waiting)  # fmt: skip
+        reply = ephemeral(
+            "round_started.j2", round=opened.round, team=team, count=len(opened.items), waiting=opened.waiting
+        )
     header = rounds.publish_header(round_id, moment)  # a bot not in a public channel joins it first
     if header not in PENDING:  # Slack refused it for good: as if never started
         rounds.withdraw(round_id)
@@ -109,6 +112,9 @@ def _count(raw: str, *, usage: str, what: str) -> int:
 
 def _team(session, request: CommandRequest) -> Team:
     return team_rules.resolve_team(
-        session, workspace_id=request.workspace_id, channel_id=request.channel_id, user_id=request.user_id,
+        session,
+        workspace_id=request.workspace_id,
+        channel_id=request.channel_id,
+        user_id=request.user_id,
         team_id=request.team_id,
-    )  # fmt: skip
+    )

@@ -77,18 +77,25 @@ def take(db: Database, *, workspace_id: int, kind: str, key: str, now: datetime,
     """The claim for this send, or None when it is done, skipped, or in another live process's hands."""
     with db.transaction() as session:
         values = {
-            "workspace_id": workspace_id, "kind": kind, "claim_key": key, "state": ClaimState.CLAIMED,
-            "claimed_at": now, "claimed_by": worker,
-        }  # fmt: skip
+            "workspace_id": workspace_id,
+            "kind": kind,
+            "claim_key": key,
+            "state": ClaimState.CLAIMED,
+            "claimed_at": now,
+            "claimed_by": worker,
+        }
         if insert_if_absent(session, SendClaim.__table__, values):
             claim_id = session.scalar(_find(workspace_id, kind, key).with_only_columns(SendClaim.id))
             return Claim(claim_id, workspace_id, kind, key, now)
         abandoned = session.execute(
             select(SendClaim.id, SendClaim.claimed_at).where(
-                SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key,
-                SendClaim.state == ClaimState.CLAIMED, SendClaim.claimed_at < now - LEASE,
+                SendClaim.workspace_id == workspace_id,
+                SendClaim.kind == kind,
+                SendClaim.claim_key == key,
+                SendClaim.state == ClaimState.CLAIMED,
+                SendClaim.claimed_at < now - LEASE,
             )
-        ).first()  # fmt: skip
+        ).first()
         if abandoned is None:
             return None
         # compare-and-set on the old holder's stamp: of two sweeps taking over at once, one wins
@@ -106,9 +113,15 @@ def take(db: Database, *, workspace_id: int, kind: str, key: str, now: datetime,
 def record_skip(session: Session, *, workspace_id: int, kind: str, key: str, outcome: str, now: datetime) -> bool:
     """Record that a due send was deliberately not made (away, paused, stale); False if it was already handled."""
     values = {
-        "workspace_id": workspace_id, "kind": kind, "claim_key": key, "state": ClaimState.SKIPPED,
-        "claimed_at": now, "claimed_by": worker_name(), "finished_at": now, "outcome": outcome[:100],
-    }  # fmt: skip
+        "workspace_id": workspace_id,
+        "kind": kind,
+        "claim_key": key,
+        "state": ClaimState.SKIPPED,
+        "claimed_at": now,
+        "claimed_by": worker_name(),
+        "finished_at": now,
+        "outcome": outcome[:100],
+    }
     return insert_if_absent(session, SendClaim.__table__, values)
 
 

@@ -81,9 +81,15 @@ def make_engine(url: URL | str, *, echo: bool = False, timeouts: bool = True) ->
     if url_text.startswith("sqlite"):
         # connections to a file are cheap: enough for every thread that may hold one (bot/ack.py's slots and
         # workers, the sweep), so that a writer waiting for the lock never leaves a reader without a connection
-        pooled = {} if url_text in ("sqlite://", "sqlite:///:memory:") else {
-            "pool_size": 20, "max_overflow": 30, "pool_timeout": PG_POOL_TIMEOUT,
-        }  # fmt: skip
+        pooled = (
+            {}
+            if url_text in ("sqlite://", "sqlite:///:memory:")
+            else {
+                "pool_size": 20,
+                "max_overflow": 30,
+                "pool_timeout": PG_POOL_TIMEOUT,
+            }
+        )
         engine = create_engine(url_text, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, **pooled)
         _configure_sqlite(engine)
         return engine

@@ -22,8 +22,13 @@ def keep_origin(
     session.execute(delete(FormOrigin).where(FormOrigin.created_at < now - RESPONSE_URL_LIFETIME))
     if not (0 < len(view_id) <= VIEW_ID_MAX and 0 < len(response_url) <= RESPONSE_URL_MAX):
         return False
-    values = {"workspace_id": workspace_id, "view_id": view_id, "user_id": user_id, "response_url": response_url,
-              "created_at": now}  # fmt: skip
+    values = {
+        "workspace_id": workspace_id,
+        "view_id": view_id,
+        "user_id": user_id,
+        "response_url": response_url,
+        "created_at": now,
+    }
     return insert_if_absent(session, FormOrigin.__table__, values)
 
 

@@ -45,9 +45,14 @@ def team(session: Session, ws: Workspace, *, name: str | None = None, channel_id
     n = next(_ids)
     name = name or f"Team {n}"
     row = Team(
-        workspace_id=ws.id, name=name, name_key=name.casefold(), channel_id=channel_id or f"C{n:06d}",
-        cycle_anchor=date(2026, 11, 23), created_by="U0ADA", created_at=NOW,
-    )  # fmt: skip
+        workspace_id=ws.id,
+        name=name,
+        name_key=name.casefold(),
+        channel_id=channel_id or f"C{n:06d}",
+        cycle_anchor=date(2026, 11, 23),
+        created_by="U0ADA",
+        created_at=NOW,
+    )
     session.add(row)
     session.flush()
     return row
@@ -64,21 +69,36 @@ def key_result(session: Session, t: Team, *, workspace_id: int | None = None) ->
     """A KR under a fresh cycle and objective of team `t` (optionally claiming another workspace)."""
     ws_id = workspace_id or t.workspace_id
     cycle = Cycle(
-        workspace_id=t.workspace_id, team_id=t.id, number=next(_ids), starts_on=date(2026, 11, 23),
-        ends_on=date(2027, 2, 22), created_at=NOW,
-    )  # fmt: skip
+        workspace_id=t.workspace_id,
+        team_id=t.id,
+        number=next(_ids),
+        starts_on=date(2026, 11, 23),
+        ends_on=date(2027, 2, 22),
+        created_at=NOW,
+    )
     session.add(cycle)
     session.flush()
     objective = Objective(
-        workspace_id=t.workspace_id, cycle_id=cycle.id, number=1, title="Customers love onboarding",
-        author_user_id="U0ADA", created_at=NOW,
-    )  # fmt: skip
+        workspace_id=t.workspace_id,
+        cycle_id=cycle.id,
+        number=1,
+        title="Customers love onboarding",
+        author_user_id="U0ADA",
+        created_at=NOW,
+    )
     session.add(objective)
     session.flush()
     kr = KeyResult(
-        workspace_id=ws_id, objective_id=objective.id, position=1, metric="activation rate", unit="%",
-        baseline=20, target=35, owner_user_id="U0BEN", created_at=NOW,
-    )  # fmt: skip
+        workspace_id=ws_id,
+        objective_id=objective.id,
+        position=1,
+        metric="activation rate",
+        unit="%",
+        baseline=20,
+        target=35,
+        owner_user_id="U0BEN",
+        created_at=NOW,
+    )
     session.add(kr)
     session.flush()
     return kr
@@ -96,9 +116,15 @@ def backlog_item(session: Session, t: Team, *, text: str = "Shorter sign-up form
 
 KEY_RESULTS = (
     {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
-    {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-     "direction": "decrease", "owner": "U0CLEO"},
-)  # fmt: skip
+    {
+        "metric": "Median minutes to first dashboard",
+        "unit": "min",
+        "baseline": 30,
+        "target": 10,
+        "direction": "decrease",
+        "owner": "U0CLEO",
+    },
+)
 
 
 def committed_objective(
@@ -118,25 +144,44 @@ def committed_objective(
         cycle.state = CycleState.ACTIVE
     number = (session.scalar(select(func.max(Objective.number)).where(Objective.cycle_id == cycle.id)) or 0) + 1
     objective = Objective(
-        workspace_id=t.workspace_id, cycle_id=cycle.id, number=number, title=title, why=why,
-        state=ObjectiveState.COMMITTED, version=1, owner_user_id=author, author_user_id=author,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        workspace_id=t.workspace_id,
+        cycle_id=cycle.id,
+        number=number,
+        title=title,
+        why=why,
+        state=ObjectiveState.COMMITTED,
+        version=1,
+        owner_user_id=author,
+        author_user_id=author,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(objective)
     session.flush()
     rows = [_key_result_row(t, objective, position, kr, now=now) for position, kr in enumerate(key_results, start=1)]
     session.add_all(rows)
     session.flush()
     version = ObjectiveVersion(
-        workspace_id=t.workspace_id, objective_id=objective.id, version=1, change="committed",
-        actor_user_id=author, snapshot=snapshot(objective, rows), created_at=now,
-    )  # fmt: skip
+        workspace_id=t.workspace_id,
+        objective_id=objective.id,
+        version=1,
+        change="committed",
+        actor_user_id=author,
+        snapshot=snapshot(objective, rows),
+        created_at=now,
+    )
     session.add(version)
     record_event(
-        session, workspace_id=t.workspace_id, team_id=t.id, entity="objective", entity_id=objective.id,
-        action="committed", actor=author, now=now,
+        session,
+        workspace_id=t.workspace_id,
+        team_id=t.id,
+        entity="objective",
+        entity_id=objective.id,
+        action="committed",
+        actor=author,
+        now=now,
         data={"cycle": cycle.number, "number": number, "key_results": len(rows)},
-    )  # fmt: skip
+    )
     session.flush()
     schedule.refresh_team(session, team=t, now=now)
     return objective
@@ -144,19 +189,32 @@ def committed_objective(
 
 def _key_result_row(t: Team, objective: Objective, position: int, kr: dict[str, Any], *, now: datetime) -> KeyResult:
     return KeyResult(
-        workspace_id=t.workspace_id, objective_id=objective.id, position=position, metric=kr["metric"],
-        unit=kr.get("unit"), baseline=kr.get("baseline"), target=kr.get("target"), current=kr.get("baseline"),
-        direction=Direction(kr.get("direction", "increase")), owner_user_id=kr.get("owner"),
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        workspace_id=t.workspace_id,
+        objective_id=objective.id,
+        position=position,
+        metric=kr["metric"],
+        unit=kr.get("unit"),
+        baseline=kr.get("baseline"),
+        target=kr.get("target"),
+        current=kr.get("baseline"),
+        direction=Direction(kr.get("direction", "increase")),
+        owner_user_id=kr.get("owner"),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def checkin(session: Session, kr: KeyResult, *, week_start: date, value: float, confidence: int) -> CheckIn:
     """A weekly check-in, and the key result's current value it sets."""
     row = CheckIn(
-        workspace_id=kr.workspace_id, key_result_id=kr.id, week_start=week_start, value=value,
-        confidence=confidence, author_user_id=kr.owner_user_id or "U0ADA", created_at=NOW,
-    )  # fmt: skip
+        workspace_id=kr.workspace_id,
+        key_result_id=kr.id,
+        week_start=week_start,
+        value=value,
+        confidence=confidence,
+        author_user_id=kr.owner_user_id or "U0ADA",
+        created_at=NOW,
+    )
     kr.current = value
     session.add(row)
     session.flush()

@@ -62,4 +62,4 @@ __all__ = [
     "tally",
     "upload",
     "worker_name",
-]  # fmt: skip
+]

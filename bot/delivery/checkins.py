@@ -89,25 +89,46 @@ class CheckIns(ClaimedSends):
         return self._ask(client, workspace, team, row, person, week, now)
 
     def _ask(
-        self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, person: Person, week: OwnerWeek,
+        self,
+        client: OnceClient,
+        workspace: Workspace,
+        team: Team,
+        row: Schedule,
+        person: Person,
+        week: OwnerWeek,
         now: datetime,
-    ) -> str:  # fmt: skip
+    ) -> str:
         key = checkin_key(team.id, row.user_id, row.week_start)
         with self.db.read() as session:
-            last_week = find(session, workspace_id=workspace.id, kind=CHECKIN_KIND,
-                             key=checkin_key(team.id, row.user_id, row.week_start - schedule.WEEK))  # fmt: skip
+            last_week = find(
+                session,
+                workspace_id=workspace.id,
+                kind=CHECKIN_KIND,
+                key=checkin_key(team.id, row.user_id, row.week_start - schedule.WEEK),
+            )
         note = away_note(last_week)
 
         def asked(session, sent: Delivery) -> None:
             if sent.ok:
-                schedule.asked(session, row=row, team=team, zone=schedule.zone_of(person, team),
-                               remind_at=now + timedelta(hours=team.reminder_hours))  # fmt: skip
+                schedule.asked(
+                    session,
+                    row=row,
+                    team=team,
+                    zone=schedule.zone_of(person, team),
+                    remind_at=now + timedelta(hours=team.reminder_hours),
+                )
                 mark_reachable(session, workspace_id=workspace.id, user_id=row.user_id)
 
         sent = self.send(
-            client, workspace_id=workspace.id, kind=CHECKIN_KIND, key=key, now=now, to=row.user_id, then=asked,
+            client,
+            workspace_id=workspace.id,
+            kind=CHECKIN_KIND,
+            key=key,
+            now=now,
+            to=row.user_id,
+            then=asked,
             message=lambda: render_message("checkin_dm.j2", weeks=[week], away_note=note),
-        )  # fmt: skip
+        )
         if sent.state in (SendState.DONE, SendState.HELD):
             return self._claimed_before(client, workspace, team, row, person, key, now)
         if sent.ok:
@@ -118,9 +139,13 @@ class CheckIns(ClaimedSends):
         """Plan the row for `week` at the check-in time in `zone`, unless another sweep moved it meanwhile."""
         with self.db.transaction() as session:
             schedule.move(
-                session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
-                week=week, due=schedule.checkin_due(team, week, zone),
-            )  # fmt: skip
+                session,
+                row_id=row.id,
+                from_week=row.week_start,
+                from_due=row.due_at,
+                week=week,
+                due=schedule.checkin_due(team, week, zone),
+            )
         return outcome
 
     def _forget(self, row: Schedule, team: Team, now: datetime) -> str:
@@ -137,8 +162,9 @@ class CheckIns(ClaimedSends):
 
     def _skip(self, workspace_id: int, key: str, outcome: str, now: datetime) -> None:
         with self.db.transaction() as session:
-            skipped = record_skip(session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome,
-                                  now=now)  # fmt: skip
+            skipped = record_skip(
+                session, workspace_id=workspace_id, kind=CHECKIN_KIND, key=key, outcome=outcome, now=now
+            )
         if skipped:
             metrics.send(CHECKIN_KIND, "skipped")
 
@@ -166,8 +192,9 @@ class CheckIns(ClaimedSends):
                 person = find_person(session, workspace_id=workspace.id, user_id=row.user_id)
                 schedule.plan_next_week(session, row=row, team=team, person=person)
                 return "failed"
-            mark_unreachable(session, workspace_id=workspace.id, user_id=row.user_id,
-                             reason=refusal.error or "unreachable", now=now)  # fmt: skip
+            mark_unreachable(
+                session, workspace_id=workspace.id, user_id=row.user_id, reason=refusal.error or "unreachable", now=now
+            )
         return self._unreachable_week(client, workspace, team, row, now)
 
     def _unreachable_week(self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, now) -> str:
@@ -181,9 +208,14 @@ class CheckIns(ClaimedSends):
                 "owner_unreachable.j2", team=team, user_id=row.user_id, error=person.unreachable_reason
             )
             told = self.tell_facilitators(
-                client, workspace.id, team, kind=UNREACHABLE_KIND, key=f"{team.id}:{row.user_id}:{since}",
-                message=message, now=now,
-            )  # fmt: skip
+                client,
+                workspace.id,
+                team,
+                kind=UNREACHABLE_KIND,
+                key=f"{team.id}:{row.user_id}:{since}",
+                message=message,
+                now=now,
+            )
             if not all(sent.final for sent in told):  # until each is sent or refused for good
                 return "retry"
         with self.db.transaction() as session:
@@ -191,9 +223,15 @@ class CheckIns(ClaimedSends):
         return "unreachable"
 
     def _claimed_before(
-        self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, person: Person | None, key: str,
+        self,
+        client: OnceClient,
+        workspace: Workspace,
+        team: Team,
+        row: Schedule,
+        person: Person | None,
+        key: str,
         now: datetime,
-    ) -> str:  # fmt: skip
+    ) -> str:
         """This week's DM is already claimed: in flight elsewhere, or finished by a sweep that stopped short of
         what comes after (telling the facilitators, planning next week)."""
         with self.db.read() as session:
@@ -227,10 +265,17 @@ class CheckIns(ClaimedSends):
         with self.db.read() as session:
             facilitators = [m.user_id for m in members_of(session, team=team) if m.role is Role.FACILITATOR]
         return [
-            self.send(client, workspace_id=workspace_id, kind=kind, key=f"{key}:{facilitator}", now=now,
-                      to=facilitator, message=message)
+            self.send(
+                client,
+                workspace_id=workspace_id,
+                kind=kind,
+                key=f"{key}:{facilitator}",
+                now=now,
+                to=facilitator,
+                message=message,
+            )
             for facilitator in facilitators
-        ]  # fmt: skip
+        ]
 
     # the reminder -----------------------------------------------------------------------------------------
 
@@ -255,11 +300,16 @@ class CheckIns(ClaimedSends):
             self._clear_reminder(row)
             return "no_token"
         sent = self.send(
-            client, workspace_id=workspace.id, kind=REMINDER_KIND, key=key, now=now,
-            channel=dm.channel_id, thread_ts=dm.message_ts,
+            client,
+            workspace_id=workspace.id,
+            kind=REMINDER_KIND,
+            key=key,
+            now=now,
+            channel=dm.channel_id,
+            thread_ts=dm.message_ts,
             message=lambda: render_message("checkin_reminder.j2", week=asked),
             then=lambda session, _sent: schedule.clear_reminder(session, row=row),
-        )  # fmt: skip
+        )
         if sent.state is SendState.HELD:
             return "taken"
         if sent.state is SendState.DONE:  # a sweep stopped between sending and clearing

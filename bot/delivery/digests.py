@@ -115,9 +115,16 @@ class News(delivery.ClaimedSends):
                 ripples.note_notice(session, ripple_id=ripple_id, now=now, channel_id=channel if ts else None, ts=ts)
 
             sent = self.send(
-                client, workspace_id=workspace.id, kind=NOTICE_KIND, key=str(ripple_id), now=now, channel=channel,
-                join=True, message=lambda: render_message("ripple_notice.j2", line=line), then=noted,
-            )  # fmt: skip
+                client,
+                workspace_id=workspace.id,
+                kind=NOTICE_KIND,
+                key=str(ripple_id),
+                now=now,
+                channel=channel,
+                join=True,
+                message=lambda: render_message("ripple_notice.j2", line=line),
+                then=noted,
+            )
             if sent.state is SendState.HELD:
                 return delivery.TAKEN
             if sent.state is SendState.RETRY:
@@ -137,9 +144,12 @@ class News(delivery.ClaimedSends):
             found = delivery.find(session, workspace_id=workspace_id, kind=NOTICE_KIND, key=str(ripple_id))
             posted = found is not None and found.state is ClaimState.SENT
             return ripples.note_notice(
-                session, ripple_id=ripple_id, now=now, channel_id=found.channel_id if posted else None,
+                session,
+                ripple_id=ripple_id,
+                now=now,
+                channel_id=found.channel_id if posted else None,
                 ts=found.message_ts if posted else None,
-            )  # fmt: skip
+            )
 
     def _catch_up(self, ripple_id: int, *, shown: RippleState) -> None:
         """A ripple acknowledged, resolved or withdrawn while its notice was being posted: show that now."""
@@ -232,15 +242,33 @@ class News(delivery.ClaimedSends):
         Slack may take later stops the rest, so the parts stay in order. A public channel the bot is not in is
         joined: the messages may go out without it (chat:write.public), a file needs it in."""
         for index, message in enumerate(built.messages, start=1):
-            sent = self.send(client, workspace_id=workspace_id, kind=DIGEST_KIND, key=f"{week}:{channel}:{index}",
-                             now=now, channel=channel, message=message, join=True)  # fmt: skip
+            sent = self.send(
+                client,
+                workspace_id=workspace_id,
+                kind=DIGEST_KIND,
+                key=f"{week}:{channel}:{index}",
+                now=now,
+                channel=channel,
+                message=message,
+                join=True,
+            )
             if not sent.final:
                 return False
         if built.picture is None:
             return True
         picture = {
-            "content": built.picture, "filename": f"ripples-{week[:10]}.png", "title": "Ripples between teams",
+            "content": built.picture,
+            "filename": f"ripples-{week[:10]}.png",
+            "title": "Ripples between teams",
             "comment": "The ripple network: teams, and the ripples they declared.",
-        }  # fmt: skip
-        return self.send(client, workspace_id=workspace_id, kind=PICTURE_KIND, key=f"{week}:{channel}", now=now,
-                         channel=channel, message={"file": picture}, join=True).final  # fmt: skip
+        }
+        return self.send(
+            client,
+            workspace_id=workspace_id,
+            kind=PICTURE_KIND,
+            key=f"{week}:{channel}",
+            now=now,
+            channel=channel,
+            message={"file": picture},
+            join=True,
+        ).final

@@ -40,10 +40,20 @@ log = logging.getLogger(__name__)
 TIERS = {1: 1, 2: 20, 3: 50, 4: 100}
 # the methods the bot calls, by tier (each method's page in Slack's reference)
 METHOD_TIERS = {
-    "auth.test": 4, "chat.update": 3, "conversations.history": 3, "conversations.info": 3,
-    "conversations.join": 3, "conversations.open": 3, "conversations.replies": 3, "files.completeUploadExternal": 4,
-    "files.getUploadURLExternal": 4, "reactions.get": 3, "users.info": 4, "users.list": 2, "views.publish": 4,
-}  # fmt: skip
+    "auth.test": 4,
+    "chat.update": 3,
+    "conversations.history": 3,
+    "conversations.info": 3,
+    "conversations.join": 3,
+    "conversations.open": 3,
+    "conversations.replies": 3,
+    "files.completeUploadExternal": 4,
+    "files.getUploadURLExternal": 4,
+    "reactions.get": 3,
+    "users.info": 4,
+    "users.list": 2,
+    "views.publish": 4,
+}
 # chat.postMessage is special-tier: one message a second in a channel, and a workspace-wide limit that Slack only
 # calls "several hundred a minute"; 600 keeps a weekly fan-out at 10 DMs a second in each workspace
 POST_METHODS = frozenset({"chat.postMessage"})
@@ -245,7 +255,13 @@ def paced(client: WebClient, pacer: Pacer, workspace: str | None = None) -> Once
     if type(client) not in (WebClient, SlackClient, OnceClient, PacedClient):
         return once_only(client)
     return PacedClient(
-        pacer=pacer, workspace=workspace, token=client.token, base_url=client.base_url, timeout=client.timeout,
-        ssl=client.ssl, proxy=client.proxy, headers=dict(client.headers or {}),
+        pacer=pacer,
+        workspace=workspace,
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers or {}),
         team_id=(client.default_params or {}).get("team_id"),
-    )  # fmt: skip
+    )

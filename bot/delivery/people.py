@@ -127,8 +127,11 @@ class People:
                 log.warning("could not read the workspace's people", extra={"error": page.error})
                 return None
             members = page.response.get("members")
-            profiles = [p for m in members if isinstance(m, dict) and (p := Profile.of(m))] if isinstance(
-                members, list) else []  # fmt: skip
+            profiles = (
+                [p for m in members if isinstance(m, dict) and (p := Profile.of(m))]
+                if isinstance(members, list)
+                else []
+            )
             if profiles:
                 with self.db.transaction() as session:
                     before = zones_of(session, workspace_id=workspace_id, user_ids=[p.user_id for p in profiles])

@@ -76,8 +76,12 @@ def upload(
             return Delivery(Outcome.FAILED, shutdown.STOPPED)
     return deliver(
         client.files_upload_v2,
-        channel=channel, content=content, filename=filename, title=title, initial_comment=comment,
-    )  # fmt: skip
+        channel=channel,
+        content=content,
+        filename=filename,
+        title=title,
+        initial_comment=comment,
+    )
 
 
 def already_posted(
@@ -105,9 +109,13 @@ def _look_back(
     cursor = None
     while True:
         found = deliver(
-            read, **where, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True,
+            read,
+            **where,
+            oldest=f"{oldest:.6f}",
+            limit=200,
+            include_all_metadata=True,
             **({"cursor": cursor} if cursor else {}),
-        )  # fmt: skip
+        )
         if not found.ok or found.response is None:
             log.warning("could not read a conversation's history", extra={"error": found.error})
             return False, None
@@ -126,9 +134,14 @@ ANNOUNCE_BACKOFF = 0.5  # seconds before the second post, twice that before the 
 
 
 def announce(
-    client: OnceClient, *, cause: str, channel: str, message: dict[str, Any], now: datetime,
+    client: OnceClient,
+    *,
+    cause: str,
+    channel: str,
+    message: dict[str, Any],
+    now: datetime,
     thread_ts: str | None = None,
-) -> Delivery:  # fmt: skip
+) -> Delivery:
     """Post what one event causes (a person joined a team, a team's settings changed) once. The message names
     `cause` in its metadata. When Slack's answer leaves it unknown whether the post happened (a 5xx, a lost
     connection), the channel is read back: the message found counts as sent; none found, it is posted again.
@@ -136,10 +149,14 @@ def announce(
     require_once(client)
     extra = {"thread_ts": thread_ts} if thread_ts else {}
     return _once(
-        client, cause=cause, channel=channel, now=now, thread_ts=thread_ts,
+        client,
+        cause=cause,
+        channel=channel,
+        now=now,
+        thread_ts=thread_ts,
         send=lambda: deliver(client.chat_postMessage, channel=channel, metadata=metadata(cause), **message, **extra),
         match=lambda m: _claim_of(m) == cause,
-    )  # fmt: skip
+    )
 
 
 def announce_files(
@@ -151,17 +168,27 @@ def announce_files(
     require_once(client)
     names = {f["filename"] for f in files}
     return _once(
-        client, cause=cause, channel=channel, now=now,
-        send=lambda: deliver(client.files_upload_v2, channel=channel, initial_comment=comment,
-                             file_uploads=[dict(f) for f in files]),
+        client,
+        cause=cause,
+        channel=channel,
+        now=now,
+        send=lambda: deliver(
+            client.files_upload_v2, channel=channel, initial_comment=comment, file_uploads=[dict(f) for f in files]
+        ),
         match=lambda m: names <= {f.get("name") for f in m.get("files") or [] if isinstance(f, dict)},
-    )  # fmt: skip
+    )
 
 
 def _once(
-    client: OnceClient, *, cause: str, channel: str, now: datetime, send: Callable[[], Delivery], match,
+    client: OnceClient,
+    *,
+    cause: str,
+    channel: str,
+    now: datetime,
+    send: Callable[[], Delivery],
+    match,
     thread_ts: str | None = None,
-) -> Delivery:  # fmt: skip
+) -> Delivery:
     """`send`, and after an answer that leaves it unknown whether it took effect, Slack read back (`match`)
     before `send` again: at most ANNOUNCE_TRIES sends, each after Slack was seen not to have the message."""
     require_once(client)

@@ -100,12 +100,21 @@ class Resets(delivery.ClaimedSends):
         client = self._client(workspace) if wanted else None
         if client is not None:
             sent = self.send(
-                client, workspace_id=workspace.id, kind=NOTICE_KIND, key=f"{team.id}:{running.number}", now=now,
-                channel=team.channel_id, message=lambda: render_message(
-                    "reset_notice.j2", team=team, span=running, next_start=team.next_cycle_anchor or running.ends_on,
-                    scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600), scoring=scoring,
+                client,
+                workspace_id=workspace.id,
+                kind=NOTICE_KIND,
+                key=f"{team.id}:{running.number}",
+                now=now,
+                channel=team.channel_id,
+                message=lambda: render_message(
+                    "reset_notice.j2",
+                    team=team,
+                    span=running,
+                    next_start=team.next_cycle_anchor or running.ends_on,
+                    scoring_hours=int(reset.SCORING_TIME.total_seconds() // 3600),
+                    scoring=scoring,
                 ),
-            )  # fmt: skip
+            )
             if sent.state is SendState.HELD:
                 return delivery.TAKEN  # the calendar too is left to the process posting it
             if sent.state is SendState.RETRY:
@@ -174,14 +183,24 @@ class Resets(delivery.ClaimedSends):
         final = True
         if scored:  # a cycle with no OKRs has nothing to score: it closes at once, and the retro is skipped too
             final = self._post_once(
-                client, team.workspace_id, STARTED_KIND, str(cycle.id), team.channel_id,
-                lambda: render_message("reset_started.j2", team=team, cycle=cycle, owners=list(owners)), now,
-            )  # fmt: skip
+                client,
+                team.workspace_id,
+                STARTED_KIND,
+                str(cycle.id),
+                team.channel_id,
+                lambda: render_message("reset_started.j2", team=team, cycle=cycle, owners=list(owners)),
+                now,
+            )
         for owner, items in owners.items():
             sent = self.send(
-                client, workspace_id=team.workspace_id, kind=SCORES_KIND, key=f"{cycle.id}:{owner}", now=now,
-                to=owner, message=partial(render_message, "final_scores_dm.j2", team=team, cycle=cycle, items=items),
-            )  # fmt: skip
+                client,
+                workspace_id=team.workspace_id,
+                kind=SCORES_KIND,
+                key=f"{cycle.id}:{owner}",
+                now=now,
+                to=owner,
+                message=partial(render_message, "final_scores_dm.j2", team=team, cycle=cycle, items=items),
+            )
             final = sent.final and final
         return final
 
@@ -198,10 +217,15 @@ class Resets(delivery.ClaimedSends):
                     reset.remember_retro(session, cycle_id=cycle.id, channel_id=team.channel_id, ts=sent.response["ts"])
 
             told = self.send(
-                client, workspace_id=team.workspace_id, kind=RETRO_KIND, key=str(cycle.id), now=now,
-                channel=team.channel_id, then=remember,
+                client,
+                workspace_id=team.workspace_id,
+                kind=RETRO_KIND,
+                key=str(cycle.id),
+                now=now,
+                channel=team.channel_id,
+                then=remember,
                 message=lambda: render_message("reset_retro.j2", retro=retro, ambition=reset.AMBITION),
-            )  # fmt: skip
+            )
             if told.state is SendState.DONE:
                 self._remember_retro(team.workspace_id, cycle.id)
             if not told.final:  # the prompt comes after the retro, never before it
@@ -209,10 +233,18 @@ class Resets(delivery.ClaimedSends):
         with self.db.transaction() as session:
             prompt = reset.next_cycle_prompt(session, cycle_id=cycle.id, now=now)
         template = "cycle_opened_quietly.j2" if prompt.quiet else "cycle_opened.j2"
-        return self._post_once(
-            client, team.workspace_id, NEXT_KIND, str(cycle.id), team.channel_id,
-            lambda: render_message(template, prompt=prompt, ambition=reset.AMBITION), now,
-        ) and final  # fmt: skip
+        return (
+            self._post_once(
+                client,
+                team.workspace_id,
+                NEXT_KIND,
+                str(cycle.id),
+                team.channel_id,
+                lambda: render_message(template, prompt=prompt, ambition=reset.AMBITION),
+                now,
+            )
+            and final
+        )
 
     def _remember_retro(self, workspace_id: int, cycle_id: int) -> None:
         """The retro's message as its claim has it, on the cycle, when another process sent it: one that recorded
@@ -226,8 +258,9 @@ class Resets(delivery.ClaimedSends):
         self, client: OnceClient, workspace_id: int, kind: str, key: str, channel: str, message, now
     ) -> bool:
         """A message in the team channel, once; True when it is out (or refused for good), by anyone."""
-        sent = self.send(client, workspace_id=workspace_id, kind=kind, key=key, now=now, channel=channel,
-                         message=message)  # fmt: skip
+        sent = self.send(
+            client, workspace_id=workspace_id, kind=kind, key=key, now=now, channel=channel, message=message
+        )
         if sent.delivery is not None and sent.delivery.outcome is Outcome.TARGET_UNREACHABLE:
             log.warning("the team channel refused a reset message", extra={"kind": kind, "error": sent.error})
         return sent.final

@@ -79,12 +79,16 @@ class RoundResults(delivery.ClaimedSends):
                 message = self._item_message(session, entry, current, now)
             shown = deliver(self.client.chat_update, channel=entry.channel_id, ts=entry.message_ts, **message)
             if not shown.ok and (delivery.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD):
-                log.warning("could not redraw a round item; trying again later",
-                            extra={"round_item": entry_id, "error": shown.error})  # fmt: skip
+                log.warning(
+                    "could not redraw a round item; trying again later",
+                    extra={"round_item": entry_id, "error": shown.error},
+                )
                 return "retry"
             if not shown.ok:  # the message is gone, the channel archived…: it will be the same next time
-                log.warning("slack refused to redraw a round item for good; leaving it as it is",
-                            extra={"round_item": entry_id, "error": shown.error})  # fmt: skip
+                log.warning(
+                    "slack refused to redraw a round item for good; leaving it as it is",
+                    extra={"round_item": entry_id, "error": shown.error},
+                )
             with self.db.transaction() as session:
                 moved = rounds.mark_shown(session, entry_id, version)
             if not shown.ok:
@@ -131,26 +135,39 @@ class RoundResults(delivery.ClaimedSends):
             got = deliver(self.client.reactions_get, channel=entry.channel_id, timestamp=entry.message_ts, full=True)
             shown = _reactions_shown(got)
             if shown is None:
-                log.warning("could not read a round item's reactions; its events stand",
-                            extra={"round_item": entry.id, "error": got.error})  # fmt: skip
+                log.warning(
+                    "could not read a round item's reactions; its events stand",
+                    extra={"round_item": entry.id, "error": got.error},
+                )
                 continue
-            shown = {(u, e) for u, e in shown if triage.votable(current.kind, len(current.ballot),
-                                                                 triage.base_reaction(e))}  # fmt: skip
+            shown = {
+                (u, e) for u, e in shown if triage.votable(current.kind, len(current.ballot), triage.base_reaction(e))
+            }
             people = {u for u, _e in shown - stored[entry.id]}
             bots = {u for u in people if self.people.is_bot(self.client, entry.workspace_id, u, now)}
             added = {(u, e) for u, e in shown - stored[entry.id] if u not in bots}
             gone = stored[entry.id] - shown
             if not added and not gone:
                 continue
-            target = triage.Target(entry.id, entry.item_id, current.id, current.team_id, current.kind, True,
-                                   len(current.ballot))  # fmt: skip
+            target = triage.Target(
+                entry.id, entry.item_id, current.id, current.team_id, current.kind, True, len(current.ballot)
+            )
             with self.db.transaction() as session:
-                for (user_id, emoji), present in [*((v, True) for v in sorted(added)),
-                                                  *((v, False) for v in sorted(gone))]:  # fmt: skip
+                for (user_id, emoji), present in [
+                    *((v, True) for v in sorted(added)),
+                    *((v, False) for v in sorted(gone)),
+                ]:
                     changed += triage.record_reaction(
-                        session, workspace_id=entry.workspace_id, target=target, user_id=user_id, reaction=emoji,
-                        added=present, event_ts=stamp, now=now, via="reactions.get",
-                    )  # fmt: skip
+                        session,
+                        workspace_id=entry.workspace_id,
+                        target=target,
+                        user_id=user_id,
+                        reaction=emoji,
+                        added=present,
+                        event_ts=stamp,
+                        now=now,
+                        via="reactions.get",
+                    )
         if changed:
             log.info("votes taken from Slack's reactions at close", extra={"round": round_id, "changed": changed})
         return changed
@@ -190,10 +207,16 @@ class RoundResults(delivery.ClaimedSends):
                 return render_message("triage_summary.j2", closed=rounds.closed_view(session, current.id, now))
 
         told = self.send(
-            self.poster, workspace_id=current.workspace_id, kind=SUMMARY_KIND, key=str(current.id), now=now,
-            message=summary, channel=current.channel_id, thread_ts=current.header_ts,
+            self.poster,
+            workspace_id=current.workspace_id,
+            kind=SUMMARY_KIND,
+            key=str(current.id),
+            now=now,
+            message=summary,
+            channel=current.channel_id,
+            thread_ts=current.header_ts,
             then=lambda session, _sent: rounds.show_decisions(session, current.id),
-        )  # fmt: skip
+        )
         if told.state is SendState.DONE:
             return "sent"
         return self._told(told)
@@ -223,8 +246,10 @@ class RoundResults(delivery.ClaimedSends):
             return "shown"
         if delivery.retryable(shown) or shown.outcome is Outcome.INSTALLATION_DEAD:
             return "retry"
-        log.warning("slack refused to redraw a round's header for good; leaving it as it is",
-                    extra={"round": round_id, "error": shown.error})  # fmt: skip
+        log.warning(
+            "slack refused to redraw a round's header for good; leaving it as it is",
+            extra={"round": round_id, "error": shown.error},
+        )
         return shown.error or "refused"
 
     # rendering ---------------------------------------------------------------------------------------------
@@ -237,11 +262,15 @@ class RoundResults(delivery.ClaimedSends):
         # a ballot numbers ten key results at most (`one`…`keycap_ten`); the header names the others
         off_ballot = [n.label for n in live if n.key_result.id not in current.ballot]
         return render_message(
-            "triage_header.j2", round=current, team=team, count=count, closed=closed,
+            "triage_header.j2",
+            round=current,
+            team=team,
+            count=count,
+            closed=closed,
             ballot=[numbered[kr_id] for kr_id in current.ballot if kr_id in numbered],
             off_ballot=off_ballot if current.kind is RoundKind.TRIAGE else [],
             waiting=0 if closed else waiting,
-        )  # fmt: skip
+        )
 
     def _item_message(self, session, entry: RoundItem, current: Round, now: datetime) -> dict:
         item = session.get(BacklogItem, entry.item_id)
@@ -249,10 +278,15 @@ class RoundResults(delivery.ClaimedSends):
         labels = {n.key_result.id: n.label for n in backlog.numbered_key_results(session, team=team, now=now)}
         tally = triage.tallies(session, [entry.id])[entry.id]
         return render_message(
-            "triage_item.j2", kind=current.kind.value, item=item, label=labels.get(item.key_result_id),
-            tally=tally, ballot_size=len(current.ballot), decision=entry.decision,
+            "triage_item.j2",
+            kind=current.kind.value,
+            item=item,
+            label=labels.get(item.key_result_id),
+            tally=tally,
+            ballot_size=len(current.ballot),
+            decision=entry.decision,
             decided_label=labels.get(entry.decided_key_result_id),
-        )  # fmt: skip
+        )
 
 
 def _reactions_shown(got: Delivery) -> set[tuple[str, str]] | None:

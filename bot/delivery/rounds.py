@@ -123,10 +123,19 @@ class RoundsInSlack(RoundResults):
                 rounds.mark_header(session, round_id, sent.response["ts"])
 
         # a header claimed by another process, or refused for good by then, is "waiting" (see `header_refused`)
-        return self._told(self.send(
-            self.poster, workspace_id=current.workspace_id, kind=HEADER_KIND, key=str(round_id), now=now,
-            message=message, channel=current.channel_id, join=True, then=posted,
-        ))  # fmt: skip
+        return self._told(
+            self.send(
+                self.poster,
+                workspace_id=current.workspace_id,
+                kind=HEADER_KIND,
+                key=str(round_id),
+                now=now,
+                message=message,
+                channel=current.channel_id,
+                join=True,
+                then=posted,
+            )
+        )
 
     def header_refused(self, round_id: int) -> str | None:
         """Slack's refusal of an open round's header, when it was refused for good (the claim failed); None
@@ -162,10 +171,19 @@ class RoundsInSlack(RoundResults):
             if sent.ok:
                 rounds.mark_item(session, entry_id, channel_id=current.channel_id, ts=sent.response["ts"])
 
-        return self._told(self.send(
-            self.poster, workspace_id=entry.workspace_id, kind=ITEM_KIND, key=str(entry_id), now=now,
-            message=unless_closed, channel=current.channel_id, thread_ts=current.header_ts, then=posted,
-        ))  # fmt: skip
+        return self._told(
+            self.send(
+                self.poster,
+                workspace_id=entry.workspace_id,
+                kind=ITEM_KIND,
+                key=str(entry_id),
+                now=now,
+                message=unless_closed,
+                channel=current.channel_id,
+                thread_ts=current.header_ts,
+                then=posted,
+            )
+        )
 
     def withdraw(self, round_id: int) -> None:
         """Undo an open round whose header Slack refused (the bot is not in the channel…): as if never started."""
@@ -176,9 +194,14 @@ class RoundsInSlack(RoundResults):
         """Tell the person who started a round that it was called off, once (a claim), in a DM: they were told
         it had started when Slack first looked only slow."""
         told = self.send(
-            self.poster, workspace_id=current.workspace_id, kind=WITHDRAWN_KIND, key=str(current.id), now=now,
-            message=lambda: render_message("round_withdrawn.j2", round=current, error=refused), to=current.opened_by,
-        )  # fmt: skip
+            self.poster,
+            workspace_id=current.workspace_id,
+            kind=WITHDRAWN_KIND,
+            key=str(current.id),
+            now=now,
+            message=lambda: render_message("round_withdrawn.j2", round=current, error=refused),
+            to=current.opened_by,
+        )
         return self._told(told)
 
 

@@ -58,9 +58,14 @@ def record(db: Database, claim: Claim, sent: Delivery, now: datetime, *, then: T
         if sent.ok:
             response = sent.response or {}
             finish(
-                session, claim, state=ClaimState.SENT, outcome="sent", now=now,
-                channel_id=response.get("channel"), message_ts=response.get("ts"),
-            )  # fmt: skip
+                session,
+                claim,
+                state=ClaimState.SENT,
+                outcome="sent",
+                now=now,
+                channel_id=response.get("channel"),
+                message_ts=response.get("ts"),
+            )
         else:
             finish(session, claim, state=ClaimState.FAILED, outcome=sent.error or "unreachable", now=now)
         if then is not None:
@@ -122,9 +127,13 @@ class Sent:
 Sent.DONE = Sent(SendState.DONE)
 Sent.HELD = Sent(SendState.HELD)
 _OUTCOMES = {
-    SendState.SENT: "sent", SendState.REFUSED: "refused", SendState.RETRY: "retry", SendState.DONE: "done_elsewhere",
-    SendState.HELD: "held_elsewhere", SendState.DROPPED: "dropped",
-}  # fmt: skip
+    SendState.SENT: "sent",
+    SendState.REFUSED: "refused",
+    SendState.RETRY: "retry",
+    SendState.DONE: "done_elsewhere",
+    SendState.HELD: "held_elsewhere",
+    SendState.DROPPED: "dropped",
+}
 
 
 class ClaimedSends:
@@ -156,10 +165,20 @@ class ClaimedSends:
         self._counting = threading.Lock()  # sends of one sweep may run on several threads
 
     def send(
-        self, client: OnceClient, *, workspace_id: int, kind: str, key: str, now: datetime,
-        message: dict[str, Any] | Callable[[], dict[str, Any] | None], channel: str | None = None,
-        to: str | None = None, thread_ts: str | None = None, join: bool = False, then: Then | None = None,
-    ) -> Sent:  # fmt: skip
+        self,
+        client: OnceClient,
+        *,
+        workspace_id: int,
+        kind: str,
+        key: str,
+        now: datetime,
+        message: dict[str, Any] | Callable[[], dict[str, Any] | None],
+        channel: str | None = None,
+        to: str | None = None,
+        thread_ts: str | None = None,
+        join: bool = False,
+        then: Then | None = None,
+    ) -> Sent:
         """The one path of a claimed message: claim it, post it (in `channel`, or in a DM `to` someone), record how
         it went. `message` may be a function, rendered only once the claim is this process's; `join` lets the bot
         join a public channel it is not in; `then` writes, with the claim's outcome, what the message changes.
@@ -167,16 +186,37 @@ class ClaimedSends:
         A file is shared the same way: `message` then gives `{"file": {"content", "filename", "title", "comment"}}`.
         A `message` function that gives None says, seen once the claim is taken, that it is not to go out any more
         (its round closed meanwhile, say): the claim is given back and nothing is posted (`DROPPED`)."""
-        sent = self._send(client, workspace_id=workspace_id, kind=kind, key=key, now=now, message=message,
-                          channel=channel, to=to, thread_ts=thread_ts, join=join, then=then)  # fmt: skip
+        sent = self._send(
+            client,
+            workspace_id=workspace_id,
+            kind=kind,
+            key=key,
+            now=now,
+            message=message,
+            channel=channel,
+            to=to,
+            thread_ts=thread_ts,
+            join=join,
+            then=then,
+        )
         metrics.send(kind, _OUTCOMES[sent.state])
         return sent
 
     def _send(
-        self, client: OnceClient, *, workspace_id: int, kind: str, key: str, now: datetime,
-        message: dict[str, Any] | Callable[[], dict[str, Any] | None], channel: str | None, to: str | None,
-        thread_ts: str | None, join: bool, then: Then | None,
-    ) -> Sent:  # fmt: skip
+        self,
+        client: OnceClient,
+        *,
+        workspace_id: int,
+        kind: str,
+        key: str,
+        now: datetime,
+        message: dict[str, Any] | Callable[[], dict[str, Any] | None],
+        channel: str | None,
+        to: str | None,
+        thread_ts: str | None,
+        join: bool,
+        then: Then | None,
+    ) -> Sent:
         if shutdown.STOPPING.is_set():  # the process is stopping: the message is left for the next sweep, unclaimed
             with self._counting:
                 self.given_back += 1
@@ -189,8 +229,9 @@ class ClaimedSends:
         if callable(message) and (message := message()) is None:
             release(self.db, claim)
             return Sent(SendState.DROPPED)
-        sent, posted = self._post(client, claim, message, channel=channel, to=to, thread_ts=thread_ts, join=join,
-                                  now=now)  # fmt: skip
+        sent, posted = self._post(
+            client, claim, message, channel=channel, to=to, thread_ts=thread_ts, join=join, now=now
+        )
         if not posted and not sent.ok and (retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
             release(self.db, claim)  # nothing was posted (the DM could not be opened): nothing to look for later
             with self._counting:
@@ -201,9 +242,17 @@ class ClaimedSends:
         return Sent(SendState.SENT if sent.ok else SendState.REFUSED, sent)
 
     def _post(
-        self, client: OnceClient, claim: Claim, message, *, channel: str | None, to: str | None,
-        thread_ts: str | None, join: bool, now: datetime,
-    ) -> tuple[Delivery, bool]:  # fmt: skip
+        self,
+        client: OnceClient,
+        claim: Claim,
+        message,
+        *,
+        channel: str | None,
+        to: str | None,
+        thread_ts: str | None,
+        join: bool,
+        now: datetime,
+    ) -> tuple[Delivery, bool]:
         """Slack's answer, and whether a post was tried (False: the DM could not be opened)."""
         rendered = message() if callable(message) else message
         if to is not None:

@@ -80,9 +80,14 @@ class Summaries(CheckIns):
         sends = self._send_summary(client, workspace, team, key, summary, flagged, now, last=last)
         if flagged:
             sends += self.tell_facilitators(
-                client, workspace.id, team, kind=MISSED_KIND, key=key,
-                message=render_message("missed_checkins.j2", team=team, flagged=flagged), now=now,
-            )  # fmt: skip
+                client,
+                workspace.id,
+                team,
+                kind=MISSED_KIND,
+                key=key,
+                message=render_message("missed_checkins.j2", team=team, flagged=flagged),
+                now=now,
+            )
         if all(sent.final for sent in sends):
             # the sweep that moves the week on reports it (the move is a compare-and-set: one wins)
             return "summary" if self._summary_done(row, team, week + schedule.WEEK) else "taken"
@@ -94,27 +99,41 @@ class Summaries(CheckIns):
     ) -> list[Sent]:
         """The summary message, then the chart under it (none when no key result is left to draw)."""
         message = self.send(
-            client, workspace_id=workspace.id, kind=SUMMARY_KIND, key=key, now=now, channel=team.channel_id,
+            client,
+            workspace_id=workspace.id,
+            kind=SUMMARY_KIND,
+            key=key,
+            now=now,
+            channel=team.channel_id,
             message=lambda: render_message("checkin_summary.j2", summary=summary, flagged=flagged, last=last),
-        )  # fmt: skip
+        )
         if not summary.key_results:
             with self.db.transaction() as session:
-                record_skip(session, workspace_id=workspace.id, kind=CHART_KIND, key=key, outcome="no_key_results",
-                            now=now)  # fmt: skip
+                record_skip(
+                    session, workspace_id=workspace.id, kind=CHART_KIND, key=key, outcome="no_key_results", now=now
+                )
             return [message]
 
         def chart() -> dict:
             png = progress_chart(summary.chart_series(), title=f"{team.name}: progress, cycle {summary.span.number}")
-            return {"file": {
-                "content": png, "filename": f"okr-progress-{team.id}-{summary.week_start.isoformat()}.png",
-                "title": f"{team.name} · week {summary.week} progress",
-                "comment": "Progress of every key result this cycle",
-            }}  # fmt: skip
+            return {
+                "file": {
+                    "content": png,
+                    "filename": f"okr-progress-{team.id}-{summary.week_start.isoformat()}.png",
+                    "title": f"{team.name} · week {summary.week} progress",
+                    "comment": "Progress of every key result this cycle",
+                }
+            }
 
         picture = self.send(
-            client, workspace_id=workspace.id, kind=CHART_KIND, key=key, now=now, channel=team.channel_id,
+            client,
+            workspace_id=workspace.id,
+            kind=CHART_KIND,
+            key=key,
+            now=now,
+            channel=team.channel_id,
             message=chart,
-        )  # fmt: skip
+        )
         return [message, picture]
 
     def _next_summary(self, row: Schedule, team: Team, week) -> None:
@@ -124,6 +143,10 @@ class Summaries(CheckIns):
         """Plan the summary of `week`; False when another sweep had moved the row on already."""
         with self.db.transaction() as session:
             return schedule.move(
-                session, row_id=row.id, from_week=row.week_start, from_due=row.due_at,
-                week=week, due=schedule.summary_due(team, week),
-            )  # fmt: skip
+                session,
+                row_id=row.id,
+                from_week=row.week_start,
+                from_due=row.due_at,
+                week=week,
+                due=schedule.summary_due(team, week),
+            )

@@ -190,9 +190,15 @@ def add_items(
 
 
 def add_new_items(
-    session: Session, *, team: Team, items: list[NewItem], user_id: str, now: datetime, via: str,
+    session: Session,
+    *,
+    team: Team,
+    items: list[NewItem],
+    user_id: str,
+    now: datetime,
+    via: str,
     source: Source | None = None,
-) -> Added:  # fmt: skip
+) -> Added:
     """`add_items` where each item may have its own key result (an imported file's `kr` column); numbers
     are handed out in the order given."""
     lock_team(session, team)  # numbers are handed out one team at a time
@@ -215,12 +221,18 @@ def add_new_items(
         known[_key(new.text)] = number
         kr = new.key_result
         item = BacklogItem(
-            workspace_id=team.workspace_id, team_id=team.id, number=number, text=new.text,
+            workspace_id=team.workspace_id,
+            team_id=team.id,
+            number=number,
+            text=new.text,
             state=ItemState.PRODUCT if kr is not None else ItemState.INBOX,
-            key_result_id=kr.key_result.id if kr else None, created_by=user_id, created_at=now,
-            source_channel_id=source.channel_id if source else None, source_ts=source.ts if source else None,
+            key_result_id=kr.key_result.id if kr else None,
+            created_by=user_id,
+            created_at=now,
+            source_channel_id=source.channel_id if source else None,
+            source_ts=source.ts if source else None,
             source_url=source.url if source else None,
-        )  # fmt: skip
+        )
         session.add(item)
         added.items.append(item)
         if kr is not None:
@@ -300,12 +312,27 @@ def move(
     _log(session, item, "moved", actor, now, data, reason=reason)
 
 
-def _log(session: Session, item: BacklogItem, action: str, actor: str | None, now: datetime, data: dict,
-         reason: str | None = None) -> None:  # fmt: skip
+def _log(
+    session: Session,
+    item: BacklogItem,
+    action: str,
+    actor: str | None,
+    now: datetime,
+    data: dict,
+    reason: str | None = None,
+) -> None:
     record_event(
-        session, workspace_id=item.workspace_id, team_id=item.team_id, entity=ENTITY, entity_id=item.id,
-        action=action, actor=actor, now=now, data=data, reason=reason,
-    )  # fmt: skip
+        session,
+        workspace_id=item.workspace_id,
+        team_id=item.team_id,
+        entity=ENTITY,
+        entity_id=item.id,
+        action=action,
+        actor=actor,
+        now=now,
+        data=data,
+        reason=reason,
+    )
 
 
 # reading --------------------------------------------------------------------------------------------------------
@@ -318,8 +345,14 @@ STATE_NAMES = {
     ItemState.SPRINT: "the sprint",
     ItemState.DONE: "done",
 }
-SHOWN_ORDER = (ItemState.SPRINT, ItemState.PRODUCT, ItemState.DISCOVERY, ItemState.INBOX, ItemState.NOT_NOW,
-               ItemState.DONE)  # fmt: skip
+SHOWN_ORDER = (
+    ItemState.SPRINT,
+    ItemState.PRODUCT,
+    ItemState.DISCOVERY,
+    ItemState.INBOX,
+    ItemState.NOT_NOW,
+    ItemState.DONE,
+)
 
 
 def state_name(state: ItemState) -> str:

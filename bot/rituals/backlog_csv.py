@@ -65,8 +65,9 @@ def read_sheet(data: bytes) -> CsvSheet:
     body = list(enumerate(records, start=1))[1 if columns.header else 0 :]
     filled = [(number, cells) for number, cells in body if any(cell.strip() for cell in cells)]
     if not filled:
-        raise UsageError("There is no item in that file: put one item per row, in the first column or under a "
-                         "`title` header.")  # fmt: skip
+        raise UsageError(
+            "There is no item in that file: put one item per row, in the first column or under a `title` header."
+        )
     if len(filled) > MAX_ITEMS_AT_ONCE:
         raise UsageError(
             f"That file has {len(filled):,} rows; at most {MAX_ITEMS_AT_ONCE:,} can be imported at once. "

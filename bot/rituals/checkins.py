@@ -186,9 +186,12 @@ def record_checkin(
             select(CheckIn).where(CheckIn.key_result_id == kr.id, CheckIn.week_start == week).with_for_update()
         ).one()
         replaced = {
-            "value": earlier.value, "confidence": earlier.confidence, "note": earlier.note,
-            "author": earlier.author_user_id, "at": earlier.created_at.isoformat(),
-        }  # fmt: skip
+            "value": earlier.value,
+            "confidence": earlier.confidence,
+            "note": earlier.note,
+            "author": earlier.author_user_id,
+            "at": earlier.created_at.isoformat(),
+        }
         for name, value in values.items():
             setattr(earlier, name, value)
         earlier.created_at = now

@@ -318,11 +318,16 @@ def _weak(info: KrInfo | None) -> bool:
 def _ripple_news(ripple: Ripple, teams: dict[int, Team], krs: dict[int, KrInfo], *, new: bool) -> RippleNews:
     ours, theirs = krs.get(ripple.key_result_id), krs.get(ripple.to_key_result_id or 0)
     return RippleNews(
-        ripple.number, ripple.kind.value, teams[ripple.from_team_id].name, teams[ripple.to_team_id].name,
+        ripple.number,
+        ripple.kind.value,
+        teams[ripple.from_team_id].name,
+        teams[ripple.to_team_id].name,
         f"{ours.label} {ours.key_result.metric}" if ours else "?",
         f"{theirs.label} {theirs.key_result.metric}" if theirs else None,
-        ripple.note or "", ripple.state.value, new,
-    )  # fmt: skip
+        ripple.note or "",
+        ripple.state.value,
+        new,
+    )
 
 
 def metric_key(metric: str) -> str:
@@ -470,8 +475,9 @@ _SETTING_KEYS = {
     "channel": ("digest_channel_id", parse_channel),
     "day": ("digest_weekday", parse_weekday),
     "hour": ("digest_hour", parse_hour),
-    "timezone": ("digest_timezone", parse_timezone), "tz": ("digest_timezone", parse_timezone),
-}  # fmt: skip
+    "timezone": ("digest_timezone", parse_timezone),
+    "tz": ("digest_timezone", parse_timezone),
+}
 
 
 def parse_digest_settings(text: str) -> dict[str, Any]:
@@ -499,9 +505,14 @@ def parse_digest_settings(text: str) -> dict[str, Any]:
 
 
 def apply_digest_settings(
-    session: Session, *, workspace: Workspace, values: dict[str, Any], user_id: str, is_workspace_admin: bool,
+    session: Session,
+    *,
+    workspace: Workspace,
+    values: dict[str, Any],
+    user_id: str,
+    is_workspace_admin: bool,
     now: datetime,
-) -> Workspace:  # fmt: skip
+) -> Workspace:
     if not may_publish_vision(
         session, workspace_id=workspace.id, user_id=user_id, is_workspace_admin=is_workspace_admin
     ):

@@ -63,8 +63,16 @@ class StaleDraft(Conflict):
 # checking what was typed ------------------------------------------------------------------------------
 
 
-def _text(fields: dict[str, Any], key: str, *, what: str, limit: int, required: bool, multiline: bool = False,
-          errors: dict[str, str]) -> str:  # fmt: skip
+def _text(
+    fields: dict[str, Any],
+    key: str,
+    *,
+    what: str,
+    limit: int,
+    required: bool,
+    multiline: bool = False,
+    errors: dict[str, str],
+) -> str:
     text = normalise(str(fields.get(key) or ""), multiline=multiline)
     try:
         check_characters(text, what=what, multiline=multiline)

@@ -58,10 +58,20 @@ def log_event(
     data: dict[str, Any] | None = None,
 ) -> None:
     """`record_event` written at once, by one INSERT and no object for the session to flush: for the hot paths."""
-    session.execute(_LOG, {
-        "workspace_id": workspace_id, "team_id": team_id, "actor_user_id": actor, "entity": entity,
-        "entity_id": entity_id, "action": action, "reason": reason, "data": data or {}, "created_at": now,
-    })  # fmt: skip
+    session.execute(
+        _LOG,
+        {
+            "workspace_id": workspace_id,
+            "team_id": team_id,
+            "actor_user_id": actor,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "reason": reason,
+            "data": data or {},
+            "created_at": now,
+        },
+    )
 
 
 _MARKS: dict[str, Any] = {}  # by dialect: the insert of an `event_id` unless it is there

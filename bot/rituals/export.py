@@ -51,9 +51,22 @@ from storage.models import (
 FORMAT = "okr-bot cycle export"
 FORMAT_VERSION = 1
 CSV_COLUMNS = (
-    "objective", "objective title", "objective state", "key result", "metric", "unit", "direction", "start",
-    "target", "current", "score", "confidence", "owner", "key result state", "check-ins",
-)  # fmt: skip
+    "objective",
+    "objective title",
+    "objective state",
+    "key result",
+    "metric",
+    "unit",
+    "direction",
+    "start",
+    "target",
+    "current",
+    "score",
+    "confidence",
+    "owner",
+    "key result state",
+    "check-ins",
+)
 # a spreadsheet reads a cell starting with one of these as a formula (CSV injection); tab and carriage
 # return too, as some spreadsheets drop them and read what follows
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

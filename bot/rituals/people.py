@@ -18,9 +18,18 @@ from storage.models import Person, Team, Workspace
 
 # What a Slack status says when someone is away, unless the team sets its own list.
 DEFAULT_AWAY_WORDS = (
-    "OOO", "out of office", "vacation", "holiday", "on leave", "parental leave", "sick",
-    ":palm_tree:", ":airplane:", ":face_with_thermometer:", ":beach_with_umbrella:",
-)  # fmt: skip
+    "OOO",
+    "out of office",
+    "vacation",
+    "holiday",
+    "on leave",
+    "parental leave",
+    "sick",
+    ":palm_tree:",
+    ":airplane:",
+    ":face_with_thermometer:",
+    ":beach_with_umbrella:",
+)
 _EMOJI = re.compile(r"^:[a-z0-9_+\-']+:$")
 
 
@@ -114,8 +123,9 @@ def status_away(person: Person | None, team: Team, now: datetime) -> str | None:
     return status_means_away(person.status_text, person.status_emoji, away_words(team))
 
 
-def remember_profile(session: Session, *, workspace_id: int, profile: Profile, now: datetime,
-                     fallback_zone: str | None = None) -> Person:  # fmt: skip
+def remember_profile(
+    session: Session, *, workspace_id: int, profile: Profile, now: datetime, fallback_zone: str | None = None
+) -> Person:
     """Keep what Slack said about someone; their zone stays as it was when Slack gives none (or `fallback_zone`,
     the team's, when none was ever known)."""
     person = ensure_person(session, workspace_id=workspace_id, user_id=profile.user_id, now=now)
@@ -126,10 +136,13 @@ def remember_profile(session: Session, *, workspace_id: int, profile: Profile, n
 def _keep(person: Person, profile: Profile, now: datetime, *, fallback_zone: str | None = None) -> None:
     zone = profile.timezone or person.timezone or fallback_zone
     values = {
-        "timezone": zone, "deactivated": profile.deactivated, "is_bot": profile.is_bot,
-        "status_text": profile.status_text, "status_emoji": profile.status_emoji,
+        "timezone": zone,
+        "deactivated": profile.deactivated,
+        "is_bot": profile.is_bot,
+        "status_text": profile.status_text,
+        "status_emoji": profile.status_emoji,
         "status_expires_at": profile.status_expires_at,
-    }  # fmt: skip
+    }
     for name, value in values.items():
         if getattr(person, name) != value:
             setattr(person, name, value)

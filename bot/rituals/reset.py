@@ -256,9 +256,16 @@ def begin_reset(session: Session, *, team: Team, cycle: Cycle, actor: str | None
         return False
     session.refresh(cycle)
     record_event(
-        session, workspace_id=team.workspace_id, team_id=team.id, entity="cycle", entity_id=cycle.id,
-        action="reset_started", actor=actor, now=now, data={"cycle": cycle.number},
-    )  # fmt: skip
+        session,
+        workspace_id=team.workspace_id,
+        team_id=team.id,
+        entity="cycle",
+        entity_id=cycle.id,
+        action="reset_started",
+        actor=actor,
+        now=now,
+        data={"cycle": cycle.number},
+    )
     return True
 
 
@@ -445,10 +452,14 @@ def parse_final_scores(
 
 
 def record_final_scores(
-    session: Session, *, workspace_id: int, cycle_id: int, user_id: str,
+    session: Session,
+    *,
+    workspace_id: int,
+    cycle_id: int,
+    user_id: str,
     answers: dict[int, tuple[float | None, float] | None],
     now: datetime,
-) -> ScoringForm:  # fmt: skip
+) -> ScoringForm:
     """Save an owner's final scores (a second answer replaces the first) while the cycle's scoring is open."""
     cycle, team = cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id, lock=True)
     _require_scoring_open(cycle, team)
@@ -463,9 +474,16 @@ def record_final_scores(
         kr.final_value, kr.final_score = value, final
         kr.final_by, kr.final_at = (user_id, now) if answer is not None else (None, None)
         record_event(
-            session, workspace_id=workspace_id, team_id=team.id, entity="key_result", entity_id=kr.id,
-            action="final_scored", actor=user_id, now=now, data={"cycle": cycle.number, "value": value, "score": final},
-        )  # fmt: skip
+            session,
+            workspace_id=workspace_id,
+            team_id=team.id,
+            entity="key_result",
+            entity_id=kr.id,
+            action="final_scored",
+            actor=user_id,
+            now=now,
+            data={"cycle": cycle.number, "value": value, "score": final},
+        )
     return ScoringForm(team, cycle, items)
 
 
@@ -542,11 +560,24 @@ def close_cycle(
     moved = {} if quiet or empty else _reset_backlog(session, team=team, cycle=cycle, actor=actor, now=now)
     ended = _end_ripples(session, cycle=cycle, now=now)
     record_event(
-        session, workspace_id=team.workspace_id, team_id=team.id, entity="cycle", entity_id=cycle.id,
-        action="closed", actor=actor, now=now,
-        data={"cycle": cycle.number, "scored_by_owners": by_owner, "scored_by_progress": by_progress, "moved": moved,
-              "quiet": quiet, "empty": empty, "ripples_ended": ended},
-    )  # fmt: skip
+        session,
+        workspace_id=team.workspace_id,
+        team_id=team.id,
+        entity="cycle",
+        entity_id=cycle.id,
+        action="closed",
+        actor=actor,
+        now=now,
+        data={
+            "cycle": cycle.number,
+            "scored_by_owners": by_owner,
+            "scored_by_progress": by_progress,
+            "moved": moved,
+            "quiet": quiet,
+            "empty": empty,
+            "ripples_ended": ended,
+        },
+    )
     next_cycle = cycle_row(session, team=team, span=team_span(team, now), now=now)
     plan_calendar(team, now)
     return Closed(cycle, next_cycle, by_owner, by_progress, moved)
@@ -694,11 +725,15 @@ def retro(session: Session, *, cycle_id: int) -> Retro:
     for kr, objective in live_key_results(session, cycle_id=cycle.id):
         grouped.setdefault(objective.id, []).append(RetroKeyResult(kr, objective, kr.final_by is not None))
     by_id = {o.id: o for o in objectives}
-    versions = session.scalars(
-        select(ObjectiveVersion)
-        .where(ObjectiveVersion.objective_id.in_(list(by_id)), ObjectiveVersion.change != "committed")
-        .order_by(ObjectiveVersion.created_at, ObjectiveVersion.id)
-    ) if by_id else []  # fmt: skip
+    versions = (
+        session.scalars(
+            select(ObjectiveVersion)
+            .where(ObjectiveVersion.objective_id.in_(list(by_id)), ObjectiveVersion.change != "committed")
+            .order_by(ObjectiveVersion.created_at, ObjectiveVersion.id)
+        )
+        if by_id
+        else []
+    )
     closed = session.scalar(
         select(EventLog)
         .where(EventLog.entity == "cycle", EventLog.entity_id == cycle.id, EventLog.action == "closed")
@@ -752,9 +787,15 @@ def record_retro_reply(
     if not body.strip():
         return False
     values = {
-        "workspace_id": cycle.workspace_id, "cycle_id": cycle.id, "user_id": user_id, "prompt": prompt,
-        "text": body, "message_ts": message_ts, "created_at": now, "updated_at": now,
-    }  # fmt: skip
+        "workspace_id": cycle.workspace_id,
+        "cycle_id": cycle.id,
+        "user_id": user_id,
+        "prompt": prompt,
+        "text": body,
+        "message_ts": message_ts,
+        "created_at": now,
+        "updated_at": now,
+    }
     if insert_if_absent(session, RetroAnswer.__table__, values):
         return True
     return bool(
@@ -789,9 +830,14 @@ def record_retro_form(
     saved = []
     for prompt, text in sorted(answers.items()):
         answer = RetroAnswer(
-            workspace_id=workspace_id, cycle_id=cycle.id, user_id=user_id, prompt=prompt, text=text,
-            created_at=now, updated_at=now,
-        )  # fmt: skip
+            workspace_id=workspace_id,
+            cycle_id=cycle.id,
+            user_id=user_id,
+            prompt=prompt,
+            text=text,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(answer)
         saved.append(answer)
     session.flush()
@@ -898,21 +944,34 @@ def carry_forward(
             "key_results": [_carried_key_result(kr) for kr in chosen],
         }
         values = {
-            "workspace_id": team.workspace_id, "team_id": team.id, "author_user_id": user_id,
-            "state": DraftState.OPEN, "step": DraftStep.KEY_RESULTS if chosen else DraftStep.OBJECTIVE,
-            "content": content, "version": 1, "updated_by": user_id, "updated_at": now, "created_at": now,
+            "workspace_id": team.workspace_id,
+            "team_id": team.id,
+            "author_user_id": user_id,
+            "state": DraftState.OPEN,
+            "step": DraftStep.KEY_RESULTS if chosen else DraftStep.OBJECTIVE,
+            "content": content,
+            "version": 1,
+            "updated_by": user_id,
+            "updated_at": now,
+            "created_at": now,
             "carried_from_id": objective.id,
-        }  # fmt: skip
+        }
         if not insert_if_absent(session, Draft.__table__, values):
             skipped.append(objective)
             continue
         draft = session.scalar(select(Draft).where(Draft.team_id == team.id, Draft.carried_from_id == objective.id))
         carried.append((draft, objective))
         record_event(
-            session, workspace_id=team.workspace_id, team_id=team.id, entity="draft", entity_id=draft.id,
-            action="carried_forward", actor=user_id, now=now,
+            session,
+            workspace_id=team.workspace_id,
+            team_id=team.id,
+            entity="draft",
+            entity_id=draft.id,
+            action="carried_forward",
+            actor=user_id,
+            now=now,
             data={"from_cycle": cycle.number, "objective": objective.number, "key_results": len(chosen)},
-        )  # fmt: skip
+        )
     return Carried(carried, skipped)
 
 
@@ -1029,11 +1088,17 @@ def reset_status(session: Session, *, team: Team, now: datetime) -> ResetStatus:
     owners = owners_to_ask(session, cycle_id=cycle.id) if cycle is not None else {}
     items = [item for listed in owners.values() for item in listed]
     return ResetStatus(
-        team=team, span=span, cycle=cycle, week=week, owners=owners,
-        scored=sum(1 for item in items if item.key_result.final_at is not None), to_score=len(items),
-        waiting_anchor=team.next_cycle_anchor, today=team_today(team, now),
+        team=team,
+        span=span,
+        cycle=cycle,
+        week=week,
+        owners=owners,
+        scored=sum(1 for item in items if item.key_result.final_at is not None),
+        to_score=len(items),
+        waiting_anchor=team.next_cycle_anchor,
+        today=team_today(team, now),
         committed=cycle is not None and committed_anything(session, cycle_id=cycle.id),
-    )  # fmt: skip
+    )
 
 
 def objective_states(objectives: list[Objective]) -> dict[str, int]:

@@ -107,33 +107,78 @@ class Change:
 
 
 def revise_objective(
-    session: Session, *, objective_id: int, workspace_id: int, user_id: str, title: str, why: str, reason: str,
+    session: Session,
+    *,
+    objective_id: int,
+    workspace_id: int,
+    user_id: str,
+    title: str,
+    why: str,
+    reason: str,
     now: datetime,
-) -> Change:  # fmt: skip
-    return _change(session, REVISE_OBJECTIVE, workspace_id=workspace_id, user_id=user_id, target_id=objective_id,
-                   fields={"title": title, "why": why}, reason=reason, now=now)  # fmt: skip
+) -> Change:
+    return _change(
+        session,
+        REVISE_OBJECTIVE,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_id=objective_id,
+        fields={"title": title, "why": why},
+        reason=reason,
+        now=now,
+    )
 
 
 def drop_objective(
     session: Session, *, objective_id: int, workspace_id: int, user_id: str, reason: str, now: datetime
 ) -> Change:
-    return _change(session, DROP_OBJECTIVE, workspace_id=workspace_id, user_id=user_id, target_id=objective_id,
-                   fields={}, reason=reason, now=now)  # fmt: skip
+    return _change(
+        session,
+        DROP_OBJECTIVE,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_id=objective_id,
+        fields={},
+        reason=reason,
+        now=now,
+    )
 
 
 def revise_key_result(
-    session: Session, *, key_result_id: int, workspace_id: int, user_id: str, fields: dict[str, Any], reason: str,
+    session: Session,
+    *,
+    key_result_id: int,
+    workspace_id: int,
+    user_id: str,
+    fields: dict[str, Any],
+    reason: str,
     now: datetime,
-) -> Change:  # fmt: skip
-    return _change(session, REVISE_KR, workspace_id=workspace_id, user_id=user_id, target_id=key_result_id,
-                   fields=fields, reason=reason, now=now)  # fmt: skip
+) -> Change:
+    return _change(
+        session,
+        REVISE_KR,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_id=key_result_id,
+        fields=fields,
+        reason=reason,
+        now=now,
+    )
 
 
 def drop_key_result(
     session: Session, *, key_result_id: int, workspace_id: int, user_id: str, reason: str, now: datetime
 ) -> Change:
-    return _change(session, DROP_KR, workspace_id=workspace_id, user_id=user_id, target_id=key_result_id,
-                   fields={}, reason=reason, now=now)  # fmt: skip
+    return _change(
+        session,
+        DROP_KR,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_id=key_result_id,
+        fields={},
+        reason=reason,
+        now=now,
+    )
 
 
 CHANGES: dict[str, Callable[..., Change]] = {
@@ -220,9 +265,15 @@ def check_droppable(target: Target) -> None:
 
 
 def check_change(
-    session: Session, *, kind: str, workspace_id: int, user_id: str, target_id: int, fields: dict[str, Any],
+    session: Session,
+    *,
+    kind: str,
+    workspace_id: int,
+    user_id: str,
+    target_id: int,
+    fields: dict[str, Any],
     reason: str,
-) -> Target:  # fmt: skip
+) -> Target:
     """Everything the change would check, without writing: a modal answers with field errors before it closes."""
     target = find_target(session, kind=kind, workspace_id=workspace_id, target_id=target_id)
     require_changeable(session, target, kind=kind, user_id=user_id)
@@ -305,9 +356,16 @@ def _key_result_values(target: Target, fields: dict[str, Any]) -> dict[str, Any]
 
 
 def _change(
-    session: Session, kind: str, *, workspace_id: int, user_id: str, target_id: int, fields: dict[str, Any],
-    reason: str, now: datetime,
-) -> Change:  # fmt: skip
+    session: Session,
+    kind: str,
+    *,
+    workspace_id: int,
+    user_id: str,
+    target_id: int,
+    fields: dict[str, Any],
+    reason: str,
+    now: datetime,
+) -> Change:
     target = find_target(session, kind=kind, workspace_id=workspace_id, target_id=target_id, lock=True)
     require_changeable(session, target, kind=kind, user_id=user_id)
     prepared = _prepare(kind, target, fields, reason)

@@ -32,10 +32,14 @@ EXAMPLE = "/okr ripple depends #team-growth 1.2 their 2.1 We need their sign-up 
 _CHANNEL = re.compile(r"^<#([A-Z0-9]{2,30})(?:\|[^<>]*)?>$")
 _RAW_CHANNEL = re.compile(r"^#?([CG][A-Z0-9]{2,30})$")
 _KINDS = {
-    "affects": RippleKind.AFFECTS, "affect": RippleKind.AFFECTS,
-    "depends": RippleKind.DEPENDS_ON, "depends-on": RippleKind.DEPENDS_ON, "depends_on": RippleKind.DEPENDS_ON,
-    "depend": RippleKind.DEPENDS_ON, "dependson": RippleKind.DEPENDS_ON,
-}  # fmt: skip
+    "affects": RippleKind.AFFECTS,
+    "affect": RippleKind.AFFECTS,
+    "depends": RippleKind.DEPENDS_ON,
+    "depends-on": RippleKind.DEPENDS_ON,
+    "depends_on": RippleKind.DEPENDS_ON,
+    "depend": RippleKind.DEPENDS_ON,
+    "dependson": RippleKind.DEPENDS_ON,
+}
 _THEIR = ("their", "on", "→", "->")
 _NUMBER = re.compile(r"^[Rr#]?(\d{1,9})$")
 
@@ -162,26 +166,46 @@ def declare(
     assert ours is not None and other is not None
     same = session.scalar(
         select(Ripple.number).where(
-            Ripple.workspace_id == team.workspace_id, Ripple.key_result_id == ours.key_result.id,
-            Ripple.to_team_id == other.id, Ripple.kind == kind, Ripple.state.in_(LIVE),
+            Ripple.workspace_id == team.workspace_id,
+            Ripple.key_result_id == ours.key_result.id,
+            Ripple.to_team_id == other.id,
+            Ripple.kind == kind,
+            Ripple.state.in_(LIVE),
             Ripple.to_key_result_id.is_(None) if theirs is None else Ripple.to_key_result_id == theirs.key_result.id,
         )
-    )  # fmt: skip
+    )
     if same is not None:
         raise Conflict(f"R{same} already says that. `/okr ripple list` shows it; resolve it first to declare it anew.")
     ripple = add_numbered(
-        session, Ripple.number, Ripple.workspace_id == team.workspace_id,
+        session,
+        Ripple.number,
+        Ripple.workspace_id == team.workspace_id,
         lambda number: Ripple(
-            workspace_id=team.workspace_id, number=number, from_team_id=team.id, to_team_id=other.id,
-            key_result_id=ours.key_result.id, to_key_result_id=theirs.key_result.id if theirs else None, kind=kind,
-            note=note, state=RippleState.OPEN, created_by=user_id, created_at=now, updated_at=now,
+            workspace_id=team.workspace_id,
+            number=number,
+            from_team_id=team.id,
+            to_team_id=other.id,
+            key_result_id=ours.key_result.id,
+            to_key_result_id=theirs.key_result.id if theirs else None,
+            kind=kind,
+            note=note,
+            state=RippleState.OPEN,
+            created_by=user_id,
+            created_at=now,
+            updated_at=now,
         ),
-    )  # fmt: skip
+    )
     record_event(
-        session, workspace_id=team.workspace_id, team_id=team.id, entity="ripple", entity_id=ripple.id,
-        action="declared", actor=user_id, now=now,
+        session,
+        workspace_id=team.workspace_id,
+        team_id=team.id,
+        entity="ripple",
+        entity_id=ripple.id,
+        action="declared",
+        actor=user_id,
+        now=now,
         data={"number": ripple.number, "kind": kind.value, "to_team_id": other.id, "key_result_id": ours.key_result.id},
-    )  # fmt: skip
+    )
     return ripple
 
 
@@ -231,9 +255,16 @@ def acknowledge(session: Session, *, workspace_id: int, ripple_id: int, user_id:
     if changed != 1:
         raise Conflict(_settled(ripple))
     record_event(
-        session, workspace_id=workspace_id, team_id=ripple.to_team_id, entity="ripple", entity_id=ripple.id,
-        action="acknowledged", actor=user_id, now=now, data={"number": ripple.number},
-    )  # fmt: skip
+        session,
+        workspace_id=workspace_id,
+        team_id=ripple.to_team_id,
+        entity="ripple",
+        entity_id=ripple.id,
+        action="acknowledged",
+        actor=user_id,
+        now=now,
+        data={"number": ripple.number},
+    )
     return ripple
 
 
@@ -264,9 +295,16 @@ def close(session: Session, *, workspace_id: int, number: int, user_id: str, wit
     ripple.state = RippleState.WITHDRAWN if withdraw else RippleState.RESOLVED
     ripple.closed_by, ripple.closed_at, ripple.updated_at = user_id, now, now
     record_event(
-        session, workspace_id=workspace_id, team_id=from_team.id if declaring else to_team.id, entity="ripple",
-        entity_id=ripple.id, action=ripple.state.value, actor=user_id, now=now, data={"number": number},
-    )  # fmt: skip
+        session,
+        workspace_id=workspace_id,
+        team_id=from_team.id if declaring else to_team.id,
+        entity="ripple",
+        entity_id=ripple.id,
+        action=ripple.state.value,
+        actor=user_id,
+        now=now,
+        data={"number": number},
+    )
     return ripple
 
 

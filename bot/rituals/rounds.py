@@ -64,10 +64,12 @@ def withdraw(session: Session, round_id: int, *, claim_kinds: Iterable[str]) -> 
     items = select(RoundItem.item_id).where(RoundItem.round_id == round_id)
     session.execute(
         delete(EventLog).where(
-            EventLog.entity == backlog.ENTITY, EventLog.action == "put_to_vote",
-            EventLog.entity_id.in_(items), EventLog.created_at == current.created_at,
+            EventLog.entity == backlog.ENTITY,
+            EventLog.action == "put_to_vote",
+            EventLog.entity_id.in_(items),
+            EventLog.created_at == current.created_at,
         )
-    )  # fmt: skip
+    )
     session.delete(current)
     session.execute(
         delete(SendClaim).where(
@@ -174,10 +176,16 @@ def closed_view(session: Session, round_id: int, now: datetime) -> Closed:
     counted = triage.tallies(session, [entry.id for entry, _ in rows])
     tied = _tied_items(session, round_id)
     outcomes = [
-        triage.Outcome(entry, item, counted[entry.id], entry.decision or triage.KEPT,
-                       labels.get(entry.decided_key_result_id or item.key_result_id), entry.id in tied)
+        triage.Outcome(
+            entry,
+            item,
+            counted[entry.id],
+            entry.decision or triage.KEPT,
+            labels.get(entry.decided_key_result_id or item.key_result_id),
+            entry.id in tied,
+        )
         for entry, item in rows
-    ]  # fmt: skip
+    ]
     return Closed(current, team, outcomes, [labels.get(kr_id, "?") for kr_id in current.ballot])
 
 

@@ -272,10 +272,12 @@ def asked(session: Session, *, row: Schedule, team: Team, zone: ZoneInfo, remind
         update(Schedule)
         .where(Schedule.id == row.id, Schedule.week_start == row.week_start)
         .values(
-            week_start=next_week, due_at=checkin_due(team, next_week, zone),
-            remind_at=remind_at, remind_week_start=row.week_start,
+            week_start=next_week,
+            due_at=checkin_due(team, next_week, zone),
+            remind_at=remind_at,
+            remind_week_start=row.week_start,
         )
-    )  # fmt: skip
+    )
     return result.rowcount == 1
 
 

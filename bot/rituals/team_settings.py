@@ -27,18 +27,28 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,30})(\|[^>]*)?>$|^(?P<raw>[CG][A-Z0-9]{2,30})$")
 # the keys people type, mapped to the field (and modal block) they set
 KEYS = {
-    "timezone": "timezone", "tz": "timezone",
-    "day": "checkin_weekday", "checkin-day": "checkin_weekday",
-    "hour": "checkin_hour", "checkin-hour": "checkin_hour",
-    "digest": "digest_channel_id", "digest-channel": "digest_channel_id",
-    "cycle-start": "cycle_anchor", "cycle": "cycle_anchor",
+    "timezone": "timezone",
+    "tz": "timezone",
+    "day": "checkin_weekday",
+    "checkin-day": "checkin_weekday",
+    "hour": "checkin_hour",
+    "checkin-hour": "checkin_hour",
+    "digest": "digest_channel_id",
+    "digest-channel": "digest_channel_id",
+    "cycle-start": "cycle_anchor",
+    "cycle": "cycle_anchor",
     "max-objectives": "max_objectives",
-    "checkins": "checkins_paused", "check-ins": "checkins_paused",
-    "reminder": "reminder_hours", "reminder-hours": "reminder_hours",
+    "checkins": "checkins_paused",
+    "check-ins": "checkins_paused",
+    "reminder": "reminder_hours",
+    "reminder-hours": "reminder_hours",
     "away-words": "away_words",
-    "triage-close": "triage_hours", "triage-hours": "triage_hours", "triage-deadline": "triage_hours",
-    "sprint-size": "sprint_size", "sprint": "sprint_size",
-}  # fmt: skip
+    "triage-close": "triage_hours",
+    "triage-hours": "triage_hours",
+    "triage-deadline": "triage_hours",
+    "sprint-size": "sprint_size",
+    "sprint": "sprint_size",
+}
 REMINDER_HOURS = (1, 72)
 TRIAGE_HOURS = (1, 336)  # up to two weeks
 SPRINT_SIZE = (1, 50)

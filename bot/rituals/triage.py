@@ -110,9 +110,15 @@ def open_round(
         raise UsageError(_nothing_to_vote_on(team, kind))
     closes_at = now + timedelta(hours=team.triage_hours) if team.triage_hours else None
     new = Round(
-        workspace_id=team.workspace_id, team_id=team.id, kind=kind, channel_id=team.channel_id,
-        ballot=[n.key_result.id for n in ballot], closes_at=closes_at, opened_by=user_id, created_at=now,
-    )  # fmt: skip
+        workspace_id=team.workspace_id,
+        team_id=team.id,
+        kind=kind,
+        channel_id=team.channel_id,
+        ballot=[n.key_result.id for n in ballot],
+        closes_at=closes_at,
+        opened_by=user_id,
+        created_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(new)
@@ -129,9 +135,16 @@ def open_round(
     session.flush()
     for _entry, item in entries:
         record_event(
-            session, workspace_id=team.workspace_id, team_id=team.id, entity=backlog.ENTITY, entity_id=item.id,
-            action="put_to_vote", actor=user_id, now=now, data={"round": new.id, "kind": kind.value},
-        )  # fmt: skip
+            session,
+            workspace_id=team.workspace_id,
+            team_id=team.id,
+            entity=backlog.ENTITY,
+            entity_id=item.id,
+            action="put_to_vote",
+            actor=user_id,
+            now=now,
+            data={"round": new.id, "kind": kind.value},
+        )
     return Opened(new, entries, ballot, waiting_total - len(items))
 
 
@@ -187,16 +200,23 @@ def may_be_a_vote(reaction: str) -> bool:
 # closing take them in. On SQLite the write lock taken at BEGIN serialises writers already.
 _EVENT_TARGET = (
     select(
-        _items.c.id, _items.c.item_id, _items.c.workspace_id, _rounds.c.id, _rounds.c.team_id, _rounds.c.kind,
-        _rounds.c.state, _rounds.c.ballot,
+        _items.c.id,
+        _items.c.item_id,
+        _items.c.workspace_id,
+        _rounds.c.id,
+        _rounds.c.team_id,
+        _rounds.c.kind,
+        _rounds.c.state,
+        _rounds.c.ballot,
         select(_memberships.c.id)
         .where(_memberships.c.team_id == _rounds.c.team_id, _memberships.c.user_id == bindparam("user_id"))
         .exists()
         .label("member"),
     )
     .select_from(
-        _items.join(_rounds, _rounds.c.id == _items.c.round_id)
-        .join(_workspaces, _workspaces.c.id == _items.c.workspace_id)
+        _items.join(_rounds, _rounds.c.id == _items.c.round_id).join(
+            _workspaces, _workspaces.c.id == _items.c.workspace_id
+        )
     )
     .where(
         _workspaces.c.slack_team_id == bindparam("slack_team_id"),
@@ -206,7 +226,7 @@ _EVENT_TARGET = (
     )
     .with_for_update(read=True, of=_rounds)
     .suffix_with("FOR NO KEY UPDATE OF round_items", dialect="postgresql")
-)  # fmt: skip
+)
 # what a person shows on an item of one base emoji, in every skin tone
 _SHOWN = select(_votes.c.emoji, _votes.c.present, _votes.c.event_ts).where(
     _votes.c.round_item_id == bindparam("round_item_id"),
@@ -256,8 +276,17 @@ def vote_by_event(
         return None
     if not first_delivery(session, workspace_id=workspace_id, event_id=event_id, event_type=event_type, now=now):
         return None
-    changed = _store_vote(session, workspace_id=workspace_id, target=target, user_id=user_id, reaction=reaction,
-                          added=added, event_ts=event_ts, now=now, via=None)  # fmt: skip
+    changed = _store_vote(
+        session,
+        workspace_id=workspace_id,
+        target=target,
+        user_id=user_id,
+        reaction=reaction,
+        added=added,
+        event_ts=event_ts,
+        now=now,
+        via=None,
+    )
     return entry_id if changed else None
 
 
@@ -290,14 +319,31 @@ def record_reaction(
     if added and not _member(session, target.team_id, user_id):
         return False  # the team's members vote; anyone can take a reaction back, which changes nothing of theirs
     session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update(key_share=True))
-    return _store_vote(session, workspace_id=workspace_id, target=target, user_id=user_id, reaction=reaction,
-                       added=added, event_ts=event_ts, now=now, via=via)  # fmt: skip
+    return _store_vote(
+        session,
+        workspace_id=workspace_id,
+        target=target,
+        user_id=user_id,
+        reaction=reaction,
+        added=added,
+        event_ts=event_ts,
+        now=now,
+        via=via,
+    )
 
 
 def _store_vote(
-    session: Session, *, workspace_id: int, target: Target, user_id: str, reaction: str, added: bool, event_ts: int,
-    now: datetime, via: str | None,
-) -> bool:  # fmt: skip
+    session: Session,
+    *,
+    workspace_id: int,
+    target: Target,
+    user_id: str,
+    reaction: str,
+    added: bool,
+    event_ts: int,
+    now: datetime,
+    via: str | None,
+) -> bool:
     """Store what the person now shows of this emoji, the item locked; True when their vote changed (and then the
     item's `votes_version` moves on, for its message to be redrawn, and the event log says so)."""
     name, emoji = base_reaction(reaction), reaction[:100]
@@ -308,18 +354,33 @@ def _store_vote(
         return False  # overtaken by a newer event about the same emoji
     before = any(present for present, _ts in shown.values())
     after = added or any(present for other, (present, _ts) in shown.items() if other != emoji)
-    session.execute(_upsert(session), {
-        "workspace_id": workspace_id, "round_item_id": target.round_item_id, "user_id": user_id, "reaction": name,
-        "emoji": emoji, "present": added, "event_ts": event_ts, "created_at": now,
-    })  # fmt: skip
+    session.execute(
+        _upsert(session),
+        {
+            "workspace_id": workspace_id,
+            "round_item_id": target.round_item_id,
+            "user_id": user_id,
+            "reaction": name,
+            "emoji": emoji,
+            "present": added,
+            "event_ts": event_ts,
+            "created_at": now,
+        },
+    )
     if after == before:
         return False
     session.execute(_BUMP, {"round_item_id": target.round_item_id, "now": now})
     log_event(
-        session, workspace_id=workspace_id, team_id=target.team_id, entity=backlog.ENTITY, entity_id=target.item_id,
-        action="voted" if added else "unvoted", actor=user_id, now=now,
+        session,
+        workspace_id=workspace_id,
+        team_id=target.team_id,
+        entity=backlog.ENTITY,
+        entity_id=target.item_id,
+        action="voted" if added else "unvoted",
+        actor=user_id,
+        now=now,
         data={"reaction": name, "round": target.round_id} | ({"via": via} if via else {}),
-    )  # fmt: skip
+    )
     return True
 
 
@@ -339,9 +400,10 @@ def _upsert(session: Session) -> Any:
 
 
 def _member(session: Session, team_id: int, user_id: str) -> bool:
-    return session.scalar(
-        select(Membership.id).where(Membership.team_id == team_id, Membership.user_id == user_id)
-    ) is not None  # fmt: skip
+    return (
+        session.scalar(select(Membership.id).where(Membership.team_id == team_id, Membership.user_id == user_id))
+        is not None
+    )
 
 
 # tallies and decisions ----------------------------------------------------------------------------------------
@@ -503,8 +565,9 @@ def _close_triage(session, current, entries, labels, user_id, now) -> list[Outco
         kr_id = current.ballot[decision.key_result_position - 1] if decision.key_result_position else None
         if kr_id is not None and kr_id not in labels:
             kr_id = None  # the key result was dropped while the round was open
-        outcomes.append(_apply(session, current, entry, item, tally, decision.state, kr_id, labels, decision.tied,
-                               user_id, now))  # fmt: skip
+        outcomes.append(
+            _apply(session, current, entry, item, tally, decision.state, kr_id, labels, decision.tied, user_id, now)
+        )
     return outcomes
 
 
@@ -524,16 +587,35 @@ def _apply(session, current, entry, item, tally, to, kr_id, labels, tied, user_i
     decision = to.value if moved else KEPT
     entry.decision, entry.decided_key_result_id = decision, kr_id if moved else None
     record_event(
-        session, workspace_id=item.workspace_id, team_id=item.team_id, entity=backlog.ENTITY, entity_id=item.id,
-        action="decided", actor=user_id, now=now,
-        data={"round": current.id, "kind": current.kind.value, "decision": decision, "tied": tied,
-              "votes": dict(tally.counts)},
-    )  # fmt: skip
+        session,
+        workspace_id=item.workspace_id,
+        team_id=item.team_id,
+        entity=backlog.ENTITY,
+        entity_id=item.id,
+        action="decided",
+        actor=user_id,
+        now=now,
+        data={
+            "round": current.id,
+            "kind": current.kind.value,
+            "decision": decision,
+            "tied": tied,
+            "votes": dict(tally.counts),
+        },
+    )
     if moved:
         reason = f"{current.kind.value} vote" + (" (tied: discovery)" if tied else "")
         if current.kind is RoundKind.TRIAGE:
-            backlog.move(session, item, to, actor=user_id, now=now, reason=reason, key_result_id=kr_id,
-                         keep_key_result=kr_id is None and item.key_result_id is not None)  # fmt: skip
+            backlog.move(
+                session,
+                item,
+                to,
+                actor=user_id,
+                now=now,
+                reason=reason,
+                key_result_id=kr_id,
+                keep_key_result=kr_id is None and item.key_result_id is not None,
+            )
         else:
             backlog.move(session, item, to, actor=user_id, now=now, reason=reason)
     label = labels.get(item.key_result_id) if item.key_result_id else None

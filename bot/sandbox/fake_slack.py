@@ -435,10 +435,16 @@ class FakeSlack:
             team_id = self._team_of(channel, user)
             kind, mimetype, _pretty = hosted_files.filetype_of(filename, filetype)
             record = HostedFile(
-                file_id=self._state.ids.new("F"), team_id=team_id, user_id=user, name=filename,
-                title=title or filename, filetype=kind, mimetype=mimetype, content=bytes(content),
+                file_id=self._state.ids.new("F"),
+                team_id=team_id,
+                user_id=user,
+                name=filename,
+                title=title or filename,
+                filetype=kind,
+                mimetype=mimetype,
+                content=bytes(content),
                 created=int(self._state.wall_clock()),
-            )  # fmt: skip
+            )
             self._state.files[record.file_id] = record
             message = self.add_message(channel, user, text)
             stored = self._state.message(channel, message["ts"])
@@ -510,17 +516,22 @@ class FakeSlack:
         Raises ``NotConnected`` when the app has no link open."""
         app_id = app_id or payload.get("api_app_id") or self.app_id
         return self._sockets.send(
-            kind, payload, app_id=app_id, accepts_response_payload=accepts_response_payload,
-            retry_attempt=retry_attempt, retry_reason=retry_reason,
-        )  # fmt: skip
+            kind,
+            payload,
+            app_id=app_id,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+        )
 
     @property
     def acks(self) -> list[Ack]:
         """Every ack that came over a link, in order (also in ``calls``, as ``socket_mode_ack``)."""
         return self._recorder.acks
 
-    def wait_for_ack(self, predicate: Callable[[Ack], bool] = lambda ack: True, *, count: int = 1,
-                     timeout: float = 5.0) -> Ack:  # fmt: skip
+    def wait_for_ack(
+        self, predicate: Callable[[Ack], bool] = lambda ack: True, *, count: int = 1, timeout: float = 5.0
+    ) -> Ack:
         return self._recorder.wait_for_ack(predicate, count=count, timeout=timeout)
 
     def socket_links(self, app_id: str | None = None) -> list[dict]:

@@ -176,8 +176,7 @@ def initial_state(element: dict) -> dict:
     return state
 
 
-def state_values(view: dict, typed: dict[str, list[str]], *, people: dict[str, str],
-                 channels: dict[str, str]) -> dict:  # fmt: skip
+def state_values(view: dict, typed: dict[str, list[str]], *, people: dict[str, str], channels: dict[str, str]) -> dict:
     """`state.values` ({block_id: {action_id: element state}}) for submitting `view` with `typed` entered
     ({block_id: [values]}): a field not entered keeps what it holds (what was entered before, or the form's
     initial value), as in Slack. `people` and `channels`: sandbox name -> Slack id. Raises `Refused`, naming the

@@ -13,8 +13,14 @@ from zoneinfo import ZoneInfo
 _ENTITY = re.compile(r"<!date\^(-?\d+)\^([^^|>]*)(?:\^([^|>]*))?(?:\|([^>]*))?>")
 _TOKEN = re.compile(r"\{([a-z_]+)\}")
 _PRETTY = {-1: "Yesterday", 0: "Today", 1: "Tomorrow"}
-_AGO_UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400), ("day", 86400),
-              ("hour", 3600), ("minute", 60))  # fmt: skip
+_AGO_UNITS = (
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("week", 7 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+)
 
 
 def _ordinal(day: int) -> str:

@@ -220,8 +220,14 @@ class Sandbox:
     def post(self, user_id: str, channel_id: str, text: str, *, thread_ts: str | None = None) -> dict:
         message = self.fake.add_message(channel_id, user_id, text, thread_ts=thread_ts)
         is_dm = channel_id.startswith("D")
-        event = {"type": "message", "channel": channel_id, "user": user_id, "text": text, "ts": message["ts"],
-                 "channel_type": "im" if is_dm else "channel"}  # fmt: skip
+        event = {
+            "type": "message",
+            "channel": channel_id,
+            "user": user_id,
+            "text": text,
+            "ts": message["ts"],
+            "channel_type": "im" if is_dm else "channel",
+        }
         if thread_ts:
             event["thread_ts"] = thread_ts
         self.driver.event(event)
@@ -259,16 +265,22 @@ class Sandbox:
                 found.append((when, "checkin" if kind is ScheduleKind.CHECKIN else "summary"))
             reminders = session.scalars(select(Schedule.remind_at).where(Schedule.workspace_id == ws))
             found += [(w, "reminder") for w in reminders]
-            found += [(w, "round") for w in session.scalars(
-                select(Round.closes_at).where(Round.workspace_id == ws, Round.state == RoundState.OPEN)
-            )]  # fmt: skip
+            found += [
+                (w, "round")
+                for w in session.scalars(
+                    select(Round.closes_at).where(Round.workspace_id == ws, Round.state == RoundState.OPEN)
+                )
+            ]
             for notice, reset in session.execute(
                 select(Team.reset_notice_at, Team.reset_at).where(Team.workspace_id == ws)
             ):
                 found += [(notice, "notice"), (reset, "reset")]
-            found += [(w, "scoring") for w in session.scalars(
-                select(Cycle.scoring_closes_at).where(Cycle.workspace_id == ws, Cycle.closed_at.is_(None))
-            )]  # fmt: skip
+            found += [
+                (w, "scoring")
+                for w in session.scalars(
+                    select(Cycle.scoring_closes_at).where(Cycle.workspace_id == ws, Cycle.closed_at.is_(None))
+                )
+            ]
             found.append((workspace.digest_due_at, "digest"))
         now = after or clock.now()
         moments = sorted(

@@ -67,13 +67,21 @@ class SocketDriver(SlackDriver):
         return self._deliver("interactive", payload, accepts_response_payload=accepts)
 
     def _deliver(
-        self, kind: str, payload: dict, *, accepts_response_payload: bool = False, retry_attempt: int = 0,
+        self,
+        kind: str,
+        payload: dict,
+        *,
+        accepts_response_payload: bool = False,
+        retry_attempt: int = 0,
         retry_reason: str = "",
-    ) -> SocketResult:  # fmt: skip
+    ) -> SocketResult:
         sent = self.fake.send_envelope(
-            kind, payload, accepts_response_payload=accepts_response_payload, retry_attempt=retry_attempt,
+            kind,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
             retry_reason=retry_reason,
-        )  # fmt: skip
+        )
         ack = sent.wait_ack(self.ack_wait)
         if ack is None:
             return SocketResult(status=0, envelope=sent)

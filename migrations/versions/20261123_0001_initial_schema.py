@@ -152,9 +152,7 @@ def upgrade() -> None:
         sa.Column("ends_on", sa.Date(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum(
-                "drafting", "active", "closed", name="cycle_state", native_enum=False, create_constraint=True
-            ),
+            sa.Enum("drafting", "active", "closed", name="cycle_state", native_enum=False, create_constraint=True),
             nullable=False,
         ),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
@@ -574,9 +572,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("slack_bots", schema=None) as batch_op:
-        batch_op.create_index(
-            "slack_bots_idx", ["client_id", "enterprise_id", "team_id", "installed_at"], unique=False
-        )
+        batch_op.create_index("slack_bots_idx", ["client_id", "enterprise_id", "team_id", "installed_at"], unique=False)
 
     op.create_table(
         "slack_installations",

@@ -37,6 +37,12 @@ def downgrade() -> None:
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_column("people_read_at")
     with op.batch_alter_table("people") as batch:
-        for column in ("status_expires_at", "status_emoji", "status_text", "deactivated", "profile_read_at",
-                       "dm_channel_id"):  # fmt: skip
+        for column in (
+            "status_expires_at",
+            "status_emoji",
+            "status_text",
+            "deactivated",
+            "profile_read_at",
+            "dm_channel_id",
+        ):
             batch.drop_column(column)

@@ -40,8 +40,11 @@ def hover_and_click(page, message, css: str) -> None:
     """A message's hover menu, as a mouse over the message reveals it."""
     page.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", message)
     ActionChains(page.driver).move_to_element(message).perform()
-    button = page.wait(lambda d: message.find_element(By.CSS_SELECTOR, css).is_displayed()
-                       and message.find_element(By.CSS_SELECTOR, css))  # fmt: skip
+    button = page.wait(
+        lambda d: (
+            message.find_element(By.CSS_SELECTOR, css).is_displayed() and message.find_element(By.CSS_SELECTOR, css)
+        )
+    )
     button.click()
 
 

@@ -122,7 +122,8 @@ def test_a_triage_with_reactions_from_two_people_closed(page):
     # the bot redraws each item's tally a moment after the last vote: the page shows it without a reload
     page.wait(lambda d: "✅ 2" in page.message("Shorter sign-up form", pane="#pane-thread").text)
     mine = page.message("Shorter sign-up form", pane="#pane-thread").find_element(
-        By.CSS_SELECTOR, "[data-react=white_check_mark]")  # fmt: skip
+        By.CSS_SELECTOR, "[data-react=white_check_mark]"
+    )
     assert mine.get_attribute("aria-pressed") == "true"
     page.shot("triage-votes")
     page.open("ada", "team-rocket")

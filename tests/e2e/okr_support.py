@@ -79,16 +79,19 @@ def overflow_option(blocks: list[dict], value: str) -> tuple[str, dict]:
 def choose_in_message(driver: SlackDriver, message: dict, *, user: str, value: str):
     block_id, option = overflow_option(message["blocks"], value)
     return driver.click(
-        user=user, action_id="okr_menu", channel=message["channel"], ts=message["ts"], block_id=block_id,
+        user=user,
+        action_id="okr_menu",
+        channel=message["channel"],
+        ts=message["ts"],
+        block_id=block_id,
         selected_option=option,
-    )  # fmt: skip
+    )
 
 
 def choose_in_home(driver: SlackDriver, slack: FakeSlack, *, user: str, value: str):
     home = slack.home(user)
     block_id, option = overflow_option(home["blocks"], value)
-    return driver.click(user=user, action_id="okr_menu", view_id=home["id"], block_id=block_id,
-                        selected_option=option)  # fmt: skip
+    return driver.click(user=user, action_id="okr_menu", view_id=home["id"], block_id=block_id, selected_option=option)
 
 
 def list_okrs(driver: SlackDriver, slack: FakeSlack, *, user: str = "U0ADA", channel: str = "C0ROCKET") -> dict:
@@ -112,9 +115,18 @@ def open_from_list(driver: SlackDriver, slack: FakeSlack, value: str, *, user: s
 
 
 def submit_check_in(
-    driver: SlackDriver, slack: FakeSlack, db: Database, *, user: str, kr_id: int, value: str, confidence: str,
-    channel: str, ts: str, note: str | None = None,
-) -> None:  # fmt: skip
+    driver: SlackDriver,
+    slack: FakeSlack,
+    db: Database,
+    *,
+    user: str,
+    kr_id: int,
+    value: str,
+    confidence: str,
+    channel: str,
+    ts: str,
+    note: str | None = None,
+) -> None:
     """**Check in** on one key result of the message at (`channel`, `ts`), the form filled and saved; returns once
     the check-in is stored."""
     opened = len(slack.calls_to("views.open"))
@@ -219,8 +231,9 @@ def add_backlog(
         kr = None
         if key_result is not None:
             kr = backlog.find_key_result(backlog.numbered_key_results(session, team=team, now=now), key_result)
-        added = backlog.add_items(session, team=team, texts=list(texts), user_id=user, now=now, via="test",
-                                  key_result=kr)  # fmt: skip
+        added = backlog.add_items(
+            session, team=team, texts=list(texts), user_id=user, now=now, via="test", key_result=kr
+        )
         return [item.number for item in added.items]
 
 
@@ -249,9 +262,12 @@ def posted_round(db: Database, kind: RoundKind = RoundKind.TRIAGE, *, timeout: f
 def reaction_event(kind: str, user: str, channel: str, ts: str, name: str) -> dict[str, Any]:
     """A `reaction_added` / `reaction_removed` event as Slack sends it (for `driver.event`: retries, bursts)."""
     return {
-        "type": kind, "user": user, "reaction": name,
-        "item": {"type": "message", "channel": channel, "ts": ts}, "item_user": "U0BOT",
-    }  # fmt: skip
+        "type": kind,
+        "user": user,
+        "reaction": name,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "item_user": "U0BOT",
+    }
 
 
 def processed_events(db: Database) -> set[str]:

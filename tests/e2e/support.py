@@ -198,8 +198,10 @@ def submit_with_metadata(
     """Submit the modal `view_id` that `user` has open, its `private_metadata` replaced by `metadata`: what a
     sender able to edit the hidden metadata would send (Slack lets nobody do so; the bot must not count on it)."""
     slack.set_view_state(view_id, values)
-    view = {**slack.view_payload(view_id), "private_metadata": metadata if isinstance(metadata, str)
-            else json.dumps(metadata)}  # fmt: skip
+    view = {
+        **slack.view_payload(view_id),
+        "private_metadata": metadata if isinstance(metadata, str) else json.dumps(metadata),
+    }
     profile = slack.user(user)
     ws = slack.workspace(profile["team_id"])
     payload = base_interaction("view_submission", ws, user_of(profile, user, ws), slack.new_trigger_id(user))

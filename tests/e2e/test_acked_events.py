@@ -58,13 +58,23 @@ class ServeProcess:
         self.port = _free_port()
         own = ("SLACK_", "DATABASE_URL", "PORT", "SCHEDULER", "LOG_LEVEL")
         env = {k: v for k, v in child_env().items() if not k.startswith(own)} | {
-            "DATABASE_URL": database_url, "SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_TOKEN": slack.workspace().bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "PORT": str(self.port), "SCHEDULER": "off", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-        }  # fmt: skip
+            "DATABASE_URL": database_url,
+            "SLACK_API_URL": slack.api_url,
+            "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "PORT": str(self.port),
+            "SCHEDULER": "off",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
         with log.open("ab") as sink:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=env,
-                                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink)  # fmt: skip
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._wait_healthy()
@@ -108,8 +118,9 @@ def serving() -> Iterator[list[ServeProcess]]:
         process.stop()
 
 
-def test_every_vote_acknowledged_before_a_kill_is_stored_and_none_counts_twice(driver, slack, db, database_url,
-                                                                                serving, tmp_path):  # fmt: skip
+def test_every_vote_acknowledged_before_a_kill_is_stored_and_none_counts_twice(
+    driver, slack, db, database_url, serving, tmp_path
+):
     rockets(driver, slack)
     voters = [f"U2V{n:03d}" for n in range(VOTERS)]
     with db.transaction() as session:
@@ -124,8 +135,9 @@ def test_every_vote_acknowledged_before_a_kill_is_stored_and_none_counts_twice(d
     events = {
         f"EvKILL{i:02d}{v:03d}": reaction_event("reaction_added", user, "C0ROCKET", item.ts, HELPS)
         | {"event_ts": slack.next_ts()}
-        for i, item in enumerate(items) for v, user in enumerate(voters)
-    }  # fmt: skip
+        for i, item in enumerate(items)
+        for v, user in enumerate(voters)
+    }
     expected = {(item.number, user, HELPS) for item in items for user in voters}
 
     first = ServeProcess(slack, database_url, tmp_path / "serve.log")

@@ -55,8 +55,13 @@ def blocks_of(reply) -> list[dict]:
 def test_each_line_is_an_item_with_its_number_and_duplicates_are_named(driver, slack, db):
     rockets(driver, slack)
 
-    reply = okr(driver, slack, "backlog add - Shorter sign-up form\n* Weekly onboarding email\n\n"
-                               "1. Fix login on Safari\n• shorter  SIGN-UP form", user="U0BEN")  # fmt: skip
+    reply = okr(
+        driver,
+        slack,
+        "backlog add - Shorter sign-up form\n* Weekly onboarding email\n\n"
+        "1. Fix login on Safari\n• shorter  SIGN-UP form",
+        user="U0BEN",
+    )
 
     assert reply.ephemeral
     assert "Added 3 items to the inbox of *Rockets*" in reply.text
@@ -265,8 +270,12 @@ def test_one_state_lists_at_most_40_items_and_says_how_many_more(driver, slack, 
 def test_long_items_fit_in_slacks_limits(driver, slack, db):
     rockets(driver, slack)
     for start in range(0, 45, 3):
-        okr(driver, slack, "backlog add " + "\n".join(f"{n} " + "w" * 990 for n in range(start, start + 3)),
-            user="U0BEN")  # fmt: skip
+        okr(
+            driver,
+            slack,
+            "backlog add " + "\n".join(f"{n} " + "w" * 990 for n in range(start, start + 3)),
+            user="U0BEN",
+        )
 
     for typed in ("backlog", "backlog inbox"):
         reply = okr(driver, slack, typed, user="U0BEN")
@@ -432,8 +441,12 @@ def test_no_file_found_says_how_to_share_one(driver, slack, db):
 
     reply = okr(driver, slack, "backlog import", user="U0BEN")
 
-    assert_clean_error(reply, "no CSV file that you shared in this channel in the last hour",
-                       "share the .csv file in this channel", "/okr backlog import")  # fmt: skip
+    assert_clean_error(
+        reply,
+        "no CSV file that you shared in this channel in the last hour",
+        "share the .csv file in this channel",
+        "/okr backlog import",
+    )
     assert row_counts(db) == before
 
 
@@ -451,16 +464,34 @@ def test_a_file_shared_more_than_an_hour_ago_is_not_imported(driver, slack, db):
 def test_bad_rows_are_all_named_and_nothing_is_imported(driver, slack, db):
     rockets(driver, slack)
     commit(db)
-    rows = ["Summary,Key result", "Fine,1.1", "Bell \x07,", "," + "", "Also fine,", "x" * 1001 + ",", "Wrong kr,7.7",
-            ",1.2"]  # fmt: skip
+    rows = [
+        "Summary,Key result",
+        "Fine,1.1",
+        "Bell \x07,",
+        "," + "",
+        "Also fine,",
+        "x" * 1001 + ",",
+        "Wrong kr,7.7",
+        ",1.2",
+    ]
     slack.share_file("C0ROCKET", "U0BEN", "backlog.csv", "\n".join(rows).encode())
     before = row_counts(db)
 
     reply = okr(driver, slack, "backlog import", user="U0BEN")
 
-    assert_clean_error(reply, "`backlog.csv`: Nothing was imported", "Row 3:", "U+0007", "Row 6:", "1,001 characters",
-                       "Row 7:", "`7.7` is not one of the team's key results", "Row 8:", "no item text",
-                       "The team's key results this cycle: 1.1, 1.2")  # fmt: skip
+    assert_clean_error(
+        reply,
+        "`backlog.csv`: Nothing was imported",
+        "Row 3:",
+        "U+0007",
+        "Row 6:",
+        "1,001 characters",
+        "Row 7:",
+        "`7.7` is not one of the team's key results",
+        "Row 8:",
+        "no item text",
+        "The team's key results this cycle: 1.1, 1.2",
+    )
     assert "Row 2:" not in reply.text and "Row 4:" not in reply.text
     assert row_counts(db) == before
 

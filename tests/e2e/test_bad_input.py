@@ -217,21 +217,125 @@ def view_of(call: ApiCall) -> dict:
 # what a person can type that the bot reads: Slack's markup (kept as markup in command text), escapes, Markdown,
 # emoji, look-alike and combining characters, and characters that are invisible, control, private or unassigned
 SLACK_BITS = (
-    "<!channel>", "<!here>", "<!everyone>", "<@U0BEN>", "<@U0BEN|ben>", "<@U0NOBODY>", "<@>", "<#C0GROWTH|team-growth>",
-    "<#C0ROCKET>", "<#C0NOWHERE|nowhere>", "<#G0SECRET|secret>", "<!subteam^S0ROCKETS|@rockets>", "<!date^0^{date}|x>",
-    "<https://example.com|a link>", "<mailto:ada@example.com>", "&amp;", "&lt;", "&gt;", "<", ">", "&", "*bold*",
-    "_it_", "~gone~", "`code`", "```\nblock\n```", "> quote", ":rocket:", ":skin-tone-2:", "\n", "\r\n", "\t",
-    "\u200b", "\u202e", "\u2028", "\ufeff", "\x00", "\x1b[31m", "\x7f", "\ufffd", "\ue000", "\U0010ffff", "👩‍👩‍👧",
-    "é", "e\u0301", "ﬁ", "İ", "ß", "'; DROP TABLE teams; --", "%s%n", "{{ 7*7 }}", "{% raw %}", "null", "None", "-0",
-    "NaN", "inf", "1e309", "0x10", "٣", "1,5", "½",
-)  # fmt: skip
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U0BEN>",
+    "<@U0BEN|ben>",
+    "<@U0NOBODY>",
+    "<@>",
+    "<#C0GROWTH|team-growth>",
+    "<#C0ROCKET>",
+    "<#C0NOWHERE|nowhere>",
+    "<#G0SECRET|secret>",
+    "<!subteam^S0ROCKETS|@rockets>",
+    "<!date^0^{date}|x>",
+    "<https://example.com|a link>",
+    "<mailto:ada@example.com>",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "<",
+    ">",
+    "&",
+    "*bold*",
+    "_it_",
+    "~gone~",
+    "`code`",
+    "```\nblock\n```",
+    "> quote",
+    ":rocket:",
+    ":skin-tone-2:",
+    "\n",
+    "\r\n",
+    "\t",
+    "\u200b",
+    "\u202e",
+    "\u2028",
+    "\ufeff",
+    "\x00",
+    "\x1b[31m",
+    "\x7f",
+    "\ufffd",
+    "\ue000",
+    "\U0010ffff",
+    "👩‍👩‍👧",
+    "é",
+    "e\u0301",
+    "ﬁ",
+    "İ",
+    "ß",
+    "'; DROP TABLE teams; --",
+    "%s%n",
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "null",
+    "None",
+    "-0",
+    "NaN",
+    "inf",
+    "1e309",
+    "0x10",
+    "٣",
+    "1,5",
+    "½",
+)
 WORDS = (
-    "add", "archive", "list", "all", "off", "on", "today", "tomorrow", "monday", "sunday", "start", "close", "post",
-    "settings", "preview", "affects", "depends", "resolve", "withdraw", "done", "restore", "import", "notnow",
-    "inbox", "product", "sprint", "team", "create", "join", "leave", "help", "Rockets", "Growth", "rockets",
-    "1.1", "1.2", "2.1", "KR", "O1", "#1", "#2", "R1", "1", "2", "3", "0", "99", "2027-01-04", "2026-02-30",
-    "Europe/Paris", "Mars/Olympus", "paused", "24h", "48h",
-)  # fmt: skip
+    "add",
+    "archive",
+    "list",
+    "all",
+    "off",
+    "on",
+    "today",
+    "tomorrow",
+    "monday",
+    "sunday",
+    "start",
+    "close",
+    "post",
+    "settings",
+    "preview",
+    "affects",
+    "depends",
+    "resolve",
+    "withdraw",
+    "done",
+    "restore",
+    "import",
+    "notnow",
+    "inbox",
+    "product",
+    "sprint",
+    "team",
+    "create",
+    "join",
+    "leave",
+    "help",
+    "Rockets",
+    "Growth",
+    "rockets",
+    "1.1",
+    "1.2",
+    "2.1",
+    "KR",
+    "O1",
+    "#1",
+    "#2",
+    "R1",
+    "1",
+    "2",
+    "3",
+    "0",
+    "99",
+    "2027-01-04",
+    "2026-02-30",
+    "Europe/Paris",
+    "Mars/Olympus",
+    "paused",
+    "24h",
+    "48h",
+)
 safe_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn")), max_size=12)
 numbers = st.one_of(
     st.integers().map(str),
@@ -360,14 +464,39 @@ def close_the_cycle(world: World) -> None:
 SUB_COMMANDS = {
     "help": ("", "help", "?"),  # "": what follows `/okr` is the sub-command itself
     "teams": ("team", "team create", "team join", "team leave", "team settings"),
-    "vision and digest": ("vision", "vision add", "vision archive", "vision list", "digest", "digest post",
-                          "digest settings"),
+    "vision and digest": (
+        "vision",
+        "vision add",
+        "vision archive",
+        "vision list",
+        "digest",
+        "digest post",
+        "digest settings",
+    ),
     "okrs": ("draft", "list", "status", "history", "export", "checkin", "away", "reset"),
-    "backlog and votes": ("backlog", "backlog add", "backlog done", "backlog restore", "backlog import", "idea",
-                          "triage", "triage start", "triage close", "sprint", "sprint start", "sprint close"),
-    "ripples": ("ripple", "ripple affects <#C0GROWTH|team-growth> 1.1", "ripple depends <#C0GROWTH|team-growth>",
-                "ripple list", "ripple resolve", "ripple withdraw"),
-}  # fmt: skip
+    "backlog and votes": (
+        "backlog",
+        "backlog add",
+        "backlog done",
+        "backlog restore",
+        "backlog import",
+        "idea",
+        "triage",
+        "triage start",
+        "triage close",
+        "sprint",
+        "sprint start",
+        "sprint close",
+    ),
+    "ripples": (
+        "ripple",
+        "ripple affects <#C0GROWTH|team-growth> 1.1",
+        "ripple depends <#C0GROWTH|team-growth>",
+        "ripple list",
+        "ripple resolve",
+        "ripple withdraw",
+    ),
+}
 
 
 def answers_to(world: World, text: str, *, user: str, channel: str) -> tuple[list[dict[str, Any]], list[ApiCall]]:
@@ -600,8 +729,14 @@ def choose_from_list(world: World, value: str) -> None:
         accessory = block.get("accessory") or {}
         for entry in accessory.get("options") or []:
             if accessory.get("action_id") == "okr_menu" and entry["value"] == value:
-                world.click(user="U0ADA", action_id="okr_menu", channel="C0ROCKET", ts=message["ts"],
-                            block_id=block["block_id"], selected_option=entry)  # fmt: skip
+                world.click(
+                    user="U0ADA",
+                    action_id="okr_menu",
+                    channel="C0ROCKET",
+                    ts=message["ts"],
+                    block_id=block["block_id"],
+                    selected_option=entry,
+                )
                 return
     raise AssertionError(f"no ⋯ entry {value} in /okr list")
 
@@ -756,13 +891,46 @@ def test_whatever_is_typed_into_a_form_is_saved_or_refused_next_to_its_field_and
 # 3. any JSON at the events endpoint --------------------------------------------------------------------------
 
 LIFECYCLE = ("app_uninstalled", "tokens_revoked")
-EVENT_TYPES = ("reaction_added", "reaction_removed", "app_home_opened", "message", "app_mention",
-               "member_joined_channel", "team_join", "file_shared", "link_shared")  # fmt: skip
+EVENT_TYPES = (
+    "reaction_added",
+    "reaction_removed",
+    "app_home_opened",
+    "message",
+    "app_mention",
+    "member_joined_channel",
+    "team_join",
+    "file_shared",
+    "link_shared",
+)
 # the reactions that are votes on a triage or sprint item (bot/rituals/triage.py), the one reaction the bot records
-VOTES = {"white_check_mark", "x", "thinking_face", "rocket", "one", "two", "three", "four", "five", "six", "seven",
-         "eight", "nine", "keycap_ten"}  # fmt: skip
-ENVELOPE_FIELDS = ("token", "api_app_id", "event_id", "event_time", "authorizations", "is_ext_shared_channel",
-                   "event_context", "enterprise_id", "context_team_id", "context_enterprise_id")  # fmt: skip
+VOTES = {
+    "white_check_mark",
+    "x",
+    "thinking_face",
+    "rocket",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "keycap_ten",
+}
+ENVELOPE_FIELDS = (
+    "token",
+    "api_app_id",
+    "event_id",
+    "event_time",
+    "authorizations",
+    "is_ext_shared_channel",
+    "event_context",
+    "enterprise_id",
+    "context_team_id",
+    "context_enterprise_id",
+)
 
 
 def signed(driver: SlackDriver, body: bytes, content_type: str, **headers: str) -> HttpResult:
@@ -1023,15 +1191,56 @@ def test_any_json_value_signed_at_the_events_endpoint_is_answered_below_500_and_
 
 # 4. any interaction payload ------------------------------------------------------------------------------------
 
-ACTION_IDS = ("okr_menu", "checkin_open", "checkin_no_change", "reset_start", "reset_cancel", "reset_close_scoring",
-              "final_scores_open", "retro_answer_open", "carry_forward_open", "cycle_draft", "ripple_ack",
-              "ripple_reply_open", "draft_goto", "draft_kr_add", "draft_kr_edit:0", "draft_kr_remove:0", "draft_commit",
-              "draft_edit", "draft_discard", "draft_resume", "choose_team:1", "no_such_action")  # fmt: skip
-CALLBACKS = ("draft_objective", "draft_key_results", "draft_key_result", "draft_review", "okr_change", "final_scores",
-             "retro_answer", "carry_forward", "checkin", "ripple_declare", "ripple_reply", "team_settings",
-             "add_to_backlog", "no_such_callback")  # fmt: skip
-INTERACTIONS = ("block_actions", "view_submission", "view_closed", "message_action", "shortcut", "block_suggestion",
-                "interactive_message", "no_such_type")  # fmt: skip
+ACTION_IDS = (
+    "okr_menu",
+    "checkin_open",
+    "checkin_no_change",
+    "reset_start",
+    "reset_cancel",
+    "reset_close_scoring",
+    "final_scores_open",
+    "retro_answer_open",
+    "carry_forward_open",
+    "cycle_draft",
+    "ripple_ack",
+    "ripple_reply_open",
+    "draft_goto",
+    "draft_kr_add",
+    "draft_kr_edit:0",
+    "draft_kr_remove:0",
+    "draft_commit",
+    "draft_edit",
+    "draft_discard",
+    "draft_resume",
+    "choose_team:1",
+    "no_such_action",
+)
+CALLBACKS = (
+    "draft_objective",
+    "draft_key_results",
+    "draft_key_result",
+    "draft_review",
+    "okr_change",
+    "final_scores",
+    "retro_answer",
+    "carry_forward",
+    "checkin",
+    "ripple_declare",
+    "ripple_reply",
+    "team_settings",
+    "add_to_backlog",
+    "no_such_callback",
+)
+INTERACTIONS = (
+    "block_actions",
+    "view_submission",
+    "view_closed",
+    "message_action",
+    "shortcut",
+    "block_suggestion",
+    "interactive_message",
+    "no_such_type",
+)
 
 
 def interactions(slack: FakeSlack) -> st.SearchStrategy[dict]:
@@ -1138,10 +1347,22 @@ def test_an_interaction_of_any_shape_is_answered_below_500_readably_and_a_refusa
     @settings(EXAMPLES, max_examples=30)
     @given(payload=st.one_of(interactions(slack), interactions(slack), json_values))
     # a callback id, then an action id, that is not a string
-    @example(payload={**ada, "type": "view_closed", "response_url": slack.new_response_url("C0ROCKET", "U0ADA"),
-                      "view": {"id": "V0", "callback_id": ["draft_objective"]}})  # fmt: skip
-    @example(payload={**ada, "type": "block_actions", "response_url": slack.new_response_url("C0ROCKET", "U0ADA"),
-                      "actions": [{"type": "button", "action_id": 7, "block_id": "b", "value": "0"}]})  # fmt: skip
+    @example(
+        payload={
+            **ada,
+            "type": "view_closed",
+            "response_url": slack.new_response_url("C0ROCKET", "U0ADA"),
+            "view": {"id": "V0", "callback_id": ["draft_objective"]},
+        }
+    )
+    @example(
+        payload={
+            **ada,
+            "type": "block_actions",
+            "response_url": slack.new_response_url("C0ROCKET", "U0ADA"),
+            "actions": [{"type": "button", "action_id": 7, "block_id": "b", "value": "0"}],
+        }
+    )
     def delivered(payload: Any) -> None:
         raw = json.dumps(payload)
         where = f"payload {raw[:400]}"

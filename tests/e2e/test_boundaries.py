@@ -200,12 +200,23 @@ def forged_view(slack: FakeSlack, user: str, *, callback_id: str, metadata: Any,
     """A modal as Slack would put it into a submission, with whatever metadata and values the sender likes."""
     ws = slack.workspace(slack.user(user)["team_id"])
     return {
-        "id": f"V0FORGED{abs(hash((callback_id, user))) % 10_000:04d}", "type": "modal", "callback_id": callback_id,
+        "id": f"V0FORGED{abs(hash((callback_id, user))) % 10_000:04d}",
+        "type": "modal",
+        "callback_id": callback_id,
         "private_metadata": metadata if isinstance(metadata, str) else json.dumps(metadata),
-        "state": {"values": values}, "hash": "1700000000.forged", "title": {"type": "plain_text", "text": "Form"},
-        "blocks": [], "team_id": ws.team_id, "app_id": ws.app_id, "bot_id": ws.bot_id, "root_view_id": None,
-        "previous_view_id": None, "external_id": "", "clear_on_close": False, "notify_on_close": False,
-    }  # fmt: skip
+        "state": {"values": values},
+        "hash": "1700000000.forged",
+        "title": {"type": "plain_text", "text": "Form"},
+        "blocks": [],
+        "team_id": ws.team_id,
+        "app_id": ws.app_id,
+        "bot_id": ws.bot_id,
+        "root_view_id": None,
+        "previous_view_id": None,
+        "external_id": "",
+        "clear_on_close": False,
+        "notify_on_close": False,
+    }
 
 
 def forge_submission(
@@ -307,12 +318,18 @@ def _request_kinds(slack: FakeSlack, world: Rockets, settings_view_id: str) -> l
     command = encode_form(command_form(slack, "team settings timezone=Asia/Tokyo", user="U0ADA"))
     ws = slack.workspace()
     envelope = {
-        "token": "sandbox-verification-token", "team_id": ws.team_id, "api_app_id": ws.app_id,
-        "event": {**reaction_event("reaction_added", "U0BEN", "C0ROCKET", world.round_ts[0], HELPS),
-                  "event_ts": slack.next_ts()},
-        "type": "event_callback", "event_id": "Ev0BOUNDARY01", "event_time": int(time.time()),
+        "token": "sandbox-verification-token",
+        "team_id": ws.team_id,
+        "api_app_id": ws.app_id,
+        "event": {
+            **reaction_event("reaction_added", "U0BEN", "C0ROCKET", world.round_ts[0], HELPS),
+            "event_ts": slack.next_ts(),
+        },
+        "type": "event_callback",
+        "event_id": "Ev0BOUNDARY01",
+        "event_time": int(time.time()),
         "authorizations": [{"team_id": ws.team_id, "user_id": ws.bot_user_id, "is_bot": True}],
-    }  # fmt: skip
+    }
     event = json.dumps(envelope).encode()
     slack.set_view_state(settings_view_id, {"timezone": text_value("America/Chicago")})
     payload = {**interaction_base(slack, "view_submission", "U0ADA"), "response_urls": []}
@@ -331,8 +348,10 @@ def _bad_signatures(kind: SignedKind) -> dict[str, tuple[bytes, dict[str, str]]]
     body = kind.body
 
     def signed(timestamp: int, **options: Any) -> dict[str, str]:
-        return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": sign_bytes(body, timestamp=timestamp,
-                                                                                            **options)}  # fmt: skip
+        return {
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": sign_bytes(body, timestamp=timestamp, **options),
+        }
 
     good = signed(now)["X-Slack-Signature"]
     return {
@@ -375,11 +394,15 @@ def test_requests_not_signed_by_slack_in_the_last_five_minutes_get_401_and_chang
     assert team_row(db, "Rockets").timezone == "UTC" and stored_votes(db) == set()
 
     # the same bytes, signed now by the right secret, are served: each one would have changed the team
-    for kind, effect in zip(kinds, (
-        lambda: team_row(db, "Rockets").timezone == "Asia/Tokyo",
-        lambda: stored_votes(db) == {(1, "U0BEN", HELPS)},
-        lambda: team_row(db, "Rockets").timezone == "America/Chicago",
-    ), strict=True):  # fmt: skip
+    for kind, effect in zip(
+        kinds,
+        (
+            lambda: team_row(db, "Rockets").timezone == "Asia/Tokyo",
+            lambda: stored_votes(db) == {(1, "U0BEN", HELPS)},
+            lambda: team_row(db, "Rockets").timezone == "America/Chicago",
+        ),
+        strict=True,
+    ):
         result = driver.send_raw(kind.body, {"Content-Type": kind.content_type, **driver.sign(kind.body)})
         assert result.status == 200, (kind.name, result.text)
         wait_until(effect)
@@ -443,10 +466,12 @@ def change_forms(world: Rockets) -> dict[str, tuple[dict, dict]]:
     return {
         "revise_objective": ({"kind": "revise_objective", "id": objective}, objective_values(title="Taken over")),
         "drop_objective": ({"kind": "drop_objective", "id": objective}, {"reason": text_value("Not ours anyway")}),
-        "revise_kr": ({"kind": "revise_kr", "id": kr}, key_result_values(metric="Taken over", baseline="1",
-                                                                          target="2", owner="U0BEN")),
+        "revise_kr": (
+            {"kind": "revise_kr", "id": kr},
+            key_result_values(metric="Taken over", baseline="1", target="2", owner="U0BEN"),
+        ),
         "drop_kr": ({"kind": "drop_kr", "id": kr}, {"reason": text_value("Not ours anyway")}),
-    }  # fmt: skip
+    }
 
 
 def test_someone_outside_the_team_cannot_change_its_okrs_or_check_in_a_key_result_they_do_not_own(driver, slack, db):
@@ -457,8 +482,12 @@ def test_someone_outside_the_team_cannot_change_its_okrs_or_check_in_a_key_resul
     before, opened, posted = fingerprint(db), len(slack.calls_to("views.open")), len(slack.calls_to("chat.postMessage"))
 
     # the ⋯ menu, used by someone Slack would never show it to
-    for kind, target in (("revise_objective", world.objective_id), ("drop_objective", world.objective_id),
-                         ("revise_kr", ben_kr), ("drop_kr", cleo_kr)):  # fmt: skip
+    for kind, target in (
+        ("revise_objective", world.objective_id),
+        ("drop_objective", world.objective_id),
+        ("revise_kr", ben_kr),
+        ("drop_kr", cleo_kr),
+    ):
         _, option = overflow_option(menus["blocks"], f"{kind}:{target}")
         text = refused_click(driver, slack, user=EVE, action_id="okr_menu", selected_option=option)
         assert_readable_refusal(text, NOT_A_MEMBER, "/okr team join Rockets", case=kind)
@@ -466,8 +495,9 @@ def test_someone_outside_the_team_cannot_change_its_okrs_or_check_in_a_key_resul
 
     # the change forms, submitted without ever being opened
     for kind, (metadata, values) in change_forms(world).items():
-        result, _ = forge_submission(driver, slack, user=EVE, callback_id="okr_change", metadata=metadata,
-                                     values=values)  # fmt: skip
+        result, _ = forge_submission(
+            driver, slack, user=EVE, callback_id="okr_change", metadata=metadata, values=values
+        )
         assert_readable_refusal(modal_error_text(result), NOT_A_MEMBER, case=kind)
     assert_unchanged(db, before, "the change forms")
 
@@ -475,8 +505,9 @@ def test_someone_outside_the_team_cannot_change_its_okrs_or_check_in_a_key_resul
     for kr in (ben_kr, cleo_kr):
         text = refused_click(driver, slack, user=EVE, action_id="checkin_open", value=str(kr))
         assert_readable_refusal(text, "Only the key result's owner (<@U0", ") or a facilitator of *Rockets* can check")
-        result, _ = forge_submission(driver, slack, user=EVE, callback_id="checkin", metadata={"kr": kr},
-                                     values=checkin_values("99"))  # fmt: skip
+        result, _ = forge_submission(
+            driver, slack, user=EVE, callback_id="checkin", metadata={"kr": kr}, values=checkin_values("99")
+        )
         assert_readable_refusal(modal_error_text(result), "Only the key result's owner (<@U0", "or a facilitator of")
     text = refused_click(driver, slack, user=EVE, action_id="checkin_no_change", value=str(world.team_id))
     assert_readable_refusal(text, "You no longer own a live key result in that team")
@@ -486,12 +517,14 @@ def test_someone_outside_the_team_cannot_change_its_okrs_or_check_in_a_key_resul
 
     # the control: the same forged payloads from a member, and from the owner of a key result, are served
     metadata, values = change_forms(world)["revise_objective"]
-    result, _ = forge_submission(driver, slack, user="U0BEN", callback_id="okr_change", metadata=metadata,
-                                 values=values)  # fmt: skip
+    result, _ = forge_submission(
+        driver, slack, user="U0BEN", callback_id="okr_change", metadata=metadata, values=values
+    )
     assert result.status == 200 and not result.body, result.text
     for user, kr in (("U0BEN", ben_kr), ("U0CLEO", cleo_kr)):  # Cleo owns KR 1.2 without being a member
-        result, _ = forge_submission(driver, slack, user=user, callback_id="checkin", metadata={"kr": kr},
-                                     values=checkin_values("30"))  # fmt: skip
+        result, _ = forge_submission(
+            driver, slack, user=user, callback_id="checkin", metadata={"kr": kr}, values=checkin_values("30")
+        )
         assert result.status == 200 and not result.body, (user, result.text)
 
     def served() -> bool:
@@ -508,12 +541,27 @@ def shared_draft(db: Database, team: str, *, author: str, title: str) -> int:
     with db.transaction() as session:
         row = session.scalars(select(Team).where(Team.name_key == team.casefold())).one()
         draft = draft_rules.start_draft(session, team=row, user_id=author, title=title, now=datetime.now(UTC))
-        draft.content = {**draft.content, "key_results": [
-            {"metric": f"{title}: first metric", "unit": "%", "baseline": "40", "target": "60",
-             "direction": "increase", "owner": author},
-            {"metric": f"{title}: second metric", "unit": "", "baseline": "12", "target": "6",
-             "direction": "decrease", "owner": author},
-        ]}  # fmt: skip
+        draft.content = {
+            **draft.content,
+            "key_results": [
+                {
+                    "metric": f"{title}: first metric",
+                    "unit": "%",
+                    "baseline": "40",
+                    "target": "60",
+                    "direction": "increase",
+                    "owner": author,
+                },
+                {
+                    "metric": f"{title}: second metric",
+                    "unit": "",
+                    "baseline": "12",
+                    "target": "6",
+                    "direction": "decrease",
+                    "owner": author,
+                },
+            ],
+        }
         draft.state = DraftState.SHARED
         session.flush()
         return draft.id
@@ -522,10 +570,15 @@ def shared_draft(db: Database, team: str, *, author: str, title: str) -> int:
 def growth_with_a_ripple(driver, slack, db) -> int:
     """Growth in #team-growth (Ben facilitates) with O1, and R1: Rockets' KR 1.1 affects Growth. R1's id."""
     create_team(driver, slack, "Growth", user="U0BEN", channel="C0GROWTH")
-    commit(db, "Growth", title="Growth funnel converts", key_results=[
-        {"metric": "Weekly sign-ups", "baseline": 100, "target": 200, "owner": "U0BEN"},
-        {"metric": "Trial conversion", "unit": "%", "baseline": 5, "target": 9, "owner": "U0BEN"},
-    ])  # fmt: skip
+    commit(
+        db,
+        "Growth",
+        title="Growth funnel converts",
+        key_results=[
+            {"metric": "Weekly sign-ups", "baseline": 100, "target": 200, "owner": "U0BEN"},
+            {"metric": "Trial conversion", "unit": "%", "baseline": 5, "target": 9, "owner": "U0BEN"},
+        ],
+    )
     declared = okr(driver, slack, "ripple <#C0GROWTH|team-growth> 1.1 Twice the sign-ups reach them")
     assert "Declared" in declared.text, declared.text
     with db.read() as session:
@@ -583,25 +636,33 @@ def test_someone_outside_the_team_cannot_run_its_rituals_or_acknowledge_a_ripple
     assert_unchanged(db, before, "buttons")
 
     with db.read() as session:
-        version = draft_rules.load_draft(session, workspace_id=team_row(db, "Rockets").workspace_id,
-                                         draft_id=draft_id)[0].version  # fmt: skip
+        version = draft_rules.load_draft(session, workspace_id=team_row(db, "Rockets").workspace_id, draft_id=draft_id)[
+            0
+        ].version
     forms = {
-        "team_settings": ({"team_id": world.team_id, "channel_id": "C0ROCKET"},
-                          {"timezone": text_value("Asia/Tokyo")}),
-        "ripple_declare": ({"team_id": world.team_id, "channel_id": "C0ROCKET"}, {
-            "key_result": {"value": {"type": "static_select", "selected_option": {"value": "1.2"}}},
-            "kind": {"value": {"type": "static_select", "selected_option": {"value": "affects"}}},
-            "channel": {"value": {"type": "conversations_select", "selected_conversation": "C0GROWTH"}},
-            "note": text_value("Eve says so"),
-        }),
-        "carry_forward": ({"cycle": world.cycle_id}, {f"objective:{world.objective_id}": {"value": {
-            "type": "checkboxes", "selected_options": [{"value": "all"}]}}}),
+        "team_settings": ({"team_id": world.team_id, "channel_id": "C0ROCKET"}, {"timezone": text_value("Asia/Tokyo")}),
+        "ripple_declare": (
+            {"team_id": world.team_id, "channel_id": "C0ROCKET"},
+            {
+                "key_result": {"value": {"type": "static_select", "selected_option": {"value": "1.2"}}},
+                "kind": {"value": {"type": "static_select", "selected_option": {"value": "affects"}}},
+                "channel": {"value": {"type": "conversations_select", "selected_conversation": "C0GROWTH"}},
+                "note": text_value("Eve says so"),
+            },
+        ),
+        "carry_forward": (
+            {"cycle": world.cycle_id},
+            {
+                f"objective:{world.objective_id}": {
+                    "value": {"type": "checkboxes", "selected_options": [{"value": "all"}]}
+                }
+            },
+        ),
         "draft_objective": ({"d": draft_id, "v": version}, {"title": text_value("Eve's objective")}),
         "draft_review": ({"d": draft_id, "v": version}, {}),
-    }  # fmt: skip
+    }
     for callback_id, (metadata, values) in forms.items():
-        result, _ = forge_submission(driver, slack, user=EVE, callback_id=callback_id, metadata=metadata,
-                                     values=values)  # fmt: skip
+        result, _ = forge_submission(driver, slack, user=EVE, callback_id=callback_id, metadata=metadata, values=values)
         assert_readable_refusal(modal_error_text(result), NOT_A_MEMBER, case=callback_id)
     assert_unchanged(db, before, "forms")
 
@@ -637,14 +698,18 @@ def test_only_a_facilitator_resets_changes_settings_or_closes_a_round_and_only_a
     for text, needle in commands.items():
         assert_clean_error(okr(driver, slack, text, user="U0BEN"), needle, case=text)
     assert_unchanged(db, before, "commands")
-    for action_id, value in (("reset_start", f"{world.team_id}:1"), ("reset_close_scoring", str(world.cycle_id)),
-                             ("carry_forward_open", str(world.cycle_id))):  # fmt: skip
+    for action_id, value in (
+        ("reset_start", f"{world.team_id}:1"),
+        ("reset_close_scoring", str(world.cycle_id)),
+        ("carry_forward_open", str(world.cycle_id)),
+    ):
         text = refused_click(driver, slack, user="U0BEN", action_id=action_id, value=value)
         assert_readable_refusal(text, ONLY_FACILITATORS, case=action_id)
     assert_unchanged(db, before, "buttons")
     settings = ({"team_id": world.team_id, "channel_id": "C0ROCKET"}, {"timezone": text_value("Asia/Tokyo")})
-    result, _ = forge_submission(driver, slack, user="U0BEN", callback_id="team_settings", metadata=settings[0],
-                                 values=settings[1])  # fmt: skip
+    result, _ = forge_submission(
+        driver, slack, user="U0BEN", callback_id="team_settings", metadata=settings[0], values=settings[1]
+    )
     assert_readable_refusal(modal_error_text(result), ONLY_FACILITATORS)
     stays(lambda: fingerprint(db) == before, duration=0.3)
     assert len(slack.calls_to("views.open")) == opened
@@ -653,8 +718,14 @@ def test_only_a_facilitator_resets_changes_settings_or_closes_a_round_and_only_a
     # the facilitator (and workspace admin) doing the same is served
     saved = okr(driver, slack, "team settings timezone=Asia/Tokyo")
     assert not saved.ephemeral and "<@U0ADA> changed the time zone of *Rockets*" in saved.text, saved.text
-    result, _ = forge_submission(driver, slack, user="U0ADA", callback_id="team_settings", metadata=settings[0],
-                                 values={"timezone": text_value("Europe/Paris")})  # fmt: skip
+    result, _ = forge_submission(
+        driver,
+        slack,
+        user="U0ADA",
+        callback_id="team_settings",
+        metadata=settings[0],
+        values={"timezone": text_value("Europe/Paris")},
+    )
     assert result.status == 200 and not result.body, result.text
     wait_until(lambda: team_row(db, "Rockets").timezone == "Europe/Paris")
     okr(driver, slack, "triage close")
@@ -666,8 +737,9 @@ def test_only_a_facilitator_resets_changes_settings_or_closes_a_round_and_only_a
     assert "Posted this week's digest" in okr(driver, slack, "digest post").text
     # a leader the team names sets the digest too
     leaders = {"leaders": {"value": {"type": "multi_users_select", "selected_users": ["U0BEN"]}}}
-    result, _ = forge_submission(driver, slack, user="U0ADA", callback_id="team_settings", metadata=settings[0],
-                                 values=leaders)  # fmt: skip
+    result, _ = forge_submission(
+        driver, slack, user="U0ADA", callback_id="team_settings", metadata=settings[0], values=leaders
+    )
     assert result.status == 200 and not result.body, result.text
     wait_until(lambda: leaders_of_rockets(db) == ["U0BEN"])
     assert "Saved" in okr(driver, slack, "digest settings hour=7", user="U0BEN").text
@@ -677,8 +749,9 @@ def test_only_a_facilitator_resets_changes_settings_or_closes_a_round_and_only_a
     answered = replies_to(slack, "U0ADA")
     forge_click(driver, slack, user="U0ADA", channel="C0ROCKET", action_id="reset_start", value=f"{world.team_id}:1")
     assert "has started" in next_reply(slack, "U0ADA", answered)
-    forge_click(driver, slack, user="U0ADA", channel="C0ROCKET", action_id="reset_close_scoring",
-                value=str(world.cycle_id))  # fmt: skip
+    forge_click(
+        driver, slack, user="U0ADA", channel="C0ROCKET", action_id="reset_close_scoring", value=str(world.cycle_id)
+    )
     wait_until(lambda: cycle_of(db, "Rockets").closed_at is not None)
 
 
@@ -752,15 +825,32 @@ def first_workspace(driver: SlackDriver, slack: FakeSlack, db: Database) -> Firs
     created_ts = slack.messages("C0ROCKET")[-1]["ts"]
     join_team(driver, slack, user="U0BEN", channel="C0ROCKET")
     create_team(driver, slack, "Growth", user="U0BEN", channel="C0GROWTH")
-    objective = commit(db, "Rockets", title="Zeta onboarding feels effortless", key_results=[
-        {"metric": "Zeta activation rate", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
-        {"metric": "Zeta minutes to first value", "unit": "min", "baseline": 30, "target": 10,
-         "direction": "decrease", "owner": "U0CLEO"},
-    ])  # fmt: skip
-    growth_objective = commit(db, "Growth", title="Zeta funnel converts", author="U0BEN", key_results=[
-        {"metric": "Zeta weekly sign-ups", "baseline": 100, "target": 200, "owner": "U0BEN"},
-        {"metric": "Zeta trial conversion", "unit": "%", "baseline": 5, "target": 9, "owner": "U0BEN"},
-    ])  # fmt: skip
+    objective = commit(
+        db,
+        "Rockets",
+        title="Zeta onboarding feels effortless",
+        key_results=[
+            {"metric": "Zeta activation rate", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
+            {
+                "metric": "Zeta minutes to first value",
+                "unit": "min",
+                "baseline": 30,
+                "target": 10,
+                "direction": "decrease",
+                "owner": "U0CLEO",
+            },
+        ],
+    )
+    growth_objective = commit(
+        db,
+        "Growth",
+        title="Zeta funnel converts",
+        author="U0BEN",
+        key_results=[
+            {"metric": "Zeta weekly sign-ups", "baseline": 100, "target": 200, "owner": "U0BEN"},
+            {"metric": "Zeta trial conversion", "unit": "%", "baseline": 5, "target": 9, "owner": "U0BEN"},
+        ],
+    )
     krs = kr_ids(db, objective)
     revised, _ = forge_submission(
         driver,
@@ -775,9 +865,18 @@ def first_workspace(driver: SlackDriver, slack: FakeSlack, db: Database) -> Firs
     add_backlog(db, "Zeta referral programme", team_name="Growth")
     with db.transaction() as session:
         kr = session.get(KeyResult, krs[0])
-        session.add(CheckIn(workspace_id=kr.workspace_id, key_result_id=kr.id, week_start=datetime.now(UTC).date(),
-                            value=24, confidence=7, note="Zeta check-in note", author_user_id="U0BEN",
-                            created_at=datetime.now(UTC)))  # fmt: skip
+        session.add(
+            CheckIn(
+                workspace_id=kr.workspace_id,
+                key_result_id=kr.id,
+                week_start=datetime.now(UTC).date(),
+                value=24,
+                confidence=7,
+                note="Zeta check-in note",
+                author_user_id="U0BEN",
+                created_at=datetime.now(UTC),
+            )
+        )
         kr.current, kr.confidence = 24, 7
     assert "Zeta" in okr(driver, slack, "vision add Zeta: every team ships weekly").text
     declared = okr(driver, slack, "ripple <#C0GROWTH|team-growth> 1.1 Zeta: twice the sign-ups reach them")
@@ -792,9 +891,21 @@ def first_workspace(driver: SlackDriver, slack: FakeSlack, db: Database) -> Firs
         ripple = session.scalars(select(Ripple.id).where(Ripple.workspace_id == rockets.workspace_id)).one()
         version = draft_rules.load_draft(session, workspace_id=rockets.workspace_id, draft_id=draft)[0].version
     return FirstWorkspace(
-        rockets.workspace_id, rockets.id, growth.id, objective, krs, growth_objective, cycle_of(db, "Rockets").id,
-        closed.id, closed.retro_ts, ripple, draft, version, [ballot.ts for ballot in posted.items], created_ts,
-    )  # fmt: skip
+        rockets.workspace_id,
+        rockets.id,
+        growth.id,
+        objective,
+        krs,
+        growth_objective,
+        cycle_of(db, "Rockets").id,
+        closed.id,
+        closed.retro_ts,
+        ripple,
+        draft,
+        version,
+        [ballot.ts for ballot in posted.items],
+        created_ts,
+    )
 
 
 def close_cycle_by_hand(driver, slack, db, *, team: str, user: str, channel: str) -> Cycle:
@@ -821,10 +932,16 @@ def second_workspace(driver: SlackDriver, slack: FakeSlack, db: Database) -> Non
     """Platform (in #platform) and Infra (in #infra), both Dev's, Platform with OKRs and an inbox of its own."""
     create_team(driver, slack, "Platform", user=DEV, channel="C0PLATFORM")
     create_team(driver, slack, "Infra", user=DEV, channel="C0INFRA")
-    commit(db, "Platform", title="Platform stays up", author=DEV, key_results=[
-        {"metric": "Platform uptime", "unit": "%", "baseline": 99, "target": 99.9, "owner": DEV},
-        {"metric": "Platform deploys per week", "baseline": 2, "target": 10, "owner": DEV},
-    ])  # fmt: skip
+    commit(
+        db,
+        "Platform",
+        title="Platform stays up",
+        author=DEV,
+        key_results=[
+            {"metric": "Platform uptime", "unit": "%", "baseline": 99, "target": 99.9, "owner": DEV},
+            {"metric": "Platform deploys per week", "baseline": 2, "target": 10, "owner": DEV},
+        ],
+    )
     add_backlog(db, "Platform runbook", "Platform status page", team_name="Platform", user=DEV)
 
 
@@ -889,8 +1006,15 @@ def draft_in_view(a: FirstWorkspace) -> dict:
 
 
 def forged_view_for(user: str, *, callback_id: str, metadata: dict) -> dict:
-    return {"id": "V0FORGEDDRAFT", "type": "modal", "callback_id": callback_id, "hash": "1.x",
-            "private_metadata": json.dumps(metadata), "state": {"values": {}}, "blocks": []}  # fmt: skip
+    return {
+        "id": "V0FORGEDDRAFT",
+        "type": "modal",
+        "callback_id": callback_id,
+        "hash": "1.x",
+        "private_metadata": json.dumps(metadata),
+        "state": {"values": {}},
+        "blocks": [],
+    }
 
 
 @dataclass(frozen=True)
@@ -907,8 +1031,17 @@ class Forged:
 
 
 # commands run again for the team picked from the team picker: the button carries the team's id
-PICKED = ["list", "team join", "team settings timezone=Asia/Tokyo", "backlog add Copy their roadmap", "triage close",
-          "reset", "ripple resolve R1", "export 1", "draft"]  # fmt: skip
+PICKED = [
+    "list",
+    "team join",
+    "team settings timezone=Asia/Tokyo",
+    "backlog add Copy their roadmap",
+    "triage close",
+    "reset",
+    "ripple resolve R1",
+    "export 1",
+    "draft",
+]
 RIPPLE_FORM = {
     "key_result": select_value("1.1"),
     "kind": select_value("affects"),
@@ -917,12 +1050,24 @@ RIPPLE_FORM = {
 }
 FORGED: list[Forged] = [
     *[
-        Forged("action", "choose_team:1", lambda a, text=text: {
-            "action_id": f"choose_team:{a.rockets}", "value": json.dumps({"team_id": a.rockets, "text": text})})
+        Forged(
+            "action",
+            "choose_team:1",
+            lambda a, text=text: {
+                "action_id": f"choose_team:{a.rockets}",
+                "value": json.dumps({"team_id": a.rockets, "text": text}),
+            },
+        )
         for text in PICKED
     ],
-    Forged("action", "choose_team:1", lambda a: {
-        "action_id": f"choose_team:{a.growth}", "value": json.dumps({"team_id": a.growth, "text": "ripple list"})}),
+    Forged(
+        "action",
+        "choose_team:1",
+        lambda a: {
+            "action_id": f"choose_team:{a.growth}",
+            "value": json.dumps({"team_id": a.growth, "text": "ripple list"}),
+        },
+    ),
     Forged("action", "okr_menu", lambda a: {"selected_option": option(f"revise_objective:{a.objective}")}),
     Forged("action", "okr_menu", lambda a: {"selected_option": option(f"drop_objective:{a.objective}")}),
     Forged("action", "okr_menu", lambda a: {"selected_option": option(f"revise_kr:{a.krs[0]}")}),
@@ -946,57 +1091,137 @@ FORGED: list[Forged] = [
     Forged("action", "cycle_draft", lambda a: {"value": str(a.rockets)}),
     Forged("action", "ripple_ack", lambda a: {"value": str(a.ripple)}),
     Forged("action", "ripple_reply_open", lambda a: {"value": str(a.ripple)}),
-    Forged("view_submission", "team_settings", lambda a: (
-        {"team_id": a.rockets, "channel_id": "C0ROCKET"}, {"timezone": text_value("Asia/Tokyo")})),
-    Forged("view_submission", "okr_change", lambda a: (
-        {"kind": "revise_objective", "id": a.objective}, objective_values(title="Taken over"))),
-    Forged("view_submission", "okr_change", lambda a: (
-        {"kind": "drop_objective", "id": a.objective}, {"reason": text_value("Taken over")})),
-    Forged("view_submission", "okr_change", lambda a: (
-        {"kind": "revise_kr", "id": a.krs[0]}, key_result_values(metric="Taken over", baseline="1", target="2"))),
-    Forged("view_submission", "okr_change", lambda a: (
-        {"kind": "drop_kr", "id": a.krs[1]}, {"reason": text_value("Taken over")})),
-    Forged("view_submission", "draft_objective", lambda a: (
-        {"d": a.draft, "v": a.draft_version}, {"title": text_value("Taken over")})),
+    Forged(
+        "view_submission",
+        "team_settings",
+        lambda a: ({"team_id": a.rockets, "channel_id": "C0ROCKET"}, {"timezone": text_value("Asia/Tokyo")}),
+    ),
+    Forged(
+        "view_submission",
+        "okr_change",
+        lambda a: ({"kind": "revise_objective", "id": a.objective}, objective_values(title="Taken over")),
+    ),
+    Forged(
+        "view_submission",
+        "okr_change",
+        lambda a: ({"kind": "drop_objective", "id": a.objective}, {"reason": text_value("Taken over")}),
+    ),
+    Forged(
+        "view_submission",
+        "okr_change",
+        lambda a: (
+            {"kind": "revise_kr", "id": a.krs[0]},
+            key_result_values(metric="Taken over", baseline="1", target="2"),
+        ),
+    ),
+    Forged(
+        "view_submission",
+        "okr_change",
+        lambda a: ({"kind": "drop_kr", "id": a.krs[1]}, {"reason": text_value("Taken over")}),
+    ),
+    Forged(
+        "view_submission",
+        "draft_objective",
+        lambda a: ({"d": a.draft, "v": a.draft_version}, {"title": text_value("Taken over")}),
+    ),
     Forged("view_submission", "draft_key_results", lambda a: ({"d": a.draft, "v": a.draft_version}, {})),
-    Forged("view_submission", "draft_key_result", lambda a: (
-        {"d": a.draft, "v": a.draft_version, "i": 0, "p": 0},
-        {"metric": text_value("Taken over"), "baseline": text_value("1"), "target": text_value("2")})),
+    Forged(
+        "view_submission",
+        "draft_key_result",
+        lambda a: (
+            {"d": a.draft, "v": a.draft_version, "i": 0, "p": 0},
+            {"metric": text_value("Taken over"), "baseline": text_value("1"), "target": text_value("2")},
+        ),
+    ),
     Forged("view_submission", "draft_review", lambda a: ({"d": a.draft, "v": a.draft_version}, {})),
     Forged("view_submission", "checkin", lambda a: ({"kr": a.krs[0]}, checkin_values("99"))),
     Forged("view_submission", "final_scores", lambda a: ({"cycle": a.cycle}, {f"score:{a.krs[0]}": text_value("1")})),
     Forged("view_submission", "retro_answer", lambda a: ({"cycle": a.closed}, {"prompt:1": text_value("Taken over")})),
-    Forged("view_submission", "carry_forward", lambda a: ({"cycle": a.closed}, {
-        f"objective:{a.growth_objective}": {"value": {"type": "checkboxes", "selected_options": [option("all")]}}})),
-    Forged("view_submission", "ripple_declare", lambda a: ({"team_id": a.rockets, "channel_id": "C0ROCKET"},
-                                                           RIPPLE_FORM)),
+    Forged(
+        "view_submission",
+        "carry_forward",
+        lambda a: (
+            {"cycle": a.closed},
+            {f"objective:{a.growth_objective}": {"value": {"type": "checkboxes", "selected_options": [option("all")]}}},
+        ),
+    ),
+    Forged(
+        "view_submission", "ripple_declare", lambda a: ({"team_id": a.rockets, "channel_id": "C0ROCKET"}, RIPPLE_FORM)
+    ),
     Forged("view_submission", "ripple_reply", lambda a: (str(a.ripple), {"reply": text_value("Taken over")})),
-    Forged("view_closed", "draft_objective", lambda a: (
-        {"d": a.draft, "v": a.draft_version}, {"title": text_value("Taken over")}), replies=False),
-    Forged("view_closed", "draft_key_result", lambda a: (
-        {"d": a.draft, "v": a.draft_version, "i": 0, "p": 1}, {"metric": text_value("Taken over")}), replies=False),
-    Forged("event", "reaction_added", lambda a: reaction_event("reaction_added", DEV, "C0ROCKET", a.round_ts[0],
-                                                               HELPS), replies=False),
-    Forged("event", "reaction_added", lambda a: reaction_event("reaction_added", DEV, "C0ROCKET", a.round_ts[1],
-                                                               "one"), replies=False),
-    Forged("event", "reaction_removed", lambda a: reaction_event("reaction_removed", DEV, "C0ROCKET", a.round_ts[0],
-                                                                 HELPS), replies=False),
-    Forged("event", "message", lambda a: {"type": "message", "channel": "C0GROWTH", "user": DEV,
-                                          "text": "2. Taken over", "ts": "1799999999.000100",
-                                          "thread_ts": a.retro_ts}, replies=False),
-    Forged("event", "app_home_opened", lambda a: {"type": "app_home_opened", "user": DEV, "tab": "home",
-                                                  "channel": "D0SECOND"}),
+    Forged(
+        "view_closed",
+        "draft_objective",
+        lambda a: ({"d": a.draft, "v": a.draft_version}, {"title": text_value("Taken over")}),
+        replies=False,
+    ),
+    Forged(
+        "view_closed",
+        "draft_key_result",
+        lambda a: ({"d": a.draft, "v": a.draft_version, "i": 0, "p": 1}, {"metric": text_value("Taken over")}),
+        replies=False,
+    ),
+    Forged(
+        "event",
+        "reaction_added",
+        lambda a: reaction_event("reaction_added", DEV, "C0ROCKET", a.round_ts[0], HELPS),
+        replies=False,
+    ),
+    Forged(
+        "event",
+        "reaction_added",
+        lambda a: reaction_event("reaction_added", DEV, "C0ROCKET", a.round_ts[1], "one"),
+        replies=False,
+    ),
+    Forged(
+        "event",
+        "reaction_removed",
+        lambda a: reaction_event("reaction_removed", DEV, "C0ROCKET", a.round_ts[0], HELPS),
+        replies=False,
+    ),
+    Forged(
+        "event",
+        "message",
+        lambda a: {
+            "type": "message",
+            "channel": "C0GROWTH",
+            "user": DEV,
+            "text": "2. Taken over",
+            "ts": "1799999999.000100",
+            "thread_ts": a.retro_ts,
+        },
+        replies=False,
+    ),
+    Forged(
+        "event",
+        "app_home_opened",
+        lambda a: {"type": "app_home_opened", "user": DEV, "tab": "home", "channel": "D0SECOND"},
+    ),
     # a profile change told by the second workspace, about someone of the first: the first's people stay as they are
-    Forged("event", "user_change", lambda a: {"type": "user_change", "user": {
-        "id": "U0BEN", "tz": "Pacific/Kiritimati", "deleted": True,
-        "profile": {"status_text": "Taken over", "status_emoji": ":palm_tree:"}}}, replies=False),
+    Forged(
+        "event",
+        "user_change",
+        lambda a: {
+            "type": "user_change",
+            "user": {
+                "id": "U0BEN",
+                "tz": "Pacific/Kiritimati",
+                "deleted": True,
+                "profile": {"status_text": "Taken over", "status_emoji": ":palm_tree:"},
+            },
+        },
+        replies=False,
+    ),
     Forged("shortcut", "add_to_backlog", lambda a: ("C0ROCKET", a.created_ts)),
     # last: the second workspace goes away, and the first stays installed
-    Forged("event", "tokens_revoked", lambda a: {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADA"],
-                                                                                      "bot": ["U0BOT"]}},
-           replies=False),
+    Forged(
+        "event",
+        "tokens_revoked",
+        lambda a: {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADA"], "bot": ["U0BOT"]}},
+        replies=False,
+    ),
     Forged("event", "app_uninstalled", lambda a: {"type": "app_uninstalled"}, replies=False),
-]  # fmt: skip
+]
 
 
 def quiet(slack: FakeSlack, *, still: float = 0.3, timeout: float = 5.0) -> None:
@@ -1033,11 +1258,13 @@ class Boundary:
         new = self.slack.calls[calls:]
         elsewhere = [c.describe() for c in new if c.team_id != SECOND]
         assert not elsewhere, f"[{label}] the bot called Slack outside the second workspace: {elsewhere}"
-        seen = "\n".join([
-            result.text,
-            *(json.dumps(c.args, ensure_ascii=False, default=str) for c in new),
-            *(bytes(u["content"] or b"").decode("utf-8", "replace") for u in self.slack.uploads[uploads:]),
-        ])  # fmt: skip
+        seen = "\n".join(
+            [
+                result.text,
+                *(json.dumps(c.args, ensure_ascii=False, default=str) for c in new),
+                *(bytes(u["content"] or b"").decode("utf-8", "replace") for u in self.slack.uploads[uploads:]),
+            ]
+        )
         leaked = FIRST_SECRETS.findall(seen)
         assert not leaked, f"[{label}] shown to the second workspace: {leaked} in {seen[:1500]}"
         for name in FIRST_NAMES:  # a name is only said back to whoever typed it
@@ -1061,8 +1288,15 @@ class Boundary:
                 return result, json.dumps(payload)
             if forged.kind in ("view_submission", "view_closed"):
                 metadata, values = built
-                result, payload = forge_submission(self.driver, self.slack, user=DEV, callback_id=forged.id,
-                                                   metadata=metadata, values=values, kind=forged.kind)  # fmt: skip
+                result, payload = forge_submission(
+                    self.driver,
+                    self.slack,
+                    user=DEV,
+                    callback_id=forged.id,
+                    metadata=metadata,
+                    values=values,
+                    kind=forged.kind,
+                )
                 return result, json.dumps(payload)
             if forged.kind == "event":
                 return self.driver.event(built, team_id=SECOND), json.dumps(built)
@@ -1094,8 +1328,11 @@ def rows_pointing_across(db: Database, *, source: int, target: int) -> list[str]
     tables = [t for t in Base.metadata.sorted_tables if "workspace_id" in t.c]
     found = []
     with db.read() as session:
-        ids = {t.name: set(session.scalars(select(t.c.id).where(t.c.workspace_id == target)))
-               for t in tables if "id" in t.c}  # fmt: skip
+        ids = {
+            t.name: set(session.scalars(select(t.c.id).where(t.c.workspace_id == target)))
+            for t in tables
+            if "id" in t.c
+        }
         for table in tables:
             for column in table.c:
                 for key in column.foreign_keys:
@@ -1113,9 +1350,9 @@ def test_a_second_workspace_sees_and_changes_nothing_of_the_first_whatever_it_se
     second_workspace(driver, slack, db)
     quiet(slack)  # the triage's posts are out
     with db.transaction() as session:  # someone the first workspace's bot writes to: a user_change probe names him
-        ensure_person(session, workspace_id=first.workspace_id, user_id="U0BEN", now=datetime.now(UTC)).timezone = (
-            "America/New_York"
-        )
+        ensure_person(
+            session, workspace_id=first.workspace_id, user_id="U0BEN", now=datetime.now(UTC)
+        ).timezone = "America/New_York"
     before = fingerprint(db, workspace_id=first.workspace_id, slack_team_id=FIRST)
     votes = stored_votes(db)
     boundary = Boundary(driver, slack, first)
@@ -1149,16 +1386,28 @@ def test_a_second_workspace_sees_and_changes_nothing_of_the_first_whatever_it_se
     assert stored_votes(db) == votes
 
     # the control: the same forged payloads, sent from the first workspace by its members, are served
-    result, _ = forge_click(driver, slack, user="U0BEN", channel="C0GROWTH", action_id="ripple_ack",
-                            value=str(first.ripple))  # fmt: skip
+    result, _ = forge_click(
+        driver, slack, user="U0BEN", channel="C0GROWTH", action_id="ripple_ack", value=str(first.ripple)
+    )
     assert result.status == 200
-    result, _ = forge_submission(driver, slack, user="U0ADA", callback_id="okr_change",
-                                 metadata={"kind": "revise_objective", "id": first.objective},
-                                 values=objective_values(title="Zeta onboarding, revised"))  # fmt: skip
+    result, _ = forge_submission(
+        driver,
+        slack,
+        user="U0ADA",
+        callback_id="okr_change",
+        metadata={"kind": "revise_objective", "id": first.objective},
+        values=objective_values(title="Zeta onboarding, revised"),
+    )
     assert result.status == 200 and not result.body, result.text
 
-    reply = {"type": "message", "channel": "C0GROWTH", "user": "U0BEN", "text": "2. Zeta: stop guessing",
-             "ts": "1799999999.000200", "thread_ts": first.retro_ts}  # fmt: skip
+    reply = {
+        "type": "message",
+        "channel": "C0GROWTH",
+        "user": "U0BEN",
+        "text": "2. Zeta: stop guessing",
+        "ts": "1799999999.000200",
+        "thread_ts": first.retro_ts,
+    }
     assert driver.event(reply).status == 200
 
     def served() -> bool:

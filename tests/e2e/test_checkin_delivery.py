@@ -84,10 +84,15 @@ def due_team(
         session.add_all(Person(workspace_id=workspace.id, user_id=user, timezone="UTC") for user in everyone)
         for start in range(0, len(everyone), 5):
             key_results = [
-                {"metric": f"Teams {user} onboards in a week", "unit": "teams", "baseline": 0, "target": 10,
-                 "owner": user}
+                {
+                    "metric": f"Teams {user} onboards in a week",
+                    "unit": "teams",
+                    "baseline": 0,
+                    "target": 10,
+                    "owner": user,
+                }
                 for user in everyone[start : start + 5]
-            ]  # fmt: skip
+            ]
             factories.committed_objective(session, team, now=now, title=f"Objective {start}", key_results=key_results)
         moved = session.execute(
             update(Schedule)
@@ -194,16 +199,22 @@ def sweep_as_replicas(slack: FakeSlack, database_url: str, when: datetime, *, co
 def sweep_env(slack: FakeSlack, database_url: str) -> dict[str, str]:
     keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
     return keep | {
-        "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": slack.workspace().bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
-    }  # fmt: skip
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
 
 
 def start_sweep(slack: FakeSlack, database_url: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "sweep"], env=sweep_env(slack, database_url), cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "sweep"],
+        env=sweep_env(slack, database_url),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def outcomes(stdout: str) -> Counter:
@@ -275,8 +286,9 @@ def test_a_flaky_slack_delays_dms_but_never_doubles_or_loses_one(slack, db, data
     assert_one_dm_each(slack, reachable)
     found = claims(db)
     assert {k: c.state for k, c in found.items()} == {
-        **{team.key(o): ClaimState.SENT for o in reachable}, team.key("U1ROBOT"): ClaimState.FAILED,
-    }  # fmt: skip
+        **{team.key(o): ClaimState.SENT for o in reachable},
+        team.key("U1ROBOT"): ClaimState.FAILED,
+    }
     with db.read() as session:
         robot = session.scalars(select(Person).where(Person.user_id == "U1ROBOT")).one()
         assert robot.unreachable_since is not None and robot.unreachable_reason == "cannot_dm_bot"
@@ -334,8 +346,11 @@ def test_a_sweep_killed_after_slack_posted_is_finished_by_the_next_without_a_sec
     assert len(slack.calls_to("chat.postMessage")) == 1
     (message,) = dms(slack, owner)
     (claim,) = claims(db).values()
-    assert (claim.state, claim.channel_id, claim.message_ts) == (ClaimState.SENT, slack.dm_channel_id(owner),
-                                                                 message["ts"])  # fmt: skip
+    assert (claim.state, claim.channel_id, claim.message_ts) == (
+        ClaimState.SENT,
+        slack.dm_channel_id(owner),
+        message["ts"],
+    )
     row = checkin_row(db, team, owner)
     next_week = team.week + schedule.WEEK
     assert row.week_start == next_week
@@ -350,10 +365,14 @@ def test_an_abandoned_claim_with_nothing_in_slack_is_sent_once(slack, db, databa
     with db.transaction() as session:
         session.execute(
             insert(SendClaim).values(
-                workspace_id=team.workspace_id, kind=CHECKIN_KIND, claim_key=team.key(owner),
-                state=ClaimState.CLAIMED, claimed_at=now - LEASE - MINUTE, claimed_by="gone-host:4242",
+                workspace_id=team.workspace_id,
+                kind=CHECKIN_KIND,
+                claim_key=team.key(owner),
+                state=ClaimState.CLAIMED,
+                claimed_at=now - LEASE - MINUTE,
+                claimed_by="gone-host:4242",
             )
-        )  # fmt: skip
+        )
     sweep = sweeper(slack, database_url, db)
 
     assert sweep.run(now) == {"sent": 1}
@@ -421,11 +440,17 @@ def test_the_sweep_reads_only_the_due_rows_through_the_due_index(backend, slack,
         session.execute(
             insert(Schedule),
             [
-                {"workspace_id": team.workspace_id, "team_id": team.team_id, "kind": ScheduleKind.CHECKIN,
-                 "user_id": f"U9FAR{n:05d}", "week_start": team.week + 5 * schedule.WEEK, "due_at": far + n * MINUTE}
+                {
+                    "workspace_id": team.workspace_id,
+                    "team_id": team.team_id,
+                    "kind": ScheduleKind.CHECKIN,
+                    "user_id": f"U9FAR{n:05d}",
+                    "week_start": team.week + 5 * schedule.WEEK,
+                    "due_at": far + n * MINUTE,
+                }
                 for n in range(FUTURE_ROWS)
             ],
-        )  # fmt: skip
+        )
 
     with DueQueries(db.engine) as due:
         assert sweeper(slack, database_url, db).run(team.now) == {"sent": DUE_NOW}
@@ -436,20 +461,26 @@ def test_the_sweep_reads_only_the_due_rows_through_the_due_index(backend, slack,
     with db.engine.connect() as conn:
         if backend == "sqlite":
             for statement, parameters in due.seen:
-                plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
-                                                                          parameters))  # fmt: skip
+                plan = " | ".join(
+                    row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                )
                 column = "due_at" if "due_at <=" in statement else "remind_at"
                 # SEARCH = a range of the index; SCAN would be every row (or every index entry) in turn
                 # (a read after the first starts from where the previous one stopped: a range with both ends)
-                assert re.fullmatch(rf"SEARCH schedules USING (COVERING )?INDEX ix_schedules_{column} "
-                                    rf"\(({column}>\? AND )?{column}<\?\)", plan), plan  # fmt: skip
+                assert re.fullmatch(
+                    rf"SEARCH schedules USING (COVERING )?INDEX ix_schedules_{column} "
+                    rf"\(({column}>\? AND )?{column}<\?\)",
+                    plan,
+                ), plan
             assert len(due.counted) == 2  # sends by kind, and reminders, once after the sweep
             for statement, parameters in due.counted:
-                plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
-                                                                          parameters))  # fmt: skip
+                plan = " | ".join(
+                    row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                )
                 column = "due_at" if "due_at <=" in statement else "remind_at"
-                assert re.match(rf"SEARCH schedules USING (COVERING )?INDEX ix_schedules_{column} \({column}<\?\)",
-                                plan), plan  # fmt: skip
+                assert re.match(
+                    rf"SEARCH schedules USING (COVERING )?INDEX ix_schedules_{column} \({column}<\?\)", plan
+                ), plan
         else:
             # the sweep moved the owners' rows on to next week: make them due again (rolled back below)
             again = update(Schedule).where(Schedule.user_id.in_(team.owners)).values(due_at=team.now - MINUTE)

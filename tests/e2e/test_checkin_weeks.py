@@ -191,10 +191,15 @@ def test_four_weeks_across_two_daylight_saving_changes_one_dm_a_week_at_ten_loca
     slack.add_user("U0DEV", "dev", real_name="Dev Member", tz="Europe/Paris")
     owners = [
         {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": BEN},
-        {"metric": "Median minutes to first dashboard", "baseline": 30, "target": 10, "direction": "decrease",
-         "owner": CLEO},
+        {
+            "metric": "Median minutes to first dashboard",
+            "baseline": 30,
+            "target": 10,
+            "direction": "decrease",
+            "owner": CLEO,
+        },
         {"metric": "Weekly active teams", "baseline": 10, "target": 40, "owner": "U0DEV"},
-    ]  # fmt: skip
+    ]
     with freeze_time("2027-03-04 12:00:00", tick=True) as clock:  # a Thursday: the cycle runs to 2027-06-03
         rockets(driver, slack, members=(BEN, CLEO))
         commit(db, key_results=owners)
@@ -302,11 +307,14 @@ def test_one_reminder_a_week_and_none_once_checked_in(driver, slack, db, sweep):
     assert "1 key result of Rockets still to check in" in ben[2]["text"]
     assert "All checked in" in shown(cleo[2]) and "All checked in" in shown(ben[0])  # both DMs redrawn
     assert claims(db, "checkin_reminder") == [
-        (f"{BEN}:2026-12-07", ClaimState.SENT, "sent"), (f"{CLEO}:2026-11-30", ClaimState.SENT, "sent"),
-    ]  # fmt: skip
+        (f"{BEN}:2026-12-07", ClaimState.SENT, "sent"),
+        (f"{CLEO}:2026-11-30", ClaimState.SENT, "sent"),
+    ]
     assert checkins(db) == [
-        (BEN, "2026-11-30", 24, 6, BEN), (CLEO, "2026-11-30", 25, 7, CLEO), (CLEO, "2026-12-07", 25, 7, CLEO),
-    ]  # fmt: skip
+        (BEN, "2026-11-30", 24, 6, BEN),
+        (CLEO, "2026-11-30", 25, 7, CLEO),
+        (CLEO, "2026-12-07", 25, 7, CLEO),
+    ]
     with db.read() as session:
         rows = session.scalars(select(Schedule).where(Schedule.kind == ScheduleKind.CHECKIN)).all()
     assert [row.remind_at for row in rows] == [None, None]  # no reminder left to send
@@ -376,8 +384,10 @@ def test_away_and_a_vacation_status_skip_the_dm_and_the_reminder_then_welcome_ba
         (f"{CLEO}:2026-12-14", ClaimState.SENT, "sent"),
     ]
     assert [key for key, _, _ in claims(db, "checkin_reminder")] == [
-        f"{BEN}:2026-12-14", f"{CLEO}:2026-11-30", f"{CLEO}:2026-12-14",
-    ]  # fmt: skip
+        f"{BEN}:2026-12-14",
+        f"{CLEO}:2026-11-30",
+        f"{CLEO}:2026-12-14",
+    ]
 
 
 def test_a_paused_team_gets_no_dm_no_reminder_no_summary_until_turned_on(driver, slack, db, sweep):
@@ -479,8 +489,10 @@ def test_an_unreachable_owner_is_retried_weekly_and_the_facilitator_told_once_pe
     ben_user = {"real_name": "Ben Member", "tz": ZONES[BEN]}
     with freeze_time("2026-11-29 12:00:00", tick=True) as clock:
         rockets(driver, slack, members=(BEN, CLEO))
-        commit(db, key_results=[{"metric": "Teams active after their first week", "baseline": 20, "target": 35,
-                                 "owner": BEN}])  # fmt: skip
+        commit(
+            db,
+            key_results=[{"metric": "Teams active after their first week", "baseline": 20, "target": 35, "owner": BEN}],
+        )
         walk = Walk(slack, clock, sweep, users=(BEN, ADA))
         timeline = walk.through("2026-11-29 13:00", "2026-12-06 00:00")
         slack.add_user(BEN, "ben", deleted=True, **ben_user)
@@ -521,8 +533,9 @@ def test_an_unreachable_owner_is_retried_weekly_and_the_facilitator_told_once_pe
         (f"{BEN}:2026-12-28", ClaimState.FAILED, "cannot_dm_bot"),
     ]
     assert claims(db, "owner_unreachable") == [
-        (f"{BEN}:2026-12-07:{ADA}", ClaimState.SENT, "sent"), (f"{BEN}:2026-12-28:{ADA}", ClaimState.SENT, "sent"),
-    ]  # fmt: skip
+        (f"{BEN}:2026-12-07:{ADA}", ClaimState.SENT, "sent"),
+        (f"{BEN}:2026-12-28:{ADA}", ClaimState.SENT, "sent"),
+    ]
     with db.read() as session:
         ben = session.scalars(select(Person).where(Person.user_id == BEN)).one()
     assert (ben.unreachable_since, ben.unreachable_reason) == (utc("2026-12-28 15:00"), "cannot_dm_bot")
@@ -591,9 +604,14 @@ def test_the_first_plan_at_utc_plus_14_is_corrected_to_each_owners_zone_and_foll
     slack.add_user("U0DAN", "dan", real_name="Dan Member", tz="Asia/Kolkata")
     owners = [
         {"metric": "Teams active after their first week", "baseline": 20, "target": 35, "owner": "U0DAN"},
-        {"metric": "Median minutes to first dashboard", "baseline": 30, "target": 10, "direction": "decrease",
-         "owner": CLEO},
-    ]  # fmt: skip
+        {
+            "metric": "Median minutes to first dashboard",
+            "baseline": 30,
+            "target": 10,
+            "direction": "decrease",
+            "owner": CLEO,
+        },
+    ]
     half_hour = timedelta(minutes=30)
     with freeze_time("2026-11-29 12:00:00", tick=True) as clock:
         rockets(driver, slack, members=(CLEO,))

@@ -121,14 +121,24 @@ def test_a_week_of_check_ins_in_two_time_zones(driver, slack, db, sweep):
         (ben_dm,) = dm_messages(slack, "U0BEN")
 
         reply = check_in(
-            driver, slack, user="U0CLEO", message=cleo_dm, channel=slack.dm_channel_id("U0CLEO"),
-            value="24", confidence="6", note="Onboarding emails shipped",
-        )  # fmt: skip
+            driver,
+            slack,
+            user="U0CLEO",
+            message=cleo_dm,
+            channel=slack.dm_channel_id("U0CLEO"),
+            value="24",
+            confidence="6",
+            note="Onboarding emails shipped",
+        )
         assert reply.status == 200
         cleo_kr = key_results(db)["U0CLEO"]
         assert cleo_kr.current == 24 and cleo_kr.confidence == 6
-        redrawn = wait_until(lambda: slack.message(slack.dm_channel_id("U0CLEO"), cleo_dm["ts"]).get("edited") and
-                             slack.message(slack.dm_channel_id("U0CLEO"), cleo_dm["ts"]))  # fmt: skip
+        redrawn = wait_until(
+            lambda: (
+                slack.message(slack.dm_channel_id("U0CLEO"), cleo_dm["ts"]).get("edited")
+                and slack.message(slack.dm_channel_id("U0CLEO"), cleo_dm["ts"])
+            )
+        )
         assert "All checked in" in str(redrawn["blocks"])
 
         # a day later: Ben gets one reminder in his DM's thread, Cleo none
@@ -154,9 +164,11 @@ def test_a_week_of_check_ins_in_two_time_zones(driver, slack, db, sweep):
         (checkin,) = session.scalars(select(CheckIn)).all()
         logged = session.scalars(select(EventLog).where(EventLog.action == "checked_in")).all()
     assert claims == {
-        ("checkin", ClaimState.SENT), ("checkin_reminder", ClaimState.SENT),
-        ("checkin_summary", ClaimState.SENT), ("checkin_chart", ClaimState.SENT),
-    }  # fmt: skip
+        ("checkin", ClaimState.SENT),
+        ("checkin_reminder", ClaimState.SENT),
+        ("checkin_summary", ClaimState.SENT),
+        ("checkin_chart", ClaimState.SENT),
+    }
     assert (checkin.value, checkin.confidence, checkin.note) == (24, 6, "Onboarding emails shipped")
     assert checkin.week_start.isoformat() == "2026-11-30"
     assert len(logged) == 1
@@ -253,10 +265,13 @@ def test_a_bad_answer_shows_in_the_modal_and_saves_nothing(driver, slack, db, va
 @freeze_time("2026-12-07 12:00:00", tick=True)  # a cycle begun on its check-in day: a week later is the next week
 def test_no_change_on_all_checks_in_what_has_a_confidence_and_names_the_rest(driver, slack, db):
     rockets(driver, slack, members=("U0BEN", "U0CLEO"))
-    commit(db, key_results=[
-        {"metric": "Weekly active teams", "baseline": 10, "target": 40, "owner": "U0BEN"},
-        {"metric": "Activation rate", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
-    ])  # fmt: skip
+    commit(
+        db,
+        key_results=[
+            {"metric": "Weekly active teams", "baseline": 10, "target": 40, "owner": "U0BEN"},
+            {"metric": "Activation rate", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
+        ],
+    )
     first = sorted(key_results_of(db, "U0BEN"), key=lambda kr: kr.position)[0]
     reply = checkin_reply(driver, slack, user="U0BEN")
     view = open_checkin(driver, slack, db, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=first.id)
@@ -267,12 +282,19 @@ def test_no_change_on_all_checks_in_what_has_a_confidence_and_names_the_rest(dri
     with freeze_time(datetime.now(UTC) + timedelta(days=7), tick=True):
         reply = checkin_reply(driver, slack, user="U0BEN")
         before = len(slack.responses)
-        driver.click(user="U0BEN", action_id="checkin_no_change", value=reply["blocks"][-2]["elements"][0]["value"],
-                     channel="C0ROCKET", ts=reply["ts"])  # fmt: skip
+        driver.click(
+            user="U0BEN",
+            action_id="checkin_no_change",
+            value=reply["blocks"][-2]["elements"][0]["value"],
+            channel="C0ROCKET",
+            ts=reply["ts"],
+        )
         # the answer naming what needs a real check-in (other replies, e.g. redraws, may come in any order)
-        told = wait_until(lambda: next(
-            (r for r in slack.responses[before:] if "no value or confidence yet" in shown(r["body"])), None
-        ))  # fmt: skip
+        told = wait_until(
+            lambda: next(
+                (r for r in slack.responses[before:] if "no value or confidence yet" in shown(r["body"])), None
+            )
+        )
     with db.read() as session:
         weeks = sorted((c.key_result_id, c.value, c.confidence) for c in session.scalars(select(CheckIn)))
     assert weeks == [(first.id, 12, 6), (first.id, 12, 6)]
@@ -292,21 +314,22 @@ def test_who_may_check_in_and_what(driver, slack, db):
     slack.add_channel("C0ROCKET", "team-rocket", members=("U0ADA", "U0BEN", "U0CLEO", "U0DAN"))
     cleo_reply = checkin_reply(driver, slack, user="U0CLEO")
     before, replies = row_counts(db), len(slack.responses)
-    driver.click(user="U0DAN", action_id="checkin_open", value=str(cleo_kr.id), channel="C0ROCKET",
-                 ts=cleo_reply["ts"])  # fmt: skip
+    driver.click(user="U0DAN", action_id="checkin_open", value=str(cleo_kr.id), channel="C0ROCKET", ts=cleo_reply["ts"])
     refusal = slack.wait_for_response(count=replies + 1)
     assert "Only the key result's owner (<@U0CLEO>) or a facilitator of *Rockets*" in shown(refusal["body"])
     assert row_counts(db) == before
     # a key result dropped after the DM went out takes no check-in
     with db.transaction() as session:
         session.get(KeyResult, cleo_kr.id).state = KeyResultState.DROPPED
-    driver.click(user="U0CLEO", action_id="checkin_open", value=str(cleo_kr.id), channel="C0ROCKET",
-                 ts=cleo_reply["ts"])  # fmt: skip
+    driver.click(
+        user="U0CLEO", action_id="checkin_open", value=str(cleo_kr.id), channel="C0ROCKET", ts=cleo_reply["ts"]
+    )
     dropped = wait_until(lambda: "dropped" in shown(slack.responses[-1]["body"]) and slack.responses[-1])
     assert "takes no more check-ins" in shown(dropped["body"])
     # a forged button value is a clear refusal, not a crash
-    driver.click(user="U0CLEO", action_id="checkin_open", value="12345678901234567890", channel="C0ROCKET",
-                 ts=cleo_reply["ts"])  # fmt: skip
+    driver.click(
+        user="U0CLEO", action_id="checkin_open", value="12345678901234567890", channel="C0ROCKET", ts=cleo_reply["ts"]
+    )
     stale = wait_until(lambda: "out of date" in shown(slack.responses[-1]["body"]) and slack.responses[-1])
     assert stale
     assert row_counts(db) == before
@@ -401,9 +424,12 @@ def test_checkin_for_many_teams_fits_in_one_message_and_says_what_is_left_out(dr
 
 @pytest.mark.parametrize(
     ("text", "needle"),
-    [("checkin now", "`/okr checkin` takes nothing after it"), ("checkin " + "x" * 4000, "at most 4,000"),
-     ("checkin \u202eevil", "invisible or control character")],
-)  # fmt: skip
+    [
+        ("checkin now", "`/okr checkin` takes nothing after it"),
+        ("checkin " + "x" * 4000, "at most 4,000"),
+        ("checkin \u202eevil", "invisible or control character"),
+    ],
+)
 def test_checkin_takes_nothing_after_it_and_says_so(driver, slack, db, text, needle):
     rockets(driver, slack, members=("U0BEN",))
     commit(db)
@@ -432,8 +458,9 @@ def test_only_the_owner_and_the_teams_facilitators_check_in_a_key_result(driver,
     # Cleo, a member, on Ben's key result: its button, and the form sent without ever being opened
     text = refused_click(driver, slack, user="U0CLEO", action_id="checkin_open", value=str(ben_kr))
     assert_readable_refusal(text, refused)
-    result, _ = forge_submission(driver, slack, user="U0CLEO", callback_id="checkin", metadata={"kr": ben_kr},
-                                 values=checkin_values("99"))  # fmt: skip
+    result, _ = forge_submission(
+        driver, slack, user="U0CLEO", callback_id="checkin", metadata={"kr": ben_kr}, values=checkin_values("99")
+    )
     assert_readable_refusal(modal_error_text(result), refused)
     # "No change on all" checks in only the clicker's own key results: Dan owns none in Rockets
     text = refused_click(driver, slack, user="U0DAN", action_id="checkin_no_change", value=str(team_id))
@@ -446,8 +473,9 @@ def test_only_the_owner_and_the_teams_facilitators_check_in_a_key_result(driver,
     reply = checkin_reply(driver, slack, user="U0BEN")
     view = open_checkin(driver, slack, db, user="U0BEN", message=reply, channel="C0ROCKET", kr_id=ben_kr)
     assert driver.submit_view(view["id"], user="U0BEN", values=modal_values("26", "7")).body == b""
-    result, _ = forge_click(driver, slack, user="U0ADA", action_id="checkin_open", channel="C0ROCKET",
-                            value=str(cleo_kr))  # fmt: skip
+    result, _ = forge_click(
+        driver, slack, user="U0ADA", action_id="checkin_open", channel="C0ROCKET", value=str(cleo_kr)
+    )
     assert result.status == 200
     view = wait_until(lambda: (slack.open_views("U0ADA") or [None])[-1])
     assert driver.submit_view(view["id"], user="U0ADA", values=modal_values("25", "4", "Cleo is away")).body == b""
@@ -494,8 +522,14 @@ def test_a_check_in_redraws_only_the_persons_own_dm_whatever_the_forms_metadata_
             {"kr": ben_kr, "dm": claims["U0CLEO"].id},
         ]
         for n, metadata in enumerate(forged):
-            result, _ = forge_submission(driver, slack, user="U0BEN", callback_id="checkin", metadata=metadata,
-                                         values=checkin_values(str(30 + n)))  # fmt: skip
+            result, _ = forge_submission(
+                driver,
+                slack,
+                user="U0BEN",
+                callback_id="checkin",
+                metadata=metadata,
+                values=checkin_values(str(30 + n)),
+            )
             assert result.status == 200 and not result.body, result.text
             wait_until(lambda n=n: key_results(db)["U0BEN"].current == 30 + n)
         stays(lambda: len(slack.calls_to("chat.update")) == updates)
@@ -505,19 +539,32 @@ def test_a_check_in_redraws_only_the_persons_own_dm_whatever_the_forms_metadata_
         metadata = json.loads(view["private_metadata"])
         assert metadata == {"kr": ben_kr, "dm": claims["U0BEN"].id}
         result = submit_with_metadata(
-            driver, slack, view["id"], user="U0BEN", values=checkin_values("40"),
-            metadata={**metadata, "channel": "C0GROWTH", "ts": notice["ts"], "response_url": slack.new_response_url(
-                "C0GROWTH", "U0BEN", message_ts=notice["ts"])},
-        )  # fmt: skip
+            driver,
+            slack,
+            view["id"],
+            user="U0BEN",
+            values=checkin_values("40"),
+            metadata={
+                **metadata,
+                "channel": "C0GROWTH",
+                "ts": notice["ts"],
+                "response_url": slack.new_response_url("C0GROWTH", "U0BEN", message_ts=notice["ts"]),
+            },
+        )
         assert result.status == 200 and not result.body, result.text
         slack.wait_for("chat.update", count=updates + 1)
         [update] = slack.calls_to("chat.update")[updates:]
         assert (update.args["channel"], update.args["ts"]) == (ben_channel, ben_dm["ts"])
         assert "checked in 40, 7/10" in shown(slack.message(ben_channel, ben_dm["ts"]))
         # and Cleo, submitting a form that names Ben's DM, changes nothing of his
-        result, _ = forge_submission(driver, slack, user="U0CLEO", callback_id="checkin",
-                                     metadata={"kr": key_results(db)["U0CLEO"].id, "dm": claims["U0BEN"].id},
-                                     values=checkin_values("20"))  # fmt: skip
+        result, _ = forge_submission(
+            driver,
+            slack,
+            user="U0CLEO",
+            callback_id="checkin",
+            metadata={"kr": key_results(db)["U0CLEO"].id, "dm": claims["U0BEN"].id},
+            values=checkin_values("20"),
+        )
         assert result.status == 200 and not result.body, result.text
         wait_until(lambda: key_results(db)["U0CLEO"].current == 20)
         stays(lambda: len(slack.calls_to("chat.update")) == updates + 1)
@@ -569,8 +616,9 @@ def test_a_response_url_in_a_forms_metadata_is_never_called(driver, slack, db, h
     commit(db)
     ben_kr = key_results(db)["U0BEN"].id
     forged = {"kr": ben_kr, "response_url": hook.url}
-    result, _ = forge_submission(driver, slack, user="U0BEN", callback_id="checkin", metadata=forged,
-                                 values=checkin_values("24"))  # fmt: skip
+    result, _ = forge_submission(
+        driver, slack, user="U0BEN", callback_id="checkin", metadata=forged, values=checkin_values("24")
+    )
     assert result.status == 200 and not result.body, result.text
     wait_until(lambda: key_results(db)["U0BEN"].current == 24)
     stays(lambda: hook.requests == [])
@@ -580,8 +628,14 @@ def test_a_response_url_in_a_forms_metadata_is_never_called(driver, slack, db, h
     metadata = json.loads(view["private_metadata"])
     assert metadata == {"kr": ben_kr}  # nothing but the key result: the reply's response_url stays with the bot
     replies = len(slack.responses)
-    result = submit_with_metadata(driver, slack, view["id"], user="U0BEN", values=checkin_values("26"),
-                                  metadata={**metadata, "response_url": hook.url})  # fmt: skip
+    result = submit_with_metadata(
+        driver,
+        slack,
+        view["id"],
+        user="U0BEN",
+        values=checkin_values("26"),
+        metadata={**metadata, "response_url": hook.url},
+    )
     assert result.status == 200 and not result.body, result.text
     redrawn = slack.wait_for_response(count=replies + 1)
     assert redrawn["body"].get("replace_original") is True and "checked in 26, 7/10" in shown(redrawn["body"])
@@ -606,8 +660,10 @@ def test_a_kept_reply_is_redrawn_for_its_own_person_once_and_within_30_minutes(d
     replies = len(slack.calls_to("response_url"))
 
     # Cleo sends a form bearing the id of Ben's: her check-in is saved, Ben's reply is not hers to redraw
-    payload_view = {**forged_view(slack, "U0CLEO", callback_id="checkin", metadata={"kr": cleo_kr},
-                                  values=checkin_values("20")), "id": view["id"]}  # fmt: skip
+    payload_view = {
+        **forged_view(slack, "U0CLEO", callback_id="checkin", metadata={"kr": cleo_kr}, values=checkin_values("20")),
+        "id": view["id"],
+    }
     payload = {**interaction_base(slack, "view_submission", "U0CLEO"), "view": payload_view, "response_urls": []}
     assert send_signed(driver, {"payload": json.dumps(payload)}).status == 200
     wait_until(lambda: key_results(db)["U0CLEO"].current == 20)

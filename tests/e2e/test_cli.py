@@ -29,9 +29,14 @@ def okr_bot(
     *args: str, env: dict[str, str], stdin: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env=_env(env), input=stdin, capture_output=True, text=True,
-        timeout=timeout, cwd=Path(__file__).parents[2],
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", *args],
+        env=_env(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Path(__file__).parents[2],
+    )
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -97,13 +102,19 @@ def test_serve_without_credentials_points_to_the_sandbox(database_url):
 def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
     port = _free_port()
     env = {
-        "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url, "PORT": str(port),
-    }  # fmt: skip
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "PORT": str(port),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=_env(env),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         # the bot process checks signatures against the machine's clock (which freezegun leaves alone there)
@@ -142,8 +153,14 @@ def test_start_without_credentials_serves_the_sandbox_page(tmp_path):
     the database rather than on the terminal, and Ctrl-C or SIGTERM ends it cleanly."""
     port = _free_port()
     env = _env({"DATABASE_URL": f"sqlite:///{tmp_path}/sandbox.db", "PORT": str(port)})
-    process = subprocess.Popen([sys.executable, "-m", "bot", "start"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "start"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     try:
         first = process.stdout.readline()
         assert f"open http://localhost:{port}/ in your browser" in first, first

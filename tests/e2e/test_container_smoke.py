@@ -49,23 +49,39 @@ def image_env(workdir: Path, **settings: str) -> dict[str, str]:
     """The environment the Dockerfile sets (venv first on PATH, unbuffered output, HOME the working directory), this
     test's clock (OKR_CLOCK_START), and the settings compose would give."""
     inherited = {k: v for k, v in child_env().items() if not k.startswith(OWN_SETTINGS)}
-    return inherited | {
-        "PATH": f"{VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(workdir),
-    } | settings  # fmt: skip
+    return (
+        inherited
+        | {
+            "PATH": f"{VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "HOME": str(workdir),
+        }
+        | settings
+    )
 
 
 def slack_settings(slack: FakeSlack, database: Path) -> dict[str, str]:
     return {
-        "DATABASE_URL": f"sqlite:///{database}", "SLACK_API_URL": slack.api_url,
-        "SLACK_BOT_TOKEN": slack.workspace().bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "PORT": str(_free_port()), "LOG_LEVEL": "INFO",
-    }  # fmt: skip
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PORT": str(_free_port()),
+        "LOG_LEVEL": "INFO",
+    }
 
 
 def entrypoint(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", str(ENTRYPOINT), *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        ["sh", str(ENTRYPOINT), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 class Started:
@@ -76,8 +92,14 @@ class Started:
         self.port = env["PORT"]
         self.log = cwd / "container.log"
         with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(["sh", str(ENTRYPOINT), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                            stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
+            self.process = subprocess.Popen(
+                ["sh", str(ENTRYPOINT), *args],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -97,8 +119,9 @@ class Started:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the process exited ({self.process.returncode}) before {path} said {status}:"
-                                     f"\n{self.output()}")  # fmt: skip
+                raise AssertionError(
+                    f"the process exited ({self.process.returncode}) before {path} said {status}:\n{self.output()}"
+                )
             try:
                 code, _, body = self.get(path)
             except OSError as error:
@@ -112,8 +135,9 @@ class Started:
 
     def probe(self, path: str) -> subprocess.CompletedProcess:
         """The image's health check (HEALTHCHECK, or compose's healthcheck) against this process."""
-        return subprocess.run(["python", str(HEALTHCHECK), path], env=self.env, capture_output=True, text=True,
-                              timeout=10)  # fmt: skip
+        return subprocess.run(
+            ["python", str(HEALTHCHECK), path], env=self.env, capture_output=True, text=True, timeout=10
+        )
 
     def command_line(self) -> list[str]:
         return Path(f"/proc/{self.process.pid}/cmdline").read_bytes().decode().split("\0")[:-1]

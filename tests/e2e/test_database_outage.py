@@ -62,10 +62,20 @@ def test_a_click_is_told_in_the_conversation_and_a_form_keeps_what_was_typed(unr
     told = slack.wait_for_response(lambda r: "can't reach its database" in flatten(r["body"]), timeout=5)
     assert told["body"]["response_type"] == "ephemeral"
 
-    form = {"type": "modal", "callback_id": "checkin", "title": {"type": "plain_text", "text": "Check in"},
-            "submit": {"type": "plain_text", "text": "Save"},
-            "blocks": [{"type": "input", "block_id": "value", "label": {"type": "plain_text", "text": "Value"},
-                        "element": {"type": "plain_text_input", "action_id": "value"}}]}  # fmt: skip
+    form = {
+        "type": "modal",
+        "callback_id": "checkin",
+        "title": {"type": "plain_text", "text": "Check in"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "value",
+                "label": {"type": "plain_text", "text": "Value"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            }
+        ],
+    }
     client = WebClient(token=slack.workspace().bot_token, base_url=slack.api_url)
     view_id = client.views_open(trigger_id=slack.new_trigger_id("U0BEN"), view=form)["view"]["id"]
     typed = {"value": {"value": {"type": "plain_text_input", "value": "42"}}}
@@ -78,9 +88,19 @@ def test_a_click_is_told_in_the_conversation_and_a_form_keeps_what_was_typed(unr
 
 def test_a_button_inside_a_form_is_told_on_a_form_stacked_on_top(unreachable, slack):
     _running, driver = unreachable
-    form = {"type": "modal", "callback_id": "draft_key_results", "title": {"type": "plain_text", "text": "Draft"},
-            "blocks": [{"type": "actions", "elements": [{"type": "button", "action_id": "draft_kr_add",
-                                                         "text": {"type": "plain_text", "text": "Add"}}]}]}  # fmt: skip
+    form = {
+        "type": "modal",
+        "callback_id": "draft_key_results",
+        "title": {"type": "plain_text", "text": "Draft"},
+        "blocks": [
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "button", "action_id": "draft_kr_add", "text": {"type": "plain_text", "text": "Add"}}
+                ],
+            }
+        ],
+    }
     client = WebClient(token=slack.workspace().bot_token, base_url=slack.api_url)
     view_id = client.views_open(trigger_id=slack.new_trigger_id("U0BEN"), view=form)["view"]["id"]
 

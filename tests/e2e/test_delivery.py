@@ -96,8 +96,12 @@ def test_after_the_first_week_a_weekly_dm_is_one_call_and_everyone_is_read_at_mo
     mark = len(slack.calls)
     assert sweep.run(team.now) == {"sent": 4}
     # the first week: each owner read and their DM opened once, then everyone read in bulk (never read before)
-    assert calls_since(slack, mark) == {"users.info": 4, "conversations.open": 4, "chat.postMessage": 4,
-                                        "users.list": 1}  # fmt: skip
+    assert calls_since(slack, mark) == {
+        "users.info": 4,
+        "conversations.open": 4,
+        "chat.postMessage": 4,
+        "users.list": 1,
+    }
     for owner in team.owners:
         met = person(db, owner)
         assert met.dm_channel_id == slack.dm_channel_id(owner) and met.profile_read_at is not None
@@ -218,8 +222,10 @@ def test_a_zone_change_from_a_user_change_event_moves_the_next_dm_to_that_zones_
     assert person(db, west).timezone == "America/New_York" and person(db, east).timezone == "Asia/Tokyo"
 
     week2 = team.week + schedule.WEEK
-    hour = {owner: schedule.occurrence(week2, weekday=team.weekday, hour=team.hour, zone=ZoneInfo(zone))
-            for owner, zone in ((west, "America/New_York"), (east, "Asia/Tokyo"), (stays, "UTC"))}  # fmt: skip
+    hour = {
+        owner: schedule.occurrence(week2, weekday=team.weekday, hour=team.hour, zone=ZoneInfo(zone))
+        for owner, zone in ((west, "America/New_York"), (east, "Asia/Tokyo"), (stays, "UTC"))
+    }
     assert hour[east] < hour[stays] < hour[west]
     sent_at: dict[str, datetime] = {}
     moments = sorted({at + offset for at in hour.values() for offset in (-MINUTE, timedelta(0))})
@@ -236,8 +242,9 @@ def test_a_zone_change_from_a_user_change_event_moves_the_next_dm_to_that_zones_
     # and the week after is planned at their own hour too
     for owner, zone in ((west, "America/New_York"), (east, "Asia/Tokyo")):
         row = checkin_row(db, team, owner)
-        assert row.due_at == schedule.occurrence(week2 + schedule.WEEK, weekday=team.weekday, hour=team.hour,
-                                                 zone=ZoneInfo(zone))  # fmt: skip
+        assert row.due_at == schedule.occurrence(
+            week2 + schedule.WEEK, weekday=team.weekday, hour=team.hour, zone=ZoneInfo(zone)
+        )
 
 
 def test_a_deactivation_from_a_user_change_event_makes_the_owner_unreachable_and_the_facilitator_is_told_once(
@@ -261,8 +268,11 @@ def test_a_deactivation_from_a_user_change_event_makes_the_owner_unreachable_and
         pinned_clock.move_to(when)
         mark = len(slack.calls)
         assert sweep.run(when) == {"sent": 1, "unreachable": 1}
-        about_them = [c for c in slack.calls[mark:] if gone in (c.args.get("user"), c.args.get("users"))
-                      or c.args.get("channel") == slack.dm_channel_id(gone)]  # fmt: skip
+        about_them = [
+            c
+            for c in slack.calls[mark:]
+            if gone in (c.args.get("user"), c.args.get("users")) or c.args.get("channel") == slack.dm_channel_id(gone)
+        ]
         assert about_them == [], "Slack was asked about someone who left, or to DM them"
         week = (team.week + weeks * schedule.WEEK).isoformat()
         refused = claims(db)[f"{team.team_id}:{gone}:{week}"]
@@ -311,8 +321,7 @@ def test_the_bulk_read_pages_through_everyone_and_keeps_only_people_the_bot_know
     assert [len(c.response["members"]) for c in pages] == [PAGE, PAGE, everyone - 2 * PAGE]
     assert all(c.ok and int(c.args["limit"]) == PAGE for c in pages)
     assert "cursor" not in pages[0].args
-    assert [c.args["cursor"] for c in pages[1:]] == [p.response["response_metadata"]["next_cursor"]
-                                                    for p in pages[:2]]  # fmt: skip
+    assert [c.args["cursor"] for c in pages[1:]] == [p.response["response_metadata"]["next_cursor"] for p in pages[:2]]
 
     with db.read() as session:
         people = {p.user_id: p for p in session.scalars(select(Person))}
@@ -482,8 +491,10 @@ def test_a_429_on_users_info_in_one_workspace_holds_neither_its_posts_nor_users_
     week = schedule.week_of(now, weekday=checkin.weekday(), hour=checkin.hour, zone=ZoneInfo("UTC"))
     order = {a_known: 0, a_new: 1, a_lost: 2, a_also: 3, b_first: 0, b_second: 1}  # the order each comes due in
     with db.transaction() as session:
-        for team_id, channel, owners in ((slack.workspace().team_id, "C0ROCKET", (a_known, a_new, a_lost, a_also)),
-                                         (OTHER, "C0OTHER", (b_first, b_second))):  # fmt: skip
+        for team_id, channel, owners in (
+            (slack.workspace().team_id, "C0ROCKET", (a_known, a_new, a_lost, a_also)),
+            (OTHER, "C0OTHER", (b_first, b_second)),
+        ):
             workspace = factories.workspace(session, slack_team_id=team_id)
             workspace.people_read_at = now  # everyone read in bulk today: no bulk read in this sweep
             team = factories.team(session, workspace, name=f"Team {team_id}", channel_id=channel)
@@ -492,14 +503,24 @@ def test_a_429_on_users_info_in_one_workspace_holds_neither_its_posts_nor_users_
             factories.member(session, team, owners[0], role=Role.FACILITATOR)
             for user in owners:
                 read = user not in (a_new, b_first, b_second)
-                session.add(Person(
-                    workspace_id=workspace.id, user_id=user, timezone="UTC", profile_read_at=now if read else None,
-                    dm_channel_id=("D0LOST000" if user == a_lost else slack.dm_channel_id(user)) if read else None,
-                ))  # fmt: skip
-            factories.committed_objective(session, team, now=now, key_results=[
-                {"metric": f"Things {user} ships", "unit": "things", "baseline": 0, "target": 5, "owner": user}
-                for user in owners
-            ])  # fmt: skip
+                session.add(
+                    Person(
+                        workspace_id=workspace.id,
+                        user_id=user,
+                        timezone="UTC",
+                        profile_read_at=now if read else None,
+                        dm_channel_id=("D0LOST000" if user == a_lost else slack.dm_channel_id(user)) if read else None,
+                    )
+                )
+            factories.committed_objective(
+                session,
+                team,
+                now=now,
+                key_results=[
+                    {"metric": f"Things {user} ships", "unit": "things", "baseline": 0, "target": 5, "owner": user}
+                    for user in owners
+                ],
+            )
             for user in owners:
                 session.execute(
                     update(Schedule)
@@ -535,8 +556,9 @@ def test_a_429_on_users_info_in_one_workspace_holds_neither_its_posts_nor_users_
 
     assert seen_while_held.get("delivered") is True, "the other DMs did not go out while A's users.info waited"
     limited = [c for c in slack.calls[mark:] if c.status == 429]
-    assert [(c.team_id, c.method, c.args["user"]) for c in limited] == [(slack.workspace().team_id, "users.info",
-                                                                         a_new)]  # fmt: skip
+    assert [(c.team_id, c.method, c.args["user"]) for c in limited] == [
+        (slack.workspace().team_id, "users.info", a_new)
+    ]
     for user in (*others, a_new):
         assert len(dm_posts(slack, user)) == 1, user
     infos = [c for c in slack.calls[mark:] if c.method == "users.info"]
@@ -546,7 +568,8 @@ def test_a_429_on_users_info_in_one_workspace_holds_neither_its_posts_nor_users_
     ]
     assert sorted(c.args["user"] for c in infos if c.team_id == OTHER) == [b_first, b_second]
     # A's retry came after every other DM: the wait held nothing but A's users.info
-    retry = slack.calls.index(next(c for c in slack.calls[mark:] if c.method == "users.info" and c.status == 200
-                                   and c.args["user"] == a_new))  # fmt: skip
+    retry = slack.calls.index(
+        next(c for c in slack.calls[mark:] if c.method == "users.info" and c.status == 200 and c.args["user"] == a_new)
+    )
     last_other = max(slack.calls.index(c) for c in dm_posts(slack) if c.args["channel"] != slack.dm_channel_id(a_new))
     assert last_other < retry

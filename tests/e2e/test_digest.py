@@ -113,8 +113,9 @@ def check_in(driver, slack, db: Database, *, user: str, kr_id: int, value: str, 
     assert result.status == 200 and not result.body, result.text
     slack.wait_for_response(count=before + 1)
     message = latest_ephemeral(slack, user)
-    submit_check_in(driver, slack, db, user=user, kr_id=kr_id, value=value, confidence=confidence,
-                    channel=channel, ts=message["ts"])  # fmt: skip
+    submit_check_in(
+        driver, slack, db, user=user, kr_id=kr_id, value=value, confidence=confidence, channel=channel, ts=message["ts"]
+    )
     slack.wait_for_response(count=before + 2)
 
 
@@ -249,24 +250,35 @@ def sweep_at(sweep: Sweeper, clock, when: datetime):
 
 ROCKET_KRS = (
     {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": BEN},
-    {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-     "direction": "decrease", "owner": CLEO},
-)  # fmt: skip
+    {
+        "metric": "Median minutes to first dashboard",
+        "unit": "min",
+        "baseline": 30,
+        "target": 10,
+        "direction": "decrease",
+        "owner": CLEO,
+    },
+)
 GROWTH_KRS = (
     {"metric": "Weekly sign-ups", "unit": "sign-ups", "baseline": 200, "target": 300, "owner": BEN},
     {"metric": "Trial to paid conversion", "unit": "%", "baseline": 4, "target": 6, "owner": BEN},
     {"metric": "Referral invites sent", "unit": "invites", "baseline": 50, "target": 120, "owner": BEN},
-)  # fmt: skip
+)
 SUPPORT_KRS = (
     {"metric": "First reply within an hour", "unit": "%", "baseline": 60, "target": 90, "owner": CLEO},
-    {"metric": "Tickets reopened", "unit": "%", "baseline": 12, "target": 5, "direction": "decrease",
-     "owner": CLEO},
-)  # fmt: skip
+    {"metric": "Tickets reopened", "unit": "%", "baseline": 12, "target": 5, "direction": "decrease", "owner": CLEO},
+)
 DESIGN_KRS = (
     {"metric": "Screens in the design system", "unit": "%", "baseline": 30, "target": 80, "owner": ADA},
-    {"metric": "Usability issues open", "unit": "issues", "baseline": 40, "target": 10, "direction": "decrease",
-     "owner": ADA},
-)  # fmt: skip
+    {
+        "metric": "Usability issues open",
+        "unit": "issues",
+        "baseline": 40,
+        "target": 10,
+        "direction": "decrease",
+        "owner": ADA,
+    },
+)
 
 
 def test_a_week_across_teams_is_posted_once_with_each_teams_news_and_the_teams_it_touches(
@@ -291,8 +303,13 @@ def test_a_week_across_teams_is_posted_once_with_each_teams_news_and_the_teams_i
         signups, trials, referrals = key_results(db, growth_o1)
         check_in(driver, slack, db, user=BEN, kr_id=active.id, value="24", confidence="8", channel=ROCKET)
         check_in(driver, slack, db, user=BEN, kr_id=trials.id, value="4.2", confidence="5", channel=GROWTH)
-        old = ripple(driver, slack, f"<#{GROWTH}|team-growth> 1.1 their 1.1 New screens change their sign-up page",
-                     user=ADA, channel=DESIGN)  # fmt: skip
+        old = ripple(
+            driver,
+            slack,
+            f"<#{GROWTH}|team-growth> 1.1 their 1.1 New screens change their sign-up page",
+            user=ADA,
+            channel=DESIGN,
+        )
         acknowledge(driver, slack, db, old, user=BEN, channel=GROWTH)
 
         clock.move_to(IN_THE_WEEK)
@@ -305,15 +322,34 @@ def test_a_week_across_teams_is_posted_once_with_each_teams_news_and_the_teams_i
         check_in(driver, slack, db, user=BEN, kr_id=signups.id, value="230", confidence="9", channel=GROWTH)
         commit(db, "Rockets", title="Docs people read")
         commit(db, "Support", title="Answers come fast", key_results=SUPPORT_KRS, author=CLEO)
-        affects = ripple(driver, slack, f"<#{GROWTH}|team-growth> 1.1 Our onboarding changes their funnel",
-                         user=BEN, channel=ROCKET)  # fmt: skip
-        depends = ripple(driver, slack, f"depends <#{GROWTH}|team-growth> 1.1 their 1.1 We staff by their sign-ups",
-                         user=CLEO, channel=SUPPORT)  # fmt: skip
-        change_in_ui(driver, slack, db, f"revise_objective:{growth_o1}",
-                     objective_values(title="More teams find and try us", reason="Trials matter as much"),
-                     user=BEN, channel=GROWTH)  # fmt: skip
-        change_in_ui(driver, slack, db, f"drop_kr:{referrals.id}", reason("Referrals moved to Partnerships"),
-                     user=BEN, channel=GROWTH)  # fmt: skip
+        affects = ripple(
+            driver, slack, f"<#{GROWTH}|team-growth> 1.1 Our onboarding changes their funnel", user=BEN, channel=ROCKET
+        )
+        depends = ripple(
+            driver,
+            slack,
+            f"depends <#{GROWTH}|team-growth> 1.1 their 1.1 We staff by their sign-ups",
+            user=CLEO,
+            channel=SUPPORT,
+        )
+        change_in_ui(
+            driver,
+            slack,
+            db,
+            f"revise_objective:{growth_o1}",
+            objective_values(title="More teams find and try us", reason="Trials matter as much"),
+            user=BEN,
+            channel=GROWTH,
+        )
+        change_in_ui(
+            driver,
+            slack,
+            db,
+            f"drop_kr:{referrals.id}",
+            reason("Referrals moved to Partnerships"),
+            user=BEN,
+            channel=GROWTH,
+        )
         assert digest_calls(slack, ok=None) == [] and pictures(slack) == []  # nothing before its moment
 
         report = sweep_at(sweep, clock, DIGEST_AT)
@@ -358,8 +394,10 @@ def test_a_week_across_teams_is_posted_once_with_each_teams_news_and_the_teams_i
         assert picture["content"].startswith(PNG) and picture["title"] == "Ripples between teams"
         assert workspace_row(db).digest_due_at == DIGEST_AT + WEEK
         claims = digest_claims(db)
-        assert set(claims) == {(DIGEST_KIND, f"2026-02-16T09:00+00:00:{GENERAL}:1"),
-                               (PICTURE_KIND, f"2026-02-16T09:00+00:00:{GENERAL}")}  # fmt: skip
+        assert set(claims) == {
+            (DIGEST_KIND, f"2026-02-16T09:00+00:00:{GENERAL}:1"),
+            (PICTURE_KIND, f"2026-02-16T09:00+00:00:{GENERAL}"),
+        }
         assert {c.state for c in claims.values()} == {ClaimState.SENT}
         assert claims[DIGEST_KIND, f"2026-02-16T09:00+00:00:{GENERAL}:1"].message_ts == posted["ts"]
 
@@ -370,21 +408,21 @@ ROCKET_CONFLICT_KRS = (
     {"metric": "Support tickets per week", "unit": "tickets", "baseline": 40, "target": 60, "owner": BEN},
     {"metric": "Churned accounts", "unit": "accounts", "baseline": 20, "target": 10, "direction": "decrease"},
     {"metric": "Page load seconds", "unit": "s", "baseline": 2, "target": 1.5, "direction": "keep_below"},
-)  # fmt: skip
+)
 ROCKET_CONFLICT_KRS_2 = (
     {"metric": "churned  accounts!", "unit": "accounts", "baseline": 20, "target": 30},  # same team, opposite
     {"metric": "Weekly demos", "unit": "demos", "baseline": 5, "target": 10},
-)  # fmt: skip
+)
 GROWTH_CONFLICT_KRS = (
     {"metric": "support tickets per week", "unit": "tickets", "baseline": 40, "target": 25, "direction": "decrease"},
     {"metric": "Page-load seconds", "unit": "s", "baseline": 2, "target": 1, "direction": "keep_above"},
     {"metric": "Weekly sign-ups", "unit": "sign-ups", "baseline": 200, "target": 300, "owner": BEN},
     {"metric": "Trial to paid conversion", "unit": "%", "baseline": 4, "target": 6, "owner": BEN},
-)  # fmt: skip
+)
 GROWTH_CONFLICT_KRS_2 = (
     {"metric": "Activation rate", "unit": "%", "baseline": 30, "target": 40, "owner": BEN},
     {"metric": "Weekly demos", "unit": "demos", "baseline": 5, "target": 10, "owner": BEN},  # the same way: no conflict
-)  # fmt: skip
+)
 
 
 def test_conflicts_are_shown_above_the_teams(driver, slack, db, database_url):
@@ -406,25 +444,50 @@ def test_conflicts_are_shown_above_the_teams(driver, slack, db, database_url):
         commit(db, "Support", title="Answers come fast", key_results=SUPPORT_KRS, author=CLEO)
         _tickets, _load, signups, trials = key_results(db, growth_o1)
         activation, demos = key_results(db, growth_o2)
-        on_trials = ripple(driver, slack, f"depends <#{GROWTH}|team-growth> 1.1 their 1.4 We size the team on trials",
-                           user=CLEO, channel=SUPPORT)  # fmt: skip
-        on_signups = ripple(driver, slack, f"depends <#{GROWTH}|team-growth> 1.2 their 1.3 Reopened tickets follow",
-                            user=CLEO, channel=SUPPORT)  # fmt: skip
-        on_activation = ripple(driver, slack, f"depends <#{GROWTH}|team-growth> 1.1 their 2.1 Demos need them",
-                               user=BEN, channel=ROCKET)  # fmt: skip
-        affects_trials = ripple(driver, slack, f"<#{GROWTH}|team-growth> 1.2 their 1.4 Fewer churned, fewer trials",
-                                user=BEN, channel=ROCKET)  # fmt: skip
-        resolved = ripple(driver, slack, f"depends <#{GROWTH}|team-growth> 2.2 their 1.3 Demos come from sign-ups",
-                          user=BEN, channel=ROCKET)  # fmt: skip
-        on_demos = ripple(driver, slack, f"depends <#{GROWTH}|team-growth> 1.1 their 2.2 Demos bring the questions",
-                          user=CLEO, channel=SUPPORT)  # fmt: skip
+        on_trials = ripple(
+            driver,
+            slack,
+            f"depends <#{GROWTH}|team-growth> 1.1 their 1.4 We size the team on trials",
+            user=CLEO,
+            channel=SUPPORT,
+        )
+        on_signups = ripple(
+            driver,
+            slack,
+            f"depends <#{GROWTH}|team-growth> 1.2 their 1.3 Reopened tickets follow",
+            user=CLEO,
+            channel=SUPPORT,
+        )
+        on_activation = ripple(
+            driver, slack, f"depends <#{GROWTH}|team-growth> 1.1 their 2.1 Demos need them", user=BEN, channel=ROCKET
+        )
+        affects_trials = ripple(
+            driver,
+            slack,
+            f"<#{GROWTH}|team-growth> 1.2 their 1.4 Fewer churned, fewer trials",
+            user=BEN,
+            channel=ROCKET,
+        )
+        resolved = ripple(
+            driver,
+            slack,
+            f"depends <#{GROWTH}|team-growth> 2.2 their 1.3 Demos come from sign-ups",
+            user=BEN,
+            channel=ROCKET,
+        )
+        on_demos = ripple(
+            driver,
+            slack,
+            f"depends <#{GROWTH}|team-growth> 1.1 their 2.2 Demos bring the questions",
+            user=CLEO,
+            channel=SUPPORT,
+        )
         closed = okr(driver, slack, f"ripple resolve {resolved}", user=BEN, channel=ROCKET)
         assert f"R{resolved}" in closed.text and ripple_row(db, resolved).state is RippleState.RESOLVED
         check_in(driver, slack, db, user=BEN, kr_id=activation.id, value="33", confidence="8", channel=GROWTH)
         check_in(driver, slack, db, user=BEN, kr_id=signups.id, value="190", confidence="3", channel=GROWTH)
         check_in(driver, slack, db, user=BEN, kr_id=demos.id, value="6", confidence="5", channel=GROWTH)
-        change_in_ui(driver, slack, db, f"drop_kr:{trials.id}", reason("Billing owns it now"),
-                     user=BEN, channel=GROWTH)  # fmt: skip
+        change_in_ui(driver, slack, db, f"drop_kr:{trials.id}", reason("Billing owns it now"), user=BEN, channel=GROWTH)
 
         report = sweep_at(sweep, clock, DIGEST_AT)
 
@@ -467,14 +530,24 @@ def test_a_team_pulling_its_own_metric_both_ways_is_no_conflict_with_a_team_keep
         okr(driver, slack, f"digest settings channel=<#{GENERAL}|general>")
         team_in(driver, slack, "Rockets", ROCKET)
         team_in(driver, slack, "Growth", GROWTH)
-        commit(db, "Rockets", title="Refunds stay healthy", key_results=(
-            {"metric": "Refund rate", "unit": "%", "baseline": 2, "target": 1, "direction": "keep_above"},
-            {"metric": "refund rate", "unit": "%", "baseline": 4, "target": 3, "direction": "decrease"},
-        ))  # fmt: skip
-        commit(db, "Growth", title="Trust", key_results=(
-            {"metric": "Refund rate", "unit": "%", "baseline": 4, "target": 5, "direction": "keep_below"},
-            {"metric": "Net promoter score", "unit": "points", "baseline": 30, "target": 40},
-        ))  # fmt: skip
+        commit(
+            db,
+            "Rockets",
+            title="Refunds stay healthy",
+            key_results=(
+                {"metric": "Refund rate", "unit": "%", "baseline": 2, "target": 1, "direction": "keep_above"},
+                {"metric": "refund rate", "unit": "%", "baseline": 4, "target": 3, "direction": "decrease"},
+            ),
+        )
+        commit(
+            db,
+            "Growth",
+            title="Trust",
+            key_results=(
+                {"metric": "Refund rate", "unit": "%", "baseline": 4, "target": 5, "direction": "keep_below"},
+                {"metric": "Net promoter score", "unit": "points", "baseline": 30, "target": 40},
+            ),
+        )
 
         sweep_at(sweep, clock, DIGEST_AT)
 
@@ -529,17 +602,21 @@ def test_the_digest_goes_out_once_a_week_whoever_sweeps_and_after_downtime_only_
         # (a replica that finds every part sent by the other reports it done too: the posts are what counts)
         assert all(r["error"] == 0 for r in reports) and sum(r["digest"] for r in reports) >= 1, reports
         for channel in (GENERAL, ROCKET_DIGEST):
-            assert titles(slack, channel) == ["Ripples digest · week to 2026-02-16",
-                                              "Ripples digest · week to 2026-02-23"], channel  # fmt: skip
+            assert titles(slack, channel) == [
+                "Ripples digest · week to 2026-02-16",
+                "Ripples digest · week to 2026-02-23",
+            ], channel
             assert len(pictures(slack, channel)) == 2
         assert len(digest_calls(slack, ok=None)) == 4 and workspace_row(db).digest_due_at == weeks[2]
         # last week's commits are not news any more; the ripple nobody acknowledged still is, no longer new
         _, teams = read_digest(digest_posts(slack, GENERAL)[1:])
-        assert teams == {"Rockets": [
-            f"*Rockets* <#{ROCKET}>",
-            ":ocean: *R1* KR 1.1 Teams active after their first week affects *Growth*: "
-            "_Our onboarding changes their funnel_ · not acknowledged yet",
-        ]}  # fmt: skip
+        assert teams == {
+            "Rockets": [
+                f"*Rockets* <#{ROCKET}>",
+                ":ocean: *R1* KR 1.1 Teams active after their first week affects *Growth*: "
+                "_Our onboarding changes their funnel_ · not acknowledged yet",
+            ]
+        }
 
         # down for three weekly moments (2, 9 and 16 March): back at 14:00 on the 16th, only that week goes out
         report = sweep_at(sweep, clock, weeks[4] + timedelta(hours=5))
@@ -662,9 +739,15 @@ def revise_five_times(db: Database, name: str, objective_id: int) -> None:
     for take in range(2, 7):
         with db.transaction() as session:
             revisions.revise_objective(
-                session, objective_id=objective_id, workspace_id=workspace_row(db).id, user_id=ADA,
-                title=long_title(name, take), why="", reason=LONG_REASON * 2, now=datetime.now(UTC),
-            )  # fmt: skip
+                session,
+                objective_id=objective_id,
+                workspace_id=workspace_row(db).id,
+                user_id=ADA,
+                title=long_title(name, take),
+                why="",
+                reason=LONG_REASON * 2,
+                now=datetime.now(UTC),
+            )
 
 
 def four_teams_with_long_news(driver, slack, db) -> None:
@@ -701,10 +784,12 @@ def test_a_part_slack_fails_is_posted_by_the_next_sweep_without_posting_the_othe
     with freeze_time(IN_THE_WEEK, tick=True) as clock:
         okr(driver, slack, f"digest settings channel=<#{GENERAL}|general>")
         four_teams_with_long_news(driver, slack, db)
-        ripple(driver, slack, f"<#{GROWTH}|team-growth> 1.1 Our onboarding changes their funnel", user=ADA,
-               channel=ROCKET)  # fmt: skip
-        client = FailingOnce(slack, fault=fault, ending="(part 2 of 2)", base_url=slack.api_url,
-                             token=slack.workspace().bot_token)  # fmt: skip
+        ripple(
+            driver, slack, f"<#{GROWTH}|team-growth> 1.1 Our onboarding changes their funnel", user=ADA, channel=ROCKET
+        )
+        client = FailingOnce(
+            slack, fault=fault, ending="(part 2 of 2)", base_url=slack.api_url, token=slack.workspace().bot_token
+        )
         faulty = Sweeper(db, lambda _workspace: client, worker="faulty")
 
         clock.move_to(DIGEST_AT)
@@ -730,8 +815,10 @@ def test_a_part_slack_fails_is_posted_by_the_next_sweep_without_posting_the_othe
         report = sweep_at(sweep, clock, DIGEST_AT + 2 * MINUTE)
 
         assert report["digest"] == 1, report
-        assert titles(slack, GENERAL) == ["Ripples digest · week to 2026-02-16 (part 1 of 2)",
-                                          "Ripples digest · week to 2026-02-16 (part 2 of 2)"]  # fmt: skip
+        assert titles(slack, GENERAL) == [
+            "Ripples digest · week to 2026-02-16 (part 1 of 2)",
+            "Ripples digest · week to 2026-02-16 (part 2 of 2)",
+        ]
         assert len(digest_calls(slack)) == 2 and len(pictures(slack, GENERAL)) == 1
         _, teams = read_digest(digest_posts(slack, GENERAL))  # fails on a team shown twice
         assert list(teams) == ["Design", "Growth", "Rockets", "Support"]
@@ -766,8 +853,13 @@ def test_a_retry_posts_the_part_that_failed_even_when_the_news_changed_in_betwee
         okr(driver, slack, f"digest settings channel=<#{GENERAL}|general>")
         for name in ("Growth", "Support", "Design"):
             revise_five_times(db, name, objectives[name])
-        client = FailingOnce(slack, fault="server_error", ending="(part 2 of 2)", base_url=slack.api_url,
-                             token=slack.workspace().bot_token)  # fmt: skip
+        client = FailingOnce(
+            slack,
+            fault="server_error",
+            ending="(part 2 of 2)",
+            base_url=slack.api_url,
+            token=slack.workspace().bot_token,
+        )
 
         clock.move_to(DIGEST_AT)
         report = Sweeper(db, lambda _workspace: client, worker="faulty").run(DIGEST_AT)
@@ -785,8 +877,10 @@ def test_a_retry_posts_the_part_that_failed_even_when_the_news_changed_in_betwee
         assert report["digest"] == 1 and workspace_row(db).digest_due_at == DIGEST_AT + WEEK  # the week is "done"
         _, teams = read_digest(digest_posts(slack, GENERAL))
         assert "Support" in teams, titles(slack, GENERAL)  # fails: only part 1 was ever posted
-        assert titles(slack, GENERAL) == ["Ripples digest · week to 2026-02-16 (part 1 of 2)",
-                                          "Ripples digest · week to 2026-02-16 (part 2 of 2)"]  # fmt: skip
+        assert titles(slack, GENERAL) == [
+            "Ripples digest · week to 2026-02-16 (part 1 of 2)",
+            "Ripples digest · week to 2026-02-16 (part 2 of 2)",
+        ]
 
 
 # 5. the commands ------------------------------------------------------------------------------------------------
@@ -864,8 +958,9 @@ def test_settings_are_shown_and_saved(driver, slack, db):
             "`/okr digest settings channel=#okr-ripples`."
         ), shown_before.text
 
-        saved = okr(driver, slack, f"digest settings channel=<#{GENERAL}|general> day=friday hour=16 "
-                                   "timezone=Europe/Paris")  # fmt: skip
+        saved = okr(
+            driver, slack, f"digest settings channel=<#{GENERAL}|general> day=friday hour=16 timezone=Europe/Paris"
+        )
 
         # Friday 13 February, 16:00 in Paris (UTC+1 in winter)
         friday = datetime(2026, 2, 13, 15, 0, tzinfo=UTC)
@@ -876,7 +971,11 @@ def test_settings_are_shown_and_saved(driver, slack, db):
         ), saved.text
         row = workspace_row(db)
         assert (row.digest_channel_id, row.digest_weekday, row.digest_hour, row.digest_timezone) == (
-            GENERAL, 4, 16, "Europe/Paris")  # fmt: skip
+            GENERAL,
+            4,
+            16,
+            "Europe/Paris",
+        )
         assert row.digest_due_at == friday
         assert okr(driver, slack, "digest settings", user=CLEO).text.startswith(
             "The weekly digest goes out every *Friday at 16:00* (Europe/Paris), next"
@@ -886,7 +985,11 @@ def test_settings_are_shown_and_saved(driver, slack, db):
         okr(driver, slack, "digest settings hour=8 tz=utc")
         row = workspace_row(db)
         assert (row.digest_channel_id, row.digest_weekday, row.digest_hour, row.digest_timezone) == (
-            GENERAL, 4, 8, "UTC")  # fmt: skip
+            GENERAL,
+            4,
+            8,
+            "UTC",
+        )
         assert row.digest_due_at == datetime(2026, 2, 13, 8, 0, tzinfo=UTC)
         cleared = okr(driver, slack, "digest settings channel=none")
         assert "to no channel yet" in cleared.text and workspace_row(db).digest_channel_id is None
@@ -895,20 +998,26 @@ def test_settings_are_shown_and_saved(driver, slack, db):
 @pytest.mark.parametrize(
     ("text", "problems"),
     [
-        ("colour=blue day=funday hour=25 timezone=Mars/Olympus channel=general", [
-            "`colour=blue` is not a digest setting; they are channel=, day=, hour= and timezone=.",
-            "`funday` is not a day of the week; use monday … sunday.",
-            "`25` is not an hour; use a whole hour from 0 to 23, like 9 or 14:00.",
-            "`Mars/Olympus` is not a time zone I know. Use a name like Europe/Paris or America/New_York.",
-            "`general` is not a channel; mention it like #okr-ripples, or use `none`.",
-        ]),
+        (
+            "colour=blue day=funday hour=25 timezone=Mars/Olympus channel=general",
+            [
+                "`colour=blue` is not a digest setting; they are channel=, day=, hour= and timezone=.",
+                "`funday` is not a day of the week; use monday … sunday.",
+                "`25` is not an hour; use a whole hour from 0 to 23, like 9 or 14:00.",
+                "`Mars/Olympus` is not a time zone I know. Use a name like Europe/Paris or America/New_York.",
+                "`general` is not a channel; mention it like #okr-ripples, or use `none`.",
+            ],
+        ),
         # good values next to one bad one: nothing of it is saved either
-        (f"channel=<#{GENERAL}|general> day=friday hour=25", [
-            "`25` is not an hour; use a whole hour from 0 to 23, like 9 or 14:00.",
-        ]),
+        (
+            f"channel=<#{GENERAL}|general> day=friday hour=25",
+            [
+                "`25` is not an hour; use a whole hour from 0 to 23, like 9 or 14:00.",
+            ],
+        ),
         ("day", ["`day` is not a digest setting; they are channel=, day=, hour= and timezone=."]),
     ],
-)  # fmt: skip
+)
 def test_bad_settings_name_every_problem_and_change_nothing(text, problems, driver, slack, db):
     with freeze_time(IN_THE_WEEK, tick=True):
         okr(driver, slack, "digest settings day=tuesday hour=10")
@@ -917,16 +1026,22 @@ def test_bad_settings_name_every_problem_and_change_nothing(text, problems, driv
         reply = okr(driver, slack, f"digest settings {text}")
 
         assert_clean_error(reply, *problems)
-        assert reply.text == "\n".join([
-            f":warning: {problems[0]}", *problems[1:],
-            "Usage: `/okr digest settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]`",
-        ])  # fmt: skip
+        assert reply.text == "\n".join(
+            [
+                f":warning: {problems[0]}",
+                *problems[1:],
+                "Usage: `/okr digest settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]`",
+            ]
+        )
         assert row_counts(db) == before
         after = workspace_row(db)
-        assert [getattr(after, c) for c in ("digest_channel_id", "digest_weekday", "digest_hour", "digest_timezone",
-                                            "digest_due_at")] == [
-            getattr(row, c) for c in ("digest_channel_id", "digest_weekday", "digest_hour", "digest_timezone",
-                                      "digest_due_at")]  # fmt: skip
+        assert [
+            getattr(after, c)
+            for c in ("digest_channel_id", "digest_weekday", "digest_hour", "digest_timezone", "digest_due_at")
+        ] == [
+            getattr(row, c)
+            for c in ("digest_channel_id", "digest_weekday", "digest_hour", "digest_timezone", "digest_due_at")
+        ]
         assert (after.digest_weekday, after.digest_hour) == (1, 10)
 
 

@@ -70,15 +70,27 @@ def test_the_export_has_the_drafts_discarded_in_the_cycle(driver, slack, db, two
         "title": "Fewer support tickets",
         "why": "Half of new teams leave in week one",
         "key_results": [
-            {"metric": FIRST_KR, "unit": "%", "baseline": "40", "target": "65", "direction": "increase",
-             "owner": "U0BEN"},
-            {"metric": SECOND_KR, "unit": "min", "baseline": "300", "target": "30", "direction": "decrease",
-             "owner": "U0CLEO"},
+            {
+                "metric": FIRST_KR,
+                "unit": "%",
+                "baseline": "40",
+                "target": "65",
+                "direction": "increase",
+                "owner": "U0BEN",
+            },
+            {
+                "metric": SECOND_KR,
+                "unit": "min",
+                "baseline": "300",
+                "target": "30",
+                "direction": "decrease",
+                "owner": "U0CLEO",
+            },
         ],
         "author": "U0BEN",
         "discarded_by": "U0ADA",
         "discarded_at": fewer["discarded_at"],
-    }  # fmt: skip
+    }
     assert fewer["discarded_at"].startswith("2027-03-03T12:") and docs["discarded_at"].startswith("2027-03-05T09:")
     assert (docs["title"], docs["author"], docs["discarded_by"]) == ("Docs people read", "U0ADA", "U0ADA")
     assert {r["objective title"] for r in rows} == {"Activation first"}  # the CSV stays one row per key result

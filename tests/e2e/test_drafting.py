@@ -43,8 +43,14 @@ def objective_values(title: str, why: str = "", vision: str | None = None) -> di
     return values
 
 
-def kr_values(metric="Teams active after their first week", unit="%", baseline="40", target="65",
-              direction="increase", owner: str | None = "U0BEN") -> dict:  # fmt: skip
+def kr_values(
+    metric="Teams active after their first week",
+    unit="%",
+    baseline="40",
+    target="65",
+    direction="increase",
+    owner: str | None = "U0BEN",
+) -> dict:
     return {
         "metric": {"value": {"type": "plain_text_input", "value": metric}},
         "unit": {"value": {"type": "plain_text_input", "value": unit or None}},
@@ -107,8 +113,19 @@ def full_draft(driver, slack, *, user: str = "U0ADA", title: str = "New teams ge
     draft_command(driver, slack, user=user)
     submit(driver, slack, objective_values(title, why="Half of new teams leave in week one"), user=user)
     add_kr(driver, slack, kr_values(), user=user)
-    add_kr(driver, slack, kr_values(metric="Median minutes to the first check-in", unit="min", baseline="300",
-                                    target="30", direction="decrease", owner="U0CLEO"), user=user)  # fmt: skip
+    add_kr(
+        driver,
+        slack,
+        kr_values(
+            metric="Median minutes to the first check-in",
+            unit="min",
+            baseline="300",
+            target="30",
+            direction="decrease",
+            owner="U0CLEO",
+        ),
+        user=user,
+    )
     submit(driver, slack, user=user)
     review = top(slack, user)
     assert review["callback_id"] == "draft_review"
@@ -143,8 +160,13 @@ def test_draft_share_commit_end_to_end(driver, slack, db, rockets):
 
     listing = add_kr(driver, slack, kr_values())
     assert "KR 1." in flatten(listing) and "40 → 65 %" in shown(listing)
-    listing = add_kr(driver, slack, kr_values(metric="Median minutes to first check-in", baseline="300",
-                                              target="30", unit="min", direction="decrease"))  # fmt: skip
+    listing = add_kr(
+        driver,
+        slack,
+        kr_values(
+            metric="Median minutes to first check-in", baseline="300", target="30", unit="min", direction="decrease"
+        ),
+    )
     assert "KR 2." in flatten(listing)
     assert len(the_draft(db).content["key_results"]) == 2
 
@@ -178,8 +200,11 @@ def test_draft_share_commit_end_to_end(driver, slack, db, rockets):
         version = session.scalars(select(ObjectiveVersion)).one()
         cycle = session.scalars(select(Cycle)).one()
         log = session.scalars(select(EventLog).where(EventLog.action == "committed")).one()
-        assert (objective.number, objective.title, objective.why) == (1, "New teams get value in their first week",
-                                                                      "Churn")  # fmt: skip
+        assert (objective.number, objective.title, objective.why) == (
+            1,
+            "New teams get value in their first week",
+            "Churn",
+        )
         assert [(k.position, k.baseline, k.target, k.current, k.direction, k.owner_user_id) for k in krs] == [
             (1, 40.0, 65.0, 40.0, Direction.INCREASE, "U0BEN"),
             (2, 300.0, 30.0, 300.0, Direction.DECREASE, "U0BEN"),
@@ -217,8 +242,9 @@ def test_closing_half_way_and_resuming_loses_nothing(driver, slack, db, rockets)
     driver.click(user="U0ADA", action_id="draft_kr_add", view_id=listing["id"])
     slack.wait_for("views.push", count=pushes + 1)
     form = top(slack, "U0ADA")
-    slack.set_view_state(form["id"], kr_values(metric="Support tickets per new team", baseline="12",
-                                                     target="", direction="decrease"))  # fmt: skip
+    slack.set_view_state(
+        form["id"], kr_values(metric="Support tickets per new team", baseline="12", target="", direction="decrease")
+    )
     driver.close_view(form["id"], user="U0ADA")
     wait_until(lambda: (the_draft(db).content.get("pending") or {}).get("metric") == "Support tickets per new team")
     assert the_draft(db).content["pending"]["baseline"] == "12"
@@ -260,8 +286,14 @@ def test_a_draft_left_on_a_key_result_form_reopens_on_that_form(driver, slack, d
 
 
 def kr_values_typed() -> dict:
-    return {"metric": "Weekly active teams", "unit": "", "baseline": "80", "target": "", "direction": "increase",
-            "owner": ""}  # fmt: skip
+    return {
+        "metric": "Weekly active teams",
+        "unit": "",
+        "baseline": "80",
+        "target": "",
+        "direction": "increase",
+        "owner": "",
+    }
 
 
 BAD_FIELDS = [
@@ -279,8 +311,9 @@ BAD_FIELDS = [
 @pytest.mark.parametrize(
     ("values", "field", "words"), BAD_FIELDS, ids=[b[1] + str(i) for i, b in enumerate(BAD_FIELDS)]
 )
-def test_bad_key_result_input_is_shown_on_its_field_and_nothing_is_saved(driver, slack, db, rockets, values, field,
-                                                                         words):  # fmt: skip
+def test_bad_key_result_input_is_shown_on_its_field_and_nothing_is_saved(
+    driver, slack, db, rockets, values, field, words
+):
     draft_command(driver, slack)
     submit(driver, slack, objective_values("Make onboarding effortless"))
     add_kr(driver, slack, kr_values(metric="Weekly active teams"))
@@ -315,8 +348,9 @@ def test_bad_objective_is_shown_on_its_field(driver, slack, db, rockets, title, 
     assert the_draft(db).version == saved.version
 
 
-def test_a_long_or_hostile_objective_on_the_command_line_is_refused_before_anything_is_written(driver, slack, db,
-                                                                                               rockets):  # fmt: skip
+def test_a_long_or_hostile_objective_on_the_command_line_is_refused_before_anything_is_written(
+    driver, slack, db, rockets
+):
     before = row_counts(db)
     reply = okr(driver, slack, "draft " + "y" * 400)
     assert_clean_error(reply, "400 characters")
@@ -413,8 +447,11 @@ def test_moving_between_steps_leaves_the_others_forms_current(driver, slack, db,
     body = submit(driver, slack, objective_values("Cleo's sharper objective", why=why), user="U0CLEO")
     assert body["response_action"] == "update" and STALE not in flatten(body["view"])
     saved = the_draft(db)
-    assert (saved.content["title"], saved.version, saved.updated_by) == ("Cleo's sharper objective", version + 1,
-                                                                         "U0CLEO")  # fmt: skip
+    assert (saved.content["title"], saved.version, saved.updated_by) == (
+        "Cleo's sharper objective",
+        version + 1,
+        "U0CLEO",
+    )
 
     # a change of what the draft says does make Ben's list out of date: his next step shows Cleo's version
     body = submit(driver, slack, user="U0BEN")
@@ -476,8 +513,13 @@ def test_the_review_shows_the_coach_findings_and_so_does_the_shared_draft(driver
         for note, context in itertools.pairwise(blocks)
         if note["type"] == "section" and context["type"] == "context" and context["elements"][0]["text"][0] == "`"
     }
-    assert set(notes) == {"`kr_count`", "`objective_is_metric`", "`kr_output_wording`", "`kr_not_measurable`",
-                          "`objective_missing_why`"}  # fmt: skip
+    assert set(notes) == {
+        "`kr_count`",
+        "`objective_is_metric`",
+        "`kr_output_wording`",
+        "`kr_not_measurable`",
+        "`objective_missing_why`",
+    }
     assert "KR 1 describes work to do" in notes["`kr_output_wording`"] and "1 key result" in notes["`kr_count`"]
     assert "okr-bot lint" in flatten(view)
 
@@ -545,8 +587,14 @@ def test_committing_twice_commits_once(driver, slack, db, rockets):
     ]
     press(driver, slack, message, "draft_commit", user="U0ADA")
     # Ben's Slack still shows the message as it was: his click comes even if Ada's commit has redrawn it already
-    driver.click(user="U0BEN", action_id="draft_commit", value=button["value"], channel="C0ROCKET", ts=message["ts"],
-                 block_id=block.get("block_id") or "actions")  # fmt: skip
+    driver.click(
+        user="U0BEN",
+        action_id="draft_commit",
+        value=button["value"],
+        channel="C0ROCKET",
+        ts=message["ts"],
+        block_id=block.get("block_id") or "actions",
+    )
     reply = slack.wait_for_response(count=responses + 1)
     assert "already committed" in shown(reply["body"])
     with db.transaction() as session:
@@ -604,8 +652,7 @@ def test_a_draft_outside_the_team_channel_asks_which_team(driver, slack, db, roc
     with db.transaction() as session:
         team_id = session.scalar(select(Team.id).where(Team.name == "Growth"))
     opened = len(slack.calls_to("views.open"))
-    driver.click(user="U0BEN", action_id=f"choose_team:{team_id}", channel="C0GENERAL",
-                 ts=slack.ephemerals[-1]["ts"])  # fmt: skip
+    driver.click(user="U0BEN", action_id=f"choose_team:{team_id}", channel="C0GENERAL", ts=slack.ephemerals[-1]["ts"])
     slack.wait_for("views.open", count=opened + 1)
     assert "Growth" in flatten(top(slack, "U0BEN"))
     assert the_draft(db).team_id == team_id
@@ -629,9 +676,14 @@ def test_the_coach_knows_other_teams_and_the_teams_past_cycles(driver, slack, db
     # Rockets closed a cycle with every key result at its target
     with db.transaction() as session:
         team = session.scalars(select(Team).where(Team.name == "Rockets")).one()
-        past = Cycle(workspace_id=team.workspace_id, team_id=team.id, number=0, state=CycleState.CLOSED,
-                     starts_on=team.cycle_anchor.replace(year=team.cycle_anchor.year - 1),
-                     ends_on=team.cycle_anchor)  # fmt: skip
+        past = Cycle(
+            workspace_id=team.workspace_id,
+            team_id=team.id,
+            number=0,
+            state=CycleState.CLOSED,
+            starts_on=team.cycle_anchor.replace(year=team.cycle_anchor.year - 1),
+            ends_on=team.cycle_anchor,
+        )
         session.add(past)
         session.flush()
         done = Objective(
@@ -640,8 +692,15 @@ def test_the_coach_knows_other_teams_and_the_teams_past_cycles(driver, slack, db
         session.add(done)
         session.flush()
         for n in (1, 2):
-            kr = KeyResult(workspace_id=team.workspace_id, objective_id=done.id, position=n, metric=f"m{n}",
-                           baseline=0, target=10, current=10)  # fmt: skip
+            kr = KeyResult(
+                workspace_id=team.workspace_id,
+                objective_id=done.id,
+                position=n,
+                metric=f"m{n}",
+                baseline=0,
+                target=10,
+                current=10,
+            )
             session.add(kr)
 
     draft_command(driver, slack)

@@ -21,9 +21,22 @@ from tests.e2e.test_history import three_cycles
 from tests.helpers import StatementCounter
 
 CSV_HEADER = [
-    "objective", "objective title", "objective state", "key result", "metric", "unit", "direction", "start",
-    "target", "current", "score", "confidence", "owner", "key result state", "check-ins",
-]  # fmt: skip
+    "objective",
+    "objective title",
+    "objective state",
+    "key result",
+    "metric",
+    "unit",
+    "direction",
+    "start",
+    "target",
+    "current",
+    "score",
+    "confidence",
+    "owner",
+    "key result state",
+    "check-ins",
+]
 
 
 def exported(slack, user: str, *, count: int = 2) -> tuple[list[dict], dict, list[dict]]:
@@ -47,8 +60,12 @@ def test_export_of_a_past_cycle_sends_a_csv_and_a_json_to_the_callers_dm(driver,
         reply = okr(driver, slack, "export 1", user="U0DEV")
 
     assert reply.ephemeral
-    assert_clean_error(reply, "I sent you cycle 1 of *Rockets* (2 Mar – 31 May 2026) in your DM with me",
-                       "`okrs-rockets-cycle-1.csv`", "`okrs-rockets-cycle-1.json`")  # fmt: skip
+    assert_clean_error(
+        reply,
+        "I sent you cycle 1 of *Rockets* (2 Mar – 31 May 2026) in your DM with me",
+        "`okrs-rockets-cycle-1.csv`",
+        "`okrs-rockets-cycle-1.json`",
+    )
     uploads, data, rows = exported(slack, "U0DEV")
     assert [u["filename"] for u in uploads] == ["okrs-rockets-cycle-1.csv", "okrs-rockets-cycle-1.json"]
     assert "cycle 1 of *Rockets*" in uploads[0]["initial_comment"]
@@ -57,41 +74,72 @@ def test_export_of_a_past_cycle_sends_a_csv_and_a_json_to_the_callers_dm(driver,
 
     # the CSV: one row per key result, the dropped objective's too
     assert [(r["objective"], r["key result"], r["objective state"]) for r in rows] == [
-        ("O1", "KR 1.1", "committed"), ("O1", "KR 1.2", "committed"), ("O2", "KR 2.1", "dropped"),
+        ("O1", "KR 1.1", "committed"),
+        ("O1", "KR 1.2", "committed"),
+        ("O2", "KR 2.1", "dropped"),
         ("O2", "KR 2.2", "dropped"),
-    ]  # fmt: skip
+    ]
     assert rows[0] == {
-        "objective": "O1", "objective title": "Cycle one: activation", "objective state": "committed",
-        "key result": "KR 1.1", "metric": "Teams active after their first week", "unit": "%",
-        "direction": "increase", "start": "20", "target": "35", "current": "29", "score": "0.6", "confidence": "8",
-        "owner": "U0BEN", "key result state": "active", "check-ins": "2",
-    }  # fmt: skip
+        "objective": "O1",
+        "objective title": "Cycle one: activation",
+        "objective state": "committed",
+        "key result": "KR 1.1",
+        "metric": "Teams active after their first week",
+        "unit": "%",
+        "direction": "increase",
+        "start": "20",
+        "target": "35",
+        "current": "29",
+        "score": "0.6",
+        "confidence": "8",
+        "owner": "U0BEN",
+        "key result state": "active",
+        "check-ins": "2",
+    }
     assert (rows[1]["direction"], rows[1]["current"], rows[1]["score"], rows[1]["check-ins"]) == (
-        "decrease", "20", "0.5", "1"
-    )  # fmt: skip
+        "decrease",
+        "20",
+        "0.5",
+        "1",
+    )
     assert (rows[2]["current"], rows[2]["score"], rows[2]["confidence"], rows[2]["check-ins"]) == ("20", "0", "", "0")
 
     # the JSON: the whole cycle
     assert data["format"] == "okr-bot cycle export" and data["format_version"] == 1
     assert data["team"] == {"name": "Rockets", "channel": "C0ROCKET", "timezone": "UTC"}
     assert data["cycle"] == {
-        "number": 1, "starts_on": "2026-03-02", "last_day": "2026-05-31", "state": "active", "current": False,
-        "closed_at": None, "average_score": 0.55,
-    }  # fmt: skip
+        "number": 1,
+        "starts_on": "2026-03-02",
+        "last_day": "2026-05-31",
+        "state": "active",
+        "current": False,
+        "closed_at": None,
+        "average_score": 0.55,
+    }
     first, gone = data["objectives"]
-    assert (first["number"], first["title"], first["state"], first["score"]) == (1, "Cycle one: activation",
-                                                                                 "committed", 0.55)  # fmt: skip
+    assert (first["number"], first["title"], first["state"], first["score"]) == (
+        1,
+        "Cycle one: activation",
+        "committed",
+        0.55,
+    )
     assert [v["change"] for v in first["versions"]] == ["committed"]
     assert first["versions"][0]["by"] == "U0ADA" and first["versions"][0]["at"].startswith("2026-03-02T12:")
     ben, cleo = first["key_results"]
     assert {k: ben[k] for k in ("label", "metric", "unit", "start", "target", "current", "score", "confidence")} == {
-        "label": "KR 1.1", "metric": "Teams active after their first week", "unit": "%", "start": 20, "target": 35,
-        "current": 29, "score": 0.6, "confidence": 8,
-    }  # fmt: skip
+        "label": "KR 1.1",
+        "metric": "Teams active after their first week",
+        "unit": "%",
+        "start": 20,
+        "target": 35,
+        "current": 29,
+        "score": 0.6,
+        "confidence": 8,
+    }
     assert [{k: c[k] for k in ("week", "value", "confidence", "note", "by")} for c in ben["checkins"]] == [
         {"week": "2026-03-09", "value": 26, "confidence": 7, "note": "First cohort", "by": "U0BEN"},
         {"week": "2026-03-16", "value": 29, "confidence": 8, "note": None, "by": "U0BEN"},
-    ]  # fmt: skip
+    ]
     assert ben["checkins"][0]["at"].startswith("2026-03-10T12:")
     assert [c["value"] for c in cleo["checkins"]] == [20] and cleo["direction"] == "decrease"
     assert gone["state"] == "dropped" and [v["change"] for v in gone["versions"]] == ["committed", "dropped"]
@@ -136,11 +184,16 @@ def test_export_of_a_cycle_without_objectives(driver, slack, db):
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_the_json_keeps_them(driver, slack, db):
     create_team(driver, slack, "Équipe Fusée 🚀", channel="C0ROCKET")
     formulas = [
-        {"metric": '=HYPERLINK("http://evil.example","click")', "unit": "@SUM(A1)", "baseline": -5, "target": 5,
-         "owner": "U0BEN"},
-        {"metric": "+1 signups, \"quoted\"\nand a second line", "unit": "-%", "baseline": 0, "target": 10},
+        {
+            "metric": '=HYPERLINK("http://evil.example","click")',
+            "unit": "@SUM(A1)",
+            "baseline": -5,
+            "target": 5,
+            "owner": "U0BEN",
+        },
+        {"metric": '+1 signups, "quoted"\nand a second line', "unit": "-%", "baseline": 0, "target": 10},
         {"metric": "\tTabbed", "unit": "€", "baseline": 1, "target": 2},
-    ]  # fmt: skip
+    ]
     commit(db, "Équipe Fusée 🚀", title="-2+3 cmd|' /C calc'!A0", why="@why", key_results=formulas)
 
     okr(driver, slack, "export")
@@ -149,8 +202,10 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_the_json_keeps_th
     assert [u["filename"] for u in uploads] == ["okrs-equipe-fusee-cycle-1.csv", "okrs-equipe-fusee-cycle-1.json"]
     assert [r["objective title"] for r in rows] == ["'-2+3 cmd|' /C calc'!A0"] * 3
     assert [r["metric"] for r in rows] == [
-        "'=HYPERLINK(\"http://evil.example\",\"click\")", "'+1 signups, \"quoted\"\nand a second line", "'\tTabbed",
-    ]  # fmt: skip
+        '\'=HYPERLINK("http://evil.example","click")',
+        '\'+1 signups, "quoted"\nand a second line',
+        "'\tTabbed",
+    ]
     assert [r["unit"] for r in rows] == ["'@SUM(A1)", "'-%", "€"]
     assert rows[0]["start"] == "-5"  # a number the bot stored, not text: a real negative number
     for row in rows:
@@ -190,9 +245,12 @@ def test_bad_input_gets_a_readable_answer_uploads_nothing_and_writes_nothing(dri
 
 @pytest.mark.parametrize(
     ("method", "error"),
-    [("conversations.open", "user_not_found"), ("files.getUploadURLExternal", "missing_scope"),
-     ("files.completeUploadExternal", "messages_tab_disabled")],
-)  # fmt: skip
+    [
+        ("conversations.open", "user_not_found"),
+        ("files.getUploadURLExternal", "missing_scope"),
+        ("files.completeUploadExternal", "messages_tab_disabled"),
+    ],
+)
 def test_when_slack_refuses_the_files_the_person_is_told(driver, slack, db, method, error):
     rockets(driver, slack)
     commit(db, title="Current")
@@ -218,8 +276,9 @@ def test_reading_a_cycle_for_export_takes_seven_queries_however_big_it_is(db):
                 drafts.discard_draft(session, draft=draft, team=team, user_id="U0BEN", now=factories.NOW)
             for kr in session.scalars(select(KeyResult).where(KeyResult.workspace_id == team.workspace_id)):
                 for week in range(3):
-                    factories.checkin(session, kr, week_start=factories.NOW.date().replace(day=23 + week), value=week,
-                                      confidence=5)  # fmt: skip
+                    factories.checkin(
+                        session, kr, week_start=factories.NOW.date().replace(day=23 + week), value=week, confidence=5
+                    )
         with db.read() as session, StatementCounter(db.engine) as counter:
             found = read_cycle(session, team=team, number=None, now=factories.NOW)
         assert len(found.objectives) == objectives and len(found.discarded) == objectives

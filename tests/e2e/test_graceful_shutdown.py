@@ -56,17 +56,24 @@ def _free_port() -> int:
 def _env(slack: FakeSlack, database_url: str, **extra: str) -> dict[str, str]:
     keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT", "SCHEDULER"))}
     return keep | {
-        "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": slack.workspace().bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url, "SHUTDOWN_GRACE": str(GRACE),
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SHUTDOWN_GRACE": str(GRACE),
         **extra,
-    }  # fmt: skip
+    }
 
 
 def _okr_bot(command: str, env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", command, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", command, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _terminate(process: subprocess.Popen) -> tuple[float, str, str]:
@@ -188,7 +195,8 @@ def _serve(slack: FakeSlack, database_url: str, port: int) -> subprocess.Popen:
     process = _okr_bot("serve", _env(slack, database_url, PORT=str(port), SCHEDULER="off"), "--host", "127.0.0.1")
     wait_until(
         lambda: process.poll() is not None or _answers(f"http://127.0.0.1:{port}/readyz"),
-        timeout=30, what="okr-bot serve",
+        timeout=30,
+        what="okr-bot serve",
     )
     assert process.poll() is None, process.communicate()[1]
     return process
@@ -232,15 +240,17 @@ def test_sigterm_in_a_burst_of_commands_carries_out_every_acked_one_once(slack, 
         except OSError as error:  # the port closed: Slack tells the person the command failed
             answers[name] = type(getattr(error, "reason", error)).__name__
 
-    threads = [threading.Thread(target=command, args=(n,), kwargs={"first": n < COMMANDS // 2})
-               for n in range(COMMANDS)]  # fmt: skip
+    threads = [
+        threading.Thread(target=command, args=(n,), kwargs={"first": n < COMMANDS // 2}) for n in range(COMMANDS)
+    ]
     for thread in threads[: COMMANDS // 2]:
         thread.start()
     started.wait()
     # a few acked, their replies (after the ack) still waiting on Slack; the rest of the first half in flight
     wait_until(
         lambda: sum(status == 200 for status in list(answers.values())) >= ACKED_FIRST,
-        timeout=20, what="the first acks",
+        timeout=20,
+        what="the first acks",
     )
     serve.send_signal(signal.SIGTERM)  # and the other half comes as the process stops
     signalled = time.monotonic()
@@ -291,13 +301,15 @@ def test_the_scheduler_says_it_is_not_ready_once_stopping_and_exits_zero(slack, 
     try:
         wait_until(
             lambda: scheduler.poll() is not None or _answers(f"http://127.0.0.1:{port}/livez"),
-            timeout=30, what="the scheduler",
+            timeout=30,
+            what="the scheduler",
         )
         status, ready = _get(f"http://127.0.0.1:{port}/readyz")
         assert (status, ready["sweep"], ready["migrations"]) == (200, "ok", "ok"), ready
         wait_until(
             lambda: len(slack.calls_to("chat.postMessage")) >= 1,
-            timeout=70, what="the minute's sweep",
+            timeout=70,
+            what="the minute's sweep",
         )  # sweeps at :00
         scheduler.send_signal(signal.SIGTERM)
         wait_until(lambda: _get(f"http://127.0.0.1:{port}/readyz")[0] == 503, timeout=2, what="readiness to say 503")

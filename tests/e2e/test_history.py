@@ -37,16 +37,28 @@ def _workspace_id(db) -> int:
 
 def _change(db, kind: str, target_id: int, *, user: str = "U0BEN", reason: str, **kwargs) -> None:
     with db.transaction() as session:
-        revisions.CHANGES[kind](session, **{"objective_id" if "objective" in kind else "key_result_id": target_id},
-                                workspace_id=_workspace_id(db), user_id=user, reason=reason, now=datetime.now(UTC),
-                                **kwargs)  # fmt: skip
+        revisions.CHANGES[kind](
+            session,
+            **{"objective_id" if "objective" in kind else "key_result_id": target_id},
+            workspace_id=_workspace_id(db),
+            user_id=user,
+            reason=reason,
+            now=datetime.now(UTC),
+            **kwargs,
+        )
 
 
 TWO = [
     {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
-    {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-     "direction": "decrease", "owner": "U0CLEO"},
-]  # fmt: skip
+    {
+        "metric": "Median minutes to first dashboard",
+        "unit": "min",
+        "baseline": 30,
+        "target": 10,
+        "direction": "decrease",
+        "owner": "U0CLEO",
+    },
+]
 
 
 def check_in(driver, slack, db, *, user: str, kr_id: int, value: str, confidence: str, note: str | None = None):
@@ -60,8 +72,18 @@ def check_in(driver, slack, db, *, user: str, kr_id: int, value: str, confidence
     assert result.status == 200 and not result.body, result.text
     message = wait_until(lambda: mine()[before:] and mine()[-1])
     assert "Check in" in flatten(message), message
-    submit_check_in(driver, slack, db, user=user, kr_id=kr_id, value=value, confidence=confidence, note=note,
-                    channel="C0ROCKET", ts=message["ts"])  # fmt: skip
+    submit_check_in(
+        driver,
+        slack,
+        db,
+        user=user,
+        kr_id=kr_id,
+        value=value,
+        confidence=confidence,
+        note=note,
+        channel="C0ROCKET",
+        ts=message["ts"],
+    )
 
 
 def three_cycles(driver, slack, db, clock) -> dict[str, int]:
@@ -93,8 +115,14 @@ def test_history_shows_every_version_with_its_reason_and_what_changed(driver, sl
     dropped = commit(db, title="Docs nobody reads")
     kr1, _, kr3 = key_results(db, first)
     _change(db, "revise_objective", first, title="New teams get value in week one", why="", reason="Week one decides")
-    fields = {"metric": kr1.metric, "unit": "%", "baseline": "20", "target": "40", "direction": "increase",
-              "owner": "U0CLEO"}  # fmt: skip
+    fields = {
+        "metric": kr1.metric,
+        "unit": "%",
+        "baseline": "20",
+        "target": "40",
+        "direction": "increase",
+        "owner": "U0CLEO",
+    }
     _change(db, "revise_kr", kr1.id, fields=fields, reason="Cleo runs onboarding now")
     _change(db, "drop_kr", kr3.id, user="U0ADA", reason="Support moved teams")
     _change(db, "drop_objective", dropped, user="U0ADA", reason="Nobody asked for it")
@@ -155,10 +183,14 @@ def test_history_of_a_past_cycle_with_its_scores_and_check_ins(driver, slack, db
     assert "Rockets · cycle 1 · history" in text
     assert "2 Mar – 31 May 2026 · active · average score 0.55" in text and "current" not in text
     assert "*O1 · Cycle one: activation* · committed · version 1\n" in text
-    assert ("*KR 1.1* Teams active after their first week · 20 → 29 → 35 % · `██████░░░░` score 0.60 · "
-            "confidence 8/10 · 2 check-ins") in text  # fmt: skip
-    assert ("*KR 1.2* Median minutes to first dashboard · 30 → 20 → 10 min · `█████░░░░░` score 0.50 · "
-            "confidence 5/10 · 1 check-in") in text  # fmt: skip
+    assert (
+        "*KR 1.1* Teams active after their first week · 20 → 29 → 35 % · `██████░░░░` score 0.60 · "
+        "confidence 8/10 · 2 check-ins"
+    ) in text
+    assert (
+        "*KR 1.2* Median minutes to first dashboard · 30 → 20 → 10 min · `█████░░░░░` score 0.50 · "
+        "confidence 5/10 · 1 check-in"
+    ) in text
     assert "*O2 · Docs nobody reads* · dropped · version 2" in text
     assert "*v2* · dropped by <@U0ADA> on 2026-03-02: Nobody asked for it" in text
     assert "Cycle two" not in text and "Cycle four" not in text
@@ -182,8 +214,14 @@ def test_another_cycle_is_browsable_and_one_the_team_never_had_is_named(driver, 
     assert "30 Nov 2026 – 28 Feb 2027 · active · :arrow_forward: *current*" in current.text
     assert "*O1 · Cycle four: revenue*" in current.text
     for reply, number in ((skipped, 3), (future, 5), (zero, 0)):
-        assert_clean_error(reply, f"*Rockets* has no cycle {number}.", "Its cycles: 1–2, 4",
-                           "(cycle 4 is the current one)", "`/okr history` lists them", case=str(number))  # fmt: skip
+        assert_clean_error(
+            reply,
+            f"*Rockets* has no cycle {number}.",
+            "Its cycles: 1–2, 4",
+            "(cycle 4 is the current one)",
+            "`/okr history` lists them",
+            case=str(number),
+        )
     assert row_counts(db) == before
 
 
@@ -312,8 +350,7 @@ def test_a_long_history_fits_one_message_and_says_what_it_left_out(driver, slack
     ids = [commit(db, title=f"{n:02d}" + "T" * 298, why="W" * 3000) for n in range(11)]
     for objective_id in ids[:3]:
         for n in range(12):
-            _change(db, "revise_objective", objective_id, title=f"{n}" + "N&" * 149, why="Y<" * 1500,
-                    reason="R>" * 500)  # fmt: skip
+            _change(db, "revise_objective", objective_id, title=f"{n}" + "N&" * 149, why="Y<" * 1500, reason="R>" * 500)
 
     reply = okr(driver, slack, "history 1")  # the fake refuses what Slack would refuse
 

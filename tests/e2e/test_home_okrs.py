@@ -32,9 +32,16 @@ def _home(driver, slack, user: str) -> dict:
 def _draft(db, *, team_name: str, user: str, title: str, state: DraftState = DraftState.OPEN) -> int:
     with db.transaction() as session:
         team = session.scalars(select(Team).where(Team.name_key == team_name.casefold())).one()
-        draft = Draft(workspace_id=team.workspace_id, team_id=team.id, author_user_id=user, state=state,
-                      content={"title": title, "why": "", "vision_id": None, "key_results": []}, updated_by=user,
-                      created_at=datetime.now(UTC), updated_at=datetime.now(UTC))  # fmt: skip
+        draft = Draft(
+            workspace_id=team.workspace_id,
+            team_id=team.id,
+            author_user_id=user,
+            state=state,
+            content={"title": title, "why": "", "vision_id": None, "key_results": []},
+            updated_by=user,
+            created_at=datetime.now(UTC),
+            updated_at=datetime.now(UTC),
+        )
         session.add(draft)
         session.flush()
         return draft.id
@@ -44,9 +51,15 @@ def test_home_shows_the_teams_okrs_your_key_results_and_drafts_to_resume(driver,
     rockets(driver, slack)
     create_team(driver, slack, "Growth", user="U0BEN", channel="C0GROWTH")
     commit(db, title="New teams get value in week one")
-    commit(db, "Growth", title="Pricing pays for itself",
-           key_results=[{"metric": "Paid conversions", "baseline": 2, "target": 4, "owner": "U0BEN"},
-                        {"metric": "Refunds", "baseline": 10, "target": 5, "direction": "decrease"}])  # fmt: skip
+    commit(
+        db,
+        "Growth",
+        title="Pricing pays for itself",
+        key_results=[
+            {"metric": "Paid conversions", "baseline": 2, "target": 4, "owner": "U0BEN"},
+            {"metric": "Refunds", "baseline": 10, "target": 5, "direction": "decrease"},
+        ],
+    )
     draft_id = _draft(db, team_name="Rockets", user="U0BEN", title="Calm on-call")
     _draft(db, team_name="Growth", user="U0BEN", title="")
     _draft(db, team_name="Growth", user="U0BEN", title="Already done", state=DraftState.COMMITTED)
@@ -90,8 +103,9 @@ def test_a_key_result_is_revised_from_the_home_menu(driver, slack, db):
 
     choose_in_home(driver, slack, user="U0BEN", value=f"revise_kr:{kr.id}")
     view = slack.wait_for("views.open", count=opened + 1).response["view"]
-    values = key_result_values(metric=kr.metric, unit="%", baseline="20", target="30", owner="U0BEN",
-                               reason="35 was a guess")  # fmt: skip
+    values = key_result_values(
+        metric=kr.metric, unit="%", baseline="20", target="30", owner="U0BEN", reason="35 was a guess"
+    )
     assert driver.submit_view(view["id"], user="U0BEN", values=values).status == 200
 
     wait_until(lambda: objective(db, objective_id).version == 2)
@@ -148,14 +162,23 @@ def test_the_fullest_home_stays_within_slacks_100_blocks(driver, slack, db):
             team.max_objectives = 5
             factories.member(session, team, "U0BEN", role=Role.FACILITATOR)
             for _ in range(5):
-                factories.committed_objective(session, team, now=datetime.now(UTC), title="T<" * 150,
-                                              key_results=[long_kr] * 5)  # fmt: skip
+                factories.committed_objective(
+                    session, team, now=datetime.now(UTC), title="T<" * 150, key_results=[long_kr] * 5
+                )
             if n < 8:
-                session.add(Draft(workspace_id=workspace.id, team_id=team.id, author_user_id="U0BEN",
-                                  content={"title": "D" * 300}, updated_by="U0BEN"))  # fmt: skip
+                session.add(
+                    Draft(
+                        workspace_id=workspace.id,
+                        team_id=team.id,
+                        author_user_id="U0BEN",
+                        content={"title": "D" * 300},
+                        updated_by="U0BEN",
+                    )
+                )
         for n in range(12):
-            session.add(VisionStatement(workspace_id=workspace.id, number=n + 1, text="V" * 1500,
-                                        author_user_id="U0ADA"))  # fmt: skip
+            session.add(
+                VisionStatement(workspace_id=workspace.id, number=n + 1, text="V" * 1500, author_user_id="U0ADA")
+            )
 
     home = _home(driver, slack, "U0BEN")  # the fake refuses a view Slack would refuse
 

@@ -247,8 +247,7 @@ def test_close_scoring_now_while_slack_loses_every_answer_posts_the_retro_and_th
         posted = len(slack.calls_to("chat.postMessage"))
         slack.lose_answer_next("chat.postMessage", times=2)  # the retro's answer, then the prompt's
 
-        text = answer_to(driver, slack, user="U0ADA", action_id="reset_close_scoring", channel=CHANNEL,
-                         ts=notice["ts"])  # fmt: skip
+        text = answer_to(driver, slack, user="U0ADA", action_id="reset_close_scoring", channel=CHANNEL, ts=notice["ts"])
 
         assert "Scoring of cycle 1 of *Rockets* is closed" in text, text
         wait_until(lambda: let_go(db, RETRO_KIND, 1), timeout=10)
@@ -272,8 +271,10 @@ NEWCOMERS = [f"U0NEW{n}" for n in range(8)]
 # the 8 ripples Rockets can declare on Growth at once: each key result, each kind, with or without their 1.1
 RIPPLES = [
     f"{kind}{GROWTH} 1.{ours}{their} {NOTE}"
-    for kind in ("", "depends ") for ours in (1, 2) for their in ("", " their 1.1")
-]  # fmt: skip
+    for kind in ("", "depends ")
+    for ours in (1, 2)
+    for their in ("", " their 1.1")
+]
 
 
 def command(driver: SlackDriver, slack: FakeSlack, text: str, *, user: str, channel: str) -> Reply:
@@ -321,8 +322,11 @@ def test_eight_ripples_and_eight_joins_through_a_storm_are_each_told_once(driver
     assert len(ripples) == 8 and all(r.notice_ts for r in ripples)
     assert sorted(r.notice_ts for r in ripples) == sorted(n["ts"] for n in notices(slack))
     joined = [user for user in NEWCOMERS for m in slack.messages("C0GROWTH") if f"<@{user}> joined" in shown(m)]
-    taken = [user for user in NEWCOMERS if any(c.ok and f"<@{user}> joined" in str(c.args.get("blocks"))
-                                                for c in posts_to(slack, "C0GROWTH"))]  # fmt: skip
+    taken = [
+        user
+        for user in NEWCOMERS
+        if any(c.ok and f"<@{user}> joined" in str(c.args.get("blocks")) for c in posts_to(slack, "C0GROWTH"))
+    ]
     assert joined == taken, joined  # once each that Slack took a post of (three tries refused: none, never two)
     assert joined == NEWCOMERS, joined  # with these draws Slack takes one of each newcomer's tries
 
@@ -378,9 +382,15 @@ def test_an_objective_revised_through_a_lost_answer_is_announced_once(driver, sl
     before = len(posts_to(slack, CHANNEL))
     slack.lose_answer_next("chat.postMessage")
 
-    result = driver.submit_view(view["id"], user="U0BEN", values=objective_values(
-        title="New teams get value in week one", why="Churn starts early", reason="Interviews: week one decides",
-    ))  # fmt: skip
+    result = driver.submit_view(
+        view["id"],
+        user="U0BEN",
+        values=objective_values(
+            title="New teams get value in week one",
+            why="Churn starts early",
+            reason="Interviews: week one decides",
+        ),
+    )
 
     assert result.status == 200 and not result.body, result.text
     settled(slack, CHANNEL, posts=before + 1, read_backs=1)
@@ -396,8 +406,11 @@ def test_a_reply_to_a_ripple_through_lost_answers_is_posted_once_in_the_thread_a
     declared(driver, slack, f"{GROWTH} 1.2 {NOTE}")
     [notice] = notices(slack)
     view = open_view(slack, lambda: click(driver, notice, "ripple_reply_open", user="U0BEN"))
-    posted, in_thread, told = (len(slack.calls_to("chat.postMessage")), len(posts_to(slack, "C0GROWTH")),
-                               len(posts_to(slack, CHANNEL)))  # fmt: skip
+    posted, in_thread, told = (
+        len(slack.calls_to("chat.postMessage")),
+        len(posts_to(slack, "C0GROWTH")),
+        len(posts_to(slack, CHANNEL)),
+    )
     slack.lose_answer_next("chat.postMessage", times=2)  # the reply in the notice's thread, then the one to Rockets
 
     assert submit(driver, view, {"reply": text_value("Mondays work for us")}, user="U0BEN") is None

@@ -121,10 +121,20 @@ def old_button(slack, driver: SlackDriver, *, user: str = "U0BEN"):
 
 def old_form(slack, driver: SlackDriver, *, user: str = "U0BEN"):
     """A form left open over a deploy, submitted."""
-    form = {"type": "modal", "callback_id": "long_gone_form", "title": {"type": "plain_text", "text": "Old"},
-            "submit": {"type": "plain_text", "text": "Save"},
-            "blocks": [{"type": "input", "block_id": "value", "label": {"type": "plain_text", "text": "Value"},
-                        "element": {"type": "plain_text_input", "action_id": "value"}}]}  # fmt: skip
+    form = {
+        "type": "modal",
+        "callback_id": "long_gone_form",
+        "title": {"type": "plain_text", "text": "Old"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "value",
+                "label": {"type": "plain_text", "text": "Value"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            }
+        ],
+    }
     client = WebClient(token=slack.workspace().bot_token, base_url=slack.api_url)
     view_id = client.views_open(trigger_id=slack.new_trigger_id(user), view=form)["view"]["id"]
     typed = {"value": {"value": {"type": "plain_text_input", "value": "42"}}}
@@ -154,8 +164,15 @@ def test_each_kind_of_request_is_counted_ok_with_its_time_to_answer(bot, driver,
 
 
 def test_unsigned_and_forged_requests_are_counted_refused(bot, driver, slack):
-    body = encode_form({"command": "/okr", "text": "help", "team_id": slack.workspace().team_id,
-                        "user_id": "U0ADA", "channel_id": "C0ROCKET"})  # fmt: skip
+    body = encode_form(
+        {
+            "command": "/okr",
+            "text": "help",
+            "team_id": slack.workspace().team_id,
+            "user_id": "U0ADA",
+            "channel_id": "C0ROCKET",
+        }
+    )
     forger = SlackDriver(slack, bot_url=bot.url + EVENTS_PATH, signing_secret="not-the-signing-secret-0000000")
     change = Change(bot.url)
 
@@ -208,8 +225,12 @@ def test_a_signed_payload_the_bot_does_not_read_is_counted_ignored(bot, driver, 
     change = Change(bot.url)
 
     assert driver.send_raw(body, {"Content-Type": "application/json", **driver.sign(body)}).status == 200
-    assert driver.send_raw(body, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1",
-                                  "X-Slack-Signature": "v0=0"}).status == 401  # fmt: skip
+    assert (
+        driver.send_raw(
+            body, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=0"}
+        ).status
+        == 401
+    )
     change.read()
     assert change.of("okr_requests_total", kind="other", outcome="ignored") == 1
     assert change.of("okr_requests_total", kind="other", outcome="refused") == 1
@@ -341,10 +362,14 @@ def held_by(db, team, owner: str, worker: str, *, since) -> None:
     with db.transaction() as session:
         session.execute(
             insert(SendClaim).values(
-                workspace_id=team.workspace_id, kind=CHECKIN_KIND, claim_key=team.key(owner),
-                state=ClaimState.CLAIMED, claimed_at=since, claimed_by=worker,
+                workspace_id=team.workspace_id,
+                kind=CHECKIN_KIND,
+                claim_key=team.key(owner),
+                state=ClaimState.CLAIMED,
+                claimed_at=since,
+                claimed_by=worker,
             )
-        )  # fmt: skip
+        )
 
 
 def test_a_claim_a_dead_process_left_is_counted_taken_over_then_sent(slack, db, database_url, operator):
@@ -465,13 +490,23 @@ def test_metric_names_and_help_are_exported(operator):
     exposition = urllib.request.urlopen(operator + "/metrics", timeout=5).read().decode()
     families = {family.name: family for family in text_string_to_metric_families(exposition)}
     expected = {
-        "okr_requests": "counter", "okr_ack_seconds": "histogram", "okr_work_after_ack_dropped": "counter",
-        "okr_slack_calls": "counter", "okr_slack_call_seconds": "histogram", "okr_slack_rate_limited": "counter",
-        "okr_slack_retry_after_seconds": "counter", "okr_slack_paced_seconds": "counter", "okr_sends": "counter",
-        "okr_sweep_seconds": "histogram", "okr_sweeps": "counter", "okr_sweep_last_finished_timestamp_seconds":
-        "gauge", "okr_due_rows": "gauge", "okr_due_oldest_seconds": "gauge", "okr_database_errors": "counter",
+        "okr_requests": "counter",
+        "okr_ack_seconds": "histogram",
+        "okr_work_after_ack_dropped": "counter",
+        "okr_slack_calls": "counter",
+        "okr_slack_call_seconds": "histogram",
+        "okr_slack_rate_limited": "counter",
+        "okr_slack_retry_after_seconds": "counter",
+        "okr_slack_paced_seconds": "counter",
+        "okr_sends": "counter",
+        "okr_sweep_seconds": "histogram",
+        "okr_sweeps": "counter",
+        "okr_sweep_last_finished_timestamp_seconds": "gauge",
+        "okr_due_rows": "gauge",
+        "okr_due_oldest_seconds": "gauge",
+        "okr_database_errors": "counter",
         "okr_shutting_down": "gauge",
-    }  # fmt: skip
+    }
     for name, kind in expected.items():
         assert name in families, name
         assert families[name].type == kind, name

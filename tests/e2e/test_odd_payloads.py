@@ -73,12 +73,43 @@ SLACK_WAITS = 3.0  # seconds Slack waits for an answer before it tells the perso
 LEFT_ALONE = Typing(values=[None] * 14, touched=frozenset())  # a form submitted as it was shown
 
 # what the bot registers a listener for (handlers/*.py): the tour must have recorded a payload of each
-ACTIONS = ("okr_menu", "checkin_open", "checkin_no_change", "reset_start", "reset_cancel", "reset_close_scoring",
-           "final_scores_open", "retro_answer_open", "carry_forward_open", "cycle_draft", "ripple_ack",
-           "ripple_reply_open", "draft_goto", "draft_kr_add", "draft_kr_edit", "draft_kr_remove", "draft_commit",
-           "draft_edit", "draft_discard", "draft_resume", "choose_team")  # fmt: skip
-CALLBACKS = ("draft_objective", "draft_key_results", "draft_key_result", "draft_review", "okr_change", "final_scores",
-             "retro_answer", "carry_forward", "checkin", "ripple_declare", "ripple_reply", "team_settings")  # fmt: skip
+ACTIONS = (
+    "okr_menu",
+    "checkin_open",
+    "checkin_no_change",
+    "reset_start",
+    "reset_cancel",
+    "reset_close_scoring",
+    "final_scores_open",
+    "retro_answer_open",
+    "carry_forward_open",
+    "cycle_draft",
+    "ripple_ack",
+    "ripple_reply_open",
+    "draft_goto",
+    "draft_kr_add",
+    "draft_kr_edit",
+    "draft_kr_remove",
+    "draft_commit",
+    "draft_edit",
+    "draft_discard",
+    "draft_resume",
+    "choose_team",
+)
+CALLBACKS = (
+    "draft_objective",
+    "draft_key_results",
+    "draft_key_result",
+    "draft_review",
+    "okr_change",
+    "final_scores",
+    "retro_answer",
+    "carry_forward",
+    "checkin",
+    "ripple_declare",
+    "ripple_reply",
+    "team_settings",
+)
 EVENTS = ("reaction_added", "reaction_removed", "app_home_opened")
 EXPECTED = {
     *(f"block_actions {a}" for a in ACTIONS),
@@ -226,8 +257,15 @@ def tour(world: World) -> dict[str, Recorded]:
     click_in(world, "U0BEN", "draft_edit", channel="C0ROCKET", ts=shared["ts"])
     click_in(world, "U0ADA", "draft_commit", channel="C0ROCKET", ts=shared["ts"])
     [(block_id, discard)] = button_ids(shared, "draft_discard")
-    click_in(world, "U0ADA", "draft_discard", channel="C0ROCKET", ts=shared["ts"], block_id=block_id or "draft",
-             value=discard["value"])  # fmt: skip
+    click_in(
+        world,
+        "U0ADA",
+        "draft_discard",
+        channel="C0ROCKET",
+        ts=shared["ts"],
+        block_id=block_id or "draft",
+        value=discard["value"],
+    )
 
     # a key result revised from `/okr list`'s menu
     world.command("list")
@@ -238,8 +276,9 @@ def tour(world: World) -> dict[str, Recorded]:
         for option in menu["options"]
         if option["value"].startswith("revise_kr:")
     ]
-    click_in(world, "U0ADA", "okr_menu", channel="C0ROCKET", ts=listing["ts"], block_id=block_id,
-             selected_option=revise)  # fmt: skip
+    click_in(
+        world, "U0ADA", "okr_menu", channel="C0ROCKET", ts=listing["ts"], block_id=block_id, selected_option=revise
+    )
     submit(world, "U0ADA", filled(top(world, "U0ADA"), LEFT_ALONE))
 
     # a check-in, from `/okr checkin`'s reply, and "No change" on the rest
@@ -311,18 +350,75 @@ class _Gone:
 GONE = _Gone()  # the field removed
 HUGE = "9" * 30_000
 ODD_VALUES = (
-    None, True, False, 0, -1, 1.5, 10**20, 2**63, "", " ", "U" + "Q" * 39, "12345678901234567890",
-    "9223372036854775808", "-7", "²", "١٢", "1e3", "null", HUGE, [], {},
-)  # fmt: skip
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    10**20,
+    2**63,
+    "",
+    " ",
+    "U" + "Q" * 39,
+    "12345678901234567890",
+    "9223372036854775808",
+    "-7",
+    "²",
+    "١٢",
+    "1e3",
+    "null",
+    HUGE,
+    [],
+    {},
+)
 # where the bot reads a payload: mutations land there most of the time
 READ = {
-    "team", "user", "actions", "view", "container", "channel", "message", "message_ts", "response_url", "trigger_id",
-    "callback_id", "is_cleared", "type", "event",
-}  # fmt: skip
+    "team",
+    "user",
+    "actions",
+    "view",
+    "container",
+    "channel",
+    "message",
+    "message_ts",
+    "response_url",
+    "trigger_id",
+    "callback_id",
+    "is_cleared",
+    "type",
+    "event",
+}
 # and most of all the fields that name something: who, where, which row, which form
-NAMING = {"id", "user", "value", "selected_option", "private_metadata", "container", "channel", "channel_id", "ts",
-          "message_ts", "state", "values", "callback_id", "action_id", "item", "reaction", "tab", "d", "v", "i", "p",
-          "kr", "cycle", "team_id", "kind", "text", IN_JSON}  # fmt: skip
+NAMING = {
+    "id",
+    "user",
+    "value",
+    "selected_option",
+    "private_metadata",
+    "container",
+    "channel",
+    "channel_id",
+    "ts",
+    "message_ts",
+    "state",
+    "values",
+    "callback_id",
+    "action_id",
+    "item",
+    "reaction",
+    "tab",
+    "d",
+    "v",
+    "i",
+    "p",
+    "kr",
+    "cycle",
+    "team_id",
+    "kind",
+    "text",
+    IN_JSON,
+}
 NOT_READ = ("blocks", "title", "submit", "close", "text", "emoji", "style", "confirm", "app_installed_team_id")
 
 
@@ -647,5 +743,7 @@ def test_an_id_no_row_can_have_is_refused_as_out_of_date_and_writes_nothing(worl
 
             where = f"{kind} with {odd!r} at {path}: {where}"
             assert_answered_well(answer, error_lines, typed="", where=where)
-            assert answer.refused, f"{where}: no refusal; replies {[shown(r)[:200] for r in answer.replies]}, " \
-                                   f"views {[shown(v)[:200] for v in answer.views]}"  # fmt: skip
+            assert answer.refused, (
+                f"{where}: no refusal; replies {[shown(r)[:200] for r in answer.replies]}, "
+                f"views {[shown(v)[:200] for v in answer.views]}"
+            )

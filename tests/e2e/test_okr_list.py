@@ -31,10 +31,16 @@ def test_the_list_shows_progress_score_owner_and_the_latest_confidence(driver, s
         title="Pages load fast everywhere",
         key_results=[
             {"metric": "p95 page load", "unit": "ms", "baseline": 1200, "target": 800, "direction": "decrease"},
-            {"metric": "Uptime", "unit": "%", "baseline": 99.5, "target": 99.9, "direction": "keep_above",
-             "owner": "U0ADA"},
+            {
+                "metric": "Uptime",
+                "unit": "%",
+                "baseline": 99.5,
+                "target": 99.9,
+                "direction": "keep_above",
+                "owner": "U0ADA",
+            },
         ],
-    )  # fmt: skip
+    )
     _check_in(db, first, 1, value=23, confidence=4, weeks_ago=1)
     _check_in(db, first, 1, value=26, confidence=7)  # the latest week's confidence is the one shown
 
@@ -104,8 +110,13 @@ def test_the_worst_case_list_fits_slacks_limits(driver, slack, db):
     rockets(driver, slack)
     with db.transaction() as session:
         session.scalars(select(Team)).one().max_objectives = 5
-    long_kr = {"metric": "m" * 299 + "&", "unit": "u" * 39 + "<", "baseline": -999_999_999_999.5,
-               "target": 999_999_999_999.25, "owner": "U0BEN"}  # fmt: skip
+    long_kr = {
+        "metric": "m" * 299 + "&",
+        "unit": "u" * 39 + "<",
+        "baseline": -999_999_999_999.5,
+        "target": 999_999_999_999.25,
+        "owner": "U0BEN",
+    }
     for n in range(5):
         commit(db, title=f"{n}" + "T&" * 149, why="W<" * 1500, key_results=[long_kr] * 5)
 

@@ -39,19 +39,21 @@ def _play(database_url: str, script: str) -> str:
 def test_a_session_with_commands_forms_reactions_and_home(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "/okr team create Rockets",
-            "/okr team settings",
-            "submit timezone=Asia/Tokyo checkin_weekday=Friday",
-            "react 1 white_check_mark",
-            "messages",
-            "as cleo",
-            "/okr team join",
-            "home",
-            "click 1 Nope",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "/okr team create Rockets",
+                "/okr team settings",
+                "submit timezone=Asia/Tokyo checkin_weekday=Friday",
+                "react 1 white_check_mark",
+                "messages",
+                "as cleo",
+                "/okr team join",
+                "home",
+                "click 1 Nope",
+                "quit",
+            ]
+        ),
+    )
     assert "[#team-rocket]\n  :tada: @ada created the team *Rockets*" in output
     assert "== form: Team settings ==" in output
     assert "Time zone: UTC  (field `timezone`)" in output
@@ -75,23 +77,25 @@ def test_mistakes_in_the_terminal_are_explained(database_url):
 def test_drafting_in_the_sandbox_with_form_buttons_people_and_cancel(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "/okr team create Rockets",
-            "/okr draft Teams get value in their first week",
-            "cancel",
-            "/okr draft",
-            "submit why='Half of them leave'",
-            "click Add a key result",
-            "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
-            "click Nope",
-            "click Add a key result",
-            "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease",
-            "submit",
-            "submit",
-            "click 2 Commit",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "/okr team create Rockets",
+                "/okr draft Teams get value in their first week",
+                "cancel",
+                "/okr draft",
+                "submit why='Half of them leave'",
+                "click Add a key result",
+                "submit metric='Teams active after week one' unit=% baseline=40 target=65 owner=ben",
+                "click Nope",
+                "click Add a key result",
+                "submit metric='Median minutes to a first check-in' baseline=300 target=30 direction=decrease",
+                "submit",
+                "submit",
+                "click 2 Commit",
+                "quit",
+            ]
+        ),
+    )
     assert output.count("== form: Draft an objective ==") == 2  # cancelled, then resumed
     assert "Objective: Teams get value in their first week  (field `title`)" in output
     assert "*KR 1.* Teams active after week one · 40 → 65 % · increase · owner @ben" in output
@@ -104,18 +108,20 @@ def test_drafting_in_the_sandbox_with_form_buttons_people_and_cancel(database_ur
 def test_a_check_in_in_the_sandbox_without_waiting_for_monday(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "sweep",
-            *ROCKETS_COMMIT,
-            "sweep next",
-            "sweep next",
-            "as ben",
-            "in dm",
-            "click 1 No change on all",
-            "sweep now",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "sweep",
+                *ROCKETS_COMMIT,
+                "sweep next",
+                "sweep next",
+                "as ben",
+                "in dm",
+                "click 1 No change on all",
+                "sweep now",
+                "quit",
+            ]
+        ),
+    )
     assert "Nothing is scheduled yet" in output or "(sweep: nothing due)" in output
     assert "(pretending it is" in output
     assert "[DM to ben]" in output and "Teams active after week one" in output
@@ -129,17 +135,19 @@ def test_capturing_the_backlog_in_the_sandbox_by_shortcut_and_csv(database_url, 
     csv.write_text("title\nDark mode\nExport to PDF\n", encoding="utf-8")
     output = _play(
         database_url,
-        "\n".join([
-            "/okr team create Rockets",
-            "shortcut 1",
-            "shortcut 9",
-            f"share {csv}",
-            "/okr backlog import",
-            "share nowhere.csv",
-            "/okr backlog inbox",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "/okr team create Rockets",
+                "shortcut 1",
+                "shortcut 9",
+                f"share {csv}",
+                "/okr backlog import",
+                "share nowhere.csv",
+                "/okr backlog inbox",
+                "quit",
+            ]
+        ),
+    )
     assert "Give a message number from 1 to 1" in output
     assert "Which file? e.g. share backlog.csv" in output
     assert "Dark mode" in output and "Export to PDF" in output
@@ -149,23 +157,25 @@ def test_capturing_the_backlog_in_the_sandbox_by_shortcut_and_csv(database_url, 
 def test_a_ripple_and_the_digest_in_the_sandbox(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            *ROCKETS_COMMIT,
-            "in #team-growth",
-            "as ben",
-            "/okr team create Growth",
-            "as ada",
-            "in #team-rocket",
-            "/okr ripple",
-            "submit key_result=1.1 kind=depends_on channel=#team-growth note='We need their sign-up numbers'",
-            "as ben",
-            "in #team-growth",
-            "click 2 Acknowledge",
-            "messages",
-            "/okr digest",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                *ROCKETS_COMMIT,
+                "in #team-growth",
+                "as ben",
+                "/okr team create Growth",
+                "as ada",
+                "in #team-rocket",
+                "/okr ripple",
+                "submit key_result=1.1 kind=depends_on channel=#team-growth note='We need their sign-up numbers'",
+                "as ben",
+                "in #team-growth",
+                "click 2 Acknowledge",
+                "messages",
+                "/okr digest",
+                "quit",
+            ]
+        ),
+    )
     assert "== form: Declare a ripple ==" in output
     assert (
         "[#team-growth]" in output
@@ -181,17 +191,19 @@ def test_a_dm_checked_in_after_sweep_next_is_redrawn_for_its_own_week(database_u
     week the DM named, and the DM redrawn after it names that same week (never the week the machine is in)."""
     output = _play(
         database_url,
-        "\n".join([
-            *ROCKETS_COMMIT,
-            "sweep next",
-            "as ben",
-            "in dm",
-            "click 1 Check in",
-            "submit value=45 confidence=7",
-            "messages",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                *ROCKETS_COMMIT,
+                "sweep next",
+                "as ben",
+                "in dm",
+                "click 1 Check in",
+                "submit value=45 confidence=7",
+                "messages",
+                "quit",
+            ]
+        ),
+    )
     before, dm = output.split("\n[DM to ben]", 1)
     redrawn = output.rsplit("1. OKR bot:", 1)[1]
     week = re.findall(r"ROCKETS · WEEK OF (\d{4}-\d\d-\d\d)", dm)[0]  # as the DM came
@@ -218,16 +230,18 @@ ROCKETS_RESET = [
 def test_a_form_shows_its_next_step_its_field_errors_and_values_with_spaces(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "/okr team create Rockets",
-            "/okr draft Teams get value in their first week",
-            "submit title=Make onboarding feel effortless why=Half of them leave",  # the same view, updated
-            "click Add a key result",
-            "submit metric=Teams active after week one unit=% baseline=ten target=65 owner=@ben",
-            "submit baseline=40",  # what was typed before is kept, as in Slack
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "/okr team create Rockets",
+                "/okr draft Teams get value in their first week",
+                "submit title=Make onboarding feel effortless why=Half of them leave",  # the same view, updated
+                "click Add a key result",
+                "submit metric=Teams active after week one unit=% baseline=ten target=65 owner=@ben",
+                "submit baseline=40",  # what was typed before is kept, as in Slack
+                "quit",
+            ]
+        ),
+    )
     assert "== form: Key results ==" in output  # step 2 of the same view is shown
     assert "*Make onboarding feel effortless*\n  _Why now:_ Half of them leave" in output
     assert "== form: Key result 1 ==  (not saved: fix what is marked !, then submit again)" in output
@@ -238,14 +252,16 @@ def test_a_form_shows_its_next_step_its_field_errors_and_values_with_spaces(data
 def test_choices_are_listed_and_taken_by_label_or_value(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "/okr team create Rockets",
-            "/okr team settings",
-            "submit checkin_weekday=Someday",
-            "submit checkin_weekday=friday checkin_hour=9 checkins_paused=PAUSED",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "/okr team create Rockets",
+                "/okr team settings",
+                "submit checkin_weekday=Someday",
+                "submit checkin_weekday=friday checkin_hour=9 checkins_paused=PAUSED",
+                "quit",
+            ]
+        ),
+    )
     assert "Check-in day: Monday  (field `checkin_weekday`)\n      one of: Monday (0) | Tuesday (1) |" in output
     assert "Check-ins: On  (field `checkins_paused`)\n      one of: On | Paused" in output
     assert (
@@ -259,15 +275,17 @@ def test_choices_are_listed_and_taken_by_label_or_value(database_url):
 def test_people_and_channels_typed_in_a_command_become_mentions(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            *ROCKETS_COMMIT,
-            "in #team-growth",
-            "/okr team create Growth",
-            "in #team-rocket",
-            "/okr ripple #team-growth 1.2 Our onboarding changes sends them twice the sign-ups",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                *ROCKETS_COMMIT,
+                "in #team-growth",
+                "/okr team create Growth",
+                "in #team-rocket",
+                "/okr ripple #team-growth 1.2 Our onboarding changes sends them twice the sign-ups",
+                "quit",
+            ]
+        ),
+    )
     assert "Declared *R1* · *Rockets* KR 1.2 Median minutes to a first check-in affects *Growth*" in output
     assert "[#team-growth]\n  :ocean: *R1* · *Rockets* KR 1.2" in output
 
@@ -275,24 +293,26 @@ def test_people_and_channels_typed_in_a_command_become_mentions(database_url):
 def test_buttons_on_replies_only_you_see_and_buttons_that_share_a_label(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "/okr team create Rockets",
-            "/okr draft Teams get value in their first week",
-            "submit why=Half of them leave",
-            "click Add a key result",
-            "submit metric=Teams active after week one baseline=40 target=65",
-            "click Add a key result",
-            "submit metric=Median minutes to a first check-in baseline=300 target=30 direction=decrease",
-            "click Add a key result",
-            "submit metric=Signups baseline=1 target=5",
-            "click Edit #4",
-            "click Remove #2",
-            "cancel",
-            "/okr reset",
-            "click Reset cycle 1",  # on the reply only ada sees
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "/okr team create Rockets",
+                "/okr draft Teams get value in their first week",
+                "submit why=Half of them leave",
+                "click Add a key result",
+                "submit metric=Teams active after week one baseline=40 target=65",
+                "click Add a key result",
+                "submit metric=Median minutes to a first check-in baseline=300 target=30 direction=decrease",
+                "click Add a key result",
+                "submit metric=Signups baseline=1 target=5",
+                "click Edit #4",
+                "click Remove #2",
+                "cancel",
+                "/okr reset",
+                "click Reset cycle 1",  # on the reply only ada sees
+                "quit",
+            ]
+        ),
+    )
     assert "[Edit #1]  [Remove #1]" in output and "[Edit #3]  [Remove #3]" in output
     assert "There are 3 buttons labelled 'Edit': #1 to #3." in output
     after = output.rsplit("== form: Key results ==", 1)[1]
@@ -303,15 +323,17 @@ def test_buttons_on_replies_only_you_see_and_buttons_that_share_a_label(database
 def test_a_reset_confirmed_from_a_reply_scored_and_carried_forward(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            *ROCKETS_RESET,
-            "reply 5 1. We learned that onboarding is the product",
-            "click carry forward",  # without its "…"
-            "submit objective:1=all",
-            "/okr history 1",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                *ROCKETS_RESET,
+                "reply 5 1. We learned that onboarding is the product",
+                "click carry forward",  # without its "…"
+                "submit objective:1=all",
+                "/okr history 1",
+                "quit",
+            ]
+        ),
+    )
     assert "[only you see, edited]\n  :checkered_flag: The reset of cycle 1 of *Rockets* has started." in output
     assert "Scoring closes Dec 11, 2026 at 13:00" in output  # ada reads it in her zone, Europe/Paris
     assert "<!date" not in output
@@ -333,18 +355,20 @@ def test_messages_the_bot_redraws_or_deletes_are_shown_again(database_url):
 def test_the_clock_moves_on_to_a_chosen_moment_and_the_sandbox_starts_afresh(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "next",
-            *ROCKETS_COMMIT,
-            "next",
-            "jump checkin",
-            "jump sometime",
-            "afresh",
-            "messages",
-            "/okr team create Rockets",  # the team is gone: it can be created again
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "next",
+                *ROCKETS_COMMIT,
+                "next",
+                "jump checkin",
+                "jump sometime",
+                "afresh",
+                "messages",
+                "/okr team create Rockets",  # the team is gone: it can be created again
+                "quit",
+            ]
+        ),
+    )
     assert output.startswith("OKR bot sandbox") and "Nothing is scheduled yet" in output.split("[#team-rocket]")[0]
     assert re.search(r"  \w{3} \d{4}-\d\d-\d\d \d\d:\d\d UTC  check-in DMs to key-result owners", output)
     assert "UTC) check-in DMs to key-result owners" in output  # where `jump checkin` went
@@ -357,20 +381,22 @@ def test_the_clock_moves_on_to_a_chosen_moment_and_the_sandbox_starts_afresh(dat
 def test_saying_replying_adding_people_and_help(database_url):
     output = _play(
         database_url,
-        "\n".join([
-            "help",
-            "add dana Asia/Tokyo",
-            "add dana Asia/Tokyo",
-            "add erin Mars/Olympus",
-            "as dana",
-            "zone",
-            "say Hello team",
-            "reply 1 Welcome!",
-            "messages",
-            "Hello",
-            "quit",
-        ]),
-    )  # fmt: skip
+        "\n".join(
+            [
+                "help",
+                "add dana Asia/Tokyo",
+                "add dana Asia/Tokyo",
+                "add erin Mars/Olympus",
+                "as dana",
+                "zone",
+                "say Hello team",
+                "reply 1 Welcome!",
+                "messages",
+                "Hello",
+                "quit",
+            ]
+        ),
+    )
     for command in ("say TEXT", "reply N TEXT", "add NAME ZONE", "next ", "jump [WHAT]", "afresh", "click Edit #2"):
         assert command in output, command
     assert "dana joined the workspace and its channels (Asia/Tokyo)" in output

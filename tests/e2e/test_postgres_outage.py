@@ -150,8 +150,9 @@ def command(world: World, text: str, *, user: str, channel: str = CHANNEL) -> tu
     fields = command_form(world.slack, text, user=user, channel=channel)
     url_id = fields["response_url"].rsplit("/", 1)[1]
     body = encode_form(fields)
-    result = world.driver.send_raw(body, {"Content-Type": "application/x-www-form-urlencoded",
-                                          **world.driver.sign(body)})  # fmt: skip
+    result = world.driver.send_raw(
+        body, {"Content-Type": "application/x-www-form-urlencoded", **world.driver.sign(body)}
+    )
     ack = result.json if isinstance(result.json, dict) else None
     if result.status != 200:
         return result.status, result.text
@@ -174,8 +175,9 @@ def open_checkin(world: World, user: str, kr_id: int, source: dict) -> tuple[int
         return len([e for e in world.slack.ephemerals if e["channel"] == source["channel"] and e["user"] == user])
 
     opened, refused = len(world.slack.calls_to("views.open")), told()
-    clicked = world.driver.click(user=user, action_id="checkin_open", value=str(kr_id), channel=source["channel"],
-                                 ts=source["ts"])  # fmt: skip
+    clicked = world.driver.click(
+        user=user, action_id="checkin_open", value=str(kr_id), channel=source["channel"], ts=source["ts"]
+    )
     if clicked.status != 200:
         return clicked.status, None
     wait_until(lambda: len(world.slack.calls_to("views.open")) > opened or told() > refused, timeout=15)
@@ -385,8 +387,14 @@ def start_traffic(world: World, traffic: Traffic, posted: PostedRound, kr_id: in
                 form.update(view=view, value=str(100 + n))
                 return Request("checkin", "open", phase, status, accepted=view is not None)
             result = world.driver.submit_view(form["view"], user="U0BEN", values=checkin_values(form["value"]))
-            request = Request("checkin", form["value"], phase, result.status, result.text,
-                              accepted=result.status == 200 and not result.body)  # fmt: skip
+            request = Request(
+                "checkin",
+                form["value"],
+                phase,
+                result.status,
+                result.text,
+                accepted=result.status == 200 and not result.body,
+            )
             if request.accepted:
                 form.update(view=None, value=None)
             return request
@@ -466,8 +474,10 @@ def test_traffic_through_an_outage_is_answered_politely_and_nothing_confirmed_is
     for retry in (1, 2):
         for request in refused + confirmed[:2]:
             assert world.driver.event(traffic.events[request.key], event_id=request.key, retry_num=retry).status == 200
-        wait_until(lambda: all(expected[int(r.key.removeprefix("EvOUTAGE"))] in stored_votes(world.db)
-                               for r in refused), timeout=15)  # fmt: skip
+        wait_until(
+            lambda: all(expected[int(r.key.removeprefix("EvOUTAGE"))] in stored_votes(world.db) for r in refused),
+            timeout=15,
+        )
     counted = processed(world.db)
     assert all(counted[r.key] == 1 for r in refused + confirmed)
 
@@ -568,8 +578,9 @@ def test_clicks_and_forms_during_the_outage_get_an_answer_the_person_can_read(wo
     try:
         # a button in a message: answered at once, and told in the conversation through the click's response_url
         told_before = len(world.slack.ephemerals)
-        clicked = world.driver.click(user="U0BEN", action_id="checkin_open", value=str(kr_id),
-                                     channel=source["channel"], ts=source["ts"])  # fmt: skip
+        clicked = world.driver.click(
+            user="U0BEN", action_id="checkin_open", value=str(kr_id), channel=source["channel"], ts=source["ts"]
+        )
         assert clicked.status == 200 and clicked.elapsed < 3.0, clicked
         wait_until(lambda: len(world.slack.ephemerals) > told_before, timeout=10)
         told = world.slack.ephemerals[-1]

@@ -174,8 +174,13 @@ def worlds(backend: str, migrated_template: str, tmp_path_factory, request) -> I
 
 
 def _settings(database_url: str, api_url: str, token: str) -> Settings:
-    return Settings(database_url=make_url(database_url), slack_api_url=api_url, slack_bot_token=token,
-                    slack_signing_secret=SIGNING_SECRET, scheduler=False)  # fmt: skip
+    return Settings(
+        database_url=make_url(database_url),
+        slack_api_url=api_url,
+        slack_bot_token=token,
+        slack_signing_secret=SIGNING_SECRET,
+        scheduler=False,
+    )
 
 
 def sweep_child(database_url: str, api_url: str, token: str, now: str, out) -> None:
@@ -399,8 +404,7 @@ class CheckinSweep(Scenario):
 
 
 TEXTS = ("Shorter sign-up form", "Dark mode", "Onboarding checklist")
-VOTES = (("U0BEN", 0, HELPS), ("U0CLEO", 0, HELPS), ("U0BEN", 1, NOT_NOW), ("U0CLEO", 1, NOT_NOW),
-         ("U0CLEO", 2, MAYBE))  # fmt: skip
+VOTES = (("U0BEN", 0, HELPS), ("U0CLEO", 0, HELPS), ("U0BEN", 1, NOT_NOW), ("U0CLEO", 1, NOT_NOW), ("U0CLEO", 2, MAYBE))
 
 
 class TriageClose(Scenario):
@@ -446,8 +450,9 @@ class TriageClose(Scenario):
         items = {b.item_id for b in posted.items}
         assert logged(world.db, backlog.ENTITY, "decided") == dict.fromkeys(items, 1)  # each item decided once
         with world.db.read() as session:
-            rows = session.execute(select(EventLog.actor_user_id, EventLog.entity_id, EventLog.data)
-                                   .where(EventLog.action == "voted")).all()  # fmt: skip
+            rows = session.execute(
+                select(EventLog.actor_user_id, EventLog.entity_id, EventLog.data).where(EventLog.action == "voted")
+            ).all()
         voted = Counter((user, item_id, data["reaction"]) for user, item_id, data in rows)
         assert voted == {(user, posted.items[p].item_id, emoji): 1 for user, p, emoji in VOTES}
         assert claim_states(world.db, SUMMARY_KIND) == {(SUMMARY_KIND, str(posted.id)): ClaimState.SENT}
@@ -507,10 +512,12 @@ class Reset(Scenario):
         assert moved == 2 * len(TEXTS)  # each item added once and moved to "not now" once
         key = str(first.id)
         assert claim_states(world.db, STARTED_KIND, SCORES_KIND, RETRO_KIND, NEXT_KIND) == {
-            (STARTED_KIND, key): ClaimState.SENT, (RETRO_KIND, key): ClaimState.SENT,
-            (NEXT_KIND, key): ClaimState.SENT, (SCORES_KIND, f"{key}:U0BEN"): ClaimState.SENT,
+            (STARTED_KIND, key): ClaimState.SENT,
+            (RETRO_KIND, key): ClaimState.SENT,
+            (NEXT_KIND, key): ClaimState.SENT,
+            (SCORES_KIND, f"{key}:U0BEN"): ClaimState.SENT,
             (SCORES_KIND, f"{key}:U0CLEO"): ClaimState.SENT,
-        }  # fmt: skip
+        }
         texts = [shown(m) for m in world.slack.messages(CHANNEL)]
         assert len([t for t in texts if "retro of cycle 1" in t]) == 1, texts
         assert len([t for t in texts if "Cycle 1 of Rockets is closing" in t]) == 1, texts

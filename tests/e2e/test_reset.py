@@ -106,8 +106,15 @@ def test_a_cycle_resets_at_its_end_with_final_scores_a_retro_and_a_fresh_backlog
 
         # answers in the retro's thread are kept with the cycle
         reply = slack.add_message("C0ROCKET", "U0CLEO", "2. Stop the Friday demo", thread_ts=cycle1.retro_ts)
-        event = {"type": "message", "channel": "C0ROCKET", "user": "U0CLEO", "text": reply["text"], "ts": reply["ts"],
-                 "thread_ts": cycle1.retro_ts, "channel_type": "channel"}  # fmt: skip
+        event = {
+            "type": "message",
+            "channel": "C0ROCKET",
+            "user": "U0CLEO",
+            "text": reply["text"],
+            "ts": reply["ts"],
+            "thread_ts": cycle1.retro_ts,
+            "channel_type": "channel",
+        }
         driver.event(event)
         driver.event(event, retry_num=1)  # Slack's retry of it
 

@@ -40,9 +40,15 @@ ANCHOR = date(2026, 3, 2)  # a Monday: cycle 1 is 2 Mar – 31 May 2026, cycle 2
 WEEK_7 = "2026-04-15 10:00:00"  # a Wednesday in week 7 of cycle 1
 KEY_RESULTS = (
     {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
-    {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-     "direction": "decrease", "owner": "U0CLEO"},
-)  # fmt: skip
+    {
+        "metric": "Median minutes to first dashboard",
+        "unit": "min",
+        "baseline": 30,
+        "target": 10,
+        "direction": "decrease",
+        "owner": "U0CLEO",
+    },
+)
 CHANNEL = "C0ROCKET"
 
 
@@ -231,8 +237,9 @@ def test_a_facilitator_starts_the_reset_once_and_stale_buttons_are_refused(drive
             f"{rockets_.team_id + 999}:1": "That team no longer exists",
         }
         for value, needle in stale.items():
-            text = answer_to(driver, slack, user="U0ADA", action_id="reset_start", channel=CHANNEL,
-                             ts=message["ts"], value=value)  # fmt: skip
+            text = answer_to(
+                driver, slack, user="U0ADA", action_id="reset_start", channel=CHANNEL, ts=message["ts"], value=value
+            )
             assert needle in text and "went wrong" not in text and "Traceback" not in text, (value, text)
         # Ben is not a facilitator: the real button does nothing for him either
         text = answer_to(driver, slack, user="U0BEN", action_id="reset_start", channel=CHANNEL, ts=message["ts"])
@@ -243,8 +250,12 @@ def test_a_facilitator_starts_the_reset_once_and_stale_buttons_are_refused(drive
         # the real button, double-clicked: the reset starts once, owners get their DMs, the channel hears it
         answered = len(slack.responses)
         with ThreadPoolExecutor(2) as pool:
-            clicks = list(pool.map(lambda _: driver.click(user="U0ADA", action_id="reset_start", channel=CHANNEL,
-                                                          ts=message["ts"]), range(2)))  # fmt: skip
+            clicks = list(
+                pool.map(
+                    lambda _: driver.click(user="U0ADA", action_id="reset_start", channel=CHANNEL, ts=message["ts"]),
+                    range(2),
+                )
+            )
         assert [r.status for r in clicks] == [200, 200]
         slack.wait_for_response(count=answered + 2)
         for response in slack.responses[answered:]:
@@ -264,8 +275,16 @@ def test_a_facilitator_starts_the_reset_once_and_stale_buttons_are_refused(drive
         assert "The reset of cycle 1 of *Rockets* has started" in flatten(begun), flatten(begun)
 
         # clicking again (the button as it was) never starts it twice
-        text = answer_to(driver, slack, user="U0ADA", action_id="reset_start", channel=CHANNEL, ts=message["ts"],
-                         block_id="reset_confirm", value=f"{rockets_.team_id}:1")  # fmt: skip
+        text = answer_to(
+            driver,
+            slack,
+            user="U0ADA",
+            action_id="reset_start",
+            channel=CHANNEL,
+            ts=message["ts"],
+            block_id="reset_confirm",
+            value=f"{rockets_.team_id}:1",
+        )
         assert "The reset of cycle 1 has started already" in text, text
 
         # `/okr reset` now shows where scoring stands, with the button to close it
@@ -288,8 +307,9 @@ def test_a_facilitator_starts_the_reset_once_and_stale_buttons_are_refused(drive
 def give_final_scores(driver, slack, *, user: str, kr_id: int, value: str, score: str) -> None:
     """The owner opens the form from their DM and saves one key result's final value and score."""
     message = dm(slack, user)
-    view = open_form(driver, slack, user=user, channel=message["channel"], ts=message["ts"],
-                     action_id="final_scores_open")  # fmt: skip
+    view = open_form(
+        driver, slack, user=user, channel=message["channel"], ts=message["ts"], action_id="final_scores_open"
+    )
     result = driver.submit_view(view["id"], user=user, values=score_values(kr_id, value, score))
     assert result.status == 200 and not result.body, result.text
 
@@ -301,10 +321,23 @@ def score_values(kr_id: int, value: str | None, score: str | None) -> dict:
 def test_a_facilitator_closes_scoring_early_and_the_backlog_goes_back_to_not_now(driver, slack, db, database_url):
     with freeze_time("2026-03-02 09:00:00", tick=True) as clock:
         rockets_ = set_up(driver, slack, db, clock, currents={"U0CLEO": 25})  # Cleo's progress: 0.25
-        numbers = add_backlog(db, "Inbox idea", "Product item", "Discovery item", "Sprint item", "Done item",
-                              "Parked item")  # fmt: skip
-        states = dict(zip(numbers, (ItemState.INBOX, ItemState.PRODUCT, ItemState.DISCOVERY, ItemState.SPRINT,
-                                    ItemState.DONE, ItemState.NOT_NOW), strict=True))  # fmt: skip
+        numbers = add_backlog(
+            db, "Inbox idea", "Product item", "Discovery item", "Sprint item", "Done item", "Parked item"
+        )
+        states = dict(
+            zip(
+                numbers,
+                (
+                    ItemState.INBOX,
+                    ItemState.PRODUCT,
+                    ItemState.DISCOVERY,
+                    ItemState.SPRINT,
+                    ItemState.DONE,
+                    ItemState.NOT_NOW,
+                ),
+                strict=True,
+            )
+        )
         with db.transaction() as session:
             for item in session.scalars(select(BacklogItem)):
                 item.state = states[item.number]
@@ -315,12 +348,18 @@ def test_a_facilitator_closes_scoring_early_and_the_backlog_goes_back_to_not_now
         # Ben is not a facilitator: refused, the cycle stays open
         [notice] = channel_messages(slack, "is closing")
         before = row_counts(db)
-        text = answer_to(driver, slack, user="U0BEN", action_id="reset_close_scoring", channel=CHANNEL,
-                         ts=notice["ts"])  # fmt: skip
+        text = answer_to(driver, slack, user="U0BEN", action_id="reset_close_scoring", channel=CHANNEL, ts=notice["ts"])
         assert "Only a facilitator of *Rockets* can do that." in text, text
         for value, needle in (("abc", "out of date"), ("", "out of date"), (str(cycle_id + 999), "no longer exists")):
-            text = answer_to(driver, slack, user="U0ADA", action_id="reset_close_scoring", channel=CHANNEL,
-                             ts=notice["ts"], value=value)  # fmt: skip
+            text = answer_to(
+                driver,
+                slack,
+                user="U0ADA",
+                action_id="reset_close_scoring",
+                channel=CHANNEL,
+                ts=notice["ts"],
+                value=value,
+            )
             assert needle in text and "went wrong" not in text, (value, text)
         assert row_counts(db) == before
         assert cycle_one(db).state is CycleState.ACTIVE and cycle_one(db).closed_at is None
@@ -336,8 +375,7 @@ def test_a_facilitator_closes_scoring_early_and_the_backlog_goes_back_to_not_now
         assert closed.actor_user_id == "U0ADA" and closed.entity_id == cycle_id
 
         # the retro and the next cycle's prompt, once each, however often the sweep runs or Ada clicks
-        text = answer_to(driver, slack, user="U0ADA", action_id="reset_close_scoring", channel=CHANNEL,
-                         ts=notice["ts"])  # fmt: skip
+        text = answer_to(driver, slack, user="U0ADA", action_id="reset_close_scoring", channel=CHANNEL, ts=notice["ts"])
         assert "Cycle 1 of *Rockets* is closed already" in text, text
         sweeper(slack, database_url, db).run(datetime.now(UTC))
         [retro] = channel_messages(slack, "retro of cycle 1")
@@ -351,12 +389,19 @@ def test_a_facilitator_closes_scoring_early_and_the_backlog_goes_back_to_not_now
         # the backlog: everything not done is "not now", each move in the event log; done and parked untouched
         with db.read() as session:
             items = {item.number: item for item in session.scalars(select(BacklogItem))}
-            moves = session.scalars(select(EventLog).where(EventLog.entity_id.in_([i.id for i in items.values()]),
-                                                           EventLog.action == "moved")).all()  # fmt: skip
+            moves = session.scalars(
+                select(EventLog).where(
+                    EventLog.entity_id.in_([i.id for i in items.values()]), EventLog.action == "moved"
+                )
+            ).all()
         assert {n: i.state for n, i in items.items()} == {
-            numbers[0]: ItemState.NOT_NOW, numbers[1]: ItemState.NOT_NOW, numbers[2]: ItemState.NOT_NOW,
-            numbers[3]: ItemState.NOT_NOW, numbers[4]: ItemState.DONE, numbers[5]: ItemState.NOT_NOW,
-        }  # fmt: skip
+            numbers[0]: ItemState.NOT_NOW,
+            numbers[1]: ItemState.NOT_NOW,
+            numbers[2]: ItemState.NOT_NOW,
+            numbers[3]: ItemState.NOT_NOW,
+            numbers[4]: ItemState.DONE,
+            numbers[5]: ItemState.NOT_NOW,
+        }
         by_item = {m.entity_id: m for m in moves}
         assert len(moves) == 4 and set(by_item) == {items[n].id for n in numbers[:4]}
         for number, before_state in zip(numbers[:4], ("inbox", "product", "discovery", "sprint"), strict=True):
@@ -401,8 +446,15 @@ def test_after_an_early_reset_the_team_works_in_the_next_cycle_and_the_calendar_
             (f"{rockets_.team_id}:1", "Cycle 1 is not the one to reset any more"),
             (f"{rockets_.team_id}:2", "Cycle 2 has not started yet (it starts on 2026-06-01)"),
         ):
-            text = answer_to(driver, slack, user="U0ADA", action_id="reset_start", channel=CHANNEL,
-                             ts=confirmation["ts"], value=value)  # fmt: skip
+            text = answer_to(
+                driver,
+                slack,
+                user="U0ADA",
+                action_id="reset_start",
+                channel=CHANNEL,
+                ts=confirmation["ts"],
+                value=value,
+            )
             assert needle in text, (value, text)
         assert row_counts(db) == before
 
@@ -410,8 +462,16 @@ def test_after_an_early_reset_the_team_works_in_the_next_cycle_and_the_calendar_
         assert_clean_error(okr(driver, slack, "checkin", user="U0BEN"), "don't own a key result")
         message = dm(slack, "U0BEN")
         before = row_counts(db)
-        text = answer_to(driver, slack, user="U0BEN", action_id="checkin_open", channel=message["channel"],
-                         ts=message["ts"], block_id="checkin", value=str(rockets_.ben_kr))  # fmt: skip
+        text = answer_to(
+            driver,
+            slack,
+            user="U0BEN",
+            action_id="checkin_open",
+            channel=message["channel"],
+            ts=message["ts"],
+            block_id="checkin",
+            value=str(rockets_.ben_kr),
+        )
         assert "Cycle 1 of *Rockets* is closed, so its key results take no more check-ins" in text, text
         assert row_counts(db) == before
 
@@ -439,8 +499,9 @@ def test_the_final_score_form_refuses_bad_input_and_saves_a_percentage(driver, s
         kr = rockets_.ben_kr
         message = dm(slack, "U0BEN")
         assert button(message, "final_scores_open")["value"] == str(cycle_one(db).id)
-        view = open_form(driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"],
-                         action_id="final_scores_open")  # fmt: skip
+        view = open_form(
+            driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"], action_id="final_scores_open"
+        )
         inputs = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
         assert inputs == {f"value:{kr}", f"score:{kr}"}  # only Ben's key result
 
@@ -478,14 +539,16 @@ def test_the_final_score_form_refuses_bad_input_and_saves_a_percentage(driver, s
 
         # Ada owns no key result: nothing to score
         opened = len(slack.calls_to("views.open"))
-        text = answer_to(driver, slack, user="U0ADA", action_id="final_scores_open", channel=message["channel"],
-                         ts=message["ts"])  # fmt: skip
+        text = answer_to(
+            driver, slack, user="U0ADA", action_id="final_scores_open", channel=message["channel"], ts=message["ts"]
+        )
         assert "You own no key result of cycle 1 of *Rockets*" in text, text
         assert len(slack.calls_to("views.open")) == opened
 
         # a form left open while scoring closes cannot change the final scores
-        view = open_form(driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"],
-                         action_id="final_scores_open")  # fmt: skip
+        view = open_form(
+            driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"], action_id="final_scores_open"
+        )
         close_scoring(driver, slack, db)
         before = row_counts(db)
         result = driver.submit_view(view["id"], user="U0BEN", values=score_values(kr, "40", "0.2"))
@@ -495,8 +558,9 @@ def test_the_final_score_form_refuses_bad_input_and_saves_a_percentage(driver, s
         assert (row.final_value, row.final_score, row.final_by) == (31, 0.7, "U0BEN")
         assert row_counts(db) == before
         opened = len(slack.calls_to("views.open"))
-        text = answer_to(driver, slack, user="U0BEN", action_id="final_scores_open", channel=message["channel"],
-                         ts=message["ts"])  # fmt: skip
+        text = answer_to(
+            driver, slack, user="U0BEN", action_id="final_scores_open", channel=message["channel"], ts=message["ts"]
+        )
         assert "Cycle 1 of *Rockets* is closed: its scores are final." in text, text
         assert len(slack.calls_to("views.open")) == opened
 
@@ -507,16 +571,21 @@ def test_the_final_score_form_redraws_the_owners_own_dm_whatever_its_metadata_na
         rockets_ = set_up(driver, slack, db, clock)
         start_reset(driver, slack, db)
         ben, cleo = dm(slack, "U0BEN"), dm(slack, "U0CLEO")
-        view = open_form(driver, slack, user="U0BEN", channel=ben["channel"], ts=ben["ts"],
-                         action_id="final_scores_open")  # fmt: skip
+        view = open_form(
+            driver, slack, user="U0BEN", channel=ben["channel"], ts=ben["ts"], action_id="final_scores_open"
+        )
         metadata = json.loads(view["private_metadata"])
         assert metadata == {"cycle": cycle_one(db).id}
         updates = len(slack.calls_to("chat.update"))
 
         result = submit_with_metadata(
-            driver, slack, view["id"], user="U0BEN", values=score_values(rockets_.ben_kr, "31", "0.7"),
+            driver,
+            slack,
+            view["id"],
+            user="U0BEN",
+            values=score_values(rockets_.ben_kr, "31", "0.7"),
             metadata={**metadata, "channel": cleo["channel"], "ts": cleo["ts"]},
-        )  # fmt: skip
+        )
 
         assert result.status == 200 and not result.body, result.text
         wait_until(lambda: "your final scores are saved" in flatten(slack.message(ben["channel"], ben["ts"])))
@@ -537,8 +606,14 @@ def closed_cycle(driver, slack, db, clock, **kwargs) -> tuple[Rockets, Cycle]:
 
 def reply_event(message: dict, **changes) -> dict:
     """The `message` event Slack sends for a message a person posted (see `slack.add_message`)."""
-    event = {"type": "message", "channel": message["channel"], "user": message["user"], "text": message["text"],
-             "ts": message["ts"], "channel_type": "channel"}  # fmt: skip
+    event = {
+        "type": "message",
+        "channel": message["channel"],
+        "user": message["user"],
+        "text": message["text"],
+        "ts": message["ts"],
+        "channel_type": "channel",
+    }
     if message.get("thread_ts"):
         event["thread_ts"] = message["thread_ts"]
     return {**event, **changes}
@@ -571,17 +646,31 @@ def test_replies_in_the_retro_thread_are_kept_once_edited_and_deleted_with_the_m
         # an edit replaces the text (and the prompt it names)
         edited = {**reply_event(first, text="2. Stop the Friday demo"), "edited": {"user": "U0BEN", "ts": "1.0"}}
         edited.pop("channel_type")
-        change = {"type": "message", "subtype": "message_changed", "hidden": True, "channel": CHANNEL,
-                  "ts": slack.next_ts(), "message": edited, "previous_message": reply_event(first),
-                  "channel_type": "channel"}  # fmt: skip
+        change = {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "channel": CHANNEL,
+            "ts": slack.next_ts(),
+            "message": edited,
+            "previous_message": reply_event(first),
+            "channel_type": "channel",
+        }
         assert driver.event(change).status == 200
         wait_until(lambda: stored(db)[0] == ("U0BEN", 2, "Stop the Friday demo", first["ts"]))
         assert len(answers(db)) == 2
 
         # a deletion removes it
-        deletion = {"type": "message", "subtype": "message_deleted", "hidden": True, "channel": CHANNEL,
-                    "ts": slack.next_ts(), "deleted_ts": second["ts"], "previous_message": reply_event(second),
-                    "channel_type": "channel"}  # fmt: skip
+        deletion = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "channel": CHANNEL,
+            "ts": slack.next_ts(),
+            "deleted_ts": second["ts"],
+            "previous_message": reply_event(second),
+            "channel_type": "channel",
+        }
         assert driver.event(deletion).status == 200
         wait_until(lambda: len(answers(db)) == 1)
         assert stored(db) == [("U0BEN", 2, "Stop the Friday demo", first["ts"])]
@@ -601,11 +690,16 @@ def test_replies_in_the_retro_thread_are_kept_once_edited_and_deleted_with_the_m
             reply_event(odd, channel={"id": CHANNEL}),
             reply_event(odd, thread_ts=["1.2"]),
             reply_event(odd, text=None),
-            {"type": "message", "subtype": "message_changed", "channel": CHANNEL, "ts": slack.next_ts(),
-             "message": "not a message"},
+            {
+                "type": "message",
+                "subtype": "message_changed",
+                "channel": CHANNEL,
+                "ts": slack.next_ts(),
+                "message": "not a message",
+            },
             {"type": "message", "subtype": "message_deleted", "channel": CHANNEL, "ts": slack.next_ts()},
             {**reply_event(odd), "subtype": "channel_join"},
-        ]  # fmt: skip
+        ]
         for event in ignored:
             result = driver.event(event)
             assert result.status == 200, (event, result.text)
@@ -614,11 +708,16 @@ def test_replies_in_the_retro_thread_are_kept_once_edited_and_deleted_with_the_m
         assert driver.event(reply_event(long)).status == 200
         wait_until(lambda: len(answers(db)) == 2)
         stays(lambda: len(answers(db)) == 2)
-        assert stored(db) == [("U0BEN", 2, "Stop the Friday demo", first["ts"]),
-                              ("U0CLEO", None, "x" * 3000, long["ts"])]  # fmt: skip
+        assert stored(db) == [
+            ("U0BEN", 2, "Stop the Friday demo", first["ts"]),
+            ("U0CLEO", None, "x" * 3000, long["ts"]),
+        ]
         # the one answer, and the mark that keeps Slack's retry of its event from applying it again
-        assert row_counts(db) == {**before, "retro_answers": before["retro_answers"] + 1,
-                                  "processed_events": before["processed_events"] + 1}  # fmt: skip
+        assert row_counts(db) == {
+            **before,
+            "retro_answers": before["retro_answers"] + 1,
+            "processed_events": before["processed_events"] + 1,
+        }
 
 
 def test_a_thread_reply_whose_channel_is_not_a_string_is_acked_and_ignored(driver, slack, db):
@@ -630,8 +729,14 @@ def test_a_thread_reply_whose_channel_is_not_a_string_is_acked_and_ignored(drive
         before = row_counts(db)
         signed = driver.event(reply_event(reply, channel=12345))
         envelope = json.dumps({"type": "event_callback", "event": reply_event(reply, channel=12345)}).encode()
-        unsigned = driver.send_raw(envelope, {"Content-Type": "application/json", "X-Slack-Signature": "v0=00",
-                                              "X-Slack-Request-Timestamp": str(int(time.time()))})  # fmt: skip
+        unsigned = driver.send_raw(
+            envelope,
+            {
+                "Content-Type": "application/json",
+                "X-Slack-Signature": "v0=00",
+                "X-Slack-Request-Timestamp": str(int(time.time())),
+            },
+        )
         assert (signed.status, unsigned.status) == (200, 401), (signed.text, unsigned.text)
         stays(lambda: row_counts(db) == before)
 
@@ -671,9 +776,11 @@ def test_the_retro_form_keeps_answers_and_posts_them_in_the_thread(driver, slack
         values = retro_values("We learned to measure first", "Stop the Friday demo", "Yes: smaller bets")
         result = driver.submit_view(view["id"], user="U0BEN", values=values)
         assert result.status == 200 and not result.body, result.text
-        assert stored(db) == [("U0BEN", 1, "We learned to measure first", None),
-                              ("U0BEN", 2, "Stop the Friday demo", None),
-                              ("U0BEN", 3, "Yes: smaller bets", None)]  # fmt: skip
+        assert stored(db) == [
+            ("U0BEN", 1, "We learned to measure first", None),
+            ("U0BEN", 2, "Stop the Friday demo", None),
+            ("U0BEN", 3, "Yes: smaller bets", None),
+        ]
         call = slack.wait_for("chat.postMessage", count=posted + 1)
         assert call.ok and call.args["channel"] == CHANNEL and call.args["thread_ts"] == cycle.retro_ts
         [reply] = [m for m in slack.messages(CHANNEL) if m.get("thread_ts") == cycle.retro_ts != m["ts"]]
@@ -711,8 +818,7 @@ def test_carrying_forward_copies_what_was_picked_once(driver, slack, db):
 
         # Ben is not a facilitator
         opened = len(slack.calls_to("views.open"))
-        text = answer_to(driver, slack, user="U0BEN", action_id="carry_forward_open", channel=CHANNEL,
-                         ts=prompt["ts"])  # fmt: skip
+        text = answer_to(driver, slack, user="U0BEN", action_id="carry_forward_open", channel=CHANNEL, ts=prompt["ts"])
         assert "Only a facilitator of *Rockets* can do that." in text, text
         assert len(slack.calls_to("views.open")) == opened
 
@@ -732,9 +838,15 @@ def test_carrying_forward_copies_what_was_picked_once(driver, slack, db):
         assert draft.carried_from_id == rockets_.objective_id and draft.author_user_id == "U0ADA"
         assert draft.content["title"] == "New teams get value in their first week"
         assert draft.content["key_results"] == [
-            {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": "18", "target": "10",
-             "direction": "decrease", "owner": "U0CLEO"},
-        ]  # fmt: skip
+            {
+                "metric": "Median minutes to first dashboard",
+                "unit": "min",
+                "baseline": "18",
+                "target": "10",
+                "direction": "decrease",
+                "owner": "U0CLEO",
+            },
+        ]
         call = slack.wait_for("chat.postMessage", count=posted + 1)
         assert "<@U0ADA> carried O1 New teams get value in their first week forward from cycle 1" in flatten(
             slack.message(CHANNEL, call.response["ts"])
@@ -748,6 +860,7 @@ def test_carrying_forward_copies_what_was_picked_once(driver, slack, db):
         assert "Nothing new was carried forward" in text and "Carried before, so not again: O1" in text, text
         assert [(d.id, d.content) for d in drafts(db)] == [(draft.id, draft.content)]
         with db.read() as session:
-            carried = session.scalar(select(func.count()).select_from(EventLog).where(
-                EventLog.action == "carried_forward"))  # fmt: skip
+            carried = session.scalar(
+                select(func.count()).select_from(EventLog).where(EventLog.action == "carried_forward")
+            )
         assert carried == 1

@@ -157,9 +157,12 @@ def test_a_start_inside_the_running_cycle_is_refused_naming_its_end_and_the_rese
             reply = okr(driver, slack, f"team settings cycle-start={day}")
 
             assert_clean_error(
-                reply, "Cycle 1 runs until 2026-05-31", "the next one can start on 2026-06-01 or later",
-                "`/okr reset`", case=day,
-            )  # fmt: skip
+                reply,
+                "Cycle 1 runs until 2026-05-31",
+                "the next one can start on 2026-06-01 or later",
+                "`/okr reset`",
+                case=day,
+            )
             assert row_counts(db) == before, day
             assert _calendar(db) == calendar and _team(db).reset_at == planned, day
         assert _dates(db, 1) == (date(2026, 3, 2), date(2026, 6, 1))
@@ -257,8 +260,10 @@ def test_a_later_start_waits_for_the_running_cycle_and_the_reset_makes_it_the_ne
         cycles = _cycles(db)
         assert cycles[1].state is CycleState.CLOSED
         assert (cycles[2].state, cycles[2].starts_on, cycles[2].ends_on) == (
-            CycleState.DRAFTING, date(2026, 6, 15), date(2026, 9, 14),
-        )  # fmt: skip
+            CycleState.DRAFTING,
+            date(2026, 6, 15),
+            date(2026, 9, 14),
+        )
         texts = [flatten(m) for m in slack.messages("C0ROCKET")]
         assert any("*Cycle 2 of Rockets is open for drafting* (2026-06-15 to 2026-09-13)" in t for t in texts), texts
         assert _calendar(db) == (date(2026, 6, 15), 2, 1, None)

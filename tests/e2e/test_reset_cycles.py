@@ -78,14 +78,26 @@ C3_END = C2_END + timedelta(days=CYCLE_DAYS)  # 30 Nov 2026
 
 CYCLE_ONE = (
     {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": BEN},
-    {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-     "direction": "decrease", "owner": CLEO},
-)  # fmt: skip
+    {
+        "metric": "Median minutes to first dashboard",
+        "unit": "min",
+        "baseline": 30,
+        "target": 10,
+        "direction": "decrease",
+        "owner": CLEO,
+    },
+)
 CYCLE_TWO = (
     {"metric": "Weekly active teams", "unit": "teams", "baseline": 100, "target": 150, "owner": BEN},
-    {"metric": "Accounts churned per month", "unit": "accounts", "baseline": 20, "target": 10,
-     "direction": "decrease", "owner": CLEO},
-)  # fmt: skip
+    {
+        "metric": "Accounts churned per month",
+        "unit": "accounts",
+        "baseline": 20,
+        "target": 10,
+        "direction": "decrease",
+        "owner": CLEO,
+    },
+)
 
 
 @pytest.fixture(autouse=True)
@@ -168,16 +180,18 @@ def backlog_states(db: Database) -> dict[int, ItemState]:
 def channel_posts(slack, starting: str, channel: str = CHANNEL) -> list[dict]:
     """The top-level messages in the channel whose notification text starts so."""
     return [
-        m for m in slack.messages(channel)
+        m
+        for m in slack.messages(channel)
         if m.get("text", "").startswith(starting) and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])
-    ]  # fmt: skip
+    ]
 
 
 def dm_posts(slack, user: str, starting: str) -> list[dict]:
     return [
-        m for m in slack.messages(slack.dm_channel_id(user))
+        m
+        for m in slack.messages(slack.dm_channel_id(user))
         if m.get("text", "").startswith(starting) and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])
-    ]  # fmt: skip
+    ]
 
 
 def post_calls(slack, starting: str) -> list:
@@ -203,16 +217,29 @@ def check_in_directly(db: Database, *, user: str, kr_id: int, value: float, conf
     with db.transaction() as session:
         workspace_id = session.scalars(select(Team.workspace_id)).one()
         record_checkin(
-            session, workspace_id=workspace_id, key_result_id=kr_id, user_id=user,
-            answer=CheckInInput(float(value), confidence, None), now=datetime.now(UTC),
-        )  # fmt: skip
+            session,
+            workspace_id=workspace_id,
+            key_result_id=kr_id,
+            user_id=user,
+            answer=CheckInInput(float(value), confidence, None),
+            now=datetime.now(UTC),
+        )
 
 
 def check_in_from_dm(driver, slack, db, *, user: str, kr_id: int, value: str, confidence: str = "7") -> None:
     """The owner clicks **Check in** in this week's DM from the sweep and submits the form."""
     message = dm_posts(slack, user, "Weekly check-in")[-1]
-    submit_check_in(driver, slack, db, user=user, kr_id=kr_id, value=value, confidence=confidence,
-                    channel=slack.dm_channel_id(user), ts=message["ts"])  # fmt: skip
+    submit_check_in(
+        driver,
+        slack,
+        db,
+        user=user,
+        kr_id=kr_id,
+        value=value,
+        confidence=confidence,
+        channel=slack.dm_channel_id(user),
+        ts=message["ts"],
+    )
 
 
 def give_final_scores(driver, slack, *, user: str, cycle_number: int, answers: dict[int, tuple[str, str]]) -> None:
@@ -242,8 +269,18 @@ def sweep_at(sweep: Sweeper, clock, when: datetime) -> Counter:
 # 1. two whole cycles -------------------------------------------------------------------------------------------
 
 
-def _week_of_checkins(driver, slack, db, sweep, clock, *, monday: date, plan: dict[str, tuple[int, float | None]],
-                      by_slack: dict[str, str], wednesday: bool) -> None:  # fmt: skip
+def _week_of_checkins(
+    driver,
+    slack,
+    db,
+    sweep,
+    clock,
+    *,
+    monday: date,
+    plan: dict[str, tuple[int, float | None]],
+    by_slack: dict[str, str],
+    wednesday: bool,
+) -> None:
     """One check-in week: Monday's sweep sends the DMs (and last week's summary, if it is still owed), the
     owners check in on Tuesday (or skip); with `wednesday`, a sweep after the summary time reminds whoever
     skipped and posts this week's summary (without it, the summary waits for next Monday's sweep and a skipped
@@ -314,28 +351,50 @@ def test_two_whole_cycles_with_check_ins_triage_and_a_reset_after_each(driver, s
             ben_value = None if n == 8 else 20 + n  # Ben skips week 9; ends at 32 (progress 0.80)
             cleo_value = None if n == 3 else max(30 - n, 20)  # Cleo skips week 4; ends at 20 (progress 0.50)
             _week_of_checkins(
-                driver, slack, db, sweep, clock, monday=monday,
+                driver,
+                slack,
+                db,
+                sweep,
+                clock,
+                monday=monday,
                 plan={BEN: (ben1, ben_value), CLEO: (cleo1, cleo_value)},
-                by_slack={BEN: "dm", CLEO: "command"} if n in (0, 6) else {}, wednesday=n in (3, 8, 12),
-            )  # fmt: skip
+                by_slack={BEN: "dm", CLEO: "command"} if n in (0, 6) else {},
+                wednesday=n in (3, 8, 12),
+            )
             if n == 2:  # Tuesday of week 3: a triage of the inbox; nobody closes it, its deadline does
                 clock.move_to(at(monday + timedelta(days=1), 11))
-                triage1 = _triage(driver, slack, db, votes={
-                    1: [(BEN, HELPS), (CLEO, HELPS)], 2: [(BEN, MAYBE), (CLEO, MAYBE)], 3: [(BEN, NOT_NOW)],
-                })  # fmt: skip
+                triage1 = _triage(
+                    driver,
+                    slack,
+                    db,
+                    votes={
+                        1: [(BEN, HELPS), (CLEO, HELPS)],
+                        2: [(BEN, MAYBE), (CLEO, MAYBE)],
+                        3: [(BEN, NOT_NOW)],
+                    },
+                )
             if n == 3:  # Monday's sweep of week 4 was past the round's 48 hours
                 with db.read() as session:
                     assert session.get(Round, triage1).state is RoundState.CLOSED
-                assert backlog_states(db) == {1: ItemState.PRODUCT, 2: ItemState.DISCOVERY, 3: ItemState.NOT_NOW,
-                                              4: ItemState.NOT_NOW}  # fmt: skip
+                assert backlog_states(db) == {
+                    1: ItemState.PRODUCT,
+                    2: ItemState.DISCOVERY,
+                    3: ItemState.NOT_NOW,
+                    4: ItemState.NOT_NOW,
+                }
             if n == 4:  # item #1 ships
                 clock.move_to(at(monday + timedelta(days=3), 12))
                 okr(driver, slack, "backlog done 1", user=BEN)
             if n == 7:  # a new idea lands in the inbox
                 clock.move_to(at(monday + timedelta(days=3), 12))
                 okr(driver, slack, "backlog add Export to CSV", user=CLEO)  # #5
-        assert backlog_states(db) == {1: ItemState.DONE, 2: ItemState.DISCOVERY, 3: ItemState.NOT_NOW,
-                                      4: ItemState.NOT_NOW, 5: ItemState.INBOX}  # fmt: skip
+        assert backlog_states(db) == {
+            1: ItemState.DONE,
+            2: ItemState.DISCOVERY,
+            3: ItemState.NOT_NOW,
+            4: ItemState.NOT_NOW,
+            5: ItemState.INBOX,
+        }
         notice = one(channel_posts(slack, "Cycle 1 of Rockets ends on 2026-05-31"), "cycle 1 notices")
         assert "Final scores" in flatten(notice)
         assert claim_keys(db)[NOTICE_KIND] == {f"{team.id}:1"}
@@ -379,8 +438,13 @@ def test_two_whole_cycles_with_check_ins_triage_and_a_reset_after_each(driver, s
         [closed1] = events(db, "cycle", "closed", cycle1.id)
         assert closed1.data["moved"] == {"discovery": 1, "inbox": 1}
         assert (closed1.data["scored_by_owners"], closed1.data["scored_by_progress"]) == (1, 1)
-        assert backlog_states(db) == {1: ItemState.DONE, 2: ItemState.NOT_NOW, 3: ItemState.NOT_NOW,
-                                      4: ItemState.NOT_NOW, 5: ItemState.NOT_NOW}  # fmt: skip
+        assert backlog_states(db) == {
+            1: ItemState.DONE,
+            2: ItemState.NOT_NOW,
+            3: ItemState.NOT_NOW,
+            4: ItemState.NOT_NOW,
+            5: ItemState.NOT_NOW,
+        }
         assert reset_moves(db) == {(2, 1): 1, (5, 1): 1}
         retro = flatten(one(channel_posts(slack, "Retro of cycle 1 of Rockets"), "cycle 1 retros"))
         assert f"KR 1.1 {CYCLE_ONE[0]['metric']} — *0.90*\n" in retro + "\n", retro
@@ -405,10 +469,16 @@ def test_two_whole_cycles_with_check_ins_triage_and_a_reset_after_each(driver, s
             ben_value = None if n == 5 else min(100 + 4 * n, 140)  # Ben skips week 5; ends at 140 (0.80)
             cleo_value = None if n == 9 else 20 - n // 2  # Cleo skips week 9; ends at 14 (0.60)
             _week_of_checkins(
-                driver, slack, db, sweep, clock, monday=monday,
+                driver,
+                slack,
+                db,
+                sweep,
+                clock,
+                monday=monday,
                 plan={BEN: (ben2, ben_value), CLEO: (cleo2, cleo_value)},
-                by_slack={BEN: "command", CLEO: "dm"} if n in (1, 10) else {}, wednesday=n in (5, 9, 12),
-            )  # fmt: skip
+                by_slack={BEN: "command", CLEO: "dm"} if n in (1, 10) else {},
+                wednesday=n in (5, 9, 12),
+            )
             if n == 1:  # an item comes back from "not now" and a new one arrives
                 clock.move_to(at(monday + timedelta(days=3), 12))
                 okr(driver, slack, "backlog restore 3")
@@ -419,8 +489,14 @@ def test_two_whole_cycles_with_check_ins_triage_and_a_reset_after_each(driver, s
                 clock.move_to(at(monday + timedelta(days=1), 15))
                 closed = okr(driver, slack, "triage close")
                 assert "1 to the product backlog, 1 to discovery" in closed.text, closed.text
-        assert backlog_states(db) == {1: ItemState.DONE, 2: ItemState.NOT_NOW, 3: ItemState.PRODUCT,
-                                      4: ItemState.NOT_NOW, 5: ItemState.NOT_NOW, 6: ItemState.DISCOVERY}  # fmt: skip
+        assert backlog_states(db) == {
+            1: ItemState.DONE,
+            2: ItemState.NOT_NOW,
+            3: ItemState.PRODUCT,
+            4: ItemState.NOT_NOW,
+            5: ItemState.NOT_NOW,
+            6: ItemState.DISCOVERY,
+        }
         one(channel_posts(slack, "Cycle 2 of Rockets ends on 2026-08-30"), "cycle 2 notices")
 
         # the second boundary
@@ -450,8 +526,14 @@ def test_two_whole_cycles_with_check_ins_triage_and_a_reset_after_each(driver, s
         assert (cleo_kr.final_score, cleo_kr.final_value, cleo_kr.final_by) == (0.3, 17, CLEO)
         [closed2] = events(db, "cycle", "closed", found[2].id)
         assert closed2.data["moved"] == {"product": 1, "discovery": 1}
-        assert backlog_states(db) == {1: ItemState.DONE, 2: ItemState.NOT_NOW, 3: ItemState.NOT_NOW,
-                                      4: ItemState.NOT_NOW, 5: ItemState.NOT_NOW, 6: ItemState.NOT_NOW}  # fmt: skip
+        assert backlog_states(db) == {
+            1: ItemState.DONE,
+            2: ItemState.NOT_NOW,
+            3: ItemState.NOT_NOW,
+            4: ItemState.NOT_NOW,
+            5: ItemState.NOT_NOW,
+            6: ItemState.NOT_NOW,
+        }
         assert reset_moves(db) == {(2, 1): 1, (5, 1): 1, (3, 2): 1, (6, 2): 1}
         assert [e.entity_id for e in events(db, "cycle", "reset_started")] == [found[1].id, found[2].id]
         assert [e.entity_id for e in events(db, "cycle", "closed")] == [found[1].id, found[2].id]
@@ -493,9 +575,19 @@ def test_two_whole_cycles_with_check_ins_triage_and_a_reset_after_each(driver, s
         assert claim_keys(db) == expected
         # 13 + 12 check-in weeks, two owners, two skipped weeks a cycle, two resets, 4 + 2 items in two rounds
         assert {k: len(v) for k, v in claim_keys(db).items()} == {
-            CHECKIN_KIND: 50, REMINDER_KIND: 4, SUMMARY_KIND: 25, CHART_KIND: 25, NOTICE_KIND: 2, STARTED_KIND: 2,
-            SCORES_KIND: 4, RETRO_KIND: 2, NEXT_KIND: 2, HEADER_KIND: 2, ITEM_KIND: 6, ROUND_SUMMARY_KIND: 2,
-        }  # fmt: skip
+            CHECKIN_KIND: 50,
+            REMINDER_KIND: 4,
+            SUMMARY_KIND: 25,
+            CHART_KIND: 25,
+            NOTICE_KIND: 2,
+            STARTED_KIND: 2,
+            SCORES_KIND: 4,
+            RETRO_KIND: 2,
+            NEXT_KIND: 2,
+            HEADER_KIND: 2,
+            ITEM_KIND: 6,
+            ROUND_SUMMARY_KIND: 2,
+        }
         assert {c.state for by_key in claims(db).values() for c in by_key.values()} == {ClaimState.SENT}
         for user in (BEN, CLEO):  # and what the owners received: one check-in DM a week, nothing more
             assert len(dm_posts(slack, user, "Weekly check-in")) == len(weeks)
@@ -564,10 +656,17 @@ def test_a_boundary_passed_while_the_bot_was_down_is_reset_once_when_it_is_back(
         assert reset_moves(db) == {(1, 1): 1, (2, 1): 1, (3, 1): 1}
         one(channel_posts(slack, "Retro of cycle 1 of Rockets"), "retros")
         one(channel_posts(slack, "Cycle 2 of Rockets is open for drafting"), "prompts")
-        assert {k: len(v) for k, v in claim_keys(db).items() if k not in (CHECKIN_KIND, SUMMARY_KIND, CHART_KIND,
-                                                                            REMINDER_KIND)} == {
-            NOTICE_KIND: 1, STARTED_KIND: 1, SCORES_KIND: 2, RETRO_KIND: 1, NEXT_KIND: 1,
-        }  # fmt: skip
+        assert {
+            k: len(v)
+            for k, v in claim_keys(db).items()
+            if k not in (CHECKIN_KIND, SUMMARY_KIND, CHART_KIND, REMINDER_KIND)
+        } == {
+            NOTICE_KIND: 1,
+            STARTED_KIND: 1,
+            SCORES_KIND: 2,
+            RETRO_KIND: 1,
+            NEXT_KIND: 1,
+        }
         before = row_counts(db), len(slack.calls_to("chat.postMessage"))
         sweep_at(sweep, clock, cycle1.scoring_closes_at + LEASE + 3 * MINUTE)
         assert (row_counts(db), len(slack.calls_to("chat.postMessage"))) == before
@@ -617,8 +716,9 @@ def test_down_across_two_boundaries_closes_the_older_cycle_quietly_and_resets_th
             assert dm_posts(slack, user, "Final scores for cycle 1") == []
             one(dm_posts(slack, user, "Final scores for cycle 2 of Rockets"), f"{user}'s final-score DMs")
         assert {c.args["text"] for c in slack.calls_to("chat.postMessage")[posts_before:]} == {
-            "Cycle 2 of Rockets is closing: final scores", "Final scores for cycle 2 of Rockets",
-        }  # fmt: skip
+            "Cycle 2 of Rockets is closing: final scores",
+            "Final scores for cycle 2 of Rockets",
+        }
 
         sweep_at(sweep, clock, found[2].scoring_closes_at + MINUTE)
         sweep_at(sweep, clock, found[2].scoring_closes_at + 2 * MINUTE)
@@ -834,8 +934,9 @@ def test_a_sweep_process_killed_while_asking_the_owners_is_finished_once(driver,
     call = _kill_when_posted(slack, process, "Final scores for cycle 1")
     assert call.args["channel"] == slack.dm_channel_id(BEN)
     assert [str(c.args.get("text")) for c in slack.calls_to("chat.postMessage")[posts:]] == [
-        "Cycle 1 of Rockets is closing: final scores", "Final scores for cycle 1 of Rockets",
-    ]  # fmt: skip
+        "Cycle 1 of Rockets is closing: final scores",
+        "Final scores for cycle 1 of Rockets",
+    ]
 
     cycle1 = cycles(db)[1]
     assert cycle1.reset_started_at is not None and cycle1.owners_asked_at is None

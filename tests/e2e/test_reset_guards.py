@@ -54,12 +54,27 @@ def _shared_draft(db, *, title: str = "Next quarter: retention") -> int:
     with db.transaction() as session:
         team = session.scalars(select(Team)).one()
         draft = drafts.start_draft(session, team=team, user_id="U0BEN", title=title, now=datetime.now(UTC))
-        draft.content = {**draft.content, "key_results": [
-            {"metric": "Teams still active after a month", "unit": "%", "baseline": "40", "target": "60",
-             "direction": "increase", "owner": "U0BEN"},
-            {"metric": "Churned teams per month", "unit": "", "baseline": "12", "target": "6", "direction": "decrease",
-             "owner": "U0CLEO"},
-        ]}  # fmt: skip
+        draft.content = {
+            **draft.content,
+            "key_results": [
+                {
+                    "metric": "Teams still active after a month",
+                    "unit": "%",
+                    "baseline": "40",
+                    "target": "60",
+                    "direction": "increase",
+                    "owner": "U0BEN",
+                },
+                {
+                    "metric": "Churned teams per month",
+                    "unit": "",
+                    "baseline": "12",
+                    "target": "6",
+                    "direction": "decrease",
+                    "owner": "U0CLEO",
+                },
+            ],
+        }
         draft.state = DraftState.SHARED
         return draft.id
 
@@ -84,9 +99,12 @@ def test_a_cycle_being_scored_takes_no_new_objective_and_no_revision(driver, sla
 
         with db.transaction() as session:
             target = revisions.find_target(
-                session, kind=revisions.REVISE_OBJECTIVE, workspace_id=team.workspace_id, target_id=ids.objective_id,
+                session,
+                kind=revisions.REVISE_OBJECTIVE,
+                workspace_id=team.workspace_id,
+                target_id=ids.objective_id,
                 lock=True,
-            )  # fmt: skip
+            )
             try:
                 revisions.require_changeable(session, target, kind=revisions.REVISE_OBJECTIVE, user_id="U0BEN")
             except Exception as error:
@@ -107,10 +125,13 @@ def test_emptying_a_score_given_lets_the_progress_count_again(driver, slack, db)
         wait_until(lambda: kr_row(db, ids.ben_kr).final_by == "U0BEN")
 
         message = dm(slack, "U0BEN")
-        view = open_form(driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"],
-                         action_id="final_scores_open")  # fmt: skip
-        emptied = {f"value:{ids.ben_kr}": {"value": {"type": "plain_text_input", "value": ""}},
-                   f"score:{ids.ben_kr}": {"value": {"type": "plain_text_input", "value": ""}}}  # fmt: skip
+        view = open_form(
+            driver, slack, user="U0BEN", channel=message["channel"], ts=message["ts"], action_id="final_scores_open"
+        )
+        emptied = {
+            f"value:{ids.ben_kr}": {"value": {"type": "plain_text_input", "value": ""}},
+            f"score:{ids.ben_kr}": {"value": {"type": "plain_text_input", "value": ""}},
+        }
         assert driver.submit_view(view["id"], user="U0BEN", values=emptied).status == 200
         kr = wait_until(lambda: (lambda k: k if k.final_by is None else None)(kr_row(db, ids.ben_kr)))
         assert (kr.final_value, kr.final_score, kr.final_at) == (None, None, None)
@@ -225,8 +246,13 @@ def test_ripples_from_and_to_the_closed_cycles_key_results_close_with_it(driver,
             growth_id = growth.id
         commit(db, "Growth")
         okr(driver, slack, "ripple <#C0GROWTH|team-growth> 1.1 Our activation work sends them more trials")
-        okr(driver, slack, "ripple depends <#C0ROCKET|team-rocket> 1.2 their 1.1 We need their activation numbers",
-            user="U0BEN", channel="C0GROWTH")  # fmt: skip
+        okr(
+            driver,
+            slack,
+            "ripple depends <#C0ROCKET|team-rocket> 1.2 their 1.1 We need their activation numbers",
+            user="U0BEN",
+            channel="C0GROWTH",
+        )
         wait_until(lambda: len(_ripples(db)) == 2 and all(r.notice_ts for r in _ripples(db)))
 
         start_reset(driver, slack, db)
@@ -238,8 +264,9 @@ def test_ripples_from_and_to_the_closed_cycles_key_results_close_with_it(driver,
                 CycleState.ACTIVE
             ]
         assert [(r.number, r.state, r.closed_by) for r in _ripples(db)] == [
-            (1, RippleState.RESOLVED, None), (2, RippleState.RESOLVED, None),
-        ]  # fmt: skip
+            (1, RippleState.RESOLVED, None),
+            (2, RippleState.RESOLVED, None),
+        ]
         for channel in ("C0GROWTH", "C0ROCKET"):  # each notice, redrawn: no more Acknowledge or Reply
             [notice] = [m for m in slack.messages(channel) if re.match(r"^R\d+: ", m.get("text", ""))]
             assert "closed with its cycle" in flatten(notice) and "actions" not in {b["type"] for b in notice["blocks"]}

@@ -29,10 +29,15 @@ from tests.helpers import flatten
 
 THREE = [
     {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35, "owner": "U0BEN"},
-    {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-     "direction": "decrease"},
+    {
+        "metric": "Median minutes to first dashboard",
+        "unit": "min",
+        "baseline": 30,
+        "target": 10,
+        "direction": "decrease",
+    },
     {"metric": "Support tickets about setup", "baseline": 40, "target": 20, "direction": "decrease"},
-]  # fmt: skip
+]
 
 
 def _announcement(slack, count: int) -> str:
@@ -61,8 +66,13 @@ def test_revising_an_objective_saves_a_version_and_announces_it(driver, slack, d
 
     assert view["callback_id"] == "okr_change" and view["title"]["text"] == "Revise objective"
     assert initial_values(view) == {"title": "New teams get value", "why": "Churn starts early", "reason": None}
-    result = _submit(driver, view, objective_values(title="New teams get value in week one", why="Churn starts early",
-                                                     reason="Interviews: week one decides"))  # fmt: skip
+    result = _submit(
+        driver,
+        view,
+        objective_values(
+            title="New teams get value in week one", why="Churn starts early", reason="Interviews: week one decides"
+        ),
+    )
     assert not result.body  # closes the modal
     text = _announcement(slack, posted + 1)
 
@@ -74,18 +84,29 @@ def test_revising_an_objective_saves_a_version_and_announces_it(driver, slack, d
     assert (saved.title, saved.state, saved.version) == ("New teams get value in week one", ObjectiveState.REVISED, 2)
     [v1, v2] = versions(db, objective_id)
     assert (v1.version, v1.change, v1.snapshot["title"]) == (1, "committed", "New teams get value")
-    assert (v2.version, v2.change, v2.reason, v2.actor_user_id) == (2, "revised", "Interviews: week one decides",
-                                                                     "U0BEN")  # fmt: skip
+    assert (v2.version, v2.change, v2.reason, v2.actor_user_id) == (
+        2,
+        "revised",
+        "Interviews: week one decides",
+        "U0BEN",
+    )
     assert v2.snapshot["title"] == "New teams get value in week one" and len(v2.snapshot["key_results"]) == 2
     [event] = _events(db, "objective")
     assert (event.action, event.entity_id, event.actor_user_id, event.reason) == (
-        "revised", objective_id, "U0BEN", "Interviews: week one decides"
-    )  # fmt: skip
+        "revised",
+        objective_id,
+        "U0BEN",
+        "Interviews: week one decides",
+    )
     assert event.data["version"] == 2 and event.data["changes"] == [
-        {"subject": "O1", "field": "title", "before": "New teams get value",
-         "after": "New teams get value in week one"},
+        {
+            "subject": "O1",
+            "field": "title",
+            "before": "New teams get value",
+            "after": "New teams get value in week one",
+        },
         {"subject": "O1", "field": "state", "before": "committed", "after": "revised"},
-    ]  # fmt: skip
+    ]
     assert "_(revised)_" in shown(list_okrs(driver, slack, user="U0BEN"))
 
 
@@ -94,8 +115,15 @@ def test_a_revision_announcement_never_pings_the_channel_from_typed_text(driver,
     objective_id = commit(db, title="New teams get value", why="Churn starts early")
     posted = len(slack.calls_to("chat.postMessage"))
     view = open_from_list(driver, slack, f"revise_objective:{objective_id}", user="U0BEN")
-    _submit(driver, view, objective_values(title="<!channel> New teams & <https://x.example|value>",
-                                           why="Churn starts early", reason="<!here> week one decides"))  # fmt: skip
+    _submit(
+        driver,
+        view,
+        objective_values(
+            title="<!channel> New teams & <https://x.example|value>",
+            why="Churn starts early",
+            reason="<!here> week one decides",
+        ),
+    )
     slack.wait_for("chat.postMessage", count=posted + 1)
     message = slack.messages("C0ROCKET")[-1]
     for text in (message["text"], flatten(message)):  # the notification and what is shown
@@ -113,11 +141,22 @@ def test_revising_a_key_result_shows_before_and_after(driver, slack, db):
     view = open_from_list(driver, slack, f"revise_kr:{kr.id}", user="U0BEN")
 
     assert initial_values(view) == {
-        "metric": "Teams active after their first week", "unit": "%", "baseline": "20", "target": "35",
-        "direction": "increase", "owner": "U0BEN", "reason": None,
-    }  # fmt: skip
-    values = key_result_values(metric="Teams active after their first week", unit="%", baseline="22", target="1,200",
-                               owner="U0CLEO", reason="The baseline was last month's")  # fmt: skip
+        "metric": "Teams active after their first week",
+        "unit": "%",
+        "baseline": "20",
+        "target": "35",
+        "direction": "increase",
+        "owner": "U0BEN",
+        "reason": None,
+    }
+    values = key_result_values(
+        metric="Teams active after their first week",
+        unit="%",
+        baseline="22",
+        target="1,200",
+        owner="U0CLEO",
+        reason="The baseline was last month's",
+    )
     _submit(driver, view, values)
     text = _announcement(slack, posted + 1)
 
@@ -133,8 +172,10 @@ def test_revising_a_key_result_shows_before_and_after(driver, slack, db):
     [event] = _events(db, "key_result")
     assert (event.action, event.entity_id) == ("revised", kr.id)
     assert {c["field"]: (c["before"], c["after"]) for c in event.data["changes"] if c["subject"] == "KR 1.1"} == {
-        "baseline": (20, 22), "target": (35, 1200), "owner": ("U0BEN", "U0CLEO"),
-    }  # fmt: skip
+        "baseline": (20, 22),
+        "target": (35, 1200),
+        "owner": ("U0BEN", "U0CLEO"),
+    }
 
 
 def test_direction_and_an_emptied_unit_are_saved(driver, slack, db):
@@ -143,8 +184,17 @@ def test_direction_and_an_emptied_unit_are_saved(driver, slack, db):
     kr = key_results(db, objective_id)[1]
 
     view = open_from_list(driver, slack, f"revise_kr:{kr.id}", user="U0BEN")
-    _submit(driver, view, key_result_values(metric="Median minutes to first dashboard", baseline="30", target="12",
-                                            direction="keep_below", reason="A ceiling, not a race"))  # fmt: skip
+    _submit(
+        driver,
+        view,
+        key_result_values(
+            metric="Median minutes to first dashboard",
+            baseline="30",
+            target="12",
+            direction="keep_below",
+            reason="A ceiling, not a race",
+        ),
+    )
 
     saved = wait_until(lambda: key_results(db, objective_id)[1] if objective(db, objective_id).version == 2 else None)
     assert (saved.direction, saved.unit, saved.target, saved.owner_user_id) == (Direction.KEEP_BELOW, None, 12, None)
@@ -166,15 +216,20 @@ BAD_KEY_RESULT = [
 
 
 @pytest.mark.parametrize(("case", "change", "block", "words"), BAD_KEY_RESULT, ids=[c[0] for c in BAD_KEY_RESULT])
-def test_a_bad_key_result_field_is_shown_under_it_and_nothing_is_written(driver, slack, db, case, change, block,
-                                                                          words):  # fmt: skip
+def test_a_bad_key_result_field_is_shown_under_it_and_nothing_is_written(driver, slack, db, case, change, block, words):
     rockets(driver, slack)
     objective_id = commit(db)
     kr = key_results(db, objective_id)[0]
     view = open_from_list(driver, slack, f"revise_kr:{kr.id}", user="U0BEN")
     before, posted = row_counts(db), len(slack.calls_to("chat.postMessage"))
-    fields = {"metric": "Teams active after their first week", "unit": "%", "baseline": "20", "target": "40",
-              "owner": "U0BEN", "reason": "Aim higher"} | change  # fmt: skip
+    fields = {
+        "metric": "Teams active after their first week",
+        "unit": "%",
+        "baseline": "20",
+        "target": "40",
+        "owner": "U0BEN",
+        "reason": "Aim higher",
+    } | change
 
     result = _submit(driver, view, key_result_values(**fields))
 
@@ -234,15 +289,23 @@ def test_dropping_a_key_result_keeps_it_in_history_and_out_of_the_list(driver, s
     assert "other teams hear about it in the digest" in text
     assert [kr.state for kr in key_results(db, objective_id)] == [KeyResultState.ACTIVE] * 2 + [KeyResultState.DROPPED]
     [_, v2] = versions(db, objective_id)
-    assert (v2.change, v2.reason, v2.snapshot["key_results"][2]["state"]) == ("kr_dropped", "Support moved teams",
-                                                                             "dropped")  # fmt: skip
+    assert (v2.change, v2.reason, v2.snapshot["key_results"][2]["state"]) == (
+        "kr_dropped",
+        "Support moved teams",
+        "dropped",
+    )
     listed = shown(list_okrs(driver, slack, user="U0BEN"))
     assert "KR 1.3" not in listed and "*KR 1.2*" in listed
     # now at two: the next drop is refused
     with db.transaction() as session, pytest.raises(Conflict, match="at least 2"):
-        revisions.drop_key_result(session, key_result_id=key_results(db, objective_id)[0].id,
-                                  workspace_id=third.workspace_id, user_id="U0BEN", reason="x",
-                                  now=datetime.now(UTC))  # fmt: skip
+        revisions.drop_key_result(
+            session,
+            key_result_id=key_results(db, objective_id)[0].id,
+            workspace_id=third.workspace_id,
+            user_id="U0BEN",
+            reason="x",
+            now=datetime.now(UTC),
+        )
 
 
 def test_a_drop_that_became_too_many_while_the_form_was_open_is_refused(driver, slack, db):
@@ -270,8 +333,12 @@ def test_dropping_an_objective(driver, slack, db):
 
     view = open_from_list(driver, slack, f"drop_objective:{gone}", user="U0ADA")
     assert "frees a place for another objective" in shown(view)
-    _submit(driver, view, {"reason": {"value": {"type": "plain_text_input", "value": "Leadership changed focus"}}},
-            user="U0ADA")  # fmt: skip
+    _submit(
+        driver,
+        view,
+        {"reason": {"value": {"type": "plain_text_input", "value": "Leadership changed focus"}}},
+        user="U0ADA",
+    )
     text = _announcement(slack, posted + 1)
 
     assert "<@U0ADA> dropped *O2 · Gone soon* in *Rockets*" in text and ">Leadership changed focus" in text
@@ -319,9 +386,16 @@ def test_a_non_member_is_refused_by_the_menu_and_by_the_form(driver, slack, db):
     assert "You are not a member of *Rockets*" in shown(result.json["view"])
     assert row_counts(db) == before
     with db.transaction() as session, pytest.raises(NotAllowed):
-        revisions.revise_objective(session, objective_id=objective_id, workspace_id=objective(db, objective_id)
-                                   .workspace_id, user_id="U0CLEO", title="x", why="", reason="y",
-                                   now=datetime.now(UTC))  # fmt: skip
+        revisions.revise_objective(
+            session,
+            objective_id=objective_id,
+            workspace_id=objective(db, objective_id).workspace_id,
+            user_id="U0CLEO",
+            title="x",
+            why="",
+            reason="y",
+            now=datetime.now(UTC),
+        )
 
 
 def test_a_stale_menu_value_is_answered_not_crashed(driver, slack, db):
@@ -332,9 +406,14 @@ def test_a_stale_menu_value_is_answered_not_crashed(driver, slack, db):
 
     for value in ("revise_objective:999999", "explode:1", "revise_kr:abc"):
         responses = len(slack.responses)
-        driver.click(user="U0BEN", action_id="okr_menu", channel=message["channel"], ts=message["ts"],
-                     block_id=block["block_id"], selected_option={"text": {"type": "plain_text", "text": "x"},
-                                                                  "value": value})  # fmt: skip
+        driver.click(
+            user="U0BEN",
+            action_id="okr_menu",
+            channel=message["channel"],
+            ts=message["ts"],
+            block_id=block["block_id"],
+            selected_option={"text": {"type": "plain_text", "text": "x"}, "value": value},
+        )
         text = shown(slack.wait_for_response(count=responses + 1)["body"])
         assert "no longer exists" in text or "out of date" in text, (value, text)
 
@@ -355,18 +434,32 @@ def test_two_revisions_at_once_get_the_next_two_versions(db):
     def second() -> None:
         try:
             with db.transaction() as session:
-                change = revisions.revise_objective(session, objective_id=objective_id, workspace_id=workspace_id,
-                                                    user_id="U0CLEO", title="Second title", why="", reason="Two",
-                                                    now=datetime.now(UTC))  # fmt: skip
+                change = revisions.revise_objective(
+                    session,
+                    objective_id=objective_id,
+                    workspace_id=workspace_id,
+                    user_id="U0CLEO",
+                    title="Second title",
+                    why="",
+                    reason="Two",
+                    now=datetime.now(UTC),
+                )
                 outcome.append(change.version)
         except Exception as error:  # the test reports it below
             outcome.append(error)
         second_done.set()
 
     with db.transaction() as session:
-        first = revisions.revise_objective(session, objective_id=objective_id, workspace_id=workspace_id,
-                                           user_id="U0BEN", title="First title", why="", reason="One",
-                                           now=datetime.now(UTC))  # fmt: skip
+        first = revisions.revise_objective(
+            session,
+            objective_id=objective_id,
+            workspace_id=workspace_id,
+            user_id="U0BEN",
+            title="First title",
+            why="",
+            reason="One",
+            now=datetime.now(UTC),
+        )
         thread = threading.Thread(target=second)
         thread.start()
         assert not second_done.wait(0.5)  # waits for the first transaction to end
@@ -374,6 +467,7 @@ def test_two_revisions_at_once_get_the_next_two_versions(db):
 
     assert first.version == 2 and outcome == [3]
     assert [(v.version, v.actor_user_id, v.snapshot["title"]) for v in versions(db, objective_id)] == [
-        (1, "U0ADA", "New teams get value in their first week"), (2, "U0BEN", "First title"),
+        (1, "U0ADA", "New teams get value in their first week"),
+        (2, "U0BEN", "First title"),
         (3, "U0CLEO", "Second title"),
-    ]  # fmt: skip
+    ]

@@ -122,8 +122,12 @@ def action_ids(message: dict) -> list[str]:
 
 
 def button_values(message: dict) -> dict[str, str]:
-    return {e["action_id"]: e.get("value") for b in message.get("blocks") or [] for e in b.get("elements", [])
-            if "action_id" in e}  # fmt: skip
+    return {
+        e["action_id"]: e.get("value")
+        for b in message.get("blocks") or []
+        for e in b.get("elements", [])
+        if "action_id" in e
+    }
 
 
 def raw(message: dict) -> str:
@@ -162,8 +166,9 @@ def click(driver: SlackDriver, notice: dict, action_id: str, *, user: str, value
     """Click a button of `notice` as this copy of the message shows it: a client still showing an old notice can
     click a button the notice no longer has (its value is the old one unless `value` forges another)."""
     value = button_values(notice).get(action_id) if value is None else value
-    result = driver.click(user=user, action_id=action_id, channel=notice["channel"], ts=notice["ts"], value=value,
-                          block_id="ripple")  # fmt: skip
+    result = driver.click(
+        user=user, action_id=action_id, channel=notice["channel"], ts=notice["ts"], value=value, block_id="ripple"
+    )
     assert result.status == 200, result.text
     return result
 
@@ -199,9 +204,13 @@ def option(value: str | None) -> dict | None:
 
 
 def form_values(
-    *, kr: str | None = "1.2", kind: str = "affects", channel: str | None = "C0GROWTH", their: str | None = None,
+    *,
+    kr: str | None = "1.2",
+    kind: str = "affects",
+    channel: str | None = "C0GROWTH",
+    their: str | None = None,
     note: str | None = NOTE,
-) -> dict:  # fmt: skip
+) -> dict:
     """`state.values` as Slack builds them from the declare form."""
     return {
         "key_result": {"value": {"type": "static_select", "selected_option": option(kr)}},
@@ -236,11 +245,18 @@ def test_a_ripple_declared_on_one_line_is_stored_and_told_once(driver, slack, db
     assert NOTE in reply.text and "<#C0GROWTH> is told" in reply.text and "/okr ripple withdraw 1" in reply.text
     [r1] = stored(db)
     assert (r1.number, r1.kind, r1.state, r1.from_team_id, r1.to_team_id) == (
-        1, RippleKind.AFFECTS, RippleState.OPEN, world.rockets, world.growth,
-    )  # fmt: skip
+        1,
+        RippleKind.AFFECTS,
+        RippleState.OPEN,
+        world.rockets,
+        world.growth,
+    )
     assert (r1.key_result_id, r1.to_key_result_id, r1.note, r1.created_by) == (
-        world.rockets_krs["1.2"], None, NOTE, "U0ADA",
-    )  # fmt: skip
+        world.rockets_krs["1.2"],
+        None,
+        NOTE,
+        "U0ADA",
+    )
     assert r1.acknowledged_by is None and r1.closed_by is None
 
     [notice] = notices(slack)
@@ -253,9 +269,13 @@ def test_a_ripple_declared_on_one_line_is_stored_and_told_once(driver, slack, db
     [claim] = notice_claims(db)
     assert (claim.claim_key, claim.state, claim.message_ts) == (str(r1.id), ClaimState.SENT, notice["ts"])
     assert ripple_log(db) == [
-        ("declared", "U0ADA", world.rockets,
-         {"number": 1, "kind": "affects", "to_team_id": world.growth, "key_result_id": world.rockets_krs["1.2"]}),
-    ]  # fmt: skip
+        (
+            "declared",
+            "U0ADA",
+            world.rockets,
+            {"number": 1, "kind": "affects", "to_team_id": world.growth, "key_result_id": world.rockets_krs["1.2"]},
+        ),
+    ]
     stays(lambda: len(notice_posts(slack)) == 1)
 
 
@@ -264,8 +284,9 @@ def test_depends_on_their_key_result_and_numbers_run_across_the_workspace(driver
 
     first = declared(driver, slack, f"depends {GROWTH} 1.2 their 1.1 We need their sign-up numbers weekly")
     second = declared(driver, slack, f"{GROWTH} KR 1.1 Fewer support tickets for them")
-    third = declared(driver, slack, f"depends on {ROCKET} 1.2 on 1.2 Their dashboard speed", user="U0BEN",
-                     channel="C0GROWTH")  # fmt: skip
+    third = declared(
+        driver, slack, f"depends on {ROCKET} 1.2 on 1.2 Their dashboard speed", user="U0BEN", channel="C0GROWTH"
+    )
 
     assert f"*R1* · *Rockets* KR 1.2 {KR_2} depends on *Growth* (KR 1.1 {KR_1})" in first.text, first.text
     assert "*R2* · *Rockets* KR 1.1" in second.text and "affects *Growth*" in second.text
@@ -287,8 +308,10 @@ def test_depends_on_their_key_result_and_numbers_run_across_the_workspace(driver
     assert f"(KR 1.1 {KR_1})" in shown(growth_notices[0])
     assert [a for a, *_ in ripple_log(db)] == ["declared"] * 3
     assert [(actor, team) for _, actor, team, _ in ripple_log(db)] == [
-        ("U0ADA", world.rockets), ("U0ADA", world.rockets), ("U0BEN", world.growth),
-    ]  # fmt: skip
+        ("U0ADA", world.rockets),
+        ("U0ADA", world.rockets),
+        ("U0BEN", world.growth),
+    ]
 
 
 def test_what_a_note_says_cannot_ping_the_other_channel(driver, slack, db):
@@ -324,11 +347,17 @@ def test_the_form_declares_a_ripple(driver, slack, db):
     assert answer is None and slack.open_views("U0ADA") == []
     [r1] = stored(db)
     assert (r1.number, r1.kind, r1.from_team_id, r1.to_team_id, r1.created_by) == (
-        1, RippleKind.DEPENDS_ON, world.rockets, world.growth, "U0ADA",
-    )  # fmt: skip
+        1,
+        RippleKind.DEPENDS_ON,
+        world.rockets,
+        world.growth,
+        "U0ADA",
+    )
     assert (r1.key_result_id, r1.to_key_result_id, r1.note) == (
-        world.rockets_krs["1.2"], world.growth_krs["1.2"], "Line one\nline two",
-    )  # fmt: skip
+        world.rockets_krs["1.2"],
+        world.growth_krs["1.2"],
+        "Line one\nline two",
+    )
     confirmation = wait_until(lambda: [e for e in slack.ephemerals if e["user"] == "U0ADA" and "Declared" in shown(e)])
     [confirmation] = confirmation
     assert confirmation["channel"] == "C0ROCKET" and confirmation["source"] == "chat.postEphemeral"
@@ -344,8 +373,11 @@ FORM_MISTAKES = [  # (case, what differs from a good form, {field: what its erro
     ("unknown-kr", {"kr": "9.9"}, {"key_result": "There is no live key result 9.9 this cycle"}),
     ("no-kr", {"kr": None}, {"key_result": "Pick one of your key results"}),
     ("no-channel", {"channel": None}, {"channel": "Pick the other team's channel"}),
-    ("nothing-picked", {"kr": None, "channel": None},
-     {"key_result": "Pick one of your key results", "channel": "Pick the other team's channel"}),
+    (
+        "nothing-picked",
+        {"kr": None, "channel": None},
+        {"key_result": "Pick one of your key results", "channel": "Pick the other team's channel"},
+    ),
     ("forged-kind", {"kind": "sideways"}, {"kind": "affects the other team or depends on it"}),
     ("not-a-team", {"channel": "C0GENERAL"}, {"channel": "<#C0GENERAL> is not a team's channel"}),
     ("own-channel", {"channel": "C0ROCKET"}, {"channel": "this team's own channel"}),
@@ -356,7 +388,7 @@ FORM_MISTAKES = [  # (case, what differs from a good form, {field: what its erro
     ("501-note", {"note": "n" * 501}, {"note": "The note is 501 characters long; the limit is 500"}),
     ("bidi-note", {"note": "Grow\u202e fast"}, {"note": "U+202E"}),
     ("two-at-once", {"kr": "9.9", "note": ""}, {"key_result": "9.9", "note": "empty"}),
-]  # fmt: skip
+]
 
 
 def test_the_form_names_the_field_in_error_and_writes_nothing(driver, slack, db):
@@ -400,23 +432,53 @@ BAD_LINES = [  # (case, typed after `/okr ripple`, who, where, what the answer m
     ("no-channel", "affects 1.2 Their sign-ups", "U0ADA", "C0ROCKET", ["Name the other team by its channel"]),
     ("no-kr", f"affects {GROWTH} Their sign-ups", "U0ADA", "C0ROCKET", ["Say which of your key results"]),
     ("no-note", f"affects {GROWTH} 1.2", "U0ADA", "C0ROCKET", ["Add a short note"]),
-    ("unknown-kr", f"{GROWTH} 9.9 Their sign-ups", "U0ADA", "C0ROCKET",
-     ["There is no live key result 9.9 this cycle", "1.1, 1.2"]),
-    ("unknown-their-kr", f"{GROWTH} 1.2 their 8.1 Their sign-ups", "U0ADA", "C0ROCKET",
-     ["There is no live key result 8.1"]),
-    ("not-a-team", "<#C0GENERAL|general> 1.2 Their sign-ups", "U0ADA", "C0ROCKET",
-     ["<#C0GENERAL> is not a team's channel"]),
+    (
+        "unknown-kr",
+        f"{GROWTH} 9.9 Their sign-ups",
+        "U0ADA",
+        "C0ROCKET",
+        ["There is no live key result 9.9 this cycle", "1.1, 1.2"],
+    ),
+    (
+        "unknown-their-kr",
+        f"{GROWTH} 1.2 their 8.1 Their sign-ups",
+        "U0ADA",
+        "C0ROCKET",
+        ["There is no live key result 8.1"],
+    ),
+    (
+        "not-a-team",
+        "<#C0GENERAL|general> 1.2 Their sign-ups",
+        "U0ADA",
+        "C0ROCKET",
+        ["<#C0GENERAL> is not a team's channel"],
+    ),
     ("own-channel", f"{ROCKET} 1.2 Their sign-ups", "U0ADA", "C0ROCKET", ["this team's own channel"]),
-    ("two-problems", "<#C0GENERAL|general> 9.9 Their sign-ups", "U0ADA", "C0ROCKET",
-     ["There is no live key result 9.9", "is not a team's channel"]),
-    ("501-note", f"{GROWTH} 1.2 " + "n" * 501, "U0ADA", "C0ROCKET",
-     ["The note is 501 characters long; the limit is 500"]),
+    (
+        "two-problems",
+        "<#C0GENERAL|general> 9.9 Their sign-ups",
+        "U0ADA",
+        "C0ROCKET",
+        ["There is no live key result 9.9", "is not a team's channel"],
+    ),
+    (
+        "501-note",
+        f"{GROWTH} 1.2 " + "n" * 501,
+        "U0ADA",
+        "C0ROCKET",
+        ["The note is 501 characters long; the limit is 500"],
+    ),
     ("bidi", f"{GROWTH} 1.2 Grow\u202e fast", "U0ADA", "C0ROCKET", ["U+202E"]),
     ("non-member", f"{GROWTH} 1.2 Their sign-ups", "U0CLEO", "C0ROCKET", ["You are not a member of *Rockets*"]),
     ("no-team-at-all", f"{GROWTH} 1.2 Their sign-ups", "U0CLEO", "C0GENERAL", ["you are not in one yet"]),
-    ("no-live-krs", f"{ROCKET} 1.1 Their sign-ups", "U0BEN", "C0GROWTH",
-     ["There is no live key result 1.1 this cycle", "none yet"]),
-]  # fmt: skip
+    (
+        "no-live-krs",
+        f"{ROCKET} 1.1 Their sign-ups",
+        "U0BEN",
+        "C0GROWTH",
+        ["There is no live key result 1.1 this cycle", "none yet"],
+    ),
+]
 
 
 def test_bad_one_line_declarations_are_refused_and_write_nothing(driver, slack, db):
@@ -478,12 +540,17 @@ def test_a_duplicate_of_a_live_ripple_is_refused_until_it_is_resolved(driver, sl
 
     assert "*R4* · *Rockets* KR 1.2" in anew.text
     assert [(r.number, r.state) for r in stored(db)] == [
-        (1, RippleState.RESOLVED), (2, RippleState.OPEN), (3, RippleState.OPEN), (4, RippleState.OPEN),
-    ]  # fmt: skip
+        (1, RippleState.RESOLVED),
+        (2, RippleState.OPEN),
+        (3, RippleState.OPEN),
+        (4, RippleState.OPEN),
+    ]
     assert [n["text"] for n in notices(slack)] == [
-        "R1: Rockets affects Growth", "R2: Rockets depends on Growth", "R3: Rockets affects Growth",
+        "R1: Rockets affects Growth",
+        "R2: Rockets depends on Growth",
+        "R3: Rockets affects Growth",
         "R4: Rockets affects Growth",
-    ]  # fmt: skip
+    ]
 
 
 # 5. acknowledge ---------------------------------------------------------------------------------------------
@@ -557,8 +624,11 @@ def test_a_reply_goes_in_the_notices_thread_and_to_the_declaring_team(driver, sl
     assert view["callback_id"] == "ripple_reply" and view["title"]["text"] == "Reply to R1"
     assert NOTE in shown(view)
     posted = len(slack.calls_to("chat.postMessage"))
-    for case, typed, expected in [("empty", "  ", "The reply is empty"), ("none", None, "The reply is empty"),
-                                  ("1001", "r" * 1001, "1,001 characters long; the limit is 1,000")]:  # fmt: skip
+    for case, typed, expected in [
+        ("empty", "  ", "The reply is empty"),
+        ("none", None, "The reply is empty"),
+        ("1001", "r" * 1001, "1,001 characters long; the limit is 1,000"),
+    ]:
         answer = submit(driver, view, {"reply": text_value(typed)}, user="U0BEN")
         assert answer == {"response_action": "errors", "errors": {"reply": answer["errors"]["reply"]}}, case
         assert expected in answer["errors"]["reply"], (case, answer)
@@ -598,8 +668,14 @@ def test_only_members_of_either_team_reply_to_a_ripple(driver, slack, db):
     refused = "Only members of *Rockets* or *Growth* can reply to R1."
 
     assert refused in refusal(driver, slack, notice, "ripple_reply_open", user="U0CLEO")
-    result, _ = forge_submission(driver, slack, user="U0CLEO", callback_id="ripple_reply", metadata=str(r1.id),
-                                 values={"reply": text_value("Posted in your channel anyway")})  # fmt: skip
+    result, _ = forge_submission(
+        driver,
+        slack,
+        user="U0CLEO",
+        callback_id="ripple_reply",
+        metadata=str(r1.id),
+        values={"reply": text_value("Posted in your channel anyway")},
+    )
     assert refused in modal_error_text(result)
     stays(lambda: len(slack.calls_to("chat.postMessage")) == posted)
     assert len(slack.calls_to("views.open")) == opened and slack.open_views("U0CLEO") == []
@@ -693,8 +769,11 @@ def test_either_team_resolves_and_the_notice_is_redrawn(driver, slack, db):
     assert action_ids(redrawn) == [] and "R1 is resolved by <@U0BEN>" in shown(redrawn)
     after = row_counts(db)
 
-    for user, channel, typed in [("U0BEN", "C0GROWTH", "resolve 1"), ("U0ADA", "C0ROCKET", "resolve 1"),
-                                ("U0ADA", "C0ROCKET", "withdraw 1")]:  # fmt: skip
+    for user, channel, typed in [
+        ("U0BEN", "C0GROWTH", "resolve 1"),
+        ("U0ADA", "C0ROCKET", "resolve 1"),
+        ("U0ADA", "C0ROCKET", "withdraw 1"),
+    ]:
         again = okr(driver, slack, f"ripple {typed}", user=user, channel=channel)
         assert_clean_error(again, "R1 was already resolved by <@U0BEN>", case=f"{user} {typed}")
     late = refusal(driver, slack, notice, "ripple_ack", user="U0BEN")  # the old notice, still on someone's screen
@@ -936,10 +1015,13 @@ def test_declarations_at_the_same_moment_each_get_their_own_number(driver, slack
     world = two_teams(driver, slack, db)
 
     told = declare_side_by_side(
-        driver, slack, db, database_url,
+        driver,
+        slack,
+        db,
+        database_url,
         (f"{GROWTH} 1.2 {NOTE}", "U0ADA", "C0ROCKET"),
         (f"depends {ROCKET} 1.1 Their dashboard speed", "U0BEN", "C0GROWTH"),
-    )  # fmt: skip
+    )
 
     assert [t[:22] for t in told] == [":ocean: Declared *R1* ", ":ocean: Declared *R2* "], told
     assert [(r.number, r.from_team_id) for r in stored(db)] == [(1, world.rockets), (2, world.growth)]

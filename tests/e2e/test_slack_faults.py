@@ -193,8 +193,10 @@ def event_world(driver: SlackDriver, slack: FakeSlack, db: Database) -> EventWor
     create_team(driver, slack, "Growth", user=BEN, channel=GROWTH)
     slack.add_channel(PRIVATE, "team-private", is_private=True, members=(ADA, BEN, CLEO))
     create_team(driver, slack, "Private", user=ADA, channel=PRIVATE)
-    retros = {GROWTH: close_with_retro(slack, db, "Growth", GROWTH),
-              PRIVATE: close_with_retro(slack, db, "Private", PRIVATE)}  # fmt: skip
+    retros = {
+        GROWTH: close_with_retro(slack, db, "Growth", GROWTH),
+        PRIVATE: close_with_retro(slack, db, "Private", PRIVATE),
+    }
     return EventWorld(added, removed, retros)
 
 
@@ -205,9 +207,16 @@ def reaction(kind: str, user: str, ballot: Ballot, slack: FakeSlack) -> dict[str
 
 def reply_event(message: dict, channel_type: str) -> dict[str, Any]:
     """The `message` event Slack sends for a reply a person posted in a thread."""
-    return {"type": "message", "channel": message["channel"], "user": message["user"], "text": message["text"],
-            "ts": message["ts"], "thread_ts": message["thread_ts"], "channel_type": channel_type,
-            "event_ts": message["ts"]}  # fmt: skip
+    return {
+        "type": "message",
+        "channel": message["channel"],
+        "user": message["user"],
+        "text": message["text"],
+        "ts": message["ts"],
+        "thread_ts": message["thread_ts"],
+        "channel_type": channel_type,
+        "event_ts": message["ts"],
+    }
 
 
 def _reaction_added(world: EventWorld, driver: SlackDriver, slack: FakeSlack, db: Database) -> Delivered:
@@ -215,8 +224,12 @@ def _reaction_added(world: EventWorld, driver: SlackDriver, slack: FakeSlack, db
     slack.add_reaction(ROCKET, ballot.ts, BEN, CHECK)
 
     def effect():
-        return (votes_on(db, ballot), votes_version(db, ballot.entry_id), logged(db, "backlog_item", "voted"),
-                kept(db, event_id))  # fmt: skip
+        return (
+            votes_on(db, ballot),
+            votes_version(db, ballot.entry_id),
+            logged(db, "backlog_item", "voted"),
+            kept(db, event_id),
+        )
 
     def in_slack() -> None:  # the item's message counts the vote once
         wait_until(lambda: f":{CHECK}: 1" in tally(slack, ballot))
@@ -232,8 +245,12 @@ def _reaction_removed(world: EventWorld, driver: SlackDriver, slack: FakeSlack, 
     slack.remove_reaction(ROCKET, ballot.ts, CLEO, CHECK)
 
     def effect():
-        return (votes_on(db, ballot), votes_version(db, ballot.entry_id), logged(db, "backlog_item", "unvoted"),
-                kept(db, event_id))  # fmt: skip
+        return (
+            votes_on(db, ballot),
+            votes_version(db, ballot.entry_id),
+            logged(db, "backlog_item", "unvoted"),
+            kept(db, event_id),
+        )
 
     def in_slack() -> None:
         wait_until(lambda: "no votes yet" in tally(slack, ballot))
@@ -243,8 +260,13 @@ def _reaction_removed(world: EventWorld, driver: SlackDriver, slack: FakeSlack, 
 
 
 def _home_opened(world: EventWorld, driver: SlackDriver, slack: FakeSlack, db: Database) -> Delivered:
-    event = {"type": "app_home_opened", "user": ADA, "channel": slack.dm_channel_id(ADA), "tab": "home",
-             "event_ts": slack.next_ts()}  # fmt: skip
+    event = {
+        "type": "app_home_opened",
+        "user": ADA,
+        "channel": slack.dm_channel_id(ADA),
+        "tab": "home",
+        "event_ts": slack.next_ts(),
+    }
 
     def effect():
         home = slack.home(ADA)
@@ -266,9 +288,11 @@ def _retro_reply(channel: str, channel_type: str, user: str):
         )
         text = f"Stop the Friday demo in {channel}"
         return Delivered(
-            reply_event(reply, channel_type), f"EvRETRO0{channel}", lambda: retro_answers(db, reply["ts"]),
+            reply_event(reply, channel_type),
+            f"EvRETRO0{channel}",
+            lambda: retro_answers(db, reply["ts"]),
             [(user, 2, text)],
-        )  # fmt: skip
+        )
 
     return prepare
 
@@ -397,8 +421,11 @@ def test_every_event_type_slack_delivers_again_takes_effect_once(deliveries, arr
         rows = row_counts(db)
 
         quiet = 0.5 if len(phase) > 1 else 0.3
-        stays(lambda phase=delivered: all(one.effect() == one.expected for one in phase.values()), duration=quiet,
-              interval=0.05)  # fmt: skip
+        stays(
+            lambda phase=delivered: all(one.effect() == one.expected for one in phase.values()),
+            duration=quiet,
+            interval=0.05,
+        )
         assert row_counts(db) == rows  # no delivery left a row of its own behind
         for one in delivered.values():
             one.in_slack()
@@ -454,16 +481,32 @@ def edit_event(reply: dict, text: str, *, at: str) -> dict[str, Any]:
     edited = {**reply_event(reply, "channel"), "text": text, "edited": {"user": reply["user"], "ts": at}}
     for key in ("channel_type", "event_ts", "channel"):
         edited.pop(key)
-    return {"type": "message", "subtype": "message_changed", "hidden": True, "channel": reply["channel"],
-            "ts": at, "event_ts": at, "message": edited, "previous_message": reply_event(reply, "channel"),
-            "channel_type": "channel"}  # fmt: skip
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": reply["channel"],
+        "ts": at,
+        "event_ts": at,
+        "message": edited,
+        "previous_message": reply_event(reply, "channel"),
+        "channel_type": "channel",
+    }
 
 
 def deletion_event(reply: dict, *, at: str) -> dict[str, Any]:
     """The `message_deleted` event Slack sends when the reply is deleted (at `at`)."""
-    return {"type": "message", "subtype": "message_deleted", "hidden": True, "channel": reply["channel"],
-            "ts": at, "event_ts": at, "deleted_ts": reply["ts"], "previous_message": reply_event(reply, "channel"),
-            "channel_type": "channel"}  # fmt: skip
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": reply["channel"],
+        "ts": at,
+        "event_ts": at,
+        "deleted_ts": reply["ts"],
+        "previous_message": reply_event(reply, "channel"),
+        "channel_type": "channel",
+    }
 
 
 @pytest.mark.parametrize("later", ["edited", "deleted"])
@@ -495,10 +538,18 @@ UTC_ZONE = ZoneInfo("UTC")
 GROWTH_MENTION = "<#C0GROWTH|team-growth>"
 # every Web API method a sweep calls
 SWEEP_METHODS = (
-    "auth.test", "users.info", "conversations.open", "conversations.join", "conversations.history",
-    "conversations.replies", "chat.postMessage", "chat.update", "reactions.get", "files.getUploadURLExternal",
+    "auth.test",
+    "users.info",
+    "conversations.open",
+    "conversations.join",
+    "conversations.history",
+    "conversations.replies",
+    "chat.postMessage",
+    "chat.update",
+    "reactions.get",
+    "files.getUploadURLExternal",
     "files.completeUploadExternal",
-)  # fmt: skip
+)
 # the calls that change something in Slack: a timeout on one of them leaves the bot unsure whether it worked
 EFFECTFUL = ("chat.postMessage", "chat.update", "files.completeUploadExternal")
 # the claims a busy Monday ends with, by kind: every scheduled message once
@@ -614,8 +665,17 @@ def busy_monday(driver: SlackDriver, slack: FakeSlack, db: Database, database_ur
         )
         bens = session.scalars(select(KeyResult).where(KeyResult.owner_user_id == BEN)).one()
         last_week = week - timedelta(days=7)
-        session.add(CheckIn(workspace_id=bens.workspace_id, key_result_id=bens.id, value=30, confidence=8,
-                            week_start=last_week, author_user_id=BEN, created_at=now - timedelta(days=6)))  # fmt: skip
+        session.add(
+            CheckIn(
+                workspace_id=bens.workspace_id,
+                key_result_id=bens.id,
+                value=30,
+                confidence=8,
+                week_start=last_week,
+                author_user_id=BEN,
+                created_at=now - timedelta(days=6),
+            )
+        )
         session.execute(
             update(Schedule)
             .where(Schedule.team_id == ids[0], Schedule.user_id == CLEO)
@@ -631,8 +691,12 @@ def busy_monday(driver: SlackDriver, slack: FakeSlack, db: Database, database_ur
         workspace.digest_weekday, workspace.digest_hour = digest_at.weekday(), digest_at.hour
     # Growth has committed an objective in the cycle that ends (a cycle with nothing committed gets no notice);
     # nobody owns its key results yet, so nobody is asked to check in
-    commit(db, "Growth", title="More teams find and try us",
-           key_results=[{**kr, "owner": None} for kr in factories.KEY_RESULTS])  # fmt: skip
+    commit(
+        db,
+        "Growth",
+        title="More teams find and try us",
+        key_results=[{**kr, "owner": None} for kr in factories.KEY_RESULTS],
+    )
     return BusyMonday(datetime.now(UTC), week, *ids, sprint, triage)
 
 

@@ -69,8 +69,9 @@ def open_checkin_form(driver: SlackDriver, slack: FakeSlack, kr_id: int) -> str:
     assert "Check in" in reply.text, reply.text
     source = latest_ephemeral(slack, "U0BEN")
     opened = len(slack.calls_to("views.open"))
-    clicked = driver.click(user="U0BEN", action_id="checkin_open", value=str(kr_id), channel=source["channel"],
-                           ts=source["ts"])  # fmt: skip
+    clicked = driver.click(
+        user="U0BEN", action_id="checkin_open", value=str(kr_id), channel=source["channel"], ts=source["ts"]
+    )
     assert clicked.status == 200
     return slack.wait_for("views.open", count=opened + 1).response["view"]["id"]
 

@@ -50,20 +50,26 @@ class SocketBot:
         replaced = ("SLACK_", "DATABASE_URL", "PORT", "SCHEDULER")
         keep = {k: v for k, v in child_env().items() if not k.startswith(replaced)}
         env = keep | {
-            "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": slack.workspace().bot_token,
-            "SLACK_APP_TOKEN": slack.app_token, "SLACK_API_URL": slack.api_url, "PORT": str(self.port),
-            "SHUTDOWN_GRACE": str(GRACE), "SCHEDULER": "off",
-        }  # fmt: skip
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+            "SLACK_APP_TOKEN": slack.app_token,
+            "SLACK_API_URL": slack.api_url,
+            "PORT": str(self.port),
+            "SHUTDOWN_GRACE": str(GRACE),
+            "SCHEDULER": "off",
+        }
         logs.mkdir(parents=True, exist_ok=True)
         links = len(slack.calls_to("apps.connections.open"))
         self.out_path, self.err_path = logs / "stdout", logs / "stderr"
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, stdout=out,
-                                            stderr=err)  # fmt: skip
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, stdout=out, stderr=err
+            )
         try:
             wait_until(
                 lambda: self.process.poll() is not None or _answers(self.url("/readyz")),
-                timeout=30, what="okr-bot to serve",
+                timeout=30,
+                what="okr-bot to serve",
             )
             assert self.process.poll() is None, self.err
             slack.wait_for("apps.connections.open", lambda call: call.ok, count=links + 1)
@@ -210,11 +216,16 @@ def test_socket_mode_serves_commands_events_and_forms_over_the_link(slack, db, s
 def test_an_app_token_slack_refuses_is_said_in_words(slack, database_url):
     keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
     env = keep | {
-        "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": slack.workspace().bot_token, "SLACK_API_URL": slack.api_url,
-        "SLACK_APP_TOKEN": "xapp-1-A0OTHER-0000-not-this-app", "PORT": str(_free_port()), "SCHEDULER": "off",
-    }  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_APP_TOKEN": "xapp-1-A0OTHER-0000-not-this-app",
+        "PORT": str(_free_port()),
+        "SCHEDULER": "off",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "socket"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
     assert done.returncode == 2, done.stderr
     assert "Slack refused to open a Socket Mode connection with SLACK_APP_TOKEN (invalid_auth)" in done.stderr
@@ -231,11 +242,13 @@ def test_the_bot_moves_to_a_new_link_when_slack_asks(slack, db, start_bot):
     slack.wait_for("apps.connections.open", lambda call: call.ok, count=2)
     wait_until(
         lambda: [link["id"] for link in slack.socket_links()] not in ([], [first["id"]]),
-        timeout=10, what="a new link",
+        timeout=10,
+        what="a new link",
     )
     wait_until(
         lambda: first["id"] not in [link["id"] for link in slack.socket_links()],
-        timeout=10, what="the old link to close",
+        timeout=10,
+        what="the old link to close",
     )
     (second,) = slack.socket_links()
     joined = driver.command("team join", user="U0BEN", channel="C0ROCKET")
@@ -285,8 +298,9 @@ def test_sigterm_with_commands_in_flight_carries_out_every_acked_one_once(slack,
                 break  # the port closed, or the answer was cut off: the process is ending
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=command, args=(n,), kwargs={"first": n < COMMANDS // 2})
-               for n in range(COMMANDS)]  # fmt: skip
+    threads = [
+        threading.Thread(target=command, args=(n,), kwargs={"first": n < COMMANDS // 2}) for n in range(COMMANDS)
+    ]
     prober = threading.Thread(target=probe)
     prober.start()
     for thread in threads[: COMMANDS // 2]:
@@ -294,8 +308,9 @@ def test_sigterm_with_commands_in_flight_carries_out_every_acked_one_once(slack,
     started.wait()
     wait_until(
         lambda: sum(isinstance(r, SocketResult) and r.status == 200 for r in list(results.values())) >= ACKED_FIRST,
-        timeout=20, what="the first acks",
-    )  # fmt: skip
+        timeout=20,
+        what="the first acks",
+    )
     bot.process.send_signal(signal.SIGTERM)
     sent = time.monotonic()
     signalled.set()

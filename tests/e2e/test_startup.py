@@ -21,8 +21,7 @@ def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_serve_builds_the_app_from_the_environment_without_a_warning(slack, database_url, monkeypatch, caplog,
-                                                                       recwarn):  # fmt: skip
+def test_serve_builds_the_app_from_the_environment_without_a_warning(slack, database_url, monkeypatch, caplog, recwarn):
     for name, value in {
         "SLACK_BOT_TOKEN": slack.workspace().bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -55,15 +54,20 @@ def test_an_installable_app_starts_without_a_warning(slack, db, database_url, mo
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     caplog.set_level(logging.DEBUG)
 
-    build_app(sandbox_settings(slack, database_url, slack_bot_token=None, slack_client_id="111.222",
-                               slack_client_secret="client-secret"), db)  # fmt: skip
+    build_app(
+        sandbox_settings(
+            slack, database_url, slack_bot_token=None, slack_client_id="111.222", slack_client_secret="client-secret"
+        ),
+        db,
+    )
 
     assert warnings_logged(caplog) == []
     assert [str(w.message) for w in recwarn] == []
 
 
-def test_a_token_in_the_environment_other_than_the_clients_is_still_reported(slack, db, database_url, monkeypatch,
-                                                                             caplog):  # fmt: skip
+def test_a_token_in_the_environment_other_than_the_clients_is_still_reported(
+    slack, db, database_url, monkeypatch, caplog
+):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-some-other-token")
     caplog.set_level(logging.DEBUG)
 

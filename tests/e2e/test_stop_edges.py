@@ -76,8 +76,14 @@ def test_claims_handed_back_at_a_stop_wait_for_calls_still_on_their_way(db):
 
     early = now + IN_FLIGHT - timedelta(seconds=1)
     assert take(db, workspace_id=workspace_id, kind="checkin", key="k3", now=early, worker="next") is None
-    later = take(db, workspace_id=workspace_id, kind="checkin", key="k3", now=now + IN_FLIGHT + timedelta(seconds=1),
-                 worker="next")  # fmt: skip
+    later = take(
+        db,
+        workspace_id=workspace_id,
+        kind="checkin",
+        key="k3",
+        now=now + IN_FLIGHT + timedelta(seconds=1),
+        worker="next",
+    )
     assert later is not None and later.previous_claimed_at is not None  # and it looks in Slack first
     assert IN_FLIGHT < LEASE
 
@@ -118,11 +124,17 @@ def test_a_port_already_taken_is_said_in_words(slack, database_url):
         taken.bind(("0.0.0.0", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = child_env(DATABASE_URL=database_url, SLACK_BOT_TOKEN=slack.workspace().bot_token,
-                        SLACK_SIGNING_SECRET="secret", SLACK_API_URL=slack.api_url, PORT=str(port))  # fmt: skip
+        env = child_env(
+            DATABASE_URL=database_url,
+            SLACK_BOT_TOKEN=slack.workspace().bot_token,
+            SLACK_SIGNING_SECRET="secret",
+            SLACK_API_URL=slack.api_url,
+            PORT=str(port),
+        )
         env.pop("SLACK_CLIENT_ID", None)
-        done = subprocess.run([sys.executable, "-m", "bot", "scheduler"], env=env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "scheduler"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
 
     assert done.returncode == 2, done.stderr
     assert f"Cannot listen on PORT {port}" in done.stderr and "Traceback" not in done.stderr

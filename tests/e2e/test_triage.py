@@ -128,9 +128,10 @@ def shows(slack: FakeSlack, ts: str, *needles: str) -> None:
 def thread_replies(slack: FakeSlack, posted: PostedRound, starting: str) -> list[dict]:
     """The bot's messages in the round's thread whose fallback text starts so (the summary: "Triage closed")."""
     return [
-        m for m in slack.messages(posted.channel)
+        m
+        for m in slack.messages(posted.channel)
         if m.get("thread_ts") == posted.header_ts and m["ts"] != posted.header_ts and m["text"].startswith(starting)
-    ]  # fmt: skip
+    ]
 
 
 def states(db: Database) -> dict[int, tuple[ItemState, int | None]]:
@@ -163,9 +164,8 @@ def set_team(db: Database, **values) -> None:
 def item_posts(slack: FakeSlack, number: int) -> list:
     """Successful chat.postMessage calls that posted item #number's message."""
     return [
-        c for c in slack.calls_to("chat.postMessage")
-        if c.ok and str(c.args.get("text", "")).startswith(f"#{number} ")
-    ]  # fmt: skip
+        c for c in slack.calls_to("chat.postMessage") if c.ok and str(c.args.get("text", "")).startswith(f"#{number} ")
+    ]
 
 
 def sweeper(slack: FakeSlack, database_url: str, db: Database, worker: str = "test") -> Sweeper:
@@ -201,8 +201,9 @@ def round_report(report: Counter) -> Counter:
 
 
 def test_reactions_decide_each_item_and_every_message_shows_the_result(driver, slack, db):
-    _kr1, kr2 = triage_team(driver, slack, db, "Shorter sign-up form", "Dark mode", "Onboarding checklist",
-                            "Export to CSV")  # fmt: skip
+    _kr1, kr2 = triage_team(
+        driver, slack, db, "Shorter sign-up form", "Dark mode", "Onboarding checklist", "Export to CSV"
+    )
     reply, posted = start(driver, slack, db)
     assert "Triage started in <#C0ROCKET>: 4 items" in reply.text, reply.text
     form, dark, onboarding, export = (b.ts for b in posted.items)
@@ -211,11 +212,24 @@ def test_reactions_decide_each_item_and_every_message_shows_the_result(driver, s
     assert "a number alone counts as :white_check_mark:" in header, header
     assert all("no votes yet" in message_text(slack, ts) for ts in (form, dark, onboarding, export))
 
-    vote(driver, db,
-         ("U0BEN", form, HELPS), ("U0CLEO", form, HELPS), ("U0ADA", form, NOT_NOW), ("U0CLEO", form, MAYBE),
-         ("U0BEN", form, "two"), ("U0CLEO", form, "two"), ("U0ADA", form, "one"),
-         ("U0BEN", dark, MAYBE), ("U0CLEO", dark, MAYBE), ("U0ADA", dark, HELPS), ("U0ADA", dark, NOT_NOW),
-         ("U0BEN", onboarding, NOT_NOW), ("U0CLEO", onboarding, NOT_NOW), ("U0ADA", onboarding, HELPS))  # fmt: skip
+    vote(
+        driver,
+        db,
+        ("U0BEN", form, HELPS),
+        ("U0CLEO", form, HELPS),
+        ("U0ADA", form, NOT_NOW),
+        ("U0CLEO", form, MAYBE),
+        ("U0BEN", form, "two"),
+        ("U0CLEO", form, "two"),
+        ("U0ADA", form, "one"),
+        ("U0BEN", dark, MAYBE),
+        ("U0CLEO", dark, MAYBE),
+        ("U0ADA", dark, HELPS),
+        ("U0ADA", dark, NOT_NOW),
+        ("U0BEN", onboarding, NOT_NOW),
+        ("U0CLEO", onboarding, NOT_NOW),
+        ("U0ADA", onboarding, HELPS),
+    )
     shows(slack, form, ":white_check_mark: 2 · :x: 1 · :thinking_face: 1 · key result: :one: 1 :two: 2")
     shows(slack, dark, ":white_check_mark: 1 · :x: 1 · :thinking_face: 2")
     shows(slack, onboarding, ":white_check_mark: 1 · :x: 2 · :thinking_face: 0")
@@ -389,17 +403,40 @@ def test_reactions_that_are_not_votes_write_nothing(driver, slack, db):
 
 
 def test_ties_go_to_discovery_and_number_ties_to_the_key_result_listed_first(driver, slack, db):
-    kr1, _kr2 = triage_team(driver, slack, db, "Helps vs not now", "Maybe vs not now", "Three-way tie",
-                            "Numbers tie", "No numbers", "Nobody cares", "Maybe wins")  # fmt: skip
+    kr1, _kr2 = triage_team(
+        driver,
+        slack,
+        db,
+        "Helps vs not now",
+        "Maybe vs not now",
+        "Three-way tie",
+        "Numbers tie",
+        "No numbers",
+        "Nobody cares",
+        "Maybe wins",
+    )
     _, posted = start(driver, slack, db)
     a, b, c, d, e, _f, g = (i.ts for i in posted.items)
-    vote(driver, db,
-         ("U0BEN", a, HELPS), ("U0CLEO", a, NOT_NOW),
-         ("U0BEN", b, MAYBE), ("U0CLEO", b, NOT_NOW),
-         ("U0ADA", c, HELPS), ("U0BEN", c, NOT_NOW), ("U0CLEO", c, MAYBE),
-         ("U0BEN", d, HELPS), ("U0CLEO", d, HELPS), ("U0BEN", d, "two"), ("U0CLEO", d, "one"),
-         ("U0BEN", e, HELPS),
-         ("U0ADA", g, MAYBE), ("U0BEN", g, MAYBE), ("U0CLEO", g, HELPS), ("U0CLEO", g, "one"))  # fmt: skip
+    vote(
+        driver,
+        db,
+        ("U0BEN", a, HELPS),
+        ("U0CLEO", a, NOT_NOW),
+        ("U0BEN", b, MAYBE),
+        ("U0CLEO", b, NOT_NOW),
+        ("U0ADA", c, HELPS),
+        ("U0BEN", c, NOT_NOW),
+        ("U0CLEO", c, MAYBE),
+        ("U0BEN", d, HELPS),
+        ("U0CLEO", d, HELPS),
+        ("U0BEN", d, "two"),
+        ("U0CLEO", d, "one"),
+        ("U0BEN", e, HELPS),
+        ("U0ADA", g, MAYBE),
+        ("U0BEN", g, MAYBE),
+        ("U0CLEO", g, HELPS),
+        ("U0CLEO", g, "one"),
+    )
 
     okr(driver, slack, "triage close")
     assert states(db) == {
@@ -450,8 +487,11 @@ def test_reactions_whose_events_never_arrived_count_at_close(driver, slack, db):
     assert "2 to the product backlog" in closed.text, closed.text
     assert stored_votes(db) == {(1, "U0CLEO", HELPS), (1, "U0ADA", HELPS), (2, "U0CLEO", HELPS)}
     assert {n: s for n, (s, _kr) in states(db).items()} == {1: ItemState.PRODUCT, 2: ItemState.PRODUCT}
-    from_slack = [(e.action, e.actor_user_id) for e in item_history(db, posted.items[0].item_id)
-                  if e.action in ("voted", "unvoted") and e.data.get("via") == "reactions.get"]  # fmt: skip
+    from_slack = [
+        (e.action, e.actor_user_id)
+        for e in item_history(db, posted.items[0].item_id)
+        if e.action in ("voted", "unvoted") and e.data.get("via") == "reactions.get"
+    ]
     assert sorted(from_slack) == [("unvoted", "U0BEN"), ("voted", "U0ADA"), ("voted", "U0CLEO")]
     shows(slack, a, "*Decided:* :white_check_mark: product backlog · votes: :white_check_mark: 2")
 
@@ -597,8 +637,10 @@ def test_an_item_whose_message_never_reached_the_channel_stays_in_the_inbox(driv
     closed = okr(driver, slack, "triage close")
     assert "2 to not now" in closed.text, closed.text
     assert {n: s for n, (s, _kr) in states(db).items()} == {
-        1: ItemState.NOT_NOW, 2: ItemState.INBOX, 3: ItemState.NOT_NOW,  # nobody saw #2: it waits for the next round
-    }  # fmt: skip
+        1: ItemState.NOT_NOW,
+        2: ItemState.INBOX,
+        3: ItemState.NOT_NOW,  # nobody saw #2: it waits for the next round
+    }
     assert {e.data["decision"] for e in actions(db, "decided") if e.entity_id == 2} == {"kept"}
 
 
@@ -641,13 +683,25 @@ def sprint_team(driver, slack, db, count: int) -> PostedRound:
 def test_sprint_close_n_takes_the_most_rockets_older_first(driver, slack, db):
     posted = sprint_team(driver, slack, db, 6)
     one, two, three, four, five, _six = (b.ts for b in posted.items)
-    vote(driver, db, ("U0ADA", one, "rocket"), ("U0BEN", two, "rocket"), ("U0CLEO", two, "rocket::skin-tone-3"),
-         ("U0ADA", three, "rocket"), ("U0CLEO", five, "rocket"))  # fmt: skip
+    vote(
+        driver,
+        db,
+        ("U0ADA", one, "rocket"),
+        ("U0BEN", two, "rocket"),
+        ("U0CLEO", two, "rocket::skin-tone-3"),
+        ("U0ADA", three, "rocket"),
+        ("U0CLEO", five, "rocket"),
+    )
     for name in (HELPS, "one"):  # triage reactions are not sprint votes
         assert driver.react("U0BEN", CHANNEL, four, name).status == 200
     shows(slack, two, ":rocket: 2")
-    rockets_cast = {(1, "U0ADA", "rocket"), (2, "U0BEN", "rocket"), (2, "U0CLEO", "rocket"), (3, "U0ADA", "rocket"),
-                    (5, "U0CLEO", "rocket")}  # fmt: skip
+    rockets_cast = {
+        (1, "U0ADA", "rocket"),
+        (2, "U0BEN", "rocket"),
+        (2, "U0CLEO", "rocket"),
+        (3, "U0ADA", "rocket"),
+        (5, "U0CLEO", "rocket"),
+    }
     stays(lambda: stored_votes(db) == rockets_cast, duration=0.3)
 
     closed = okr(driver, slack, "sprint close 2")
@@ -655,8 +709,11 @@ def test_sprint_close_n_takes_the_most_rockets_older_first(driver, slack, db):
     assert {n: s for n, (s, _kr) in states(db).items()} == {
         1: ItemState.SPRINT,  # 1 🚀, older than #3 and #5
         2: ItemState.SPRINT,  # 2 🚀
-        3: ItemState.PRODUCT, 4: ItemState.PRODUCT, 5: ItemState.PRODUCT, 6: ItemState.PRODUCT,
-    }  # fmt: skip
+        3: ItemState.PRODUCT,
+        4: ItemState.PRODUCT,
+        5: ItemState.PRODUCT,
+        6: ItemState.PRODUCT,
+    }
     assert the_round(db, posted.id).pick == 2
     shows(slack, two, "*Decided:* :rocket: in the sprint under KR 1.1 · votes: :rocket: 2")
     shows(slack, three, "*Decided:* left where it was · votes: :rocket: 1")
@@ -669,8 +726,14 @@ def test_sprint_close_takes_the_team_sprint_size_and_never_an_item_without_a_roc
     posted = sprint_team(driver, slack, db, 5)
     assert "a sprint pick takes 2 items" in okr(driver, slack, "team settings sprint-size=2").text
     one, two, three, four, _five = (b.ts for b in posted.items)
-    vote(driver, db, ("U0BEN", two, "rocket"), ("U0ADA", three, "rocket"), ("U0BEN", three, "rocket"),
-         ("U0CLEO", four, "rocket"))  # fmt: skip
+    vote(
+        driver,
+        db,
+        ("U0BEN", two, "rocket"),
+        ("U0ADA", three, "rocket"),
+        ("U0BEN", three, "rocket"),
+        ("U0CLEO", four, "rocket"),
+    )
     assert driver.react("U0ADA", CHANNEL, one, HELPS).status == 200  # not a sprint vote
 
     closed = okr(driver, slack, "sprint close")
@@ -941,8 +1004,11 @@ def test_posting_waits_out_slacks_rate_limit_and_posts_every_item_once(timed, db
     assert len(limited) >= 2 and sleeper.waits, limited
     assert_each_item_posted_once(slack, posted)
     assert [b.number for b in posted.items] == list(range(1, 8))
-    assert [m["text"][:7] for m in slack.messages(CHANNEL) if m.get("thread_ts") == posted.header_ts
-            and m["ts"] != posted.header_ts] == [f"#{n} Item" for n in range(1, 8)]  # fmt: skip
+    assert [
+        m["text"][:7]
+        for m in slack.messages(CHANNEL)
+        if m.get("thread_ts") == posted.header_ts and m["ts"] != posted.header_ts
+    ] == [f"#{n} Item" for n in range(1, 8)]
 
 
 def test_posting_stopped_by_a_lasting_rate_limit_is_finished_by_the_sweep(timed, db, database_url):
@@ -1009,13 +1075,15 @@ def test_items_slack_failed_to_post_are_posted_by_the_sweep_never_twice(driver, 
     assert round_report(sweeper(slack, database_url, db).run(datetime.now(UTC) + 2 * MINUTE)) == {}
 
 
-def test_an_item_whose_answer_was_lost_is_found_in_the_thread_not_posted_again(driver, slack, db, database_url,
-                                                                              monkeypatch):  # fmt: skip
+def test_an_item_whose_answer_was_lost_is_found_in_the_thread_not_posted_again(
+    driver, slack, db, database_url, monkeypatch
+):
     start_with_item_2_unanswered(driver, slack, db, monkeypatch)
     with db.read() as session:
         entry = session.scalars(select(RoundItem).where(RoundItem.position == 2)).one()
-        claim = session.scalars(select(SendClaim).where(SendClaim.kind == ITEM_KIND,
-                                                        SendClaim.claim_key == str(entry.id))).one()  # fmt: skip
+        claim = session.scalars(
+            select(SendClaim).where(SendClaim.kind == ITEM_KIND, SendClaim.claim_key == str(entry.id))
+        ).one()
     assert entry.message_ts is None and claim.state is ClaimState.CLAIMED  # it went out, the bot does not know
     assert len(item_posts(slack, 2)) == 1
 

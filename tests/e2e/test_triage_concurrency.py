@@ -153,8 +153,11 @@ def test_forty_people_voting_at_once_lose_and_double_nothing(driver, slack, db, 
 
     closed = okr(driver, slack, "triage close")
     assert "1 to the product backlog, 1 to not now" in closed.text, closed.text
-    [summary] = [m for m in slack.messages(CHANNEL) if m.get("thread_ts") == posted.header_ts
-                 and m["text"].startswith("Triage closed")]  # fmt: skip
+    [summary] = [
+        m
+        for m in slack.messages(CHANNEL)
+        if m.get("thread_ts") == posted.header_ts and m["text"].startswith("Triage closed")
+    ]
     assert f"• *#1* Shorter sign-up form · KR 1.1 — {tally}" in shown(summary), shown(summary)
     assert "• *#2* Dark mode — :white_check_mark: 0 · :x: 4 · :thinking_face: 0" in shown(summary)
     assert f"*Decided:* :white_check_mark: product backlog under KR 1.1 · votes: {tally}" in shown(

@@ -359,8 +359,9 @@ def test_finishing_again_redraws_only_the_messages_that_do_not_show_their_decisi
     assert len(_summaries(slack)) == 1
 
 
-def test_one_round_failing_in_the_sweep_does_not_stop_the_others(driver, slack, db, open_triage, sweep, monkeypatch,
-                                                                caplog):  # fmt: skip
+def test_one_round_failing_in_the_sweep_does_not_stop_the_others(
+    driver, slack, db, open_triage, sweep, monkeypatch, caplog
+):
     add_backlog(db, "Export to CSV", key_result="1.1")
     okr(driver, slack, "sprint start")
     sprint = posted_round(db, RoundKind.SPRINT)
@@ -409,8 +410,9 @@ def test_the_sweep_stamps_a_rounds_claims_with_the_time_it_takes_them(driver, sl
     assert round_report(sweep(began)) == {"round_posted:sent": 1}  # item 1 is posted by the sweep
     with db.read() as session:
         entry_id = session.scalars(select(RoundItem.id).where(RoundItem.position == 1)).one()
-        posted = session.scalars(select(SendClaim).where(SendClaim.kind == ITEM_KIND,
-                                                         SendClaim.claim_key == str(entry_id))).one()  # fmt: skip
+        posted = session.scalars(
+            select(SendClaim).where(SendClaim.kind == ITEM_KIND, SendClaim.claim_key == str(entry_id))
+        ).one()
     assert posted.state is ClaimState.SENT
     assert began + timedelta(minutes=5) <= posted.claimed_at < began + timedelta(minutes=6), posted.claimed_at
 
@@ -422,8 +424,9 @@ def test_the_sweep_stamps_a_rounds_claims_with_the_time_it_takes_them(driver, sl
     assert began + timedelta(minutes=5) <= told.claimed_at < began + timedelta(minutes=6), told.claimed_at
 
 
-def test_votes_that_come_while_a_tally_is_redrawn_are_drawn_too(no_tally_redraws, driver, slack, db, open_triage,
-                                                               sweep):  # fmt: skip
+def test_votes_that_come_while_a_tally_is_redrawn_are_drawn_too(
+    no_tally_redraws, driver, slack, db, open_triage, sweep
+):
     ts = open_triage[0].message_ts  # Ben's ✅ is recorded, not drawn yet
     assert "no votes yet" in shown(slack.message(CHANNEL, ts))
     slack.hold_next("chat.update", 1.5)  # the sweep draws it; Slack's answer is slow
@@ -444,8 +447,9 @@ def test_votes_that_come_while_a_tally_is_redrawn_are_drawn_too(no_tally_redraws
 def test_a_triage_header_names_the_key_results_past_the_tenth(driver, slack, db):
     rockets(driver, slack, members=("U0BEN",))
     for objective, count in ((1, 5), (2, 5), (3, 2)):  # twelve key results; the number emoji stop at ten
-        metrics = [{"metric": f"Metric {objective}.{n}", "unit": "%", "baseline": 1, "target": 2}
-                   for n in range(1, count + 1)]  # fmt: skip
+        metrics = [
+            {"metric": f"Metric {objective}.{n}", "unit": "%", "baseline": 1, "target": 2} for n in range(1, count + 1)
+        ]
         commit(db, title=f"Objective {objective}", key_results=metrics)
     add_backlog(db, "Dark mode")
 

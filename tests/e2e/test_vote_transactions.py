@@ -133,8 +133,12 @@ def test_a_retried_vote_is_one_transaction_that_changes_nothing(driver, db, ball
     with db.read() as session:
         version = session.scalars(select(RoundItem.votes_version)).one()
 
-    event = {"type": "reaction_added", "user": "U0BEN", "reaction": HELPS,
-             "item": {"type": "message", "channel": CHANNEL, "ts": ballot}}  # fmt: skip
+    event = {
+        "type": "reaction_added",
+        "user": "U0BEN",
+        "reaction": HELPS,
+        "item": {"type": "message", "channel": CHANNEL, "ts": ballot},
+    }
     answer, work = counted.during(lambda: driver.event(event, event_id="EvFIRST", retry_num=1))
 
     assert answer.status == 200
@@ -160,8 +164,9 @@ def test_reactions_that_are_not_votes_write_nothing_and_most_read_nothing(driver
     assert row_counts(db) == before
 
 
-def test_a_vote_from_an_uninstalled_workspace_writes_nothing_until_it_is_installed_again(driver, slack, db, bot,
-                                                                                          ballot):  # fmt: skip
+def test_a_vote_from_an_uninstalled_workspace_writes_nothing_until_it_is_installed_again(
+    driver, slack, db, bot, ballot
+):
     assert driver.event({"type": "app_uninstalled"}, event_id="EvUNINSTALL").status == 200
     before = row_counts(db)
 
@@ -179,8 +184,12 @@ def test_a_vote_from_an_uninstalled_workspace_writes_nothing_until_it_is_install
 
 def test_a_reaction_from_another_workspace_is_refused_before_the_database(driver, slack, db, ballot, counted):
     slack.add_workspace("T2", "Other", "xoxb-other", bot_user_id="U2BOT", bot_id="B2BOT")
-    event = {"type": "reaction_added", "user": "U0BEN", "reaction": HELPS,
-             "item": {"type": "message", "channel": CHANNEL, "ts": ballot}}  # fmt: skip
+    event = {
+        "type": "reaction_added",
+        "user": "U0BEN",
+        "reaction": HELPS,
+        "item": {"type": "message", "channel": CHANNEL, "ts": ballot},
+    }
 
     answer, work = counted.during(lambda: driver.event(event, team_id="T2", event_id="EvOTHER"))
 
@@ -203,7 +212,11 @@ def test_a_vote_the_database_cannot_take_is_answered_503_for_slack_to_send_again
     assert stored_votes(db) == set() and "EvLATER" not in processed_events(db)
 
     monkeypatch.setattr(bot.rituals.triage, "vote_by_event", real)  # Slack's retry, once the database is back
-    event = {"type": "reaction_added", "user": "U0BEN", "reaction": HELPS,
-             "item": {"type": "message", "channel": CHANNEL, "ts": ballot}}  # fmt: skip
+    event = {
+        "type": "reaction_added",
+        "user": "U0BEN",
+        "reaction": HELPS,
+        "item": {"type": "message", "channel": CHANNEL, "ts": ballot},
+    }
     assert driver.event(event, event_id="EvLATER", retry_num=1).status == 200
     wait_until(lambda: stored_votes(db) == {(1, "U0BEN", HELPS)})

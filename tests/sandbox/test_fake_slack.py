@@ -1032,9 +1032,13 @@ def test_a_shared_file_is_a_message_of_its_author_with_the_file(fake: FakeSlack,
 
 @pytest.mark.parametrize(
     ("name", "filetype", "expected"),
-    [("notes.txt", None, ("text", "text/plain")), ("a.CSV", None, ("csv", "text/csv")),
-     ("export", "csv", ("csv", "text/csv")), ("blob", None, ("binary", "application/octet-stream"))],
-)  # fmt: skip
+    [
+        ("notes.txt", None, ("text", "text/plain")),
+        ("a.CSV", None, ("csv", "text/csv")),
+        ("export", "csv", ("csv", "text/csv")),
+        ("blob", None, ("binary", "application/octet-stream")),
+    ],
+)
 def test_a_shared_files_type_follows_its_name_unless_given(fake: FakeSlack, name, filetype, expected) -> None:
     [file] = fake.share_file("C1", "U1", name, b"x", filetype=filetype)["files"]
     assert (file["filetype"], file["mimetype"]) == expected
@@ -1056,9 +1060,13 @@ def test_a_shared_file_is_served_to_its_workspaces_bot_only(fake: FakeSlack) -> 
     assert fetch(missing, TOKEN)[0] == 404
     downloads = fake.calls_to("files.download")
     assert [(c.args["file"], c.status, c.ok) for c in downloads] == [
-        (file["id"], 200, True), (file["id"], 200, True), (file["id"], 302, False), (file["id"], 302, False),
-        (file["id"], 302, False), ("FNOPE", 404, False),
-    ]  # fmt: skip
+        (file["id"], 200, True),
+        (file["id"], 200, True),
+        (file["id"], 302, False),
+        (file["id"], 302, False),
+        (file["id"], 302, False),
+        ("FNOPE", 404, False),
+    ]
     assert downloads[0].token == TOKEN and downloads[0].team_id == "T0SANDBOX"
     assert downloads[2].response["error"] == "redirected_to_sign_in"
 

@@ -32,8 +32,9 @@ class App:
     def __init__(self, fake: FakeSlack, answer: Callable[[SocketModeRequest], dict | None] = lambda request: None):
         self.requests: list[SocketModeRequest] = []
         self.messages: list[dict] = []
-        self.client = SocketModeClient(app_token=fake.app_token, web_client=WebClient(base_url=fake.api_url),
-                                       ping_interval=2)  # fmt: skip
+        self.client = SocketModeClient(
+            app_token=fake.app_token, web_client=WebClient(base_url=fake.api_url), ping_interval=2
+        )
         self.client.message_listeners.append(lambda client, message, raw: self.messages.append(message))
 
         def ack(client: SocketModeClient, request: SocketModeRequest) -> None:
@@ -76,8 +77,14 @@ def wait(condition, timeout: float = 5.0):
 
 
 def command_payload(fake: FakeSlack, text: str = "help") -> dict:
-    return {"command": "/okr", "text": text, "team_id": fake.workspace().team_id, "api_app_id": fake.app_id,
-            "user_id": "U1", "channel_id": "C1"}  # fmt: skip
+    return {
+        "command": "/okr",
+        "text": text,
+        "team_id": fake.workspace().team_id,
+        "api_app_id": fake.app_id,
+        "user_id": "U1",
+        "channel_id": "C1",
+    }
 
 
 # apps.connections.open ----------------------------------------------------------------------------------------------
@@ -113,8 +120,10 @@ def handshake(url: str, *, key: str = "dGhlIHNhbXBsZSBub25jZQ==", upgrade: bool 
     where = urlsplit(url)
     headers = f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n" if upgrade else ""
     with socket.create_connection((where.hostname, where.port), timeout=5) as sock:
-        sock.sendall(f"GET {where.path}?{where.query} HTTP/1.1\r\nHost: {where.hostname}\r\n{headers}"
-                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())  # fmt: skip
+        sock.sendall(
+            f"GET {where.path}?{where.query} HTTP/1.1\r\nHost: {where.hostname}\r\n{headers}"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         return sock.makefile("rb").readline().decode().strip()
 
 
@@ -152,7 +161,10 @@ def test_an_envelope_goes_out_and_its_ack_comes_back_with_its_payload(fake: Fake
     assert ack.envelope_id == envelope.envelope_id and 0 <= ack.seconds < 3 and ack.connection == envelope.connection
     (request,) = app.requests
     assert (request.type, request.envelope_id, request.accepts_response_payload) == (
-        "slash_commands", envelope.envelope_id, True)  # fmt: skip
+        "slash_commands",
+        envelope.envelope_id,
+        True,
+    )
     assert request.payload == command_payload(fake)
     assert fake.acks == [ack]
     (call,) = fake.calls_to("socket_mode_ack")  # in the call log too, after the link was opened
@@ -164,13 +176,20 @@ def test_an_envelope_goes_out_and_its_ack_comes_back_with_its_payload(fake: Fake
 def test_an_event_carries_its_retry_and_an_ack_without_payload_is_recorded(fake: FakeSlack, apps):
     app = apps()
     fake.wait_for_socket()
-    event = {"type": "event_callback", "team_id": fake.workspace().team_id, "api_app_id": fake.app_id,
-             "event": {"type": "app_home_opened", "user": "U1"}, "event_id": "Ev1"}  # fmt: skip
+    event = {
+        "type": "event_callback",
+        "team_id": fake.workspace().team_id,
+        "api_app_id": fake.app_id,
+        "event": {"type": "app_home_opened", "user": "U1"},
+        "event_id": "Ev1",
+    }
     first = fake.send_envelope("events_api", event)
     again = fake.send_envelope("events_api", event, retry_attempt=1, retry_reason="timeout")
     assert first.wait_ack().payload is None and again.wait_ack() is not None
     assert [(r.retry_attempt, r.retry_reason, r.accepts_response_payload) for r in app.requests] == [
-        (0, "", False), (1, "timeout", False)]  # fmt: skip
+        (0, "", False),
+        (1, "timeout", False),
+    ]
     assert fake.wait_for_ack(lambda ack: ack.envelope_id == again.envelope_id).type == "events_api"
 
 
@@ -192,8 +211,7 @@ def test_no_link_no_envelope(fake: FakeSlack):
 def test_envelopes_take_turns_over_the_links_open(fake: FakeSlack, apps):
     first, second = apps(), apps()
     links = [link["id"] for link in fake.wait_for_socket(2)]
-    sent = [fake.send_envelope("interactive", {"type": "block_actions", "api_app_id": fake.app_id})
-            for _ in range(4)]  # fmt: skip
+    sent = [fake.send_envelope("interactive", {"type": "block_actions", "api_app_id": fake.app_id}) for _ in range(4)]
     assert all(envelope.wait_ack() for envelope in sent)
     assert [envelope.connection for envelope in sent] == links * 2
     assert len(first.requests) == len(second.requests) == 2
@@ -250,9 +268,11 @@ def test_an_envelope_is_json_as_slack_sends_it(fake: FakeSlack):
     from bot.sandbox.fake.websocket import TEXT, encode_frame, read_frame
 
     with socket.create_connection((where.hostname, where.port), timeout=5) as sock:
-        sock.sendall(f"GET {where.path}?{where.query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())  # fmt: skip
+        sock.sendall(
+            f"GET {where.path}?{where.query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         stream = sock.makefile("rb")
         while stream.readline() not in (b"\r\n", b""):
             pass
@@ -260,8 +280,14 @@ def test_an_envelope_is_json_as_slack_sends_it(fake: FakeSlack):
         fake.wait_for_socket()
         envelope = fake.send_envelope("events_api", {"type": "event_callback", "api_app_id": fake.app_id})
         message = json.loads(read_frame(stream.read).payload)
-        assert message == {"envelope_id": envelope.envelope_id, "payload": envelope.payload, "type": "events_api",
-                           "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""}  # fmt: skip
+        assert message == {
+            "envelope_id": envelope.envelope_id,
+            "payload": envelope.payload,
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
         ack = json.dumps({"envelope_id": envelope.envelope_id}).encode()
         sock.sendall(encode_frame(TEXT, ack, mask=b"\x01\x02\x03\x04"))
         assert envelope.wait_ack() is not None and envelope.wait_ack().payload is None

@@ -60,8 +60,12 @@ def test_the_accept_key_is_rfc_6455s_and_the_slack_client_takes_it():
     assert _validate_sec_websocket_accept(key, {"sec-websocket-accept": accept_key(key)})
 
 
-GOOD = {"Upgrade": "websocket", "Connection": "keep-alive, Upgrade", "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}  # fmt: skip
+GOOD = {
+    "Upgrade": "websocket",
+    "Connection": "keep-alive, Upgrade",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
 
 
 @pytest.mark.parametrize(
@@ -107,11 +111,14 @@ def test_the_slack_client_reads_the_servers_frames_even_split_and_back_to_back()
     chunks = [wire[i : i + 1024] for i in range(0, len(wire), 1024)]  # what recv(1024) hands the client
     messages: list[tuple[FrameHeader, bytes]] = []
     while chunks:
-        messages += _fetch_messages(messages=[], receive=lambda size=None: chunks.pop(0) if chunks else b"",
-                                    logger=None)  # fmt: skip
+        messages += _fetch_messages(
+            messages=[], receive=lambda size=None: chunks.pop(0) if chunks else b"", logger=None
+        )
     assert [(header.opcode, data) for header, data in messages] == [
-        (TEXT, big.encode()), (PING, b"are you there"), (TEXT, small.encode()),
-    ]  # fmt: skip
+        (TEXT, big.encode()),
+        (PING, b"are you there"),
+        (TEXT, small.encode()),
+    ]
     assert not any(header.masked for header, _ in messages)  # a server never masks (section 5.1)
 
 

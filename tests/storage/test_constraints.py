@@ -28,11 +28,24 @@ def test_one_row_per_user_per_item_per_emoji_as_shown(db):
         s.flush()
 
         def vote(user: str, emoji: str) -> Vote:
-            return Vote(workspace_id=ws, round_item_id=entry.id, user_id=user, reaction=emoji.split("::")[0],
-                        emoji=emoji, present=True, event_ts=1)  # fmt: skip
+            return Vote(
+                workspace_id=ws,
+                round_item_id=entry.id,
+                user_id=user,
+                reaction=emoji.split("::")[0],
+                emoji=emoji,
+                present=True,
+                event_ts=1,
+            )
 
-        s.add_all([vote("U0BEN", "white_check_mark"), vote("U0BEN", "white_check_mark::skin-tone-2"),
-                   vote("U0BEN", "one"), vote("U0CLEO", "one")])  # fmt: skip
+        s.add_all(
+            [
+                vote("U0BEN", "white_check_mark"),
+                vote("U0BEN", "white_check_mark::skin-tone-2"),
+                vote("U0BEN", "one"),
+                vote("U0CLEO", "one"),
+            ]
+        )
     with pytest.raises(IntegrityError), db.transaction() as s:
         s.add(vote("U0BEN", "one"))
     with db.transaction() as s:
@@ -45,8 +58,16 @@ def test_one_open_round_of_each_kind_per_team(db):
         ws = team.workspace_id
         for kind in (RoundKind.TRIAGE, RoundKind.SPRINT):
             s.add(Round(workspace_id=ws, team_id=team.id, kind=kind, channel_id="C1", opened_by="U0ADA"))
-        s.add(Round(workspace_id=ws, team_id=team.id, kind=RoundKind.TRIAGE, channel_id="C1", opened_by="U0ADA",
-                    state=RoundState.CLOSED))  # fmt: skip
+        s.add(
+            Round(
+                workspace_id=ws,
+                team_id=team.id,
+                kind=RoundKind.TRIAGE,
+                channel_id="C1",
+                opened_by="U0ADA",
+                state=RoundState.CLOSED,
+            )
+        )
     with pytest.raises(IntegrityError), db.transaction() as s:
         s.add(Round(workspace_id=ws, team_id=team.id, kind=RoundKind.TRIAGE, channel_id="C1", opened_by="U0BEN"))
 
@@ -62,9 +83,13 @@ def test_one_checkin_per_key_result_per_week(db):
 
 def _checkin(kr, week: date, *, value: float) -> CheckIn:
     return CheckIn(
-        workspace_id=kr.workspace_id, key_result_id=kr.id, week_start=week, value=value, confidence=7,
+        workspace_id=kr.workspace_id,
+        key_result_id=kr.id,
+        week_start=week,
+        value=value,
+        confidence=7,
         author_user_id="U0BEN",
-    )  # fmt: skip
+    )
 
 
 def test_a_row_cannot_point_into_another_workspace(db):

@@ -49,23 +49,46 @@ def _build(db, workspace_id: int) -> tuple[Digest, list[str]]:
 def _checkin(session, kr: KeyResult, *, week: date, confidence: int, at: datetime) -> CheckIn:
     """A check-in made at `at`; the key result's confidence follows it, as a real check-in sets it."""
     row = CheckIn(
-        workspace_id=kr.workspace_id, key_result_id=kr.id, week_start=week, value=1, confidence=confidence,
-        author_user_id="U0BEN", created_at=at,
-    )  # fmt: skip
+        workspace_id=kr.workspace_id,
+        key_result_id=kr.id,
+        week_start=week,
+        value=1,
+        confidence=confidence,
+        author_user_id="U0BEN",
+        created_at=at,
+    )
     kr.confidence = confidence
     session.add(row)
     session.flush()
     return row
 
 
-def _ripple(session, number: int, ours: KeyResult, their_team: Team, *, kind=RippleKind.AFFECTS, theirs=None,
-            state=RippleState.OPEN, at: datetime = IN_WEEK) -> Ripple:  # fmt: skip
+def _ripple(
+    session,
+    number: int,
+    ours: KeyResult,
+    their_team: Team,
+    *,
+    kind=RippleKind.AFFECTS,
+    theirs=None,
+    state=RippleState.OPEN,
+    at: datetime = IN_WEEK,
+) -> Ripple:
     from_team_id = session.get(Cycle, session.get(Objective, ours.objective_id).cycle_id).team_id
     row = Ripple(
-        workspace_id=ours.workspace_id, number=number, from_team_id=from_team_id, to_team_id=their_team.id,
-        key_result_id=ours.id, to_key_result_id=theirs.id if theirs is not None else None, kind=kind,
-        note=f"Note of R{number}", state=state, created_by="U0BEN", created_at=at, updated_at=at,
-    )  # fmt: skip
+        workspace_id=ours.workspace_id,
+        number=number,
+        from_team_id=from_team_id,
+        to_team_id=their_team.id,
+        key_result_id=ours.id,
+        to_key_result_id=theirs.id if theirs is not None else None,
+        kind=kind,
+        note=f"Note of R{number}",
+        state=state,
+        created_by="U0BEN",
+        created_at=at,
+        updated_at=at,
+    )
     session.add(row)
     session.flush()
     return row
@@ -93,22 +116,39 @@ def _small_workspace(session) -> dict[str, Any]:
         session, rocket, now=IN_WEEK, title="Onboarding", key_results=[_kr("Sign-up rate"), _kr("Churned teams")]
     )
     r2 = factories.committed_objective(
-        session, rocket, now=IN_WEEK, title="Support",
+        session,
+        rocket,
+        now=IN_WEEK,
+        title="Support",
         key_results=[_kr("Support tickets"), _kr("support-tickets", "decrease"), _kr("Uptime (%)", "keep_below")],
-    )  # fmt: skip
+    )
     g1 = factories.committed_objective(
-        session, growth, now=IN_WEEK, title="Growth loops",
+        session,
+        growth,
+        now=IN_WEEK,
+        title="Growth loops",
         key_results=[_kr("sign up  RATE!", "decrease"), _kr("Uptime %", "keep_above")],
-    )  # fmt: skip
+    )
     d1 = factories.committed_objective(
-        session, data, now=IN_WEEK - timedelta(days=1), title="Pipelines",
+        session,
+        data,
+        now=IN_WEEK - timedelta(days=1),
+        title="Pipelines",
         key_results=[_kr("Pipeline uptime"), _kr("Dashboards shipped")],
-    )  # fmt: skip
+    )
     d1.state = ObjectiveState.DROPPED
     record_event(
-        session, workspace_id=ws.id, team_id=data.id, entity="objective", entity_id=d1.id, action="dropped",
-        actor="U0ADA", reason="The platform team took it over", now=IN_WEEK, data={"number": 1},
-    )  # fmt: skip
+        session,
+        workspace_id=ws.id,
+        team_id=data.id,
+        entity="objective",
+        entity_id=d1.id,
+        action="dropped",
+        actor="U0ADA",
+        reason="The platform team took it over",
+        now=IN_WEEK,
+        data={"number": 1},
+    )
     session.flush()
     (rocket_11, rocket_12), (growth_11, growth_12), (data_11, _data_12) = (
         _krs(session, r1),
@@ -128,8 +168,14 @@ def _small_workspace(session) -> dict[str, Any]:
     _ripple(session, 3, growth_12, rocket, state=RippleState.ACKNOWLEDGED, at=EARLIER)  # live, not news
     _ripple(session, 4, growth_12, data, state=RippleState.RESOLVED, at=EARLIER)  # settled long ago
     session.flush()
-    return {"ws": ws, "rocket": rocket, "growth": growth, "data": data, "growth_11": growth_11,
-            "support": _krs(session, r2)[0]}  # fmt: skip
+    return {
+        "ws": ws,
+        "rocket": rocket,
+        "growth": growth,
+        "data": data,
+        "growth_11": growth_11,
+        "support": _krs(session, r2)[0],
+    }
 
 
 def test_a_confidence_that_fell_to_at_risk_this_week_is_listed_with_what_it_was(db):
@@ -194,8 +240,15 @@ def test_a_dependency_on_a_key_result_at_risk_is_a_conflict_and_a_resolved_one_i
         world = _small_workspace(session)
         growth_11, support = world["growth_11"], world["support"]
         _ripple(session, 5, support, world["growth"], kind=RippleKind.DEPENDS_ON, theirs=growth_11)
-        _ripple(session, 6, support, world["growth"], kind=RippleKind.DEPENDS_ON, theirs=growth_11,
-                state=RippleState.RESOLVED)  # fmt: skip
+        _ripple(
+            session,
+            6,
+            support,
+            world["growth"],
+            kind=RippleKind.DEPENDS_ON,
+            theirs=growth_11,
+            state=RippleState.RESOLVED,
+        )
         ws_id = world["ws"].id
     digest, _ = _build(db, ws_id)
 
@@ -240,73 +293,174 @@ def _large_workspace(session, teams: int = TEAMS, ripples: int = RIPPLES, theirs
     team_ids = list(
         session.scalars(
             insert(Team).returning(Team.id, sort_by_parameter_order=True),
-            [{**common, "name": f"Team {i:03d}", "name_key": f"team {i:03d}", "channel_id": f"C0T{i:04d}",
-              "cycle_anchor": date(2026, 11, 2), "created_by": "U0ADA", "created_at": EARLIER} for i in range(teams)],
+            [
+                {
+                    **common,
+                    "name": f"Team {i:03d}",
+                    "name_key": f"team {i:03d}",
+                    "channel_id": f"C0T{i:04d}",
+                    "cycle_anchor": date(2026, 11, 2),
+                    "created_by": "U0ADA",
+                    "created_at": EARLIER,
+                }
+                for i in range(teams)
+            ],
         )
-    )  # fmt: skip
+    )
     cycle_ids = list(
         session.scalars(
             insert(Cycle).returning(Cycle.id, sort_by_parameter_order=True),
-            [{**common, "team_id": t, "number": 1, "starts_on": date(2026, 11, 2), "ends_on": date(2027, 2, 1),
-              "state": CycleState.ACTIVE, "created_at": EARLIER} for t in team_ids],
+            [
+                {
+                    **common,
+                    "team_id": t,
+                    "number": 1,
+                    "starts_on": date(2026, 11, 2),
+                    "ends_on": date(2027, 2, 1),
+                    "state": CycleState.ACTIVE,
+                    "created_at": EARLIER,
+                }
+                for t in team_ids
+            ],
         )
-    )  # fmt: skip
+    )
     dropped = {i for i in range(teams) if i % 10 == 9}
     objective_ids = list(
         session.scalars(
             insert(Objective).returning(Objective.id, sort_by_parameter_order=True),
-            [{**common, "cycle_id": c, "number": 1, "title": f"Objective of team {i:03d}",
-              "state": ObjectiveState.DROPPED if i in dropped else ObjectiveState.COMMITTED,
-              "author_user_id": "U0ADA", "created_at": EARLIER, "updated_at": EARLIER}
-             for i, c in enumerate(cycle_ids)],
+            [
+                {
+                    **common,
+                    "cycle_id": c,
+                    "number": 1,
+                    "title": f"Objective of team {i:03d}",
+                    "state": ObjectiveState.DROPPED if i in dropped else ObjectiveState.COMMITTED,
+                    "author_user_id": "U0ADA",
+                    "created_at": EARLIER,
+                    "updated_at": EARLIER,
+                }
+                for i, c in enumerate(cycle_ids)
+            ],
         )
-    )  # fmt: skip
+    )
     # every team's second key result is "Shared churn" for the first ten teams, half wanting it up, half down
     kr_rows = [
-        {**common, "objective_id": o, "position": p, "baseline": 0, "target": 10, "current": 5,
-         "metric": "Shared churn" if p == 2 and i < 10 else f"Metric {i:03d}.{p}",
-         "direction": Direction.DECREASE if p == 2 and i < 10 and i % 2 else Direction.INCREASE,
-         "confidence": 5 if i % 3 == 0 and p == 1 else 8, "owner_user_id": "U0BEN", "created_at": EARLIER,
-         "updated_at": EARLIER}
-        for i, o in enumerate(objective_ids) for p in (1, 2)
-    ]  # fmt: skip
+        {
+            **common,
+            "objective_id": o,
+            "position": p,
+            "baseline": 0,
+            "target": 10,
+            "current": 5,
+            "metric": "Shared churn" if p == 2 and i < 10 else f"Metric {i:03d}.{p}",
+            "direction": Direction.DECREASE if p == 2 and i < 10 and i % 2 else Direction.INCREASE,
+            "confidence": 5 if i % 3 == 0 and p == 1 else 8,
+            "owner_user_id": "U0BEN",
+            "created_at": EARLIER,
+            "updated_at": EARLIER,
+        }
+        for i, o in enumerate(objective_ids)
+        for p in (1, 2)
+    ]
     kr_ids = list(session.scalars(insert(KeyResult).returning(KeyResult.id, sort_by_parameter_order=True), kr_rows))
     krs = [(kr_ids[2 * i], kr_ids[2 * i + 1]) for i in range(teams)]
 
     events, news = [], set()
     for i, (t, o) in enumerate(zip(team_ids, objective_ids, strict=True)):
         if i % 4 == 0:
-            events.append({**common, "team_id": t, "entity": "objective", "entity_id": o, "action": "committed",
-                           "actor_user_id": "U0ADA", "data": {"number": 1}, "created_at": IN_WEEK})  # fmt: skip
+            events.append(
+                {
+                    **common,
+                    "team_id": t,
+                    "entity": "objective",
+                    "entity_id": o,
+                    "action": "committed",
+                    "actor_user_id": "U0ADA",
+                    "data": {"number": 1},
+                    "created_at": IN_WEEK,
+                }
+            )
             news.add(i)
         if i in dropped:
-            events.append({**common, "team_id": t, "entity": "objective", "entity_id": o, "action": "dropped",
-                           "actor_user_id": "U0ADA", "reason": "No longer a priority", "data": {"number": 1},
-                           "created_at": IN_WEEK})  # fmt: skip
+            events.append(
+                {
+                    **common,
+                    "team_id": t,
+                    "entity": "objective",
+                    "entity_id": o,
+                    "action": "dropped",
+                    "actor_user_id": "U0ADA",
+                    "reason": "No longer a priority",
+                    "data": {"number": 1},
+                    "created_at": IN_WEEK,
+                }
+            )
             news.add(i)
         if i % 7 == 0:
-            events.append({**common, "team_id": t, "entity": "key_result", "entity_id": krs[i][1],
-                           "action": "revised", "actor_user_id": "U0BEN", "reason": "Learned more",
-                           "data": {"objective_id": o}, "created_at": IN_WEEK})  # fmt: skip
+            events.append(
+                {
+                    **common,
+                    "team_id": t,
+                    "entity": "key_result",
+                    "entity_id": krs[i][1],
+                    "action": "revised",
+                    "actor_user_id": "U0BEN",
+                    "reason": "Learned more",
+                    "data": {"objective_id": o},
+                    "created_at": IN_WEEK,
+                }
+            )
             news.add(i)
         if i % 5 == 0:  # an event the digest does not report
-            events.append({**common, "team_id": t, "entity": "key_result", "entity_id": krs[i][0],
-                           "action": "checked_in", "data": {}, "created_at": IN_WEEK})  # fmt: skip
+            events.append(
+                {
+                    **common,
+                    "team_id": t,
+                    "entity": "key_result",
+                    "entity_id": krs[i][0],
+                    "action": "checked_in",
+                    "data": {},
+                    "created_at": IN_WEEK,
+                }
+            )
     session.execute(insert(EventLog), events)
 
     checkins = []
     for i in range(teams):
         if i % 3 == 0:  # 8 last week, 5 this week: fell to at risk
             checkins += [
-                {**common, "key_result_id": krs[i][0], "week_start": LAST_WEEK, "value": 4, "confidence": 8,
-                 "author_user_id": "U0BEN", "created_at": EARLIER + timedelta(days=12)},
-                {**common, "key_result_id": krs[i][0], "week_start": THIS_WEEK, "value": 5, "confidence": 5,
-                 "author_user_id": "U0BEN", "created_at": IN_WEEK},
-            ]  # fmt: skip
+                {
+                    **common,
+                    "key_result_id": krs[i][0],
+                    "week_start": LAST_WEEK,
+                    "value": 4,
+                    "confidence": 8,
+                    "author_user_id": "U0BEN",
+                    "created_at": EARLIER + timedelta(days=12),
+                },
+                {
+                    **common,
+                    "key_result_id": krs[i][0],
+                    "week_start": THIS_WEEK,
+                    "value": 5,
+                    "confidence": 5,
+                    "author_user_id": "U0BEN",
+                    "created_at": IN_WEEK,
+                },
+            ]
             if i not in dropped:
                 news.add(i)
-        checkins.append({**common, "key_result_id": krs[i][1], "week_start": THIS_WEEK, "value": 6, "confidence": 8,
-                         "author_user_id": "U0BEN", "created_at": IN_WEEK})  # fmt: skip
+        checkins.append(
+            {
+                **common,
+                "key_result_id": krs[i][1],
+                "week_start": THIS_WEEK,
+                "value": 6,
+                "confidence": 8,
+                "author_user_id": "U0BEN",
+                "created_at": IN_WEEK,
+            }
+        )
     session.execute(insert(CheckIn), checkins)
 
     rows, listed, live = [], 0, 0
@@ -317,14 +471,23 @@ def _large_workspace(session, teams: int = TEAMS, ripples: int = RIPPLES, theirs
             RippleState.RESOLVED if n % 10 == 0 else RippleState.ACKNOWLEDGED if n % 10 in (1, 2) else RippleState.OPEN
         )
         new = n % 4 == 0
-        rows.append({
-            **common, "number": n, "from_team_id": team_ids[a], "to_team_id": team_ids[b],
-            "key_result_id": krs[a][n % 2], "to_key_result_id": krs[b][0] if n % theirs_every == 0 else None,
-            "kind": RippleKind.DEPENDS_ON if n % 3 == 0 else RippleKind.AFFECTS,
-            "note": f"R{n}: we need their weekly numbers before we plan the next sprint", "state": state,
-            "created_by": "U0BEN", "created_at": IN_WEEK if new else EARLIER, "updated_at": IN_WEEK,
-            "notice_done_at": IN_WEEK,
-        })  # fmt: skip
+        rows.append(
+            {
+                **common,
+                "number": n,
+                "from_team_id": team_ids[a],
+                "to_team_id": team_ids[b],
+                "key_result_id": krs[a][n % 2],
+                "to_key_result_id": krs[b][0] if n % theirs_every == 0 else None,
+                "kind": RippleKind.DEPENDS_ON if n % 3 == 0 else RippleKind.AFFECTS,
+                "note": f"R{n}: we need their weekly numbers before we plan the next sprint",
+                "state": state,
+                "created_by": "U0BEN",
+                "created_at": IN_WEEK if new else EARLIER,
+                "updated_at": IN_WEEK,
+                "notice_done_at": IN_WEEK,
+            }
+        )
         if state is RippleState.OPEN or (new and state is RippleState.ACKNOWLEDGED):
             listed += 1
             news.add(a)
@@ -381,8 +544,10 @@ def test_a_200_team_digest_is_cut_into_messages_slack_accepts_each_team_once(db,
         assert len(message["blocks"]) <= MESSAGE_BLOCKS
         assert sum(block_text(b) for b in message["blocks"]) <= MESSAGE_CHARACTERS
     parts = len(messages)
-    assert messages[0]["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": (
-        "Ripples digest · week to 2026-11-23")}}  # fmt: skip
+    assert messages[0]["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": ("Ripples digest · week to 2026-11-23")},
+    }
     assert messages[0]["blocks"][1]["elements"][0]["text"] == (
         f"{len(digest.teams)} of {TEAMS} teams had news · {len(digest.conflicts)} conflicts · in {parts} messages"
     )

@@ -10,12 +10,35 @@ from storage.db import make_engine
 from storage.migrate import downgrade, pending_revision, target_metadata, upgrade
 
 EXPECTED_TABLES = {
-    "workspaces", "teams", "memberships", "team_leaders", "vision_statements", "cycles", "objectives", "key_results",
-    "checkins", "backlog_items", "votes", "ripples", "event_log", "processed_events", "send_claims",
-    "slack_installations", "slack_bots", "slack_oauth_states", "alembic_version", "drafts", "objective_versions",
-    "schedules", "people", "rounds", "round_items", "retro_answers", "digest_snapshots",
+    "workspaces",
+    "teams",
+    "memberships",
+    "team_leaders",
+    "vision_statements",
+    "cycles",
+    "objectives",
+    "key_results",
+    "checkins",
+    "backlog_items",
+    "votes",
+    "ripples",
+    "event_log",
+    "processed_events",
+    "send_claims",
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
+    "alembic_version",
+    "drafts",
+    "objective_versions",
+    "schedules",
+    "people",
+    "rounds",
+    "round_items",
+    "retro_answers",
+    "digest_snapshots",
     "form_origins",
-}  # fmt: skip
+}
 
 
 def _tables(url: str) -> set[str]:

@@ -25,13 +25,23 @@ def test_nothing_due_is_found_without_scanning_workspaces_or_ripples(db):
         session.execute(
             insert(Ripple),
             [
-                {"workspace_id": workspaces[0].id, "number": n + 1, "from_team_id": teams[n % 4].id,
-                 "to_team_id": teams[(n + 1) % 4].id, "key_result_id": krs[n % 4].id, "kind": RippleKind.AFFECTS,
-                 "state": RippleState.OPEN, "note": "n", "created_by": "U0ADA", "created_at": NOW,
-                 "updated_at": NOW, "notice_done_at": NOW}
+                {
+                    "workspace_id": workspaces[0].id,
+                    "number": n + 1,
+                    "from_team_id": teams[n % 4].id,
+                    "to_team_id": teams[(n + 1) % 4].id,
+                    "key_result_id": krs[n % 4].id,
+                    "kind": RippleKind.AFFECTS,
+                    "state": RippleState.OPEN,
+                    "note": "n",
+                    "created_by": "U0ADA",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                    "notice_done_at": NOW,
+                }
                 for n in range(40)
             ],
-        )  # fmt: skip
+        )
         session.execute(update(Workspace).values(digest_due_at=NOW + timedelta(days=3)))
 
     seen: list[tuple[str, object]] = []

@@ -76,8 +76,9 @@ def test_latest_checkin_dropped_rows_and_scores(db):
         kept = factories.committed_objective(session, team, key_results=FIVE[:3])
         gone = factories.committed_objective(session, team, title="Gone")
         gone.state = ObjectiveState.DROPPED
-        rows = list(session.scalars(select(KeyResult).where(KeyResult.objective_id == kept.id).order_by(
-            KeyResult.position)))  # fmt: skip
+        rows = list(
+            session.scalars(select(KeyResult).where(KeyResult.objective_id == kept.id).order_by(KeyResult.position))
+        )
         factories.checkin(session, rows[0], week_start=date(2026, 11, 23), value=5, confidence=3)
         factories.checkin(session, rows[0], week_start=date(2026, 11, 30), value=7, confidence=8)
         factories.checkin(session, rows[1], week_start=date(2026, 11, 23), value=2, confidence=6)
@@ -89,9 +90,7 @@ def test_latest_checkin_dropped_rows_and_scores(db):
     assert okrs.dropped == 1 and okrs.week == 2
     [objective] = okrs.objectives
     assert objective.objective.id == kept.id
-    assert [(s.key_result.position, s.score, s.confidence) for s in objective.key_results] == [
-        (1, 0.7, 8), (2, 0.2, 6)
-    ]  # fmt: skip
+    assert [(s.key_result.position, s.score, s.confidence) for s in objective.key_results] == [(1, 0.7, 8), (2, 0.2, 6)]
     assert objective.score == 0.45
 
 
@@ -112,8 +111,9 @@ def test_owned_key_results_are_the_live_ones_in_current_cycles(db):
 
     assert len(counter.queries) == 1
     assert [(o.team.name, o.objective.number, o.status.key_result.position) for o in owned] == [
-        ("Rockets", 1, 1), ("Rockets", 1, 2)
-    ]  # fmt: skip
+        ("Rockets", 1, 1),
+        ("Rockets", 1, 2),
+    ]
 
 
 def test_a_discarded_draft_counts_for_the_cycle_it_was_drafted_for(db):
@@ -127,8 +127,17 @@ def test_a_discarded_draft_counts_for_the_cycle_it_was_drafted_for(db):
             draft = drafts.start_draft(session, team=team, user_id="U0BEN", title=title, now=at)
             draft.state = DraftState.DISCARDED
             data = {"title": title} if cycle is None else {"title": title, "cycle": cycle}
-            record_event(session, workspace_id=team.workspace_id, team_id=team.id, entity="draft", entity_id=draft.id,
-                         action="discarded", actor="U0BEN", now=at, data=data)  # fmt: skip
+            record_event(
+                session,
+                workspace_id=team.workspace_id,
+                team_id=team.id,
+                entity="draft",
+                entity_id=draft.id,
+                action="discarded",
+                actor="U0BEN",
+                now=at,
+                data=data,
+            )
 
         discarded("Early in cycle 1", at=NOW + timedelta(days=1), cycle=1)
         discarded("Ahead, for cycle 2", at=NOW + timedelta(days=60), cycle=2)  # cycle 1 reset early

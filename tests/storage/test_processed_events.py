@@ -16,8 +16,12 @@ from tests.factories import NOW
 def test_the_sweep_forgets_event_ids_past_slacks_retry_window_and_keeps_the_rest(db):
     with db.transaction() as s:
         ws = factories.workspace(s).id
-        for event_id, age in (("EvOLD1", timedelta(days=3)), ("EvOLD2", REMEMBER_DELIVERIES + timedelta(seconds=1)),
-                              ("EvHOUR", timedelta(hours=1)), ("EvEDGE", REMEMBER_DELIVERIES)):  # fmt: skip
+        for event_id, age in (
+            ("EvOLD1", timedelta(days=3)),
+            ("EvOLD2", REMEMBER_DELIVERIES + timedelta(seconds=1)),
+            ("EvHOUR", timedelta(hours=1)),
+            ("EvEDGE", REMEMBER_DELIVERIES),
+        ):
             assert first_delivery(s, workspace_id=ws, event_id=event_id, event_type="reaction_added", now=NOW - age)
 
     Sweeper(db, lambda workspace: None, worker="test").run(NOW)

@@ -30,8 +30,7 @@ class Item:
 def item(db: Database) -> Item:
     """An open triage of one item, posted as message `ts` in #team-rocket; Ada facilitates, Ben is a member."""
     with db.transaction() as s:
-        team = factories.team(s, factories.workspace(s, slack_team_id="T0VOTES"), name="Rockets",
-                              channel_id="C0ROCKET")  # fmt: skip
+        team = factories.team(s, factories.workspace(s, slack_team_id="T0VOTES"), name="Rockets", channel_id="C0ROCKET")
         factories.member(s, team, "U0ADA", role=Role.FACILITATOR)
         factories.member(s, team, "U0BEN")
         factories.committed_objective(s, team, now=NOW)
@@ -43,15 +42,33 @@ def item(db: Database) -> Item:
         return Item(entry.id, opened.round.id)
 
 
-def react(db: Database, item: Item, user: str, reaction: str, *, added: bool = True, at: int,
-          event_id: str | None = None, team: str = "T0VOTES", ts: str | None = None) -> int | None:  # fmt: skip
+def react(
+    db: Database,
+    item: Item,
+    user: str,
+    reaction: str,
+    *,
+    added: bool = True,
+    at: int,
+    event_id: str | None = None,
+    team: str = "T0VOTES",
+    ts: str | None = None,
+) -> int | None:
     """One event, as handlers/reactions.py applies it; `at` is its `event_ts` (µs)."""
     with db.transaction() as s:
         return triage.vote_by_event(
-            s, slack_team_id=team, channel_id="C0ROCKET", ts=ts or item.ts, user_id=user, reaction=reaction,
-            added=added, event_id=event_id or f"EvT{next(_event_ids):06d}",
-            event_type="reaction_added" if added else "reaction_removed", event_ts=at, now=NOW,
-        )  # fmt: skip
+            s,
+            slack_team_id=team,
+            channel_id="C0ROCKET",
+            ts=ts or item.ts,
+            user_id=user,
+            reaction=reaction,
+            added=added,
+            event_id=event_id or f"EvT{next(_event_ids):06d}",
+            event_type="reaction_added" if added else "reaction_removed",
+            event_ts=at,
+            now=NOW,
+        )
 
 
 def shown(db: Database) -> set[tuple[str, str]]:

@@ -20,10 +20,21 @@ from tests.helpers import StatementCounter, flatten
 W1, W2, W3, W4, W5, W6 = (date(2026, 11, 23) + timedelta(weeks=n) for n in range(6))
 AFTER_WEEK_5 = datetime(2026, 12, 23, 9, 0, tzinfo=UTC)  # the Wednesday after week 5's check-ins
 
-ACTIVATION = {"metric": "Teams active after their first week", "unit": "%", "baseline": 20, "target": 35,
-              "owner": "U0BEN"}  # fmt: skip
-MINUTES = {"metric": "Median minutes to first dashboard", "unit": "min", "baseline": 30, "target": 10,
-           "direction": "decrease", "owner": "U0CLEO"}  # fmt: skip
+ACTIVATION = {
+    "metric": "Teams active after their first week",
+    "unit": "%",
+    "baseline": 20,
+    "target": 35,
+    "owner": "U0BEN",
+}
+MINUTES = {
+    "metric": "Median minutes to first dashboard",
+    "unit": "min",
+    "baseline": 30,
+    "target": 10,
+    "direction": "decrease",
+    "owner": "U0CLEO",
+}
 ACTIVE_TEAMS = {"metric": "Weekly active teams", "baseline": 0, "target": 100, "owner": "U0BEN"}
 TICKETS = {"metric": "Support tickets per team", "target": 2, "direction": "keep_below", "owner": "U0DAN"}
 CHURN = {"metric": "Teams that churn each month", "baseline": 10, "target": 5, "direction": "decrease"}  # no owner
@@ -139,8 +150,16 @@ def test_the_message_lists_every_key_result_and_who_checked_in(db):
 
     assert message["text"] == "Rockets · week 5 check-in: 2 of 3 owners checked in"
     blocks = message["blocks"]
-    assert [b["type"] for b in blocks] == ["header", "context", "section", "section", "divider", "context", "section",
-                                           "section"]  # fmt: skip
+    assert [b["type"] for b in blocks] == [
+        "header",
+        "context",
+        "section",
+        "section",
+        "divider",
+        "context",
+        "section",
+        "section",
+    ]
     assert blocks[0]["text"]["text"] == "Rockets · week 5 check-in"
     assert blocks[1]["elements"][0]["text"] == f"Cycle 1, week 5 of 13 · the week of 2026-12-21 · <#{team.channel_id}>"
     assert blocks[2]["text"]["text"] == (

@@ -472,13 +472,14 @@ class PostgresServer:
     def _initdb(self) -> None:
         command = [
             str(self.bindir / "initdb"),
-            "--pgdata", str(self.data_dir),
+            "--pgdata",
+            str(self.data_dir),
             "--auth=trust",
             "--username=postgres",
             "--no-sync",
             "--encoding=UTF8",
             "--locale=C",
-        ]  # fmt: skip
+        ]
         with self.log_path.open("ab") as log:
             result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=120, **self._child_kwargs())
         if result.returncode != 0:

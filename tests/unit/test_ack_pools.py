@@ -71,8 +71,9 @@ def test_an_answer_ready_in_time_is_the_answer(gate: AckGate) -> None:
     assert (answer.status, answer.body) == (200, "listed")
 
 
-def test_a_late_answer_is_replaced_by_the_fallback_and_its_transaction_rolls_back(gate: AckGate,
-                                                                                   tmp_path: Path) -> None:  # fmt: skip
+def test_a_late_answer_is_replaced_by_the_fallback_and_its_transaction_rolls_back(
+    gate: AckGate, tmp_path: Path
+) -> None:
     db = Database(f"sqlite:///{tmp_path}/gate.db")
     with db.transaction() as session:
         session.execute(text("CREATE TABLE saved (what TEXT)"))

@@ -109,8 +109,10 @@ def test_unknown_or_malformed_key_results_are_refused_with_the_known_ones():
         find_key_result(numbered("1.1"), "first")
 
 
-@pytest.mark.parametrize(("text", "expected"), [("1.2", True), ("KR 1.2", True), ("3", True), ("#3", False),
-                                                ("inbox", False), ("1.2.3", False), ("123", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1.2", True), ("KR 1.2", True), ("3", True), ("#3", False), ("inbox", False), ("1.2.3", False), ("123", False)],
+)
 def test_is_key_result_reference(text, expected):
     assert is_key_result_reference(text) is expected
 
@@ -138,9 +140,11 @@ def rows(data: bytes) -> list[tuple[int, str, str | None]]:
 
 
 def test_without_header_the_first_column_of_every_row_is_an_item():
-    assert rows(b"Dark mode,ignored\n\nSSO\n\"Quoted, comma\"\n") == [
-        (1, "Dark mode", None), (3, "SSO", None), (4, "Quoted, comma", None)
-    ]  # fmt: skip
+    assert rows(b'Dark mode,ignored\n\nSSO\n"Quoted, comma"\n') == [
+        (1, "Dark mode", None),
+        (3, "SSO", None),
+        (4, "Quoted, comma", None),
+    ]
 
 
 @pytest.mark.parametrize("name", ["title", "Title", "SUMMARY", " text ", "Item", "name"])
@@ -198,8 +202,9 @@ def test_rows_are_placed_under_live_key_results_or_named():
     live = numbered("1.1", "1.2")
     items, problems = place([CsvRow(2, "a", "1.2"), CsvRow(3, "b", None), CsvRow(4, "c", "9.9")], live)
     assert [(item.text, item.key_result.label if item.key_result else None) for item in items] == [
-        ("a", "1.2"), ("b", None)
-    ]  # fmt: skip
+        ("a", "1.2"),
+        ("b", None),
+    ]
     assert problems == [(4, "`9.9` is not one of the team's key results.")]
 
 
@@ -217,9 +222,13 @@ def test_the_problems_message_lists_ten_rows_first_ones_first_and_the_key_result
 
 @pytest.mark.parametrize(
     ("file", "expected"),
-    [({"filetype": "csv", "name": "x"}, True), ({"filetype": "text", "name": "Backlog.CSV"}, True),
-     ({"filetype": "xlsx", "name": "backlog.xlsx"}, False), ({}, False)],
-)  # fmt: skip
+    [
+        ({"filetype": "csv", "name": "x"}, True),
+        ({"filetype": "text", "name": "Backlog.CSV"}, True),
+        ({"filetype": "xlsx", "name": "backlog.xlsx"}, False),
+        ({}, False),
+    ],
+)
 def test_is_csv(file, expected):
     assert is_csv(file) is expected
 

@@ -66,11 +66,13 @@ def test_no_series_still_draws_an_empty_chart_with_a_note():
 
 def test_five_objectives_of_five_key_results_with_long_labels_render():
     series = [
-        ChartSeries(f"KR {o}.{k} " + "Share of weekly active teams that invite a second member " * 3,
-                    [(week, (week * o * k % 11) / 10) for week in range(1, 14)])
+        ChartSeries(
+            f"KR {o}.{k} " + "Share of weekly active teams that invite a second member " * 3,
+            [(week, (week * o * k % 11) / 10) for week in range(1, 14)],
+        )
         for o in range(1, 6)
         for k in range(1, 6)
-    ]  # fmt: skip
+    ]
 
     data = progress_chart(series, title="A team with a rather long name indeed · week 13 check-in " * 4)
 

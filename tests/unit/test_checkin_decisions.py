@@ -28,25 +28,44 @@ def utc(text: str) -> datetime:
 
 def rockets(**settings) -> Team:
     values = {
-        "name": "Rockets", "name_key": "rockets", "channel_id": "C0ROCKET", "timezone": "UTC",
-        "checkin_weekday": 0, "checkin_hour": 10, "cycle_anchor": date(2026, 11, 23), "anchor_cycle": 1,
-        "closed_through": 0, "checkins_paused": False, "reminder_hours": 24, "away_words": None,
-    }  # fmt: skip
+        "name": "Rockets",
+        "name_key": "rockets",
+        "channel_id": "C0ROCKET",
+        "timezone": "UTC",
+        "checkin_weekday": 0,
+        "checkin_hour": 10,
+        "cycle_anchor": date(2026, 11, 23),
+        "anchor_cycle": 1,
+        "closed_through": 0,
+        "checkins_paused": False,
+        "reminder_hours": 24,
+        "away_words": None,
+    }
     return Team(workspace_id=1, **(values | settings))
 
 
 def ben(zone: str | None = "UTC", **facts) -> Person:
     values = {
-        "timezone": zone, "deactivated": False, "away_until": None, "status_text": None, "status_emoji": None,
-        "status_expires_at": None, "profile_read_at": utc("2026-12-01T00:00"),
-    }  # fmt: skip
+        "timezone": zone,
+        "deactivated": False,
+        "away_until": None,
+        "status_text": None,
+        "status_emoji": None,
+        "status_expires_at": None,
+        "profile_read_at": utc("2026-12-01T00:00"),
+    }
     return Person(workspace_id=1, user_id="U0BEN", **(values | facts))
 
 
 def decide(
-    *, team: Team | None = None, person: Person | None = None, week: date = WEEK, due_at: datetime | None = None,
-    now: datetime, planned_blind: bool = False,
-):  # fmt: skip
+    *,
+    team: Team | None = None,
+    person: Person | None = None,
+    week: date = WEEK,
+    due_at: datetime | None = None,
+    now: datetime,
+    planned_blind: bool = False,
+):
     """The decision for a row planned, unless said otherwise, at the team's hour in the person's known zone."""
     team = team or rockets()
     if due_at is None:
@@ -107,12 +126,14 @@ def test_an_owner_whose_hour_has_not_come_is_planned_at_it():
 def test_planned_blind_and_their_hour_had_passed_when_they_became_an_owner_it_is_next_weeks():
     """Planned before their zone was known: due at once (they became an owner at 12:00 UTC on Monday). Paris's
     10:00 had passed by then, so this week is not theirs any more."""
-    decision = decide(person=ben("Europe/Paris"), due_at=utc("2026-12-07T12:00"), now=utc("2026-12-07T12:00"),
-                      planned_blind=True)  # fmt: skip
+    decision = decide(
+        person=ben("Europe/Paris"), due_at=utc("2026-12-07T12:00"), now=utc("2026-12-07T12:00"), planned_blind=True
+    )
     assert decision == Later(NEXT, PARIS, "waiting")
     # the same row, planned knowing their zone (a late sweep after downtime, say): asked, late
-    assert decide(person=ben("Europe/Paris"), due_at=utc("2026-12-07T12:00"), now=utc("2026-12-07T12:00"),
-                  planned_blind=False) == Ask(WEEK)  # fmt: skip
+    assert decide(
+        person=ben("Europe/Paris"), due_at=utc("2026-12-07T12:00"), now=utc("2026-12-07T12:00"), planned_blind=False
+    ) == Ask(WEEK)
 
 
 def test_planned_blind_with_their_hour_still_to_come_waits_for_it():
@@ -185,8 +206,15 @@ def test_a_status_that_says_away_skips_the_week(text, emoji, reason):
     assert decide(person=ben(status_text=text, status_emoji=emoji), now=now) == Skip(reason)
 
 
-@pytest.mark.parametrize(("text", "emoji"), [("Listening to music", None), ("In a meeting", ":spiral_calendar_pad:"),
-                                             ("Focus time", ":headphones:"), (None, None)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "emoji"),
+    [
+        ("Listening to music", None),
+        ("In a meeting", ":spiral_calendar_pad:"),
+        ("Focus time", ":headphones:"),
+        (None, None),
+    ],
+)
 def test_a_status_that_does_not_say_away_means_nothing(text, emoji):
     assert decide(person=ben(status_text=text, status_emoji=emoji), now=utc("2026-12-07T10:01")) == Ask(WEEK)
 

@@ -31,9 +31,13 @@ from bot.coach_wording import restates
 
 RETENTION = KeyResultDraft("Week-one retention of new teams", unit="%", baseline=40, target=65, owner="@ben")
 FIRST_CHECKIN = KeyResultDraft(
-    "Median minutes from joining to a team's first check-in", unit="min", baseline=90, target=20,
-    direction="decrease", owner="@cleo",
-)  # fmt: skip
+    "Median minutes from joining to a team's first check-in",
+    unit="min",
+    baseline=90,
+    target=20,
+    direction="decrease",
+    owner="@cleo",
+)
 SUPPORT = KeyResultDraft("Support tickets from new teams per week", baseline=30, target=10, direction="decrease")
 GOOD = ObjectiveDraft(
     title="Make onboarding feel effortless",
@@ -350,9 +354,7 @@ OPENS_WITH_A_MEASURE = [
     "How many teams launched a second objective",
     "The number of screens designed twice",
 ]
-MEASURES = [
-    *OUTCOME_METRICS, *COUNTED_WITH_A_PARTICIPLE, *PACED, *THROUGHPUT, *VERB_AS_A_NOUN, *OPENS_WITH_A_MEASURE
-]  # fmt: skip
+MEASURES = [*OUTCOME_METRICS, *COUNTED_WITH_A_PARTICIPLE, *PACED, *THROUGHPUT, *VERB_AS_A_NOUN, *OPENS_WITH_A_MEASURE]
 
 
 @pytest.mark.parametrize(("metric", "word"), TASKS)
@@ -396,8 +398,11 @@ NOT_RESTATEMENTS = [
 METRIC_OBJECTIVES = [
     ("Grow weekly active listeners to 80k", "Weekly active listeners", "Grow weekly active listeners to 80k"),
     ("Increase monthly recurring revenue to $50k", "Monthly recurring revenue", "$50k"),
-    ("Cut average support response time to 2 hours", "Average support response time",
-     "Cut average support response time to 2"),
+    (
+        "Cut average support response time to 2 hours",
+        "Average support response time",
+        "Cut average support response time to 2",
+    ),
     ("Raise trial-to-paid conversion from 8% to 12%", "Trial-to-paid conversion", "8%"),
     ("Reduce monthly churn of paying teams to 2%", "Monthly churn of paying teams", "2%"),
     ("Get 5,000 teams checking in weekly", "Teams checking in weekly", "Get 5,000"),
@@ -409,7 +414,7 @@ METRIC_OBJECTIVES = [
     ("Increase repeat purchase rate to 35%", "Repeat purchase rate", "35%"),
     ("Keep checkout error rate under 0.5%", "Checkout error rate", "0.5%"),
     ("Boost daily lessons completed by 20%", "Daily lessons completed", "20%"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("title", "metric"), RESTATEMENTS)
@@ -449,11 +454,14 @@ LABELLED: list[tuple[str, str, frozenset[str]]] = [
     *((title, metric, frozenset()) for title, metric in NOT_RESTATEMENTS),
     *((title, metric, frozenset({"objective_is_metric"})) for title, metric, _ in METRIC_OBJECTIVES),
     # an objective with a number and a KR doing work: a note on each
-    ("Grow weekly active users to 10k", "Launch a referral programme",
-     frozenset({"objective_is_metric", "kr_output_wording"})),
+    (
+        "Grow weekly active users to 10k",
+        "Launch a referral programme",
+        frozenset({"objective_is_metric", "kr_output_wording"}),
+    ),
     ("Sell 1,000 annual plans to schools", "Annual plans sold to schools", frozenset({"objective_is_metric"})),
     ("Make the product part of every team's week", "Weekly active teams", frozenset()),
-]  # fmt: skip
+]
 
 
 def said(title: str, metric: str) -> frozenset[str]:
@@ -781,7 +789,8 @@ def test_ordering_on_one_draft():
 def test_the_coach_is_pure():
     # no Slack, no database: the modal, the linter and these tests all use it as it is
     code = "import json, sys, bot.coach; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).parents[2]).stdout  # fmt: skip
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]
+    ).stdout
     assert "bot" in json.loads(loaded)
     assert not {"slack_bolt", "slack_sdk", "sqlalchemy", "storage", "handlers", "jinja2"} & set(json.loads(loaded))

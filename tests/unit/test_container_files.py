@@ -264,13 +264,25 @@ class DockerIgnore:
 @pytest.mark.parametrize(
     "path",
     [
-        ".venv/bin/python", ".git/HEAD", "tests/conftest.py", "tests/unit/test_container_files.py",
-        "benchmarks/__init__.py", ".pytest_cache/README.md", ".ruff_cache/CACHEDIR.TAG", ".hypothesis/examples/x",
-        "okr-bot.db", "bot/okr-bot.db", "local.sqlite3", "bot/__pycache__/app.cpython-311.pyc",
-        "storage/__pycache__/db.cpython-311.pyc", "okr_bot.egg-info/PKG-INFO", "build/lib/bot/app.py", ".env",
+        ".venv/bin/python",
+        ".git/HEAD",
+        "tests/conftest.py",
+        "tests/unit/test_container_files.py",
+        "benchmarks/__init__.py",
+        ".pytest_cache/README.md",
+        ".ruff_cache/CACHEDIR.TAG",
+        ".hypothesis/examples/x",
+        "okr-bot.db",
+        "bot/okr-bot.db",
+        "local.sqlite3",
+        "bot/__pycache__/app.cpython-311.pyc",
+        "storage/__pycache__/db.cpython-311.pyc",
+        "okr_bot.egg-info/PKG-INFO",
+        "build/lib/bot/app.py",
+        ".env",
         "compose.yaml",
     ],
-)  # fmt: skip
+)
 def test_dockerignore_keeps_out_of_the_build_context(path):
     assert DockerIgnore.read().excludes(path)
 
@@ -295,8 +307,11 @@ def test_the_entrypoint_passes_every_okr_bot_command_and_only_those_to_okr_bot()
     text = (ROOT / ENTRYPOINT).read_text()
     assert text.startswith("#!/bin/sh\n") and "\nset -eu\n" in text
     # the case pattern that names okr-bot's commands: `"" | serve | socket | … | -*) ;;`
-    (pattern,) = [line.partition(")")[0] for line in text.splitlines()
-                  if re.search(r"\|\s*serve\s*\|", line) and not line.lstrip().startswith("#")]  # fmt: skip
+    (pattern,) = [
+        line.partition(")")[0]
+        for line in text.splitlines()
+        if re.search(r"\|\s*serve\s*\|", line) and not line.lstrip().startswith("#")
+    ]
     words = {word.strip().strip('"') for word in pattern.split("|")}
     assert words - {"", "-*"} == okr_bot_commands(), "the entrypoint's list of commands is bot/cli.py's"
     assert 'exec okr-bot "$@"' in text and 'exec "$@"' in text
@@ -420,13 +435,16 @@ def test_every_bot_service_reaches_postgresql_on_the_db_service(values):
     env = {} if values == "defaults" else {name: value for name, (_, value) in env_example().items()}
     db = {key: interpolate(value, env) for key, value in services["db"]["environment"].items()}
     for name in BOT_SERVICES:
-        assert ".env" in ([services[name]["env_file"]] if isinstance(services[name]["env_file"], str)
-                          else services[name]["env_file"]), name  # fmt: skip
+        assert ".env" in (
+            [services[name]["env_file"]] if isinstance(services[name]["env_file"], str) else services[name]["env_file"]
+        ), name
         url = parse_database_url(interpolate(services[name]["environment"]["DATABASE_URL"], env))
         assert (url.get_backend_name(), url.host, url.port) == ("postgresql", "db", 5432), name
         assert (url.username, url.password, url.database) == (
-            db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], db["POSTGRES_DB"]
-        ), name  # fmt: skip
+            db["POSTGRES_USER"],
+            db["POSTGRES_PASSWORD"],
+            db["POSTGRES_DB"],
+        ), name
 
 
 def test_the_bot_answers_slack_on_port_3000_and_the_sweeper_sweeps():

@@ -51,9 +51,16 @@ def test_anything_else_is_not_a_cycle_number(typed):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("Rockets", "rockets"), ("Équipe Fusée 🚀", "equipe-fusee"), ("🚀🚀", "team"), ("../../etc", "etc"),
-     ("A" * 80, "a" * 40), ("Growth & Retention", "growth-retention"), ("a" * 39 + " b", "a" * 39)],
-)  # fmt: skip
+    [
+        ("Rockets", "rockets"),
+        ("Équipe Fusée 🚀", "equipe-fusee"),
+        ("🚀🚀", "team"),
+        ("../../etc", "etc"),
+        ("A" * 80, "a" * 40),
+        ("Growth & Retention", "growth-retention"),
+        ("a" * 39 + " b", "a" * 39),
+    ],
+)
 def test_file_names_are_safe(name, expected):
     assert slug(name) == expected
 
@@ -61,9 +68,16 @@ def test_file_names_are_safe(name, expected):
 @pytest.mark.parametrize(
     ("text", "cell"),
     [
-        ("=1+1", "'=1+1"), ("+33 6 12", "'+33 6 12"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tTab", "'\tTab"), ("\rCR", "'\rCR"), ("Plain", "Plain"), ("a=1", "a=1"), ("", ""),
+        ("=1+1", "'=1+1"),
+        ("+33 6 12", "'+33 6 12"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTab", "'\tTab"),
+        ("\rCR", "'\rCR"),
+        ("Plain", "Plain"),
+        ("a=1", "a=1"),
+        ("", ""),
     ],
-)  # fmt: skip
+)
 def test_cells_a_spreadsheet_would_run_start_with_a_quote(text, cell):
     assert safe_cell(text) == cell

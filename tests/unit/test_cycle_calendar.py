@@ -13,8 +13,11 @@ def test_a_cycle_is_thirteen_weeks_from_the_anchor_and_the_next_starts_the_day_a
     anchor = date(2026, 1, 5)
     first = cycle_span(anchor, anchor)
     assert (first.number, first.starts_on, first.last_day, first.ends_on) == (
-        1, date(2026, 1, 5), date(2026, 4, 5), date(2026, 4, 6),
-    )  # fmt: skip
+        1,
+        date(2026, 1, 5),
+        date(2026, 4, 5),
+        date(2026, 4, 6),
+    )
     assert cycle_span(anchor, date(2026, 4, 5)).number == 1
     second = cycle_span(anchor, date(2026, 4, 6))
     assert (second.number, second.starts_on) == (2, date(2026, 4, 6))
@@ -23,9 +26,15 @@ def test_a_cycle_is_thirteen_weeks_from_the_anchor_and_the_next_starts_the_day_a
 
 @pytest.mark.parametrize(
     ("day", "week"),
-    [(date(2026, 1, 5), 1), (date(2026, 1, 11), 1), (date(2026, 1, 12), 2), (date(2026, 3, 29), 12),
-     (date(2026, 3, 30), 13), (date(2026, 4, 5), 13)],
-)  # fmt: skip
+    [
+        (date(2026, 1, 5), 1),
+        (date(2026, 1, 11), 1),
+        (date(2026, 1, 12), 2),
+        (date(2026, 3, 29), 12),
+        (date(2026, 3, 30), 13),
+        (date(2026, 4, 5), 13),
+    ],
+)
 def test_weeks_count_from_the_cycles_first_day(day, week):
     assert cycle_span(date(2026, 1, 5), day).week_of(day) == week
 
@@ -67,8 +76,10 @@ def test_a_cycle_turns_over_at_the_teams_midnight_on_a_daylight_saving_day():
     late = cycle_day(anchor, "Europe/Paris", datetime(2026, 3, 29, 21, 30, tzinfo=UTC))
     assert (late.day, late.week) == (date(2026, 3, 29), 1)
     # and the 25-hour day in October belongs to one week only
-    autumn = [cycle_day(anchor, "Europe/Paris", datetime(2026, 10, 24, 22, 30, tzinfo=UTC) + timedelta(hours=h))
-              for h in range(25)]  # fmt: skip
+    autumn = [
+        cycle_day(anchor, "Europe/Paris", datetime(2026, 10, 24, 22, 30, tzinfo=UTC) + timedelta(hours=h))
+        for h in range(25)
+    ]
     assert {c.day for c in autumn} == {date(2026, 10, 25)} and len({c.week for c in autumn}) == 1
 
 

@@ -72,12 +72,16 @@ def test_the_readme_example_reads_as_drafts():
             why="New teams drop out in their first week",
             key_results=(
                 KeyResultDraft(
-                    metric="Week-one retention of new teams", unit="%", baseline=40.0, target=65.0,
-                    direction="increase", owner="@ben",
+                    metric="Week-one retention of new teams",
+                    unit="%",
+                    baseline=40.0,
+                    target=65.0,
+                    direction="increase",
+                    owner="@ben",
                 ),
             ),
         ),
-    )  # fmt: skip
+    )
 
 
 def test_a_bare_list_of_objectives_is_a_file_too():
@@ -487,13 +491,20 @@ def test_through_the_installed_command(tmp_path):
     path = tmp_path / "okrs.yaml"
     path.write_text(ONE_OF_EACH)
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "lint", "--json", "-"], input=path.read_text(), capture_output=True,
-        text=True, timeout=60, cwd=Path(__file__).parents[2],
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "lint", "--json", "-"],
+        input=path.read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
     assert result.returncode == 1, result.stderr
     assert [row["code"] for row in json.loads(result.stdout)][:1] == ["kr_output_wording"]
     broken = subprocess.run(
-        [sys.executable, "-m", "bot", "lint", str(tmp_path / "missing.yaml")], capture_output=True, text=True,
-        timeout=60, cwd=Path(__file__).parents[2],
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "lint", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
     assert broken.returncode == 2 and broken.stderr.endswith("missing.yaml: no such file\n")

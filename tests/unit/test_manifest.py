@@ -146,75 +146,95 @@ SLACK_MANIFEST = Group(
                 "background_color": Text(least=4, most=7, pattern=r"#([0-9a-fA-F]{3}){1,2}"),  # #000 or #000000
             },
         ),
-        "features": Group({
-            "app_home": Group({
-                "home_tab_enabled": FLAG, "messages_tab_enabled": FLAG, "messages_tab_read_only_enabled": FLAG,
-            }),
-            "agent_view": UNUSED,
-            "assistant_view": UNUSED,
-            "bot_user": Group(
-                required=frozenset({"display_name"}),
-                fields={"display_name": Text(most=80, pattern=r"[a-z0-9_.-]+"), "always_online": FLAG},
-            ),
-            "rich_previews": UNUSED,
-            "search": UNUSED,
-            "shortcuts": Many(most=10, item=Group(
-                required=frozenset({"name", "callback_id", "description", "type"}),
-                fields={
-                    "name": Text(most=24),
-                    "callback_id": Text(most=255),
-                    "description": Text(most=150),
-                    "type": Text(most=7, pattern="message|global"),
-                },
-            )),
-            "slash_commands": Many(most=50, item=Group(
-                required=frozenset({"command", "description"}),
-                fields={
-                    # SLASH_COMMANDS: one word after the slash, since what follows the first space is the `text`
-                    "command": Text(least=2, most=32, pattern=r"/\S+"),
-                    "description": Text(most=2000),
-                    "should_escape": FLAG,
-                    "url": Text(most=3000, pattern=HTTPS_URL),
-                    "usage_hint": Text(most=1000),
-                },
-            )),
-            "unfurl_domains": Many(Text(most=255), most=5, unique=True),
-            "workflow_steps": UNUSED,
-        }),
-        "oauth_config": Group({
-            "pkce_enabled": FLAG,
-            "redirect_urls": Many(Text(most=2500, pattern=HTTPS_URL), most=1000, unique=True),
-            "scopes": Group({
-                kind: Many(Text(most=50), most=255, unique=True)
-                for kind in ("bot", "bot_optional", "user", "user_optional")
-            }),
-            "token_management_enabled": FLAG,
-        }),
-        "settings": Group({
-            "allowed_ip_address_ranges": UNUSED,
-            "event_subscriptions": Group({
-                "request_url": Text(most=3500, pattern=HTTPS_URL),
-                "bot_events": Many(Text(most=50), most=100, unique=True),
-                "user_events": Many(Text(most=50), most=100, unique=True),
-                "metadata_subscriptions": UNUSED,
-            }),
-            "function_runtime": UNUSED,
-            "incoming_webhooks": Group({"incoming_webhooks_enabled": FLAG}),
-            "interactivity": Group(
-                required=frozenset({"is_enabled"}),
-                fields={
-                    "is_enabled": FLAG,
-                    "request_url": Text(most=3500, pattern=HTTPS_URL),
-                    "message_menu_options_url": Text(most=3500, pattern=HTTPS_URL),
-                },
-            ),
-            "is_hosted": FLAG,
-            "is_mcp_enabled": FLAG,
-            "org_deploy_enabled": FLAG,
-            "siws_links": UNUSED,
-            "socket_mode_enabled": FLAG,
-            "token_rotation_enabled": FLAG,
-        }),
+        "features": Group(
+            {
+                "app_home": Group(
+                    {
+                        "home_tab_enabled": FLAG,
+                        "messages_tab_enabled": FLAG,
+                        "messages_tab_read_only_enabled": FLAG,
+                    }
+                ),
+                "agent_view": UNUSED,
+                "assistant_view": UNUSED,
+                "bot_user": Group(
+                    required=frozenset({"display_name"}),
+                    fields={"display_name": Text(most=80, pattern=r"[a-z0-9_.-]+"), "always_online": FLAG},
+                ),
+                "rich_previews": UNUSED,
+                "search": UNUSED,
+                "shortcuts": Many(
+                    most=10,
+                    item=Group(
+                        required=frozenset({"name", "callback_id", "description", "type"}),
+                        fields={
+                            "name": Text(most=24),
+                            "callback_id": Text(most=255),
+                            "description": Text(most=150),
+                            "type": Text(most=7, pattern="message|global"),
+                        },
+                    ),
+                ),
+                "slash_commands": Many(
+                    most=50,
+                    item=Group(
+                        required=frozenset({"command", "description"}),
+                        fields={
+                            # SLASH_COMMANDS: one word after the slash, since what follows the first space is the `text`
+                            "command": Text(least=2, most=32, pattern=r"/\S+"),
+                            "description": Text(most=2000),
+                            "should_escape": FLAG,
+                            "url": Text(most=3000, pattern=HTTPS_URL),
+                            "usage_hint": Text(most=1000),
+                        },
+                    ),
+                ),
+                "unfurl_domains": Many(Text(most=255), most=5, unique=True),
+                "workflow_steps": UNUSED,
+            }
+        ),
+        "oauth_config": Group(
+            {
+                "pkce_enabled": FLAG,
+                "redirect_urls": Many(Text(most=2500, pattern=HTTPS_URL), most=1000, unique=True),
+                "scopes": Group(
+                    {
+                        kind: Many(Text(most=50), most=255, unique=True)
+                        for kind in ("bot", "bot_optional", "user", "user_optional")
+                    }
+                ),
+                "token_management_enabled": FLAG,
+            }
+        ),
+        "settings": Group(
+            {
+                "allowed_ip_address_ranges": UNUSED,
+                "event_subscriptions": Group(
+                    {
+                        "request_url": Text(most=3500, pattern=HTTPS_URL),
+                        "bot_events": Many(Text(most=50), most=100, unique=True),
+                        "user_events": Many(Text(most=50), most=100, unique=True),
+                        "metadata_subscriptions": UNUSED,
+                    }
+                ),
+                "function_runtime": UNUSED,
+                "incoming_webhooks": Group({"incoming_webhooks_enabled": FLAG}),
+                "interactivity": Group(
+                    required=frozenset({"is_enabled"}),
+                    fields={
+                        "is_enabled": FLAG,
+                        "request_url": Text(most=3500, pattern=HTTPS_URL),
+                        "message_menu_options_url": Text(most=3500, pattern=HTTPS_URL),
+                    },
+                ),
+                "is_hosted": FLAG,
+                "is_mcp_enabled": FLAG,
+                "org_deploy_enabled": FLAG,
+                "siws_links": UNUSED,
+                "socket_mode_enabled": FLAG,
+                "token_rotation_enabled": FLAG,
+            }
+        ),
         # workflow apps (functions run by Slack), none of the bot's business
         "datastores": UNUSED,
         "external_auth_providers": UNUSED,
@@ -224,7 +244,7 @@ SLACK_MANIFEST = Group(
         "types": UNUSED,
         "workflows": UNUSED,
     },
-)  # fmt: skip
+)
 
 # EVENTS: the scopes each event the bot may subscribe to needs. An event not listed here has not been looked up: add
 # it, with the scopes its page names, before subscribing to it.
@@ -298,8 +318,9 @@ def bot_problems(name: str, manifest: dict) -> list[str]:
     wanted = len(REQUEST_URLS) - 1 + len(commands)  # no options menus load from a URL
     hosts = {urlsplit(url).netloc for url in urls + redirects}
     if len(urls) != wanted or {urlsplit(url).path for url in urls} != {EVENTS_PATH} or len(hosts) != 1:
-        found.append(f"request URLs: {urls} are not one https://HOST{EVENTS_PATH} for events, interactivity and "
-                     "every command")  # fmt: skip
+        found.append(
+            f"request URLs: {urls} are not one https://HOST{EVENTS_PATH} for events, interactivity and every command"
+        )
     if [urlsplit(url).path for url in redirects] != [REDIRECT_PATH]:
         found.append(f"oauth_config.redirect_urls: {redirects} is not the bot's one https://HOST{REDIRECT_PATH}")
     return found
@@ -427,27 +448,38 @@ BROKEN_FOR_SLACK = {
     ),
     "a scope listed twice": (lambda m: m["oauth_config"]["scopes"]["bot"].append("commands"), "listed twice"),
     "an event listed twice": (
-        lambda m: m["settings"]["event_subscriptions"]["bot_events"].append("user_change"), "listed twice",
+        lambda m: m["settings"]["event_subscriptions"]["bot_events"].append("user_change"),
+        "listed twice",
     ),
     "interactivity without is_enabled": (_set("settings.interactivity.is_enabled", DROP), "is_enabled: required"),
     "socket mode as a string": (_set("settings.socket_mode_enabled", "true"), "true or false"),
-}  # fmt: skip
+}
 BROKEN_HTTP_URLS = {
-    "an http events URL": (_set("settings.event_subscriptions.request_url", "http://okr.example.com/slack/events"),
-                           "does not match"),
-    "an http command URL": (_set("features.slash_commands[0].url", "http://okr.example.com/slack/events"),
-                            "does not match"),
-    "an http redirect URL": (_set("oauth_config.redirect_urls", ["http://okr.example.com/slack/oauth_redirect"]),
-                             "does not match"),
-    "an interactivity URL with no host": (_set("settings.interactivity.request_url", "https:///slack/events"),
-                                          "does not match"),
-}  # fmt: skip
+    "an http events URL": (
+        _set("settings.event_subscriptions.request_url", "http://okr.example.com/slack/events"),
+        "does not match",
+    ),
+    "an http command URL": (
+        _set("features.slash_commands[0].url", "http://okr.example.com/slack/events"),
+        "does not match",
+    ),
+    "an http redirect URL": (
+        _set("oauth_config.redirect_urls", ["http://okr.example.com/slack/oauth_redirect"]),
+        "does not match",
+    ),
+    "an interactivity URL with no host": (
+        _set("settings.interactivity.request_url", "https:///slack/events"),
+        "does not match",
+    ),
+}
 BROKEN_FOR_THE_BOT = {
     "a scope the code does not ask for": (
-        lambda m: m["oauth_config"]["scopes"]["bot"].append("channels:read"), "is not bot/app.py's BOT_SCOPES",
+        lambda m: m["oauth_config"]["scopes"]["bot"].append("channels:read"),
+        "is not bot/app.py's BOT_SCOPES",
     ),
     "a scope the code asks for, missing": (
-        lambda m: m["oauth_config"]["scopes"]["bot"].remove("files:read"), "is not bot/app.py's BOT_SCOPES",
+        lambda m: m["oauth_config"]["scopes"]["bot"].remove("files:read"),
+        "is not bot/app.py's BOT_SCOPES",
     ),
     "a user scope": (_set("oauth_config.scopes.user", ["search:read"]), "bot scopes only"),
     "an event nobody listens to": (
@@ -459,7 +491,8 @@ BROKEN_FOR_THE_BOT = {
         "handlers/ listen to user_change",
     ),
     "an event whose scope is not asked for": (
-        lambda m: m["oauth_config"]["scopes"]["bot"].remove("users:read"), "user_change needs ['users:read']",
+        lambda m: m["oauth_config"]["scopes"]["bot"].remove("users:read"),
+        "user_change needs ['users:read']",
     ),
     "an event whose scopes were not looked up": (
         lambda m: m["settings"]["event_subscriptions"]["bot_events"].append("message.im"),
@@ -470,32 +503,49 @@ BROKEN_FOR_THE_BOT = {
     "a global shortcut": (_set("features.shortcuts[0].type", "global"), "message shortcut"),
     "no interactivity": (_set("settings.interactivity.is_enabled", False), "interactivity.is_enabled"),
     "no Home tab": (_set("features.app_home.home_tab_enabled", False), "home_tab_enabled"),
-}  # fmt: skip
+}
 BROKEN_HTTP_ONLY = {
     "socket mode on": (_set("settings.socket_mode_enabled", True), "must be false"),
-    "an events URL elsewhere": (_set("settings.event_subscriptions.request_url", "https://okr.example.com/events"),
-                                "are not one https://HOST/slack/events"),
-    "an interactivity URL missing": (_set("settings.interactivity.request_url", DROP),
-                                     "are not one https://HOST/slack/events"),
-    "a command on another host": (_set("features.slash_commands[0].url", "https://other.example.com/slack/events"),
-                                  "are not one https://HOST/slack/events"),
-    "a redirect URL elsewhere": (_set("oauth_config.redirect_urls", ["https://okr.example.com/oauth"]),
-                                 "is not the bot's one"),
-}  # fmt: skip
+    "an events URL elsewhere": (
+        _set("settings.event_subscriptions.request_url", "https://okr.example.com/events"),
+        "are not one https://HOST/slack/events",
+    ),
+    "an interactivity URL missing": (
+        _set("settings.interactivity.request_url", DROP),
+        "are not one https://HOST/slack/events",
+    ),
+    "a command on another host": (
+        _set("features.slash_commands[0].url", "https://other.example.com/slack/events"),
+        "are not one https://HOST/slack/events",
+    ),
+    "a redirect URL elsewhere": (
+        _set("oauth_config.redirect_urls", ["https://okr.example.com/oauth"]),
+        "is not the bot's one",
+    ),
+}
 BROKEN_SOCKET_ONLY = {
     "socket mode off": (_set("settings.socket_mode_enabled", False), "must be true"),
-    "an events URL": (_set("settings.event_subscriptions.request_url", "https://okr.example.com/slack/events"),
-                      "Socket Mode takes no request URL"),
-    "a command URL": (_set("features.slash_commands[0].url", "https://okr.example.com/slack/events"),
-                      "Socket Mode takes no request URL"),
-    "a redirect URL": (_set("oauth_config.redirect_urls", ["https://okr.example.com/slack/oauth_redirect"]),
-                       "no OAuth redirect"),
-}  # fmt: skip
+    "an events URL": (
+        _set("settings.event_subscriptions.request_url", "https://okr.example.com/slack/events"),
+        "Socket Mode takes no request URL",
+    ),
+    "a command URL": (
+        _set("features.slash_commands[0].url", "https://okr.example.com/slack/events"),
+        "Socket Mode takes no request URL",
+    ),
+    "a redirect URL": (
+        _set("oauth_config.redirect_urls", ["https://okr.example.com/slack/oauth_redirect"]),
+        "no OAuth redirect",
+    ),
+}
 
 
 def _cases(table: dict, names: tuple[str, ...]) -> list:
-    return [pytest.param(name, change, expected, id=f"{name}: {what}")
-            for name in names for what, (change, expected) in table.items()]  # fmt: skip
+    return [
+        pytest.param(name, change, expected, id=f"{name}: {what}")
+        for name in names
+        for what, (change, expected) in table.items()
+    ]
 
 
 def _broken(name: str, change: Callable[[dict], None]) -> dict:
@@ -504,28 +554,37 @@ def _broken(name: str, change: Callable[[dict], None]) -> dict:
     return manifest
 
 
-@pytest.mark.parametrize(("name", "change", "expected"), _cases(BROKEN_FOR_SLACK, (HTTP, SOCKET))
-                         + _cases(BROKEN_HTTP_URLS, (HTTP,)))  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "change", "expected"), _cases(BROKEN_FOR_SLACK, (HTTP, SOCKET)) + _cases(BROKEN_HTTP_URLS, (HTTP,))
+)
 def test_a_manifest_slack_would_refuse_is_caught(name, change, expected):
     found = slack_problems(_broken(name, change))
     assert any(expected in problem for problem in found), found
 
 
-@pytest.mark.parametrize(("name", "change", "expected"), _cases(BROKEN_FOR_THE_BOT, (HTTP, SOCKET))
-                         + _cases(BROKEN_HTTP_ONLY, (HTTP,)) + _cases(BROKEN_SOCKET_ONLY, (SOCKET,)))  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    _cases(BROKEN_FOR_THE_BOT, (HTTP, SOCKET))
+    + _cases(BROKEN_HTTP_ONLY, (HTTP,))
+    + _cases(BROKEN_SOCKET_ONLY, (SOCKET,)),
+)
 def test_a_manifest_that_does_not_fit_the_code_is_caught(name, change, expected):
     found = bot_problems(name, _broken(name, change))
     assert any(expected in problem for problem in found), found
 
 
-@pytest.mark.parametrize("change", [
-    _set("display_information.description", "Team-set OKRs, run where the team talks."),
-    _set("features.bot_user.always_online", False),
-    _set("features.slash_commands[0].usage_hint", "help"),
-    lambda m: m["oauth_config"]["scopes"]["bot"].remove("files:read"),
-    lambda m: m["settings"]["event_subscriptions"]["bot_events"].remove("user_change"),
-    _set("settings.token_rotation_enabled", True),
-], ids=["description", "always_online", "usage_hint", "a scope", "an event", "token rotation"])  # fmt: skip
+@pytest.mark.parametrize(
+    "change",
+    [
+        _set("display_information.description", "Team-set OKRs, run where the team talks."),
+        _set("features.bot_user.always_online", False),
+        _set("features.slash_commands[0].usage_hint", "help"),
+        lambda m: m["oauth_config"]["scopes"]["bot"].remove("files:read"),
+        lambda m: m["settings"]["event_subscriptions"]["bot_events"].remove("user_change"),
+        _set("settings.token_rotation_enabled", True),
+    ],
+    ids=["description", "always_online", "usage_hint", "a scope", "an event", "token rotation"],
+)
 def test_the_two_manifests_drifting_apart_is_caught(change):
     """A change made to app.yaml alone (or to app.socket.yaml alone) fails: the two are edited together."""
     assert as_socket_mode(_broken(HTTP, change)) != MANIFESTS[SOCKET]

@@ -27,7 +27,16 @@ def test_a_committed_objective_announcement_escapes_its_title_in_the_notificatio
 def test_a_shared_draft_escapes_its_title_in_the_notification():
     content = SimpleNamespace(title=HOSTILE, why=None, key_results=[], vision_id=None)
     message = render_message(
-        "draft_shared.j2", draft_id=3, team=SimpleNamespace(name="Rockets"), content=content, vision=None,
-        findings=[], author="U0ADA", editor=None, actor=None, number=None, state="shared",
-    )  # fmt: skip
+        "draft_shared.j2",
+        draft_id=3,
+        team=SimpleNamespace(name="Rockets"),
+        content=content,
+        vision=None,
+        findings=[],
+        author="U0ADA",
+        editor=None,
+        actor=None,
+        number=None,
+        state="shared",
+    )
     assert message["text"] == f"Draft objective for review: {ESCAPED}"

@@ -46,14 +46,27 @@ ONCE = "OnceClient"
 ONCE_SENDS = ("post", "upload", "already_posted", "announce", "announce_files")
 # the Web API methods that put a message in a conversation (slack_sdk's names, and Slack's for api_call): made twice,
 # they post twice
-POSTS = frozenset({
-    "chat_postMessage", "chat_scheduleMessage", "chat_meMessage", "files_upload", "files_upload_v2",
-    "files_completeUploadExternal", "files_remote_share",
-})  # fmt: skip
-API_POSTS = frozenset({
-    "chat.postMessage", "chat.scheduleMessage", "chat.meMessage", "files.upload", "files.completeUploadExternal",
-    "files.remote.share",
-})  # fmt: skip
+POSTS = frozenset(
+    {
+        "chat_postMessage",
+        "chat_scheduleMessage",
+        "chat_meMessage",
+        "files_upload",
+        "files_upload_v2",
+        "files_completeUploadExternal",
+        "files_remote_share",
+    }
+)
+API_POSTS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.scheduleMessage",
+        "chat.meMessage",
+        "files.upload",
+        "files.completeUploadExternal",
+        "files.remote.share",
+    }
+)
 # the modules a planted file's `from bot import delivery` reaches
 DELIVERY = ("bot/delivery/__init__.py", "bot/delivery/posting.py", "bot/delivery/sends.py", "bot/slack.py")
 # where a OnceClient comes from: bot/slack.py, tested at run time below
@@ -82,24 +95,44 @@ def claim(*, taken_over: bool = False) -> Claim:
 
 def refused_calls(client: WebClient) -> Iterator[tuple[str, object]]:
     yield "post", lambda: delivery.post(client, claim(), channel="C0ROCKET", message={"text": "hi"})
-    yield "post taken over", lambda: delivery.post(client, claim(taken_over=True), channel="C0ROCKET",
-                                                 message={"text": "hi"})  # fmt: skip
-    yield "upload", lambda: delivery.upload(client, claim(), channel="C0ROCKET", content=b"png", filename="a.png",
-                                          title="A", comment="a")  # fmt: skip
-    yield "already_posted", lambda: delivery.already_posted(client, claim(taken_over=True), channel="C0ROCKET",
-                                                          match=lambda m: True)  # fmt: skip
-    yield "announce", lambda: delivery.announce(client, cause="team_joined:1", channel="C0ROCKET",
-                                              message={"text": "hi"}, now=claim().claimed_at)  # fmt: skip
-    yield "announce_files", lambda: delivery.announce_files(
-        client, cause="export:1", channel="D0ADA", files=[{"content": b"a", "filename": "a.csv", "title": "A"}],
-        comment="a", now=claim().claimed_at,
-    )  # fmt: skip
+    yield (
+        "post taken over",
+        lambda: delivery.post(client, claim(taken_over=True), channel="C0ROCKET", message={"text": "hi"}),
+    )
+    yield (
+        "upload",
+        lambda: delivery.upload(
+            client, claim(), channel="C0ROCKET", content=b"png", filename="a.png", title="A", comment="a"
+        ),
+    )
+    yield (
+        "already_posted",
+        lambda: delivery.already_posted(client, claim(taken_over=True), channel="C0ROCKET", match=lambda m: True),
+    )
+    yield (
+        "announce",
+        lambda: delivery.announce(
+            client, cause="team_joined:1", channel="C0ROCKET", message={"text": "hi"}, now=claim().claimed_at
+        ),
+    )
+    yield (
+        "announce_files",
+        lambda: delivery.announce_files(
+            client,
+            cause="export:1",
+            channel="D0ADA",
+            files=[{"content": b"a", "filename": "a.csv", "title": "A"}],
+            comment="a",
+            now=claim().claimed_at,
+        ),
+    )
 
 
 class ResendingNoNetwork(NoNetwork):
     def __init__(self) -> None:
-        super().__init__(token="xoxb-test", base_url="http://127.0.0.1:9/api/",
-                         retry_handlers=resending().retry_handlers)  # fmt: skip
+        super().__init__(
+            token="xoxb-test", base_url="http://127.0.0.1:9/api/", retry_handlers=resending().retry_handlers
+        )
 
 
 class OnceNoNetwork(OnceClient, NoNetwork):
@@ -140,26 +173,42 @@ def test_a_once_client_waits_out_rate_limits_only_and_cannot_be_built_otherwise(
 
 
 def test_once_only_keeps_the_token_and_address_of_the_request_client_and_drops_its_resends():
-    request = WebClient(token="xoxb-request", base_url="http://127.0.0.1:9/api/", timeout=7, team_id="T0TEAM",
-                        retry_handlers=resending().retry_handlers)  # fmt: skip
+    request = WebClient(
+        token="xoxb-request",
+        base_url="http://127.0.0.1:9/api/",
+        timeout=7,
+        team_id="T0TEAM",
+        retry_handlers=resending().retry_handlers,
+    )
     once = once_only(request)
     assert never_resends(once) and once is not request
     assert (once.token, once.base_url, once.timeout, once.default_params.get("team_id")) == (
-        "xoxb-request", "http://127.0.0.1:9/api/", 7, "T0TEAM",
-    )  # fmt: skip
+        "xoxb-request",
+        "http://127.0.0.1:9/api/",
+        7,
+        "T0TEAM",
+    )
     assert once_only(once) is once  # a OnceClient (a test's subclass too) is kept as it is
     assert not never_resends(request)  # the request's own client is left as it was
 
 
 def test_a_paced_client_keeps_the_token_and_address_and_resends_nothing_but_429s():
-    request = WebClient(token="xoxb-request", base_url="http://127.0.0.1:9/api/", timeout=7, team_id="T0TEAM",
-                        retry_handlers=resending().retry_handlers)  # fmt: skip
+    request = WebClient(
+        token="xoxb-request",
+        base_url="http://127.0.0.1:9/api/",
+        timeout=7,
+        team_id="T0TEAM",
+        retry_handlers=resending().retry_handlers,
+    )
     pacer = Pacer()
     client = paced(request, pacer, "T0TEAM")
     assert isinstance(client, PacedClient) and never_resends(client) and client.retry_handlers == []
     assert (client.token, client.base_url, client.timeout, client.default_params.get("team_id")) == (
-        "xoxb-request", "http://127.0.0.1:9/api/", 7, "T0TEAM",
-    )  # fmt: skip
+        "xoxb-request",
+        "http://127.0.0.1:9/api/",
+        7,
+        "T0TEAM",
+    )
     assert paced(client, pacer, "T0TEAM") is client and paced(client, Pacer(), "T0TEAM") is not client
 
 
@@ -196,8 +245,9 @@ class Function:
         positional = [*self.node.args.posonlyargs, *self.node.args.args]
         return [
             (positional.index(arg) if arg in positional else None, arg.arg)
-            for arg in self.params if _declared_once(arg.annotation)
-        ]  # fmt: skip
+            for arg in self.params
+            if _declared_once(arg.annotation)
+        ]
 
     @property
     def returns_once(self) -> bool:
@@ -353,11 +403,14 @@ class Walk:
                 return True
             if name == "super":  # in a class deriving from OnceClient (bot/delivery/pacing.py's PacedClient)
                 owner = self._owner(expr)
-                return owner is not None and any(getattr(b, "id", getattr(b, "attr", None)) == ONCE
-                                                 for c in self._lineage(owner) for b in c.bases)  # fmt: skip
+                return owner is not None and any(
+                    getattr(b, "id", getattr(b, "attr", None)) == ONCE for c in self._lineage(owner) for b in c.bases
+                )
             if name == "web_client":
-                return any(k.arg == "resend" and isinstance(k.value, ast.Constant) and k.value.value is False
-                           for k in expr.keywords)  # fmt: skip
+                return any(
+                    k.arg == "resend" and isinstance(k.value, ast.Constant) and k.value.value is False
+                    for k in expr.keywords
+                )
             callees = self.callees(path, expr)
             return bool(callees) and all(fn.returns_once for fn, _method in callees)
         if isinstance(expr, ast.Name):
@@ -366,12 +419,19 @@ class Walk:
             lineage = self._lineage(self._owner(expr))
             values = [
                 (fn.path, node.value)
-                for fn in self.functions if any(fn.owner is c for c in lineage)
+                for fn in self.functions
+                if any(fn.owner is c for c in lineage)
                 for node in _own_nodes(fn.node)
-                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
-                and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                        and t.attr == expr.attr for t in _targets(node))
-            ]  # fmt: skip
+                if isinstance(node, ast.Assign | ast.AnnAssign)
+                and node.value is not None
+                and any(
+                    isinstance(t, ast.Attribute)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                    and t.attr == expr.attr
+                    for t in _targets(node)
+                )
+            ]
             return bool(values) and all(self.is_once(p, value, seen) for p, value in values)
         return False
 
@@ -384,16 +444,17 @@ class Walk:
                 if arg.arg == name.id:
                     return _declared_once(arg.annotation)
             values = [
-                value for node in _own_nodes(scope)
+                value
+                for node in _own_nodes(scope)
                 if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None
                 for value in _assigned(node, name.id)
-            ]  # fmt: skip
+            ]
             bound_otherwise = any(
                 isinstance(node, ast.For | ast.With | ast.comprehension | ast.AugAssign)
                 or (isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and not _assigned(node, name.id))
                 for node in _own_nodes(scope)
                 if any(name.id in _bound_names(target) for target in _targets_of(node))
-            )  # fmt: skip
+            )
             if values or bound_otherwise:
                 return not bound_otherwise and all(self.is_once(path, value, seen) for value in values)
         return False
@@ -484,11 +545,17 @@ def _assigned(node: ast.Assign | ast.AnnAssign | ast.NamedExpr, name: str) -> li
     for target in _targets(node):
         if isinstance(target, ast.Name) and target.id == name:
             found.append(node.value)
-        elif (isinstance(target, ast.Tuple | ast.List) and isinstance(node.value, ast.Tuple | ast.List)
-              and len(target.elts) == len(node.value.elts)
-              and not any(isinstance(e, ast.Starred) for e in [*target.elts, *node.value.elts])):  # fmt: skip
-            found += [value for t, value in zip(target.elts, node.value.elts, strict=True)
-                      if isinstance(t, ast.Name) and t.id == name]  # fmt: skip
+        elif (
+            isinstance(target, ast.Tuple | ast.List)
+            and isinstance(node.value, ast.Tuple | ast.List)
+            and len(target.elts) == len(node.value.elts)
+            and not any(isinstance(e, ast.Starred) for e in [*target.elts, *node.value.elts])
+        ):
+            found += [
+                value
+                for t, value in zip(target.elts, node.value.elts, strict=True)
+                if isinstance(t, ast.Name) and t.id == name
+            ]
     return found
 
 
@@ -540,8 +607,9 @@ def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
 def scanned_sources() -> dict[str, str]:
     return {
         str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
-        for folder in SCANNED for path in sorted((ROOT / folder).rglob("*.py"))
-    }  # fmt: skip
+        for folder in SCANNED
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
 
 
 def delivery_calls(sources: dict[str, str]) -> list[str]:
@@ -549,9 +617,13 @@ def delivery_calls(sources: dict[str, str]) -> list[str]:
     found = []
     for path, text in sources.items():
         for node in ast.walk(ast.parse(text)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "delivery"
-                    and node.func.attr in ONCE_SENDS):  # fmt: skip
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "delivery"
+                and node.func.attr in ONCE_SENDS
+            ):
                 found.append(f"{path}:{node.lineno} {node.func.attr}")
     return found
 
@@ -568,9 +640,16 @@ def test_every_call_site_of_a_message_meant_to_go_out_once_passes_a_client_that_
     assert missed == [], f"call sites the walk did not resolve: {missed}"
     # the walk went where the claimed sends are: the sweep, the reset, ripple notices, the digest, triage, joins
     files = {site.path for site in walk.checked}
-    assert {"bot/delivery/checkins.py", "bot/delivery/summaries.py", "bot/delivery/resets.py",
-            "bot/delivery/digests.py", "bot/delivery/rounds.py", "bot/delivery/posting.py", "handlers/teams.py",
-            "handlers/team_actions.py"} <= files, files  # fmt: skip
+    assert {
+        "bot/delivery/checkins.py",
+        "bot/delivery/summaries.py",
+        "bot/delivery/resets.py",
+        "bot/delivery/digests.py",
+        "bot/delivery/rounds.py",
+        "bot/delivery/posting.py",
+        "handlers/teams.py",
+        "handlers/team_actions.py",
+    } <= files, files
     assert len(walk.checked) >= 30, [str(site) for site in walk.checked]
 
 
@@ -588,10 +667,16 @@ def test_every_message_posted_in_a_conversation_is_posted_with_a_client_that_nev
     )
     # and the handlers that post reach it that way (announce, announce_files), each call site checked
     handlers = {site.path for site in walk.checked if site.callee in ("announce", "announce_files")}
-    assert {"handlers/drafting.py", "handlers/okr_changes.py", "handlers/reset.py", "handlers/ripples.py",
-            "handlers/digest.py", "handlers/okrs.py", "handlers/teams.py", "handlers/team_actions.py"} <= handlers, (
-        handlers
-    )  # fmt: skip
+    assert {
+        "handlers/drafting.py",
+        "handlers/okr_changes.py",
+        "handlers/reset.py",
+        "handlers/ripples.py",
+        "handlers/digest.py",
+        "handlers/okrs.py",
+        "handlers/teams.py",
+        "handlers/team_actions.py",
+    } <= handlers, handlers
 
 
 WRONG = """
@@ -726,23 +811,37 @@ def test_the_walk_reports_a_post_in_a_conversation_made_with_a_client_that_may_r
         return line.split(" ", 1)[1].removesuffix(" (a client that may resend)")
 
     wrong = sorted(said(p) for p in walk.problems if p.startswith("handlers/wrong_posts.py"))
-    assert wrong == sorted([
-        "chat_postMessage with request", "files_upload_v2 with request", "chat.postMessage with request",
-        "chat_scheduleMessage with request", "files_completeUploadExternal with request",
-        "api_call(method) with unknown",
-        "chat_postMessage with lambda_request", "chat_postMessage with any_client",
-        "chat_postMessage with defaulted_client",
-        "chat_postMessage with other", "chat_postMessage with unpacked", "chat_postMessage with rebound",
-        "chat_postMessage with opened",
-    ]), walk.problems  # fmt: skip
+    assert wrong == sorted(
+        [
+            "chat_postMessage with request",
+            "files_upload_v2 with request",
+            "chat.postMessage with request",
+            "chat_scheduleMessage with request",
+            "files_completeUploadExternal with request",
+            "api_call(method) with unknown",
+            "chat_postMessage with lambda_request",
+            "chat_postMessage with any_client",
+            "chat_postMessage with defaulted_client",
+            "chat_postMessage with other",
+            "chat_postMessage with unpacked",
+            "chat_postMessage with rebound",
+            "chat_postMessage with opened",
+        ]
+    ), walk.problems
     fine = [
         said(str(p))
         for p in walk.posts
         if p.path == "handlers/wrong_posts.py" and f"{p} (a client that may resend)" not in walk.problems
     ]
     # each of fine_posts(): once (twice, and in a lambda), once_only(…), resend=False, a lambda's default, a pair
-    assert sorted(fine) == sorted([
-        "chat_postMessage with once", "files_upload_v2 with once_only(request)", "chat.postMessage with quiet",
-        "chat_postMessage with once", "chat_postMessage with client", "chat_postMessage with paired",
-        "chat_postMessage with once",
-    ]), fine  # fmt: skip
+    assert sorted(fine) == sorted(
+        [
+            "chat_postMessage with once",
+            "files_upload_v2 with once_only(request)",
+            "chat.postMessage with quiet",
+            "chat_postMessage with once",
+            "chat_postMessage with client",
+            "chat_postMessage with paired",
+            "chat_postMessage with once",
+        ]
+    ), fine

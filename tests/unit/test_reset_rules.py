@@ -38,8 +38,10 @@ def test_the_anchor_cycle_is_numbered_from_the_anchor_and_the_ones_after_follow_
     assert _span(ANCHOR, anchor_cycle=3) == (3, ANCHOR, ANCHOR + timedelta(days=CYCLE_DAYS))
     assert _span(ANCHOR + timedelta(days=CYCLE_DAYS - 1), anchor_cycle=3)[0] == 3
     assert _span(ANCHOR + timedelta(days=CYCLE_DAYS), anchor_cycle=3) == (
-        4, date(2026, 9, 14), date(2026, 12, 14),
-    )  # fmt: skip
+        4,
+        date(2026, 9, 14),
+        date(2026, 12, 14),
+    )
     assert _span(ANCHOR + timedelta(days=5 * CYCLE_DAYS + 40), anchor_cycle=3)[0] == 8
     # the anchor cycle only shifts the numbers: the dates are those of an anchor_cycle=1 calendar
     for offset in (0, 1, 90, 91, 500, 4000):
@@ -168,8 +170,10 @@ def test_team_span_reads_today_in_the_teams_zone():
     team = _team(timezone="Pacific/Auckland", cycle_anchor=ANCHOR, anchor_cycle=3)
     moment = datetime(2026, 6, 14, 12, 0, tzinfo=UTC)  # already midnight, 15 June, in Auckland (UTC+12)
     assert team_span(team, moment).week_of(date(2026, 6, 15)) == 1
-    assert team_span(_team(timezone="America/Los_Angeles", cycle_anchor=ANCHOR, anchor_cycle=3),
-                     moment).starts_on == ANCHOR  # fmt: skip
+    assert (
+        team_span(_team(timezone="America/Los_Angeles", cycle_anchor=ANCHOR, anchor_cycle=3), moment).starts_on
+        == ANCHOR
+    )
 
 
 # midnight across daylight-saving changes --------------------------------------------------------------------
@@ -279,12 +283,27 @@ def test_a_cycle_closed_early_keeps_its_end_by_the_dates_and_a_later_anchor_cycl
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("0.7", 0.7), (".7", 0.7), ("0,7", 0.7), ("70%", 0.7), ("70 %", 0.7), (" 0.7 ", 0.7), ("0.7\n", 0.7),
-        ("0", 0.0), ("1", 1.0), ("1.0", 1.0), ("100%", 1.0), ("0%", 0.0), ("-0", 0.0), ("0.666", 0.67),
-        ("+0.5", 0.5), ("0.70", 0.7),
-        ("", None), ("   ", None), (None, None),
+        ("0.7", 0.7),
+        (".7", 0.7),
+        ("0,7", 0.7),
+        ("70%", 0.7),
+        ("70 %", 0.7),
+        (" 0.7 ", 0.7),
+        ("0.7\n", 0.7),
+        ("0", 0.0),
+        ("1", 1.0),
+        ("1.0", 1.0),
+        ("100%", 1.0),
+        ("0%", 0.0),
+        ("-0", 0.0),
+        ("0.666", 0.67),
+        ("+0.5", 0.5),
+        ("0.70", 0.7),
+        ("", None),
+        ("   ", None),
+        (None, None),
     ],
-)  # fmt: skip
+)
 def test_a_score_is_read_the_ways_people_type_it(raw, expected):
     assert parse_score(raw) == expected
 
@@ -322,12 +341,16 @@ def _item(kr_id: int, objective_number: int = 1, position: int = 1) -> Scorable:
 def test_final_scores_are_read_per_key_result_with_or_without_a_final_value():
     items = [_item(11, 1, 1), _item(12, 1, 2), _item(21, 2, 1), _item(22, 2, 2)]
     fields = {
-        "value:11": "33", "score:11": "0.8",
-        "value:12": "", "score:12": "70%",
-        "value:21": None, "score:21": None,  # left empty: not scored, its progress will count
+        "value:11": "33",
+        "score:11": "0.8",
+        "value:12": "",
+        "score:12": "70%",
+        "value:21": None,
+        "score:21": None,  # left empty: not scored, its progress will count
         # nothing at all for 22: the same
-        "value:99": "5", "score:99": "abc",  # not one of this person's key results: ignored
-    }  # fmt: skip
+        "value:99": "5",
+        "score:99": "abc",  # not one of this person's key results: ignored
+    }
     assert parse_final_scores(fields, items) == {11: (33.0, 0.8), 12: (None, 0.7)}
     assert parse_final_scores({}, items) == {}
 
@@ -335,12 +358,17 @@ def test_final_scores_are_read_per_key_result_with_or_without_a_final_value():
 def test_every_bad_final_score_field_is_named_with_its_key_result():
     items = [_item(11, 1, 1), _item(12, 1, 2), _item(21, 2, 1), _item(22, 2, 2), _item(23, 2, 3)]
     fields = {
-        "value:11": "lots", "score:11": "0.5",
-        "value:12": "40", "score:12": "1.5",
-        "value:21": "40", "score:21": "",
-        "value:22": "", "score:22": "high",
-        "value:23": "12", "score:23": "0.9",  # fine on its own, but nothing is saved while others are wrong
-    }  # fmt: skip
+        "value:11": "lots",
+        "score:11": "0.5",
+        "value:12": "40",
+        "score:12": "1.5",
+        "value:21": "40",
+        "score:21": "",
+        "value:22": "",
+        "score:22": "high",
+        "value:23": "12",
+        "score:23": "0.9",  # fine on its own, but nothing is saved while others are wrong
+    }
     with pytest.raises(InvalidFields) as raised:
         parse_final_scores(fields, items)
     assert raised.value.fields == {
@@ -468,13 +496,15 @@ def test_the_retro_score_is_the_average_of_its_key_results_across_objectives():
     first, second = Objective(id=1, number=1), Objective(id=2, number=2)
     done = datetime(2026, 6, 3, tzinfo=UTC)
     retro = Retro(
-        team=None, cycle=None,
+        team=None,
+        cycle=None,
         objectives=[
             (first, [RetroKeyResult(KeyResult(id=1, position=1, final_score=1.0, final_at=done), first, True)]),
             (second, [RetroKeyResult(KeyResult(id=2, position=1, final_score=0.2, final_at=done), second, False)]),
         ],
-        changes=[], moved={"inbox": 2, "product": 1},
-    )  # fmt: skip
+        changes=[],
+        moved={"inbox": 2, "product": 1},
+    )
     assert retro.score == 0.6 and retro.ambition == "healthy"
     assert [kr.label for kr in retro.key_results] == ["KR 1.1", "KR 2.1"]
     assert [kr.label for kr in retro.by_progress] == ["KR 2.1"]

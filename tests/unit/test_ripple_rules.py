@@ -52,8 +52,12 @@ def _typed(args: str) -> tuple[str, RippleKind, str, str | None, str]:
 
 def test_a_channel_mention_a_key_result_and_a_note_is_an_affects_ripple():
     assert _typed("<#C0GROWTH|team-growth> 1.2 Our onboarding changes send them twice the sign-ups") == (
-        "C0GROWTH", RippleKind.AFFECTS, "1.2", None, "Our onboarding changes send them twice the sign-ups",
-    )  # fmt: skip
+        "C0GROWTH",
+        RippleKind.AFFECTS,
+        "1.2",
+        None,
+        "Our onboarding changes send them twice the sign-ups",
+    )
     assert _typed("<#C0GROWTH> 1.2 Note") == ("C0GROWTH", RippleKind.AFFECTS, "1.2", None, "Note")
 
 
@@ -103,15 +107,23 @@ def test_their_key_result_follows_ours(their):
 
 def test_depends_after_our_key_result_may_still_name_theirs_with_their():
     assert _typed("<#C0GROWTH> 1.2 depends their 2.1 Weekly numbers") == (
-        "C0GROWTH", RippleKind.DEPENDS_ON, "1.2", "2.1", "Weekly numbers",
-    )  # fmt: skip
+        "C0GROWTH",
+        RippleKind.DEPENDS_ON,
+        "1.2",
+        "2.1",
+        "Weekly numbers",
+    )
 
 
 def test_depends_on_after_our_key_result_names_their_key_result():
     # "depends on 2.1" after our key result names their KR 2.1, as "their 2.1", "on 2.1" and "depends their 2.1" do
     assert _typed("<#C0GROWTH> 1.2 depends on 2.1 We need their weekly numbers") == (
-        "C0GROWTH", RippleKind.DEPENDS_ON, "1.2", "2.1", "We need their weekly numbers",
-    )  # fmt: skip
+        "C0GROWTH",
+        RippleKind.DEPENDS_ON,
+        "1.2",
+        "2.1",
+        "We need their weekly numbers",
+    )
 
 
 @pytest.mark.parametrize(
@@ -527,7 +539,7 @@ NEWS = TeamNews(
     ripples=[
         RippleNews(7, "depends_on", "Rocket", "Growth", "1.2 Activation rate", "2.1 Sign-ups", "Weekly", "open", True)
     ],
-)  # fmt: skip
+)
 CONFLICT = Conflict("opposite", "*Sign-ups*: *Rocket* KR 1.1 wants it up; *Growth* KR 2.1 wants it down")
 
 

@@ -18,13 +18,20 @@ def _option(text: str, value: str) -> dict:
 
 
 DIRECTIONS = [_option("Increase to the target", "increase"), _option("Decrease to the target", "decrease")]
-TICKS = [_option("The whole objective (2 key results)", "all"), _option("KR 1.1 Teams active", "kr:7"),
-         _option("KR 1.2 Median minutes", "kr:8")]  # fmt: skip
+TICKS = [
+    _option("The whole objective (2 key results)", "all"),
+    _option("KR 1.1 Teams active", "kr:7"),
+    _option("KR 1.2 Median minutes", "kr:8"),
+]
 
 
 def _input(block_id: str, element: dict) -> dict:
-    return {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": block_id.title()},
-            "element": {"action_id": "value", **element}}  # fmt: skip
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": block_id.title()},
+        "element": {"action_id": "value", **element},
+    }
 
 
 GROUPS = [
@@ -182,17 +189,21 @@ FIELDS = ["title", "why", "owner", "value", "value:1", "objective:3"]
     [
         ("", {}),
         ("title=Make onboarding feel effortless", {"title": ["Make onboarding feel effortless"]}),
-        ("title=Make it so why=Because a=b means less owner=@ben",
-         {"title": ["Make it so"], "why": ["Because a=b means less"], "owner": ["@ben"]}),
-        ("why='Half of them owner=x leave' title=\"Quoted\"",
-         {"why": ["Half of them owner=x leave"], "title": ["Quoted"]}),
+        (
+            "title=Make it so why=Because a=b means less owner=@ben",
+            {"title": ["Make it so"], "why": ["Because a=b means less"], "owner": ["@ben"]},
+        ),
+        (
+            "why='Half of them owner=x leave' title=\"Quoted\"",
+            {"why": ["Half of them owner=x leave"], "title": ["Quoted"]},
+        ),
         ("value:1=40 value=3", {"value:1": ["40"], "value": ["3"]}),
         ("objective:3=KR 1.1, all", {"objective:3": ["KR 1.1, all"]}),
         ("title=", {"title": [""]}),
         ("title=it's fine", {"title": ["it's fine"]}),
         ("owner=ben owner=cleo", {"owner": ["ben", "cleo"]}),
     ],
-)  # fmt: skip
+)
 def test_a_typed_line_is_split_at_the_forms_own_fields(line, typed):
     assert split_typed(line, FIELDS) == typed
 

@@ -39,9 +39,20 @@ def test_every_token_in_the_readers_zone(template, shown):
 
 @pytest.mark.parametrize(
     ("day", "ordinal"),
-    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (13, "13th"), (21, "21st"),
-     (22, "22nd"), (23, "23rd"), (31, "31st")],
-)  # fmt: skip
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (22, "22nd"),
+        (23, "23rd"),
+        (31, "31st"),
+    ],
+)
 def test_the_day_of_the_month_is_an_ordinal(day, ordinal):
     moment = int(datetime(2027, 1, day, 12, tzinfo=UTC).timestamp())
     assert format_date(moment, "{date}", ZoneInfo("UTC"), NOW) == f"January {ordinal}, 2027"
@@ -80,9 +91,17 @@ def test_two_days_away_has_no_word():
 
 @pytest.mark.parametrize(
     ("seconds", "ago"),
-    [(-20, "just now"), (-60, "1 minute ago"), (-3 * 3600, "3 hours ago"), (-86400, "1 day ago"),
-     (-15 * 86400, "2 weeks ago"), (-400 * 86400, "1 year ago"), (7200, "in 2 hours"), (45 * 86400, "in 1 month")],
-)  # fmt: skip
+    [
+        (-20, "just now"),
+        (-60, "1 minute ago"),
+        (-3 * 3600, "3 hours ago"),
+        (-86400, "1 day ago"),
+        (-15 * 86400, "2 weeks ago"),
+        (-400 * 86400, "1 year ago"),
+        (7200, "in 2 hours"),
+        (45 * 86400, "in 1 month"),
+    ],
+)
 def test_ago_counts_from_the_sandboxs_now(seconds, ago):
     assert format_date(int(NOW.timestamp()) + seconds, "{ago}", PARIS, NOW) == ago
 

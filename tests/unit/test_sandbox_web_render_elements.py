@@ -83,8 +83,11 @@ def test_context_divider_and_images():
     figures = root.select("figure", cls="bk-image")
     assert figures[0].one("figcaption").text() == "Week 3"
     assert figures[0].one("img").attrs == {
-        "class": "bk-image-img", "src": "/files/F1/chart.png", "alt": "Weekly chart", "loading": "lazy"
-    }  # fmt: skip
+        "class": "bk-image-img",
+        "src": "/files/F1/chart.png",
+        "alt": "Weekly chart",
+        "loading": "lazy",
+    }
     assert [figure.select("img") for figure in figures[1:]] == [[], []]
 
 
@@ -175,8 +178,13 @@ def test_a_malformed_block_never_breaks_the_page(block: Any):
 
 
 def test_buttons_with_styles_values_and_a_confirm_dialog():
-    confirm = {"title": text("Drop it?"), "text": md("*Really* drop <@U2>'s KR?"), "confirm": text("Drop"),
-               "deny": text("Keep"), "style": "danger"}  # fmt: skip
+    confirm = {
+        "title": text("Drop it?"),
+        "text": md("*Really* drop <@U2>'s KR?"),
+        "confirm": text("Drop"),
+        "deny": text("Keep"),
+        "style": "danger",
+    }
     root = rendered(
         [
             {
@@ -203,8 +211,12 @@ def test_buttons_with_styles_values_and_a_confirm_dialog():
     assert buttons["go"].attrs["class"] == "bk-button bk-primary" and buttons["go"].attrs["data-value"] == 'a"b'
     assert buttons["drop"].attrs["class"] == "bk-button bk-danger"
     assert json.loads(buttons["drop"].attrs["data-confirm"]) == {
-        "title": "Drop it?", "text": "Really drop @eli's KR?", "confirm": "Drop", "deny": "Keep", "style": "danger"
-    }  # fmt: skip
+        "title": "Drop it?",
+        "text": "Really drop @eli's KR?",
+        "confirm": "Drop",
+        "deny": "Keep",
+        "style": "danger",
+    }
     assert buttons["plain"].attrs["class"] == "bk-button"
     assert (buttons["open"].tag, buttons["open"].attrs["href"]) == ("a", "https://example.com/d")
     assert buttons["js"].tag == "button" and "href" not in buttons["js"].attrs
@@ -262,9 +274,13 @@ def test_a_static_select_in_a_message():
 
 def test_a_multi_select_and_an_external_select():
     multi = element_in_actions(
-        {"type": "multi_static_select", "action_id": "m", "options": [option("A", "a"), option("B", "b")],
-         "initial_options": [option("A", "a"), option("B", "b")]}
-    ).one("select")  # fmt: skip
+        {
+            "type": "multi_static_select",
+            "action_id": "m",
+            "options": [option("A", "a"), option("B", "b")],
+            "initial_options": [option("A", "a"), option("B", "b")],
+        }
+    ).one("select")
     assert "multiple" in multi.attrs and "disabled" in multi.select("option")[0].attrs
     assert [value for value, _label, chosen in options_of(multi) if chosen] == ["a", "b"]
     root = element_in_actions({"type": "external_select", "action_id": "ext", "initial_option": option("Kept", "k")})
@@ -339,10 +355,15 @@ def test_checkboxes_and_radio_buttons_outside_a_form():
                     "initial_options": [option("Two", "2")],
                 },
             },
-            {"type": "actions", "block_id": "a", "elements": [
-                {"type": "radio_buttons", "action_id": "rb", "options": [option("X", "x"), option("Y", "y")]}]},
+            {
+                "type": "actions",
+                "block_id": "a",
+                "elements": [
+                    {"type": "radio_buttons", "action_id": "rb", "options": [option("X", "x"), option("Y", "y")]}
+                ],
+            },
         ]
-    )  # fmt: skip
+    )
     boxes, radios = root.select("div", cls="bk-choices")
     assert wiring(boxes) == ("checkboxes", "cb", "s")
     inputs = boxes.select("input")
@@ -367,18 +388,34 @@ def control(root: Node) -> Node:
 
 def test_a_text_field_with_its_label_hint_and_limits():
     box = field(
-        {"type": "plain_text_input", "action_id": "why", "placeholder": text("Say why"), "min_length": 3,
-         "max_length": 300, "initial_value": '"><script>'},
+        {
+            "type": "plain_text_input",
+            "action_id": "why",
+            "placeholder": text("Say why"),
+            "min_length": 3,
+            "max_length": 300,
+            "initial_value": '"><script>',
+        },
         hint=text("Be brief"),
-    )  # fmt: skip
+    )
     assert box.attrs["data-block-id"] == "f"
     typed = control(box)
     assert typed.attrs | {"id": "?"} == {
-        "type": "text", "class": "bk-text-input", "data-kind": "plain_text_input", "data-action-id": "why",
-        "data-block-id": "f", "id": "?", "name": "f", "aria-describedby": typed.attrs["id"] + "-hint",
-        "required": None, "aria-required": "true", "placeholder": "Say why", "minlength": "3", "maxlength": "300",
+        "type": "text",
+        "class": "bk-text-input",
+        "data-kind": "plain_text_input",
+        "data-action-id": "why",
+        "data-block-id": "f",
+        "id": "?",
+        "name": "f",
+        "aria-describedby": typed.attrs["id"] + "-hint",
+        "required": None,
+        "aria-required": "true",
+        "placeholder": "Say why",
+        "minlength": "3",
+        "maxlength": "300",
         "value": '"><script>',
-    }  # fmt: skip
+    }
     assert box.one("label", cls="bk-label").attrs["for"] == typed.attrs["id"]
     assert box.one(cls="bk-hint").attrs["id"] == typed.attrs["aria-describedby"]
 
@@ -393,16 +430,20 @@ def test_a_multiline_field_is_a_textarea():
 @pytest.mark.parametrize(
     ("element", "expected"),
     [
-        ({"type": "number_input", "is_decimal_allowed": True, "min_value": "0.5", "max_value": "9"},
-         {"type": "number", "step": "any", "min": "0.5", "max": "9"}),
-        ({"type": "number_input", "is_decimal_allowed": False, "initial_value": "4"},
-         {"type": "number", "step": "1", "value": "4"}),
+        (
+            {"type": "number_input", "is_decimal_allowed": True, "min_value": "0.5", "max_value": "9"},
+            {"type": "number", "step": "any", "min": "0.5", "max": "9"},
+        ),
+        (
+            {"type": "number_input", "is_decimal_allowed": False, "initial_value": "4"},
+            {"type": "number", "step": "1", "value": "4"},
+        ),
         ({"type": "email_text_input", "initial_value": "a@b.c"}, {"type": "email", "value": "a@b.c"}),
         ({"type": "url_text_input"}, {"type": "url"}),
         ({"type": "datepicker", "initial_date": "2024-01-02"}, {"type": "date", "value": "2024-01-02"}),
         ({"type": "timepicker", "initial_time": "23:59"}, {"type": "time", "value": "23:59"}),
     ],
-)  # fmt: skip
+)
 def test_typed_fields(element: dict[str, Any], expected: dict[str, str]):
     found = control(field({**element, "action_id": "x"}))
     assert {name: found.attrs.get(name) for name in expected} == expected
@@ -410,8 +451,14 @@ def test_typed_fields(element: dict[str, Any], expected: dict[str, str]):
 
 
 def test_choices_and_multi_selects_send_several_values_under_the_block_id():
-    boxes = field({"type": "checkboxes", "action_id": "c", "options": [option("A", "a"), option("B", "b")],
-                   "initial_options": [option("B", "b")]})  # fmt: skip
+    boxes = field(
+        {
+            "type": "checkboxes",
+            "action_id": "c",
+            "options": [option("A", "a"), option("B", "b")],
+            "initial_options": [option("B", "b")],
+        }
+    )
     inputs = boxes.select("input")
     assert [(i.attrs["name"], i.attrs["value"], "checked" in i.attrs) for i in inputs] == [
         ("f", "a", False),
@@ -426,13 +473,24 @@ def test_choices_and_multi_selects_send_several_values_under_the_block_id():
 def test_an_optional_field_a_dispatching_one_and_an_error():
     root = rendered(
         [
-            {"type": "input", "block_id": "o", "optional": True, "label": text("Note"),
-             "element": {"type": "plain_text_input", "action_id": "o"}},
-            {"type": "input", "block_id": "d", "dispatch_action": True, "label": text("Live"),
-             "element": {"type": "plain_text_input", "action_id": "d"}, "hint": text("Tip")},
+            {
+                "type": "input",
+                "block_id": "o",
+                "optional": True,
+                "label": text("Note"),
+                "element": {"type": "plain_text_input", "action_id": "o"},
+            },
+            {
+                "type": "input",
+                "block_id": "d",
+                "dispatch_action": True,
+                "label": text("Live"),
+                "element": {"type": "plain_text_input", "action_id": "d"},
+                "hint": text("Tip"),
+            },
         ],
         errors={"d": "Type a number, like <42>", "missing": "nowhere"},
-    )  # fmt: skip
+    )
     optional, live = root.select("div", cls="bk-input")
     assert words(optional.one("label")) == "Note (optional)" and "required" not in control(optional).attrs
     assert not optional.select(cls="bk-field-error")
@@ -446,24 +504,51 @@ def test_an_optional_field_a_dispatching_one_and_an_error():
 
 def test_what_was_typed_replaces_the_initial_values():
     blocks = [
-        {"type": "input", "block_id": "t", "label": text("T"),
-         "element": {"type": "plain_text_input", "action_id": "v", "initial_value": "old"}},
-        {"type": "input", "block_id": "s", "label": text("S"), "element": {"type": "static_select", "action_id": "v",
-         "options": [option("A", "a"), option("B", "b")], "initial_option": option("A", "a")}},
-        {"type": "input", "block_id": "u", "label": text("U"),
-         "element": {"type": "multi_users_select", "action_id": "v"}},
-        {"type": "input", "block_id": "d", "label": text("D"),
-         "element": {"type": "datepicker", "action_id": "v", "initial_date": "2024-01-01"}},
-        {"type": "input", "block_id": "e", "label": text("E"),
-         "element": {"type": "plain_text_input", "action_id": "v", "initial_value": "cleared"}},
-    ]  # fmt: skip
-    state = {"values": {
-        "t": {"v": {"type": "plain_text_input", "value": "new"}},
-        "s": {"v": {"type": "static_select", "selected_option": option("B", "b")}},
-        "u": {"v": {"type": "multi_users_select", "selected_users": ["U1", "U2"]}},
-        "d": {"v": {"type": "datepicker", "selected_date": "2024-02-02"}},
-        "e": {"v": {"type": "plain_text_input", "value": None}},
-    }}  # fmt: skip
+        {
+            "type": "input",
+            "block_id": "t",
+            "label": text("T"),
+            "element": {"type": "plain_text_input", "action_id": "v", "initial_value": "old"},
+        },
+        {
+            "type": "input",
+            "block_id": "s",
+            "label": text("S"),
+            "element": {
+                "type": "static_select",
+                "action_id": "v",
+                "options": [option("A", "a"), option("B", "b")],
+                "initial_option": option("A", "a"),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "u",
+            "label": text("U"),
+            "element": {"type": "multi_users_select", "action_id": "v"},
+        },
+        {
+            "type": "input",
+            "block_id": "d",
+            "label": text("D"),
+            "element": {"type": "datepicker", "action_id": "v", "initial_date": "2024-01-01"},
+        },
+        {
+            "type": "input",
+            "block_id": "e",
+            "label": text("E"),
+            "element": {"type": "plain_text_input", "action_id": "v", "initial_value": "cleared"},
+        },
+    ]
+    state = {
+        "values": {
+            "t": {"v": {"type": "plain_text_input", "value": "new"}},
+            "s": {"v": {"type": "static_select", "selected_option": option("B", "b")}},
+            "u": {"v": {"type": "multi_users_select", "selected_users": ["U1", "U2"]}},
+            "d": {"v": {"type": "datepicker", "selected_date": "2024-02-02"}},
+            "e": {"v": {"type": "plain_text_input", "value": None}},
+        }
+    }
     root = rendered(blocks, state=state)
     assert root.one("input", name="t").attrs["value"] == "new"
     assert [o.attrs["value"] for o in root.one("select", name="s").select("option") if "selected" in o.attrs] == ["b"]
@@ -495,12 +580,19 @@ def test_legacy_attachments_are_boxes_with_their_colour():
     message = {
         "text": "Report",
         "attachments": [
-            {"color": "good", "pretext": "*Before*", "title": "Title", "title_link": "https://example.com",
-             "text": "_body_", "fields": [{"title": "F", "value": "<@U2>", "short": True}], "footer": "foot"},
+            {
+                "color": "good",
+                "pretext": "*Before*",
+                "title": "Title",
+                "title_link": "https://example.com",
+                "text": "_body_",
+                "fields": [{"title": "F", "value": "<@U2>", "short": True}],
+                "footer": "foot",
+            },
             {"color": "#ABCDEF", "blocks": [{"type": "divider"}]},
             {"color": "red; background: url(javascript:x)", "text": "no colour"},
         ],
-    }  # fmt: skip
+    }
     root = parse(render_message_body(message, VIEWER))
     assert_contract(root)
     first, second, third = root.select("div", cls="bk-attachment")

@@ -79,11 +79,13 @@ def test_a_check_in_week_runs_from_one_check_in_time_to_the_next():
 
 def test_next_occurrence_is_now_when_now_is_the_check_in_time():
     assert next_occurrence(utc("2026-11-30 15:00"), weekday=0, hour=10, zone=NEW_YORK) == (
-        date(2026, 11, 30), utc("2026-11-30 15:00"),
-    )  # fmt: skip
+        date(2026, 11, 30),
+        utc("2026-11-30 15:00"),
+    )
     assert next_occurrence(utc("2026-11-30 15:01"), weekday=0, hour=10, zone=NEW_YORK) == (
-        date(2026, 12, 7), utc("2026-12-07 15:00"),
-    )  # fmt: skip
+        date(2026, 12, 7),
+        utc("2026-12-07 15:00"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,9 +110,14 @@ def test_the_summary_keeps_its_local_hour_over_a_daylight_saving_weekend():
 
 def _team(anchor: str, *, zone: str = "UTC", weekday: int = 0, reminder_hours: int = 24) -> SimpleNamespace:
     return SimpleNamespace(
-        timezone=zone, checkin_weekday=weekday, checkin_hour=10, reminder_hours=reminder_hours,
-        cycle_anchor=date.fromisoformat(anchor), anchor_cycle=1, closed_through=0,
-    )  # fmt: skip
+        timezone=zone,
+        checkin_weekday=weekday,
+        checkin_hour=10,
+        reminder_hours=reminder_hours,
+        cycle_anchor=date.fromisoformat(anchor),
+        anchor_cycle=1,
+        closed_through=0,
+    )
 
 
 @pytest.mark.parametrize(

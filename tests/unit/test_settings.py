@@ -147,9 +147,13 @@ def test_a_sweep_with_a_token_and_no_database_url_logs_the_warning_before_anythi
     before the sweep refuses the default SQLite file it has just created there, unmigrated."""
     keep = {k: v for k, v in child_env().items() if not k.startswith(("SLACK_", "DATABASE_URL", "PORT"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "sweep"], env=keep | {"SLACK_BOT_TOKEN": "xoxb-sandbox-0000"}, cwd=tmp_path,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "sweep"],
+        env=keep | {"SLACK_BOT_TOKEN": "xoxb-sandbox-0000"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

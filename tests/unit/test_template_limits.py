@@ -230,41 +230,88 @@ def make_team(s: Style, n: int = 1) -> Team:
 def fresh_team(s: Style, n: int = 1) -> Team:
     name = s.name_of_team(n)
     return Team(
-        id=n, workspace_id=1, name=name, name_key=name.casefold(), channel_id=channel(n), timezone=ZONE,
-        checkin_weekday=6, checkin_hour=23, digest_channel_id=channel(10_000 + n), cycle_anchor=date(2017, 3, 6),
-        anchor_cycle=1, closed_through=40, next_cycle_anchor=date(2027, 6, 7), max_objectives=OBJECTIVES,
-        checkins_paused=True, reminder_hours=72, away_words=s.away_words(), triage_hours=336, sprint_size=50,
-        created_by=user(1), created_at=NOW,
-    )  # fmt: skip
+        id=n,
+        workspace_id=1,
+        name=name,
+        name_key=name.casefold(),
+        channel_id=channel(n),
+        timezone=ZONE,
+        checkin_weekday=6,
+        checkin_hour=23,
+        digest_channel_id=channel(10_000 + n),
+        cycle_anchor=date(2017, 3, 6),
+        anchor_cycle=1,
+        closed_through=40,
+        next_cycle_anchor=date(2027, 6, 7),
+        max_objectives=OBJECTIVES,
+        checkins_paused=True,
+        reminder_hours=72,
+        away_words=s.away_words(),
+        triage_hours=336,
+        sprint_size=50,
+        created_by=user(1),
+        created_at=NOW,
+    )
 
 
 def make_cycle(number: int = SPAN.number, *, state: CycleState = CycleState.ACTIVE, team_id: int = 1) -> Cycle:
     starts = SPAN.starts_on + timedelta(weeks=13 * (number - SPAN.number))
     return Cycle(
-        id=10_000 * team_id + number, workspace_id=1, team_id=team_id, number=number, starts_on=starts,
-        ends_on=starts + timedelta(weeks=13), state=state, reset_started_at=NOW, reset_by=user(7),
-        scoring_closes_at=NOW + reset_rules.SCORING_TIME, created_at=NOW,
-    )  # fmt: skip
+        id=10_000 * team_id + number,
+        workspace_id=1,
+        team_id=team_id,
+        number=number,
+        starts_on=starts,
+        ends_on=starts + timedelta(weeks=13),
+        state=state,
+        reset_started_at=NOW,
+        reset_by=user(7),
+        scoring_closes_at=NOW + reset_rules.SCORING_TIME,
+        created_at=NOW,
+    )
 
 
 def make_objective(s: Style, number: int, *, state: ObjectiveState = REVISED, team_id: int = 1) -> Objective:
     return Objective(
-        id=100 * team_id + number, workspace_id=1, cycle_id=10_000 * team_id + SPAN.number, number=number,
-        title=s.text(TITLE_MAX), why=s.text(WHY_MAX, multiline=True), vision_id=None, state=state, version=999,
-        owner_user_id=user(number), author_user_id=user(number), created_at=NOW, updated_at=NOW,
-    )  # fmt: skip
+        id=100 * team_id + number,
+        workspace_id=1,
+        cycle_id=10_000 * team_id + SPAN.number,
+        number=number,
+        title=s.text(TITLE_MAX),
+        why=s.text(WHY_MAX, multiline=True),
+        vision_id=None,
+        state=state,
+        version=999,
+        owner_user_id=user(number),
+        author_user_id=user(number),
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 def make_key_result(s: Style, objective: Objective, position: int, *, final: bool = False) -> KeyResult:
     baseline, target, current = NUMBER_VALUES[:3]
     return KeyResult(
-        id=10 * objective.id + position, workspace_id=1, objective_id=objective.id, position=position,
-        metric=s.text(METRIC_MAX), unit=s.text(UNIT_MAX), baseline=baseline, target=target, current=current,
-        direction=DIRECTIONS[(objective.number + position) % len(DIRECTIONS)], owner_user_id=user(position),
-        confidence=3, state=KeyResultState.ACTIVE, final_value=current if final else None,
-        final_score=0.33 if final else None, final_by=user(position) if final else None,
-        final_at=NOW if final else None, created_at=NOW, updated_at=NOW,
-    )  # fmt: skip
+        id=10 * objective.id + position,
+        workspace_id=1,
+        objective_id=objective.id,
+        position=position,
+        metric=s.text(METRIC_MAX),
+        unit=s.text(UNIT_MAX),
+        baseline=baseline,
+        target=target,
+        current=current,
+        direction=DIRECTIONS[(objective.number + position) % len(DIRECTIONS)],
+        owner_user_id=user(position),
+        confidence=3,
+        state=KeyResultState.ACTIVE,
+        final_value=current if final else None,
+        final_score=0.33 if final else None,
+        final_by=user(position) if final else None,
+        final_at=NOW if final else None,
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 def make_okrs(
@@ -280,16 +327,27 @@ def make_okrs(
 
 def make_checkin(s: Style, kr: KeyResult) -> CheckIn:
     return CheckIn(
-        id=kr.id, workspace_id=1, key_result_id=kr.id, week_start=WEEK_START, value=kr.current, confidence=10,
-        note=s.text(NOTE_LENGTH, multiline=True), author_user_id=kr.owner_user_id, created_at=NOW,
-    )  # fmt: skip
+        id=kr.id,
+        workspace_id=1,
+        key_result_id=kr.id,
+        week_start=WEEK_START,
+        value=kr.current,
+        confidence=10,
+        note=s.text(NOTE_LENGTH, multiline=True),
+        author_user_id=kr.owner_user_id,
+        created_at=NOW,
+    )
 
 
 def make_vision(s: Style, number: int) -> VisionStatement:
     return VisionStatement(
-        id=number, workspace_id=1, number=number, text=s.text(MAX_VISION_TEXT, multiline=True),
-        author_user_id=user(number), created_at=NOW,
-    )  # fmt: skip
+        id=number,
+        workspace_id=1,
+        number=number,
+        text=s.text(MAX_VISION_TEXT, multiline=True),
+        author_user_id=user(number),
+        created_at=NOW,
+    )
 
 
 @cache
@@ -301,9 +359,17 @@ def item_text(s: Style) -> str:
 
 def make_item(s: Style, number: int, *, state: ItemState = ItemState.PRODUCT, kr_id: int | None = 101) -> BacklogItem:
     return BacklogItem(
-        id=number, workspace_id=1, team_id=1, number=number, text=item_text(s), state=state, key_result_id=kr_id,
-        source_url=None, created_by=user(2), created_at=NOW,
-    )  # fmt: skip
+        id=number,
+        workspace_id=1,
+        team_id=1,
+        number=number,
+        text=item_text(s),
+        state=state,
+        key_result_id=kr_id,
+        source_url=None,
+        created_by=user(2),
+        created_at=NOW,
+    )
 
 
 def numbered(okrs: list[tuple[Objective, list[KeyResult]]]) -> list[NumberedKeyResult]:
@@ -313,10 +379,21 @@ def numbered(okrs: list[tuple[Objective, list[KeyResult]]]) -> list[NumberedKeyR
 def make_line(s: Style, number: int, *, state: RippleState = RippleState.ACKNOWLEDGED) -> RippleLine:
     ours, theirs = make_team(s, 1), make_team(s, 2)
     ripple = Ripple(
-        id=number, workspace_id=1, number=90_000 + number, from_team_id=1, to_team_id=2, key_result_id=155,
-        to_key_result_id=255, kind=RippleKind.DEPENDS_ON, note=s.text(NOTE_LIMIT, multiline=True), state=state,
-        created_by=user(3), acknowledged_by=user(4), closed_by=user(5) if number % 2 else None, created_at=NOW,
-    )  # fmt: skip
+        id=number,
+        workspace_id=1,
+        number=90_000 + number,
+        from_team_id=1,
+        to_team_id=2,
+        key_result_id=155,
+        to_key_result_id=255,
+        kind=RippleKind.DEPENDS_ON,
+        note=s.text(NOTE_LIMIT, multiline=True),
+        state=state,
+        created_by=user(3),
+        acknowledged_by=user(4),
+        closed_by=user(5) if number % 2 else None,
+        created_at=NOW,
+    )
     metric = s.text(METRIC_MAX)
     return RippleLine(ripple, ours, theirs, f"5.5 {metric}", f"5.5 {metric}")
 
@@ -432,10 +509,11 @@ def backlog_idea(s: Style) -> list[dict[str, Any]]:
     under = Added([make_item(s, 8)])
     return [
         *contexts_of("backlog_added.j2", lambda: _added(make_team(s), inbox, via="idea", numbered=krs)),
-        *contexts_of("backlog_added.j2", lambda: _added(make_team(s), under, via="idea", key_result=krs[-1],
-                                                         numbered=krs)),
+        *contexts_of(
+            "backlog_added.j2", lambda: _added(make_team(s), under, via="idea", key_result=krs[-1], numbered=krs)
+        ),
         *contexts_of("backlog_added.j2", lambda: _added(make_team(s), inbox, via="idea", numbered=[])),
-    ]  # fmt: skip
+    ]
 
 
 @case("backlog_added.j2", "shortcut")
@@ -472,8 +550,10 @@ def backlog_view(s: Style) -> dict[str, Any]:
     okrs = make_okrs(s)
     krs = numbered(okrs)
     counts = Counter({state: 123_456 for state in ItemState})
-    items = {state: [make_item(s, n, state=state, kr_id=155) for n in range(1, OVERVIEW_ITEMS + 1)]
-             for state in OVERVIEW_STATES}  # fmt: skip
+    items = {
+        state: [make_item(s, n, state=state, kr_id=155) for n in range(1, OVERVIEW_ITEMS + 1)]
+        for state in OVERVIEW_STATES
+    }
     labels = {kr.key_result.id: kr.label for kr in krs}
     view = BacklogView(make_team(s), counts, [(kr, 123_456) for kr in krs], items, labels)
     return {"view": view, "states": OVERVIEW_STATES}
@@ -530,10 +610,14 @@ def cycle_opened(s: Style) -> dict[str, Any]:
 def cycle_opened_quietly(s: Style) -> list[dict[str, Any]]:
     """A cycle with nothing committed has closed: no objectives or scores, a great many drafts shared meanwhile."""
     return [
-        {"prompt": reset_rules.NextCycle(make_team(s), make_cycle(40), make_cycle(), SPAN, [], None, [], quiet=True,
-                                         shared_drafts=shared), "ambition": reset_rules.AMBITION}
+        {
+            "prompt": reset_rules.NextCycle(
+                make_team(s), make_cycle(40), make_cycle(), SPAN, [], None, [], quiet=True, shared_drafts=shared
+            ),
+            "ambition": reset_rules.AMBITION,
+        }
         for shared in (0, 1, 123_456)
-    ]  # fmt: skip
+    ]
 
 
 def history(s: Style) -> CycleHistory:
@@ -548,18 +632,31 @@ def history(s: Style) -> CycleHistory:
             before = snapshot(s, objective, krs, flip=v % 2 == 0)
             after = snapshot(s, objective, krs, flip=v % 2 == 1)
             version = ObjectiveVersion(
-                id=v, workspace_id=1, objective_id=objective.id, version=v,
+                id=v,
+                workspace_id=1,
+                objective_id=objective.id,
+                version=v,
                 change=("committed", "revised", "kr_revised", "kr_dropped", "dropped")[v % 5],
-                reason=s.text(REASON_MAX, multiline=True), actor_user_id=user(v), snapshot=after, created_at=NOW,
-            )  # fmt: skip
+                reason=s.text(REASON_MAX, multiline=True),
+                actor_user_id=user(v),
+                snapshot=after,
+                created_at=NOW,
+            )
             versions.append(VersionEntry(version, tuple(differences(before, after)) if v > 1 else ()))
         records = tuple(KeyResultRecord(kr, 0.5, 7, 13) for kr in krs)
         entries.append(ObjectiveHistory(objective, tuple(versions), records))
     retro = tuple(
-        RetroAnswer(id=n, workspace_id=1, cycle_id=1, user_id=user(n), prompt=(None, 1, 2, 3)[n % 4],
-                    text=s.text(RETRO_ANSWER_MAX, multiline=True), created_at=NOW)
+        RetroAnswer(
+            id=n,
+            workspace_id=1,
+            cycle_id=1,
+            user_id=user(n),
+            prompt=(None, 1, 2, 3)[n % 4],
+            text=s.text(RETRO_ANSWER_MAX, multiline=True),
+            created_at=NOW,
+        )
         for n in range(200)
-    )  # fmt: skip
+    )
     return CycleHistory(make_team(s), SPAN, make_cycle(), tuple(entries), True, 0.5, retro)
 
 
@@ -568,30 +665,61 @@ def snapshot(s: Style, objective: Objective, krs: list[KeyResult], *, flip: bool
     other = Style("specials" if s.name == "ampersands" else "ampersands")
     text = other if flip else s
     return {
-        "number": objective.number, "title": text.text(TITLE_MAX), "why": text.text(WHY_MAX, multiline=True),
-        "vision_id": None, "state": "revised",
+        "number": objective.number,
+        "title": text.text(TITLE_MAX),
+        "why": text.text(WHY_MAX, multiline=True),
+        "vision_id": None,
+        "state": "revised",
         "key_results": [
-            {"id": kr.id + (1000 if flip and kr.position == 5 else 0), "position": kr.position,
-             "metric": text.text(METRIC_MAX), "unit": text.text(UNIT_MAX),
-             "baseline": NUMBER_VALUES[flip], "target": NUMBER_VALUES[2 + flip],
-             "direction": DIRECTIONS[flip + kr.position % 2].value, "owner": user(kr.position + flip),
-             "state": "active"}
+            {
+                "id": kr.id + (1000 if flip and kr.position == 5 else 0),
+                "position": kr.position,
+                "metric": text.text(METRIC_MAX),
+                "unit": text.text(UNIT_MAX),
+                "baseline": NUMBER_VALUES[flip],
+                "target": NUMBER_VALUES[2 + flip],
+                "direction": DIRECTIONS[flip + kr.position % 2].value,
+                "owner": user(kr.position + flip),
+                "state": "active",
+            }
             for kr in krs
         ],
-    }  # fmt: skip
+    }
 
 
 def discarded(s: Style, count: int = 300) -> tuple[DiscardedDraft, ...]:
     """Drafts discarded during a cycle, as long as drafts get: a full title and why, five full key results."""
-    kr = {"metric": s.text(METRIC_MAX), "unit": s.text(UNIT_MAX), "baseline": NUMBER_TEXTS[0],
-          "target": NUMBER_TEXTS[1], "direction": "keep_below", "owner": user(3)}  # fmt: skip
-    content = {"title": s.text(TITLE_MAX), "why": s.text(WHY_MAX, multiline=True), "vision_id": None,
-               "key_results": [kr] * KEY_RESULTS}  # fmt: skip
+    kr = {
+        "metric": s.text(METRIC_MAX),
+        "unit": s.text(UNIT_MAX),
+        "baseline": NUMBER_TEXTS[0],
+        "target": NUMBER_TEXTS[1],
+        "direction": "keep_below",
+        "owner": user(3),
+    }
+    content = {
+        "title": s.text(TITLE_MAX),
+        "why": s.text(WHY_MAX, multiline=True),
+        "vision_id": None,
+        "key_results": [kr] * KEY_RESULTS,
+    }
     return tuple(
-        DiscardedDraft(Draft(id=n, workspace_id=1, team_id=1, author_user_id=user(n), state=DraftState.DISCARDED,
-                             content=content, updated_by=user(n + 1), updated_at=NOW), user(n + 1), NOW)
+        DiscardedDraft(
+            Draft(
+                id=n,
+                workspace_id=1,
+                team_id=1,
+                author_user_id=user(n),
+                state=DraftState.DISCARDED,
+                content=content,
+                updated_by=user(n + 1),
+                updated_at=NOW,
+            ),
+            user(n + 1),
+            NOW,
+        )
         for n in range(count)
-    )  # fmt: skip
+    )
 
 
 @case("okr_history.j2")
@@ -647,9 +775,14 @@ def checkin_modal(s: Style) -> dict[str, Any]:
     item = week.key_results[-1]
     kr = item.status.key_result
     return {
-        "kr": kr, "objective": item.objective, "team": week.team, "value": format_number(kr.current),
-        "confidence": 10, "note_length": NOTE_LENGTH, "metadata": json.dumps({"kr": kr.id, "dm": 2**31 - 1}),
-    }  # fmt: skip
+        "kr": kr,
+        "objective": item.objective,
+        "team": week.team,
+        "value": format_number(kr.current),
+        "confidence": 10,
+        "note_length": NOTE_LENGTH,
+        "metadata": json.dumps({"kr": kr.id, "dm": 2**31 - 1}),
+    }
 
 
 @case("checkin_needs_value.j2")
@@ -702,8 +835,10 @@ def choose_team(s: Style) -> list[dict[str, Any]]:
     teams = [TeamOption(n, s.name_of_team(n), channel(n)) for n in range(1, 101)]
     short = "backlog add " + s.text(1900)
     long = "backlog add " + s.text(MAX_COMMAND_TEXT - 12, multiline=True)
-    return [*contexts_of("choose_team.j2", lambda: team_picker(teams, short)),
-            *contexts_of("choose_team.j2", lambda: team_picker(teams, long))]  # fmt: skip
+    return [
+        *contexts_of("choose_team.j2", lambda: team_picker(teams, short)),
+        *contexts_of("choose_team.j2", lambda: team_picker(teams, long)),
+    ]
 
 
 @case("coming_soon.j2")
@@ -713,8 +848,10 @@ def coming_soon(s: Style) -> list[dict[str, Any]]:
 
 @case("help.j2")
 def help_all(s: Style) -> list[dict[str, Any]]:
-    return [*contexts_of("help.j2", lambda: help_reply(parse("help"))),
-            *contexts_of("help.j2", lambda: help_reply(parse("")))]  # fmt: skip
+    return [
+        *contexts_of("help.j2", lambda: help_reply(parse("help"))),
+        *contexts_of("help.j2", lambda: help_reply(parse(""))),
+    ]
 
 
 @case("help_topic.j2")
@@ -731,8 +868,10 @@ def error(s: Style) -> list[dict[str, Any]]:
     with pytest.raises(UsageError) as bad_lines:
         item_lines(lines)
     quoted = UsageError(s.text(MAX_COMMAND_TEXT, multiline=True), usage=lookup("team settings").usage)
-    return [*contexts_of("error.j2", lambda: reply_for(bad_lines.value)),
-            *contexts_of("error.j2", lambda: reply_for(quoted))]  # fmt: skip
+    return [
+        *contexts_of("error.j2", lambda: reply_for(bad_lines.value)),
+        *contexts_of("error.j2", lambda: reply_for(quoted)),
+    ]
 
 
 @case("internal_error.j2")
@@ -784,14 +923,28 @@ def digest(s: Style) -> digest_rules.Digest:
     news = [
         digest_rules.TeamNews(
             team,
-            [digest_rules.Change(action, f"O5 {s.text(TITLE_MAX)}", user(2), reason, touched) for action in
-             ("committed", "revised", "dropped")],
+            [
+                digest_rules.Change(action, f"O5 {s.text(TITLE_MAX)}", user(2), reason, touched)
+                for action in ("committed", "revised", "dropped")
+            ],
             [digest_rules.Risk("5.5", metric, 3, 9, touched) for _ in range(2)],
-            [digest_rules.RippleNews(n, "depends_on", team.name, names[n % TEAMS], f"5.5 {metric}", f"5.5 {metric}",
-                                     s.text(NOTE_LIMIT, multiline=True), "open", True) for n in range(3)],
+            [
+                digest_rules.RippleNews(
+                    n,
+                    "depends_on",
+                    team.name,
+                    names[n % TEAMS],
+                    f"5.5 {metric}",
+                    f"5.5 {metric}",
+                    s.text(NOTE_LIMIT, multiline=True),
+                    "open",
+                    True,
+                )
+                for n in range(3)
+            ],
         )
         for team in teams
-    ]  # fmt: skip
+    ]
     pulling = f"*{s.text(METRIC_MAX)}*: " + ", ".join(f"*{name}* KR 5.5 wants it up" for name in names)
     conflicts = [digest_rules.Conflict(kind, pulling) for kind in ("opposite", "dependency") * 20]
     edges = [digest_rules.Edge(a, b, "affects", True) for a, b in itertools.pairwise(names)]
@@ -805,8 +958,11 @@ def quiet_digest() -> digest_rules.Digest:
 def digest_cut(found: digest_rules.Digest, *, preview: bool) -> list[tuple[str, dict[str, Any]]]:
     """The digest as bot/delivery/digests.py cuts it into messages, for a workspace whose week is `found`."""
     with mock.patch.object(digest_rules, "build_digest", lambda session, **_: found):
-        return captured(lambda: digest_messages(StubDatabase(), workspace_id=1, since=found.since, until=found.until,
-                                                preview=preview, zone=found.zone))  # fmt: skip
+        return captured(
+            lambda: digest_messages(
+                StubDatabase(), workspace_id=1, since=found.since, until=found.until, preview=preview, zone=found.zone
+            )
+        )
 
 
 @case("digest.j2", kind="blocks")
@@ -835,25 +991,48 @@ def digest_preview_more(s: Style) -> dict[str, Any]:
 @case("digest_settings.j2")
 def digest_settings(s: Style) -> list[dict[str, Any]]:
     """A workspace whose every team has the digest posted in a channel of its own, as well as the workspace's."""
-    workspace = Workspace(id=1, slack_team_id="T0123456789", digest_channel_id=channel(9), digest_weekday=6,
-                          digest_hour=23, digest_timezone=ZONE, digest_due_at=NOW, created_at=NOW)  # fmt: skip
+    workspace = Workspace(
+        id=1,
+        slack_team_id="T0123456789",
+        digest_channel_id=channel(9),
+        digest_weekday=6,
+        digest_hour=23,
+        digest_timezone=ZONE,
+        digest_due_at=NOW,
+        created_at=NOW,
+    )
     channels = [channel(9), *(make_team(s, n).digest_channel_id for n in range(1, TEAMS + 1))]
-    return [{"workspace": workspace, "channels": channels, "saved": True},
-            {"workspace": workspace, "channels": [], "saved": False}]  # fmt: skip
+    return [
+        {"workspace": workspace, "channels": channels, "saved": True},
+        {"workspace": workspace, "channels": [], "saved": False},
+    ]
 
 
 # drafting -----------------------------------------------------------------------------------------------------------
 
-LIMITS = {"title": TITLE_MAX, "why": WHY_MAX, "metric": METRIC_MAX, "unit": UNIT_MAX, "number": NUMBER_MAX,
-          "max_key_results": KEY_RESULTS}  # fmt: skip
+LIMITS = {
+    "title": TITLE_MAX,
+    "why": WHY_MAX,
+    "metric": METRIC_MAX,
+    "unit": UNIT_MAX,
+    "number": NUMBER_MAX,
+    "max_key_results": KEY_RESULTS,
+}
 
 
 def draft_content(s: Style, *, key_results: int = KEY_RESULTS) -> dict[str, Any]:
     """A draft as the drafting form saves it: each step's fields at their longest, as the form's checks leave them."""
-    objective = check_objective({"title": s.raw(TITLE_MAX), "why": s.raw(WHY_MAX, multiline=True), "vision": "300"},
-                                vision_ids={300})  # fmt: skip
-    fields = {"metric": s.raw(METRIC_MAX), "unit": s.raw(UNIT_MAX), "baseline": NUMBER_TEXTS[0],
-              "target": NUMBER_TEXTS[1], "direction": "keep_below", "owner": user(3)}  # fmt: skip
+    objective = check_objective(
+        {"title": s.raw(TITLE_MAX), "why": s.raw(WHY_MAX, multiline=True), "vision": "300"}, vision_ids={300}
+    )
+    fields = {
+        "metric": s.raw(METRIC_MAX),
+        "unit": s.raw(UNIT_MAX),
+        "baseline": NUMBER_TEXTS[0],
+        "target": NUMBER_TEXTS[1],
+        "direction": "keep_below",
+        "owner": user(3),
+    }
     return {**objective, "key_results": [check_key_result(fields) for _ in range(key_results)]}
 
 
@@ -861,8 +1040,9 @@ def findings(s: Style, content: dict[str, Any]) -> list[Any]:
     """Everything the coach can find: over the objective limit, outputs, copies of a hundred other teams' metrics."""
     metrics = [kr["metric"] for kr in content["key_results"]]
     others = tuple(OtherTeamKeyResult(s.name_of_team(n), metric) for n in range(100) for metric in metrics)
-    context = TeamContext(max_objectives=1, committed_objectives=5, other_teams_key_results=others,
-                          closed_cycle_scores=(1.0, 1.0, 1.0))  # fmt: skip
+    context = TeamContext(
+        max_objectives=1, committed_objectives=5, other_teams_key_results=others, closed_cycle_scores=(1.0, 1.0, 1.0)
+    )
     found = coach(coached(content), context)
     assert len(found) > 10
     return found
@@ -914,27 +1094,45 @@ def draft_key_result_modal(s: Style) -> dict[str, Any]:
 def draft_review_modal(s: Style) -> list[dict[str, Any]]:
     context = {**draft_context(s), "vision": make_vision(s, 300)}
     found = findings(s, context["content"])
-    return [{**context, "findings": found, "blocking": True, "shared": True},
-            {**context, "findings": most_findings(s), "blocking": True, "shared": True},
-            {**context, "findings": [], "blocking": False, "shared": False}]  # fmt: skip
+    return [
+        {**context, "findings": found, "blocking": True, "shared": True},
+        {**context, "findings": most_findings(s), "blocking": True, "shared": True},
+        {**context, "findings": [], "blocking": False, "shared": False},
+    ]
 
 
 @case("draft_shared.j2")
 def draft_shared(s: Style) -> list[dict[str, Any]]:
     content = draft_content(s)
-    common = {"draft_id": 123_456_789, "team": make_team(s), "content": content, "vision": make_vision(s, 300),
-              "author": user(1), "editor": user(2), "actor": user(3), "number": 5}  # fmt: skip
-    return [{**common, "findings": findings(s, content), "state": DraftState.SHARED.value},
-            {**common, "findings": most_findings(s), "state": DraftState.SHARED.value},
-            {**common, "findings": [], "state": DraftState.COMMITTED.value},
-            {**common, "findings": [], "state": DraftState.DISCARDED.value}]  # fmt: skip
+    common = {
+        "draft_id": 123_456_789,
+        "team": make_team(s),
+        "content": content,
+        "vision": make_vision(s, 300),
+        "author": user(1),
+        "editor": user(2),
+        "actor": user(3),
+        "number": 5,
+    }
+    return [
+        {**common, "findings": findings(s, content), "state": DraftState.SHARED.value},
+        {**common, "findings": most_findings(s), "state": DraftState.SHARED.value},
+        {**common, "findings": [], "state": DraftState.COMMITTED.value},
+        {**common, "findings": [], "state": DraftState.DISCARDED.value},
+    ]
 
 
 @case("draft_committed.j2")
 def draft_committed(s: Style) -> dict[str, Any]:
     objective, krs = make_okrs(s)[-1]
-    return {"team": make_team(s), "objective": objective, "key_results": krs, "cycle": make_cycle(), "actor": user(1),
-            "live": OBJECTIVES}  # fmt: skip
+    return {
+        "team": make_team(s),
+        "objective": objective,
+        "key_results": krs,
+        "cycle": make_cycle(),
+        "actor": user(1),
+        "live": OBJECTIVES,
+    }
 
 
 # final scores, the reset and the retro ---------------------------------------------------------------------------
@@ -1014,10 +1212,14 @@ def reset_retro(s: Style) -> list[dict[str, Any]]:
     okrs = make_okrs(s, final=True)
     objectives = [(o, [RetroKeyResult(kr, o, kr.position % 2 == 0) for kr in krs]) for o, krs in okrs]
     changes = [
-        reset_rules.Change(o, ObjectiveVersion(id=n, version=n, change="kr_dropped", reason=s.text(REASON_MAX),
-                                               actor_user_id=user(n), snapshot={}))
+        reset_rules.Change(
+            o,
+            ObjectiveVersion(
+                id=n, version=n, change="kr_dropped", reason=s.text(REASON_MAX), actor_user_id=user(n), snapshot={}
+            ),
+        )
         for n, (o, _) in enumerate(okrs * 30)  # every objective revised thirty times
-    ]  # fmt: skip
+    ]
     moved = {state.value: 123_456 for state in ItemState}
     full = Retro(make_team(s), make_cycle(state=CycleState.CLOSED), objectives, changes, moved)
     calm = Retro(make_team(s), make_cycle(state=CycleState.CLOSED), objectives[:1], [], {})
@@ -1033,8 +1235,13 @@ def retro_answers_posted(s: Style) -> dict[str, Any]:
 
 @case("retro_modal.j2", kind="modal")
 def retro_modal(s: Style) -> dict[str, Any]:
-    return {"team": make_team(s), "cycle": make_cycle(state=CycleState.CLOSED), "prompts": RETRO_PROMPTS,
-            "limit": RETRO_ANSWER_MAX, "metadata": json.dumps({"cycle": 10_041})}  # fmt: skip
+    return {
+        "team": make_team(s),
+        "cycle": make_cycle(state=CycleState.CLOSED),
+        "prompts": RETRO_PROMPTS,
+        "limit": RETRO_ANSWER_MAX,
+        "metadata": json.dumps({"cycle": 10_041}),
+    }
 
 
 # the App Home -----------------------------------------------------------------------------------------------------
@@ -1054,27 +1261,43 @@ def home(s: Style) -> list[dict[str, Any]]:
     ]
     drafts = [(Draft(id=n, content={"title": s.text(TITLE_MAX)}, updated_at=NOW), t) for n, t in enumerate(teams)]
     sources = {
-        "rituals": SimpleNamespace(memberships_of=lambda session, **_: memberships,
-                                   teams_led_by=lambda session, **_: {t.id for t in teams}),
+        "rituals": SimpleNamespace(
+            memberships_of=lambda session, **_: memberships, teams_led_by=lambda session, **_: {t.id for t in teams}
+        ),
         "current_okrs_of_teams": lambda session, *, teams, now: {
-            t.id: TeamOkrs(t, SPAN, make_cycle(), 13, statuses, 9) for t in teams},
+            t.id: TeamOkrs(t, SPAN, make_cycle(), 13, statuses, 9) for t in teams
+        },
         "backlogs_of_teams": lambda session, *, team_ids: {
-            team_id: TeamBacklog(Counter({state: 123_456 for state in ItemState}), rounds) for team_id in team_ids},
+            team_id: TeamBacklog(Counter({state: 123_456 for state in ItemState}), rounds) for team_id in team_ids
+        },
         "owned_key_results": lambda session, **_: [o for t in teams for o in owned(s, t, okrs)],
         "resumable_drafts": lambda session, **_: drafts,
         "list_visions": lambda session, **_: [make_vision(s, n) for n in range(1, 301)],
         "scoring_for": lambda session, **_: [(t, make_cycle(team_id=t.id), 25) for t in teams],
         "live_ripples_of_teams": lambda session, **_: [make_line(s, n) for n in range(LIST_LIMIT)],
-    }  # fmt: skip
+    }
     client = SimpleNamespace(views_publish=lambda **_: SimpleNamespace(data={"ok": True}))
     event = {"type": "app_home_opened", "user": me, "tab": "home"}
     with mock.patch.multiple(home_handler, **sources):
         full = contexts_of(
             "home.j2", lambda: home_handler.on_home_opened(event, {"db": StubDatabase(), "workspace_id": 1}, client)
         )
-    bare = {"memberships": [], "more_teams": 0, "okrs": {}, "backlogs": {}, "leading": set(), "owned": [],
-            "more_owned": 0, "member_of": set(), "drafts": [], "more_drafts": 0, "visions": [], "commands": CATALOGUE,
-            "scoring": [], "ripples": []}  # fmt: skip
+    bare = {
+        "memberships": [],
+        "more_teams": 0,
+        "okrs": {},
+        "backlogs": {},
+        "leading": set(),
+        "owned": [],
+        "more_owned": 0,
+        "member_of": set(),
+        "drafts": [],
+        "more_drafts": 0,
+        "visions": [],
+        "commands": CATALOGUE,
+        "scoring": [],
+        "ripples": [],
+    }
     return [*full, bare]
 
 
@@ -1098,8 +1321,10 @@ def okr_revise_kr_modal(s: Style) -> list[dict[str, Any]]:
 
 @case("okr_drop_modal.j2", kind="modal")
 def okr_drop_modal(s: Style) -> list[dict[str, Any]]:
-    return [*contexts_of("okr_drop_modal.j2", lambda: change_modal("drop_kr", target(s))),
-            *contexts_of("okr_drop_modal.j2", lambda: change_modal("drop_objective", target(s)))]  # fmt: skip
+    return [
+        *contexts_of("okr_drop_modal.j2", lambda: change_modal("drop_kr", target(s))),
+        *contexts_of("okr_drop_modal.j2", lambda: change_modal("drop_objective", target(s))),
+    ]
 
 
 @case("okr_changed.j2")
@@ -1125,15 +1350,19 @@ def ripple_closed(s: Style) -> list[dict[str, Any]]:
 
 @case("ripple_declared.j2")
 def ripple_declared(s: Style) -> list[dict[str, Any]]:
-    return [{"line": make_line(s, 1, state=RippleState.OPEN), "told": told, "error": "not_in_channel"}
-            for told in ("told", "later", "refused")]  # fmt: skip
+    return [
+        {"line": make_line(s, 1, state=RippleState.OPEN), "told": told, "error": "not_in_channel"}
+        for told in ("told", "later", "refused")
+    ]
 
 
 @case("ripple_list.j2")
 def ripple_list(s: Style) -> list[dict[str, Any]]:
     lines = [make_line(s, n, state=tuple(RippleState)[n % 4]) for n in range(LIST_LIMIT)]
-    return [{"team": make_team(s), "lines": lines, "total": 123_456, "everything": True},
-            {"team": make_team(s), "lines": [], "total": 0, "everything": False}]  # fmt: skip
+    return [
+        {"team": make_team(s), "lines": lines, "total": 123_456, "everything": True},
+        {"team": make_team(s), "lines": [], "total": 0, "everything": False},
+    ]
 
 
 @case("ripple_modal.j2", kind="modal")
@@ -1168,18 +1397,30 @@ def full_tally(kind: RoundKind) -> Tally:
 
 def make_round(kind: RoundKind, *, closed: bool = False) -> Round:
     return Round(
-        id=1, team_id=1, kind=kind, state=RoundState.CLOSED if closed else RoundState.OPEN, channel_id=channel(1),
-        ballot=list(range(101, 111)), closes_at=NOW, closed_by=user(1) if closed else None,
-    )  # fmt: skip
+        id=1,
+        team_id=1,
+        kind=kind,
+        state=RoundState.CLOSED if closed else RoundState.OPEN,
+        channel_id=channel(1),
+        ballot=list(range(101, 111)),
+        closes_at=NOW,
+        closed_by=user(1) if closed else None,
+    )
 
 
 def closed_round(s: Style, kind: RoundKind) -> Closed:
     decisions = ["product", "discovery", "not_now", "kept"] if kind is RoundKind.TRIAGE else ["sprint", "kept"]
     outcomes = [
-        Outcome(RoundItem(position=n), make_item(s, n), full_tally(kind), decisions[n % len(decisions)], "5.5",
-                tied=n % 3 == 0)
+        Outcome(
+            RoundItem(position=n),
+            make_item(s, n),
+            full_tally(kind),
+            decisions[n % len(decisions)],
+            "5.5",
+            tied=n % 3 == 0,
+        )
         for n in range(1, MAX_ITEMS + 1)
-    ]  # fmt: skip
+    ]
     return Closed(make_round(kind, closed=True), make_team(s), outcomes, [f"5.{n}" for n in range(1, 11)])
 
 
@@ -1210,10 +1451,18 @@ def round_withdrawn(s: Style) -> list[dict[str, Any]]:
 @case("triage_header.j2")
 def triage_header(s: Style) -> list[dict[str, Any]]:
     krs = numbered(make_okrs(s))
-    common = {"team": make_team(s), "count": MAX_ITEMS, "ballot": krs[:10], "off_ballot": [k.label for k in krs[10:]],
-              "waiting": 123_456}  # fmt: skip
-    return [{**common, "round": make_round(kind, closed=closed), "closed": closed}
-            for kind in RoundKind for closed in (False, True)]  # fmt: skip
+    common = {
+        "team": make_team(s),
+        "count": MAX_ITEMS,
+        "ballot": krs[:10],
+        "off_ballot": [k.label for k in krs[10:]],
+        "waiting": 123_456,
+    }
+    return [
+        {**common, "round": make_round(kind, closed=closed), "closed": closed}
+        for kind in RoundKind
+        for closed in (False, True)
+    ]
 
 
 @case("triage_item.j2")
@@ -1223,10 +1472,28 @@ def triage_item(s: Style) -> list[dict[str, Any]]:
     contexts = []
     for kind in RoundKind:
         for decision in (None, "product", "discovery", "not_now", "sprint", "kept"):
-            contexts.append({"kind": kind.value, "item": item, "label": "5.5", "tally": full_tally(kind),
-                             "ballot_size": 10, "decision": decision, "decided_label": "5.5"})  # fmt: skip
-    contexts.append({"kind": "triage", "item": item, "label": None, "tally": Tally(), "ballot_size": 0,
-                     "decision": None, "decided_label": None})  # fmt: skip
+            contexts.append(
+                {
+                    "kind": kind.value,
+                    "item": item,
+                    "label": "5.5",
+                    "tally": full_tally(kind),
+                    "ballot_size": 10,
+                    "decision": decision,
+                    "decided_label": "5.5",
+                }
+            )
+    contexts.append(
+        {
+            "kind": "triage",
+            "item": item,
+            "label": None,
+            "tally": Tally(),
+            "ballot_size": 0,
+            "decision": None,
+            "decided_label": None,
+        }
+    )
     return contexts
 
 
@@ -1257,18 +1524,34 @@ def team_settings_modal(s: Style) -> list[dict[str, Any]]:
     bare = fresh_team(s)
     bare.digest_channel_id, bare.triage_hours, bare.checkins_paused = None, None, False
     return [
-        *contexts_of("team_settings_modal.j2", lambda: settings_modal(team, members, leaders, channel_id=channel(1),
-                                                                      anchor=date(2027, 6, 7), in_use=True)),
-        *contexts_of("team_settings_modal.j2", lambda: settings_modal(bare, members[:1], [], channel_id=channel(1),
-                                                                      anchor=date(2027, 6, 7), in_use=False)),
-    ]  # fmt: skip
+        *contexts_of(
+            "team_settings_modal.j2",
+            lambda: settings_modal(team, members, leaders, channel_id=channel(1), anchor=date(2027, 6, 7), in_use=True),
+        ),
+        *contexts_of(
+            "team_settings_modal.j2",
+            lambda: settings_modal(bare, members[:1], [], channel_id=channel(1), anchor=date(2027, 6, 7), in_use=False),
+        ),
+    ]
 
 
 @case("team_settings_saved.j2")
 def team_settings_saved(s: Style) -> list[dict[str, Any]]:
-    fields = ["timezone", "checkin_weekday", "checkin_hour", "digest_channel_id", "cycle_anchor", "max_objectives",
-              "checkins_paused", "reminder_hours", "away_words", "triage_hours", "sprint_size", "facilitators",
-              "leaders"]  # fmt: skip
+    fields = [
+        "timezone",
+        "checkin_weekday",
+        "checkin_hour",
+        "digest_channel_id",
+        "cycle_anchor",
+        "max_objectives",
+        "checkins_paused",
+        "reminder_hours",
+        "away_words",
+        "triage_hours",
+        "sprint_size",
+        "facilitators",
+        "leaders",
+    ]
     return [
         *contexts_of("team_settings_saved.j2", lambda: settings_saved(make_team(s), user_id=user(1), changed=fields)),
         *contexts_of("team_settings_saved.j2", lambda: settings_saved(make_team(s), user_id=user(1), changed=[])),

@@ -178,12 +178,19 @@ def test_an_odd_reactions_answer_is_not_read_as_no_reactions(answer):
 
 
 def test_a_reactions_answer_gives_each_person_and_emoji_as_shown():
-    answer = {"ok": True, "message": {"reactions": [
-        {"name": "white_check_mark", "users": ["U0BEN", "U0CLEO"], "count": 2},
-        {"name": "white_check_mark::skin-tone-3", "users": ["U0ADA", 7], "count": 2},
-    ]}}  # fmt: skip
+    answer = {
+        "ok": True,
+        "message": {
+            "reactions": [
+                {"name": "white_check_mark", "users": ["U0BEN", "U0CLEO"], "count": 2},
+                {"name": "white_check_mark::skin-tone-3", "users": ["U0ADA", 7], "count": 2},
+            ]
+        },
+    }
     assert _reactions_shown(Delivery(SlackOutcome.SENT, response=answer)) == {
-        ("U0BEN", "white_check_mark"), ("U0CLEO", "white_check_mark"), ("U0ADA", "white_check_mark::skin-tone-3"),
-    }  # fmt: skip
+        ("U0BEN", "white_check_mark"),
+        ("U0CLEO", "white_check_mark"),
+        ("U0ADA", "white_check_mark::skin-tone-3"),
+    }
     assert _reactions_shown(Delivery(SlackOutcome.SENT, response={"ok": True, "message": {}})) == set()
     assert _reactions_shown(Delivery(SlackOutcome.FAILED, error="ratelimited")) is None

@@ -63,11 +63,15 @@ def closed(
 ) -> Closed:
     outcomes = [
         Outcome(
-            RoundItem(position=n), item(n, text), votes_on(kind, n, votes), decision,
-            "1.2" if decision in ("product", "sprint") else None, tied=decision == "discovery",
+            RoundItem(position=n),
+            item(n, text),
+            votes_on(kind, n, votes),
+            decision,
+            "1.2" if decision in ("product", "sprint") else None,
+            tied=decision == "discovery",
         )
         for n, (decision, text) in enumerate(zip(decisions, texts, strict=True), start=1)
-    ]  # fmt: skip
+    ]
     ballot = [f"{o}.{k}" for o in (1, 2) for k in range(1, 6)] if kind is RoundKind.TRIAGE else []
     return Closed(closed_round(kind), team(name), outcomes, ballot)
 
@@ -141,9 +145,10 @@ SPREAD = (["product"] * 20 + ["discovery"] * 10 + ["not_now"] * 15 + [KEPT] * 5)
 
 @pytest.mark.parametrize("text", [LONG_PLAIN, LONG_ESCAPED, LONG_AMPERSANDS], ids=["plain", "escaped", "ampersands"])
 @pytest.mark.parametrize(
-    "decisions", [["not_now"] * MAX_ITEMS, SPREAD, [KEPT, "product", "discovery", "not_now"] * 12 + ["product"] * 2],
+    "decisions",
+    [["not_now"] * MAX_ITEMS, SPREAD, [KEPT, "product", "discovery", "not_now"] * 12 + ["product"] * 2],
     ids=["one-group", "spread", "interleaved"],
-)  # fmt: skip
+)
 def test_a_summary_of_fifty_maximal_items_stays_within_slack_limits_and_counts_what_it_leaves_out(decisions, text):
     assert len(decisions) == MAX_ITEMS
     message = render_message("triage_summary.j2", closed=closed(decisions, [text] * MAX_ITEMS))
@@ -174,8 +179,10 @@ def test_a_sprint_summary_of_fifty_maximal_items_stays_within_limits():
     groups = assert_groups_add_up(message, decisions, ["sprint", KEPT])
     assert groups[0]["title"] == ":rocket: *Into the sprint*" and groups[0]["more"] is None
     assert groups[1]["more"], groups[1]
-    assert message["text"] == "Sprint pick closed for Rockets: 50 items decided (5 into the sprint, 45 stay in the " \
-                              "product backlog)"  # fmt: skip
+    assert (
+        message["text"] == "Sprint pick closed for Rockets: 50 items decided (5 into the sprint, 45 stay in the "
+        "product backlog)"
+    )
 
 
 def test_a_small_round_lists_every_item_and_no_more_line():
@@ -218,8 +225,10 @@ def test_the_ephemeral_close_reply_counts_and_escapes_the_team_name():
     message = render_message("round_closed.j2", closed=closed(decisions, [LONG_ESCAPED] * MAX_ITEMS, name=TEAM))
     assert_within_slack_limits(message)
     (text,) = sections(message)
-    assert text.startswith("Triage of *R&amp;D &lt;core&gt;* closed: 20 to the product backlog, 10 to discovery, "
-                           "15 to not now, 5 left where they were.")  # fmt: skip
+    assert text.startswith(
+        "Triage of *R&amp;D &lt;core&gt;* closed: 20 to the product backlog, 10 to discovery, "
+        "15 to not now, 5 left where they were."
+    )
     assert "<core>" not in message["text"]
 
 
@@ -227,8 +236,15 @@ def test_the_ephemeral_close_reply_counts_and_escapes_the_team_name():
 
 
 def item_message(text: str, **extra: Any) -> dict[str, Any]:
-    context = {"kind": "triage", "item": item(7, text), "label": None, "tally": Tally(), "ballot_size": 2,
-               "decision": None, "decided_label": None} | extra  # fmt: skip
+    context = {
+        "kind": "triage",
+        "item": item(7, text),
+        "label": None,
+        "tally": Tally(),
+        "ballot_size": 2,
+        "decision": None,
+        "decided_label": None,
+    } | extra
     return render_message("triage_item.j2", **context)
 
 

@@ -15,12 +15,30 @@ def _snapshot(**objective) -> dict:
         "vision_id": None,
         "state": "committed",
         "key_results": [
-            {"id": 11, "position": 1, "metric": "Active teams", "unit": "%", "baseline": 20.0, "target": 35.0,
-             "direction": "increase", "owner": "U0BEN", "state": "active"},
-            {"id": 12, "position": 2, "metric": "Minutes to first dashboard", "unit": None, "baseline": 30,
-             "target": 10, "direction": "decrease", "owner": None, "state": "active"},
+            {
+                "id": 11,
+                "position": 1,
+                "metric": "Active teams",
+                "unit": "%",
+                "baseline": 20.0,
+                "target": 35.0,
+                "direction": "increase",
+                "owner": "U0BEN",
+                "state": "active",
+            },
+            {
+                "id": 12,
+                "position": 2,
+                "metric": "Minutes to first dashboard",
+                "unit": None,
+                "baseline": 30,
+                "target": 10,
+                "direction": "decrease",
+                "owner": None,
+                "state": "active",
+            },
         ],
-    }  # fmt: skip
+    }
     return base | objective
 
 
@@ -77,8 +95,10 @@ def test_a_dropped_key_result_shows_as_a_state_change():
 def test_key_results_are_matched_by_id_not_by_position():
     before = _snapshot()
     after = copy.deepcopy(before)
-    after["key_results"] = [before["key_results"][1] | {"position": 1}, {**before["key_results"][0], "id": 99,
-                                                                          "position": 2}]  # fmt: skip
+    after["key_results"] = [
+        before["key_results"][1] | {"position": 1},
+        {**before["key_results"][0], "id": 99, "position": 2},
+    ]
 
     found = differences(before, after)
 
@@ -89,5 +109,8 @@ def test_key_results_are_matched_by_id_not_by_position():
 
 def test_the_event_log_gets_the_raw_values():
     assert Difference("KR 2.1", "target", 35.0, 40.0).as_data() == {
-        "subject": "KR 2.1", "field": "target", "before": 35.0, "after": 40.0,
-    }  # fmt: skip
+        "subject": "KR 2.1",
+        "field": "target",
+        "before": 35.0,
+        "after": 40.0,
+    }

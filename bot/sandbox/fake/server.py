@@ -213,8 +213,15 @@ class _Handler(BaseHTTPRequestHandler):
             state = self.server.state
             with state.lock:
                 ws = state.workspace_for_token(token) if token else None
-            call = ApiCall("files.download", {"file": served.file_id}, token, answer, served.status, state.clock(),
-                           ws.team_id if ws else None)  # fmt: skip
+            call = ApiCall(
+                "files.download",
+                {"file": served.file_id},
+                token,
+                answer,
+                served.status,
+                state.clock(),
+                ws.team_id if ws else None,
+            )
             self.server.recorder.record_call(call)
         self._send(served.status, served.body, served.content_type, served.headers)
 

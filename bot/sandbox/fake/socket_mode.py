@@ -110,20 +110,29 @@ class SocketMode:
         request.send_header("Connection", "Upgrade")
         request.send_header("Sec-WebSocket-Accept", websocket.accept_key(request.headers["Sec-WebSocket-Key"]))
         request.end_headers()
-        link = _Link(f"L{next(self._link_ids):04d}", granted.app_id, websocket.WebSocket(request.connection,
-                                                                                         request.rfile))  # fmt: skip
+        link = _Link(
+            f"L{next(self._link_ids):04d}", granted.app_id, websocket.WebSocket(request.connection, request.rfile)
+        )
         with self._lock:
             if self._gone:
                 link.ws.abort()
             self._links[link.id] = link
             count = 1 + sum(other.app_id == link.app_id and other.state == OPEN for other in self._links.values())
         try:
-            link.ws.send_text(json.dumps({
-                "type": "hello", "num_connections": count,
-                "debug_info": {"host": f"applink-fake-{link.id.lower()}", "build_number": 1,
-                               "approximate_connection_time": 18060},
-                "connection_info": {"app_id": link.app_id},
-            }))  # fmt: skip
+            link.ws.send_text(
+                json.dumps(
+                    {
+                        "type": "hello",
+                        "num_connections": count,
+                        "debug_info": {
+                            "host": f"applink-fake-{link.id.lower()}",
+                            "build_number": 1,
+                            "approximate_connection_time": 18060,
+                        },
+                        "connection_info": {"app_id": link.app_id},
+                    }
+                )
+            )
             with self._lock:
                 if link.state == OPENING:
                     link.state = OPEN  # greeted: envelopes may come now
@@ -184,8 +193,12 @@ class SocketMode:
         if kind not in ENVELOPE_TYPES:
             raise ValueError(f"Slack sends {', '.join(ENVELOPE_TYPES)} envelopes, not {kind!r}")
         envelope_id = str(uuid.uuid4())
-        message = {"envelope_id": envelope_id, "payload": payload, "type": kind,
-                   "accepts_response_payload": accepts_response_payload}  # fmt: skip
+        message = {
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": kind,
+            "accepts_response_payload": accepts_response_payload,
+        }
         if kind == "events_api":
             message.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
         with self._lock:
@@ -225,8 +238,11 @@ class SocketMode:
                 link.state = REFRESHING if how == "refresh" else CLOSING
         for link in links:
             if how == "refresh":
-                disconnect = {"type": "disconnect", "reason": "refresh_requested",
-                              "debug_info": {"host": f"applink-fake-{link.id.lower()}"}}  # fmt: skip
+                disconnect = {
+                    "type": "disconnect",
+                    "reason": "refresh_requested",
+                    "debug_info": {"host": f"applink-fake-{link.id.lower()}"},
+                }
                 with contextlib.suppress(ConnectionError):  # gone already
                     link.ws.send_text(json.dumps(disconnect))
             elif how == "close":
@@ -259,8 +275,10 @@ class SocketMode:
         with self._lock:
             if not self._lock.wait_for(lambda: len(ready()) >= count, timeout):
                 found = [link.describe() for link in self._links.values()]
-                raise AssertionError(f"timed out after {timeout}s waiting for {count} open Socket Mode link(s) of "
-                                     f"app {app_id}; links: {found or 'none'}")  # fmt: skip
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {count} open Socket Mode link(s) of "
+                    f"app {app_id}; links: {found or 'none'}"
+                )
             return [link.describe() for link in ready()]
 
 

@@ -50,13 +50,19 @@ class SandboxWeb:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.templates = Environment(
-            loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), trim_blocks=True,
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
             lstrip_blocks=True,
-        )  # fmt: skip
+        )
         self.templates.globals.update(
-            render_blocks=render_blocks, render_message_body=render_message_body, plain=plain_to_html,
-            quick_reactions=pages.QUICK_REACTIONS, jumps=JUMPS, emoji=pages.emoji_character,
-        )  # fmt: skip
+            render_blocks=render_blocks,
+            render_message_body=render_message_body,
+            plain=plain_to_html,
+            quick_reactions=pages.QUICK_REACTIONS,
+            jumps=JUMPS,
+            emoji=pages.emoji_character,
+        )
         self.routes = Map(
             [
                 Rule("/", endpoint="page", methods=["GET"]),
@@ -98,8 +104,14 @@ class SandboxWeb:
         here = pages.place(self.sandbox, user_id, request.values.get("in"))
         tab = "home" if here.is_app and request.values.get("tab", "home") == "home" else "messages"
         thread = request.values.get("thread") or None
-        return {"me": name, "user_id": user_id, "here": here, "tab": tab, "thread": thread,
-                "viewer": pages.viewer(self.sandbox, user_id)}  # fmt: skip
+        return {
+            "me": name,
+            "user_id": user_id,
+            "here": here,
+            "tab": tab,
+            "thread": thread,
+            "viewer": pages.viewer(self.sandbox, user_id),
+        }
 
     # pages -----------------------------------------------------------------------------------------------------
 
@@ -107,9 +119,13 @@ class SandboxWeb:
         context = self._context(request)
         panes = self._panes(context)
         html = self.templates.get_template("page.html.j2").render(
-            **context, panes=panes, people=sorted(self.sandbox.people), places=pages.places(self.sandbox,
-            context["user_id"]), commands=pages.commands_catalogue(), moment_words=MOMENT_WORDS,
-        )  # fmt: skip
+            **context,
+            panes=panes,
+            people=sorted(self.sandbox.people),
+            places=pages.places(self.sandbox, context["user_id"]),
+            commands=pages.commands_catalogue(),
+            moment_words=MOMENT_WORDS,
+        )
         return Response(html, content_type="text/html; charset=utf-8", headers=_NO_STORE)
 
     def on_panes(self, request: Request) -> Response:
@@ -153,10 +169,15 @@ class SandboxWeb:
         kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         inline = kind.startswith("image/") and kind != "image/svg+xml"
         disposition = "inline" if inline else "attachment"
-        return Response(content, content_type=kind, headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}",
-            "X-Content-Type-Options": "nosniff", **_NO_STORE,
-        })  # fmt: skip
+        return Response(
+            content,
+            content_type=kind,
+            headers={
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}",
+                "X-Content-Type-Options": "nosniff",
+                **_NO_STORE,
+            },
+        )
 
     # actions ---------------------------------------------------------------------------------------------------
 
@@ -177,8 +198,9 @@ class SandboxWeb:
             return _json({"ok": False, "error": f"Slack refused the bot's answer: {refusal}"}, status=502)
         except (ApiError, LookupError) as error:
             log.info("sandbox action %s refused: %s", action, error)
-            return _json({"ok": False, "error": f"That is no longer there ({error}). The page has been redrawn."},
-                         status=409)  # fmt: skip
+            return _json(
+                {"ok": False, "error": f"That is no longer there ({error}). The page has been redrawn."}, status=409
+            )
         return _json({"ok": True, "notice": notice or ""})
 
     def do_type(self, request: Request, context: dict[str, Any]) -> str | None:
@@ -224,11 +246,24 @@ class SandboxWeb:
                 view = fake.view_payload(form["view_id"])
                 if view.get("type") == "modal":
                     fake.set_view_state(view["id"], self._typed_state(view, form))
-                driver.click(user=user_id, action_id=action_id, value=value, view_id=view["id"],
-                             block_id=block_id, selected_option=value or None)  # fmt: skip
+                driver.click(
+                    user=user_id,
+                    action_id=action_id,
+                    value=value,
+                    view_id=view["id"],
+                    block_id=block_id,
+                    selected_option=value or None,
+                )
             else:
-                driver.click(user=user_id, action_id=action_id, value=value, channel=context["here"].channel_id,
-                             ts=form.get("ts", ""), block_id=block_id, selected_option=value or None)  # fmt: skip
+                driver.click(
+                    user=user_id,
+                    action_id=action_id,
+                    value=value,
+                    channel=context["here"].channel_id,
+                    ts=form.get("ts", ""),
+                    block_id=block_id,
+                    selected_option=value or None,
+                )
             self.sandbox.settle()
         return None
 
@@ -267,8 +302,9 @@ class SandboxWeb:
             raise Refused(f"That file is over {MAX_UPLOAD // (1024 * 1024)} MB; the sandbox takes smaller ones.")
         name = Path(upload.filename).name[:200] or "file"
         with self.sandbox.lock:
-            self.sandbox.fake.share_file(context["here"].channel_id, context["user_id"], name, content,
-                                         text=request.form.get("text", ""))  # fmt: skip
+            self.sandbox.fake.share_file(
+                context["here"].channel_id, context["user_id"], name, content, text=request.form.get("text", "")
+            )
         return f"Shared {name}."
 
     def do_person(self, request: Request, context: dict[str, Any]) -> str | None:
@@ -293,8 +329,12 @@ class SandboxWeb:
             raise Refused(f"Jump to one of: {', '.join(JUMPS)}.")
         moment, report = self.sandbox.jump(to)
         if moment is None:
-            wanted = {"next": "Nothing is scheduled yet", "checkin": "No check-in is planned yet",
-                      "reset": "No reset is planned yet", "end": "No cycle end is planned yet"}[to]  # fmt: skip
+            wanted = {
+                "next": "Nothing is scheduled yet",
+                "checkin": "No check-in is planned yet",
+                "reset": "No reset is planned yet",
+                "end": "No cycle end is planned yet",
+            }[to]
             return f"{wanted}: create a team and commit an objective whose key results have owners first."
         zone = context["viewer"].zone
         sent = ", ".join(f"{what} {count}" for what, count in sorted(report.items())) or "nothing to send"

@@ -104,11 +104,17 @@ def conversation(sandbox: Sandbox, user_id: str, channel_id: str, *, thread_ts: 
         return message["ts"] == thread_ts or parent == thread_ts
 
     shown = [
-        Shown(message, names.get(message.get("user", ""), message.get("user", "?")), message.get("user") == bot_user,
-              _when(message["ts"], zone), replies=replies.get(message["ts"], 0),
-              reactions=_reactions(message, user_id))
-        for message in messages if wanted(message)
-    ]  # fmt: skip
+        Shown(
+            message,
+            names.get(message.get("user", ""), message.get("user", "?")),
+            message.get("user") == bot_user,
+            _when(message["ts"], zone),
+            replies=replies.get(message["ts"], 0),
+            reactions=_reactions(message, user_id),
+        )
+        for message in messages
+        if wanted(message)
+    ]
     for reply in fake.ephemerals:
         if reply["channel"] == channel_id and reply["user"] == user_id and wanted(reply):
             shown.append(Shown(reply, "OKR bot", True, _when(reply["ts"], zone), ephemeral=True))
@@ -122,8 +128,13 @@ def open_form(sandbox: Sandbox, user_id: str) -> dict | None:
     if not stack:
         return None
     top = stack[-1]
-    return {"record": top, "view": top["view"], "errors": top.get("errors") or {}, "depth": len(stack),
-            "key": f"{top['id']}:{top['hash']}:{json.dumps(top.get('errors'), sort_keys=True)}"}  # fmt: skip
+    return {
+        "record": top,
+        "view": top["view"],
+        "errors": top.get("errors") or {},
+        "depth": len(stack),
+        "key": f"{top['id']}:{top['hash']}:{json.dumps(top.get('errors'), sort_keys=True)}",
+    }
 
 
 def clock_bar(sandbox: Sandbox, user_id: str) -> dict:

@@ -22,8 +22,13 @@ from bot.sandbox.web.mrkdwn import (
 )
 
 # innermost first: `code` inside ~strike~ inside _italic_ inside *bold*
-_STYLES = (("code", '<code class="bk-code">', "</code>"), ("strike", "<s>", "</s>"), ("italic", "<em>", "</em>"),
-           ("bold", "<strong>", "</strong>"), ("underline", "<u>", "</u>"))  # fmt: skip
+_STYLES = (
+    ("code", '<code class="bk-code">', "</code>"),
+    ("strike", "<s>", "</s>"),
+    ("italic", "<em>", "</em>"),
+    ("bold", "<strong>", "</strong>"),
+    ("underline", "<u>", "</u>"),
+)
 _UNICODE = re.compile(r"[0-9a-fA-F]{2,6}(?:-[0-9a-fA-F]{2,6})*")
 
 

@@ -15,8 +15,9 @@ from bot.settings import Settings
 from bot.web import BackgroundServer
 
 
-def serve_sandbox(settings: Settings, *, host: str = "127.0.0.1", out: TextIO | None = None,
-                  stop: threading.Event | None = None) -> int:  # fmt: skip
+def serve_sandbox(
+    settings: Settings, *, host: str = "127.0.0.1", out: TextIO | None = None, stop: threading.Event | None = None
+) -> int:
     """Serve the page until SIGTERM, SIGINT (Ctrl-C) or `stop`; print its address first."""
     out = out or sys.stdout
     stop = stop or threading.Event()
@@ -29,15 +30,20 @@ def serve_sandbox(settings: Settings, *, host: str = "127.0.0.1", out: TextIO | 
         server = BackgroundServer(SandboxWeb(sandbox), host=host, port=settings.port, threads=8)
     except OSError as error:
         sandbox.stop()
-        print(f"okr-bot: cannot listen on port {settings.port} ({error.strerror}); set PORT to a free one.",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"okr-bot: cannot listen on port {settings.port} ({error.strerror}); set PORT to a free one.",
+            file=sys.stderr,
+        )
         return 2
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda _signum, _frame: stop.set())
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
-    print(f"The OKR bot sandbox is ready: open http://{shown}:{server.port}/ in your browser (Ctrl-C stops it).",
-          file=out, flush=True)  # fmt: skip
+    print(
+        f"The OKR bot sandbox is ready: open http://{shown}:{server.port}/ in your browser (Ctrl-C stops it).",
+        file=out,
+        flush=True,
+    )
     print(f"(the bot's logs go to {log_to})", file=out, flush=True)
     try:
         stop.wait()
