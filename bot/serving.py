@@ -15,16 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer
+from waitress.server import BaseWSGIServer, create_server
 
 from bot import clock, scheduler, shutdown
 from bot.ack import ACK_DEADLINE
@@ -46,20 +45,26 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
     stop = _stop(settings, db)
     readiness = Readiness(db)
     wsgi = make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret, readiness=readiness)
+    # waitress's channels: a listening socket for each address `host` stands for (`*`, or a `localhost` that is both
+    # 127.0.0.1 and ::1, stand for two), and one per connection
+    sockets: dict[int, Any] = {}
     server = _bound(
-        lambda: waitress.create_server(wsgi, host=host, port=settings.port, threads=threads, ident="okr-bot"), settings
+        lambda: create_server(wsgi, map=sockets, host=host, port=settings.port, threads=threads, ident="okr-bot"),
+        settings,
     )
+    listening = [channel for channel in sockets.values() if isinstance(channel, BaseWSGIServer)]
     sweeps = scheduler.start(settings, db)  # once the port is the bot's: a process that cannot serve sends nothing
     readiness.sweeps = sweeps.watch if sweeps else None
-    log.info("serving Slack over HTTP", extra={"port": server.effective_port, "mode": settings.mode.value})
-    sockets = server._map  # waitress's channels: the listening socket's and one per connection
+    port = listening[0].getsockname()[1]  # PORT, on every address
+    log.info("serving Slack over HTTP", extra={"port": port, "mode": settings.mode.value})
     while not shutdown.STOPPING.is_set():
         wasyncore.loop(timeout=STEP, map=sockets, count=1)
-    # no new connections (the listening socket closed; waitress's wake-up pipe stays for the answers under way)
-    wasyncore.dispatcher.close(server)
+    # no new connections (the listening sockets closed; waitress's wake-up pipe stays for the answers under way)
+    for listener in listening:
+        wasyncore.dispatcher.close(listener)
     if sweeps is not None:
         sweeps.stop()
-    answered = _answer_received(server, stop)
+    answered = _answer_received(sockets, stop)
     app.gate.shutdown()
     worked = app.workers.wait_idle(stop.remaining())
     swept = sweeps.wait(stop.remaining()) if sweeps is not None else True
@@ -136,10 +141,9 @@ def _stop(settings: Settings, db: Database) -> shutdown.Shutdown:
     ).install()
 
 
-def _answer_received(server: BaseWSGIServer, stop: shutdown.Shutdown) -> bool:
-    """Run the HTTP loop until every connection has had its requests answered and sent (then close it), or until
-    the grace period is over; True when all were."""
-    sockets = server._map
+def _answer_received(sockets: dict[int, Any], stop: shutdown.Shutdown) -> bool:
+    """Run the HTTP loop on waitress's channels `sockets` until every connection has had its requests answered and
+    sent (then close it), or until the grace period is over; True when all were."""
     while stop.remaining() > 0:
         connections = [channel for channel in list(sockets.values()) if isinstance(channel, HTTPChannel)]
         busy = [channel for channel in connections if _busy(channel)]
