@@ -76,3 +76,10 @@ def _remember(db: Database, who: dict, learned: str | None, moment: datetime) ->
     if learned is not None:
         with db.transaction() as session:
             remember_timezone(session, **who, timezone=learned, now=moment, create=False)
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"away": _legacy(route)}

@@ -320,3 +320,10 @@ def _member_team(session: Session, request: CommandRequest) -> Team:
     team = _team(session, request)
     team_rules.require_member(session, team=team, user_id=request.user_id)
     return team
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"backlog": _legacy(route), "idea": _legacy(idea)}

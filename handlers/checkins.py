@@ -336,3 +336,10 @@ def _redraw(db: Database, client: WebClient, target: Redraw, *, workspace_id: in
             log.warning("could not redraw the check-in reply", extra={"status": answer.status_code})
     else:
         deliver(client.chat_update, channel=target.channel, ts=target.ts, **message)
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"checkin": _legacy(route)}

@@ -1,102 +1,67 @@
-"""`/okr`: parse, ack at once, then run the sub-command's route."""
+"""`/okr`: parse, ack at once, then dispatch to the route of the area that answers the sub-command.
+
+Each area module owns its sub-commands: it declares `ROUTES = {"triage": triage, ...}` next to the functions
+that handle them, and handlers/__init__.py hands every area's routes to `register`. This module only parses and
+dispatches; it imports no area. The words of each sub-command's help are the grammar's, in bot/commands.py,
+which the parser, the help, the App Home and the sandbox all read.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
 from bot.rituals.teams import TeamChoiceNeeded
-from handlers import away, backlog, checkins, digest, drafting, okrs, reset, ripples, teams, triage, vision
+from handlers.context import Context
 from handlers.errors import replying_errors
-from handlers.replies import LoggedRespond, ephemeral, error_reply
-from storage.db import Database
+from handlers.replies import ephemeral, error_reply
 
 MAX_BUTTON_VALUE = 2000
 
-
-@dataclass(frozen=True)
-class CommandRequest:
-    """Who typed what where; `team_id` is set when they picked the team from the team picker."""
-
-    workspace_id: int
-    user_id: str
-    channel_id: str
-    text: str
-    trigger_id: str | None = None
-    team_id: int | None = None
+Route = Callable[[ParsedCommand, Context], None]
 
 
-Route = Callable[..., None]
-ROUTES: dict[str, Route] = {
-    "team create": teams.create,
-    "team join": teams.join,
-    "team leave": teams.leave,
-    "team settings": teams.settings,
-    "vision": vision.route,
-    "draft": drafting.route,
-    "list": okrs.list_okrs,
-    "history": okrs.history,
-    "export": okrs.export,
-    "away": away.route,
-    "checkin": checkins.route,
-    "backlog": backlog.route,
-    "idea": backlog.idea,
-    "triage": triage.triage,
-    "sprint": triage.sprint,
-    "reset": reset.route,
-    "ripple": ripples.route,
-    "digest": digest.route,
-}
+def check_routes(routes: Mapping[str, Route]) -> None:
+    """Every sub-command of the grammar has exactly one route, and every route a sub-command."""
+    names = {c.name for c in CATALOGUE if c.name != "help"}
+    if set(routes) != names:
+        raise RuntimeError(f"routes and commands differ: {sorted(set(routes) ^ names)}")
 
 
-def register(app: App) -> None:
+def register(app: App, routes: Mapping[str, Route]) -> None:
+    check_routes(routes)
+
+    def on_okr(ack: Ack, command: dict[str, Any], ctx: Context) -> None:
+        try:
+            parsed = parse(command.get("text") or "")
+        except OkrError as error:
+            ack(**error_reply(error))
+            return
+        if parsed.name == "help":
+            ack(**help_reply(parsed))
+            return
+        if not parsed.spec.ready:
+            ack(**ephemeral("coming_soon.j2", command=parsed.spec))
+            return
+        ack()
+        run(routes, parsed, ctx, text=command.get("text") or "")
+
     app.command("/okr")(on_okr)
 
 
-def on_okr(ack: Ack, command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient) -> None:
-    try:
-        parsed = parse(command.get("text") or "")
-    except OkrError as error:
-        ack(**error_reply(error))
-        return
-    if parsed.name == "help":
-        ack(**help_reply(parsed))
-        return
-    if not parsed.spec.ready:
-        ack(**ephemeral("coming_soon.j2", command=parsed.spec))
-        return
-    ack()
-    respond = LoggedRespond(respond)
-    request = CommandRequest(
-        workspace_id=context["workspace_id"],
-        user_id=command["user_id"],
-        channel_id=command["channel_id"],
-        text=command.get("text") or "",
-        trigger_id=command.get("trigger_id"),
-    )
-    run(parsed, request, db=context["db"], respond=respond, client=client)
-
-
-def run(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
-    """Run a parsed command after the ack; any error becomes an ephemeral reply."""
-    with replying_errors(respond):
-        _route(parsed, request, db=db, respond=respond, client=client)
-
-
-def _route(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
-    try:
-        ROUTES[parsed.name](parsed, request, db=db, respond=respond, client=client)
-    except TeamChoiceNeeded as choice:
-        respond(**team_picker(choice.teams, request.text))
+def run(routes: Mapping[str, Route], parsed: ParsedCommand, ctx: Context, *, text: str) -> None:
+    """Run a parsed command after the ack; any error becomes an ephemeral reply, and a command that needs a team
+    the person must pick from answers with the team picker."""
+    with replying_errors(ctx.respond):
+        try:
+            routes[parsed.name](parsed, ctx)
+        except TeamChoiceNeeded as choice:
+            ctx.reply(**team_picker(choice.teams, text))
 
 
 def team_picker(teams, text: str) -> dict[str, Any]:

@@ -132,3 +132,10 @@ def _settings(text: str, request: CommandRequest, *, db: Database, respond: Resp
         )
         channels = rules.digest_channels(session, workspace=workspace)
     respond(**ephemeral("digest_settings.j2", workspace=workspace, channels=channels, saved=True))
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"digest": _legacy(route)}

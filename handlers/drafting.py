@@ -612,3 +612,10 @@ def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: B
         message = error.message if isinstance(error, OkrError) else DATABASE_DOWN
         view = render_view("modal_error.j2", title="Draft", message=message)
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"draft": _legacy(route)}

@@ -1,4 +1,5 @@
-"""Cross-cutting concerns: the database and the resolved workspace, put in the request context.
+"""Cross-cutting concerns: the request's workspace resolved, and the typed context every listener takes (`ctx`,
+handlers/context.py) built once.
 
 The workspace is read for every request but reactions, whose one transaction reads it itself (handlers/reactions.py):
 nothing about an installation is cached in a process, so a workspace uninstalled through any replica is refused by
@@ -17,7 +18,9 @@ from bot import clock
 from bot.ack import Fallbacks, Reason, event_not_stored, form_refusal, json_answer
 from bot.rituals.workspaces import ensure_workspace
 from bot.slack import counted
-from handlers.replies import OnceRespond, ephemeral
+from handlers.context import Context
+from handlers.payload import slack_id
+from handlers.replies import LoggedRespond, OnceRespond, ephemeral
 from storage.db import UNAVAILABLE, Database, cause
 from storage.models import Workspace
 
@@ -55,10 +58,22 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
         if uninstalled and not lifecycle:
             return refused(body, "uninstalled")
         context["workspace_id"] = workspace_id
+        respond = None
         if context.response_url:
             context["respond"] = OnceRespond(
                 response_url=context.response_url, proxy=context.client.proxy, ssl=context.client.ssl
             )
+            respond = LoggedRespond(context["respond"])
+        trigger_id = body.get("trigger_id")
+        context["ctx"] = Context(
+            db=db,
+            client=context["client"],
+            workspace_id=workspace_id,
+            acting=context.user_id if slack_id(context.user_id) else None,
+            channel_id=context.channel_id if slack_id(context.channel_id) else "",
+            trigger_id=trigger_id if isinstance(trigger_id, str) else None,
+            respond=respond,
+        )
         return next()
 
     app.use(attach)

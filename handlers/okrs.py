@@ -136,3 +136,10 @@ def _team(session: Session, request: CommandRequest, *, name: str | None) -> Tea
         name=name,
         team_id=request.team_id,
     )
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"list": _legacy(list_okrs), "history": _legacy(history), "export": _legacy(export)}

@@ -398,3 +398,10 @@ def on_draft(
             return step_view(session, draft=draft, team=team)
 
     open_form(body, respond, client, "Draft", build)
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"reset": _legacy(route)}

@@ -261,3 +261,10 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
     )
     if not sent.ok:
         log.warning("could not tell the declaring team about a reply", extra={"error": sent.error})
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"ripple": _legacy(route)}

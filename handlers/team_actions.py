@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import delivery
@@ -16,12 +17,13 @@ from bot.rituals import teams as rituals
 from bot.rituals.reset import check_anchor_change
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import once_only
-from handlers.commands import CommandRequest, run
+from handlers.commands import Route, run
+from handlers.context import NOBODY, Context
 from handlers.errors import replying_errors
 from handlers.forms import element_value, state_values
 from handlers.middleware import now
-from handlers.payload import json_value, mapping, place, row_id, slack_id, user_id_of
-from handlers.replies import LoggedRespond, ephemeral_in, error_reply
+from handlers.payload import json_value, mapping, row_id, slack_id, user_id_of
+from handlers.replies import ephemeral_in
 from handlers.teams import SETTINGS_CALLBACK, settings_saved
 
 CHOOSE_TEAM = re.compile(r"^choose_team:\d+$")  # one button per team; ids must differ within a block
@@ -40,41 +42,22 @@ SETTINGS_FIELDS = (
 )
 
 
-def register(app: App) -> None:
+def register(app: App, routes: Mapping[str, Route]) -> None:
+    def on_choose_team(ack: Ack, action: dict[str, Any], ctx: Context) -> None:
+        """Run the command the person typed again, now for the team they picked."""
+        ack()
+        with replying_errors(ctx.respond):
+            choice = json_value(action.get("value"), stale=STALE_PICKER)
+            team_id, text = row_id(choice.get("team_id"), stale=STALE_PICKER), choice.get("text")
+            if not isinstance(text, str):
+                raise OkrError(STALE_PICKER)
+            if ctx.acting is None:  # a click that names nobody is refused before the picker goes
+                raise OkrError(NOBODY)
+            ctx.reply(delete_original=True)
+            run(routes, parse(text), ctx.with_team(team_id), text=text)
+
     app.action(CHOOSE_TEAM)(on_choose_team)
     app.view_submission(SETTINGS_CALLBACK)(on_settings_submitted)
-
-
-def on_choose_team(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    respond: Respond,
-    client: WebClient,
-) -> None:
-    """Run the command the person typed again, now for the team they picked."""
-    ack()
-    respond = LoggedRespond(respond)
-    try:
-        user_id, choice = user_id_of(body), json_value(action.get("value"), stale=STALE_PICKER)
-        team_id, text = row_id(choice.get("team_id"), stale=STALE_PICKER), choice.get("text")
-        if not isinstance(text, str):
-            raise OkrError(STALE_PICKER)
-    except OkrError as error:
-        respond(**error_reply(error))
-        return
-    request = CommandRequest(
-        workspace_id=context["workspace_id"],
-        user_id=user_id,
-        channel_id=place(mapping(body, "channel"), "id") or "",
-        text=text,
-        trigger_id=body.get("trigger_id"),
-        team_id=team_id,
-    )
-    respond(delete_original=True)
-    with replying_errors(respond):
-        run(parse(text), request, db=context["db"], respond=respond, client=client)
 
 
 def on_settings_submitted(

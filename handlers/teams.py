@@ -149,3 +149,15 @@ def _team_to_join(session, *, request: CommandRequest, name: str) -> Team:
     if team is None:
         raise UsageError("This channel has no team. Name the team you want to join.", usage=lookup("team join").usage)
     return team
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {
+    "team create": _legacy(create),
+    "team join": _legacy(join),
+    "team leave": _legacy(leave),
+    "team settings": _legacy(settings),
+}

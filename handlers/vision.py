@@ -59,3 +59,10 @@ def is_workspace_admin(client: WebClient, user_id: str) -> bool:
     delivery = deliver(client.users_info, user=user_id)
     user = (delivery.response or {}).get("user", {})
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+def _legacy(route):  # the route's old signature, until it takes the context
+    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
+
+
+ROUTES = {"vision": _legacy(route)}

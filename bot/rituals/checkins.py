@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidFields, NotAllowed, NotFound, UsageError
 from bot.numbers import parse_number
-from bot.rituals import schedule
+from bot.rituals import access, schedule
+from bot.rituals.access import Actor, Need
 from bot.rituals.cycles import team_span
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES
 from bot.rituals.events import record_event
 from bot.rituals.okrs import OwnedKeyResult, owned_key_results
 from bot.rituals.people import find_person, status_away
-from bot.rituals.teams import membership_of
 from bot.text import clean
 from storage.claims import insert_if_absent
 from storage.models import (
@@ -30,7 +30,6 @@ from storage.models import (
     KeyResultState,
     Objective,
     Person,
-    Role,
     SendClaim,
     Team,
 )
@@ -248,15 +247,14 @@ def live_key_result(
 def require_checker(session: Session, *, key_result: KeyResult, team: Team, user_id: str) -> None:
     """Who may check in a key result: its owner, and the facilitators of its team (for an owner who is away, or a
     key result left without an owner). Another member may not: a check-in speaks for the owner's confidence."""
-    owner = key_result.owner_user_id
-    if user_id == owner:
-        return
-    member = membership_of(session, team=team, user_id=user_id)
-    if member is not None and member.role is Role.FACILITATOR:
-        return
-    if owner:
-        raise NotAllowed(f"Only the key result's owner (<@{owner}>) or a facilitator of *{team.name}* can check it in.")
-    raise NotAllowed(f"That key result has no owner, so only a facilitator of *{team.name}* can check it in.")
+    access.require(
+        session,
+        Need.OWNER_OR_FACILITATOR,
+        Actor(team.workspace_id, user_id),
+        teams=[team],
+        owner=key_result.owner_user_id,
+        doing="check it in",
+    )
 
 
 def clicked_dm(

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, NotAllowed, NotFound, UsageError
+from bot.rituals import access
+from bot.rituals.access import Actor, Need
 from bot.rituals.events import record_event
 from bot.text import clean
 from storage.models import Membership, Role, Team, TeamLeader
@@ -122,7 +124,9 @@ def join_team(session: Session, *, team: Team, user_id: str, now: datetime) -> M
 def leave_team(session: Session, *, team: Team, user_id: str, now: datetime) -> None:
     """Leave a team; the last facilitator must hand over first so the team is never leaderless."""
     lock_team(session, team)
-    member = require_member(session, team=team, user_id=user_id)
+    require_member(session, team=team, user_id=user_id)
+    member = membership_of(session, team=team, user_id=user_id)
+    assert member is not None  # just required, under the team's lock
     if member.role is Role.FACILITATOR and _other_members(session, team=team, user_id=user_id):
         facilitators = session.scalar(
             select(func.count()).where(Membership.team_id == team.id, Membership.role == Role.FACILITATOR)
@@ -153,18 +157,14 @@ def members_of(session: Session, *, team: Team) -> list[Membership]:
     return list(session.scalars(query))
 
 
-def require_member(session: Session, *, team: Team, user_id: str) -> Membership:
-    member = membership_of(session, team=team, user_id=user_id)
-    if member is None:
-        raise NotAllowed(f"You are not a member of *{team.name}*. Join it with `/okr team join {team.name}`.")
-    return member
+def require_member(session: Session, *, team: Team, user_id: str) -> None:
+    """A member of `team`, or refused (bot/rituals/access.py words it)."""
+    access.require(session, Need.MEMBER, Actor(team.workspace_id, user_id), teams=[team])
 
 
-def require_facilitator(session: Session, *, team: Team, user_id: str) -> Membership:
-    member = require_member(session, team=team, user_id=user_id)
-    if member.role is not Role.FACILITATOR:
-        raise NotAllowed(f"Only a facilitator of *{team.name}* can do that.")
-    return member
+def require_facilitator(session: Session, *, team: Team, user_id: str, doing: str | None = None) -> None:
+    """A facilitator of `team`, or refused (bot/rituals/access.py words it)."""
+    access.require(session, Need.FACILITATOR, Actor(team.workspace_id, user_id), teams=[team], doing=doing)
 
 
 def team_for_channel(session: Session, *, workspace_id: int, channel_id: str) -> Team | None:

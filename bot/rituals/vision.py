@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import NotAllowed, NotFound, UsageError
+from bot.errors import NotFound, UsageError
+from bot.rituals import access
+from bot.rituals.access import Actor, Need
 from bot.rituals.events import record_event
 from bot.text import clean
-from storage.models import TeamLeader, VisionStatement
+from storage.models import VisionStatement
 from storage.numbering import add_numbered
 
 MAX_VISION_TEXT = 1500
@@ -18,10 +20,7 @@ MAX_VISION_TEXT = 1500
 
 def may_publish_vision(session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool) -> bool:
     """Workspace admins and owners, and anyone a team has named as one of its leaders."""
-    if is_workspace_admin:
-        return True
-    query = select(TeamLeader.id).where(TeamLeader.workspace_id == workspace_id, TeamLeader.user_id == user_id)
-    return session.scalar(query.limit(1)) is not None
+    return access.allowed(session, Need.LEADER, Actor(workspace_id, user_id, is_admin=is_workspace_admin))
 
 
 def publish_vision(
@@ -30,13 +29,8 @@ def publish_vision(
     text = clean(text, what="The vision statement", max_length=MAX_VISION_TEXT, multiline=True, required=False)
     if not text:
         raise UsageError("Write the vision statement after `add`.", usage="/okr vision add TEXT")
-    if not may_publish_vision(
-        session, workspace_id=workspace_id, user_id=user_id, is_workspace_admin=is_workspace_admin
-    ):
-        raise NotAllowed(
-            "Vision statements are written by leaders: workspace admins, or people a team names as leaders "
-            "in `/okr team settings`. Teams set their own OKRs with `/okr draft`."
-        )
+    actor = Actor(workspace_id, user_id, is_admin=is_workspace_admin)
+    access.require(session, Need.LEADER, actor, doing="write vision statements (teams set their own OKRs)")
     statement = add_numbered(  # another leader may take the same number at the same moment
         session,
         VisionStatement.number,
@@ -86,8 +80,10 @@ def archive_vision(
     )
     if statement is None or statement.archived_at is not None:
         raise NotFound(f"There is no current vision statement number {number_text}. `/okr vision` lists them.")
-    if statement.author_user_id != user_id and not is_workspace_admin:
-        raise NotAllowed("Only its author or a workspace admin can archive a vision statement.")
+    actor = Actor(workspace_id, user_id, is_admin=is_workspace_admin)
+    access.require(
+        session, Need.AUTHOR_OR_ADMIN, actor, author=statement.author_user_id, doing="archive a vision statement"
+    )
     statement.archived_at = now
     record_event(
         session,
