@@ -14,18 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidFields
-from bot.rituals.cycles import (
-    CYCLE_DAYS,
-    midnight,
-    span_on,
-    team_span,
-    team_today,
-)
-from storage.models import (
-    Cycle,
-    CycleState,
-    Team,
-)
+from bot.rituals.cycles import CYCLE_DAYS, midnight, span_on, team_span, team_today
+from storage.models import Cycle, CycleState, Team
 
 NOTICE_DAYS = 7  # the team hears the reset is coming this long before the cycle's end
 

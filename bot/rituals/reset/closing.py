@@ -18,26 +18,13 @@ from sqlalchemy.orm import Session
 
 from bot.rituals import teams as team_rules
 from bot.rituals.backlog import move
-from bot.rituals.cycles import (
-    cycle_row,
-    span_on,
-    team_span,
-    team_today,
-)
+from bot.rituals.cycles import cycle_row, span_on, team_span, team_today
 from bot.rituals.events import record_event
 from bot.rituals.reset.calendar import apply_waiting_anchor, plan_calendar
 from bot.rituals.reset.final_scores import all_scored, committed_anything, live_key_results
 from bot.rituals.ripples import end_with_cycle
 from bot.rituals.scoring import score
-from storage.models import (
-    BacklogItem,
-    Cycle,
-    CycleState,
-    ItemState,
-    Round,
-    RoundState,
-    Team,
-)
+from storage.models import BacklogItem, Cycle, CycleState, ItemState, Round, RoundState, Team
 
 RESET_FROM = (ItemState.INBOX, ItemState.DISCOVERY, ItemState.PRODUCT, ItemState.SPRINT)
 

@@ -8,10 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import (
-    Cycle,
-    Team,
-)
+from storage.models import Cycle, Team
 
 
 def cycle_numbered(session: Session, *, team: Team, number: int) -> Cycle | None:

@@ -19,15 +19,7 @@ from bot.rituals import teams as team_rules
 from bot.rituals.events import record_event
 from bot.rituals.scoring import score
 from bot.text import normalise
-from storage.models import (
-    Cycle,
-    CycleState,
-    KeyResult,
-    KeyResultState,
-    Objective,
-    ObjectiveState,
-    Team,
-)
+from storage.models import Cycle, CycleState, KeyResult, KeyResultState, Objective, ObjectiveState, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
 
 

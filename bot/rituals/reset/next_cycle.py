@@ -13,27 +13,13 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, InvalidFields, NotFound
 from bot.numbers import format_number
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import (
-    CycleSpan,
-    cycle_row,
-    team_span,
-)
+from bot.rituals.cycles import CycleSpan, cycle_row, team_span
 from bot.rituals.drafts import active_visions
 from bot.rituals.events import record_event
 from bot.rituals.reset.final_scores import committed_anything, live_key_results, team_cycle
 from bot.rituals.scoring import average, key_result_score
 from storage.claims import insert_if_absent
-from storage.models import (
-    Cycle,
-    CycleState,
-    Draft,
-    DraftState,
-    DraftStep,
-    KeyResult,
-    Objective,
-    Team,
-    VisionStatement,
-)
+from storage.models import Cycle, CycleState, Draft, DraftState, DraftStep, KeyResult, Objective, Team, VisionStatement
 
 
 @dataclass(frozen=True)

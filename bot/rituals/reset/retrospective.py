@@ -21,16 +21,7 @@ from bot.rituals.reset.final_scores import cycle_and_team, live_key_results
 from bot.rituals.scoring import average, key_result_score
 from bot.text import normalise
 from storage.claims import insert_if_absent
-from storage.models import (
-    Cycle,
-    CycleState,
-    EventLog,
-    KeyResult,
-    Objective,
-    ObjectiveVersion,
-    RetroAnswer,
-    Team,
-)
+from storage.models import Cycle, CycleState, EventLog, KeyResult, Objective, ObjectiveVersion, RetroAnswer, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
 
 AMBITION = 0.7  # about what an ambitious team lands on average

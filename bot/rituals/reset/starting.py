@@ -16,23 +16,13 @@ from sqlalchemy.orm import Session
 
 from bot.errors import Conflict
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import (
-    CYCLE_DAYS,
-    CycleSpan,
-    cycle_row,
-    span_on,
-    team_today,
-)
+from bot.rituals.cycles import CYCLE_DAYS, CycleSpan, cycle_row, span_on, team_today
 from bot.rituals.events import record_event
 from bot.rituals.reset.calendar import apply_waiting_anchor, plan_calendar
 from bot.rituals.reset.closing import Closed, close_cycle
 from bot.rituals.reset.final_scores import team_cycle
 from bot.rituals.reset.status import reset_status
-from storage.models import (
-    Cycle,
-    CycleState,
-    Team,
-)
+from storage.models import Cycle, CycleState, Team
 
 SCORING_TIME = timedelta(hours=48)  # how long owners have to give final scores before the cycle closes anyway
 

@@ -10,19 +10,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.rituals.cycles import (
-    CycleSpan,
-    team_span,
-    team_today,
-)
+from bot.rituals.cycles import CycleSpan, team_span, team_today
 from bot.rituals.reset.final_scores import Scorable, committed_anything, owners_to_ask
-from storage.models import (
-    Cycle,
-    CycleState,
-    Objective,
-    ObjectiveState,
-    Team,
-)
+from storage.models import Cycle, CycleState, Objective, ObjectiveState, Team
 
 
 @dataclass(frozen=True)
