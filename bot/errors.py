@@ -36,6 +36,15 @@ class Conflict(OkrError):
     code = "conflict"
 
 
+class Stale(OkrError):
+    """What Slack sent back is not what the bot drew, or no longer matches what is stored: a button, menu or form
+    from an older message or version of the bot, or one whose row has gone. The message says how to get a fresh one.
+    Only the readers of payloads raise it (handlers/payload.py), from what they checked; a programming error is
+    never turned into one."""
+
+    code = "stale"
+
+
 class InvalidFields(OkrError):
     """Modal input that failed validation: `fields` maps block ids to messages shown under them."""
 

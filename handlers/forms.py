@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.errors import InvalidFields, OkrError
-from bot.render import render_view
+from bot.errors import OkrError
 from bot.slack import Delivery, deliver
-from handlers.errors import reply_for
+from handlers.errors import form_answer, message_for, modal_for
 from handlers.payload import mapping, row_id, text
 from handlers.replies import LoggedRespond
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 STALE = "This form is out of date. Open it again from the message."
 
 # where each kind of element keeps its value in `view.state.values`
@@ -53,16 +54,9 @@ def refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, c
     """A button's refusal: in reply to the message clicked, or, for a button with no message to answer in (the
     App Home's), as a form."""
     if body.get("response_url") and respond is not None:
-        LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        LoggedRespond(respond)(replace_original=False, **message_for(error))
         return
-    if not isinstance(error, OkrError):
-        log.error("could not open a form", exc_info=error)
-    message = error.message if isinstance(error, OkrError) else STALE
-    deliver(
-        client.views_open,
-        trigger_id=body.get("trigger_id"),
-        view=render_view("modal_error.j2", title=title, message=message),
-    )
+    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=modal_for(error, title))
 
 
 def open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, title: str, build) -> None:
@@ -84,21 +78,20 @@ def tell_if_not_opened(opened: Delivery, *, body: dict[str, Any], respond: Respo
         return
     if body.get("response_url") and respond is not None:
         failure = OkrError(f"Slack would not open the form ({opened.error}). Please click the button again.")
-        LoggedRespond(respond)(replace_original=False, **reply_for(failure))
+        LoggedRespond(respond)(replace_original=False, **message_for(failure))
         return
     log.warning("a form could not be opened", extra={"error": opened.error})
 
 
-def checked(ack: Ack, title: str, save):
+def checked(ack: Ack, title: str, save: Callable[[], T]) -> T | None:
     """Run a form's `save()` before the form closes: a field's mistake is shown next to it, any other refusal
-    replaces the form with its reason, and nothing is written. Returns what `save` returned, or None (acked)."""
+    replaces the form with its reason, and nothing is written (handlers/errors.py's `form_answer`). Any other
+    failure (the database, a bug) goes on to Bolt's error handler, `handlers.errors.on_error`, which logs it and
+    keeps the form open with what was typed. Returns what `save` returned, or None (acked)."""
     try:
         return save()
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-    except (OkrError, ValueError, TypeError, AttributeError) as error:
-        message = error.message if isinstance(error, OkrError) else STALE
-        ack(response_action="update", view=render_view("modal_error.j2", title=title, message=message))
+    except OkrError as error:
+        ack(**form_answer(error, None, title=title))
     return None
 
 

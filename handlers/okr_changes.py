@@ -10,21 +10,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
 from bot import delivery
-from bot.errors import InvalidFields, OkrError
+from bot.errors import OkrError, Stale
 from bot.numbers import format_number
 from bot.render import render_message, render_view
 from bot.rituals import drafts, revisions
 from bot.rituals.revisions import DROP_KR, DROP_OBJECTIVE, KINDS, REVISE_KR, REVISE_OBJECTIVE, Target
 from bot.slack import deliver, once_only
 from handlers import payload
-from handlers.errors import reply_for, replying_errors
+from handlers.context import Context
+from handlers.errors import form_answer, message_for, modal_for, replying_errors
 from handlers.forms import form_fields
 from handlers.middleware import now
-from handlers.replies import LoggedRespond, ephemeral_in
+from handlers.replies import ephemeral_in
 
 MENU_ACTION = "okr_menu"
 CHANGE_CALLBACK = "okr_change"
@@ -54,34 +54,22 @@ def register(app: App) -> None:
 # the menu ---------------------------------------------------------------------------------------------
 
 
-def on_menu(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_menu(ack: Ack, action: dict[str, Any], ctx: Context) -> None:
     """Open the change's modal at once: the trigger works for 3 seconds only."""
     ack()
-    trigger_id = body.get("trigger_id")
-    if not body.get("response_url"):  # the App Home: Bolt gives a respond() that cannot answer
-        respond = None
     try:
-        user_id, (kind, target_id) = payload.user_id_of(body), menu_choice(action)
-        with context["db"].read() as session:
-            target = revisions.find_target(
-                session, kind=kind, workspace_id=context["workspace_id"], target_id=target_id
-            )
-            revisions.require_changeable(session, target, kind=kind, user_id=user_id)
+        kind, target_id = menu_choice(action)
+        with ctx.read() as session:
+            target = revisions.find_target(session, kind=kind, workspace_id=ctx.workspace_id, target_id=target_id)
+            revisions.require_changeable(session, target, kind=kind, user_id=ctx.user_id)
             view = change_modal(kind, target)
     except Exception as error:  # every refusal must reach the person, wherever they clicked
-        _tell(error, client=client, respond=respond, trigger_id=trigger_id)
+        _tell(error, ctx, trigger_id=ctx.trigger_id)
         return
-    opened = deliver(client.views_open, trigger_id=trigger_id, view=view)
-    if not opened.ok and respond is not None:
+    opened = deliver(ctx.client.views_open, trigger_id=ctx.trigger_id, view=view)
+    if not opened.ok and ctx.respond is not None:
         failure = OkrError(f"Slack would not open the form ({opened.error}). Please choose it again from the menu.")
-        _tell(failure, client=client, respond=respond, trigger_id=None)
+        _tell(failure, ctx, trigger_id=None)
 
 
 def menu_choice(action: dict[str, Any]) -> tuple[str, int]:
@@ -89,7 +77,7 @@ def menu_choice(action: dict[str, Any]) -> tuple[str, int]:
     value = payload.text(payload.mapping(action, "selected_option"), "value") or ""
     kind, _, target_id = value.partition(":")
     if kind not in KINDS:
-        raise OkrError(STALE_MENU)
+        raise Stale(STALE_MENU)
     return kind, payload.row_id(target_id, stale=STALE_MENU)
 
 
@@ -112,75 +100,66 @@ def change_modal(kind: str, target: Target) -> dict[str, Any]:
     )
 
 
-def _tell(error: Exception, *, client: WebClient, respond: Respond | None, trigger_id: str | None) -> None:
+def _tell(error: Exception, ctx: Context, *, trigger_id: str | None) -> None:
     """From a message, an ephemeral reply; from the App Home there is none, so a small modal says it."""
-    if respond is not None:
-        LoggedRespond(respond)(replace_original=False, **reply_for(error))
+    if ctx.respond is not None:
+        ctx.respond(replace_original=False, **message_for(error))
         return
-    reply = reply_for(error)
-    message = error.message if isinstance(error, OkrError) else reply["text"]
-    view = render_view("modal_error.j2", title="OKRs", message=message)
-    deliver(client.views_open, trigger_id=trigger_id, view=view)
+    deliver(ctx.client.views_open, trigger_id=trigger_id, view=modal_for(error, "OKRs"))
 
 
 # the submission ---------------------------------------------------------------------------------------
 
 
-def on_change_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def on_change_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     """Check everything before the modal closes; then ack, save in one transaction, and announce."""
-    db, workspace_id = context["db"], context["workspace_id"]
     fields = form_fields(view)
     reason = fields.pop("reason", None) or ""
     try:
-        user_id, metadata = payload.user_id_of(body), payload.metadata(view, stale=STALE_FORM)
-        kind, target_id = metadata.get("kind"), payload.row_id(metadata.get("id"), stale=STALE_FORM)
-        if not isinstance(kind, str) or kind not in KINDS:
-            raise OkrError(STALE_FORM)
-        with db.read() as session:
+        kind, target_id = _change_of(view)
+        with ctx.read() as session:
             target = revisions.check_change(
                 session,
                 kind=kind,
-                workspace_id=workspace_id,
-                user_id=user_id,
+                workspace_id=ctx.workspace_id,
+                user_id=ctx.user_id,
                 target_id=target_id,
                 fields=fields,
                 reason=reason,
             )
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except revisions.NothingChanged as error:
-        ack(response_action="errors", errors={error.block_id: error.message})
-        return
     except OkrError as error:
-        ack(response_action="update", view=render_view("modal_error.j2", title="OKRs", message=error.message))
-        return
-    except (KeyError, ValueError, TypeError):
-        ack(response_action="update", view=render_view("modal_error.j2", title="OKRs", message=STALE_FORM))
+        ack(**form_answer(error, view, title="OKRs"))
         return
     ack()
     channel = target.team.channel_id
-    with replying_errors(ephemeral_in(client, channel=channel, user=user_id)):
-        with db.transaction() as session:  # checked again under the objective's lock: it may have changed since
+    with replying_errors(ephemeral_in(ctx.client, channel=channel, user=ctx.user_id)):
+        with ctx.transaction() as session:  # checked again under the objective's lock: it may have changed since
             change = _save(
                 session,
                 kind,
-                workspace_id=workspace_id,
-                user_id=user_id,
+                workspace_id=ctx.workspace_id,
+                user_id=ctx.user_id,
                 target_id=target_id,
                 fields=fields,
                 reason=reason,
             )
             announcement = render_message("okr_changed.j2", change=change)  # a message that cannot be sent undoes it
         delivery.announce(  # once per change: each one is a new version of the objective
-            once_only(client),
+            once_only(ctx.client),
             cause=f"okr_changed:{change.objective.id}:{change.version}",
             channel=channel,
             message=announcement,
             now=now(),
         )
+
+
+def _change_of(view: dict[str, Any]) -> tuple[str, int]:
+    """The change a form is for, from the metadata the bot wrote: (kind, id of the objective or key result)."""
+    metadata = payload.metadata(view, stale=STALE_FORM)
+    kind = metadata.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise Stale(STALE_FORM)
+    return kind, payload.row_id(metadata.get("id"), stale=STALE_FORM)
 
 
 def _save(session, kind: str, *, target_id: int, fields: dict[str, Any], **common: Any) -> revisions.Change:

@@ -2,7 +2,7 @@
 
 Slack signs what it sends, but what it sends back is whatever the bot drew, possibly long ago: a button on a
 message an older version of the bot posted, a form whose metadata had another shape, a field Slack has since
-changed. Every reader here takes any JSON value and either returns what the bot can use or raises `OkrError`
+changed. Every reader here takes any JSON value and either returns what the bot can use or raises `Stale`
 with the words the person sees ("This button is out of date…"), which the listeners already turn into a reply
 or a form's error. Nothing read here reaches the database unchecked: an id is a positive integer that fits a
 64-bit signed column, a Slack id is a short string.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.errors import OkrError
+from bot.errors import OkrError, Stale
 
 MAX_ROW_ID = 2**63 - 1  # the largest value of a 64-bit signed integer column (SQLite's INTEGER, PostgreSQL's BIGINT)
 MAX_SLACK_ID = 32  # the columns that keep Slack's ids (users, channels, timestamps) hold 32 characters
@@ -29,9 +29,9 @@ def row_id(raw: object, *, stale: str = STALE_BUTTON) -> int:
     elif isinstance(raw, str) and 0 < len(raw) <= 19 and raw.isascii() and raw.isdigit():
         value = int(raw)
     else:
-        raise OkrError(stale)
+        raise Stale(stale)
     if not 0 < value <= MAX_ROW_ID:
-        raise OkrError(stale)
+        raise Stale(stale)
     return value
 
 
@@ -42,9 +42,9 @@ def small_number(raw: object, *, below: int, stale: str = STALE_BUTTON) -> int:
     elif isinstance(raw, str) and 0 < len(raw) <= 9 and raw.isascii() and raw.isdigit():
         value = int(raw)
     else:
-        raise OkrError(stale)
+        raise Stale(stale)
     if not 0 <= value < below:
-        raise OkrError(stale)
+        raise Stale(stale)
     return value
 
 
@@ -63,7 +63,7 @@ def json_value(raw: object, *, stale: str = STALE_BUTTON) -> dict[str, Any]:
     except ValueError:
         found = None
     if not isinstance(found, dict):
-        raise OkrError(stale)
+        raise Stale(stale)
     return found
 
 
