@@ -1,42 +1,41 @@
 """Triage and sprint rounds: the OKRs as a filter on the backlog, voted with emoji reactions.
 
-A triage puts inbox items to the team: ✅ (`white_check_mark`) the item helps a key result, ❌ (`x`) not now,
-🤔 (`thinking_face`) maybe, it needs finding out (discovery); `one`…`keycap_ten` say which key result it helps,
-numbered as the round's header lists them. A sprint pick puts product-backlog items to the team: 🚀 (`rocket`)
-votes for what moves the key results fastest.
+A round is opened on the oldest inbox (triage) or product-backlog (sprint) items, voted on with reactions on each
+item's message, and closed, by a person or at its deadline, once: closing decides every item and moves it. What
+the emoji mean and how a round decides are in bot/rituals/ballots.py; how a person's votes are stored and counted,
+in bot/rituals/votes.py.
 
-Closing decides, by these rules (documented in the README and the round's header):
-- triage: the most votes among ✅, ❌ and 🤔 wins. No votes at all: not now. **A tie at the top goes to
-  discovery**: a split team needs to find out more, which neither commits the work nor dismisses it.
-  An item that goes to the product backlog is linked to the key result with the most number votes; a tie
-  there goes to the key result listed first; with no number votes and a single key result on the ballot,
-  to that one, otherwise it is left unlinked.
-- sprint: the items with the most 🚀 are taken, up to N; among equal counts the older item (lower number)
-  goes first. An item without a 🚀 is never taken. The rest stay in the product backlog.
-
-A key result's number alone (no ✅, ❌ or 🤔 from that person) still says the item helps: it counts as ✅.
-A person counts once per reaction on an item, whatever skin tones they show; Slack's events are applied in
-the order Slack stamped them, not the order they arrive (`vote_by_event`).
+Slack's events are applied in the order Slack stamped them, not the order they arrive (`vote_by_event`); a vote
+and a close take their locks in one order, so a vote in flight is counted by the close or finds the round closed.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, UsageError
 from bot.rituals import backlog
 from bot.rituals.backlog import NumberedKeyResult
-from bot.rituals.events import first_delivery, log_event, record_event
+from bot.rituals.ballots import (
+    HELPS,
+    MAYBE,
+    NOT_NOW,
+    NUMBERS,
+    ROCKET,
+    Tally,
+    base_reaction,
+    decide_triage,
+    sprint_pick,
+    votable,
+)
+from bot.rituals.events import first_delivery, record_event
 from bot.rituals.teams import lock_team, require_member
+from bot.rituals.votes import Target, is_member, store_vote, tallies
 from storage.models import (
     BacklogItem,
     ItemState,
@@ -50,23 +49,10 @@ from storage.models import (
     Workspace,
 )
 
-HELPS, NOT_NOW, MAYBE, ROCKET = "white_check_mark", "x", "thinking_face", "rocket"
-NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "keycap_ten")
 DEFAULT_ITEMS = 20  # a triage meeting votes on about this many; the rest wait for the next round
 MAX_ITEMS = 50
 FROM_STATE = {RoundKind.TRIAGE: ItemState.INBOX, RoundKind.SPRINT: ItemState.PRODUCT}
 KEPT = "kept"  # the round left the item where it was
-
-
-def base_reaction(name: str) -> str:
-    """`thumbsup::skin-tone-3` is a `thumbsup`."""
-    return name.split("::", 1)[0]
-
-
-def votable(kind: RoundKind, ballot_size: int, reaction: str) -> bool:
-    if kind is RoundKind.SPRINT:
-        return reaction == ROCKET
-    return reaction in (HELPS, NOT_NOW, MAYBE) or reaction in NUMBERS[:ballot_size]
 
 
 # opening ------------------------------------------------------------------------------------------------------
@@ -87,13 +73,26 @@ def open_round(
     require_member(session, team=team, user_id=user_id)
     lock_team(session, team)
     limit = limit or (DEFAULT_ITEMS if kind is RoundKind.TRIAGE else MAX_ITEMS)
+    ballot = _ballot(session, team=team, kind=kind, now=now)
+    items, waiting_total = _oldest_items(session, team=team, kind=kind, limit=limit)
+    new = _add_round(session, team=team, kind=kind, ballot=ballot, user_id=user_id, now=now)
+    entries = _put_to_vote(session, team=team, new=new, items=items, user_id=user_id, now=now)
+    return Opened(new, entries, ballot, waiting_total - len(items))
+
+
+def _ballot(session: Session, *, team: Team, kind: RoundKind, now: datetime) -> list[NumberedKeyResult]:
+    """The key results a triage votes by, numbered as the header lists them (a sprint has none)."""
     numbered = backlog.numbered_key_results(session, team=team, now=now)
-    ballot = numbered[: len(NUMBERS)] if kind is RoundKind.TRIAGE else []
     if kind is RoundKind.TRIAGE and not numbered:
         raise UsageError(
             f"*{team.name}* has no committed key results this cycle, so there is nothing to triage against. "
             "Commit OKRs with `/okr draft` first: each item is voted on by the key result it helps."
         )
+    return numbered[: len(NUMBERS)] if kind is RoundKind.TRIAGE else []
+
+
+def _oldest_items(session: Session, *, team: Team, kind: RoundKind, limit: int) -> tuple[list[BacklogItem], int]:
+    """Up to `limit` of the oldest items in the state the round votes on, and how many are in that state."""
     source = FROM_STATE[kind]
     waiting_total = session.scalar(
         select(func.count()).where(BacklogItem.team_id == team.id, BacklogItem.state == source)
@@ -108,6 +107,13 @@ def open_round(
     )
     if not items:
         raise UsageError(_nothing_to_vote_on(team, kind))
+    return items, waiting_total
+
+
+def _add_round(
+    session: Session, *, team: Team, kind: RoundKind, ballot: list[NumberedKeyResult], user_id: str, now: datetime
+) -> Round:
+    """The round's row; a Conflict when one of its kind is open in the team already (a unique index says so)."""
     closes_at = now + timedelta(hours=team.triage_hours) if team.triage_hours else None
     new = Round(
         workspace_id=team.workspace_id,
@@ -127,6 +133,13 @@ def open_round(
             f"A {kind.value} is already open in *{team.name}*. Vote in its thread, or close it with "
             f"`/okr {kind.value} close`."
         ) from None
+    return new
+
+
+def _put_to_vote(
+    session: Session, *, team: Team, new: Round, items: list[BacklogItem], user_id: str, now: datetime
+) -> list[tuple[RoundItem, BacklogItem]]:
+    """The round's items, in the order they are posted, each one's put to the vote in the event log."""
     entries = []
     for position, item in enumerate(items, start=1):
         entry = RoundItem(workspace_id=team.workspace_id, round_id=new.id, item_id=item.id, position=position)
@@ -143,9 +156,9 @@ def open_round(
             action="put_to_vote",
             actor=user_id,
             now=now,
-            data={"round": new.id, "kind": kind.value},
+            data={"round": new.id, "kind": new.kind.value},
         )
-    return Opened(new, entries, ballot, waiting_total - len(items))
+    return entries
 
 
 def _nothing_to_vote_on(team: Team, kind: RoundKind) -> str:
@@ -173,19 +186,6 @@ VOTING_EMOJI = frozenset((HELPS, NOT_NOW, MAYBE, ROCKET, *NUMBERS))
 
 _rounds, _items, _votes = Round.__table__, RoundItem.__table__, Vote.__table__
 _memberships, _workspaces = Membership.__table__, Workspace.__table__
-
-
-@dataclass(frozen=True)
-class Target:
-    """The round item a reaction was added to, and what the round accepts."""
-
-    round_item_id: int
-    item_id: int
-    round_id: int
-    team_id: int
-    kind: RoundKind
-    open: bool
-    ballot_size: int
 
 
 def may_be_a_vote(reaction: str) -> bool:
@@ -227,18 +227,6 @@ _EVENT_TARGET = (
     .with_for_update(read=True, of=_rounds)
     .suffix_with("FOR NO KEY UPDATE OF round_items", dialect="postgresql")
 )
-# what a person shows on an item of one base emoji, in every skin tone
-_SHOWN = select(_votes.c.emoji, _votes.c.present, _votes.c.event_ts).where(
-    _votes.c.round_item_id == bindparam("round_item_id"),
-    _votes.c.user_id == bindparam("user_id"),
-    _votes.c.reaction == bindparam("reaction"),
-)
-_BUMP = (
-    update(_items)
-    .where(_items.c.id == bindparam("round_item_id"))
-    .values(votes_version=_items.c.votes_version + 1, votes_changed_at=bindparam("now"))
-)
-_UPSERTS: dict[str, Any] = {}
 
 
 def vote_by_event(
@@ -276,7 +264,7 @@ def vote_by_event(
         return None
     if not first_delivery(session, workspace_id=workspace_id, event_id=event_id, event_type=event_type, now=now):
         return None
-    changed = _store_vote(
+    changed = store_vote(
         session,
         workspace_id=workspace_id,
         target=target,
@@ -316,10 +304,10 @@ def record_reaction(
     state = session.scalar(select(Round.state).where(Round.id == target.round_id).with_for_update(read=True))
     if state is not RoundState.OPEN:
         return False
-    if added and not _member(session, target.team_id, user_id):
+    if added and not is_member(session, target.team_id, user_id):
         return False  # the team's members vote; anyone can take a reaction back, which changes nothing of theirs
     session.execute(select(RoundItem.id).where(RoundItem.id == target.round_item_id).with_for_update(key_share=True))
-    return _store_vote(
+    return store_vote(
         session,
         workspace_id=workspace_id,
         target=target,
@@ -330,170 +318,6 @@ def record_reaction(
         now=now,
         via=via,
     )
-
-
-def _store_vote(
-    session: Session,
-    *,
-    workspace_id: int,
-    target: Target,
-    user_id: str,
-    reaction: str,
-    added: bool,
-    event_ts: int,
-    now: datetime,
-    via: str | None,
-) -> bool:
-    """Store what the person now shows of this emoji, the item locked; True when their vote changed (and then the
-    item's `votes_version` moves on, for its message to be redrawn, and the event log says so)."""
-    name, emoji = base_reaction(reaction), reaction[:100]
-    mine = {"round_item_id": target.round_item_id, "user_id": user_id, "reaction": name}
-    shown = {row.emoji: (row.present, row.event_ts) for row in session.execute(_SHOWN, mine)}
-    last = shown.get(emoji)
-    if last is not None and last[1] >= event_ts:
-        return False  # overtaken by a newer event about the same emoji
-    before = any(present for present, _ts in shown.values())
-    after = added or any(present for other, (present, _ts) in shown.items() if other != emoji)
-    session.execute(
-        _upsert(session),
-        {
-            "workspace_id": workspace_id,
-            "round_item_id": target.round_item_id,
-            "user_id": user_id,
-            "reaction": name,
-            "emoji": emoji,
-            "present": added,
-            "event_ts": event_ts,
-            "created_at": now,
-        },
-    )
-    if after == before:
-        return False
-    session.execute(_BUMP, {"round_item_id": target.round_item_id, "now": now})
-    log_event(
-        session,
-        workspace_id=workspace_id,
-        team_id=target.team_id,
-        entity=backlog.ENTITY,
-        entity_id=target.item_id,
-        action="voted" if added else "unvoted",
-        actor=user_id,
-        now=now,
-        data={"reaction": name, "round": target.round_id} | ({"via": via} if via else {}),
-    )
-    return True
-
-
-def _upsert(session: Session) -> Any:
-    """The vote's row inserted, or moved on to this event: only ever to a newer one (the database checks it too)."""
-    dialect = session.get_bind().dialect.name
-    statement = _UPSERTS.get(dialect)
-    if statement is None:
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(_votes)
-        statement = statement.on_conflict_do_update(
-            index_elements=[_votes.c.round_item_id, _votes.c.user_id, _votes.c.emoji],
-            set_={"present": statement.excluded.present, "event_ts": statement.excluded.event_ts},
-            where=_votes.c.event_ts < statement.excluded.event_ts,
-        )
-        _UPSERTS[dialect] = statement
-    return statement
-
-
-def _member(session: Session, team_id: int, user_id: str) -> bool:
-    return (
-        session.scalar(select(Membership.id).where(Membership.team_id == team_id, Membership.user_id == user_id))
-        is not None
-    )
-
-
-# tallies and decisions ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    counts: Counter[str] = field(default_factory=Counter)  # base reaction -> people showing it
-    # people who said the item helps: with ✅, or with a key result's number and neither ❌ nor 🤔 (a number
-    # alone is a ✅); None: only the ✅ count is known
-    backers: int | None = None
-
-    @property
-    def helps(self) -> int:
-        return self.counts[HELPS] if self.backers is None else self.backers
-
-    @property
-    def not_now(self) -> int:
-        return self.counts[NOT_NOW]
-
-    @property
-    def maybe(self) -> int:
-        return self.counts[MAYBE]
-
-    @property
-    def rockets(self) -> int:
-        return self.counts[ROCKET]
-
-    def number_votes(self, ballot_size: int) -> list[int]:
-        """Votes for key result 1, 2, … of the ballot."""
-        return [self.counts[name] for name in NUMBERS[:ballot_size]]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-def tallies(session: Session, round_item_ids: list[int]) -> dict[int, Tally]:
-    """Every round item's tally in two queries: people per base reaction, and the item's backers."""
-    found: dict[int, Tally] = defaultdict(Tally)
-    if round_item_ids:
-        shown = (Vote.round_item_id.in_(round_item_ids), Vote.present)
-        people = func.count(Vote.user_id.distinct())
-        for entry_id, reaction, count in session.execute(
-            select(Vote.round_item_id, Vote.reaction, people).where(*shown).group_by(Vote.round_item_id, Vote.reaction)
-        ):
-            found[entry_id].counts[reaction] = count
-        other = aliased(Vote)
-        same_person = (other.round_item_id == Vote.round_item_id, other.user_id == Vote.user_id, other.present)
-        said_otherwise = select(other.id).where(*same_person, other.reaction.in_((NOT_NOW, MAYBE))).exists()
-        backing = (Vote.reaction == HELPS) | (Vote.reaction.in_(NUMBERS) & ~said_otherwise)
-        for entry_id, count in session.execute(
-            select(Vote.round_item_id, people).where(*shown, backing).group_by(Vote.round_item_id)
-        ):
-            found[entry_id].backers = count
-    return {entry_id: found[entry_id] for entry_id in round_item_ids}
-
-
-@dataclass(frozen=True)
-class TriageDecision:
-    state: ItemState
-    key_result_position: int | None  # 1-based position on the ballot
-    tied: bool
-
-
-def decide_triage(tally: Tally, ballot_size: int) -> TriageDecision:
-    counts = {ItemState.PRODUCT: tally.helps, ItemState.NOT_NOW: tally.not_now, ItemState.DISCOVERY: tally.maybe}
-    top = max(counts.values())
-    if top == 0:
-        return TriageDecision(ItemState.NOT_NOW, None, tied=False)
-    winners = [state for state, count in counts.items() if count == top]
-    if len(winners) > 1:
-        return TriageDecision(ItemState.DISCOVERY, None, tied=True)
-    if winners[0] is not ItemState.PRODUCT:
-        return TriageDecision(winners[0], None, tied=False)
-    return TriageDecision(ItemState.PRODUCT, _chosen_key_result(tally, ballot_size), tied=False)
-
-
-def _chosen_key_result(tally: Tally, ballot_size: int) -> int | None:
-    votes = tally.number_votes(ballot_size)
-    if votes and max(votes) > 0:
-        return votes.index(max(votes)) + 1  # index() finds the first: a tie goes to the one listed first
-    return 1 if ballot_size == 1 else None
-
-
-def sprint_pick(entries: list[tuple[RoundItem, BacklogItem, Tally]], size: int) -> set[int]:
-    """The round item ids taken into the sprint: most 🚀 first, older items first among equals, none without 🚀
-    (so none that was never shown)."""
-    ranked = sorted((e for e in entries if e[2].rockets > 0), key=lambda e: (-e[2].rockets, e[1].number))
-    return {entry.id for entry, _item, _tally in ranked[:size]}
 
 
 # closing ------------------------------------------------------------------------------------------------------
@@ -515,6 +339,18 @@ class Closed:
     team: Team
     outcomes: list[Outcome]
     ballot: list[str]  # labels of the ballot's key results, in order ("1.2"); "?" for one no longer live
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a closing round decides about one of its items, before it is applied."""
+
+    entry: RoundItem
+    item: BacklogItem
+    tally: Tally
+    to: ItemState | None  # where the votes send the item; None: it stays where it is
+    key_result_id: int | None  # the key result it goes under (triage), or the one it has (sprint)
+    tied: bool = False  # a tie at the top sent it to discovery
 
 
 def close_round(
@@ -548,9 +384,14 @@ def close_round(
     labels = _ballot_labels(session, team, current, now)
     entries = [(entry, item, counted[entry.id]) for entry, item in rows]
     if current.kind is RoundKind.SPRINT:
-        outcomes = _close_sprint(session, current, team, entries, pick or team.sprint_size, user_id, now)
+        verdicts = _sprint_verdicts(entries, size=pick or team.sprint_size)
+        labels_shown: dict[int, str] = {}  # a sprint's outcomes name no key result
     else:
-        outcomes = _close_triage(session, current, entries, labels, user_id, now)
+        verdicts, labels_shown = _triage_verdicts(current, entries, labels), labels
+    outcomes = [
+        _apply(session, current=current, verdict=verdict, labels=labels_shown, user_id=user_id, now=now)
+        for verdict in verdicts
+    ]
     return Closed(current, team, outcomes, [labels.get(kr_id, "?") for kr_id in current.ballot])
 
 
@@ -558,31 +399,33 @@ def _ballot_labels(session: Session, team: Team, current: Round, now: datetime) 
     return {n.key_result.id: n.label for n in backlog.numbered_key_results(session, team=team, now=now)}
 
 
-def _close_triage(session, current, entries, labels, user_id, now) -> list[Outcome]:
-    outcomes = []
+def _triage_verdicts(
+    current: Round, entries: list[tuple[RoundItem, BacklogItem, Tally]], labels: dict[int, str]
+) -> list[Verdict]:
+    verdicts = []
     for entry, item, tally in entries:
         decision = decide_triage(tally, len(current.ballot))
         kr_id = current.ballot[decision.key_result_position - 1] if decision.key_result_position else None
         if kr_id is not None and kr_id not in labels:
             kr_id = None  # the key result was dropped while the round was open
-        outcomes.append(
-            _apply(session, current, entry, item, tally, decision.state, kr_id, labels, decision.tied, user_id, now)
-        )
-    return outcomes
+        verdicts.append(Verdict(entry, item, tally, decision.state, kr_id, decision.tied))
+    return verdicts
 
 
-def _close_sprint(session, current, team, entries, size, user_id, now) -> list[Outcome]:
+def _sprint_verdicts(entries: list[tuple[RoundItem, BacklogItem, Tally]], *, size: int) -> list[Verdict]:
     taken = sprint_pick(entries, size)
-    outcomes = []
-    for entry, item, tally in entries:
-        to = ItemState.SPRINT if entry.id in taken else None
-        outcomes.append(_apply(session, current, entry, item, tally, to, item.key_result_id, {}, False, user_id, now))
-    return outcomes
+    return [
+        Verdict(entry, item, tally, ItemState.SPRINT if entry.id in taken else None, item.key_result_id)
+        for entry, item, tally in entries
+    ]
 
 
-def _apply(session, current, entry, item, tally, to, kr_id, labels, tied, user_id, now) -> Outcome:
+def _apply(
+    session: Session, *, current: Round, verdict: Verdict, labels: dict[int, str], user_id: str | None, now: datetime
+) -> Outcome:
     """Record the decision and move the item, unless someone moved it by hand while the round was open or
     its message never reached the channel (nobody could vote on it: it waits for the next round)."""
+    entry, item, to, kr_id, tied = verdict.entry, verdict.item, verdict.to, verdict.key_result_id, verdict.tied
     moved = to is not None and item.state is FROM_STATE[current.kind] and entry.message_ts is not None
     decision = to.value if moved else KEPT
     entry.decision, entry.decided_key_result_id = decision, kr_id if moved else None
@@ -600,7 +443,7 @@ def _apply(session, current, entry, item, tally, to, kr_id, labels, tied, user_i
             "kind": current.kind.value,
             "decision": decision,
             "tied": tied,
-            "votes": dict(tally.counts),
+            "votes": dict(verdict.tally.counts),
         },
     )
     if moved:
@@ -619,7 +462,7 @@ def _apply(session, current, entry, item, tally, to, kr_id, labels, tied, user_i
         else:
             backlog.move(session, item, to, actor=user_id, now=now, reason=reason)
     label = labels.get(item.key_result_id) if item.key_result_id else None
-    return Outcome(entry, item, tally, decision, label, tied)
+    return Outcome(entry, item, verdict.tally, decision, label, tied)
 
 
 def due_rounds(session: Session, *, now: datetime, limit: int = 100) -> list[int]:

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from bot.delivery.rounds import _reactions_shown
-from bot.rituals.triage import (
+from bot.rituals.ballots import (
     HELPS,
     MAYBE,
     NOT_NOW,
