@@ -1,11 +1,9 @@
-"""The weekly cross-team digest: what each team committed, revised, dropped or put at risk this week, which
-other teams that touches (through declared ripples), new and unacknowledged ripples, and conflicts.
+"""What the digest says about a week: each team's changes to its OKRs (and which other teams they touch, through
+declared ripples), key results that fell to at risk or off track, new and unacknowledged ripples, conflicts between
+teams, and the ripple network for the picture.
 
-`build_digest` reads a workspace in a fixed number of queries, whatever the number of teams or ripples, and
-returns plain data; the templates (`digest.j2`) turn it into Block Kit, and `split_messages` cuts the blocks
-into messages Slack accepts. The schedule (`next_digest_at`) and the settings are here too, and what the sweep
-reads and writes around a week's posting (bot/delivery/digests.py): the workspaces due, the week's messages kept
-as first built (`keep_week`), the week moved on by one process (`move_digest_on`).
+`build_digest` reads a workspace in a fixed number of queries, whatever the number of teams or ripples, and returns
+plain data; the templates (`digest.j2`) turn it into Block Kit.
 """
 
 from __future__ import annotations
@@ -13,48 +11,32 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.blockkit import MESSAGE_BLOCKS
-from bot.errors import NotAllowed, UsageError
 from bot.render import mrkdwn
 from bot.rituals.checkins import confidence_label
-from bot.rituals.team_settings import parse_channel, parse_hour, parse_timezone, parse_weekday
-from bot.rituals.vision import may_publish_vision
-from storage.claims import insert_if_absent
 from storage.models import (
     CheckIn,
     Cycle,
     CycleState,
-    DigestSnapshot,
     Direction,
     EventLog,
     KeyResult,
     KeyResultState,
-    Membership,
     Objective,
     ObjectiveState,
     Ripple,
     RippleKind,
     RippleState,
-    Role,
     Team,
-    Workspace,
 )
 
-WEEK = timedelta(days=7)
 AT_RISK = 6  # a confidence of 6 or less is at risk (4–6) or off track (1–3)
 LIVE_RIPPLES = (RippleState.OPEN, RippleState.ACKNOWLEDGED)
-# blocks and characters per message: Slack's 50 blocks, and well under the ~12,000 characters of text it
-# accepts in one message's blocks
-MESSAGE_CHARACTERS = 10_000
-PART_FRAME = 500  # characters kept for each message's own header and footer (digest_part.j2)
-SETTINGS_USAGE = "/okr digest settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]"
 _UP = {Direction.INCREASE, Direction.KEEP_ABOVE}
 _DOWN = {Direction.DECREASE, Direction.KEEP_BELOW}
 _PUNCTUATION = re.compile(r"[^\w%$€£ ]+")
@@ -163,7 +145,33 @@ class Digest:
 def build_digest(session: Session, *, workspace_id: int, since: datetime, until: datetime, zone: str = "UTC") -> Digest:
     """Everything the digest says about [since, until), in six queries whatever the size of the workspace."""
     teams = {t.id: t for t in session.scalars(select(Team).where(Team.workspace_id == workspace_id))}
-    ripples = list(
+    ripples = _ripples(session, workspace_id=workspace_id, since=since, until=until)
+    events = _events(session, workspace_id=workspace_id, since=since, until=until)
+    objective_ids = {e.entity_id for e in events if e.entity == "objective"} | {
+        e.data.get("objective_id") for e in events if e.entity == "key_result"
+    }
+    kr_ids = {r.key_result_id for r in ripples} | {r.to_key_result_id for r in ripples if r.to_key_result_id}
+    krs = _key_results(session, workspace_id=workspace_id, objective_ids=objective_ids - {None}, kr_ids=kr_ids)
+    risks = _fallen(session, workspace_id=workspace_id, since=since, until=until)
+
+    news = {team_id: TeamNews(team) for team_id, team in teams.items()}
+    reaches = _reaches(ripples, teams)
+    _tell_changes(news, events, krs, reaches)
+    _tell_risks(news, risks, krs, reaches)
+    for ripple in ripples:
+        new = since <= ripple.created_at < until
+        if ripple.state is RippleState.OPEN or (new and ripple.state in LIVE_RIPPLES):
+            news[ripple.from_team_id].ripples.append(_ripple_news(ripple, teams, krs, new=new))
+    ordered = sorted((n for n in news.values() if n.has_news), key=lambda n: n.team.name_key)
+    for item in ordered:
+        item.risks.sort(key=lambda r: r.label)
+    conflicts = _conflicts(krs, ripples, teams)
+    return Digest(since, until, ordered, conflicts, _edges(ripples, teams, krs), len(teams), zone)
+
+
+def _ripples(session: Session, *, workspace_id: int, since: datetime, until: datetime) -> list[Ripple]:
+    """The workspace's live ripples, and those declared in [since, until) whatever became of them."""
+    return list(
         session.scalars(
             select(Ripple)
             .where(
@@ -173,7 +181,11 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
             .order_by(Ripple.number)
         )
     )
-    events = list(
+
+
+def _events(session: Session, *, workspace_id: int, since: datetime, until: datetime) -> list[EventLog]:
+    """The objectives and key results committed, revised or dropped in [since, until), in order."""
+    return list(
         session.scalars(
             select(EventLog)
             .where(
@@ -186,31 +198,35 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
             .order_by(EventLog.created_at, EventLog.id)
         )
     )
-    objective_ids = {e.entity_id for e in events if e.entity == "objective"} | {
-        e.data.get("objective_id") for e in events if e.entity == "key_result"
-    }
-    kr_ids = {r.key_result_id for r in ripples} | {r.to_key_result_id for r in ripples if r.to_key_result_id}
-    krs = _key_results(session, workspace_id=workspace_id, objective_ids=objective_ids - {None}, kr_ids=kr_ids)
-    risks = _fallen(session, workspace_id=workspace_id, since=since, until=until)
 
-    by_objective: dict[int, list[KrInfo]] = defaultdict(list)
-    for info in krs.values():
-        by_objective[info.objective.id].append(info)
-    news = {team_id: TeamNews(team) for team_id, team in teams.items()}
 
-    # who each live ripple reaches: a change to a key result touches the team its ripples go to, and the
-    # team whose ripples depend on that key result
+def _reaches(ripples: list[Ripple], teams: dict[int, Team]) -> dict[tuple[int, int], set[str]]:
+    """Who each live ripple reaches: a change to a key result touches the team its ripples go to, and the team whose
+    ripples depend on that key result. {(team id, key result id): names of the teams touched}"""
     reaches: dict[tuple[int, int], set[str]] = defaultdict(set)
     for ripple in ripples:
         if ripple.state in LIVE_RIPPLES:
             reaches[(ripple.from_team_id, ripple.key_result_id)].add(teams[ripple.to_team_id].name)
             if ripple.to_key_result_id:
                 reaches[(ripple.to_team_id, ripple.to_key_result_id)].add(teams[ripple.from_team_id].name)
+    return reaches
 
-    def touched(ids: set[int], team_id: int) -> list[str]:
-        names = set().union(*(reaches.get((team_id, kr_id), set()) for kr_id in ids))
-        return sorted(names, key=str.casefold)
 
+def _touched(reaches: dict[tuple[int, int], set[str]], ids: set[int], team_id: int) -> list[str]:
+    names = set().union(*(reaches.get((team_id, kr_id), set()) for kr_id in ids))
+    return sorted(names, key=str.casefold)
+
+
+def _tell_changes(
+    news: dict[int, TeamNews],
+    events: list[EventLog],
+    krs: dict[int, KrInfo],
+    reaches: dict[tuple[int, int], set[str]],
+) -> None:
+    """Each event of the week as a change in its team's news, with the teams it touches."""
+    by_objective: dict[int, list[KrInfo]] = defaultdict(list)
+    for info in krs.values():
+        by_objective[info.objective.id].append(info)
     for event in events:
         if event.team_id not in news:
             continue
@@ -225,23 +241,29 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
             what = f"KR {info.label} {info.key_result.metric}" if info else "a key result"
             ids = {event.entity_id} if event.entity_id else set()
         news[event.team_id].changes.append(
-            Change(event.action, what, event.actor_user_id, event.reason, touched(ids, event.team_id))
+            Change(event.action, what, event.actor_user_id, event.reason, _touched(reaches, ids, event.team_id))
         )
 
+
+def _tell_risks(
+    news: dict[int, TeamNews],
+    risks: dict[int, tuple[int, int | None]],
+    krs: dict[int, KrInfo],
+    reaches: dict[tuple[int, int], set[str]],
+) -> None:
+    """Each key result that fell this week, in its team's news (not one since dropped)."""
     for kr_id, (confidence, was) in risks.items():
         info = krs.get(kr_id)
         if info is None or info.team_id not in news or info.dropped:
             continue
         news[info.team_id].risks.append(
-            Risk(info.label, info.key_result.metric, confidence, was, touched({kr_id}, info.team_id))
+            Risk(info.label, info.key_result.metric, confidence, was, _touched(reaches, {kr_id}, info.team_id))
         )
 
-    for ripple in ripples:
-        new = since <= ripple.created_at < until
-        if ripple.state is RippleState.OPEN or (new and ripple.state in LIVE_RIPPLES):
-            news[ripple.from_team_id].ripples.append(_ripple_news(ripple, teams, krs, new=new))
 
-    edges = [
+def _edges(ripples: list[Ripple], teams: dict[int, Team], krs: dict[int, KrInfo]) -> list[Edge]:
+    """The live ripples as the network's edges, those on a weak key result marked."""
+    return [
         Edge(
             teams[r.from_team_id].name,
             teams[r.to_team_id].name,
@@ -251,10 +273,6 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
         for r in ripples
         if r.state in LIVE_RIPPLES
     ]
-    ordered = sorted((n for n in news.values() if n.has_news), key=lambda n: n.team.name_key)
-    for item in ordered:
-        item.risks.sort(key=lambda r: r.label)
-    return Digest(since, until, ordered, _conflicts(krs, ripples, teams), edges, len(teams), zone)
 
 
 def _key_results(
@@ -393,192 +411,3 @@ def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, T
             )
         )
     return found
-
-
-# messages -----------------------------------------------------------------------------------------------------
-
-
-def block_text(block: dict[str, Any]) -> int:
-    """Characters of text in one block, as Slack counts them towards a message's size."""
-    text = block.get("text")
-    size = len(text.get("text", "")) if isinstance(text, dict) else 0
-    for element in block.get("elements", []) + block.get("fields", []):
-        size += len(element.get("text", "")) if isinstance(element.get("text"), str) else 0
-    return size
-
-
-def split_messages(
-    blocks: list[dict[str, Any]], *, room: int = MESSAGE_BLOCKS - 2, characters: int = MESSAGE_CHARACTERS - PART_FRAME
-) -> list[list[dict[str, Any]]]:
-    """Cut the digest's blocks into messages of at most `room` blocks and `characters` of text, leaving room for
-    each part's header and footer. A team's blocks (from its divider) stay together unless they alone fill a
-    message; then they are cut at block boundaries."""
-    groups: list[list[dict[str, Any]]] = []
-    for block in blocks:
-        if block.get("type") == "divider" or not groups:
-            groups.append([])
-        groups[-1].append(block)
-    parts: list[list[dict[str, Any]]] = [[]]
-    for group in groups:
-        for chunk in _chunks(group, room=room, characters=characters):
-            size = sum(block_text(b) for b in parts[-1] + chunk)
-            if parts[-1] and (len(parts[-1]) + len(chunk) > room or size > characters):
-                parts.append([])
-            parts[-1].extend(chunk)
-    return [part for part in parts if part] or [[]]
-
-
-def _chunks(group: list[dict[str, Any]], *, room: int, characters: int) -> list[list[dict[str, Any]]]:
-    """A group cut into runs of blocks that each fit one message (a block is at most 3,000 characters)."""
-    chunks: list[list[dict[str, Any]]] = [[]]
-    size = 0
-    for block in group:
-        if chunks[-1] and (len(chunks[-1]) == room or size + block_text(block) > characters):
-            chunks.append([])
-            size = 0
-        chunks[-1].append(block)
-        size += block_text(block)
-    return chunks
-
-
-# the schedule and the settings ----------------------------------------------------------------------------------
-
-
-def next_digest_at(workspace: Workspace, after: datetime) -> datetime:
-    """The first digest moment (weekday and hour in the workspace's digest time zone) strictly after `after`."""
-    zone = ZoneInfo(workspace.digest_timezone)
-    local = after.astimezone(zone)
-    day = local.date() + timedelta(days=(workspace.digest_weekday - local.weekday()) % 7)
-    for _ in range(3):
-        moment = datetime(day.year, day.month, day.day, workspace.digest_hour, tzinfo=zone)
-        if moment > after:
-            return moment.astimezone(after.tzinfo)
-        day += WEEK
-    raise AssertionError("a digest moment is always within three weeks")
-
-
-def latest_digest_at(workspace: Workspace, now: datetime) -> datetime:
-    """The last digest moment at or before `now`: after downtime, only the latest week is sent."""
-    moment = next_digest_at(workspace, now - WEEK - timedelta(hours=2))  # a week is 7 days ± 1 hour across DST
-    while (following := next_digest_at(workspace, moment)) <= now:
-        moment = following
-    return moment
-
-
-def previous_digest_at(workspace: Workspace, moment: datetime) -> datetime:
-    """The digest moment before `moment`: a week's digest covers [previous, moment), which is 167 or 169 hours
-    across a change of clocks, so no hour is left out or told twice."""
-    return latest_digest_at(workspace, moment - timedelta(seconds=1))
-
-
-_SETTING_KEYS = {
-    "channel": ("digest_channel_id", parse_channel),
-    "day": ("digest_weekday", parse_weekday),
-    "hour": ("digest_hour", parse_hour),
-    "timezone": ("digest_timezone", parse_timezone),
-    "tz": ("digest_timezone", parse_timezone),
-}
-
-
-def parse_digest_settings(text: str) -> dict[str, Any]:
-    """`channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris` → the workspace columns to set; every
-    mistake is named, and nothing is set if there is one."""
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for pair in text.split():
-        key, sep, value = pair.partition("=")
-        if not sep or key.casefold() not in _SETTING_KEYS:
-            problems.append(f"`{pair[:40]}` is not a digest setting; they are channel=, day=, hour= and timezone=.")
-            continue
-        column, parse = _SETTING_KEYS[key.casefold()]
-        try:
-            parsed = parse(value)
-        except ValueError as error:
-            problems.append(str(error))
-            continue
-        values[column] = next(iter(parsed.values())) if "clear_digest_channel" not in parsed else None
-    if problems:
-        raise UsageError("\n".join(problems), usage=SETTINGS_USAGE)
-    if not values:
-        raise UsageError("Set at least one of channel=, day=, hour= and timezone=.", usage=SETTINGS_USAGE)
-    return values
-
-
-def apply_digest_settings(
-    session: Session,
-    *,
-    workspace: Workspace,
-    values: dict[str, Any],
-    user_id: str,
-    is_workspace_admin: bool,
-    now: datetime,
-) -> Workspace:
-    if not may_publish_vision(
-        session, workspace_id=workspace.id, user_id=user_id, is_workspace_admin=is_workspace_admin
-    ):
-        raise NotAllowed("The digest is the workspace's: workspace admins and team leaders set where and when it goes.")
-    for column, value in values.items():
-        setattr(workspace, column, value)
-    workspace.digest_due_at = next_digest_at(workspace, now)
-    return workspace
-
-
-def may_post_digest(session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool) -> bool:
-    """Leaders, workspace admins and any team's facilitators may post the digest on demand."""
-    if may_publish_vision(session, workspace_id=workspace_id, user_id=user_id, is_workspace_admin=is_workspace_admin):
-        return True
-    query = select(Membership.id).where(
-        Membership.workspace_id == workspace_id, Membership.user_id == user_id, Membership.role == Role.FACILITATOR
-    )
-    return session.scalar(query.limit(1)) is not None
-
-
-def digest_channels(session: Session, *, workspace: Workspace) -> list[str]:
-    """The workspace's digest channel, then every channel a team named for the digest, each once."""
-    named = session.scalars(
-        select(Team.digest_channel_id).where(Team.workspace_id == workspace.id, Team.digest_channel_id.is_not(None))
-    ).all()
-    return list(dict.fromkeys([c for c in [workspace.digest_channel_id, *sorted(named)] if c]))
-
-
-# the week's posting -------------------------------------------------------------------------------------------
-
-
-def digests_due(session: Session, *, now: datetime, limit: int) -> list[int]:
-    """Workspaces whose digest moment has come (`workspaces.digest_due_at`, indexed), earliest first."""
-    query = select(Workspace.id).where(Workspace.digest_due_at <= now).order_by(Workspace.digest_due_at)
-    return list(session.scalars(query.limit(limit)))
-
-
-def digests_unplanned(session: Session, *, limit: int) -> list[int]:
-    """Workspaces whose first digest moment is not planned yet."""
-    return list(session.scalars(select(Workspace.id).where(Workspace.digest_due_at.is_(None)).limit(limit)))
-
-
-def plan_first_digest(session: Session, *, workspace_id: int, now: datetime) -> None:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace.digest_due_at is None:
-        workspace.digest_due_at = next_digest_at(workspace, now)
-
-
-def move_digest_on(session: Session, *, workspace: Workspace, read: datetime, now: datetime) -> bool:
-    """Plan the next week's digest, unless another process moved it on since it was `read`; True for the one
-    process that moves it."""
-    moved = session.execute(
-        update(Workspace)
-        .where(Workspace.id == workspace.id, Workspace.digest_due_at == read)
-        .values(digest_due_at=next_digest_at(workspace, now))
-    )
-    return moved.rowcount == 1
-
-
-def keep_week(
-    session: Session, *, workspace_id: int, week: str, messages: list[dict[str, Any]], created_at: datetime
-) -> list[dict[str, Any]]:
-    """The week's messages as first built (`digest_snapshots`): these `messages` unless another try kept its own,
-    so a retry posts the same parts even if the news moved meanwhile."""
-    values = {"workspace_id": workspace_id, "week": week, "messages": messages, "created_at": created_at}
-    insert_if_absent(session, DigestSnapshot.__table__, values)
-    return session.scalar(
-        select(DigestSnapshot.messages).where(DigestSnapshot.workspace_id == workspace_id, DigestSnapshot.week == week)
-    )
