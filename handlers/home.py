@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
+from slack_bolt import App
 
 from bot.commands import CATALOGUE
 from bot.render import render_view
@@ -22,8 +21,8 @@ from bot.rituals.reset import scoring_for
 from bot.rituals.ripples import live_ripples_of_teams
 from bot.rituals.vision import list_visions
 from bot.slack import deliver
+from handlers.context import Context
 from handlers.middleware import now
-from handlers.payload import slack_id
 
 # at most 2 blocks per team, 1 per key result or draft: with the headers, 80 of the 100 blocks Slack allows
 HOME_TEAMS = 20
@@ -37,12 +36,12 @@ def register(app: App) -> None:
     app.event("app_home_opened")(on_home_opened)
 
 
-def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    user_id = event.get("user")
-    if event.get("tab", "home") != "home" or not slack_id(user_id):
+def on_home_opened(event: dict[str, Any], ctx: Context) -> None:
+    user_id = ctx.acting
+    if event.get("tab", "home") != "home" or user_id is None:
         return  # another tab, or no one Slack would name: there is no Home tab to draw
-    workspace_id, moment = context["workspace_id"], now()
-    with context["db"].read() as session:
+    workspace_id, moment = ctx.workspace_id, now()
+    with ctx.read() as session:
         memberships = rituals.memberships_of(session, workspace_id=workspace_id, user_id=user_id)
         shown = memberships[:HOME_TEAMS]
         okrs = current_okrs_of_teams(session, teams=[team for team, _ in shown], now=moment)
@@ -72,4 +71,4 @@ def on_home_opened(event: dict[str, Any], context: BoltContext, client: WebClien
         scoring=scoring[:HOME_SCORING],
         ripples=ripples,
     )
-    deliver(client.views_publish, user_id=user_id, view=view)
+    deliver(ctx.client.views_publish, user_id=user_id, view=view)

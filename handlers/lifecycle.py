@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.rituals.events import first_delivery
 from bot.rituals.workspaces import mark_uninstalled
+from handlers.context import Context
 from handlers.middleware import before_ack, nothing_after_ack, now
 from storage.models import Workspace
 
@@ -34,9 +35,10 @@ def register(app: App) -> None:
 
 
 def _mark(body: dict[str, Any], context: BoltContext, *, reason: str) -> None:
-    with context["db"].transaction() as session:
+    ctx: Context = context["ctx"]
+    with ctx.transaction() as session:
         moment = now()
-        workspace = session.scalars(select(Workspace).where(Workspace.id == context["workspace_id"])).one()
+        workspace = session.scalars(select(Workspace).where(Workspace.id == ctx.workspace_id)).one()
         event_id = body.get("event_id")
         if event_id and not first_delivery(
             session, workspace_id=workspace.id, event_id=event_id, event_type=reason, now=moment

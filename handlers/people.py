@@ -15,6 +15,7 @@ from slack_bolt import App, BoltContext
 
 from bot.rituals.people import Profile, remember_profiles, zones_of
 from bot.rituals.schedule import replan_moved
+from handlers.context import Context
 from handlers.middleware import before_ack, nothing_after_ack, now
 
 
@@ -25,10 +26,11 @@ def register(app: App) -> None:
 def remember_change(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     user = event.get("user")
     profile = Profile.of(user) if isinstance(user, dict) else None
-    workspace_id = context.get("workspace_id")
-    if profile is None or workspace_id is None:
+    ctx: Context = context["ctx"]
+    if profile is None:
         return
-    with context["db"].transaction() as session:
+    workspace_id = ctx.workspace_id
+    with ctx.transaction() as session:
         before = zones_of(session, workspace_id=workspace_id, user_ids=[profile.user_id])
         remember_profiles(session, workspace_id=workspace_id, profiles=[profile], now=now())
         replan_moved(session, workspace_id=workspace_id, zones_before=before)
