@@ -1,8 +1,8 @@
 """Who may do what: the one place a person's right to act is decided, and the one place a refusal is worded.
 
-Every ritual and listener that needs a role asks `require(session, Role.X, actor, ...)`. Each role's refusal is
+Every ritual and listener that needs a role asks `require(session, Need.X, actor, ...)`. Each role's refusal is
 a single sentence built here, so a refusal reads the same wherever it happens, and each role is tested once
-(tests/rituals/test_access.py) rather than once per command.
+(tests/storage/test_access.py) rather than once per command.
 
 The roles:
 - `MEMBER`: a member of the team.
