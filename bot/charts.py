@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import cycle
 
 import networkx as nx
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -48,6 +49,28 @@ def progress_chart(series: Sequence[ChartSeries], *, weeks: int = 13, title: str
     axes = figure.add_subplot()
     # a figure title, above the legend too: a long team name never runs into it
     figure.suptitle(_clip(title, TITLE_LIMIT), x=0.01, ha="left", fontsize=11, parse_math=False)
+    _score_axes(axes, weeks)
+    lines, labels, drawn = _plot_series(axes, series, weeks)
+    if not drawn:
+        axes.text(
+            0.5, 0.5, EMPTY_NOTE, transform=axes.transAxes, ha="center", va="center", fontsize=12, color="#808080"
+        )
+    if series:
+        # one column: 25 key results (5 objectives of 5) still fit beside the plot in a smaller font
+        legend = figure.legend(
+            lines, labels, loc="outside right upper", fontsize=8 if len(series) <= 15 else 7, frameon=False
+        )
+        for text in legend.get_texts():
+            text.set_parse_math(False)  # a `$` in a metric is a dollar, not the start of a formula
+
+    buffer = io.BytesIO()
+    # no version or date in the file: the same chart gives the same bytes
+    canvas.print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _score_axes(axes: Axes, weeks: int) -> None:
+    """Weeks 1…`weeks` across, 0–100 % up, and the dashed line of a good score."""
     axes.set_xlim(0.5, weeks + 0.5)
     axes.set_xticks(range(1, weeks + 1))
     axes.set_xlabel(X_LABEL)
@@ -71,6 +94,10 @@ def progress_chart(series: Sequence[ChartSeries], *, weeks: int = 13, title: str
         color="#5f9a62",
     )
 
+
+def _plot_series(axes: Axes, series: Sequence[ChartSeries], weeks: int) -> tuple[list[Line2D], list[str], int]:
+    """One line per key result (its points within the weeks, scores held to 0–1); the lines, their legend labels,
+    and how many points were drawn."""
     drawn, lines, labels = 0, [], []
     for one, colour, marker in zip(series, cycle(_COLOURS), cycle(_MARKERS), strict=False):
         points = sorted((week, min(1.0, max(0.0, score))) for week, score in one.points if 1 <= week <= weeks)
@@ -86,22 +113,7 @@ def progress_chart(series: Sequence[ChartSeries], *, weeks: int = 13, title: str
         lines.append(line)
         # given explicitly: a label that is empty or starts with "_" would otherwise be left out
         labels.append(_clip(one.label, LABEL_LIMIT))
-    if not drawn:
-        axes.text(
-            0.5, 0.5, EMPTY_NOTE, transform=axes.transAxes, ha="center", va="center", fontsize=12, color="#808080"
-        )
-    if series:
-        # one column: 25 key results (5 objectives of 5) still fit beside the plot in a smaller font
-        legend = figure.legend(
-            lines, labels, loc="outside right upper", fontsize=8 if len(series) <= 15 else 7, frameon=False
-        )
-        for text in legend.get_texts():
-            text.set_parse_math(False)  # a `$` in a metric is a dollar, not the start of a formula
-
-    buffer = io.BytesIO()
-    # no version or date in the file: the same chart gives the same bytes
-    canvas.print_png(buffer, metadata={"Software": None})
-    return buffer.getvalue()
+    return lines, labels, drawn
 
 
 def _clip(text: str, limit: int) -> str:

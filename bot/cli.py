@@ -6,7 +6,7 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,6 +15,8 @@ from bot.log import configure_logging
 from bot.settings import Mode, Settings, SettingsError
 
 log = logging.getLogger("bot.cli")
+# adds a sub-command: (name, run, help text, *, uses_settings=True) → its parser, for its own arguments
+_Command = Callable[..., argparse.ArgumentParser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run, uses_settings=uses_settings)
         return sub
 
+    _serving_commands(command)
+    _other_commands(command)
+    return parser
+
+
+def _serving_commands(command: _Command) -> None:
+    """`serve`, `socket` and `scheduler`: Slack served, the minute sweep run, or both, until stopped."""
     serve = command(
         "serve",
         _serve,
@@ -93,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
         "only sweep: send what is due every minute (check-ins, reminders, summaries, rounds, "
         "resets, digests), with GET /livez, /readyz and /metrics on PORT; for a replica of its own",
     )
+
+
+def _other_commands(command: _Command) -> None:
+    """`migrate`, `sandbox`, `start`, `purge-workspace`, `sweep` and `lint`."""
     command("migrate", _migrate, "upgrade the database to the latest schema")
     sandbox = command(
         "sandbox",
@@ -114,7 +127,6 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "--max-objectives", type=_objective_limit, metavar="N", help="the team's objective limit (overrides the file)"
     )
-    return parser
 
 
 def _positive(value: str) -> int:

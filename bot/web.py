@@ -86,39 +86,62 @@ def _refuse_malformed(environ: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+# what Slack POSTs as JSON, and as an interaction's `payload`, that the bot answers
+_JSON_TYPES = ("event_callback", "url_verification", "ssl_check")
+_INTERACTION_TYPES = (
+    "block_actions",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message_action",
+    "block_suggestion",
+    "interactive_message",
+    "dialog_submission",
+    "dialog_cancellation",
+    "dialog_suggestion",
+)
+# the interactions Bolt matches on their `callback_id`
+_CALLBACK_TYPES = (
+    "shortcut",
+    "message_action",
+    "interactive_message",
+    "dialog_submission",
+    "dialog_cancellation",
+    "dialog_suggestion",
+)
+
+
 def _oddly_shaped(body: bytes, content_type: str) -> bool:
     """A payload whose ids are not the strings Slack sends (Bolt's matchers and ours would raise on them, or
     store them), or of a kind no listener answers: acknowledged and ignored, like a payload Bolt cannot read at
     all (Bolt would answer 404, which Slack retries, or shows as an app that did not respond)."""
-    # what Slack POSTs as JSON, and as an interaction's `payload`, that the bot answers
-    json_types = ("event_callback", "url_verification", "ssl_check")
-    interaction_types = (
-        "block_actions",
-        "view_submission",
-        "view_closed",
-        "shortcut",
-        "message_action",
-        "block_suggestion",
-        "interactive_message",
-        "dialog_submission",
-        "dialog_cancellation",
-        "dialog_suggestion",
-    )
-    try:
-        if content_type.startswith("application/json"):
-            payload, kinds = json.loads(body), json_types
-        elif content_type.startswith("application/x-www-form-urlencoded"):
-            fields = parse_qs(body.decode("utf-8"))
-            if "payload" not in fields:
-                return False  # a slash command: its fields are strings
-            payload, kinds = json.loads(fields["payload"][0]), interaction_types
-        else:
-            return False
-    except ValueError:
-        return False  # not JSON at all: Bolt refuses it on its own
+    read = _payload(body, content_type)
+    if read is None:
+        return False
+    payload, kinds = read
     if not isinstance(payload, dict) or payload.get("type") not in kinds:
         return True
-    # what Bolt matches a listener on must be there, a string: without it no listener answers (Bolt's 404)
+    return _unmatched(payload) or _odd_ids(payload)
+
+
+def _payload(body: bytes, content_type: str) -> tuple[Any, tuple[str, ...]] | None:
+    """The payload as Slack sent it, and the types the bot answers in that form; None for a slash command (its
+    fields are strings) and for what is not JSON at all (Bolt refuses it on its own)."""
+    try:
+        if content_type.startswith("application/json"):
+            return json.loads(body), _JSON_TYPES
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            fields = parse_qs(body.decode("utf-8"))
+            if "payload" not in fields:
+                return None
+            return json.loads(fields["payload"][0]), _INTERACTION_TYPES
+        return None
+    except ValueError:
+        return None
+
+
+def _unmatched(payload: dict[str, Any]) -> bool:
+    """What Bolt matches a listener on is missing, or not a string: no listener would answer (Bolt's 404)."""
     kind, event, view, actions = payload["type"], payload.get("event"), payload.get("view"), payload.get("actions")
     if kind == "event_callback" and not (isinstance(event, dict) and isinstance(event.get("type"), str)):
         return True
@@ -126,59 +149,66 @@ def _oddly_shaped(body: bytes, content_type: str) -> bool:
         return True
     if kind == "block_actions" and not (isinstance(actions, list) and actions):
         return True
-    if kind in (
-        "shortcut",
-        "message_action",
-        "interactive_message",
-        "dialog_submission",
-        "dialog_cancellation",
-        "dialog_suggestion",
-    ) and not isinstance(payload.get("callback_id"), str):
+    if kind in _CALLBACK_TYPES and not isinstance(payload.get("callback_id"), str):
         return True
-    if kind == "block_suggestion" and not isinstance(payload.get("action_id"), str):
+    return kind == "block_suggestion" and not isinstance(payload.get("action_id"), str)
+
+
+def _odd_ids(payload: dict[str, Any]) -> bool:
+    """An id Bolt or a listener reads (the workspace, the user, the channel, a view, an action, a response_url) is
+    there but is not what Slack sends."""
+    event, view, actions = payload.get("event"), payload.get("view"), payload.get("actions")
+    if not (
+        _str_or_none(payload.get("type"))
+        and _str_or_none(payload.get("team_id"))
+        and _str_or_none(payload.get("enterprise_id"))
+    ):
         return True
-
-    def text(value: Any, *, optional: bool = True) -> bool:
-        return isinstance(value, str) or (optional and value is None)
-
-    def object_with_id(value: Any) -> bool:
-        return value is None or (isinstance(value, dict) and text(value.get("id")))
-
-    def ids(value: Any, *names: str) -> bool:
-        """The ids Bolt may read from this object to tell the workspace and the user: strings, or absent."""
-        return not isinstance(value, dict) or all(text(value.get(name)) for name in names)
-
-    if not (text(payload.get("type")) and text(payload.get("team_id")) and text(payload.get("enterprise_id"))):
-        return True
-    if not all(object_with_id(payload.get(name)) for name in ("team", "user", "channel", "enterprise")):
+    if not all(_object_with_id(payload.get(name)) for name in ("team", "user", "channel", "enterprise")):
         return True
     authorizations = payload.get("authorizations")
     if authorizations is not None and not (
         isinstance(authorizations, list)
-        and all(isinstance(a, dict) and ids(a, "team_id", "enterprise_id", "user_id") for a in authorizations)
+        and all(isinstance(a, dict) and _ids(a, "team_id", "enterprise_id", "user_id") for a in authorizations)
     ):
         return True
     if not (
-        ids(payload, "context_team_id", "context_enterprise_id")
-        and ids(payload.get("team"), "enterprise_id")
-        and ids(payload.get("user"), "team_id")
-        and ids(view, "team_id", "app_installed_team_id")
-        and ids(event, "team", "user_team", "team_id", "enterprise_id")
+        _ids(payload, "context_team_id", "context_enterprise_id")
+        and _ids(payload.get("team"), "enterprise_id")
+        and _ids(payload.get("user"), "team_id")
+        and _ids(view, "team_id", "app_installed_team_id")
+        and _ids(event, "team", "user_team", "team_id", "enterprise_id")
     ):
         return True
     if "event" in payload and not isinstance(event, dict):
         return True
-    if view is not None and not (isinstance(view, dict) and text(view.get("callback_id")) and text(view.get("id"))):
+    if view is not None and not (
+        isinstance(view, dict) and _str_or_none(view.get("callback_id")) and _str_or_none(view.get("id"))
+    ):
         return True
     response_url = payload.get("response_url")
-    if not text(payload.get("callback_id")) or not (response_url is None or _web_address(response_url)):
+    if not _str_or_none(payload.get("callback_id")) or not (response_url is None or _web_address(response_url)):
         return True
     return actions is not None and not (
         isinstance(actions, list)
         and all(
-            isinstance(a, dict) and isinstance(a.get("action_id"), str) and text(a.get("block_id")) for a in actions
+            isinstance(a, dict) and isinstance(a.get("action_id"), str) and _str_or_none(a.get("block_id"))
+            for a in actions
         )
     )
+
+
+def _str_or_none(value: Any) -> bool:
+    return isinstance(value, str) or value is None
+
+
+def _object_with_id(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and _str_or_none(value.get("id")))
+
+
+def _ids(value: Any, *names: str) -> bool:
+    """The ids Bolt may read from this object to tell the workspace and the user: strings, or absent."""
+    return not isinstance(value, dict) or all(_str_or_none(value.get(name)) for name in names)
 
 
 def _web_address(value: Any) -> bool:

@@ -147,35 +147,17 @@ def declare(
     `key_result`, `channel`, `their_key_result`, `note`."""
     team_rules.require_member(session, team=team, user_id=user_id)
     team_rules.lock_team(session, team)  # one declaration of a team at a time: the duplicate check below holds
-    errors: dict[str, str] = {}
-    ours = _find(numbered_key_results(session, team=team, now=now), key_result, "key_result", errors)
-    other = team_rules.team_for_channel(session, workspace_id=team.workspace_id, channel_id=to_channel_id)
-    theirs = None
-    if other is None:
-        errors["channel"] = f"<#{to_channel_id}> is not a team's channel. A team is created with `/okr team create`."
-    elif other.id == team.id:
-        errors["channel"] = "That is this team's own channel: a ripple goes to another team."
-    elif their_key_result:
-        theirs = _find(numbered_key_results(session, team=other, now=now), their_key_result, "their_key_result", errors)
-    try:
-        note = clean_note(note)
-    except UsageError as error:
-        errors["note"] = error.message
-    if errors:
-        raise InvalidFields(errors)
-    assert ours is not None and other is not None
-    same = session.scalar(
-        select(Ripple.number).where(
-            Ripple.workspace_id == team.workspace_id,
-            Ripple.key_result_id == ours.key_result.id,
-            Ripple.to_team_id == other.id,
-            Ripple.kind == kind,
-            Ripple.state.in_(LIVE),
-            Ripple.to_key_result_id.is_(None) if theirs is None else Ripple.to_key_result_id == theirs.key_result.id,
-        )
+    fields = _declared_fields(
+        session,
+        team=team,
+        key_result=key_result,
+        to_channel_id=to_channel_id,
+        their_key_result=their_key_result,
+        note=note,
+        now=now,
     )
-    if same is not None:
-        raise Conflict(f"R{same} already says that. `/okr ripple list` shows it; resolve it first to declare it anew.")
+    ours, other, theirs = fields.ours, fields.other, fields.theirs
+    _refuse_repeat(session, team=team, kind=kind, fields=fields)
     ripple = add_numbered(
         session,
         Ripple.number,
@@ -188,7 +170,7 @@ def declare(
             key_result_id=ours.key_result.id,
             to_key_result_id=theirs.key_result.id if theirs else None,
             kind=kind,
-            note=note,
+            note=fields.note,
             state=RippleState.OPEN,
             created_by=user_id,
             created_at=now,
@@ -209,7 +191,68 @@ def declare(
     return ripple
 
 
-def _find(numbered: list[NumberedKeyResult], reference: str, field: str, errors: dict[str, str]):
+@dataclass(frozen=True)
+class _Declared:
+    """A declaration's fields, looked up and checked."""
+
+    ours: NumberedKeyResult
+    other: Team
+    theirs: NumberedKeyResult | None
+    note: str
+
+
+def _declared_fields(
+    session: Session,
+    *,
+    team: Team,
+    key_result: str,
+    to_channel_id: str,
+    their_key_result: str | None,
+    note: str,
+    now: datetime,
+) -> _Declared:
+    """Our key result, the other team (by its channel), theirs if named, and the note; InvalidFields naming every
+    field that is wrong."""
+    errors: dict[str, str] = {}
+    ours = _find(numbered_key_results(session, team=team, now=now), key_result, "key_result", errors)
+    other = team_rules.team_for_channel(session, workspace_id=team.workspace_id, channel_id=to_channel_id)
+    theirs = None
+    if other is None:
+        errors["channel"] = f"<#{to_channel_id}> is not a team's channel. A team is created with `/okr team create`."
+    elif other.id == team.id:
+        errors["channel"] = "That is this team's own channel: a ripple goes to another team."
+    elif their_key_result:
+        theirs = _find(numbered_key_results(session, team=other, now=now), their_key_result, "their_key_result", errors)
+    try:
+        note = clean_note(note)
+    except UsageError as error:
+        errors["note"] = error.message
+    if errors:
+        raise InvalidFields(errors)
+    assert ours is not None and other is not None
+    return _Declared(ours, other, theirs, note)
+
+
+def _refuse_repeat(session: Session, *, team: Team, kind: RippleKind, fields: _Declared) -> None:
+    """A Conflict when a live ripple already says the same: the same key results, team and kind."""
+    theirs = fields.theirs
+    same = session.scalar(
+        select(Ripple.number).where(
+            Ripple.workspace_id == team.workspace_id,
+            Ripple.key_result_id == fields.ours.key_result.id,
+            Ripple.to_team_id == fields.other.id,
+            Ripple.kind == kind,
+            Ripple.state.in_(LIVE),
+            Ripple.to_key_result_id.is_(None) if theirs is None else Ripple.to_key_result_id == theirs.key_result.id,
+        )
+    )
+    if same is not None:
+        raise Conflict(f"R{same} already says that. `/okr ripple list` shows it; resolve it first to declare it anew.")
+
+
+def _find(
+    numbered: list[NumberedKeyResult], reference: str, field: str, errors: dict[str, str]
+) -> NumberedKeyResult | None:
     try:
         return find_key_result(numbered, reference)
     except (UsageError, NotFound) as error:
