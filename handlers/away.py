@@ -7,10 +7,9 @@ person's own time zone; when Slack has not given it to us yet, one `users.info` 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.commands import ParsedCommand
@@ -26,42 +25,42 @@ from bot.rituals.away import (
     valid_zone,
 )
 from bot.slack import deliver
+from handlers.context import Context
 from handlers.middleware import now
 from handlers.replies import ephemeral
-from storage.db import Database
-
-if TYPE_CHECKING:
-    from handlers.commands import CommandRequest
 
 
-def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+def route(parsed: ParsedCommand, ctx: Context) -> None:
     moment = now()
-    who = {"workspace_id": request.workspace_id, "user_id": request.user_id}
-    with db.read() as session:
+    who: dict[str, Any] = {"workspace_id": ctx.workspace_id, "user_id": ctx.user_id}
+    with ctx.read() as session:
         zone = away_timezone(session, **who)
-    learned = None if zone.source == "person" else slack_zone(client, request.user_id)
+    learned = None if zone.source == "person" else slack_zone(ctx.client, ctx.user_id)
     if learned is not None:
         zone = AwayZone(learned, "person")
     today = moment.astimezone(ZoneInfo(zone.name)).date()
     command = parse_away(parsed.args, today=today)
     where = {"timezone": zone.name, "zone_source": zone.source, "usage": usage()}
     if command.action == "show":
-        _remember(db, who, learned, moment)
-        with db.read() as session:
+        _remember(ctx, who, learned, moment)
+        with ctx.read() as session:
             until = away_until(session, **who, today=today)
-        respond(**ephemeral("away_status.j2", until=until, **where))
+        ctx.reply(**ephemeral("away_status.j2", until=until, **where))
     elif command.action == "clear":
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             was = clear_away(session, **who, today=today, now=moment)
-        _remember(db, who, learned, moment)
-        respond(**ephemeral("away_cleared.j2", was_until=was, **where))
+        _remember(ctx, who, learned, moment)
+        ctx.reply(**ephemeral("away_cleared.j2", was_until=was, **where))
     else:
         assert command.until is not None
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             set_away(session, **who, until=command.until, timezone=zone.name, now=moment)
             if learned is not None:
                 remember_timezone(session, **who, timezone=learned, now=moment, create=True)
-        respond(**ephemeral("away_set.j2", until=command.until, resumes=command.until + timedelta(days=1), **where))
+        ctx.reply(**ephemeral("away_set.j2", until=command.until, resumes=command.until + timedelta(days=1), **where))
+
+
+ROUTES = {"away": route}
 
 
 def slack_zone(client: WebClient, user_id: str) -> str | None:
@@ -71,15 +70,8 @@ def slack_zone(client: WebClient, user_id: str) -> str | None:
     return tz if isinstance(tz, str) and valid_zone(tz) else None
 
 
-def _remember(db: Database, who: dict, learned: str | None, moment: datetime) -> None:
+def _remember(ctx: Context, who: dict[str, Any], learned: str | None, moment: datetime) -> None:
     """Store a zone just learned from Slack on the person's row, if they have one (so Slack is asked once)."""
     if learned is not None:
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             remember_timezone(session, **who, timezone=learned, now=moment, create=False)
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"away": _legacy(route)}

@@ -4,40 +4,38 @@ weekly digest goes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot import delivery
 from bot.commands import ParsedCommand, lookup
 from bot.delivery.digests import digest_messages
-from bot.errors import NotAllowed, UsageError
+from bot.errors import UsageError
 from bot.rituals import digest as rules
+from bot.rituals.access import Need
 from bot.slack import Delivery, join_channel, once_only
+from handlers.context import Context
 from handlers.middleware import now
 from handlers.replies import ephemeral
-from handlers.vision import is_workspace_admin
-from storage.db import Database
 from storage.models import Workspace
-
-if TYPE_CHECKING:
-    from handlers.commands import CommandRequest
 
 PREVIEW_MESSAGES = 4  # a response_url takes five replies; the last says what was left out
 
 
-def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+def route(parsed: ParsedCommand, ctx: Context) -> None:
     action, _, rest = parsed.args.partition(" ")
     action = action.lower()
     if action in ("", "preview"):
-        _preview(request, db=db, respond=respond)
+        _preview(ctx)
     elif action == "post":
-        _post(request, db=db, respond=respond, client=client)
+        _post(ctx)
     elif action == "settings":
-        _settings(rest.strip(), request, db=db, respond=respond, client=client)
+        _settings(rest.strip(), ctx)
     else:
         raise UsageError(f"`digest {action[:30]}` is not a command.", usage=lookup("digest").usage)
+
+
+ROUTES = {"digest": route}
 
 
 def _window():
@@ -45,35 +43,32 @@ def _window():
     return until - rules.WEEK, until
 
 
-def _preview(request: CommandRequest, *, db: Database, respond: Respond) -> None:
+def _preview(ctx: Context) -> None:
     since, until = _window()
-    with db.read() as session:
-        zone = session.get(Workspace, request.workspace_id).digest_timezone
-    built = digest_messages(db, workspace_id=request.workspace_id, since=since, until=until, preview=True, zone=zone)
+    with ctx.read() as session:
+        zone = session.get(Workspace, ctx.workspace_id).digest_timezone
+    built = digest_messages(ctx.db, workspace_id=ctx.workspace_id, since=since, until=until, preview=True, zone=zone)
     for message in built.messages[:PREVIEW_MESSAGES]:
-        respond(response_type="ephemeral", **message)
+        ctx.reply(response_type="ephemeral", **message)
     left = len(built.messages) - PREVIEW_MESSAGES
     if left > 0:
-        respond(**ephemeral("digest_preview_more.j2", left=left))
+        ctx.reply(**ephemeral("digest_preview_more.j2", left=left))
 
 
-def _post(request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
-    admin = is_workspace_admin(client, request.user_id)
-    with db.read() as session:
-        allowed = rules.may_post_digest(
-            session, workspace_id=request.workspace_id, user_id=request.user_id, is_workspace_admin=admin
-        )
-        workspace = session.get(Workspace, request.workspace_id)
-    if not allowed:
-        raise NotAllowed("Workspace admins, leaders and team facilitators can post the digest; anyone can preview it.")
-    channel = workspace.digest_channel_id or request.channel_id
+def _post(ctx: Context) -> None:
+    ctx = ctx.asking_admin()
+    with ctx.read() as session:
+        ctx.require(session, Need.LEADER_OR_FACILITATOR, doing="post the digest; anyone can preview it")
+        workspace = session.get(Workspace, ctx.workspace_id)
+    channel = workspace.digest_channel_id or ctx.channel_id
     since, until = _window()
     built = digest_messages(
-        db, workspace_id=request.workspace_id, since=since, until=until, zone=workspace.digest_timezone
+        ctx.db, workspace_id=ctx.workspace_id, since=since, until=until, zone=workspace.digest_timezone
     )
     # each part once per command: a 5xx is not posted again blindly, the channel is read back first
+    client = ctx.client
     poster = once_only(client)
-    cause = f"digest_post:{request.workspace_id}:{until.timestamp():.6f}"
+    cause = f"digest_post:{ctx.workspace_id}:{until.timestamp():.6f}"
     for number, message in enumerate(built.messages, start=1):
         posted = _joining(
             client,
@@ -105,7 +100,7 @@ def _post(request: CommandRequest, *, db: Database, respond: Respond, client: We
                 comment="The ripple network: teams, and the ripples they declared.",
             ),
         )
-    respond(**ephemeral("digest_posted.j2", channel_id=channel, parts=len(built.messages)))
+    ctx.reply(**ephemeral("digest_posted.j2", channel_id=channel, parts=len(built.messages)))
 
 
 def _joining(client: WebClient, channel: str, send: Callable[[], Delivery]) -> Delivery:
@@ -116,26 +111,24 @@ def _joining(client: WebClient, channel: str, send: Callable[[], Delivery]) -> D
     return sent
 
 
-def _settings(text: str, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+def _settings(text: str, ctx: Context) -> None:
     if not text:
-        with db.read() as session:
-            workspace = session.get(Workspace, request.workspace_id)
+        with ctx.read() as session:
+            workspace = session.get(Workspace, ctx.workspace_id)
             channels = rules.digest_channels(session, workspace=workspace)
-        respond(**ephemeral("digest_settings.j2", workspace=workspace, channels=channels, saved=False))
+        ctx.reply(**ephemeral("digest_settings.j2", workspace=workspace, channels=channels, saved=False))
         return
     values = rules.parse_digest_settings(text)
-    admin = is_workspace_admin(client, request.user_id)
-    with db.transaction() as session:
-        workspace = session.get(Workspace, request.workspace_id)
+    ctx = ctx.asking_admin()  # apply_digest_settings requires a leader (a workspace admin, or one a team names)
+    with ctx.transaction() as session:
+        workspace = session.get(Workspace, ctx.workspace_id)
         rules.apply_digest_settings(
-            session, workspace=workspace, values=values, user_id=request.user_id, is_workspace_admin=admin, now=now()
+            session,
+            workspace=workspace,
+            values=values,
+            user_id=ctx.user_id,
+            is_workspace_admin=ctx.actor.admin(),
+            now=now(),
         )
         channels = rules.digest_channels(session, workspace=workspace)
-    respond(**ephemeral("digest_settings.j2", workspace=workspace, channels=channels, saved=True))
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"digest": _legacy(route)}
+    ctx.reply(**ephemeral("digest_settings.j2", workspace=workspace, channels=channels, saved=True))

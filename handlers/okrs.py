@@ -4,11 +4,7 @@ version of a cycle's OKRs, and a cycle as files."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt import Respond
-from slack_sdk import WebClient
-from sqlalchemy.orm import Session
+from typing import Any
 
 from bot import delivery
 from bot.blockkit import clip
@@ -16,17 +12,13 @@ from bot.commands import ParsedCommand, lookup
 from bot.errors import UsageError
 from bot.render import render_message
 from bot.rituals import export as export_rules
-from bot.rituals import teams as team_rules
+from bot.rituals.access import Need, allowed
 from bot.rituals.okrs import CycleHistory, current_okrs, cycle_history, cycle_list
 from bot.rituals.reset import RETRO_PROMPTS
 from bot.slack import once_only
+from handlers.context import Context
 from handlers.middleware import now
 from handlers.replies import ephemeral
-from storage.db import Database
-from storage.models import Team
-
-if TYPE_CHECKING:
-    from handlers.commands import CommandRequest
 
 LIST_OBJECTIVES = 5  # a team commits at most 5; more only if the limit was raised and lowered again
 # /okr history N: one block per objective and per version, within a message's 50 blocks
@@ -37,32 +29,28 @@ LIST_CYCLES = 20  # /okr history: one block per cycle; four cycles a year, so fi
 _CYCLE_NUMBER = re.compile(r"#?([0-9]+)")
 
 
-def list_okrs(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def list_okrs(parsed: ParsedCommand, ctx: Context) -> None:
     """Anyone may read a team's OKRs (they are its public interface); members also get the change menus."""
-    with db.read() as session:
-        team = _team(session, request, name=parsed.args or None)
+    with ctx.read() as session:
+        team = ctx.team(session, need=None, name=parsed.args or None)
         okrs = current_okrs(session, team=team, now=now())
-        member = team_rules.membership_of(session, team=team, user_id=request.user_id) is not None
-    respond(**ephemeral("okr_list.j2", okrs=okrs, member=member, limit=LIST_OBJECTIVES))
+        member = allowed(session, Need.MEMBER, ctx.actor, teams=[team])
+    ctx.reply(**ephemeral("okr_list.j2", okrs=okrs, member=member, limit=LIST_OBJECTIVES))
 
 
-def history(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def history(parsed: ParsedCommand, ctx: Context) -> None:
     """No number: the team's cycles. `N`: every version of cycle N's OKRs, with scores and check-ins."""
     number = cycle_number(parsed.args, command="history")
-    with db.read() as session:
-        team = _team(session, request, name=None)
+    with ctx.read() as session:
+        team = ctx.team(session, need=None)  # anyone may read a team's history
         if number is None:
             listing = cycle_list(session, team=team, now=now(), limit=LIST_CYCLES)
         else:
             found = cycle_history(session, team=team, number=number, now=now())
     if number is None:
-        respond(**ephemeral("cycle_list.j2", listing=listing))
+        ctx.reply(**ephemeral("cycle_list.j2", listing=listing))
         return
-    respond(**ephemeral("okr_history.j2", **history_context(found)))
+    ctx.reply(**ephemeral("okr_history.j2", **history_context(found)))
 
 
 def history_context(found: CycleHistory) -> dict[str, Any]:
@@ -79,20 +67,18 @@ def history_context(found: CycleHistory) -> dict[str, Any]:
     }
 
 
-def export(
-    parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient
-) -> None:
+def export(parsed: ParsedCommand, ctx: Context) -> None:
     """Cycle N (today's by default) as a CSV and a JSON file, uploaded to the caller's DM with the bot."""
     number, moment = cycle_number(parsed.args, command="export"), now()
-    with db.read() as session:
-        team = _team(session, request, name=None)
+    with ctx.read() as session:
+        team = ctx.team(session, need=None)  # anyone may export a team's cycle, as they may read it
         found = export_rules.read_cycle(session, team=team, number=number, now=moment)
     files = export_rules.files(found)
     comment = render_message("cycle_export.j2", export=found, files=files, outcome="comment", error=None)["text"]
-    sent = delivery.open_dm(client, request.user_id)
+    sent = delivery.open_dm(ctx.client, ctx.user_id)
     if sent.ok:  # one upload of both files: one message in the DM, with the comment, once per command
         sent = delivery.announce_files(
-            once_only(client),
+            once_only(ctx.client),
             cause=f"export:{team.id}:{found.span.number}",
             channel=sent.response["channel"]["id"],
             files=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
@@ -100,7 +86,10 @@ def export(
             now=moment,
         )
     outcome = "sent" if sent.ok else "refused"
-    respond(**ephemeral("cycle_export.j2", export=found, files=files, outcome=outcome, error=sent.error))
+    ctx.reply(**ephemeral("cycle_export.j2", export=found, files=files, outcome=outcome, error=sent.error))
+
+
+ROUTES = {"list": list_okrs, "history": history, "export": export}
 
 
 def cycle_number(args: str, *, command: str) -> int | None:
@@ -125,21 +114,3 @@ def history_budget(objectives: int, *, reserved: int = 0) -> tuple[int, int]:
     if not shown:
         return 0, 0
     return shown, max(1, min(HISTORY_VERSIONS, (HISTORY_BLOCKS - reserved - 2 * shown) // shown))
-
-
-def _team(session: Session, request: CommandRequest, *, name: str | None) -> Team:
-    return team_rules.resolve_team(
-        session,
-        workspace_id=request.workspace_id,
-        channel_id=request.channel_id,
-        user_id=request.user_id,
-        name=name,
-        team_id=request.team_id,
-    )
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"list": _legacy(list_okrs), "history": _legacy(history), "export": _legacy(export)}

@@ -6,14 +6,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
 from bot import delivery
 from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
 from bot.render import render_view
-from bot.rituals import teams as rituals
+from bot.rituals.access import Need
 from bot.rituals.reset import check_anchor_change
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import once_only
@@ -22,7 +21,7 @@ from handlers.context import NOBODY, Context
 from handlers.errors import replying_errors
 from handlers.forms import element_value, state_values
 from handlers.middleware import now
-from handlers.payload import json_value, mapping, row_id, slack_id, user_id_of
+from handlers.payload import json_value, mapping, row_id, slack_id
 from handlers.replies import ephemeral_in
 from handlers.teams import SETTINGS_CALLBACK, settings_saved
 
@@ -60,17 +59,14 @@ def register(app: App, routes: Mapping[str, Route]) -> None:
     app.view_submission(SETTINGS_CALLBACK)(on_settings_submitted)
 
 
-def on_settings_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def on_settings_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     """Check the form before closing it, so a mistake is shown next to its field; then ack, then save."""
-    db = context["db"]
     try:
-        user_id, raw, people = user_id_of(body), *_read_fields(state_values(view))
+        user_id, raw, people = ctx.user_id, *_read_fields(state_values(view))
         change = validate_settings(raw, people=people)
         team_id = row_id(json_value(view.get("private_metadata"), stale=STALE_FORM).get("team_id"), stale=STALE_FORM)
-        with db.read() as session:
-            team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
+        with ctx.read() as session:
+            team = ctx.team(session, need=Need.FACILITATOR, team_id=team_id)
             check_leader_change(session, team=team, change=change, user_id=user_id)
             if change.cycle_anchor is not None:
                 check_anchor_change(session, team=team, wanted=change.cycle_anchor, now=now())
@@ -84,14 +80,14 @@ def on_settings_submitted(
         ack(response_action="update", view=_modal_error(STALE_FORM))
         return
     ack()
-    with replying_errors(ephemeral_in(client, channel=team.channel_id, user=user_id)):
+    with replying_errors(ephemeral_in(ctx.client, channel=team.channel_id, user=user_id)):
         moment = now()
-        with db.transaction() as session:  # checked again: the roles may have changed since
-            team = _facilitated_team(session, context, team_id=team_id, user_id=user_id)
+        with ctx.transaction() as session:  # checked again: the roles may have changed since
+            team = ctx.team(session, need=Need.FACILITATOR, team_id=team_id)
             changed = apply_settings(session, team=team, change=change, user_id=user_id, now=moment)
         message = settings_saved(team, user_id=user_id, changed=changed)
         delivery.announce(  # once per saved form
-            once_only(client),
+            once_only(ctx.client),
             cause=f"team_settings:{team.id}:{moment.timestamp():.6f}",
             channel=team.channel_id,
             message=message,
@@ -101,14 +97,6 @@ def on_settings_submitted(
 
 STALE_FORM = "This form is out of date. Close it and run `/okr team settings` again."
 STALE_PICKER = "That button is out of date; please type the command again."
-
-
-def _facilitated_team(session, context: BoltContext, *, team_id: int, user_id: str):
-    team = rituals.resolve_team(
-        session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
-    )
-    rituals.require_facilitator(session, team=team, user_id=user_id)
-    return team
 
 
 def _modal_error(message: str) -> dict:
@@ -123,7 +111,7 @@ def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | Non
     raw["digest_channel_id"] = raw["digest_channel_id"] or "none"
     if "away_words" in values and not (raw["away_words"] or "").strip():
         raw["away_words"] = "default"  # the field emptied: follow the defaults again
-    people = {
+    people: dict[str, list[str]] = {
         role: _people(role, mapping(mapping(values, role), "value").get("selected_users"))
         for role in ("facilitators", "leaders")
         if role in values
