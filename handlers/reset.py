@@ -10,29 +10,27 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext
 
 from bot import delivery
 from bot.commands import ParsedCommand, lookup
 from bot.delivery.resets import SCORES_KIND, Resets
-from bot.errors import InvalidFields, OkrError, UsageError
+from bot.errors import InvalidFields, OkrError, Stale, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import reset
-from bot.rituals import teams as team_rules
+from bot.rituals.access import Need
 from bot.rituals.events import first_delivery
 from bot.slack import deliver, once_only
+from handlers import payload
+from handlers.context import Context
 from handlers.errors import replying_errors
-from handlers.forms import checked, form_fields, number_of, open_form
+from handlers.forms import STALE, checked, form_fields, number_of, open_form, state_values
 from handlers.middleware import before_ack, nothing_after_ack, now
-from handlers.replies import LoggedRespond, ephemeral
+from handlers.replies import ephemeral
 from storage.db import Database
 from storage.models import ClaimState
-
-if TYPE_CHECKING:
-    from handlers.commands import CommandRequest
 
 log = logging.getLogger(__name__)
 SCORING_HOURS = int(reset.SCORING_TIME.total_seconds() // 3600)
@@ -53,108 +51,96 @@ def register(app: App) -> None:
     app.event("message", middleware=[before_ack(on_message)])(nothing_after_ack)
 
 
-def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+def route(parsed: ParsedCommand, ctx: Context) -> None:
     """`/okr reset`: where the team's reset stands, with the button for the next step (facilitators)."""
     if parsed.args.strip():
         raise UsageError(
             "`/okr reset` takes nothing after it; it asks before it does anything.", usage=lookup("reset").usage
         )
-    with db.read() as session:
-        team = team_rules.resolve_team(
-            session,
-            workspace_id=request.workspace_id,
-            channel_id=request.channel_id,
-            user_id=request.user_id,
-            team_id=request.team_id,
-        )
-        team_rules.require_facilitator(session, team=team, user_id=request.user_id)
+    with ctx.read() as session:
+        team = ctx.team(session, need=Need.FACILITATOR)
         status = reset.reset_status(session, team=team, now=now())
-    respond(**ephemeral("reset_confirm.j2", status=status, scoring_hours=SCORING_HOURS))
+    ctx.reply(**ephemeral("reset_confirm.j2", status=status, scoring_hours=SCORING_HOURS))
 
 
-def _resets(db: Database, client: WebClient) -> Resets:
-    return Resets(db, lambda workspace: client)
+ROUTES = {"reset": route}
+
+
+def _resets(ctx: Context) -> Resets:
+    return Resets(ctx.db, lambda workspace: ctx.client)
+
+
+def _answer(ctx: Context, **message: Any) -> None:
+    """Answer in the message clicked; a click Slack gave no response_url for has none to answer, and the step
+    it asked for goes on."""
+    if ctx.respond is not None:
+        ctx.respond(**message)
 
 
 # starting and closing by hand -----------------------------------------------------------------------------
 
 
-def on_start(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def on_start(ack: Ack, action: dict[str, Any], ctx: Context) -> None:
     """The confirmed `/okr reset`: start the reset of the cycle the confirmation named, if it is still current."""
     ack()
-    respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
-    with replying_errors(respond):
+    with replying_errors(ctx.respond):
+        user_id = ctx.user_id
         match = _TEAM_AND_CYCLE.match(str(action.get("value") or ""))
         if match is None:
             raise OkrError("That button is out of date. Run `/okr reset` again.")
         team_id, number = int(match[1]), int(match[2])
-        with db.transaction() as session:
-            team = team_rules.resolve_team(
-                session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
-            )
+        with ctx.transaction() as session:
+            team = ctx.team(session, need=None, team_id=team_id)  # start_offered_reset requires a facilitator
             cycle_id = reset.start_offered_reset(session, team=team, user_id=user_id, number=number, now=now()).id
             committed = reset.committed_anything(session, cycle_id=cycle_id)
             asking = bool(reset.owners_to_ask(session, cycle_id=cycle_id))
         begun = ephemeral("reset_begun.j2", team=team, number=number, committed=committed, asking=asking)
-        respond(replace_original=True, **begun)
-        _resets(db, client).advance(cycle_id, now())
+        _answer(ctx, replace_original=True, **begun)
+        _resets(ctx).advance(cycle_id, now())
 
 
-def on_cancel(ack: Ack, respond: Respond) -> None:
+def on_cancel(ack: Ack, ctx: Context) -> None:
     ack()
-    LoggedRespond(respond)(delete_original=True)
+    _answer(ctx, delete_original=True)
 
 
-def on_close_scoring(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def on_close_scoring(ack: Ack, action: dict[str, Any], ctx: Context) -> None:
     """A facilitator closes final scoring: the cycle closes with what the owners gave, progress for the rest."""
     ack()
-    respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
-    with replying_errors(respond):
+    with replying_errors(ctx.respond):
+        user_id = ctx.user_id
         cycle_id = number_of(action.get("value"))
-        with db.transaction() as session:
-            cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
+        with ctx.transaction() as session:
+            cycle, team = reset.cycle_and_team(session, workspace_id=ctx.workspace_id, cycle_id=cycle_id)
+            # close_scoring_now requires a facilitator of the cycle's team
             closed = reset.close_scoring_now(session, team=team, user_id=user_id, cycle_id=cycle.id, now=now())
             number = closed.cycle.number
-        respond(replace_original=False, **ephemeral("scoring_closed.j2", team=team, number=number))
-        _resets(db, client).advance(cycle_id, now())
+        _answer(ctx, replace_original=False, **ephemeral("scoring_closed.j2", team=team, number=number))
+        _resets(ctx).advance(cycle_id, now())
 
 
 # final scores ---------------------------------------------------------------------------------------------
 
 
-def on_open_scores(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_open_scores(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     ack()
-    user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
         cycle_id = number_of(action.get("value"))
-        with db.read() as session:
-            form = reset.scoring_form(session, workspace_id=context["workspace_id"], cycle_id=cycle_id, user_id=user_id)
+        with ctx.read() as session:  # scoring_form refuses anyone who owns none of the cycle's key results
+            form = reset.scoring_form(session, workspace_id=ctx.workspace_id, cycle_id=cycle_id, user_id=ctx.user_id)
         return render_view("final_scores_modal.j2", form=form, metadata=json.dumps({"cycle": cycle_id}))
 
-    open_form(body, respond, client, "Final scores", build)
+    open_form(body, ctx.respond, ctx.client, "Final scores", build)
 
 
-def on_scores_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def on_scores_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     """Check and save before the form closes; then redraw the DM, and close the cycle if that was the last answer."""
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    workspace_id = ctx.workspace_id
 
     def save():
-        cycle_id = number_of(json.loads(view.get("private_metadata") or "{}").get("cycle"))
-        with db.transaction() as session:
+        user_id, cycle_id = ctx.user_id, _form_cycle(view)
+        with ctx.transaction() as session:
             form = reset.scoring_form(session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id)
             answers = reset.parse_final_scores(form_fields(view), form.items)
             form = reset.record_final_scores(
@@ -167,12 +153,17 @@ def on_scores_submitted(
         return
     ack()
     form, done = saved
-    dm = _scores_dm(db, workspace_id=workspace_id, cycle_id=form.cycle.id, user_id=user_id)
+    dm = _scores_dm(ctx.db, workspace_id=workspace_id, cycle_id=form.cycle.id, user_id=ctx.user_id)
     if dm is not None:  # wherever the form was opened (the DM, the App Home), the DM now shows the scores given
         message = render_message("final_scores_dm.j2", team=form.team, cycle=form.cycle, items=form.items, saved=True)
-        deliver(client.chat_update, channel=dm[0], ts=dm[1], **message)
+        deliver(ctx.client.chat_update, channel=dm[0], ts=dm[1], **message)
     if done:  # nothing left to wait for: close now rather than at the next sweep
-        _resets(db, client).advance(form.cycle.id, now())
+        _resets(ctx).advance(form.cycle.id, now())
+
+
+def _form_cycle(view: dict[str, Any]) -> int:
+    """The cycle a form is about, from the metadata the bot wrote; anything else: the form is out of date."""
+    return number_of(payload.metadata(view, stale=STALE).get("cycle"))
 
 
 def _scores_dm(db: Database, *, workspace_id: int, cycle_id: int, user_id: str) -> tuple[str, str] | None:
@@ -188,22 +179,14 @@ def _scores_dm(db: Database, *, workspace_id: int, cycle_id: int, user_id: str) 
 # the retro ------------------------------------------------------------------------------------------------
 
 
-def on_open_retro(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_open_retro(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     ack()
-    user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
         cycle_id = number_of(action.get("value"))
-        with db.read() as session:
-            cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
-            team_rules.require_member(session, team=team, user_id=user_id)
+        with ctx.read() as session:
+            cycle, team = reset.cycle_and_team(session, workspace_id=ctx.workspace_id, cycle_id=cycle_id)
+            ctx.require(session, Need.MEMBER, teams=[team])
         return render_view(
             "retro_modal.j2",
             team=team,
@@ -213,18 +196,16 @@ def on_open_retro(
             metadata=json.dumps({"cycle": cycle_id}),
         )
 
-    open_form(body, respond, client, "Retro", build)
+    open_form(body, ctx.respond, ctx.client, "Retro", build)
 
 
-def on_retro_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+def on_retro_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
+    workspace_id = ctx.workspace_id
 
     def save():
-        cycle_id = number_of(json.loads(view.get("private_metadata") or "{}").get("cycle"))
+        user_id, cycle_id = ctx.user_id, _form_cycle(view)
         answers = reset.parse_retro_form(form_fields(view))
-        with db.transaction() as session:
+        with ctx.transaction() as session:  # record_retro_form requires a member of the cycle's team
             cycle, team, saved = reset.record_retro_form(
                 session, workspace_id=workspace_id, cycle_id=cycle_id, user_id=user_id, answers=answers, now=now()
             )
@@ -235,9 +216,11 @@ def on_retro_submitted(
         return
     ack()
     channel, thread, answers = saved
-    message = render_message("retro_answers_posted.j2", user_id=user_id, answers=answers, prompts=reset.RETRO_PROMPTS)
+    message = render_message(
+        "retro_answers_posted.j2", user_id=ctx.user_id, answers=answers, prompts=reset.RETRO_PROMPTS
+    )
     posted = delivery.announce(  # once per form sent: its first answer's row names it
-        once_only(client),
+        once_only(ctx.client),
         cause=f"retro_answers:{answers[0].id}",
         channel=channel,
         message=message,
@@ -292,37 +275,32 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
 # carrying forward -----------------------------------------------------------------------------------------
 
 
-def on_open_carry(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_open_carry(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     ack()
-    user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
         cycle_id = number_of(action.get("value"))
-        with db.read() as session:
-            cycle, team = reset.cycle_and_team(session, workspace_id=context["workspace_id"], cycle_id=cycle_id)
-            team_rules.require_facilitator(session, team=team, user_id=user_id)
+        with ctx.read() as session:
+            cycle, team = reset.cycle_and_team(session, workspace_id=ctx.workspace_id, cycle_id=cycle_id)
+            ctx.require(session, Need.FACILITATOR, teams=[team])
             cycle, choices = reset.carry_choices(session, team=team, cycle_id=cycle_id)
         metadata = json.dumps({"cycle": cycle_id})
         return render_view("carry_forward_modal.j2", team=team, cycle=cycle, choices=choices, metadata=metadata)
 
-    open_form(body, respond, client, "Carry forward", build)
+    open_form(body, ctx.respond, ctx.client, "Carry forward", build)
 
 
 def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
     """The ticked boxes → {objective id: key result ids, or None for the whole objective}."""
     picks: dict[int, list[int] | None] = {}
-    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+    for block_id, actions in state_values(view).items():
         match = re.fullmatch(r"objective:(\d{1,18})", block_id)
         if match is None:
             continue
-        ticked = [option.get("value") for option in (actions.get("value") or {}).get("selected_options") or []]
+        try:
+            ticked = [option.get("value") for option in (actions.get("value") or {}).get("selected_options") or []]
+        except (AttributeError, TypeError):  # not the checkboxes the bot drew
+            raise Stale(STALE) from None
         if not ticked:
             continue
         if "all" in ticked:
@@ -334,18 +312,14 @@ def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
     return picks
 
 
-def on_carry_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-
+def on_carry_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     def save():
-        cycle_id = number_of(json.loads(view.get("private_metadata") or "{}").get("cycle"))
+        user_id, cycle_id = ctx.user_id, _form_cycle(view)
         picks = picks_of(view)
-        with db.transaction() as session:
-            cycle, team = reset.cycle_and_team(session, workspace_id=workspace_id, cycle_id=cycle_id)
+        with ctx.transaction() as session:  # carry_forward requires a facilitator of the cycle's team
+            cycle, team = reset.cycle_and_team(session, workspace_id=ctx.workspace_id, cycle_id=cycle_id)
             if not picks:
-                first = next(iter((view.get("state") or {}).get("values") or {}), "objective")
+                first = next(iter(state_values(view)), "objective")
                 raise InvalidFields({first: "Tick at least one objective or key result to carry forward."})
             carried = reset.carry_forward(
                 session, team=team, cycle_id=cycle_id, picks=picks, user_id=user_id, now=now()
@@ -358,50 +332,32 @@ def on_carry_submitted(
     ack()
     cycle, team, carried = saved
     message = render_message(
-        "carried_forward.j2", user_id=user_id, cycle=cycle, carried=carried.drafts, skipped=carried.skipped
+        "carried_forward.j2", user_id=ctx.user_id, cycle=cycle, carried=carried.drafts, skipped=carried.skipped
     )
     moment = now()
     delivery.announce(  # once per form sent
-        once_only(client),
-        cause=f"carried_forward:{cycle.id}:{user_id}:{moment.timestamp():.6f}",
+        once_only(ctx.client),
+        cause=f"carried_forward:{cycle.id}:{ctx.user_id}:{moment.timestamp():.6f}",
         channel=team.channel_id,
         message=message,
         now=moment,
     )
 
 
-def on_draft(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """ "Draft an objective" on the new cycle's message: `/okr draft` for the team the message is about."""
     from bot.rituals import drafts
     from handlers.drafting import step_view
 
     ack()
-    user_id, db = body["user"]["id"], context["db"]
 
     def build() -> dict:
-        team_id = number_of(action.get("value"))
-        with db.transaction() as session:
-            team = team_rules.resolve_team(
-                session, workspace_id=context["workspace_id"], channel_id="", user_id=user_id, team_id=team_id
-            )
-            team_rules.require_member(session, team=team, user_id=user_id)
+        team_id, user_id = number_of(action.get("value")), ctx.user_id
+        with ctx.transaction() as session:
+            team = ctx.team(session, need=Need.MEMBER, team_id=team_id)
             draft = drafts.resumable_draft(session, team=team, user_id=user_id)
             if draft is None:
                 draft = drafts.start_draft(session, team=team, user_id=user_id, title="", now=now())
             return step_view(session, draft=draft, team=team)
 
-    open_form(body, respond, client, "Draft", build)
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"reset": _legacy(route)}
+    open_form(body, ctx.respond, ctx.client, "Draft", build)
