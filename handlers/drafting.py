@@ -1,42 +1,43 @@
 """`/okr draft`: the three-step drafting modal, sharing a draft for review, and committing it.
 
-Every step saves the draft before the modal moves on, and closing a form saves what it held, so
-`/okr draft` (or "Resume" on the App Home) reopens it where it was left. Each view carries the draft's
-version; a form opened on an older version than the saved one is refused rather than allowed to overwrite.
+Each listener turns what Slack sent (a form submitted or closed, a button) into an event of the drafting flow
+(bot/rituals/draft_flow.py), whose table decides where the draft goes and which saves it, then shows the result.
+Every step saves the draft before the modal moves on, and closing a form saves what it held, so `/okr draft` (or
+"Resume" on the App Home) reopens it where it was left. Each view carries the draft's version; a form opened on an
+older version than the saved one is refused rather than allowed to overwrite.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import delivery
-from bot.coach import HARD_LIMIT_CODES, coach
 from bot.commands import ParsedCommand
-from bot.errors import InvalidFields, NotFound, OkrError, UsageError
+from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
-from bot.rituals import drafts
+from bot.rituals import draft_flow, drafts
 from bot.rituals import teams as team_rules
-from bot.rituals.cycles import current_cycle, team_span
+from bot.rituals.draft_flow import Event, Kind
 from bot.slack import deliver, once_only
 from bot.text import check_characters, normalise
 from handlers import payload
+from handlers.draft_views import shared_message, step_view
 from handlers.errors import replying_errors
 from handlers.forms import form_fields
 from handlers.middleware import now
 from handlers.payload import mapping, place, row_id, user_id_of
 from handlers.replies import LoggedRespond, ephemeral_in
 from storage.db import Database
-from storage.models import Draft, DraftState, DraftStep, Team, VisionStatement
+from storage.models import Draft, DraftStep, Team
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +47,15 @@ OBJECTIVE_VIEW, KEY_RESULTS_VIEW, KEY_RESULT_VIEW, REVIEW_VIEW = (
     "draft_key_result",
     "draft_review",
 )
-TEMPLATES = {
-    DraftStep.OBJECTIVE: "draft_objective_modal.j2",
-    DraftStep.KEY_RESULTS: "draft_key_results_modal.j2",
-    DraftStep.KEY_RESULT: "draft_key_result_modal.j2",
-    DraftStep.REVIEW: "draft_review_modal.j2",
+VIEW_STEPS = {
+    OBJECTIVE_VIEW: DraftStep.OBJECTIVE,
+    KEY_RESULTS_VIEW: DraftStep.KEY_RESULTS,
+    KEY_RESULT_VIEW: DraftStep.KEY_RESULT,
+    REVIEW_VIEW: DraftStep.REVIEW,
 }
-LIMITS = {
-    "title": drafts.TITLE_MAX,
-    "why": drafts.WHY_MAX,
-    "metric": drafts.METRIC_MAX,
-    "unit": drafts.UNIT_MAX,
-    "number": drafts.NUMBER_MAX,
-    "max_key_results": drafts.MAX_KEY_RESULTS,
-}
+GO_TO = {"objective": Kind.GO_TO_OBJECTIVE, "key_results": Kind.GO_TO_KEY_RESULTS}  # "Edit objective"/"… key results"
 DATABASE_DOWN = "The bot's database is not answering right now; nothing was saved. Please try again in a minute."
-STALE_FORM = "This form is out of date. Close it and run `/okr draft` again."
+STALE_FORM = draft_flow.OUT_OF_DATE
 
 
 def register(app: App) -> None:
@@ -70,10 +64,10 @@ def register(app: App) -> None:
     app.view_submission(KEY_RESULT_VIEW)(on_key_result_submitted)
     app.view_submission(REVIEW_VIEW)(on_review_submitted)
     app.view_closed(re.compile(r"^draft_"))(on_view_closed)
-    app.action("draft_goto")(on_goto)
+    app.action("draft_goto")(on_move)
     app.action("draft_kr_add")(on_open_key_result)
     app.action(re.compile(r"^draft_kr_edit:\d$"))(on_open_key_result)
-    app.action(re.compile(r"^draft_kr_remove:\d$"))(on_remove_key_result)
+    app.action(re.compile(r"^draft_kr_remove:\d$"))(on_move)
     app.action("draft_commit")(on_commit)
     app.action("draft_edit")(on_edit)
     app.action("draft_discard")(on_discard)
@@ -116,68 +110,7 @@ def _open(client: WebClient, trigger_id: str | None, view: dict) -> None:
         raise OkrError(f"Slack would not open the form ({opened.error}). Your draft is saved: run `/okr draft` again.")
 
 
-# rendering a step --------------------------------------------------------------------------------------
-
-
-def step_view(
-    session: Session,
-    *,
-    draft: Draft,
-    team: Team,
-    step: DraftStep | None = None,
-    notice: str | None = None,
-    index: int | None = None,
-    pushed: bool = False,
-) -> dict:
-    """The modal for one step of the draft, as saved; the metadata names the draft and its version."""
-    step = step or draft.step
-    content = draft.content
-    metadata: dict[str, Any] = {"d": draft.id, "v": draft.version}
-    context: dict[str, Any] = {"team": team, "content": content, "notice": notice, "limits": LIMITS}
-    vision = _vision(session, draft)
-    if step is DraftStep.OBJECTIVE:
-        context["visions"] = drafts.active_visions(session, workspace_id=draft.workspace_id)
-        context["span"] = team_span(team, now())
-    elif step is DraftStep.KEY_RESULTS:
-        context["vision"] = vision
-        context["pending_new"] = bool(content.get("pending")) and content.get("pending_index") is None
-    elif step is DraftStep.KEY_RESULT:
-        results = content.get("key_results", [])
-        if index is None and not pushed:
-            index = content.get("pending_index")
-        pending = content.get("pending") if content.get("pending_index") == index else None
-        current = results[index] if index is not None and index < len(results) else {}
-        metadata.update(i=index, p=int(pushed))
-        number = (index if index is not None else len(results)) + 1
-        kr = dict.fromkeys(drafts.KR_FIELDS, "") | (pending or current)
-        context.update(kr=kr, number=number, title=content.get("title"))
-    else:
-        findings = _findings(session, draft=draft, team=team)
-        context.update(
-            vision=vision,
-            findings=findings,
-            blocking=any(f.code in HARD_LIMIT_CODES for f in findings),
-            shared=draft.state is DraftState.SHARED,
-        )
-    return render_view(TEMPLATES[step], metadata=json.dumps(metadata), **context)
-
-
-def _vision(session: Session, draft: Draft) -> VisionStatement | None:
-    vision_id = draft.content.get("vision_id")
-    if not vision_id:
-        return None
-    query = select(VisionStatement).where(
-        VisionStatement.workspace_id == draft.workspace_id, VisionStatement.id == vision_id
-    )
-    return session.scalar(query)
-
-
-def _findings(session: Session, *, draft: Draft, team: Team):
-    cycle = current_cycle(session, team=team, now=now())
-    return coach(drafts.coach_draft(draft.content), drafts.coach_context(session, team=team, cycle=cycle))
-
-
-# the steps' submissions ------------------------------------------------------------------------------
+# from what Slack sent to the flow's events ----------------------------------------------------------------
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +125,35 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
         "i": index,
         "p": found.get("p") == 1,
     }
+
+
+def _form_event(kind: Kind, user_id: str, view: dict[str, Any], metadata: dict[str, Any], **details: Any) -> Event:
+    """An event made in one of the modal's forms: by whom, in which step's form, on which version of the draft."""
+    callback = view.get("callback_id")
+    at = VIEW_STEPS.get(callback) if isinstance(callback, str) else None
+    return Event(kind, by=user_id, at=at, version=metadata["v"], **details)
+
+
+def _editable(session: Session, context: BoltContext, draft_id: int, user_id: str) -> tuple[Draft, Team]:
+    draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=draft_id)
+    drafts.require_editor(session, draft=draft, team=team, user_id=user_id)
+    return draft, team
+
+
+def _advance(session: Session, draft: Draft, team: Team, event: Event) -> Draft:
+    return draft_flow.advance(session, draft, event, team=team, now=now())
+
+
+def _advance_and_show(session: Session, draft: Draft, team: Team, event: Event) -> dict:
+    """Move the draft and show the step it is now at; when someone saved it since this view was shown, show theirs."""
+    try:
+        _advance(session, draft, team, event)
+    except drafts.StaleDraft as stale:
+        return step_view(session, draft=draft, team=team, notice=stale.message)
+    return step_view(session, draft=draft, team=team)
+
+
+# the steps' submissions ------------------------------------------------------------------------------
 
 
 def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None]) -> None:
@@ -225,19 +187,10 @@ def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
 
     def work() -> dict:
         user_id, metadata = user_id_of(body), _metadata(view)
+        event = _form_event(Kind.SUBMIT_OBJECTIVE, user_id, view, metadata, fields=form_fields(view))
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            visions = {v.id for v in drafts.active_visions(session, workspace_id=draft.workspace_id)}
-            checked = drafts.check_objective(form_fields(view), vision_ids=visions)
-            drafts.save_draft(
-                session,
-                draft=draft,
-                expected_version=metadata["v"],
-                user_id=user_id,
-                now=now(),
-                content={**draft.content, **checked},
-                step=DraftStep.KEY_RESULTS,
-            )
+            _advance(session, draft, team, event)
             return step_view(session, draft=draft, team=team)
 
     _submit(ack, first_field="title", work=work)
@@ -248,11 +201,10 @@ def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any
 
     def work() -> dict:
         user_id, metadata = user_id_of(body), _metadata(view)
+        event = _form_event(Kind.SUBMIT_KEY_RESULTS, user_id, view, metadata)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            return _save_and_show(
-                session, draft=draft, team=team, metadata=metadata, user_id=user_id, step=DraftStep.REVIEW
-            )
+            return _advance_and_show(session, draft, team, event)
 
     _submit(ack, first_field=None, work=work)
 
@@ -268,20 +220,12 @@ def on_key_result_submitted(
     def work() -> dict | None:
         nonlocal pushed, refreshed
         user_id, metadata = user_id_of(body), _metadata(view)
-        pushed, index = metadata["p"], metadata["i"]
+        pushed = metadata["p"]
+        fields = form_fields(view)
+        event = _form_event(Kind.SUBMIT_KEY_RESULT, user_id, view, metadata, fields=fields, index=metadata["i"])
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            checked = drafts.check_key_result(form_fields(view))
-            content = drafts.with_key_result(draft.content, index, checked)
-            drafts.save_draft(
-                session,
-                draft=draft,
-                expected_version=metadata["v"],
-                user_id=user_id,
-                now=now(),
-                content=content,
-                step=DraftStep.KEY_RESULTS,
-            )
+            _advance(session, draft, team, event)
             refreshed = step_view(session, draft=draft, team=team)
         return None if pushed else refreshed
 
@@ -300,47 +244,21 @@ def on_review_submitted(
 
     def work() -> dict | None:
         user_id, metadata = user_id_of(body), _metadata(view)
+        event = _form_event(Kind.SHARE, user_id, view, metadata)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
             try:
-                drafts.save_draft(
-                    session,
-                    draft=draft,
-                    expected_version=metadata["v"],
-                    user_id=user_id,
-                    now=now(),
-                    step=DraftStep.REVIEW,
-                )
+                _advance(session, draft, team, event)
             except drafts.StaleDraft as stale:
                 return step_view(session, draft=draft, team=team, notice=stale.message)
-            drafts.mark_shared(session, draft=draft, user_id=user_id, now=now())
             shared.update(
-                message=_shared_message(session, draft=draft, team=team), draft=draft, team=team, user_id=user_id
+                message=shared_message(session, draft=draft, team=team), draft=draft, team=team, user_id=user_id
             )
         return None
 
     _submit(ack, first_field=None, work=work)
     if shared:
         _post_shared(client, db, **shared)
-
-
-def _shared_message(
-    session: Session, *, draft: Draft, team: Team, actor: str | None = None, number: int | None = None
-) -> dict:
-    findings = _findings(session, draft=draft, team=team) if draft.state is DraftState.SHARED else []
-    return render_message(
-        "draft_shared.j2",
-        draft_id=draft.id,
-        team=team,
-        content=draft.content,
-        vision=_vision(session, draft),
-        findings=findings,
-        author=draft.author_user_id,
-        editor=draft.updated_by,
-        state=draft.state.value,
-        actor=actor,
-        number=number,
-    )
 
 
 def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict, draft: Draft, team: Team) -> None:
@@ -358,39 +276,15 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
         )
         if not posted.ok:
             with db.transaction() as session:  # back to unfinished, so it can be shared again
-                session.execute(
-                    Draft.__table__.update()
-                    .where(Draft.id == draft.id, Draft.shared_ts.is_(None))
-                    .values(state=DraftState.OPEN.value)
-                )
+                unposted, its_team = drafts.load_draft(session, workspace_id=draft.workspace_id, draft_id=draft.id)
+                _advance(session, unposted, its_team, Event(Kind.POST_FAILED, by=user_id))
             raise OkrError(
-                f"I could not post the draft in {_channel(team)} ({posted.error}). Invite me with `/invite` "
+                f"I could not post the draft in <#{team.channel_id}> ({posted.error}). Invite me with `/invite` "
                 "there, then open the draft again with `/okr draft` and share it."
             )
         with db.transaction() as session:
             response = posted.response or {}
             drafts.record_shared_message(session, draft_id=draft.id, channel_id=response["channel"], ts=response["ts"])
-
-
-def _save_and_show(
-    session: Session, *, draft: Draft, team: Team, metadata: dict[str, Any], user_id: str, **changes: Any
-) -> dict:
-    """Save the draft and show its step; when someone saved it since this view was shown, show theirs instead."""
-    try:
-        drafts.save_draft(session, draft=draft, expected_version=metadata["v"], user_id=user_id, now=now(), **changes)
-    except drafts.StaleDraft as stale:
-        return step_view(session, draft=draft, team=team, notice=stale.message)
-    return step_view(session, draft=draft, team=team)
-
-
-def _channel(team: Team) -> str:
-    return f"<#{team.channel_id}>"
-
-
-def _editable(session: Session, context: BoltContext, draft_id: int, user_id: str) -> tuple[Draft, Team]:
-    draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=draft_id)
-    drafts.require_editor(session, draft=draft, team=team, user_id=user_id)
-    return draft, team
 
 
 # closing a form keeps what it held ---------------------------------------------------------------------
@@ -401,24 +295,15 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
     db = context["db"]
     try:
         user_id, metadata = user_id_of(body), _metadata(view)
+        # "Back" on a key result's form pushed over the list; any other close ends the modal, or was its only form
+        back = view.get("callback_id") == KEY_RESULT_VIEW and metadata["p"] and not body.get("is_cleared")
+        fields = form_fields(view)
+        event = _form_event(
+            Kind.BACK if back else Kind.CLOSE, user_id, view, metadata, fields=fields, index=metadata["i"]
+        )
         with db.transaction() as session:
-            draft, _ = _editable(session, context, metadata["d"], user_id)
-            if view.get("callback_id") == OBJECTIVE_VIEW:
-                typed = drafts.typed_objective(form_fields(view))
-                drafts.save_draft(
-                    session,
-                    draft=draft,
-                    expected_version=metadata["v"],
-                    user_id=user_id,
-                    now=now(),
-                    content={**draft.content, **typed},
-                    step=DraftStep.OBJECTIVE,
-                )
-            elif view.get("callback_id") == KEY_RESULT_VIEW:
-                step = DraftStep.KEY_RESULT if body.get("is_cleared") or not metadata["p"] else DraftStep.KEY_RESULTS
-                drafts.keep_typed_key_result(
-                    session, draft=draft, index=metadata["i"], fields=form_fields(view), step=step
-                )
+            draft, team = _editable(session, context, metadata["d"], user_id)
+            _advance(session, draft, team, event)
     except (OkrError, OperationalError) as error:
         # nobody is looking at a closed form: the log is the only place this can go
         log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})
@@ -427,27 +312,30 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
 # buttons inside the modal ------------------------------------------------------------------------------
 
 
-def _from_view(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    view = mapping(body, "view")
-    return view, _metadata(view)
-
-
-def on_goto(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """ "Edit objective" / "Edit key results": move the modal to that step."""
+def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """ "Edit objective", "Edit key results", or a key result's "Remove": the modal shows where the draft now is."""
     ack()
     db = context["db"]
-    steps = {"objective": DraftStep.OBJECTIVE, "key_results": DraftStep.KEY_RESULTS}
     view = mapping(body, "view")
     with _modal_errors(client, view):
-        user_id, (_, metadata) = user_id_of(body), _from_view(body)
-        value = action.get("value")
-        step = steps.get(value) if isinstance(value, str) else None
-        if step is None:
-            raise OkrError("That button is out of date. Close the form and run `/okr draft` again.")
+        user_id, metadata = user_id_of(body), _metadata(view)
+        kind, index = _moved(action)
+        event = _form_event(kind, user_id, view, metadata, index=index)
         with db.transaction() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            new_view = _save_and_show(session, draft=draft, team=team, metadata=metadata, user_id=user_id, step=step)
+            new_view = _advance_and_show(session, draft, team, event)
         deliver(client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
+
+
+def _moved(action: dict[str, Any]) -> tuple[Kind, int | None]:
+    """The event a button that moves the modal stands for, and the key result it names."""
+    action_id, value = action.get("action_id", ""), action.get("value")
+    if action_id.startswith("draft_kr_remove:"):
+        return Kind.REMOVE_KEY_RESULT, int(action_id.split(":")[1])
+    kind = GO_TO.get(value) if isinstance(value, str) else None
+    if kind is None:
+        raise OkrError("That button is out of date. Close the form and run `/okr draft` again.")
+    return kind, None
 
 
 def on_open_key_result(
@@ -458,51 +346,25 @@ def on_open_key_result(
     db = context["db"]
     view = mapping(body, "view")
     with _modal_errors(client, view):
-        user_id, (_, metadata) = user_id_of(body), _from_view(body)
+        user_id, metadata = user_id_of(body), _metadata(view)
         action_id = action.get("action_id", "")
         index = int(action_id.split(":")[1]) if ":" in action_id else None
+        event = _form_event(Kind.OPEN_KEY_RESULT, user_id, view, metadata, index=index)
         with db.read() as session:
             draft, team = _editable(session, context, metadata["d"], user_id)
-            if draft.version != metadata["v"]:
-                raise drafts.StaleDraft("This draft changed since the list was shown; close it and reopen it.")
-            if index is not None and index >= len(draft.content.get("key_results", [])):
-                raise NotFound("That key result was removed in the meantime.")
+            _advance(session, draft, team, event)  # only checked: nothing is saved until the form is
             form = step_view(session, draft=draft, team=team, step=DraftStep.KEY_RESULT, index=index, pushed=True)
         pushed = deliver(client.views_push, trigger_id=body.get("trigger_id"), view=form)
         if not pushed.ok:
             raise OkrError(f"Slack would not open the key result's form ({pushed.error}). Please try again.")
 
 
-def on_remove_key_result(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
-    ack()
-    db = context["db"]
-    view = mapping(body, "view")
-    with _modal_errors(client, view):
-        user_id, (_, metadata) = user_id_of(body), _from_view(body)
-        index = int(action["action_id"].split(":")[1])
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
-            content = drafts.without_key_result(draft.content, index)
-            new_view = _save_and_show(
-                session, draft=draft, team=team, metadata=metadata, user_id=user_id, content=content
-            )
-        deliver(client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
-
-
-class _modal_errors:
+@contextmanager
+def _modal_errors(client: WebClient, view: dict[str, Any]) -> Iterator[None]:
     """Problems with a button inside a modal are shown in that modal, in place of its content."""
-
-    def __init__(self, client: WebClient, view: dict[str, Any]) -> None:
-        self.client, self.view = client, view
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        if error is None or not isinstance(error, Exception):
-            return False
+    try:
+        yield
+    except Exception as error:
         if isinstance(error, OkrError):
             message = error.message
         elif isinstance(error, OperationalError):
@@ -510,13 +372,9 @@ class _modal_errors:
         else:
             log.error("unexpected error in a drafting modal", exc_info=error)
             message = "Something went wrong on the bot's side; your draft as last saved is safe. Please try again."
-        if place(self.view, "id"):
-            deliver(
-                self.client.views_update,
-                view_id=self.view["id"],
-                view=render_view("modal_error.j2", title="Draft", message=message),
-            )
-        return True
+        if place(view, "id"):
+            error_view = render_view("modal_error.j2", title="Draft", message=message)
+            deliver(client.views_update, view_id=view["id"], view=error_view)
 
 
 # buttons on the shared message and the App Home -----------------------------------------------------
@@ -547,9 +405,10 @@ def on_commit(
         user_id = user_id_of(body)
         with db.transaction() as session:
             draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
-            committed = drafts.commit_draft(session, draft=draft, team=team, user_id=user_id, now=now())
+            _advance(session, draft, team, Event(Kind.COMMIT, by=user_id))
+            committed = drafts.committed_objective(session, draft=draft)
             live = drafts.live_objectives(session, cycle=committed.cycle)
-            updated = _shared_message(session, draft=draft, team=team, actor=user_id, number=committed.objective.number)
+            updated = shared_message(session, draft=draft, team=team, actor=user_id, number=committed.objective.number)
             announcement = render_message(
                 "draft_committed.j2",
                 team=team,
@@ -580,6 +439,7 @@ def on_edit(
         user_id = user_id_of(body)
         with db.transaction() as session:  # the review step may open the team's cycle
             draft, team = _editable(session, context, _draft_id(action), user_id)
+            _advance(session, draft, team, Event(Kind.EDIT, by=user_id))
             view = step_view(session, draft=draft, team=team, step=DraftStep.REVIEW)
         _open(client, body.get("trigger_id"), view)
 
@@ -594,8 +454,8 @@ def on_discard(
         user_id = user_id_of(body)
         with db.transaction() as session:
             draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
-            drafts.discard_draft(session, draft=draft, team=team, user_id=user_id, now=now())
-            updated = _shared_message(session, draft=draft, team=team, actor=user_id)
+            _advance(session, draft, team, Event(Kind.DISCARD, by=user_id))
+            updated = shared_message(session, draft=draft, team=team, actor=user_id)
         _redraw_shared(client, draft, body, updated)
 
 
@@ -607,6 +467,7 @@ def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: B
         user_id = user_id_of(body)
         with db.transaction() as session:  # the review step may open the team's cycle
             draft, team = _editable(session, context, _draft_id(action), user_id)
+            _advance(session, draft, team, Event(Kind.RESUME, by=user_id))
             view = step_view(session, draft=draft, team=team)
     except (OkrError, OperationalError) as error:
         message = error.message if isinstance(error, OkrError) else DATABASE_DOWN
