@@ -107,6 +107,7 @@ from bot.text import clean
 from handlers.backlog import LIST_ITEMS, OVERVIEW_ITEMS, OVERVIEW_STATES, _added
 from handlers.checkins import fit_weeks
 from handlers.commands import help_reply, team_picker
+from handlers.context import Context
 from handlers.errors import reply_for
 from handlers.okr_changes import change_modal
 from handlers.okrs import LIST_CYCLES, LIST_OBJECTIVES, history_context
@@ -1280,7 +1281,10 @@ def home(s: Style) -> list[dict[str, Any]]:
     event = {"type": "app_home_opened", "user": me, "tab": "home"}
     with mock.patch.multiple(home_handler, **sources):
         full = contexts_of(
-            "home.j2", lambda: home_handler.on_home_opened(event, {"db": StubDatabase(), "workspace_id": 1}, client)
+            "home.j2",
+            lambda: home_handler.on_home_opened(
+                event, Context(db=StubDatabase(), client=client, workspace_id=1, acting=me)
+            ),
         )
     bare = {
         "memberships": [],
