@@ -15,28 +15,28 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.commands import ParsedCommand
-from bot.errors import InvalidFields, OkrError, UsageError
-from bot.render import render_message, render_view
+from bot.errors import OkrError, UsageError
+from bot.render import render_message
 from bot.rituals import draft_flow, drafts
-from bot.rituals import teams as team_rules
+from bot.rituals.access import Need
 from bot.rituals.draft_flow import Event, Kind
 from bot.slack import deliver, once_only
 from bot.text import check_characters, normalise
 from handlers import payload
+from handlers.context import Context
 from handlers.draft_views import shared_message, step_view
-from handlers.errors import replying_errors
+from handlers.errors import form_answer, modal_for, replying_errors
 from handlers.forms import form_fields
 from handlers.middleware import now
-from handlers.payload import mapping, place, row_id, user_id_of
-from handlers.replies import LoggedRespond, ephemeral_in
-from storage.db import Database
+from handlers.payload import mapping, place, row_id
+from handlers.replies import ephemeral_in
+from storage.db import UNAVAILABLE, RequestAbandoned
 from storage.models import Draft, DraftStep, Team
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,6 @@ VIEW_STEPS = {
     REVIEW_VIEW: DraftStep.REVIEW,
 }
 GO_TO = {"objective": Kind.GO_TO_OBJECTIVE, "key_results": Kind.GO_TO_KEY_RESULTS}  # "Edit objective"/"… key results"
-DATABASE_DOWN = "The bot's database is not answering right now; nothing was saved. Please try again in a minute."
 STALE_FORM = draft_flow.OUT_OF_DATE
 
 
@@ -77,7 +76,7 @@ def register(app: App) -> None:
 # the command --------------------------------------------------------------------------------------------
 
 
-def route(parsed: ParsedCommand, request, *, db: Database, respond: Respond, client: WebClient) -> None:
+def route(parsed: ParsedCommand, ctx: Context) -> None:
     """`/okr draft [OBJECTIVE]`: a new draft with that objective, or the caller's unfinished one."""
     title = normalise(parsed.args)
     check_characters(title, what="The objective", usage="/okr draft [OBJECTIVE]")
@@ -87,20 +86,16 @@ def route(parsed: ParsedCommand, request, *, db: Database, respond: Respond, cli
             "The detail belongs in *Why it matters now*, in the form.",
             usage="/okr draft [OBJECTIVE]",
         )
-    with db.transaction() as session:
-        team = team_rules.resolve_team(
-            session,
-            workspace_id=request.workspace_id,
-            channel_id=request.channel_id,
-            user_id=request.user_id,
-            team_id=request.team_id,
-        )
-        team_rules.require_member(session, team=team, user_id=request.user_id)
-        draft = None if title else drafts.resumable_draft(session, team=team, user_id=request.user_id)
+    with ctx.transaction() as session:
+        team = ctx.team(session, need=Need.MEMBER)
+        draft = None if title else drafts.resumable_draft(session, team=team, user_id=ctx.user_id)
         if draft is None:
-            draft = drafts.start_draft(session, team=team, user_id=request.user_id, title=title, now=now())
+            draft = drafts.start_draft(session, team=team, user_id=ctx.user_id, title=title, now=now())
         view = step_view(session, draft=draft, team=team)
-    _open(client, request.trigger_id, view)
+    _open(ctx.client, ctx.trigger_id, view)
+
+
+ROUTES = {"draft": route}
 
 
 def _open(client: WebClient, trigger_id: str | None, view: dict) -> None:
@@ -134,9 +129,9 @@ def _form_event(kind: Kind, user_id: str, view: dict[str, Any], metadata: dict[s
     return Event(kind, by=user_id, at=at, version=metadata["v"], **details)
 
 
-def _editable(session: Session, context: BoltContext, draft_id: int, user_id: str) -> tuple[Draft, Team]:
-    draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=draft_id)
-    drafts.require_editor(session, draft=draft, team=team, user_id=user_id)
+def _editable(session: Session, ctx: Context, draft_id: int) -> tuple[Draft, Team]:
+    draft, team = drafts.load_draft(session, workspace_id=ctx.workspace_id, draft_id=draft_id)
+    drafts.require_editor(session, draft=draft, team=team, user_id=ctx.user_id)
     return draft, team
 
 
@@ -156,25 +151,18 @@ def _advance_and_show(session: Session, draft: Draft, team: Team, event: Event) 
 # the steps' submissions ------------------------------------------------------------------------------
 
 
-def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None]) -> None:
-    """Run a submission's work before answering: field problems stay in the form, next to what was typed.
+def _submit(ack: Ack, view: dict[str, Any], *, first_field: str | None, work: Callable[[], dict | None]) -> None:
+    """Run a submission's work before answering: a problem stays in the form, next to what was typed
+    (handlers/errors.py's `form_answer`; a form without an input shows it in its place).
 
-    `work` returns the view to show next (None closes the form). When the form has no input to attach a
-    problem to, the problem is shown in place of the form.
+    `work` returns the view to show next (None closes the form).
     """
     try:
         next_view = work()
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except (OkrError, OperationalError) as error:
-        message = error.message if isinstance(error, OkrError) else DATABASE_DOWN
-        if isinstance(error, OperationalError):
-            log.error("database unavailable while saving a draft", exc_info=error)
-        if first_field:
-            ack(response_action="errors", errors={first_field: message})
-        else:
-            ack(response_action="update", view=render_view("modal_error.j2", title="Draft", message=message))
+    except RequestAbandoned:
+        raise
+    except Exception as error:  # every failure is answered on the form, never left to Bolt
+        ack(**form_answer(error, view, title="Draft", first_field=first_field))
         return
     if next_view is None:
         ack()
@@ -182,71 +170,63 @@ def _submit(ack: Ack, *, first_field: str | None, work: Callable[[], dict | None
         ack(response_action="update", view=next_view)
 
 
-def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    db = context["db"]
+def on_objective_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], ctx: Context) -> None:
 
     def work() -> dict:
-        user_id, metadata = user_id_of(body), _metadata(view)
+        user_id, metadata = ctx.user_id, _metadata(view)
         event = _form_event(Kind.SUBMIT_OBJECTIVE, user_id, view, metadata, fields=form_fields(view))
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.transaction() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             _advance(session, draft, team, event)
             return step_view(session, draft=draft, team=team)
 
-    _submit(ack, first_field="title", work=work)
+    _submit(ack, view, first_field="title", work=work)
 
 
-def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-    db = context["db"]
+def on_key_results_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], ctx: Context) -> None:
 
     def work() -> dict:
-        user_id, metadata = user_id_of(body), _metadata(view)
+        user_id, metadata = ctx.user_id, _metadata(view)
         event = _form_event(Kind.SUBMIT_KEY_RESULTS, user_id, view, metadata)
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.transaction() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             return _advance_and_show(session, draft, team, event)
 
-    _submit(ack, first_field=None, work=work)
+    _submit(ack, view, first_field=None, work=work)
 
 
-def on_key_result_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def on_key_result_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], ctx: Context) -> None:
     """Save one key result; a pushed form goes back to the list, which is then refreshed."""
-    db = context["db"]
     pushed = False
     refreshed: dict | None = None
 
     def work() -> dict | None:
         nonlocal pushed, refreshed
-        user_id, metadata = user_id_of(body), _metadata(view)
+        user_id, metadata = ctx.user_id, _metadata(view)
         pushed = metadata["p"]
         fields = form_fields(view)
         event = _form_event(Kind.SUBMIT_KEY_RESULT, user_id, view, metadata, fields=fields, index=metadata["i"])
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.transaction() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             _advance(session, draft, team, event)
             refreshed = step_view(session, draft=draft, team=team)
         return None if pushed else refreshed
 
-    _submit(ack, first_field="metric", work=work)
+    _submit(ack, view, first_field="metric", work=work)
     parent = place(view, "previous_view_id")
     if pushed and refreshed is not None and parent:
-        deliver(client.views_update, view_id=parent, view=refreshed)
+        deliver(ctx.client.views_update, view_id=parent, view=refreshed)
 
 
-def on_review_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def on_review_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], ctx: Context) -> None:
     """Share the draft in the team channel (or refresh the message already there)."""
-    db = context["db"]
     shared: dict[str, Any] = {}
 
     def work() -> dict | None:
-        user_id, metadata = user_id_of(body), _metadata(view)
+        user_id, metadata = ctx.user_id, _metadata(view)
         event = _form_event(Kind.SHARE, user_id, view, metadata)
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.transaction() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             try:
                 _advance(session, draft, team, event)
             except drafts.StaleDraft as stale:
@@ -256,33 +236,33 @@ def on_review_submitted(
             )
         return None
 
-    _submit(ack, first_field=None, work=work)
+    _submit(ack, view, first_field=None, work=work)
     if shared:
-        _post_shared(client, db, **shared)
+        _post_shared(ctx, **shared)
 
 
-def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict, draft: Draft, team: Team) -> None:
-    tell = ephemeral_in(client, channel=team.channel_id, user=user_id)
+def _post_shared(ctx: Context, *, user_id: str, message: dict, draft: Draft, team: Team) -> None:
+    tell = ephemeral_in(ctx.client, channel=team.channel_id, user=user_id)
     with replying_errors(tell):
         if draft.shared_ts:
-            deliver(client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **message)
+            deliver(ctx.client.chat_update, channel=draft.shared_channel_id, ts=draft.shared_ts, **message)
             return
         posted = delivery.announce(  # once per draft: later shares redraw this message
-            once_only(client),
+            once_only(ctx.client),
             cause=f"draft_shared:{draft.id}",
             channel=team.channel_id,
             message=message,
             now=now(),
         )
         if not posted.ok:
-            with db.transaction() as session:  # back to unfinished, so it can be shared again
+            with ctx.transaction() as session:  # back to unfinished, so it can be shared again
                 unposted, its_team = drafts.load_draft(session, workspace_id=draft.workspace_id, draft_id=draft.id)
                 _advance(session, unposted, its_team, Event(Kind.POST_FAILED, by=user_id))
             raise OkrError(
                 f"I could not post the draft in <#{team.channel_id}> ({posted.error}). Invite me with `/invite` "
                 "there, then open the draft again with `/okr draft` and share it."
             )
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             response = posted.response or {}
             drafts.record_shared_message(session, draft_id=draft.id, channel_id=response["channel"], ts=response["ts"])
 
@@ -290,21 +270,20 @@ def _post_shared(client: WebClient, db: Database, *, user_id: str, message: dict
 # closing a form keeps what it held ---------------------------------------------------------------------
 
 
-def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], ctx: Context) -> None:
     ack()
-    db = context["db"]
     try:
-        user_id, metadata = user_id_of(body), _metadata(view)
+        user_id, metadata = ctx.user_id, _metadata(view)
         # "Back" on a key result's form pushed over the list; any other close ends the modal, or was its only form
         back = view.get("callback_id") == KEY_RESULT_VIEW and metadata["p"] and not body.get("is_cleared")
         fields = form_fields(view)
         event = _form_event(
             Kind.BACK if back else Kind.CLOSE, user_id, view, metadata, fields=fields, index=metadata["i"]
         )
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.transaction() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             _advance(session, draft, team, event)
-    except (OkrError, OperationalError) as error:
+    except (OkrError, *UNAVAILABLE) as error:
         # nobody is looking at a closed form: the log is the only place this can go
         log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})
 
@@ -312,19 +291,18 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
 # buttons inside the modal ------------------------------------------------------------------------------
 
 
-def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_move(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """ "Edit objective", "Edit key results", or a key result's "Remove": the modal shows where the draft now is."""
     ack()
-    db = context["db"]
     view = mapping(body, "view")
-    with _modal_errors(client, view):
-        user_id, metadata = user_id_of(body), _metadata(view)
+    with _modal_errors(ctx.client, view):
+        user_id, metadata = ctx.user_id, _metadata(view)
         kind, index = _moved(action)
         event = _form_event(kind, user_id, view, metadata, index=index)
-        with db.transaction() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.transaction() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             new_view = _advance_and_show(session, draft, team, event)
-        deliver(client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
+        deliver(ctx.client.views_update, view_id=view.get("id"), hash=view.get("hash"), view=new_view)
 
 
 def _moved(action: dict[str, Any]) -> tuple[Kind, int | None]:
@@ -338,43 +316,35 @@ def _moved(action: dict[str, Any]) -> tuple[Kind, int | None]:
     return kind, None
 
 
-def on_open_key_result(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
+def on_open_key_result(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """ "Add a key result" or "Edit": the key result's form, pushed over the list."""
     ack()
-    db = context["db"]
     view = mapping(body, "view")
-    with _modal_errors(client, view):
-        user_id, metadata = user_id_of(body), _metadata(view)
+    with _modal_errors(ctx.client, view):
+        user_id, metadata = ctx.user_id, _metadata(view)
         action_id = action.get("action_id", "")
         index = int(action_id.split(":")[1]) if ":" in action_id else None
         event = _form_event(Kind.OPEN_KEY_RESULT, user_id, view, metadata, index=index)
-        with db.read() as session:
-            draft, team = _editable(session, context, metadata["d"], user_id)
+        with ctx.read() as session:
+            draft, team = _editable(session, ctx, metadata["d"])
             _advance(session, draft, team, event)  # only checked: nothing is saved until the form is
             form = step_view(session, draft=draft, team=team, step=DraftStep.KEY_RESULT, index=index, pushed=True)
-        pushed = deliver(client.views_push, trigger_id=body.get("trigger_id"), view=form)
+        pushed = deliver(ctx.client.views_push, trigger_id=ctx.trigger_id, view=form)
         if not pushed.ok:
             raise OkrError(f"Slack would not open the key result's form ({pushed.error}). Please try again.")
 
 
 @contextmanager
 def _modal_errors(client: WebClient, view: dict[str, Any]) -> Iterator[None]:
-    """Problems with a button inside a modal are shown in that modal, in place of its content."""
+    """Problems with a button inside a modal are shown in that modal, in place of its content (the draft as last
+    saved is kept)."""
     try:
         yield
-    except Exception as error:
-        if isinstance(error, OkrError):
-            message = error.message
-        elif isinstance(error, OperationalError):
-            message = DATABASE_DOWN
-        else:
-            log.error("unexpected error in a drafting modal", exc_info=error)
-            message = "Something went wrong on the bot's side; your draft as last saved is safe. Please try again."
+    except RequestAbandoned:
+        raise
+    except Exception as error:  # the modal is where the person is looking
         if place(view, "id"):
-            error_view = render_view("modal_error.j2", title="Draft", message=message)
-            deliver(client.views_update, view_id=view["id"], view=error_view)
+            deliver(client.views_update, view_id=view["id"], view=modal_for(error, "Draft"))
 
 
 # buttons on the shared message and the App Home -----------------------------------------------------
@@ -395,16 +365,12 @@ def _redraw_shared(client: WebClient, draft: Draft, body: dict[str, Any], messag
         deliver(client.chat_update, channel=channel, ts=ts, **message)
 
 
-def on_commit(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
-) -> None:
+def on_commit(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     ack()
-    respond = LoggedRespond(respond)
-    db = context["db"]
-    with replying_errors(respond):
-        user_id = user_id_of(body)
-        with db.transaction() as session:
-            draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
+    with replying_errors(ctx.respond):
+        user_id = ctx.user_id
+        with ctx.transaction() as session:
+            draft, team = drafts.load_draft(session, workspace_id=ctx.workspace_id, draft_id=_draft_id(action))
             _advance(session, draft, team, Event(Kind.COMMIT, by=user_id))
             committed = drafts.committed_objective(session, draft=draft)
             live = drafts.live_objectives(session, cycle=committed.cycle)
@@ -418,9 +384,9 @@ def on_commit(
                 actor=user_id,
                 live=live,
             )
-        _redraw_shared(client, draft, body, updated)
+        _redraw_shared(ctx.client, draft, body, updated)
         delivery.announce(  # once per objective: a draft is committed once
-            once_only(client),
+            once_only(ctx.client),
             cause=f"objective_committed:{committed.objective.id}",
             channel=team.channel_id,
             message=announcement,
@@ -428,55 +394,38 @@ def on_commit(
         )
 
 
-def on_edit(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
-) -> None:
+def on_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """Anyone in the team may edit a shared draft; the form opens on its review step."""
     ack()
-    respond = LoggedRespond(respond)
-    db = context["db"]
-    with replying_errors(respond):
-        user_id = user_id_of(body)
-        with db.transaction() as session:  # the review step may open the team's cycle
-            draft, team = _editable(session, context, _draft_id(action), user_id)
+    with replying_errors(ctx.respond):
+        user_id = ctx.user_id
+        with ctx.transaction() as session:  # the review step may open the team's cycle
+            draft, team = _editable(session, ctx, _draft_id(action))
             _advance(session, draft, team, Event(Kind.EDIT, by=user_id))
             view = step_view(session, draft=draft, team=team, step=DraftStep.REVIEW)
-        _open(client, body.get("trigger_id"), view)
+        _open(ctx.client, ctx.trigger_id, view)
 
 
-def on_discard(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
-) -> None:
+def on_discard(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     ack()
-    respond = LoggedRespond(respond)
-    db = context["db"]
-    with replying_errors(respond):
-        user_id = user_id_of(body)
-        with db.transaction() as session:
-            draft, team = drafts.load_draft(session, workspace_id=context["workspace_id"], draft_id=_draft_id(action))
+    with replying_errors(ctx.respond):
+        user_id = ctx.user_id
+        with ctx.transaction() as session:
+            draft, team = drafts.load_draft(session, workspace_id=ctx.workspace_id, draft_id=_draft_id(action))
             _advance(session, draft, team, Event(Kind.DISCARD, by=user_id))
             updated = shared_message(session, draft=draft, team=team, actor=user_id)
-        _redraw_shared(client, draft, body, updated)
+        _redraw_shared(ctx.client, draft, body, updated)
 
 
-def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """ "Resume" on the App Home: reopen the draft where it was left."""
     ack()
-    db = context["db"]
     try:
-        user_id = user_id_of(body)
-        with db.transaction() as session:  # the review step may open the team's cycle
-            draft, team = _editable(session, context, _draft_id(action), user_id)
+        user_id = ctx.user_id
+        with ctx.transaction() as session:  # the review step may open the team's cycle
+            draft, team = _editable(session, ctx, _draft_id(action))
             _advance(session, draft, team, Event(Kind.RESUME, by=user_id))
             view = step_view(session, draft=draft, team=team)
-    except (OkrError, OperationalError) as error:
-        message = error.message if isinstance(error, OkrError) else DATABASE_DOWN
-        view = render_view("modal_error.j2", title="Draft", message=message)
-    deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"draft": _legacy(route)}
+    except Exception as error:  # the App Home has no message to answer in: a small form says it
+        view = modal_for(error, "Draft")
+    deliver(ctx.client.views_open, trigger_id=ctx.trigger_id, view=view)

@@ -57,13 +57,17 @@ def words_for(error: Exception) -> str:
     return str(message_for(error)["text"])
 
 
-def form_answer(error: Exception, view: object, *, title: str) -> dict[str, Any]:
-    """What a form's submission is answered with (the ack's fields) when saving it failed."""
+def form_answer(error: Exception, view: object, *, title: str, first_field: str | None = None) -> dict[str, Any]:
+    """What a form's submission is answered with (the ack's fields) when saving it failed. A refusal about the
+    whole form replaces it with its reason, or, with `first_field`, is shown under that field so that nothing
+    typed is lost (the drafting forms)."""
     if isinstance(error, InvalidFields):
         return {"response_action": "errors", "errors": error.fields}
     block_id = getattr(error, "block_id", None)
     if isinstance(error, OkrError) and isinstance(block_id, str):  # a refusal that belongs under one field
         return {"response_action": "errors", "errors": {block_id: error.message}}
+    if isinstance(error, OkrError) and first_field:
+        return {"response_action": "errors", "errors": {first_field: error.message}}
     if isinstance(error, OkrError):
         return {"response_action": "update", "view": modal_for(error, title)}
     return form_refusal(view, words_for(error))  # not their mistake: keep what they typed, to submit again
