@@ -36,4 +36,4 @@ migrate: $(STAMP)
 	$(BIN)/okr-bot migrate
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
