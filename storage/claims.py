@@ -15,9 +15,9 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import CursorResult, Select, Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -85,7 +85,7 @@ def take(db: Database, *, workspace_id: int, kind: str, key: str, now: datetime,
             "claimed_by": worker,
         }
         if insert_if_absent(session, SendClaim.__table__, values):
-            claim_id = session.scalar(_find(workspace_id, kind, key).with_only_columns(SendClaim.id))
+            claim_id = session.execute(_find(workspace_id, kind, key).with_only_columns(SendClaim.id)).scalar_one()
             return Claim(claim_id, workspace_id, kind, key, now)
         abandoned = session.execute(
             select(SendClaim.id, SendClaim.claimed_at).where(
@@ -99,11 +99,16 @@ def take(db: Database, *, workspace_id: int, kind: str, key: str, now: datetime,
         if abandoned is None:
             return None
         # compare-and-set on the old holder's stamp: of two sweeps taking over at once, one wins
-        taken = session.execute(
-            update(SendClaim)
-            .where(SendClaim.id == abandoned.id, SendClaim.claimed_at == abandoned.claimed_at)
-            .values(claimed_at=now, claimed_by=worker)
-        ).rowcount
+        # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                update(SendClaim)
+                .where(SendClaim.id == abandoned.id, SendClaim.claimed_at == abandoned.claimed_at)
+                .values(claimed_at=now, claimed_by=worker)
+            ),
+        )
+        taken = result.rowcount
         if taken != 1:
             return None
         log.warning("taking over an abandoned send", extra={"kind": kind, "key": key})
@@ -174,7 +179,7 @@ def find(session: Session, *, workspace_id: int, kind: str, key: str) -> SendCla
     return session.scalar(_find(workspace_id, kind, key))
 
 
-def _find(workspace_id: int, kind: str, key: str):
+def _find(workspace_id: int, kind: str, key: str) -> Select[SendClaim]:
     return select(SendClaim).where(
         SendClaim.workspace_id == workspace_id, SendClaim.kind == kind, SendClaim.claim_key == key
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -13,7 +13,9 @@ Row = TypeVar("Row")
 ATTEMPTS = 5
 
 
-def add_numbered(session: Session, number: InstrumentedAttribute, scope, make: Callable[[int], Row]) -> Row:
+def add_numbered(
+    session: Session, number: InstrumentedAttribute[int], scope: ColumnElement[bool], make: Callable[[int], Row]
+) -> Row:
     """Add the row `make(n)` builds, n being one more than the highest `number` where `scope` holds.
 
     A unique key on the scope and the number decides between two writers taking the same number at the same
