@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urljoin
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -52,7 +53,7 @@ class OkrApp(App):
     gate: AckGate
     workers: Workers
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.on_close: list[Callable[[], None]] = []  # what listeners left waiting (timers) is dropped on close
 
@@ -98,6 +99,7 @@ def build_app(settings: Settings, db: Database, *, workers: Workers | None = Non
     served = None
     if settings.mode is not Mode.OAUTH:
         identity = client.auth_test().data
+        assert isinstance(identity, dict), "auth.test answers JSON (only a file's download answers bytes)"
         _register_workspace(db, identity)
         served = frozenset(filter(None, (identity.get("team_id"), identity.get("enterprise_id"))))
     handlers.register(app, db=db, fallbacks=fallbacks, served=served)
@@ -119,7 +121,7 @@ class _ClientCarriesTheToken(logging.Filter):
         return not (redundant and os.environ.get("SLACK_BOT_TOKEN") == self.token)
 
 
-def _register_workspace(db: Database, identity: dict) -> None:
+def _register_workspace(db: Database, identity: dict[str, Any]) -> None:
     """Record the installed workspace up front, so a person's first (perhaps rejected) request writes nothing.
 
     If the database is down at start-up the first request records it instead.
@@ -138,11 +140,13 @@ def _register_workspace(db: Database, identity: dict) -> None:
 
 def _oauth_settings(settings: Settings, db: Database) -> OAuthSettings:
     """Installations and OAuth states live in the bot's database, in tables our migrations create."""
+    client_id = settings.slack_client_id
+    assert client_id, "SLACK_CLIENT_ID is what makes the mode Mode.OAUTH"
     return OAuthSettings(
-        client_id=settings.slack_client_id,
+        client_id=client_id,
         client_secret=settings.slack_client_secret,
         scopes=list(BOT_SCOPES),
-        installation_store=SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=db.engine),
+        installation_store=SQLAlchemyInstallationStore(client_id=client_id, engine=db.engine),
         state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=db.engine),
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
@@ -151,7 +155,7 @@ def _oauth_settings(settings: Settings, db: Database) -> OAuthSettings:
     )
 
 
-def _on_installed(db: Database):
+def _on_installed(db: Database) -> Callable[[SuccessArgs], BoltResponse]:
     def success(args: SuccessArgs) -> BoltResponse:
         installation = args.installation
         _register_workspace(db, {"team_id": installation.team_id, "enterprise_id": installation.enterprise_id})

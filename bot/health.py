@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
@@ -114,7 +115,7 @@ class Readiness:
 def operations(readiness: Readiness) -> Callable[[dict[str, Any], Any], Iterable[bytes] | None]:
     """A WSGI handler for the operator's paths; None for any other path (the caller routes it)."""
 
-    def handle(environ: dict[str, Any], start_response) -> Iterable[bytes] | None:
+    def handle(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes] | None:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD"):
             return None
@@ -133,11 +134,11 @@ def operations(readiness: Readiness) -> Callable[[dict[str, Any], Any], Iterable
     return handle
 
 
-def only_operations(readiness: Readiness):
+def only_operations(readiness: Readiness) -> WSGIApplication:
     """The whole WSGI app of a process that serves no Slack requests (`okr-bot socket`, `okr-bot scheduler`)."""
     handle = operations(readiness)
 
-    def wsgi(environ: dict[str, Any], start_response) -> Iterable[bytes]:
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         answer = handle(environ, start_response)
         if answer is not None:
             return answer
@@ -146,7 +147,7 @@ def only_operations(readiness: Readiness):
     return wsgi
 
 
-def json_response(start_response, status: str, payload: dict[str, Any]) -> list[bytes]:
+def json_response(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
     body = json.dumps(payload).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

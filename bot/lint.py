@@ -35,7 +35,7 @@ class LintFinding:
 def lint(okr_file: OkrFile, *, max_objectives: int | None = None) -> list[LintFinding]:
     """Coach each objective as if the ones above it were already committed this cycle."""
     limit = max_objectives or okr_file.max_objectives or DEFAULT_MAX_OBJECTIVES
-    results = []
+    results: list[LintFinding] = []
     for index, draft in enumerate(okr_file.objectives):
         context = TeamContext(
             max_objectives=limit, committed_objectives=index, closed_cycle_scores=okr_file.past_scores

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 # Slack tokens look like xoxb-…, xoxp-…, xapp-…; mask them even when they are not ours.
 _TOKEN_PATTERN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
@@ -38,7 +40,13 @@ class JsonFormatter(logging.Formatter):
         return _TOKEN_PATTERN.sub(lambda m: f"{m.group(1)}-[redacted]", line)
 
 
-def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = (), stream=None, path=None) -> None:
+def configure_logging(
+    level: str = "INFO",
+    *,
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> None:
     """JSON lines to `stream` (stderr by default), or appended to the file at `path` (the terminal sandbox's, so
     that they do not break up its session)."""
     if path is not None:

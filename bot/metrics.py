@@ -15,6 +15,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
 
 disable_created_metrics()  # no `_created` series beside each counter and histogram: nothing here reads them
 
@@ -116,7 +117,8 @@ def request_kind(body: Any) -> str:
         return "other"
     if body.get("command"):
         return "command"
-    return REQUEST_KINDS.get(body.get("type"), "other") if isinstance(body.get("type"), str) else "other"
+    kind = body.get("type")
+    return REQUEST_KINDS.get(kind, "other") if isinstance(kind, str) else "other"
 
 
 def answered(kind: str, status: int, started: float, *, fallback: str | None = None) -> None:
@@ -151,7 +153,7 @@ def watch_database(engine: Engine) -> None:
     """Count every error the driver raises on `engine` (a refused connection, a statement timeout, a lost server)."""
 
     @event.listens_for(engine, "handle_error")
-    def _count(context) -> None:
+    def _count(context: ExceptionContext) -> None:
         error = context.sqlalchemy_exception
         DATABASE_ERRORS.labels(type(error).__name__ if error is not None else "DBAPIError").inc()
 

@@ -46,7 +46,7 @@ def parse_okr_file(text: str, *, name: str) -> OkrFile:
 
 
 class _RefuseAliases(yaml.SafeLoader):
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise ComposerError(None, None, "aliases (*name) are not supported here: write the value out", mark)
@@ -175,14 +175,14 @@ class _Reader:
         return node is None or node.tag == f"{_YAML}null"
 
     def text(self, node: Node | None, field: str) -> str:
-        if self.is_null(node):
+        if node is None or self.is_null(node):
             return ""
         if not isinstance(node, ScalarNode):
             raise self.fail(node, f"{field} should be text, not a list or a mapping")
         return normalise(node.value)  # as written: `title: 2025` stays "2025", `owner: yes` stays "yes"
 
     def number(self, node: Node | None, field: str) -> float | None:
-        if self.is_null(node):
+        if node is None or self.is_null(node):
             return None
         if not isinstance(node, ScalarNode):
             raise self.fail(node, f"{field} should be a number, not a list or a mapping")
@@ -196,7 +196,7 @@ class _Reader:
         raise self.fail(node, f'{field} should be a number, like 40 or 12.5, not "{node.value}"')
 
     def direction(self, node: Node | None) -> str:
-        if self.is_null(node):
+        if node is None or self.is_null(node):
             return "increase"
         raw = self.text(node, "direction")
         direction = "_".join(raw.casefold().replace("-", " ").replace("_", " ").split())

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 def client_for(settings: Settings, db: Database) -> ClientFor:
     """The bot token of each workspace: from the installation store, or the one configured token."""
     if settings.mode is Mode.OAUTH:
+        assert settings.slack_client_id, "SLACK_CLIENT_ID is what makes the mode Mode.OAUTH"
         store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=db.engine)
 
         def installed(workspace: Workspace) -> WebClient | None:

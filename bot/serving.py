@@ -44,7 +44,7 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
     """`okr-bot serve`: Slack's requests on PORT, the minute sweep unless SCHEDULER=off."""
     stop = _stop(settings, db)
     readiness = Readiness(db)
-    wsgi = make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret, readiness=readiness)
+    wsgi = make_wsgi_app(app, db, signing_secret=settings.require_http_credentials(), readiness=readiness)
     # waitress's channels: a listening socket for each address `host` stands for (`*`, or a `localhost` that is both
     # 127.0.0.1 and ::1, stand for two), and one per connection
     sockets: dict[int, Any] = {}
@@ -68,7 +68,8 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
     app.gate.shutdown()
     worked = app.workers.wait_idle(stop.remaining())
     swept = sweeps.wait(stop.remaining()) if sweeps is not None else True
-    server.task_dispatcher.shutdown(cancel_pending=True, timeout=min(1.0, stop.remaining()))
+    grace = min(1.0, stop.remaining())
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)  # type: ignore[arg-type]  # stubs: int; any seconds do
     wasyncore.close_all(sockets, ignore_all=True)
     return _finish(stop, app, db, readiness, answered=answered, worked=worked, swept=swept)
 
@@ -155,7 +156,7 @@ def _answer_received(sockets: dict[int, Any], stop: shutdown.Shutdown) -> bool:
     return False
 
 
-def _busy(channel) -> bool:
+def _busy(channel: HTTPChannel) -> bool:
     """A connection with a request being received, waiting, being answered, or an answer not yet sent."""
     return bool(channel.requests or channel.request is not None or channel.total_outbufs_len)
 
@@ -173,7 +174,8 @@ class _Connection(SocketModeHandler):
         self._answering = 0  # taken, and not yet answered over the connection
         self._answered = threading.Condition()
 
-    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+    # narrower than BaseSocketModeHandler.handle's client, as Bolt's own override is (with the same ignore)
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         with self._answered:
             if not self._taking:
                 return

@@ -7,7 +7,7 @@ surfacing later as a confusing crash in the middle of a Slack request.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -117,8 +117,8 @@ class Settings:
         if self.slack_app_token and not self.slack_bot_token:
             raise SettingsError("SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN.")
 
-    def require_http_credentials(self) -> None:
-        """HTTP mode verifies every request, so it cannot run without the signing secret."""
+    def require_http_credentials(self) -> str:
+        """HTTP mode verifies every request, so it cannot run without the signing secret; returns that secret."""
         if self.mode is Mode.SANDBOX:
             raise SettingsError(
                 "Serving Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
@@ -127,6 +127,7 @@ class Settings:
             )
         if not self.slack_signing_secret:
             raise SettingsError("SLACK_SIGNING_SECRET is required to verify requests from Slack.")
+        return self.slack_signing_secret
 
     def database_warning(self) -> str | None:
         """What to say loudly at start when Slack credentials are set but DATABASE_URL is not."""
@@ -185,7 +186,7 @@ def parse_database_url(raw: str) -> URL:
     raise SettingsError(f"DATABASE_URL uses {backend!r}; the bot supports sqlite and postgresql.")
 
 
-def _reader(env: Mapping[str, str]):
+def _reader(env: Mapping[str, str]) -> Callable[[str], str | None]:
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
         return value or None

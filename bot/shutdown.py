@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 
 from slack_sdk.errors import SlackRequestError
 
@@ -50,7 +51,7 @@ def pause(seconds: float) -> None:
 class Shutdown:
     """The process's stop: which signals start it, the deadline it must meet, and what runs at the deadline."""
 
-    def __init__(self, grace: float = GRACE, *, last_words: Callable[[], None] | None = None) -> None:
+    def __init__(self, grace: float = GRACE, *, last_words: Callable[[], object] | None = None) -> None:
         self.grace = grace
         self.last_words = last_words  # hands the claims back; run once, at the end or at the deadline
         self.signalled_at: float | None = None
@@ -63,7 +64,7 @@ class Shutdown:
         signal.signal(signal.SIGINT, self._on_signal)
         return self
 
-    def _on_signal(self, signum: int, _frame) -> None:
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if STOPPING.is_set():
             if signum == signal.SIGINT:
                 log.warning("interrupted again: stopping now")

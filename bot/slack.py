@@ -24,6 +24,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
 from bot import metrics
 
@@ -62,6 +63,13 @@ class Delivery:
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.SENT
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        """Slack's answer to a call that went through (each Web API method the bot calls answers with JSON)."""
+        if self.response is None:
+            raise ValueError(f"Slack's answer is not there to read: {self.outcome.value} {self.error or ''}".strip())
+        return self.response
 
 
 class ServerErrorRetryHandler(builtin_handlers.ServerErrorRetryHandler):
@@ -116,7 +124,7 @@ def retry_after(headers: Mapping[str, Any] | None) -> float:
 class SlackClient(WebClient):
     """slack-sdk's client, each Web API call counted and timed by method and outcome (bot/metrics.py)."""
 
-    def api_call(self, api_method: str, **kwargs: Any):  # slack_sdk's name and signature
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # slack_sdk's name and signature
         started, outcome = time.monotonic(), "ok"
         try:
             return super().api_call(api_method, **kwargs)
@@ -157,7 +165,9 @@ class OnceClient(SlackClient):
     connection), so every message meant to go out once is sent with one of these (bot/delivery/posting.py checks)."""
 
     def __init__(self, *, retry_handlers: list[RetryHandler] | None = None, **kwargs: Any) -> None:
-        handlers = [CountedRateLimits(max_retry_count=3)] if retry_handlers is None else list(retry_handlers)
+        handlers: list[RetryHandler] = (
+            [CountedRateLimits(max_retry_count=3)] if retry_handlers is None else list(retry_handlers)
+        )
         if not _waits_out_rate_limits_only(handlers):
             raise TypeError("a OnceClient retries 429s only: another retry handler could send a message twice")
         super().__init__(retry_handlers=handlers, **kwargs)

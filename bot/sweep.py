@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot import clock, metrics, shutdown
 from bot.delivery.digests import sweep_news
@@ -68,7 +69,9 @@ class Due:
     workspace_id: int
 
 
-def _past(column, key: tuple[datetime, int] | None) -> list:
+def _past(
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None], key: tuple[datetime, int] | None
+) -> list[ColumnElement[bool]]:
     """Rows after `key` in (column, id) order."""
     if key is None:
         return []

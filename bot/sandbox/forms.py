@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from datetime import date, time
+from typing import Any
+
+Chosen = dict[str, Any] | str | None  # an option, an id, a date, a time or text; None when nothing was entered
 
 # where each kind of element keeps its value in state, and the property that fills it when the form opens
 _SINGLE = {
@@ -86,9 +90,9 @@ def find_option(element: dict, typed: str) -> dict:
     raise Refused(f"{typed!r} is not one of the choices: {describe_options(element)}.")
 
 
-def _split(typed: list[str], match) -> list:
+def _split(typed: list[str], match: Callable[[str], Chosen]) -> list[Chosen]:
     """Several choices, each typed whole, or comma-separated in one string."""
-    chosen = []
+    chosen: list[Chosen] = []
     for text in typed:
         if not text.strip():
             continue
@@ -134,7 +138,7 @@ def _checked_time(text: str) -> str:
         raise Refused(f"{text!r} is not a time: type it as 09:30.") from None
 
 
-def _single(kind: str, element: dict, text: str, people: dict[str, str], channels: dict[str, str]):
+def _single(kind: str, element: dict, text: str, people: dict[str, str], channels: dict[str, str]) -> Chosen:
     if not text.strip() and kind not in ("plain_text_input", "email_text_input", "url_text_input"):
         return None
     if kind in CHOICES:

@@ -325,9 +325,10 @@ class Sandbox:
                     told(target, step)
                 if any(k not in QUIET_OUTCOMES and not k.startswith("no_reminder") for k in step):
                     break
-                target = next(iter(self.moments(limit=1, after=swept_at)), None)
-                if target is None:
+                upcoming = next(iter(self.moments(limit=1, after=swept_at)), None)
+                if upcoming is None:
                     break
+                target = upcoming
             self.settle()
             return landed, report
 

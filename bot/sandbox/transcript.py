@@ -72,7 +72,7 @@ def clickables(blocks: list[dict]) -> list[Clickable]:
                 raw.append((block, element, None, _plain(element.get("text"))))
             elif element.get("type") in ("overflow", "static_select"):
                 raw += [(block, element, option, forms.label_of(option)) for option in forms.options_of(element)]
-    counts, seen = Counter(label_key(label) for *_rest, label in raw), Counter()
+    counts, seen = Counter(label_key(label) for *_rest, label in raw), Counter[str]()
     found = []
     for block, element, option, label in raw:
         key = label_key(label)

@@ -9,6 +9,7 @@ import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import hosted_files, webhooks
@@ -38,7 +39,7 @@ class FakeSlackServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -66,17 +67,16 @@ def _form(body: bytes) -> dict:
     return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
 
 
-def _multipart_parts(body: bytes, content_type: str) -> list[tuple[str | None, bool, bytes]]:
-    """(field name, is a file, bytes) for each part of a multipart/form-data body."""
+def _multipart_parts(body: bytes, content_type: str) -> list[tuple[str, bool, bytes]]:
+    """(field name, is a file, bytes) for each named part of a multipart/form-data body."""
     message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    return [
-        (
-            part.get_param("name", header="content-disposition"),
-            part.get_filename() is not None,
-            part.get_payload(decode=True) or b"",
-        )
-        for part in message.iter_parts()  # type: ignore[attr-defined]
-    ]
+    parts = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)  # bytes, or None for a part that is itself multipart
+        if isinstance(name, str):  # not a field without a name (nor one in RFC 2231's encoding: no client sends it)
+            parts.append((name, part.get_filename() is not None, payload if isinstance(payload, bytes) else b""))
+    return parts
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api_call(self, method: str, body: bytes) -> None:
         due = self._arrived()
-        args = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        args: dict[str, Any] = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         content_type = self.headers.get("Content-Type", "")
         try:
             if "application/json" in content_type and body:

@@ -156,16 +156,17 @@ class SocketMode:
         payload = body.get("payload") if isinstance(body.get("payload"), dict) else None
         with self._lock:
             envelope = self._envelopes.get(envelope_id)
-            first = envelope is not None and envelope.ack is None and not envelope.lost
-            if first:
+            # the envelope this ack is the first answer to, if any
+            settled = envelope if envelope is not None and envelope.ack is None and not envelope.lost else None
+            if settled is not None:
                 link.pending.pop(envelope_id, None)
         seconds = time.monotonic() - envelope.sent_at if envelope is not None else None
         ack = Ack(envelope_id, payload, envelope.type if envelope else None, seconds, link.id, self.state.clock())
         args = {"envelope_id": envelope_id, "type": ack.type, "payload": payload}
         team_id = _team_of(envelope.payload) if envelope is not None else None
         self.recorder.record_ack(ack, ApiCall(ACK_CALL, args, None, {"ok": True}, 200, ack.at, team_id))
-        if first:
-            envelope._settle(ack)
+        if settled is not None:
+            settled._settle(ack)
 
     def _closed(self, link: _Link) -> None:
         with self._lock:

@@ -16,7 +16,9 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Mapping
-from typing import BinaryIO, NamedTuple
+from email.message import Message
+from io import BufferedIOBase
+from typing import NamedTuple
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # section 1.3: what the accept key is derived with
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -45,7 +47,7 @@ def accept_key(key: str) -> str:
     return base64.b64encode(hashlib.sha1((key.strip() + GUID).encode("ascii")).digest()).decode("ascii")
 
 
-def upgrade_problem(method: str, headers: Mapping[str, str]) -> str | None:
+def upgrade_problem(method: str, headers: Mapping[str, str] | Message) -> str | None:
     """Why this HTTP request is not a WebSocket opening handshake (section 4.2.1), or None when it is one."""
     if method != "GET":
         return "the handshake is a GET"
@@ -89,7 +91,8 @@ def encode_frame(opcode: int, payload: bytes = b"", *, fin: bool = True, mask: b
 
 
 def _exactly(read: Callable[[int], bytes], size: int) -> bytes:
-    chunks, wanted = [], size
+    chunks: list[bytes] = []
+    wanted = size
     while wanted:
         chunk = read(wanted)
         if not chunk:
@@ -134,7 +137,7 @@ class WebSocket:
     ends the connection without a close frame (a network drop): the reading thread then sees the end and returns.
     """
 
-    def __init__(self, sock: socket.socket, reader: BinaryIO, *, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(self, sock: socket.socket, reader: BufferedIOBase, *, max_message: int = MAX_MESSAGE) -> None:
         self._sock = sock
         self._reader = reader  # the HTTP server's buffered reader: bytes already read past the handshake stay in it
         self._max = max_message

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.routing import Map, Rule
@@ -73,10 +76,10 @@ class SandboxWeb:
         )
         self.wsgi = SharedDataMiddleware(self._dispatch, {"/static": str(HERE / "static")})
 
-    def __call__(self, environ: dict[str, Any], start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self.wsgi(environ, start_response)
 
-    def _dispatch(self, environ: dict[str, Any], start_response):
+    def _dispatch(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length = MAX_UPLOAD + 64 * 1024
         try:
@@ -96,7 +99,7 @@ class SandboxWeb:
         name = (request.values.get("as") or "ada").lower()
         user_id = self.sandbox.user_id(name)
         if user_id is None:
-            name, user_id = "ada", self.sandbox.user_id("ada")
+            name, user_id = "ada", self.sandbox.people["ada"][0]  # one of the sandbox's people from the start
         return name, user_id
 
     def _context(self, request: Request) -> dict[str, Any]:
@@ -344,9 +347,9 @@ class SandboxWeb:
         self.sandbox.afresh()
         return "The sandbox starts afresh: no teams, no messages, and the clock back to now."
 
-    def _typed_state(self, view: dict, form) -> dict:
+    def _typed_state(self, view: dict, form: MultiDict[str, str]) -> dict:
         """The form's fields as the page sent them (`f:BLOCK_ID`, and every field shown listed in `fields`)."""
-        typed = {block_id: [] for block_id in form.getlist("fields")}
+        typed: dict[str, list[str]] = {block_id: [] for block_id in form.getlist("fields")}
         typed |= {key[2:]: form.getlist(key) for key in form if key.startswith("f:")}
         people = {name: user_id for name, (user_id, _r, _a) in self.sandbox.people.items()}
         return forms.state_values(view, typed, people=people, channels=dict(self.sandbox.channels))

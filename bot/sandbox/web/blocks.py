@@ -89,7 +89,7 @@ def _helper(viewer: Viewer, errors: dict[str, str] | None, state: dict | None) -
     return helper
 
 
-def _state_values(state: Any) -> dict:
+def _state_values(state: Any) -> Mapping[str, Any]:
     if not isinstance(state, Mapping):
         return {}
     values = state.get("values", state)
@@ -307,8 +307,11 @@ class _Helper:
         if kind == "timepicker":
             value = str(element.get("initial_time") or "")
             return value if _TIME.fullmatch(value) else ""
+        stamp = element.get("initial_date_time")
+        if stamp is None:
+            return ""
         try:
-            moment = datetime.fromtimestamp(int(element.get("initial_date_time")), self.viewer.zone)
+            moment = datetime.fromtimestamp(int(stamp), self.viewer.zone)
         except (TypeError, ValueError, OverflowError, OSError):
             return ""
         return moment.strftime("%Y-%m-%dT%H:%M")
