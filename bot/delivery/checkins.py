@@ -13,8 +13,10 @@ refusal for good (a bug, a missing scope) is logged and next week is planned rat
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.delivery.sends import ClaimedSends, SendState, Sent
@@ -36,7 +38,7 @@ from bot.rituals.teams import members_of
 from bot.rituals.workspaces import mark_uninstalled
 from bot.slack import Delivery, OnceClient, Outcome, deliver, retryable
 from storage.claims import find, finish, record_skip
-from storage.models import ClaimState, Person, Role, Schedule, Team, Workspace
+from storage.models import ClaimState, Person, Role, Schedule, SendClaim, Team, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,8 @@ class CheckIns(ClaimedSends):
             row = session.get(Schedule, row_id)
             if row is None or row.due_at > now:
                 return "moved"
-            team = session.get(Team, row.team_id)
-            workspace = session.get(Workspace, row.workspace_id)
+            team = session.get_one(Team, row.team_id)
+            workspace = session.get_one(Workspace, row.workspace_id)
             person = find_person(session, workspace_id=row.workspace_id, user_id=row.user_id)
             week = owner_week(session, team=team, user_id=row.user_id, week=row.week_start, now=now)
         if workspace.uninstalled_at is not None:
@@ -71,9 +73,10 @@ class CheckIns(ClaimedSends):
             self._move_on(row, team, person, None, now)
             return "no_token"
         planned_blind = person is None or not person.timezone  # planned before Slack told us their zone
-        person, refusal = self.people.profile(client, workspace.id, row.user_id, now, fallback_zone=team.timezone)
-        if refusal is not None:
-            return self._refused(refusal, client, workspace, team, row, now)
+        found = self.people.profile(client, workspace.id, row.user_id, now, fallback_zone=team.timezone)
+        if isinstance(found, Delivery):  # Slack's refusal
+            return self._refused(found, client, workspace, team, row, now)
+        person = found
         decision = ask_or_skip(
             team=team, person=person, week=row.week_start, due_at=row.due_at, now=now, planned_blind=planned_blind
         )
@@ -108,7 +111,7 @@ class CheckIns(ClaimedSends):
             )
         note = away_note(last_week)
 
-        def asked(session, sent: Delivery) -> None:
+        def asked(session: Session, sent: Delivery) -> None:
             if sent.ok:
                 schedule.asked(
                     session,
@@ -133,9 +136,10 @@ class CheckIns(ClaimedSends):
             return self._claimed_before(client, workspace, team, row, person, key, now)
         if sent.ok:
             return "sent"
+        assert sent.delivery is not None, "a send given back or refused carries why (the message is never dropped)"
         return self._refused(sent.delivery, client, workspace, team, row, now)
 
-    def _move(self, row: Schedule, team: Team, week, zone: ZoneInfo, outcome: str) -> str:
+    def _move(self, row: Schedule, team: Team, week: date, zone: ZoneInfo, outcome: str) -> str:
         """Plan the row for `week` at the check-in time in `zone`, unless another sweep moved it meanwhile."""
         with self.db.transaction() as session:
             schedule.move(
@@ -197,7 +201,9 @@ class CheckIns(ClaimedSends):
             )
         return self._unreachable_week(client, workspace, team, row, now)
 
-    def _unreachable_week(self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, now) -> str:
+    def _unreachable_week(
+        self, client: OnceClient, workspace: Workspace, team: Team, row: Schedule, now: datetime
+    ) -> str:
         """Tell the facilitators (once per time someone becomes unreachable), then plan next week. Until every
         facilitator's DM is sent or refused for good the row stays due, so the next sweep tries again."""
         with self.db.read() as session:
@@ -254,7 +260,7 @@ class CheckIns(ClaimedSends):
         if checked.outcome is not Outcome.INSTALLATION_DEAD:
             return "unknown"
         with self.db.transaction() as session:
-            mark_uninstalled(session, workspace=session.get(Workspace, workspace.id), reason="token dead", now=now)
+            mark_uninstalled(session, workspace=session.get_one(Workspace, workspace.id), reason="token dead", now=now)
         log.error("the workspace's token no longer works; marked uninstalled", extra={"workspace": workspace.id})
         return "dead"
 
@@ -284,9 +290,10 @@ class CheckIns(ClaimedSends):
             row = session.get(Schedule, row_id)
             if row is None or row.remind_at is None or row.remind_at > now:
                 return "moved"
-            team = session.get(Team, row.team_id)
-            workspace = session.get(Workspace, row.workspace_id)
+            team = session.get_one(Team, row.team_id)
+            workspace = session.get_one(Workspace, row.workspace_id)
             week = row.remind_week_start
+            assert week is not None, "set with remind_at (schedule.asked)"
             person = find_person(session, workspace_id=row.workspace_id, user_id=row.user_id)
             asked = owner_week(session, team=team, user_id=row.user_id, week=week, now=now)
             key = checkin_key(team.id, row.user_id, week)
@@ -295,6 +302,7 @@ class CheckIns(ClaimedSends):
         if reason is not None:
             self._clear_reminder(row)
             return f"no_reminder:{reason}"
+        assert dm is not None, "_no_reminder says no_dm without one"
         client = self._client(workspace)
         if client is None:
             self._clear_reminder(row)
@@ -317,6 +325,7 @@ class CheckIns(ClaimedSends):
             return "taken"
         if sent.ok:
             return "reminded"
+        assert sent.delivery is not None, "a send given back or refused carries why (the message is never dropped)"
         return "retry" if sent.delivery.outcome is Outcome.FAILED else "unreachable"
 
     def _clear_reminder(self, row: Schedule) -> None:
@@ -324,7 +333,15 @@ class CheckIns(ClaimedSends):
             schedule.clear_reminder(session, row=row)
 
 
-def _no_reminder(row, team, workspace, person, asked: OwnerWeek, dm, now: datetime) -> str | None:
+def _no_reminder(
+    row: Schedule,
+    team: Team,
+    workspace: Workspace,
+    person: Person | None,
+    asked: OwnerWeek,
+    dm: SendClaim | None,
+    now: datetime,
+) -> str | None:
     """Why this reminder should not go out, or None when it should."""
     if workspace.uninstalled_at is not None:
         return "uninstalled"

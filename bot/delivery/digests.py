@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.charts import NetworkEdge, network_chart
@@ -103,15 +104,16 @@ class News(delivery.ClaimedSends):
                 return None
             line = ripples.line_of(session, ripple)
             settled = ripple.state not in ripples.LIVE  # withdrawn or resolved before anyone was told
-            workspace = session.get(Workspace, ripple.workspace_id)
+            workspace = session.get_one(Workspace, ripple.workspace_id)
         client = None if settled else self._client(workspace)
         outcome = "settled" if settled else "notice"
         sent = None
         if client is not None:
             channel = line.to_team.channel_id
 
-            def noted(session, told: Delivery) -> None:  # with the claim's outcome: redraws find the notice by its ts
-                ts = told.response["ts"] if told.ok else None
+            # with the claim's outcome: redraws find the notice by its ts
+            def noted(session: Session, told: Delivery) -> None:
+                ts = told.answer["ts"] if told.ok else None
                 ripples.note_notice(session, ripple_id=ripple_id, now=now, channel_id=channel if ts else None, ts=ts)
 
             sent = self.send(
@@ -142,19 +144,19 @@ class News(delivery.ClaimedSends):
         nothing to post); False when it was noted already."""
         with self.db.transaction() as session:
             found = delivery.find(session, workspace_id=workspace_id, kind=NOTICE_KIND, key=str(ripple_id))
-            posted = found is not None and found.state is ClaimState.SENT
+            posted = found if found is not None and found.state is ClaimState.SENT else None
             return ripples.note_notice(
                 session,
                 ripple_id=ripple_id,
                 now=now,
-                channel_id=found.channel_id if posted else None,
-                ts=found.message_ts if posted else None,
+                channel_id=posted.channel_id if posted is not None else None,
+                ts=posted.message_ts if posted is not None else None,
             )
 
     def _catch_up(self, ripple_id: int, *, shown: RippleState) -> None:
         """A ripple acknowledged, resolved or withdrawn while its notice was being posted: show that now."""
         with self.db.read() as session:
-            ripple = session.get(Ripple, ripple_id)
+            ripple = session.get_one(Ripple, ripple_id)
             if ripple.state is shown or not ripple.notice_ts:
                 return
             line = ripples.line_of(session, ripple)
@@ -164,7 +166,7 @@ class News(delivery.ClaimedSends):
         """How the other team was told: ("told", None), ("later", None) while the sweep will try again, or
         ("refused", Slack's error)."""
         with self.db.read() as session:
-            ripple = session.get(Ripple, ripple_id)
+            ripple = session.get_one(Ripple, ripple_id)
             if ripple.notice_ts:
                 return "told", None
             if ripple.notice_done_at is None:
@@ -178,7 +180,7 @@ class News(delivery.ClaimedSends):
         if not ripple.notice_channel_id or not ripple.notice_ts:
             return
         with self.db.read() as session:
-            workspace = session.get(Workspace, ripple.workspace_id)
+            workspace = session.get_one(Workspace, ripple.workspace_id)
         client = self._any_client(workspace)  # a redraw changes nothing when made twice
         if client is None:
             return
@@ -200,7 +202,7 @@ class News(delivery.ClaimedSends):
         message of its own is to be tried again, "taken" when another process has the week in hand or finished
         it, None when nothing was due or there was nowhere to post."""
         with self.db.read() as session:
-            workspace = session.get(Workspace, workspace_id)
+            workspace = session.get_one(Workspace, workspace_id)
             read = workspace.digest_due_at
             if read is None or read > now:
                 return None

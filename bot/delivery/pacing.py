@@ -30,6 +30,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot import metrics, shutdown
 from bot.slack import OnceClient, SlackClient, once_only, retry_after
@@ -193,7 +194,7 @@ class Pacer:
             self.rate_limited += 1
         log.warning("slack rate-limited a method; waiting", extra={"method": method, "retry_after": retry_after})
 
-    def _windows_of(self, key: tuple[str, ...], shape, now: float) -> list[_Window]:
+    def _windows_of(self, key: tuple[str, ...], shape: tuple[tuple[float, int], ...], now: float) -> list[_Window]:
         windows = self._windows.get(key)
         if windows is None:
             windows = self._windows[key] = [_Window(seconds, calls) for seconds, calls in shape]
@@ -211,7 +212,7 @@ class PacedClient(OnceClient):
         self.pacer = pacer
         self.workspace = workspace
 
-    def api_call(self, api_method: str, **kwargs: Any):  # slack_sdk's name and signature
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # slack_sdk's name and signature
         channel = _channel_of(kwargs)
         for attempt in range(1, RETRY_TRIES + 1):
             try:

@@ -71,22 +71,22 @@ class People:
 
     def profile(
         self, client: WebClient, workspace_id: int, user_id: str, now: datetime, *, fallback_zone: str | None = None
-    ) -> tuple[Person | None, Delivery | None]:
-        """The person as last read from Slack, reading them now (users.info) if they never were: (person, None),
-        or (None, Slack's refusal)."""
+    ) -> Person | Delivery:
+        """The person as last read from Slack, reading them now (users.info) if they never were; or Slack's
+        refusal."""
         with self.db.read() as session:
             person = find_person(session, workspace_id=workspace_id, user_id=user_id)
         if person is not None and person.profile_read_at is not None:
-            return person, None
+            return person
         info = deliver(client.users_info, user=user_id)
         profile = Profile.of((info.response or {}).get("user") or {}) if info.ok else None
         if profile is None:
-            return None, info if not info.ok else Delivery(Outcome.FAILED, "invalid_user_object")
+            return info if not info.ok else Delivery(Outcome.FAILED, "invalid_user_object")
         with self.db.transaction() as session:
             person = remember_profile(
                 session, workspace_id=workspace_id, profile=profile, now=now, fallback_zone=fallback_zone
             )
-        return person, None
+        return person
 
     def is_bot(self, client: WebClient, workspace_id: int, user_id: str, now: datetime) -> bool:
         """Whether someone is a bot (its reactions are not votes): as kept, else read from Slack once and kept. When
@@ -95,8 +95,8 @@ class People:
             person = find_person(session, workspace_id=workspace_id, user_id=user_id)
         if person is not None and person.is_bot is not None:
             return person.is_bot
-        person, _refusal = self.profile(client, workspace_id, user_id, now)
-        return bool(person is not None and person.is_bot)
+        found = self.profile(client, workspace_id, user_id, now)
+        return isinstance(found, Person) and bool(found.is_bot)
 
     def read_all_if_due(
         self, client: WebClient, workspace_id: int, now: datetime, *, on_page: Callable[[], None] | None = None

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 METADATA_EVENT = "okr_bot_send"
 HISTORY_SLACK = timedelta(minutes=1)  # clocks differ a little between us and Slack
+# whether a message read back from Slack (conversations.history or .replies) is the one a send meant to post
+Match = Callable[[dict[str, Any]], bool]
 
 
 def metadata(name: str) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def upload(
 
 
 def already_posted(
-    client: OnceClient, claim: Claim, *, channel: str, match, thread_ts: str | None = None
+    client: OnceClient, claim: Claim, *, channel: str, match: Match, thread_ts: str | None = None
 ) -> str | None:
     """The ts of a message in `channel` (or in the thread of `thread_ts`: history leaves replies out) since the
     abandoned claim was taken that `match`es, if Slack has one."""
@@ -100,7 +102,7 @@ def already_posted(
 
 
 def _look_back(
-    client: WebClient, *, channel: str, since: datetime, match, thread_ts: str | None = None
+    client: WebClient, *, channel: str, since: datetime, match: Match, thread_ts: str | None = None
 ) -> tuple[bool, str | None]:
     """(whether Slack could be read, the ts of the first message since `since` that `match`es)."""
     oldest = (since - HISTORY_SLACK).timestamp()
@@ -186,7 +188,7 @@ def _once(
     channel: str,
     now: datetime,
     send: Callable[[], Delivery],
-    match,
+    match: Match,
     thread_ts: str | None = None,
 ) -> Delivery:
     """`send`, and after an answer that leaves it unknown whether it took effect, Slack read back (`match`)

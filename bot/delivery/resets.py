@@ -17,8 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.delivery.digests import News
@@ -26,7 +28,7 @@ from bot.delivery.sends import SendState
 from bot.render import render_message
 from bot.rituals import reset, ripples
 from bot.rituals.cycles import span_on, team_today
-from bot.slack import OnceClient, Outcome
+from bot.slack import Delivery, OnceClient, Outcome
 from storage.db import Database
 from storage.models import ClaimState, Cycle, CycleState, Team, Workspace
 
@@ -71,7 +73,7 @@ class Resets(delivery.ClaimedSends):
         `advance`, which the sweep runs next for every reset under way. None: only planned, or started by
         another process."""
         with self.db.transaction() as session:
-            team = session.get(Team, team_id)
+            team = session.get_one(Team, team_id)
             due = reset.reset_if_due(session, team=team, now=now)
         return None if due.cycle_id is None else "reset_started"
 
@@ -80,8 +82,8 @@ class Resets(delivery.ClaimedSends):
         the cycle (its reset will pass quietly). "notice" when this process posted it (or had it refused for
         good), "taken" when another did, None when nothing was posted."""
         with self.db.read() as session:
-            team = session.get(Team, team_id)
-            workspace = session.get(Workspace, team.workspace_id)
+            team = session.get_one(Team, team_id)
+            workspace = session.get_one(Workspace, team.workspace_id)
             read = team.reset_notice_at
             if read is not None and read > now:  # planned meanwhile (by this sweep's cycle end, or a replica)
                 return None
@@ -92,6 +94,7 @@ class Resets(delivery.ClaimedSends):
         outcome = None
         wanted = (
             read is not None
+            and cycle is not None
             and committed
             and team_today(team, now) >= running.ends_on - timedelta(days=reset.NOTICE_DAYS)
             and team.closed_through < running.number
@@ -139,8 +142,8 @@ class Resets(delivery.ClaimedSends):
             cycle = session.get(Cycle, cycle_id)
             if cycle is None or cycle.reset_done_at is not None:
                 return []
-            team = session.get(Team, cycle.team_id)
-            workspace = session.get(Workspace, team.workspace_id)
+            team = session.get_one(Team, cycle.team_id)
+            workspace = session.get_one(Workspace, team.workspace_id)
         client = self._client(workspace)
         did: list[str] = []
         mark = self._mark()
@@ -155,13 +158,14 @@ class Resets(delivery.ClaimedSends):
         with self.db.transaction() as session:
             reset.close_if_ready(session, cycle_id=cycle_id, now=now)
         with self.db.read() as session:
-            cycle = session.get(Cycle, cycle_id)
+            cycle = session.get_one(Cycle, cycle_id)
         if cycle.state is not CycleState.CLOSED:
             return did if asked else [*did, self._waiting(mark)]
         if client is not None and not self._post_closing(client, team, cycle, now):
             return [*did, self._waiting(mark)]
-        if client is not None:
-            self._redraw_ended_ripples(self._any_client(workspace), cycle)  # a redraw may be retried
+        redrawing = self._any_client(workspace) if client is not None else None
+        if redrawing is not None:
+            self._redraw_ended_ripples(redrawing, cycle)  # a redraw may be retried
         done = self._stamp(reset.mark_reset_done, cycle_id, now)
         return [*did, "reset_done" if done else delivery.TAKEN]
 
@@ -211,10 +215,10 @@ class Resets(delivery.ClaimedSends):
             retro = reset.retro(session, cycle_id=cycle.id)
         final = True
         if retro.objectives or retro.changes:  # all dropped: the retro still says what was dropped and why
-
-            def remember(session, sent) -> None:  # thread replies find their cycle by the retro's message
+            # thread replies find their cycle by the retro's message
+            def remember(session: Session, sent: Delivery) -> None:
                 if sent.ok:
-                    reset.remember_retro(session, cycle_id=cycle.id, channel_id=team.channel_id, ts=sent.response["ts"])
+                    reset.remember_retro(session, cycle_id=cycle.id, channel_id=team.channel_id, ts=sent.answer["ts"])
 
             told = self.send(
                 client,
@@ -251,11 +255,18 @@ class Resets(delivery.ClaimedSends):
         it before its ts went with the claim's outcome left the cycle without it."""
         with self.db.transaction() as session:
             claim = delivery.find(session, workspace_id=workspace_id, kind=RETRO_KIND, key=str(cycle_id))
-            if claim is not None and claim.state is ClaimState.SENT and claim.message_ts:
+            if claim is not None and claim.state is ClaimState.SENT and claim.channel_id and claim.message_ts:
                 reset.remember_retro(session, cycle_id=cycle_id, channel_id=claim.channel_id, ts=claim.message_ts)
 
     def _post_once(
-        self, client: OnceClient, workspace_id: int, kind: str, key: str, channel: str, message, now
+        self,
+        client: OnceClient,
+        workspace_id: int,
+        kind: str,
+        key: str,
+        channel: str,
+        message: Callable[[], dict[str, Any]],
+        now: datetime,
     ) -> bool:
         """A message in the team channel, once; True when it is out (or refused for good), by anyone."""
         sent = self.send(

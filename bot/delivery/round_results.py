@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.delivery.pacing import paced
@@ -74,7 +75,7 @@ class RoundResults(delivery.ClaimedSends):
                     return outcome
                 if entry.shown_version >= entry.votes_version and not overtaken:
                     return outcome
-                current = session.get(Round, entry.round_id)
+                current = session.get_one(Round, entry.round_id)
                 version = entry.votes_version
                 message = self._item_message(session, entry, current, now)
             shown = deliver(self.client.chat_update, channel=entry.channel_id, ts=entry.message_ts, **message)
@@ -239,8 +240,8 @@ class RoundResults(delivery.ClaimedSends):
     def _redraw_header(self, round_id: int, now: datetime) -> str:
         """Show the header as closed: "shown", "retry", or Slack's final refusal (logged)."""
         with self.db.read() as session:
-            current = session.get(Round, round_id)
-            message = self._header(session, current, session.get(Team, current.team_id), now)
+            current = session.get_one(Round, round_id)
+            message = self._header(session, current, session.get_one(Team, current.team_id), now)
         shown = deliver(self.client.chat_update, channel=current.channel_id, ts=current.header_ts, **message)
         if shown.ok:
             return "shown"
@@ -254,7 +255,7 @@ class RoundResults(delivery.ClaimedSends):
 
     # rendering ---------------------------------------------------------------------------------------------
 
-    def _header(self, session, current: Round, team: Team, now: datetime) -> dict:
+    def _header(self, session: Session, current: Round, team: Team, now: datetime) -> dict:
         live = backlog.numbered_key_results(session, team=team, now=now)
         numbered = {n.key_result.id: n for n in live}
         count, waiting = rounds.header_counts(session, current, team)
@@ -272,10 +273,13 @@ class RoundResults(delivery.ClaimedSends):
             waiting=0 if closed else waiting,
         )
 
-    def _item_message(self, session, entry: RoundItem, current: Round, now: datetime) -> dict:
-        item = session.get(BacklogItem, entry.item_id)
-        team = session.get(Team, current.team_id)
-        labels = {n.key_result.id: n.label for n in backlog.numbered_key_results(session, team=team, now=now)}
+    def _item_message(self, session: Session, entry: RoundItem, current: Round, now: datetime) -> dict:
+        item = session.get_one(BacklogItem, entry.item_id)
+        team = session.get_one(Team, current.team_id)
+        # looked up by an item's key result, and by the one it was decided for: either may be None
+        labels: dict[int | None, str] = {
+            n.key_result.id: n.label for n in backlog.numbered_key_results(session, team=team, now=now)
+        }
         tally = triage.tallies(session, [entry.id])[entry.id]
         return render_message(
             "triage_item.j2",

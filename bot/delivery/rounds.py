@@ -23,6 +23,9 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
 from bot import delivery
 from bot.delivery.round_results import (
     HEADER_KIND,
@@ -38,7 +41,7 @@ from bot.render import render_message
 from bot.rituals import rounds, triage
 from bot.slack import Delivery
 from storage.db import Database
-from storage.models import ClaimState, Round, RoundItem, RoundState, Team
+from storage.models import ClaimState, Round, RoundItem, RoundState, Team, Workspace
 
 __all__ = [
     "HEADER_KIND",
@@ -116,11 +119,11 @@ class RoundsInSlack(RoundResults):
                 return "sent"
             if current.state is not RoundState.OPEN:
                 return "closed"
-            message = self._header(session, current, session.get(Team, current.team_id), now)
+            message = self._header(session, current, session.get_one(Team, current.team_id), now)
 
-        def posted(session, sent: Delivery) -> None:
+        def posted(session: Session, sent: Delivery) -> None:
             if sent.ok:
-                rounds.mark_header(session, round_id, sent.response["ts"])
+                rounds.mark_header(session, round_id, sent.answer["ts"])
 
         # a header claimed by another process, or refused for good by then, is "waiting" (see `header_refused`)
         return self._told(
@@ -155,7 +158,7 @@ class RoundsInSlack(RoundResults):
         with self.db.read() as session:
             entry = session.get(RoundItem, entry_id)
             current = session.get(Round, entry.round_id) if entry is not None else None
-            if current is None:
+            if entry is None or current is None:
                 return "gone"
             if current.state is not RoundState.OPEN:
                 return "closed"
@@ -167,9 +170,9 @@ class RoundsInSlack(RoundResults):
             with self.db.read() as session:
                 return message if rounds.state_of(session, entry.round_id) is RoundState.OPEN else None
 
-        def posted(session, sent: Delivery) -> None:
+        def posted(session: Session, sent: Delivery) -> None:
             if sent.ok:
-                rounds.mark_item(session, entry_id, channel_id=current.channel_id, ts=sent.response["ts"])
+                rounds.mark_item(session, entry_id, channel_id=current.channel_id, ts=sent.answer["ts"])
 
         return self._told(
             self.send(
@@ -205,7 +208,18 @@ class RoundsInSlack(RoundResults):
         return self._told(told)
 
 
-def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock: Clock | None = None) -> Counter[str]:
+# one step of the sweep on a round (or on one of its items), at the sweep's `now`
+_Work = Callable[[RoundsInSlack, int, datetime], delivery.StepOutcome]
+
+
+def sweep_rounds(
+    db: Database,
+    client_for: Callable[[Workspace], WebClient | None],
+    *,
+    now: datetime,
+    worker: str,
+    clock: Clock | None = None,
+) -> Counter[str]:
     """The minute sweep's part: close rounds past their deadline, and finish what a command or a dead
     process left half-done (unposted messages, an untold result, tallies not redrawn); withdraw an open round
     whose header Slack refused for good.
@@ -228,57 +242,61 @@ def sweep_rounds(db: Database, client_for, *, now: datetime, worker: str, clock:
         client = client_for(workspace) if workspace is not None and workspace.uninstalled_at is None else None
         return RoundsInSlack(db, client, worker=worker, clock=clock) if client is not None else None
 
-    def each(round_id: int, work: Callable[[RoundsInSlack, int], delivery.StepOutcome], target: int) -> None:
+    def each(round_id: int, work: _Work, target: int) -> None:
         try:
             if (sender := in_slack(round_id)) is not None:
-                delivery.tally(report, work(sender, target))
+                delivery.tally(report, work(sender, target, now))
         except Exception:  # one broken round must not stop the others
             log.exception("sweeping a round failed", extra={"round": round_id})
             report["round_error"] += 1
 
-    def close(sender: RoundsInSlack, round_id: int) -> list[str]:
-        if sender.close(round_id, user_id=None, now=now, tell=False) is None:
-            return [delivery.TAKEN]  # closed meanwhile, by another sweep or by hand
-        return ["round_closed", finish(sender, round_id)]
-
-    def post(sender: RoundsInSlack, round_id: int) -> str:
-        refused = sender.header_refused(round_id)
-        if refused is None:
-            posted = sender.publish(round_id, now)
-            refused = sender.header_refused(round_id)
-            if refused is None and (posted == "waiting" or (posted == "sent" and not sender.posted)):
-                return delivery.TAKEN  # another process holds its messages, or posted them all
-            if refused is None:
-                return f"round_posted:{posted}"
-        with db.read() as session:
-            current = session.get(Round, round_id)
-        if current is None:
-            return "round_gone"
-        told = sender.tell_withdrawn(current, refused, now)  # first: a crash then leaves the withdrawal to redo
-        if told in ("retry", "ratelimited"):
-            return "round_withdraw_retry"  # the round stays until its starter can be told
-        sender.withdraw(round_id)
-        log.warning("withdrew a round whose header Slack refused for good", extra={"round": round_id, "error": refused})
-        return "round_withdrawn"
-
-    def finish(sender: RoundsInSlack, round_id: int) -> str:
-        finished = sender.finish(round_id, now)
-        return delivery.TAKEN if finished in ("done", "waiting") else f"round_finished:{finished}"
-
-    def redraw(sender: RoundsInSlack, entry_id: int) -> str:
-        drawn = sender._redraw(entry_id, now)
-        if drawn == "retry":
-            return "tally_retry"
-        return delivery.TAKEN if drawn == "current" else "tally_redrawn"  # current: another process drew it
-
     for round_id in due:
-        each(round_id, close, round_id)
+        each(round_id, _close, round_id)
     for round_id in unposted:
         if round_id not in due:
-            each(round_id, post, round_id)
+            each(round_id, _post, round_id)
     for round_id in unfinished:
         if round_id not in due:  # read as both: closed meanwhile by someone, who tells its result
-            each(round_id, finish, round_id)
+            each(round_id, _finish, round_id)
     for entry_id, round_id in stale:
-        each(round_id, redraw, entry_id)
+        each(round_id, _redraw, entry_id)
     return report
+
+
+def _close(sender: RoundsInSlack, round_id: int, now: datetime) -> list[str]:
+    if sender.close(round_id, user_id=None, now=now, tell=False) is None:
+        return [delivery.TAKEN]  # closed meanwhile, by another sweep or by hand
+    return ["round_closed", _finish(sender, round_id, now)]
+
+
+def _post(sender: RoundsInSlack, round_id: int, now: datetime) -> str:
+    refused = sender.header_refused(round_id)
+    if refused is None:
+        posted = sender.publish(round_id, now)
+        refused = sender.header_refused(round_id)
+        if refused is None and (posted == "waiting" or (posted == "sent" and not sender.posted)):
+            return delivery.TAKEN  # another process holds its messages, or posted them all
+        if refused is None:
+            return f"round_posted:{posted}"
+    with sender.db.read() as session:
+        current = session.get(Round, round_id)
+    if current is None:
+        return "round_gone"
+    told = sender.tell_withdrawn(current, refused, now)  # first: a crash then leaves the withdrawal to redo
+    if told in ("retry", "ratelimited"):
+        return "round_withdraw_retry"  # the round stays until its starter can be told
+    sender.withdraw(round_id)
+    log.warning("withdrew a round whose header Slack refused for good", extra={"round": round_id, "error": refused})
+    return "round_withdrawn"
+
+
+def _finish(sender: RoundsInSlack, round_id: int, now: datetime) -> str:
+    finished = sender.finish(round_id, now)
+    return delivery.TAKEN if finished in ("done", "waiting") else f"round_finished:{finished}"
+
+
+def _redraw(sender: RoundsInSlack, entry_id: int, now: datetime) -> str:
+    drawn = sender._redraw(entry_id, now)
+    if drawn == "retry":
+        return "tally_retry"
+    return delivery.TAKEN if drawn == "current" else "tally_redrawn"  # current: another process drew it

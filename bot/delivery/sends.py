@@ -226,11 +226,12 @@ class ClaimedSends:
             return Sent.DONE if self._finished(workspace_id, kind, key) else Sent.HELD
         if claim.previous_claimed_at is not None:
             metrics.send(kind, "taken_over")
-        if callable(message) and (message := message()) is None:
+        rendered = message() if callable(message) else message
+        if rendered is None:
             release(self.db, claim)
             return Sent(SendState.DROPPED)
         sent, posted = self._post(
-            client, claim, message, channel=channel, to=to, thread_ts=thread_ts, join=join, now=now
+            client, claim, rendered, channel=channel, to=to, thread_ts=thread_ts, join=join, now=now
         )
         if not posted and not sent.ok and (retryable(sent) or sent.outcome is Outcome.INSTALLATION_DEAD):
             release(self.db, claim)  # nothing was posted (the DM could not be opened): nothing to look for later
@@ -245,7 +246,7 @@ class ClaimedSends:
         self,
         client: OnceClient,
         claim: Claim,
-        message,
+        rendered: dict[str, Any],
         *,
         channel: str | None,
         to: str | None,
@@ -254,12 +255,11 @@ class ClaimedSends:
         now: datetime,
     ) -> tuple[Delivery, bool]:
         """Slack's answer, and whether a post was tried (False: the DM could not be opened)."""
-        rendered = message() if callable(message) else message
         if to is not None:
             dm = self.people.dm_channel(client, claim.workspace_id, to, now)
             if not dm.ok:
                 return dm, False
-            channel = dm.response["channel"]["id"]
+            channel = dm.answer["channel"]["id"]
         assert channel is not None, "a claimed message goes to a channel or to someone"
         if "file" in rendered:  # a file needs the bot in the channel, where a message may go out without it
             sent = upload(client, claim, channel=channel, **rendered["file"])
@@ -275,7 +275,7 @@ class ClaimedSends:
             dm = self.people.dm_channel(client, claim.workspace_id, to, now)
             if not dm.ok:
                 return dm, False
-            sent = post(client, claim, channel=dm.response["channel"]["id"], message=rendered)
+            sent = post(client, claim, channel=dm.answer["channel"]["id"], message=rendered)
         if not sent.ok and sent.error == "not_in_channel" and join:
             if shutdown.STOPPING.is_set():  # joining could wait on the pacer: nothing was posted, next time
                 return Delivery(Outcome.FAILED, STOPPED), False
