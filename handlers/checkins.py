@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -35,18 +34,15 @@ from bot.rituals.checkins import (
     sent_dm,
 )
 from bot.slack import Delivery, deliver
+from handlers.context import Context
 from handlers.errors import reply_for, replying_errors
 from handlers.forms import form_fields, tell_if_not_opened
 from handlers.middleware import now
 from handlers.payload import mapping, row_id
 from handlers.payload import metadata as form_metadata
-from handlers.replies import LoggedRespond, ephemeral
-from storage.db import Database
+from handlers.replies import ephemeral
 from storage.models import SendClaim, Team
 from storage.origins import keep_origin, take_origin
-
-if TYPE_CHECKING:
-    from handlers.commands import CommandRequest
 
 log = logging.getLogger(__name__)
 CALLBACK = "checkin"
@@ -62,18 +58,21 @@ def register(app: App) -> None:
     app.view_submission(CALLBACK)(on_submitted)
 
 
-def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+def route(parsed: ParsedCommand, ctx: Context) -> None:
     """`/okr checkin`: the weekly check-in on demand, for every team whose key results you own."""
     if parsed.args.strip():
         raise UsageError("`/okr checkin` takes nothing after it.", usage=lookup("checkin").usage)
-    with db.read() as session:
-        weeks = owner_weeks(session, workspace_id=request.workspace_id, user_id=request.user_id, now=now())
+    with ctx.read() as session:
+        weeks = owner_weeks(session, workspace_id=ctx.workspace_id, user_id=ctx.user_id, now=now())
     if not weeks:
         raise NotFound(
             "You don't own a key result in any team's current cycle, so there is nothing to check in. "
             "Key results get owners when they are drafted (`/okr draft`) or revised from `/okr list`."
         )
-    respond(**ephemeral("checkin_dm.j2", **fit_weeks(weeks).template()))
+    ctx.reply(**ephemeral("checkin_dm.j2", **fit_weeks(weeks).template()))
+
+
+ROUTES = {"checkin": route}
 
 
 @dataclass(frozen=True)
@@ -131,23 +130,15 @@ def fit_weeks(weeks: list[OwnerWeek]) -> FittedWeeks:
 # opening the modal ----------------------------------------------------------------------------------------
 
 
-def on_open(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """Open the modal at once: the trigger works for 3 seconds only."""
     ack()
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
     container = mapping(body, "container")
     try:
-        key_result_id = _id(action.get("value"))
-        with db.read() as session:
+        user_id, key_result_id = ctx.user_id, _id(action.get("value"))
+        with ctx.read() as session:
             kr, objective, team = live_key_result(
-                session, workspace_id=workspace_id, key_result_id=key_result_id, now=now()
+                session, workspace_id=ctx.workspace_id, key_result_id=key_result_id, now=now()
             )
             require_checker(session, key_result=kr, team=team, user_id=user_id)
             dm = None
@@ -174,16 +165,16 @@ def on_open(
             metadata=json.dumps({"kr": kr.id, **({"dm": dm.id} if dm is not None else {})}),
         )
     except Exception as error:  # the refusal must reach the person, not Bolt
-        if respond is not None:
-            LoggedRespond(respond)(replace_original=False, **reply_for(error))
+        if ctx.respond is not None:
+            ctx.respond(replace_original=False, **reply_for(error))
         return
-    opened = deliver(client.views_open, trigger_id=body.get("trigger_id"), view=view)
-    tell_if_not_opened(opened, body=body, respond=respond)
+    opened = deliver(ctx.client.views_open, trigger_id=ctx.trigger_id, view=view)
+    tell_if_not_opened(opened, body=body, respond=ctx.respond)
     if opened.ok and container.get("is_ephemeral"):
-        _keep_reply(db, body, opened, workspace_id=workspace_id, user_id=user_id)
+        _keep_reply(ctx, body, opened)
 
 
-def _keep_reply(db: Database, body: dict[str, Any], opened: Delivery, *, workspace_id: int, user_id: str) -> None:
+def _keep_reply(ctx: Context, body: dict[str, Any], opened: Delivery) -> None:
     """A form opened from `/okr checkin`'s reply redraws that reply once it is saved, so the person sees at once
     what is done and is not offered "Check in" again for it (a fresh reply beside the old one would leave the old
     buttons live). An ephemeral message changes only through the response_url Slack gave with a click on it, and a
@@ -194,12 +185,12 @@ def _keep_reply(db: Database, body: dict[str, Any], opened: Delivery, *, workspa
     if not isinstance(view_id, str) or not isinstance(response_url, str):
         return
     try:
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             keep_origin(
                 session,
-                workspace_id=workspace_id,
+                workspace_id=ctx.workspace_id,
                 view_id=view_id,
-                user_id=user_id,
+                user_id=ctx.user_id,
                 response_url=response_url,
                 now=now(),
             )
@@ -214,15 +205,15 @@ def _id(raw: object) -> int:
 # answering ------------------------------------------------------------------------------------------------
 
 
-def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     """Check and save before the modal closes, so a refusal is shown in it; then redraw the message it came from."""
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
+    workspace_id = ctx.workspace_id
     fields = form_fields(view)
     try:
-        metadata = form_metadata(view, stale=STALE)
+        user_id, metadata = ctx.user_id, form_metadata(view, stale=STALE)
         key_result_id = _id(metadata.get("kr"))
         answer = parse_checkin(fields.get("value"), fields.get("confidence"), fields.get("note"))
-        with db.transaction() as session:
+        with ctx.transaction() as session:  # record_checkin requires the owner or a facilitator
             recorded = record_checkin(
                 session,
                 workspace_id=workspace_id,
@@ -244,7 +235,7 @@ def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
     # person's own DM in the key result's team. Anything else is not redrawn.
     view_id, dm_id = view.get("id"), metadata.get("dm")
     try:
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             response_url = None
             if isinstance(view_id, str):
                 response_url = take_origin(
@@ -257,32 +248,23 @@ def on_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
         log.warning("could not find the check-in message to redraw", extra={"error": type(error).__name__})
         return
     target = Redraw(response_url=response_url) if response_url else Redraw.dm(dm)
-    _redraw(db, client, target, workspace_id=workspace_id, user_id=user_id, team=recorded.team)
+    _redraw(ctx, target, team=recorded.team)
 
 
-def on_no_change(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_no_change(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """Check in every key result of the team that has no check-in this week, at its current value and confidence."""
     ack()
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-    respond = LoggedRespond(respond) if respond is not None else None
     container = mapping(body, "container")
-    with replying_errors(respond):
-        team_id = _id(action.get("value"))
-        with db.transaction() as session:
+    with replying_errors(ctx.respond):
+        user_id, team_id = ctx.user_id, _id(action.get("value"))
+        with ctx.transaction() as session:
             week, missing = check_in_unchanged(
-                session, workspace_id=workspace_id, user_id=user_id, team_id=team_id, now=now()
+                session, workspace_id=ctx.workspace_id, user_id=user_id, team_id=team_id, now=now()
             )
         if container.get("is_ephemeral"):  # `/okr checkin`'s reply, through the response_url of this very click
             target = Redraw(response_url=body.get("response_url"))
         else:  # a check-in DM: the one the bot sent this person for this team, if that is what was clicked
-            with db.read() as session:
+            with ctx.read() as session:
                 dm = clicked_dm(
                     session,
                     team=week.team,
@@ -292,11 +274,11 @@ def on_no_change(
                     now=now(),
                 )
             target = Redraw.dm(dm)
-        _redraw(db, client, target, workspace_id=workspace_id, user_id=user_id, team=week.team)
-        if missing and respond is not None:
+        _redraw(ctx, target, team=week.team)
+        if missing and ctx.respond is not None:
             asked = [i for i in week.key_results if i.status.key_result.id not in week.this_week]
             others = len(asked) > len(missing)  # some were checked in as unchanged
-            respond(replace_original=False, **ephemeral("checkin_needs_value.j2", missing=missing, others=others))
+            ctx.respond(replace_original=False, **ephemeral("checkin_needs_value.j2", missing=missing, others=others))
 
 
 @dataclass(frozen=True)
@@ -313,12 +295,13 @@ class Redraw:
         return cls() if claim is None else cls(channel=claim.channel_id, ts=claim.message_ts)
 
 
-def _redraw(db: Database, client: WebClient, target: Redraw, *, workspace_id: int, user_id: str, team: Team) -> None:
+def _redraw(ctx: Context, target: Redraw, *, team: Team) -> None:
     """Show the message again with what is now done. A message that cannot be redrawn is only logged: the
     check-in itself is saved."""
     if not target.response_url and not (target.channel and target.ts):
         return
-    with db.read() as session:
+    workspace_id, user_id = ctx.workspace_id, ctx.user_id
+    with ctx.read() as session:
         if target.response_url:  # `/okr checkin`'s reply: every team of the person who asked
             weeks = owner_weeks(session, workspace_id=workspace_id, user_id=user_id, now=now())
         else:  # their DM of one team
@@ -335,11 +318,4 @@ def _redraw(db: Database, client: WebClient, target: Redraw, *, workspace_id: in
         if answer.status_code != 200:
             log.warning("could not redraw the check-in reply", extra={"status": answer.status_code})
     else:
-        deliver(client.chat_update, channel=target.channel, ts=target.ts, **message)
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"checkin": _legacy(route)}
+        deliver(ctx.client.chat_update, channel=target.channel, ts=target.ts, **message)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
 from bot import delivery
 from bot.commands import ParsedCommand, lookup
@@ -16,18 +16,16 @@ from bot.delivery.digests import News
 from bot.errors import InvalidFields, OkrError, UsageError
 from bot.render import render_message, render_view
 from bot.rituals import ripples
-from bot.rituals import teams as team_rules
+from bot.rituals.access import Need
 from bot.slack import deliver, once_only
 from bot.text import clean
+from handlers import payload
+from handlers.context import Context
 from handlers.errors import replying_errors
-from handlers.forms import checked, form_fields, number_of, open_form
+from handlers.forms import STALE, checked, form_fields, number_of, open_form
 from handlers.middleware import now
-from handlers.replies import LoggedRespond, ephemeral, ephemeral_in, error_reply
-from storage.db import Database
+from handlers.replies import ephemeral, ephemeral_in, error_reply
 from storage.models import Ripple, RippleKind
-
-if TYPE_CHECKING:
-    from handlers.commands import CommandRequest
 
 log = logging.getLogger(__name__)
 REPLY_LIMIT = 1000
@@ -45,41 +43,41 @@ def register(app: App) -> None:
     app.view_submission("ripple_reply")(on_reply)
 
 
-def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respond: Respond, client: WebClient) -> None:
+def route(parsed: ParsedCommand, ctx: Context) -> None:
     action, _, rest = parsed.args.partition(" ")
     usage = lookup("ripple").usage
     if not action:
-        _open_declare_form(request, db=db, client=client)
+        _open_declare_form(ctx)
     elif action.lower() == "list":
         if rest.strip().lower() not in ("", "all"):
             raise UsageError("`/okr ripple list` takes only `all` after it.", usage=usage)
-        with db.read() as session:
-            team = _team(session, request)
+        with ctx.read() as session:
+            team = ctx.team(session, need=None)  # anyone may read a team's ripples
             found, total = ripples.team_ripples(session, team=team, everything=bool(rest.strip()))
-        respond(**ephemeral("ripple_list.j2", team=team, lines=found, total=total, everything=bool(rest.strip())))
+        ctx.reply(**ephemeral("ripple_list.j2", team=team, lines=found, total=total, everything=bool(rest.strip())))
     elif action.lower() in ("resolve", "withdraw"):
         number = ripples.parse_number(rest, usage=f"/okr ripple {action.lower()} NUMBER")
-        with db.transaction() as session:
+        with ctx.transaction() as session:  # close requires a member of either team (to withdraw, the declaring one)
             ripple = ripples.close(
                 session,
-                workspace_id=request.workspace_id,
+                workspace_id=ctx.workspace_id,
                 number=number,
-                user_id=request.user_id,
+                user_id=ctx.user_id,
                 withdraw=action.lower() == "withdraw",
                 now=now(),
             )
             line = ripples.line_of(session, ripple)
-        respond(response_type="in_channel", **render_message("ripple_closed.j2", line=line, user_id=request.user_id))
-        News(db, lambda _workspace: client).redraw_notice(line)
+        ctx.reply(response_type="in_channel", **render_message("ripple_closed.j2", line=line, user_id=ctx.user_id))
+        _news(ctx).redraw_notice(line)
     else:
         typed = ripples.parse_ripple_text(parsed.args)
-        with db.transaction() as session:
-            team = _team(session, request)
+        with ctx.transaction() as session:
+            team = ctx.team(session, need=None)  # declare requires a member of the declaring team
             try:
                 ripple = ripples.declare(
                     session,
                     team=team,
-                    user_id=request.user_id,
+                    user_id=ctx.user_id,
                     kind=typed.kind,
                     key_result=typed.key_result,
                     to_channel_id=typed.channel_id,
@@ -90,23 +88,19 @@ def route(parsed: ParsedCommand, request: CommandRequest, *, db: Database, respo
             except InvalidFields as error:  # typed on one line: the problems, one per line
                 raise UsageError("\n".join(error.fields.values()), usage=usage) from None
             ripple_id = ripple.id
-        _announce(db, client, ripple_id, lambda **reply: respond(**reply))
+        _announce(ctx, ripple_id, ctx.reply)
 
 
-def _team(session, request: CommandRequest):
-    return team_rules.resolve_team(
-        session,
-        workspace_id=request.workspace_id,
-        channel_id=request.channel_id,
-        user_id=request.user_id,
-        team_id=request.team_id,
-    )
+ROUTES = {"ripple": route}
 
 
-def _open_declare_form(request: CommandRequest, *, db: Database, client: WebClient) -> None:
-    with db.read() as session:  # the trigger works for 3 seconds: read, then open at once
-        team = _team(session, request)
-        team_rules.require_member(session, team=team, user_id=request.user_id)
+def _news(ctx: Context) -> News:
+    return News(ctx.db, lambda _workspace: ctx.client)
+
+
+def _open_declare_form(ctx: Context) -> None:
+    with ctx.read() as session:  # the trigger works for 3 seconds: read, then open at once
+        team = ctx.team(session, need=Need.MEMBER)
         options = ripples.key_result_options(session, team=team, now=now())
     if not options:
         raise UsageError(
@@ -115,16 +109,14 @@ def _open_declare_form(request: CommandRequest, *, db: Database, client: WebClie
         )
     metadata = json.dumps({"team_id": team.id})
     view = render_view("ripple_modal.j2", team=team, options=options, metadata=metadata, note_limit=ripples.NOTE_LIMIT)
-    opened = deliver(client.views_open, trigger_id=request.trigger_id, view=view)
+    opened = deliver(ctx.client.views_open, trigger_id=ctx.trigger_id, view=view)
     if not opened.ok:
         raise OkrError(f"Slack would not open the form ({opened.error}). Please run `/okr ripple` again.")
 
 
-def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    user_id, db, workspace_id = body["user"]["id"], context["db"], context["workspace_id"]
-
+def on_declared(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     def save() -> tuple[int, str]:
-        metadata = json.loads(view.get("private_metadata") or "{}")
+        user_id, metadata = ctx.user_id, payload.metadata(view, stale=STALE)
         fields = form_fields(view)
         kind = _KIND_VALUES.get(fields.get("kind") or "affects")
         missing = {
@@ -138,11 +130,9 @@ def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         }
         if missing:
             raise InvalidFields(missing)
-        with db.transaction() as session:
+        with ctx.transaction() as session:
             team_id = number_of(metadata.get("team_id"))
-            team = team_rules.resolve_team(
-                session, workspace_id=workspace_id, channel_id="", user_id=user_id, team_id=team_id
-            )
+            team = ctx.team(session, need=None, team_id=team_id)  # declare requires a member of the declaring team
             ripple = ripples.declare(
                 session,
                 team=team,
@@ -161,16 +151,16 @@ def on_declared(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         return
     ack()
     ripple_id, team_channel = saved  # the confirmation goes to the declaring team's channel, never one the form names
-    _announce(db, client, ripple_id, ephemeral_in(client, channel=team_channel, user=user_id))
+    _announce(ctx, ripple_id, ephemeral_in(ctx.client, channel=team_channel, user=ctx.user_id))
 
 
-def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
+def _announce(ctx: Context, ripple_id: int, reply: Callable[..., Any]) -> None:
     """Tell the other team (once, claimed), then the person who declared it how that went."""
     try:
-        news = News(db, lambda _workspace: client)
+        news = _news(ctx)
         news.notice(ripple_id, now())
         told, error = news.notice_outcome(ripple_id)
-        with db.read() as session:
+        with ctx.read() as session:
             line = ripples.line_of(session, session.get(Ripple, ripple_id))
     except Exception:  # the ripple is saved, and the sweep will tell the other team: say so, not "nothing saved"
         log.exception("could not announce a ripple", extra={"ripple": ripple_id})
@@ -179,57 +169,46 @@ def _announce(db: Database, client: WebClient, ripple_id: int, reply) -> None:
     reply(**ephemeral("ripple_declared.j2", line=line, told=told, error=error))
 
 
-def on_acknowledge(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def on_acknowledge(ack: Ack, action: dict[str, Any], ctx: Context) -> None:
     ack()
-    respond, db, user_id = LoggedRespond(respond), context["db"], body["user"]["id"]
-    with replying_errors(respond):
-        with db.transaction() as session:
+    with replying_errors(ctx.respond):
+        user_id = ctx.user_id
+        with ctx.transaction() as session:  # acknowledge requires a member of the team the ripple touches
             ripple_id = number_of(action.get("value"))
             ripple = ripples.acknowledge(
-                session, workspace_id=context["workspace_id"], ripple_id=ripple_id, user_id=user_id, now=now()
+                session, workspace_id=ctx.workspace_id, ripple_id=ripple_id, user_id=user_id, now=now()
             )
             line = ripples.line_of(session, ripple)
-        News(db, lambda _workspace: client).redraw_notice(line)
+        _news(ctx).redraw_notice(line)
 
 
-def on_open_reply(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond | None = None,
-) -> None:
+def on_open_reply(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     ack()
-    db = context["db"]
 
     def build() -> dict:
-        with db.read() as session:
+        with ctx.read() as session:  # reply_line requires a member of either team
             line = ripples.reply_line(
                 session,
-                workspace_id=context["workspace_id"],
+                workspace_id=ctx.workspace_id,
                 ripple_id=number_of(action.get("value")),
-                user_id=body["user"]["id"],
+                user_id=ctx.user_id,
             )
         return render_view("ripple_reply_modal.j2", line=line, limit=REPLY_LIMIT)
 
-    open_form(body, respond, client, "Reply", build)
+    open_form(body, ctx.respond, ctx.client, "Reply", build)
 
 
-def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_reply(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
     """The reply goes in the notice's thread and to the declaring team's channel; nothing is stored but the posts.
     Members of either team reply (`ripples.reply_line`), checked again here as the form may outlive a membership."""
-    user_id, db = body["user"]["id"], context["db"]
 
     def check():
-        with db.read() as session:  # the form names only the ripple: where the reply goes comes from its row
+        with ctx.read() as session:  # the form names only the ripple: where the reply goes comes from its row
             line = ripples.reply_line(
                 session,
-                workspace_id=context["workspace_id"],
+                workspace_id=ctx.workspace_id,
                 ripple_id=number_of(view.get("private_metadata")),
-                user_id=user_id,
+                user_id=ctx.user_id,
             )
         text = form_fields(view).get("reply") or ""
         try:
@@ -243,9 +222,10 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
         return
     ack()
     line, text = answer
+    user_id = ctx.user_id
     message = render_message("ripple_reply.j2", line=line, user_id=user_id, text=text)
     ripple, moment = line.ripple, now()
-    poster = once_only(client)
+    poster = once_only(ctx.client)
     reply = f"{ripple.id}:{user_id}:{moment.timestamp():.6f}"  # once per form sent, in each of the two places
     if ripple.notice_channel_id and ripple.notice_ts:
         delivery.announce(
@@ -261,10 +241,3 @@ def on_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bolt
     )
     if not sent.ok:
         log.warning("could not tell the declaring team about a reply", extra={"error": sent.error})
-
-
-def _legacy(route):  # the route's old signature, until it takes the context
-    return lambda parsed, ctx: route(parsed, ctx, db=ctx.db, respond=ctx.respond, client=ctx.client)
-
-
-ROUTES = {"ripple": _legacy(route)}
