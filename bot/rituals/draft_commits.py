@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.errors import Conflict, NotAllowed, NotFound, UsageError
-from bot.rituals import schedule
+from bot.errors import Conflict, NotFound, UsageError
+from bot.rituals import access, schedule
 from bot.rituals import teams as team_rules
+from bot.rituals.access import Actor, Need
 from bot.rituals.cycles import CYCLE_DAYS, CycleSpan, current_cycle, midnight, team_span, team_today
 from bot.rituals.draft_coaching import live_objectives
 from bot.rituals.draft_fields import MAX_KEY_RESULTS, MIN_KEY_RESULTS, number_or_none
@@ -31,7 +32,6 @@ from storage.models import (
     Objective,
     ObjectiveState,
     ObjectiveVersion,
-    Role,
     Team,
 )
 
@@ -236,10 +236,9 @@ def snapshot(objective: Objective, key_results: list[KeyResult]) -> dict[str, An
 
 def discard(session: Session, *, draft: Draft, team: Team, user_id: str, now: datetime) -> None:
     """Its author or a facilitator may discard a draft; it is kept, marked discarded, never deleted."""
-    if user_id != draft.author_user_id:
-        member = team_rules.membership_of(session, team=team, user_id=user_id)
-        if member is None or member.role is not Role.FACILITATOR:
-            raise NotAllowed(f"Only <@{draft.author_user_id}>, who wrote it, or a facilitator can discard this draft.")
+    actor = Actor(team.workspace_id, user_id)
+    author = draft.author_user_id
+    access.require(session, Need.AUTHOR_OR_FACILITATOR, actor, teams=[team], author=author, doing="discard this draft")
     draft.state = DraftState.DISCARDED
     draft.updated_by, draft.updated_at = user_id, now
     record_event(

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.errors import Conflict, NotAllowed, NotFound
+from bot.errors import Conflict, NotFound
+from bot.rituals import access
 from bot.rituals import teams as team_rules
+from bot.rituals.access import Actor, Need
 from bot.rituals.draft_fields import TITLE_MAX, typed_key_result
 from bot.text import normalise
 from storage.models import Draft, DraftState, DraftStep, Team
@@ -75,12 +77,11 @@ def require_editor(session: Session, *, draft: Draft, team: Team, user_id: str) 
     """Its author edits a draft; once shared for review, any member of the team may."""
     if draft.state in (DraftState.COMMITTED, DraftState.DISCARDED):
         raise Conflict(f"This draft was already {draft.state.value}; it can no longer be edited.")
-    if user_id == draft.author_user_id:
+    actor, author = Actor(team.workspace_id, user_id), draft.author_user_id
+    if draft.state is DraftState.SHARED and user_id != author:
+        access.require(session, Need.MEMBER, actor, teams=[team])
         return
-    if draft.state is DraftState.SHARED:
-        team_rules.require_member(session, team=team, user_id=user_id)
-        return
-    raise NotAllowed(f"This draft is <@{draft.author_user_id}>'s and has not been shared yet.")
+    access.require(session, Need.AUTHOR, actor, author=author, doing="edit this draft: it has not been shared yet")
 
 
 def save_draft(

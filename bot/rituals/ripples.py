@@ -15,8 +15,10 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound, UsageError
+from bot.errors import Conflict, InvalidFields, NotFound, UsageError
+from bot.rituals import access
 from bot.rituals import teams as team_rules
+from bot.rituals.access import Actor, Need
 from bot.rituals.backlog import NumberedKeyResult, find_key_result, is_key_result_reference, numbered_key_results
 from bot.rituals.events import record_event
 from bot.text import clean
@@ -286,8 +288,8 @@ def acknowledge(session: Session, *, workspace_id: int, ripple_id: int, user_id:
     """A member of the team it touches says they have seen it; once."""
     ripple = ripple_by_id(session, workspace_id=workspace_id, ripple_id=ripple_id)
     to_team = session.get(Team, ripple.to_team_id)
-    if team_rules.membership_of(session, team=to_team, user_id=user_id) is None:
-        raise NotAllowed(f"Only a member of *{to_team.name}* can acknowledge R{ripple.number}.")
+    actor = Actor(workspace_id, user_id)
+    access.require(session, Need.MEMBER, actor, teams=[to_team], doing=f"acknowledge R{ripple.number}")
     changed = session.execute(
         update(Ripple)
         .where(Ripple.id == ripple.id, Ripple.state == RippleState.OPEN)
@@ -317,9 +319,10 @@ def reply_line(session: Session, *, workspace_id: int, ripple_id: int, user_id: 
     can see the notice is refused, and nothing is posted."""
     ripple = ripple_by_id(session, workspace_id=workspace_id, ripple_id=ripple_id)
     line = line_of(session, ripple)
-    if not any(team_rules.membership_of(session, team=t, user_id=user_id) for t in (line.from_team, line.to_team)):
-        teams = f"*{line.from_team.name}* or *{line.to_team.name}*"
-        raise NotAllowed(f"Only members of {teams} can reply to R{ripple.number}.")
+    teams = [line.from_team, line.to_team]
+    access.require(
+        session, Need.MEMBER_OF_EITHER, Actor(workspace_id, user_id), teams=teams, doing=f"reply to R{ripple.number}"
+    )
     return line
 
 
@@ -327,12 +330,11 @@ def close(session: Session, *, workspace_id: int, number: int, user_id: str, wit
     """Resolve (either team's members) or withdraw (the declaring team's members) a ripple still open."""
     ripple = ripple_numbered(session, workspace_id=workspace_id, number=number, lock=True)
     from_team, to_team = session.get(Team, ripple.from_team_id), session.get(Team, ripple.to_team_id)
-    declaring = team_rules.membership_of(session, team=from_team, user_id=user_id) is not None
-    touched = team_rules.membership_of(session, team=to_team, user_id=user_id) is not None
-    if withdraw and not declaring:
-        raise NotAllowed(f"Only a member of *{from_team.name}*, which declared R{number}, can withdraw it.")
-    if not (declaring or touched):
-        raise NotAllowed(f"Only members of *{from_team.name}* or *{to_team.name}* can resolve R{number}.")
+    actor = Actor(workspace_id, user_id)
+    if withdraw:  # only the team that declared it takes it back
+        access.require(session, Need.MEMBER, actor, teams=[from_team], doing=f"withdraw R{number}, which it declared")
+    access.require(session, Need.MEMBER_OF_EITHER, actor, teams=[from_team, to_team], doing=f"resolve R{number}")
+    declaring = access.allowed(session, Need.MEMBER, actor, teams=[from_team])
     if ripple.state not in LIVE:
         raise Conflict(_settled(ripple))
     ripple.state = RippleState.WITHDRAWN if withdraw else RippleState.RESOLVED

@@ -18,11 +18,6 @@ from storage.numbering import add_numbered
 MAX_VISION_TEXT = 1500
 
 
-def may_publish_vision(session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool) -> bool:
-    """Workspace admins and owners, and anyone a team has named as one of its leaders."""
-    return access.allowed(session, Need.LEADER, Actor(workspace_id, user_id, is_admin=is_workspace_admin))
-
-
 def publish_vision(
     session: Session, *, workspace_id: int, user_id: str, text: str, is_workspace_admin: bool, now: datetime
 ) -> VisionStatement:

@@ -610,10 +610,10 @@ def test_someone_outside_the_team_cannot_run_its_rituals_or_acknowledge_a_ripple
         "ripple": NOT_A_MEMBER,
         "ripple <#C0GROWTH|team-growth> 1.2 Eve says so": NOT_A_MEMBER,
         "ripple resolve R1": "Only members of *Rockets* or *Growth* can resolve R1",
-        "ripple withdraw R1": "Only a member of *Rockets*, which declared R1, can withdraw it",
-        "digest post": "Workspace admins, leaders and team facilitators can post the digest",
-        "digest settings day=tuesday": "workspace admins and team leaders set where and when it goes",
-        "vision add Eve's vision": "Vision statements are written by leaders",
+        "ripple withdraw R1": "Only a member of *Rockets* can withdraw R1, which it declared",
+        "digest post": "Only workspace admins, leaders and team facilitators can post the digest",
+        "digest settings day=tuesday": "Only leaders can set where and when the digest goes",
+        "vision add Eve's vision": "Only leaders can write vision statements",
     }
     for text, needle in commands.items():
         assert_clean_error(okr(driver, slack, text, user=EVE), needle, case=text)
@@ -692,8 +692,8 @@ def test_only_a_facilitator_resets_changes_settings_or_closes_a_round_and_only_a
         "team settings timezone=Asia/Tokyo": ONLY_FACILITATORS,
         "triage close": ONLY_FACILITATORS,
         "sprint close 2": ONLY_FACILITATORS,
-        "digest settings day=tuesday hour=8": "workspace admins and team leaders set where and when it goes",
-        "digest post": "Workspace admins, leaders and team facilitators can post the digest",
+        "digest settings day=tuesday hour=8": "Only leaders can set where and when the digest goes",
+        "digest post": "Only workspace admins, leaders and team facilitators can post the digest",
     }
     for text, needle in commands.items():
         assert_clean_error(okr(driver, slack, text, user="U0BEN"), needle, case=text)

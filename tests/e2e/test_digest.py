@@ -924,7 +924,7 @@ def test_posting_now_is_for_admins_leaders_and_facilitators(driver, slack, db):
 
         refused = okr(driver, slack, "digest post", user=BEN, channel=ROCKET)  # a member, facilitating nothing
 
-        assert_clean_error(refused, "Workspace admins, leaders and team facilitators can post the digest")
+        assert_clean_error(refused, "Only workspace admins, leaders and team facilitators can post the digest")
         stays_quiet(slack)
         assert digest_calls(slack, ok=None) == [] and pictures(slack) == [] and row_counts(db) == before
 
@@ -1056,7 +1056,7 @@ def test_only_workspace_admins_and_leaders_change_the_settings(driver, slack, db
 
         for user in (BEN, CLEO):
             reply = okr(driver, slack, "digest settings day=friday", user=user, channel=ROCKET)
-            assert_clean_error(reply, "workspace admins and team leaders set where and when it goes", case=user)
+            assert_clean_error(reply, "Only leaders can set where and when the digest goes", case=user)
             assert row_counts(db) == before
             assert (workspace_row(db).digest_weekday, workspace_row(db).digest_due_at) == (0, due)
 

@@ -751,7 +751,7 @@ def test_either_team_resolves_and_the_notice_is_redrawn(driver, slack, db):
     not_theirs = okr(driver, slack, "ripple withdraw 1", user="U0BEN", channel="C0GROWTH")
 
     assert_clean_error(outsider, "Only members of *Rockets* or *Growth* can resolve R1")
-    assert_clean_error(not_theirs, "Only a member of *Rockets*, which declared R1, can withdraw it")
+    assert_clean_error(not_theirs, "Only a member of *Rockets* can withdraw R1, which it declared")
     assert row_counts(db) == before and ripple(db, 1).state is RippleState.OPEN
     assert len(slack.calls_to("chat.update")) == updates
 

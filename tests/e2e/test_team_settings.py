@@ -468,7 +468,7 @@ def test_a_modal_submitted_after_losing_the_facilitator_role_is_refused(driver, 
 
 def test_a_leader_named_in_the_modal_may_then_publish_vision(driver, slack, db, rockets):
     refused = okr(driver, slack, "vision add Customers talk to us in one place", user="U0CLEO", channel="C0ROCKET")
-    assert_clean_error(refused, "written by leaders")
+    assert_clean_error(refused, "Only leaders can write vision statements")
 
     view = open_settings(driver, slack)
     driver.submit_view(view["id"], user="U0ADA", values=modal_values(leaders=("U0CLEO",)))

@@ -79,7 +79,7 @@ def test_refused_statements_write_nothing(driver, slack, db):
     before = row_counts(db)
 
     for case, text, expected in [
-        ("not-a-leader", f"vision add {MISSION}", "written by leaders"),
+        ("not-a-leader", f"vision add {MISSION}", "Only leaders can write vision statements"),
         ("no-text", "vision add", "Write the vision statement after `add`"),
         ("1501-chars", "vision add " + "v" * 1501, "1,501 characters long; the limit is 1,500"),
         ("bidi", "vision add Grow\u202e fast", "U+202E"),

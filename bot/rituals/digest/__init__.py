@@ -42,7 +42,6 @@ from bot.rituals.digest.settings import (
     SETTINGS_USAGE,
     apply_digest_settings,
     digest_channels,
-    may_post_digest,
     parse_digest_settings,
 )
 
@@ -69,7 +68,6 @@ __all__ = [
     "digests_unplanned",
     "keep_week",
     "latest_digest_at",
-    "may_post_digest",
     "metric_key",
     "move_digest_on",
     "next_digest_at",

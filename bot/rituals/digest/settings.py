@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import NotAllowed, UsageError
+from bot.errors import UsageError
+from bot.rituals import access
+from bot.rituals.access import Actor, Need
 from bot.rituals.digest.schedule import next_digest_at
 from bot.rituals.team_settings import parse_channel, parse_hour, parse_timezone, parse_weekday
-from bot.rituals.vision import may_publish_vision
-from storage.models import Membership, Role, Team, Workspace
+from storage.models import Team, Workspace
 
 SETTINGS_USAGE = "/okr digest settings [channel=#okr-ripples day=monday hour=9 timezone=Europe/Paris]"
 
@@ -60,24 +61,12 @@ def apply_digest_settings(
     is_workspace_admin: bool,
     now: datetime,
 ) -> Workspace:
-    if not may_publish_vision(
-        session, workspace_id=workspace.id, user_id=user_id, is_workspace_admin=is_workspace_admin
-    ):
-        raise NotAllowed("The digest is the workspace's: workspace admins and team leaders set where and when it goes.")
+    actor = Actor(workspace.id, user_id, is_admin=is_workspace_admin)
+    access.require(session, Need.LEADER, actor, doing="set where and when the digest goes (it is the workspace's)")
     for column, value in values.items():
         setattr(workspace, column, value)
     workspace.digest_due_at = next_digest_at(workspace, now)
     return workspace
-
-
-def may_post_digest(session: Session, *, workspace_id: int, user_id: str, is_workspace_admin: bool) -> bool:
-    """Leaders, workspace admins and any team's facilitators may post the digest on demand."""
-    if may_publish_vision(session, workspace_id=workspace_id, user_id=user_id, is_workspace_admin=is_workspace_admin):
-        return True
-    query = select(Membership.id).where(
-        Membership.workspace_id == workspace_id, Membership.user_id == user_id, Membership.role == Role.FACILITATOR
-    )
-    return session.scalar(query.limit(1)) is not None
 
 
 def digest_channels(session: Session, *, workspace: Workspace) -> list[str]:
