@@ -13,6 +13,9 @@ from bot.errors import UsageError
 from bot.text import check_characters, normalise
 
 MAX_COMMAND_TEXT = 4000
+# the one message shortcut, "Add to OKR backlog", as app.yaml declares it (tests/unit/test_manifest.py checks they
+# agree): handlers/backlog.py answers it, and the sandboxes use it as Slack's client would
+BACKLOG_SHORTCUT = "add_to_backlog"
 
 
 @dataclass(frozen=True)

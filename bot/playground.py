@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import clock
+from bot.commands import BACKLOG_SHORTCUT
 from bot.log import configure_logging
 from bot.sandbox import forms
 from bot.sandbox.driver import SlackRefused
@@ -21,7 +22,6 @@ from bot.sandbox.session import Moment, Sandbox
 from bot.sandbox.terminal_output import Output
 from bot.sandbox.transcript import Clickable, find_clickable, render_blocks
 from bot.settings import Settings
-from handlers.backlog import SHORTCUT
 
 HELP = """\
 Type as you would in Slack:
@@ -199,7 +199,7 @@ class Playground:
     def do_shortcut(self, rest: str) -> None:
         message = self._message_arg(rest)
         if message is not None:
-            self.driver.message_shortcut(SHORTCUT, user=self.user, channel=self.channel, ts=message["ts"])
+            self.driver.message_shortcut(BACKLOG_SHORTCUT, user=self.user, channel=self.channel, ts=message["ts"])
 
     def do_share(self, rest: str) -> None:
         path = Path(rest).expanduser()

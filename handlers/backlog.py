@@ -14,7 +14,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
 from bot.blockkit import clip
-from bot.commands import ParsedCommand, lookup
+from bot.commands import BACKLOG_SHORTCUT, ParsedCommand, lookup
 from bot.errors import NotFound, OkrError, UsageError
 from bot.rituals.access import Need
 from bot.rituals.backlog import (
@@ -46,7 +46,7 @@ from handlers.middleware import now
 from handlers.replies import ephemeral
 from storage.models import ItemState, Team
 
-SHORTCUT = "add_to_backlog"
+SHORTCUT = BACKLOG_SHORTCUT
 LIST_ITEMS = 40  # one list message: a header, 4 sections of 10 items, a footer; well within 50 blocks
 OVERVIEW_ITEMS = 5
 OVERVIEW_STATES = (ItemState.SPRINT, ItemState.PRODUCT, ItemState.DISCOVERY, ItemState.INBOX)

@@ -35,7 +35,7 @@ from bot.rituals.checkins import (
 )
 from bot.slack import Delivery, deliver
 from handlers.context import Context
-from handlers.errors import reply_for, replying_errors
+from handlers.errors import message_for, replying_errors
 from handlers.forms import form_fields, tell_if_not_opened
 from handlers.middleware import now
 from handlers.payload import mapping, row_id
@@ -166,7 +166,7 @@ def on_open(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context
         )
     except Exception as error:  # the refusal must reach the person, not Bolt
         if ctx.respond is not None:
-            ctx.respond(replace_original=False, **reply_for(error))
+            ctx.respond(replace_original=False, **message_for(error))
         return
     opened = deliver(ctx.client.views_open, trigger_id=ctx.trigger_id, view=view)
     tell_if_not_opened(opened, body=body, respond=ctx.respond)

@@ -106,6 +106,3 @@ def on_error(error: Exception, body: dict[str, Any], respond=None, response: Bol
     reply = message_for(error)
     if respond is not None:
         respond(replace_original=False, **reply)
-
-
-reply_for = message_for  # the name the listeners not yet moved to this module's mapping still use

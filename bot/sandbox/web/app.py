@@ -27,6 +27,7 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from bot.commands import BACKLOG_SHORTCUT
 from bot.sandbox import forms
 from bot.sandbox.driver import SlackRefused
 from bot.sandbox.fake.errors import ApiError
@@ -34,7 +35,6 @@ from bot.sandbox.session import JUMPS, MOMENT_WORDS, Sandbox
 from bot.sandbox.web import pages
 from bot.sandbox.web.blocks import render_blocks, render_message_body
 from bot.sandbox.web.mrkdwn import plain_to_html
-from handlers.backlog import SHORTCUT
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -234,7 +234,7 @@ class SandboxWeb:
     def do_shortcut(self, request: Request, context: dict[str, Any]) -> str | None:
         with self.sandbox.lock:
             here, ts = context["here"].channel_id, request.form.get("ts", "")
-            self.sandbox.driver.message_shortcut(SHORTCUT, user=context["user_id"], channel=here, ts=ts)
+            self.sandbox.driver.message_shortcut(BACKLOG_SHORTCUT, user=context["user_id"], channel=here, ts=ts)
             self.sandbox.settle()
         return None
 
