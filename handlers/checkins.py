@@ -18,7 +18,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands import ParsedCommand, lookup
-from bot.errors import InvalidFields, NotFound, OkrError, UsageError
+from bot.errors import NotFound, OkrError, UsageError
 from bot.numbers import format_number
 from bot.render import render_message, render_view
 from bot.rituals.checkins import (
@@ -35,7 +35,7 @@ from bot.rituals.checkins import (
 )
 from bot.slack import Delivery, deliver
 from handlers.context import Context
-from handlers.errors import message_for, replying_errors
+from handlers.errors import form_answer, message_for, replying_errors
 from handlers.forms import form_fields, tell_if_not_opened
 from handlers.middleware import now
 from handlers.payload import mapping, row_id
@@ -222,12 +222,8 @@ def on_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
                 answer=answer,
                 now=now(),
             )
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except (OkrError, ValueError, TypeError, AttributeError) as error:
-        message = error.message if isinstance(error, OkrError) else STALE
-        ack(response_action="update", view=render_view("modal_error.j2", title="Check in", message=message))
+    except OkrError as error:  # a field's mistake under it, any other refusal in place of the form
+        ack(**form_answer(error, view, title="Check in"))
         return
     ack()
     # Where the form came from is found by the bot, never taken from the metadata: the reply kept when the form

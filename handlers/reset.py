@@ -297,10 +297,10 @@ def picks_of(view: dict[str, Any]) -> dict[int, list[int] | None]:
         match = re.fullmatch(r"objective:(\d{1,18})", block_id)
         if match is None:
             continue
-        try:
-            ticked = [option.get("value") for option in (actions.get("value") or {}).get("selected_options") or []]
-        except (AttributeError, TypeError):  # not the checkboxes the bot drew
-            raise Stale(STALE) from None
+        options = payload.mapping(actions, "value").get("selected_options") or []
+        if not isinstance(options, list):  # not the checkboxes the bot drew
+            raise Stale(STALE)
+        ticked = [payload.text(option, "value") for option in options]
         if not ticked:
             continue
         if "all" in ticked:
