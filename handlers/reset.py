@@ -234,8 +234,9 @@ def on_retro_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
 def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     """A reply in a retro's thread is an answer: kept once, edited and deleted along with the message. Slack's
     retry of an event already applied changes nothing, so a reply edited or deleted since does not come back."""
-    workspace_id, db = context.get("workspace_id"), context["db"]
-    if workspace_id is None or event.get("bot_id"):
+    ctx: Context = context["ctx"]
+    workspace_id = ctx.workspace_id
+    if event.get("bot_id"):
         return
     subtype = event.get("subtype")
     message = event.get("message") if subtype == "message_changed" else event
@@ -248,7 +249,7 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
         return
     if message.get("bot_id"):
         return
-    with db.read() as session:  # most thread replies are not retro answers: find out without writing
+    with ctx.read() as session:  # most thread replies are not retro answers: find out without writing
         found = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
     if found is None:
         return
@@ -256,7 +257,7 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
     if not deleted and not (isinstance(user, str) and 0 < len(user) <= 32 and isinstance(message.get("text"), str)):
         return
     event_id = body.get("event_id")
-    with db.transaction() as session:
+    with ctx.transaction() as session:
         if (
             isinstance(event_id, str)
             and 0 < len(event_id) <= 64
