@@ -11,14 +11,13 @@ from slack_bolt import Ack, App
 from bot import delivery
 from bot.commands import parse
 from bot.errors import InvalidFields, OkrError
-from bot.render import render_view
 from bot.rituals.access import Need
 from bot.rituals.reset import check_anchor_change
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import once_only
 from handlers.commands import Route, run
 from handlers.context import NOBODY, Context
-from handlers.errors import replying_errors
+from handlers.errors import form_answer, replying_errors
 from handlers.forms import element_value, state_values
 from handlers.middleware import now
 from handlers.payload import json_value, mapping, row_id, slack_id
@@ -70,14 +69,8 @@ def on_settings_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
             check_leader_change(session, team=team, change=change, user_id=user_id)
             if change.cycle_anchor is not None:
                 check_anchor_change(session, team=team, wanted=change.cycle_anchor, now=now())
-    except InvalidFields as error:
-        ack(response_action="errors", errors=error.fields)
-        return
-    except OkrError as error:
-        ack(response_action="update", view=_modal_error(error.message))
-        return
-    except (KeyError, ValueError):
-        ack(response_action="update", view=_modal_error(STALE_FORM))
+    except OkrError as error:  # a field's mistake under it, any other refusal in place of the form
+        ack(**form_answer(error, view, title="Team settings"))
         return
     ack()
     with replying_errors(ephemeral_in(ctx.client, channel=team.channel_id, user=user_id)):
@@ -97,10 +90,6 @@ def on_settings_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
 
 STALE_FORM = "This form is out of date. Close it and run `/okr team settings` again."
 STALE_PICKER = "That button is out of date; please type the command again."
-
-
-def _modal_error(message: str) -> dict:
-    return render_view("modal_error.j2", title="Team settings", message=message)
 
 
 def _read_fields(values: dict[str, dict[str, Any]]) -> tuple[dict[str, str | None], dict[str, list[str]]]:
