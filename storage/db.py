@@ -6,8 +6,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Delete, Engine, Update, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import OperationalError
@@ -41,6 +42,12 @@ UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, SATimeoutError)
 def cause(error: BaseException) -> str:
     """The name of what went wrong under an SQLAlchemy error (the driver's exception), for a log line."""
     return type(getattr(error, "orig", None) or error).__name__
+
+
+def rows_matched(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE; how many rows its WHERE matched (what a compare-and-set reads to learn whether it
+    won). Its result is a CursorResult, which Session.execute's signature does not say."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 class RequestAbandoned(Exception):

@@ -132,10 +132,11 @@ def remember_timezone(
 
     ``create``: also when the person has no row yet; without it, a look that writes nothing else stays so.
     """
-    if create:
-        person = ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now)
-    else:
-        person = find_person(session, workspace_id=workspace_id, user_id=user_id)
+    person = (
+        ensure_person(session, workspace_id=workspace_id, user_id=user_id, now=now)
+        if create
+        else find_person(session, workspace_id=workspace_id, user_id=user_id)
+    )
     if person is not None and not person.timezone:
         person.timezone = timezone
 

@@ -148,11 +148,13 @@ def place(rows: list[CsvRow], numbered: list[NumberedKeyResult]) -> tuple[list[N
     no live key result."""
     items, problems = [], []
     for row in rows:
-        try:
-            key_result = find_key_result(numbered, row.key_result) if row.key_result else None
-        except OkrError:
-            problems.append((row.row, f"`{row.key_result[:20]}` is not one of the team's key results."))
-            continue
+        key_result = None
+        if row.key_result:
+            try:
+                key_result = find_key_result(numbered, row.key_result)
+            except OkrError:
+                problems.append((row.row, f"`{row.key_result[:20]}` is not one of the team's key results."))
+                continue
         items.append(NewItem(row.text, key_result))
     return items, problems
 

@@ -19,6 +19,7 @@ from bot.rituals import teams as team_rules
 from bot.rituals.access import Actor, Need
 from bot.rituals.draft_fields import TITLE_MAX, typed_key_result
 from bot.text import normalise
+from storage.db import rows_matched
 from storage.models import Draft, DraftState, DraftStep, Team
 
 
@@ -107,7 +108,8 @@ def save_draft(
             values.update(version=Draft.version + 1, updated_by=user_id)
     if step is not None:
         values["step"] = step
-    result = session.execute(
+    saved = rows_matched(
+        session,
         update(Draft)
         .where(
             Draft.id == draft.id,
@@ -115,10 +117,10 @@ def save_draft(
             Draft.state.in_((DraftState.OPEN, DraftState.SHARED)),
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.refresh(draft)
-    if result.rowcount == 0:
+    if saved == 0:
         if draft.state in (DraftState.COMMITTED, DraftState.DISCARDED):
             raise Conflict(f"This draft was {draft.state.value} in the meantime; your change was not saved.")
         if not changing:  # only moving between steps: nothing of theirs to lose, so just show the draft as it is

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.db import rows_matched
 from storage.models import EventLog, ProcessedEvent
 
 
@@ -105,4 +106,4 @@ def forget_old_deliveries(session: Session, *, now: datetime, limit: int = 5000)
         .order_by(ProcessedEvent.received_at)
         .limit(limit)
     )
-    return session.execute(delete(ProcessedEvent).where(ProcessedEvent.event_id.in_(oldest))).rowcount
+    return rows_matched(session, delete(ProcessedEvent).where(ProcessedEvent.event_id.in_(oldest)))

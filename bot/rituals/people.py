@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.claims import insert_if_absent
+from storage.db import rows_matched
 from storage.models import Person, Team, Workspace
 
 # What a Slack status says when someone is away, unless the team sets its own list.
@@ -96,7 +97,8 @@ class Profile:
         user_id = user.get("id")
         if not isinstance(user_id, str) or not 0 < len(user_id) <= 32:
             return None
-        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        found = user.get("profile")
+        profile = found if isinstance(found, dict) else {}
         expiration = profile.get("status_expiration")
         expires = (
             datetime.fromtimestamp(expiration, UTC)
@@ -187,10 +189,10 @@ def take_people_read(session: Session, *, workspace_id: int, now: datetime, ever
     if read_at is not None and read_at > now - every:
         return False
     same = Workspace.people_read_at.is_(None) if read_at is None else Workspace.people_read_at == read_at
-    taken = session.execute(
-        update(Workspace).where(Workspace.id == workspace_id, same).values(people_read_at=now - every + lease)
+    taken = rows_matched(
+        session, update(Workspace).where(Workspace.id == workspace_id, same).values(people_read_at=now - every + lease)
     )
-    return taken.rowcount == 1
+    return taken == 1
 
 
 def people_read(session: Session, *, workspace_id: int, now: datetime) -> None:

@@ -199,7 +199,7 @@ def find_target(session: Session, *, kind: str, workspace_id: int, target_id: in
     here is the latest and stays so until the transaction ends.
     """
     key_result_id = target_id if kind in (REVISE_KR, DROP_KR) else None
-    objective_id = target_id
+    objective_id: int | None = target_id
     if key_result_id is not None:
         objective_id = session.scalar(
             select(KeyResult.objective_id).where(KeyResult.workspace_id == workspace_id, KeyResult.id == key_result_id)
@@ -212,14 +212,14 @@ def find_target(session: Session, *, kind: str, workspace_id: int, target_id: in
     objective = session.scalar(query.execution_options(populate_existing=True))
     if objective is None:
         raise NotFound("That objective no longer exists.")
-    query = (
+    cycle_query = (
         select(Cycle, Team)
         .join(Team, (Team.workspace_id == Cycle.workspace_id) & (Team.id == Cycle.team_id))
         .where(Cycle.workspace_id == workspace_id, Cycle.id == objective.cycle_id)
     )
     if lock:  # shared: a cycle's close takes it exclusively, so a change never lands in a closed cycle
-        query = query.with_for_update(of=Cycle, read=True)
-    cycle, team = session.execute(query.execution_options(populate_existing=True)).one()
+        cycle_query = cycle_query.with_for_update(of=Cycle, read=True)
+    cycle, team = session.execute(cycle_query.execution_options(populate_existing=True)).one()
     key_results = tuple(
         session.scalars(
             select(KeyResult)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.errors import Conflict, InvalidFields, NotFound, UsageError
@@ -22,6 +22,7 @@ from bot.rituals.access import Actor, Need
 from bot.rituals.backlog import NumberedKeyResult, find_key_result, is_key_result_reference, numbered_key_results
 from bot.rituals.events import record_event
 from bot.text import clean
+from storage.db import rows_matched
 from storage.models import Cycle, KeyResult, Objective, Ripple, RippleKind, RippleState, Team
 from storage.numbering import add_numbered
 
@@ -89,13 +90,18 @@ def parse_ripple_text(args: str) -> RippleText:
                 and (key_result is None or not _their_words(after, words[2:]))
             ):
                 words.pop(0)
-        elif channel_id is None and (_CHANNEL.match(word) or _RAW_CHANNEL.match(word)):
-            channel_id = (_CHANNEL.match(word) or _RAW_CHANNEL.match(word))[1]
-        elif key_result is None and _kr_words(words):
-            key_result, words = _kr_words(words)
+        elif channel_id is None and (named := _CHANNEL.match(word) or _RAW_CHANNEL.match(word)):
+            channel_id = named[1]
+        elif key_result is None and (ours := _kr_words(words)):
+            key_result, words = ours
             continue
-        elif their is None and key_result is not None and lowered in _THEIR and _their_words(lowered, words[1:]):
-            their, words = _their_words(lowered, words[1:])
+        elif (
+            their is None
+            and key_result is not None
+            and lowered in _THEIR
+            and (theirs := _their_words(lowered, words[1:]))
+        ):
+            their, words = theirs
             continue
         else:
             break
@@ -287,15 +293,16 @@ def ripple_by_id(session: Session, *, workspace_id: int, ripple_id: int) -> Ripp
 def acknowledge(session: Session, *, workspace_id: int, ripple_id: int, user_id: str, now: datetime) -> Ripple:
     """A member of the team it touches says they have seen it; once."""
     ripple = ripple_by_id(session, workspace_id=workspace_id, ripple_id=ripple_id)
-    to_team = session.get(Team, ripple.to_team_id)
+    to_team = session.get_one(Team, ripple.to_team_id)
     actor = Actor(workspace_id, user_id)
     access.require(session, Need.MEMBER, actor, teams=[to_team], doing=f"acknowledge R{ripple.number}")
-    changed = session.execute(
+    changed = rows_matched(
+        session,
         update(Ripple)
         .where(Ripple.id == ripple.id, Ripple.state == RippleState.OPEN)
         .values(state=RippleState.ACKNOWLEDGED, acknowledged_by=user_id, acknowledged_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     session.refresh(ripple)
     if changed != 1:
         raise Conflict(_settled(ripple))
@@ -329,7 +336,7 @@ def reply_line(session: Session, *, workspace_id: int, ripple_id: int, user_id: 
 def close(session: Session, *, workspace_id: int, number: int, user_id: str, withdraw: bool, now: datetime) -> Ripple:
     """Resolve (either team's members) or withdraw (the declaring team's members) a ripple still open."""
     ripple = ripple_numbered(session, workspace_id=workspace_id, number=number, lock=True)
-    from_team, to_team = session.get(Team, ripple.from_team_id), session.get(Team, ripple.to_team_id)
+    from_team, to_team = session.get_one(Team, ripple.from_team_id), session.get_one(Team, ripple.to_team_id)
     actor = Actor(workspace_id, user_id)
     if withdraw:  # only the team that declared it takes it back
         access.require(session, Need.MEMBER, actor, teams=[from_team], doing=f"withdraw R{number}, which it declared")
@@ -390,7 +397,9 @@ def end_with_cycle(session: Session, *, cycle: Cycle, now: datetime) -> list[int
 # reading ----------------------------------------------------------------------------------------------------
 
 
-def lines(session: Session, *, workspace_id: int, where, limit: int | None = None) -> list[RippleLine]:
+def lines(
+    session: Session, *, workspace_id: int, where: ColumnElement[bool], limit: int | None = None
+) -> list[RippleLine]:
     """Ripples matching `where`, newest first, each with its teams and key results, in one query."""
     from_team, to_team = aliased(Team), aliased(Team)
     kr, their_kr = aliased(KeyResult), aliased(KeyResult)
@@ -464,9 +473,10 @@ def note_notice(
 ) -> bool:
     """The ripple's notice is done: posted (`channel_id`, `ts`: its redraws find it there), refused for good, or
     not to post (settled before anyone was told). False when it was noted already."""
-    noted = session.execute(
+    noted = rows_matched(
+        session,
         update(Ripple)
         .where(Ripple.id == ripple_id, Ripple.notice_done_at.is_(None))
-        .values(notice_done_at=now, notice_channel_id=channel_id, notice_ts=ts)
+        .values(notice_done_at=now, notice_channel_id=channel_id, notice_ts=ts),
     )
-    return noted.rowcount == 1
+    return noted == 1

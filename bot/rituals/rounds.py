@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.rituals import backlog, triage
 from bot.rituals.triage import Closed
+from storage.db import rows_matched
 from storage.models import BacklogItem, EventLog, Round, RoundItem, RoundState, SendClaim, Team, Vote, Workspace
 
 # posting ------------------------------------------------------------------------------------------------------
@@ -117,14 +118,13 @@ def present_votes(session: Session, entry_ids: list[int]) -> dict[int, set[tuple
 def mark_shown(session: Session, entry_id: int, version: int) -> bool:
     """The item's message shows its votes as of `version`; False when it showed that one or a newer one already
     (another process drew it meanwhile)."""
-    return (
-        session.execute(
-            update(RoundItem)
-            .where(RoundItem.id == entry_id, RoundItem.shown_version < version)
-            .values(shown_version=version)
-        ).rowcount
-        == 1
+    shown = rows_matched(
+        session,
+        update(RoundItem)
+        .where(RoundItem.id == entry_id, RoundItem.shown_version < version)
+        .values(shown_version=version),
     )
+    return shown == 1
 
 
 def show_decisions(session: Session, round_id: int) -> None:
@@ -154,18 +154,16 @@ def undrawn_items(session: Session, round_id: int) -> list[int]:
 
 def mark_finished(session: Session, round_id: int, now: datetime) -> bool:
     """True for the one process that marks the round finished."""
-    return (
-        session.execute(
-            update(Round).where(Round.id == round_id, Round.finished_at.is_(None)).values(finished_at=now)
-        ).rowcount
-        == 1
+    finished = rows_matched(
+        session, update(Round).where(Round.id == round_id, Round.finished_at.is_(None)).values(finished_at=now)
     )
+    return finished == 1
 
 
 def closed_view(session: Session, round_id: int, now: datetime) -> Closed:
     """The result of a closed round as `triage.close_round` returned it, read back (for a summary sent later)."""
-    current = session.get(Round, round_id)
-    team = session.get(Team, current.team_id)
+    current = session.get_one(Round, round_id)
+    team = session.get_one(Team, current.team_id)
     labels = {n.key_result.id: n.label for n in backlog.numbered_key_results(session, team=team, now=now)}
     rows = session.execute(
         select(RoundItem, BacklogItem)
@@ -181,7 +179,7 @@ def closed_view(session: Session, round_id: int, now: datetime) -> Closed:
             item,
             counted[entry.id],
             entry.decision or triage.KEPT,
-            labels.get(entry.decided_key_result_id or item.key_result_id),
+            labels.get(entry.decided_key_result_id or item.key_result_id or 0),
             entry.id in tied,
         )
         for entry, item in rows
@@ -235,4 +233,4 @@ def stale_items(session: Session) -> list[tuple[int, int]]:
 def workspaces_of(session: Session, round_ids: Iterable[int]) -> dict[int, Workspace]:
     """Each round's workspace, by round id."""
     found = session.scalars(select(Round).where(Round.id.in_(set(round_ids))))
-    return {r.id: session.get(Workspace, r.workspace_id) for r in found}
+    return {r.id: session.get_one(Workspace, r.workspace_id) for r in found}

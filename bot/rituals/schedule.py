@@ -24,6 +24,7 @@ from bot.rituals.cycles import CycleSpan, midnight, span_on, team_span, team_tod
 from bot.rituals.people import zones_of
 from bot.rituals.teams import lock_team
 from storage.claims import insert_if_absent
+from storage.db import rows_matched
 from storage.models import Cycle, KeyResult, KeyResultState, Objective, Person, Schedule, ScheduleKind, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
 
@@ -256,19 +257,21 @@ def _insert(session: Session, *, team: Team, kind: ScheduleKind, user_id: str, w
 
 def move(session: Session, *, row_id: int, from_week: date, from_due: datetime, week: date, due: datetime) -> bool:
     """Move a row on, unless another process already did: the row must still say what we read."""
-    result = session.execute(
+    moved = rows_matched(
+        session,
         update(Schedule)
         .where(Schedule.id == row_id, Schedule.week_start == from_week, Schedule.due_at == from_due)
-        .values(week_start=week, due_at=due)
+        .values(week_start=week, due_at=due),
     )
-    return result.rowcount == 1
+    return moved == 1
 
 
 def asked(session: Session, *, row: Schedule, team: Team, zone: ZoneInfo, remind_at: datetime) -> bool:
     """The week's DM went out: plan next week's (in `zone`) and the reminder of this one, unless another process
     moved the row meanwhile."""
     next_week = row.week_start + WEEK
-    result = session.execute(
+    moved = rows_matched(
+        session,
         update(Schedule)
         .where(Schedule.id == row.id, Schedule.week_start == row.week_start)
         .values(
@@ -276,9 +279,9 @@ def asked(session: Session, *, row: Schedule, team: Team, zone: ZoneInfo, remind
             due_at=checkin_due(team, next_week, zone),
             remind_at=remind_at,
             remind_week_start=row.week_start,
-        )
+        ),
     )
-    return result.rowcount == 1
+    return moved == 1
 
 
 def plan_next_week(session: Session, *, row: Schedule, team: Team, person: Person | None) -> bool:

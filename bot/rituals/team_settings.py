@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import select
@@ -122,9 +124,9 @@ USAGE = (
 )
 
 
-def validate_settings(raw: dict[str, str | None], *, people: dict[str, list[str]] | None = None) -> SettingsChange:
+def validate_settings(raw: Mapping[str, str | None], *, people: dict[str, list[str]] | None = None) -> SettingsChange:
     """Check each field; raise InvalidFields naming every field that is wrong, keyed by field name."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # SettingsChange's fields, each of the type its parser gives it
     errors: dict[str, str] = {}
     for field, value in raw.items():
         if value is None:

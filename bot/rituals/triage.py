@@ -36,6 +36,7 @@ from bot.rituals.ballots import (
 from bot.rituals.events import first_delivery, record_event
 from bot.rituals.teams import lock_team, require_member
 from bot.rituals.votes import Target, is_member, store_vote, tallies
+from storage.db import rows_matched
 from storage.models import (
     BacklogItem,
     ItemState,
@@ -94,9 +95,9 @@ def _ballot(session: Session, *, team: Team, kind: RoundKind, now: datetime) -> 
 def _oldest_items(session: Session, *, team: Team, kind: RoundKind, limit: int) -> tuple[list[BacklogItem], int]:
     """Up to `limit` of the oldest items in the state the round votes on, and how many are in that state."""
     source = FROM_STATE[kind]
-    waiting_total = session.scalar(
+    waiting_total = session.execute(
         select(func.count()).where(BacklogItem.team_id == team.id, BacklogItem.state == source)
-    )
+    ).scalar_one()
     items = list(
         session.scalars(
             select(BacklogItem)
@@ -361,17 +362,18 @@ def close_round(
     Exactly once: the open → closed compare-and-set lets one closer through, in the same transaction as
     the moves, so a crash leaves the round open (and nothing moved) or closed with everything moved.
     """
-    closed = session.execute(
+    closed = rows_matched(
+        session,
         update(Round)
         .where(Round.id == round_id, Round.state == RoundState.OPEN)
         .values(state=RoundState.CLOSED, closed_at=now, closed_by=user_id, pick=pick)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if closed != 1:
         return None
-    current = session.get(Round, round_id)
+    current = session.get_one(Round, round_id)
     session.refresh(current)
-    team = session.get(Team, current.team_id)
+    team = session.get_one(Team, current.team_id)
     # the items locked: a hand move (`/okr backlog done 3`) in flight finishes first and is seen here
     rows = session.execute(
         select(RoundItem, BacklogItem)
@@ -425,10 +427,11 @@ def _apply(
 ) -> Outcome:
     """Record the decision and move the item, unless someone moved it by hand while the round was open or
     its message never reached the channel (nobody could vote on it: it waits for the next round)."""
-    entry, item, to, kr_id, tied = verdict.entry, verdict.item, verdict.to, verdict.key_result_id, verdict.tied
-    moved = to is not None and item.state is FROM_STATE[current.kind] and entry.message_ts is not None
-    decision = to.value if moved else KEPT
-    entry.decision, entry.decided_key_result_id = decision, kr_id if moved else None
+    entry, item, kr_id, tied = verdict.entry, verdict.item, verdict.key_result_id, verdict.tied
+    movable = item.state is FROM_STATE[current.kind] and entry.message_ts is not None
+    to = verdict.to if movable else None  # where the item goes; None: it stays
+    decision = to.value if to is not None else KEPT
+    entry.decision, entry.decided_key_result_id = decision, kr_id if to is not None else None
     record_event(
         session,
         workspace_id=item.workspace_id,
@@ -446,7 +449,7 @@ def _apply(
             "votes": dict(verdict.tally.counts),
         },
     )
-    if moved:
+    if to is not None:
         reason = f"{current.kind.value} vote" + (" (tied: discovery)" if tied else "")
         if current.kind is RoundKind.TRIAGE:
             backlog.move(

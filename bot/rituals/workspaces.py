@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.rituals.events import record_event
 from storage.claims import insert_if_absent
+from storage.db import rows_matched
 from storage.models import Workspace
 from storage.slack_tables import bots, installations
 
@@ -57,6 +58,6 @@ def purge_workspace(session: Session, *, slack_team_id: str) -> bool:
     tokens = 0
     for table in (installations, bots):
         owned = (table.c.team_id == slack_team_id) | (table.c.enterprise_id == slack_team_id)
-        tokens += session.execute(delete(table).where(owned)).rowcount
-    result = session.execute(delete(Workspace).where(Workspace.slack_team_id == slack_team_id))
-    return result.rowcount == 1 or tokens > 0
+        tokens += rows_matched(session, delete(table).where(owned))
+    deleted = rows_matched(session, delete(Workspace).where(Workspace.slack_team_id == slack_team_id))
+    return deleted == 1 or tokens > 0

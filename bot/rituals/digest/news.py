@@ -147,11 +147,12 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
     teams = {t.id: t for t in session.scalars(select(Team).where(Team.workspace_id == workspace_id))}
     ripples = _ripples(session, workspace_id=workspace_id, since=since, until=until)
     events = _events(session, workspace_id=workspace_id, since=since, until=until)
-    objective_ids = {e.entity_id for e in events if e.entity == "objective"} | {
+    mentioned = {e.entity_id for e in events if e.entity == "objective"} | {
         e.data.get("objective_id") for e in events if e.entity == "key_result"
     }
+    objective_ids = {i for i in mentioned if i is not None}
     kr_ids = {r.key_result_id for r in ripples} | {r.to_key_result_id for r in ripples if r.to_key_result_id}
-    krs = _key_results(session, workspace_id=workspace_id, objective_ids=objective_ids - {None}, kr_ids=kr_ids)
+    krs = _key_results(session, workspace_id=workspace_id, objective_ids=objective_ids, kr_ids=kr_ids)
     risks = _fallen(session, workspace_id=workspace_id, since=since, until=until)
 
     news = {team_id: TeamNews(team) for team_id, team in teams.items()}
@@ -225,8 +226,8 @@ def _tell_changes(
 ) -> None:
     """Each event of the week as a change in its team's news, with the teams it touches."""
     by_objective: dict[int, list[KrInfo]] = defaultdict(list)
-    for info in krs.values():
-        by_objective[info.objective.id].append(info)
+    for known in krs.values():
+        by_objective[known.objective.id].append(known)
     for event in events:
         if event.team_id not in news:
             continue
@@ -369,8 +370,8 @@ def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, T
         key=_order,
     )  # the order people see: teams as created, then their key results
     by_metric: dict[str, list[KrInfo]] = defaultdict(list)
-    for info in live:
-        by_metric[metric_key(info.key_result.metric)].append(info)
+    for each in live:
+        by_metric[metric_key(each.key_result.metric)].append(each)
     for infos in by_metric.values():
         # a conflict is two teams on one metric, one wanting it up and the other down, at least one of them
         # moving it (two teams each keeping it on their side of a line is no tug of war)

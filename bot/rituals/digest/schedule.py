@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.claims import insert_if_absent
+from storage.db import rows_matched
 from storage.models import DigestSnapshot, Workspace
 
 WEEK = timedelta(days=7)
@@ -57,7 +58,7 @@ def digests_unplanned(session: Session, *, limit: int) -> list[int]:
 
 
 def plan_first_digest(session: Session, *, workspace_id: int, now: datetime) -> None:
-    workspace = session.get(Workspace, workspace_id)
+    workspace = session.get_one(Workspace, workspace_id)
     if workspace.digest_due_at is None:
         workspace.digest_due_at = next_digest_at(workspace, now)
 
@@ -65,12 +66,13 @@ def plan_first_digest(session: Session, *, workspace_id: int, now: datetime) -> 
 def move_digest_on(session: Session, *, workspace: Workspace, read: datetime, now: datetime) -> bool:
     """Plan the next week's digest, unless another process moved it on since it was `read`; True for the one
     process that moves it."""
-    moved = session.execute(
+    moved = rows_matched(
+        session,
         update(Workspace)
         .where(Workspace.id == workspace.id, Workspace.digest_due_at == read)
-        .values(digest_due_at=next_digest_at(workspace, now))
+        .values(digest_due_at=next_digest_at(workspace, now)),
     )
-    return moved.rowcount == 1
+    return moved == 1
 
 
 def keep_week(
@@ -80,6 +82,6 @@ def keep_week(
     so a retry posts the same parts even if the news moved meanwhile."""
     values = {"workspace_id": workspace_id, "week": week, "messages": messages, "created_at": created_at}
     insert_if_absent(session, DigestSnapshot.__table__, values)
-    return session.scalar(
+    return session.execute(
         select(DigestSnapshot.messages).where(DigestSnapshot.workspace_id == workspace_id, DigestSnapshot.week == week)
-    )
+    ).scalar_one()

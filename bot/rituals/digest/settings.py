@@ -74,4 +74,5 @@ def digest_channels(session: Session, *, workspace: Workspace) -> list[str]:
     named = session.scalars(
         select(Team.digest_channel_id).where(Team.workspace_id == workspace.id, Team.digest_channel_id.is_not(None))
     ).all()
-    return list(dict.fromkeys([c for c in [workspace.digest_channel_id, *sorted(named)] if c]))
+    teams = sorted(c for c in named if c is not None)
+    return list(dict.fromkeys([c for c in [workspace.digest_channel_id, *teams] if c]))

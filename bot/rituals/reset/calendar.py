@@ -36,7 +36,7 @@ def plan_calendar(team: Team, now: datetime, *, noticed: bool = False) -> None:
 def plan_after_notice(session: Session, *, team_id: int, read: datetime | None, now: datetime) -> None:
     """Plan past the notice of the running cycle (posted, found posted, or not wanted), unless another process
     planned the team's calendar since `read` (the team's `reset_notice_at` as the sweep found it)."""
-    team = session.get(Team, team_id)
+    team = session.get_one(Team, team_id)
     session.refresh(team)
     if team.reset_notice_at == read:
         plan_calendar(team, now, noticed=True)
@@ -46,6 +46,7 @@ def replan(session: Session, *, team: Team, now: datetime) -> None:
     """`plan_calendar` after a change of zone or start: if the change puts the team past a cycle's end whose
     reset has not started, that reset is due now rather than skipped."""
     plan_calendar(team, now)
+    assert team.reset_at is not None, "set by plan_calendar"
     running = span_on(team, team_today(team, now), skip_closed=False)
     ended = running.number - 1
     if ended < 1 or team.closed_through >= ended:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.rituals import teams as team_rules
 from bot.rituals.backlog import move
@@ -24,6 +24,7 @@ from bot.rituals.reset.calendar import apply_waiting_anchor, plan_calendar
 from bot.rituals.reset.final_scores import all_scored, committed_anything, live_key_results
 from bot.rituals.ripples import end_with_cycle
 from bot.rituals.scoring import score
+from storage.db import rows_matched
 from storage.models import BacklogItem, Cycle, CycleState, ItemState, Round, RoundState, Team
 
 RESET_FROM = (ItemState.INBOX, ItemState.DISCOVERY, ItemState.PRODUCT, ItemState.SPRINT)
@@ -137,8 +138,8 @@ def ready_to_close(session: Session, *, cycle: Cycle, now: datetime) -> bool:
 
 def close_if_ready(session: Session, *, cycle_id: int, now: datetime) -> Closed | None:
     """The sweep's close: when scoring time is up or every owner has answered (checked again under the lock)."""
-    cycle = session.get(Cycle, cycle_id)
-    team = session.get(Team, cycle.team_id)
+    cycle = session.get_one(Cycle, cycle_id)
+    team = session.get_one(Team, cycle.team_id)
     team_rules.lock_team(session, team)
     session.refresh(cycle)
     if not ready_to_close(session, cycle=cycle, now=now):
@@ -156,6 +157,8 @@ def mark_reset_done(session: Session, *, cycle_id: int, now: datetime) -> bool:
     return _mark_step(session, cycle_id, Cycle.reset_done_at, now)
 
 
-def _mark_step(session: Session, cycle_id: int, column, now: datetime) -> bool:
-    stamped = session.execute(update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now}))
-    return stamped.rowcount == 1
+def _mark_step(session: Session, cycle_id: int, column: InstrumentedAttribute[datetime | None], now: datetime) -> bool:
+    stamped = rows_matched(
+        session, update(Cycle).where(Cycle.id == cycle_id, column.is_(None)).values({column.key: now})
+    )
+    return stamped == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import Cycle, Team
 
@@ -26,7 +26,9 @@ def teams_due_notice(session: Session, *, now: datetime, limit: int) -> list[int
     return _due_teams(session, Team.reset_notice_at, now, limit)
 
 
-def _due_teams(session: Session, column, now: datetime, limit: int) -> list[int]:
+def _due_teams(
+    session: Session, column: InstrumentedAttribute[datetime | None], now: datetime, limit: int
+) -> list[int]:
     """Teams whose `column` has come, and those never planned (NULL), each read in its index's order: a query
     ordered otherwise would walk every team."""
     due = session.scalars(select(Team.id).where(column <= now).order_by(column).limit(limit)).all()

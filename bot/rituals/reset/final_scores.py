@@ -120,14 +120,14 @@ def parse_final_scores(
     key result whose earlier score was emptied.
 
     A key result left with no score is not scored (its progress will count); every bad field is named."""
-    answers: dict[int, tuple[float | None, float]] = {}
+    answers: dict[int, tuple[float | None, float] | None] = {}
     errors: dict[str, str] = {}
     for item in items:
         kr_id = item.key_result.id
         raw_value, raw_score = fields.get(f"value:{kr_id}"), fields.get(f"score:{kr_id}")
         value = final = None
         try:
-            value = parse_number(raw_value) if (raw_value or "").strip() else None
+            value = parse_number(raw_value) if raw_value and raw_value.strip() else None
         except ValueError:
             errors[f"value:{kr_id}"] = f"{item.label}: the final value should be a number, like 42 or 3.5."
         try:

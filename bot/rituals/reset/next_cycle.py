@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,8 +38,8 @@ class NextCycle:
 
 def next_cycle_prompt(session: Session, *, cycle_id: int, now: datetime) -> NextCycle:
     """What the team is shown when its new cycle opens: last cycle's scores and the leaders' vision."""
-    closed = session.get(Cycle, cycle_id)
-    team = session.get(Team, closed.team_id)
+    closed = session.get_one(Cycle, cycle_id)
+    team = session.get_one(Team, closed.team_id)
     following = session.scalar(
         select(Cycle).where(Cycle.team_id == team.id, Cycle.number > closed.number).order_by(Cycle.number).limit(1)
     )
@@ -85,29 +86,24 @@ def carry_forward(
         raise Conflict(f"Cycle {cycle.number} is still open; carry objectives forward once it has closed.")
     if not picks:
         raise InvalidFields({"objective": "Pick at least one objective or key result to carry forward."})
-    live = {}
+    live: dict[int, tuple[Objective, list[KeyResult]]] = {}
     for kr, objective in live_key_results(session, cycle_id=cycle.id):
         live.setdefault(objective.id, (objective, []))[1].append(kr)
     visions = {v.id for v in active_visions(session, workspace_id=team.workspace_id)}
-    carried, skipped = [], []
+    carried: list[tuple[Draft, Objective]] = []
+    skipped: list[Objective] = []
     for objective_id, kr_ids in picks.items():
         if objective_id not in live:
             raise NotFound("One of those objectives is not in the cycle any more; open the form again.")
         objective, krs = live[objective_id]
         chosen = [kr for kr in krs if kr_ids is None or kr.id in kr_ids]
-        content = {
-            "title": objective.title,
-            "why": objective.why or "",
-            "vision_id": objective.vision_id if objective.vision_id in visions else None,
-            "key_results": [_carried_key_result(kr) for kr in chosen],
-        }
         values = {
             "workspace_id": team.workspace_id,
             "team_id": team.id,
             "author_user_id": user_id,
             "state": DraftState.OPEN,
             "step": DraftStep.KEY_RESULTS if chosen else DraftStep.OBJECTIVE,
-            "content": content,
+            "content": _carried_content(objective, chosen, visions),
             "version": 1,
             "updated_by": user_id,
             "updated_at": now,
@@ -117,7 +113,9 @@ def carry_forward(
         if not insert_if_absent(session, Draft.__table__, values):
             skipped.append(objective)
             continue
-        draft = session.scalar(select(Draft).where(Draft.team_id == team.id, Draft.carried_from_id == objective.id))
+        draft = session.execute(
+            select(Draft).where(Draft.team_id == team.id, Draft.carried_from_id == objective.id)
+        ).scalar_one()
         carried.append((draft, objective))
         record_event(
             session,
@@ -131,6 +129,16 @@ def carry_forward(
             data={"from_cycle": cycle.number, "objective": objective.number, "key_results": len(chosen)},
         )
     return Carried(carried, skipped)
+
+
+def _carried_content(objective: Objective, chosen: list[KeyResult], visions: set[int]) -> dict[str, Any]:
+    """What a carried draft says: the objective's words, its vision while still active, the picked key results."""
+    return {
+        "title": objective.title,
+        "why": objective.why or "",
+        "vision_id": objective.vision_id if objective.vision_id in visions else None,
+        "key_results": [_carried_key_result(kr) for kr in chosen],
+    }
 
 
 def _carried_key_result(kr: KeyResult) -> dict[str, str]:

@@ -8,6 +8,7 @@ A cycle whose objectives were all dropped still has a retro: it says what was dr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from bot.rituals.reset.final_scores import cycle_and_team, live_key_results
 from bot.rituals.scoring import average, key_result_score
 from bot.text import normalise
 from storage.claims import insert_if_absent
+from storage.db import rows_matched
 from storage.models import Cycle, CycleState, EventLog, KeyResult, Objective, ObjectiveVersion, RetroAnswer, Team
 from storage.models.okrs import LIVE_OBJECTIVE_STATES
 
@@ -101,8 +103,8 @@ class Retro:
 
 def retro(session: Session, *, cycle_id: int) -> Retro:
     """What the retro shows of a closed cycle (5 queries)."""
-    cycle = session.get(Cycle, cycle_id)
-    team = session.get(Team, cycle.team_id)
+    cycle = session.get_one(Cycle, cycle_id)
+    team = session.get_one(Team, cycle.team_id)
     objectives = list(
         session.scalars(select(Objective).where(Objective.cycle_id == cycle.id).order_by(Objective.number))
     )
@@ -110,7 +112,7 @@ def retro(session: Session, *, cycle_id: int) -> Retro:
     for kr, objective in live_key_results(session, cycle_id=cycle.id):
         grouped.setdefault(objective.id, []).append(RetroKeyResult(kr, objective, kr.final_by is not None))
     by_id = {o.id: o for o in objectives}
-    versions = (
+    versions: Iterable[ObjectiveVersion] = (
         session.scalars(
             select(ObjectiveVersion)
             .where(ObjectiveVersion.objective_id.in_(list(by_id)), ObjectiveVersion.change != "committed")
@@ -183,23 +185,21 @@ def record_retro_reply(
     }
     if insert_if_absent(session, RetroAnswer.__table__, values):
         return True
-    return bool(
-        session.execute(
-            update(RetroAnswer)
-            .where(
-                RetroAnswer.cycle_id == cycle.id, RetroAnswer.message_ts == message_ts, RetroAnswer.user_id == user_id
-            )
-            .values(prompt=prompt, text=body, updated_at=now)
-        ).rowcount
+    edited = rows_matched(
+        session,
+        update(RetroAnswer)
+        .where(RetroAnswer.cycle_id == cycle.id, RetroAnswer.message_ts == message_ts, RetroAnswer.user_id == user_id)
+        .values(prompt=prompt, text=body, updated_at=now),
     )
+    return bool(edited)
 
 
 def forget_retro_reply(session: Session, *, cycle: Cycle, message_ts: str) -> bool:
     """A reply deleted in Slack leaves the retro too."""
-    deleted = session.execute(
-        delete(RetroAnswer).where(RetroAnswer.cycle_id == cycle.id, RetroAnswer.message_ts == message_ts)
+    deleted = rows_matched(
+        session, delete(RetroAnswer).where(RetroAnswer.cycle_id == cycle.id, RetroAnswer.message_ts == message_ts)
     )
-    return bool(deleted.rowcount)
+    return bool(deleted)
 
 
 def record_retro_form(

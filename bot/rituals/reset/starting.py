@@ -22,6 +22,7 @@ from bot.rituals.reset.calendar import apply_waiting_anchor, plan_calendar
 from bot.rituals.reset.closing import Closed, close_cycle
 from bot.rituals.reset.final_scores import team_cycle
 from bot.rituals.reset.status import reset_status
+from storage.db import rows_matched
 from storage.models import Cycle, CycleState, Team
 
 SCORING_TIME = timedelta(hours=48)  # how long owners have to give final scores before the cycle closes anyway
@@ -64,11 +65,12 @@ def reset_if_due(session: Session, *, team: Team, now: datetime) -> Due:
 
 def begin_reset(session: Session, *, team: Team, cycle: Cycle, actor: str | None, now: datetime) -> bool:
     """Start the cycle's reset (owners are then asked for final scores); False if it had started already."""
-    started = session.execute(
+    started = rows_matched(
+        session,
         update(Cycle)
         .where(Cycle.id == cycle.id, Cycle.reset_started_at.is_(None), Cycle.state != CycleState.CLOSED)
-        .values(reset_started_at=now, reset_by=actor, scoring_closes_at=now + SCORING_TIME)
-    ).rowcount
+        .values(reset_started_at=now, reset_by=actor, scoring_closes_at=now + SCORING_TIME),
+    )
     if started != 1:
         return False
     session.refresh(cycle)

@@ -63,6 +63,7 @@ def reset_status(session: Session, *, team: Team, now: datetime) -> ResetStatus:
         .order_by(Cycle.number)
         .limit(1)
     )
+    cycle: Cycle | None
     if overdue is not None:  # a cycle whose end passed without its reset (the sweep was off) comes first
         span = CycleSpan(overdue.number, overdue.starts_on, overdue.ends_on)
         cycle, week = overdue, 13
