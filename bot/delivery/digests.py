@@ -1,7 +1,7 @@
 """Cross-team news in Slack: each ripple's notice in the other team's channel, and the weekly digest.
 
 Both are claimed sends (`ClaimedSends.send`: claim, post, record); the rules and their reads are in
-bot/rituals/ripples.py and bot/rituals/digest.py. A ripple's notice is posted when it is declared, its ts
+bot/rituals/ripples.py and bot/rituals/digest/. A ripple's notice is posted when it is declared, its ts
 written on the ripple with the claim's outcome (redraws find it there); if Slack was not reachable then, the
 sweep finds it through a partial index on notices not yet done and posts it. The digest is due per workspace
 (`workspaces.digest_due_at`, indexed): each of its messages and its picture is claimed per week and channel, so

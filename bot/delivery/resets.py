@@ -2,7 +2,7 @@
 
 The sweep calls `sweep_resets` every minute. It reads only what is due, through indexes: teams whose notice
 or cycle end has come (`teams.reset_notice_at`, `teams.reset_at`) and cycles with a reset under way (a
-partial index). The rules decide and write (bot/rituals/reset.py: start, close, the retro, the next cycle's
+partial index). The rules decide and write (bot/rituals/reset/: start, close, the retro, the next cycle's
 prompt, each step marked on the cycle); here each message is a claimed send (`ClaimedSends.send`: claim, post in
 the team channel or a DM, record), so two replicas, a retry after a crash or a facilitator's click at the same
 time as the sweep each post it once. The retro's ts is written on the cycle with its claim's outcome. A step

@@ -52,7 +52,7 @@ class Direction(enum.Enum):
 class Cycle(WorkspaceScoped, Timestamped, Base):
     """Thirteen weeks of one team's OKRs; `ends_on` is exclusive.
 
-    Its reset (bot/rituals/reset.py) is recorded here: started (owners asked for final scores until
+    Its reset (bot/rituals/reset/) is recorded here: started (owners asked for final scores until
     `scoring_closes_at`), then closed (state `closed`, read-only from then on), then done once the retro and
     the next cycle's prompt are posted. The retro message's `ts` lets thread replies find their cycle.
     """

@@ -108,7 +108,7 @@ from handlers.backlog import LIST_ITEMS, OVERVIEW_ITEMS, OVERVIEW_STATES, _added
 from handlers.checkins import fit_weeks
 from handlers.commands import help_reply, team_picker
 from handlers.context import Context
-from handlers.errors import reply_for
+from handlers.errors import message_for
 from handlers.okr_changes import change_modal
 from handlers.okrs import LIST_CYCLES, LIST_OBJECTIVES, history_context
 from handlers.reset import SCORING_HOURS
@@ -870,19 +870,19 @@ def error(s: Style) -> list[dict[str, Any]]:
         item_lines(lines)
     quoted = UsageError(s.text(MAX_COMMAND_TEXT, multiline=True), usage=lookup("team settings").usage)
     return [
-        *contexts_of("error.j2", lambda: reply_for(bad_lines.value)),
-        *contexts_of("error.j2", lambda: reply_for(quoted)),
+        *contexts_of("error.j2", lambda: message_for(bad_lines.value)),
+        *contexts_of("error.j2", lambda: message_for(quoted)),
     ]
 
 
 @case("internal_error.j2")
 def internal_error(s: Style) -> list[dict[str, Any]]:
-    return contexts_of("internal_error.j2", lambda: reply_for(RuntimeError("boom")))
+    return contexts_of("internal_error.j2", lambda: message_for(RuntimeError("boom")))
 
 
 @case("unavailable.j2")
 def unavailable(s: Style) -> list[dict[str, Any]]:
-    return contexts_of("unavailable.j2", lambda: reply_for(OperationalError("SELECT 1", {}, Exception("down"))))
+    return contexts_of("unavailable.j2", lambda: message_for(OperationalError("SELECT 1", {}, Exception("down"))))
 
 
 def _fallback(reason: Reason, text: str) -> object:

@@ -1,4 +1,4 @@
-"""The triage and sprint rules of bot/rituals/triage.py as plain functions: no database, no Slack."""
+"""The triage and sprint rules of bot/rituals/ballots.py as plain functions: no database, no Slack."""
 
 from __future__ import annotations
 
