@@ -9,14 +9,14 @@ which the parser, the help, the App Home and the sandbox all read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot.commands import CATALOGUE, ParsedCommand, parse
 from bot.errors import OkrError, UsageError
-from bot.rituals.teams import TeamChoiceNeeded
+from bot.rituals.teams import TeamChoiceNeeded, TeamOption
 from handlers.context import Context
 from handlers.errors import replying_errors
 from handlers.replies import ephemeral, error_reply
@@ -64,9 +64,9 @@ def run(routes: Mapping[str, Route], parsed: ParsedCommand, ctx: Context, *, tex
             ctx.reply(**team_picker(choice.teams, text))
 
 
-def team_picker(teams, text: str) -> dict[str, Any]:
+def team_picker(teams: Sequence[TeamOption], text: str) -> dict[str, Any]:
     """One button per team, each carrying the command to run again; Slack caps a button value at 2,000."""
-    options = [
+    options: list[dict[str, Any]] = [
         {"team": team, "value": json.dumps({"team_id": team.id, "text": text}, ensure_ascii=False)} for team in teams
     ]
     replayable = all(len(option["value"]) <= MAX_BUTTON_VALUE for option in options)

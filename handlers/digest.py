@@ -4,6 +4,8 @@ weekly digest goes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 
 from slack_sdk import WebClient
 
@@ -38,7 +40,7 @@ def route(parsed: ParsedCommand, ctx: Context) -> None:
 ROUTES = {"digest": route}
 
 
-def _window():
+def _window() -> tuple[datetime, datetime]:
     until = now()
     return until - rules.WEEK, until
 
@@ -46,7 +48,7 @@ def _window():
 def _preview(ctx: Context) -> None:
     since, until = _window()
     with ctx.read() as session:
-        zone = session.get(Workspace, ctx.workspace_id).digest_timezone
+        zone = session.get_one(Workspace, ctx.workspace_id).digest_timezone
     built = digest_messages(ctx.db, workspace_id=ctx.workspace_id, since=since, until=until, preview=True, zone=zone)
     for message in built.messages[:PREVIEW_MESSAGES]:
         ctx.reply(response_type="ephemeral", **message)
@@ -59,7 +61,7 @@ def _post(ctx: Context) -> None:
     ctx = ctx.asking_admin()
     with ctx.read() as session:
         ctx.require(session, Need.LEADER_OR_FACILITATOR, doing="post the digest; anyone can preview it")
-        workspace = session.get(Workspace, ctx.workspace_id)
+        workspace = session.get_one(Workspace, ctx.workspace_id)
     channel = workspace.digest_channel_id or ctx.channel_id
     since, until = _window()
     built = digest_messages(
@@ -73,13 +75,7 @@ def _post(ctx: Context) -> None:
         posted = _joining(
             client,
             channel,
-            lambda number=number, message=message: delivery.announce(
-                poster,
-                cause=f"{cause}:{number}",
-                channel=channel,
-                message=message,
-                now=until,
-            ),
+            partial(delivery.announce, poster, cause=f"{cause}:{number}", channel=channel, message=message, now=until),
         )
         if not posted.ok:
             done = f" after {number - 1} of {len(built.messages)} messages" if number > 1 else ""
@@ -114,14 +110,14 @@ def _joining(client: WebClient, channel: str, send: Callable[[], Delivery]) -> D
 def _settings(text: str, ctx: Context) -> None:
     if not text:
         with ctx.read() as session:
-            workspace = session.get(Workspace, ctx.workspace_id)
+            workspace = session.get_one(Workspace, ctx.workspace_id)
             channels = rules.digest_channels(session, workspace=workspace)
         ctx.reply(**ephemeral("digest_settings.j2", workspace=workspace, channels=channels, saved=False))
         return
     values = rules.parse_digest_settings(text)
     ctx = ctx.asking_admin()  # apply_digest_settings requires a leader (a workspace admin, or one a team names)
     with ctx.transaction() as session:
-        workspace = session.get(Workspace, ctx.workspace_id)
+        workspace = session.get_one(Workspace, ctx.workspace_id)
         rules.apply_digest_settings(
             session,
             workspace=workspace,

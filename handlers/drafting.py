@@ -55,6 +55,8 @@ VIEW_STEPS = {
 }
 GO_TO = {"objective": Kind.GO_TO_OBJECTIVE, "key_results": Kind.GO_TO_KEY_RESULTS}  # "Edit objective"/"… key results"
 STALE_FORM = draft_flow.OUT_OF_DATE
+# what keeping a closed form's fields may meet and only log: a refusal, or the database away
+NOT_KEPT: tuple[type[Exception], ...] = (OkrError, *UNAVAILABLE)
 
 
 def register(app: App) -> None:
@@ -283,7 +285,7 @@ def on_view_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], ctx: Co
         with ctx.transaction() as session:
             draft, team = _editable(session, ctx, metadata["d"])
             _advance(session, draft, team, event)
-    except (OkrError, *UNAVAILABLE) as error:
+    except NOT_KEPT as error:
         # nobody is looking at a closed form: the log is the only place this can go
         log.warning("could not keep what a closed drafting form held", extra={"error": str(error)[:200]})
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltResponse, Respond
 
 from bot.ack import form_refusal
 from bot.errors import InvalidFields, OkrError
@@ -91,7 +91,9 @@ def replying_errors(respond: Callable[..., Any] | None) -> Iterator[None]:
             respond(replace_original=False, **reply)
 
 
-def on_error(error: Exception, body: dict[str, Any], respond=None, response: BoltResponse | None = None) -> None:
+def on_error(
+    error: Exception, body: dict[str, Any], respond: Respond | None = None, response: BoltResponse | None = None
+) -> None:
     """Errors Bolt itself caught: in middleware, or before a listener acked."""
     if isinstance(error, RequestAbandoned):
         log.info("work of a request Slack was already answered for was rolled back")

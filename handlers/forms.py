@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.errors import OkrError
@@ -50,7 +50,9 @@ def state_values(view: object) -> dict[str, Any]:
     return mapping(mapping(view, "state"), "values")
 
 
-def refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, client: WebClient, title: str) -> None:
+def refuse(
+    error: Exception, *, body: dict[str, Any], respond: Callable[..., Any] | None, client: WebClient, title: str
+) -> None:
     """A button's refusal: in reply to the message clicked, or, for a button with no message to answer in (the
     App Home's), as a form."""
     if body.get("response_url") and respond is not None:
@@ -59,7 +61,13 @@ def refuse(error: Exception, *, body: dict[str, Any], respond: Respond | None, c
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=modal_for(error, title))
 
 
-def open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, title: str, build) -> None:
+def open_form(
+    body: dict[str, Any],
+    respond: Callable[..., Any] | None,
+    client: WebClient,
+    title: str,
+    build: Callable[[], dict[str, Any]],
+) -> None:
     """Open the form `build()` returns (the trigger works for 3 seconds: build it from a read, then open at
     once), or tell the person why not."""
     try:
@@ -71,7 +79,7 @@ def open_form(body: dict[str, Any], respond: Respond | None, client: WebClient, 
     tell_if_not_opened(opened, body=body, respond=respond)
 
 
-def tell_if_not_opened(opened: Delivery, *, body: dict[str, Any], respond: Respond | None) -> None:
+def tell_if_not_opened(opened: Delivery, *, body: dict[str, Any], respond: Callable[..., Any] | None) -> None:
     """A form Slack would not open (its trigger expired, or Slack kept failing): say so where the person clicked,
     so the click is not silently lost."""
     if opened.ok:

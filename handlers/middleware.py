@@ -51,7 +51,7 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
             return next()
         lifecycle = event_type in LIFECYCLE_EVENTS
         try:
-            workspace_id, uninstalled = _workspace(db, context)
+            workspace_id, uninstalled = _workspace(db, slack_team_id, context.enterprise_id)
         except UNAVAILABLE as error:
             log.error("database unavailable", exc_info=error)
             return fallbacks.answer(body, Reason.DATABASE)
@@ -84,20 +84,19 @@ _INSTALLED = select(Workspace.__table__.c.id, Workspace.__table__.c.uninstalled_
 )
 
 
-def _workspace(db: Database, context: BoltContext) -> tuple[int, bool]:
+def _workspace(db: Database, slack_team_id: str, enterprise_id: str | None) -> tuple[int, bool]:
     """(id, uninstalled) of the request's workspace. Usually a read: the row is written at install (or start-up).
 
     A request never marks a workspace installed again: only an install (OAuth) or a start with a working token
     does, so a request arriving after `app_uninstalled` cannot bring the bot back to life there.
     """
-    slack_team_id = context.team_id or context.enterprise_id
     with db.read() as session:
         found = session.execute(_INSTALLED, {"slack_team_id": slack_team_id}).first()
         if found is not None:
             return found.id, found.uninstalled_at is not None
     with db.transaction() as session:
         workspace = ensure_workspace(
-            session, slack_team_id=slack_team_id, enterprise_id=context.enterprise_id, installed=False, now=now()
+            session, slack_team_id=slack_team_id, enterprise_id=enterprise_id, installed=False, now=now()
         )
         return workspace.id, workspace.uninstalled_at is not None
 
@@ -126,7 +125,7 @@ def before_ack(work: Callable[..., None]) -> Callable[..., BoltResponse | None]:
     loses nothing. When the database cannot take it, Slack is answered 503 and sends the event again (its
     `event_id` keeps a redelivery from counting twice)."""
 
-    def middleware(event: dict, body: dict, context: BoltContext, next: Callable[[], BoltResponse]):
+    def middleware(event: dict, body: dict, context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         try:
             work(event=event, body=body, context=context)
         except UNAVAILABLE as error:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.errors import OkrError, Stale
@@ -162,7 +163,7 @@ def _change_of(view: dict[str, Any]) -> tuple[str, int]:
     return kind, payload.row_id(metadata.get("id"), stale=STALE_FORM)
 
 
-def _save(session, kind: str, *, target_id: int, fields: dict[str, Any], **common: Any) -> revisions.Change:
+def _save(session: Session, kind: str, *, target_id: int, fields: dict[str, Any], **common: Any) -> revisions.Change:
     moment = now()
     if kind == REVISE_OBJECTIVE:
         return revisions.revise_objective(

@@ -80,7 +80,7 @@ def export(parsed: ParsedCommand, ctx: Context) -> None:
         sent = delivery.announce_files(
             once_only(ctx.client),
             cause=f"export:{team.id}:{found.span.number}",
-            channel=sent.response["channel"]["id"],
+            channel=sent.answer["channel"]["id"],
             files=[{"content": f.content, "filename": f.filename, "title": f.title} for f in files],
             comment=comment,
             now=moment,

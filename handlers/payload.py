@@ -11,7 +11,7 @@ or a form's error. Nothing read here reaches the database unchecked: an id is a 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.errors import OkrError, Stale
 
@@ -76,7 +76,7 @@ def user_id_of(body: object) -> str:
     return found
 
 
-def slack_id(value: object) -> bool:
+def slack_id(value: object) -> TypeGuard[str]:
     """A Slack id or timestamp as Slack writes them: `U0ADA`, `C0ROCKET`, `1796152514.088371`."""
     return isinstance(value, str) and 0 < len(value) <= MAX_SLACK_ID and value.isascii() and value.isprintable()
 

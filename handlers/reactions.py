@@ -31,8 +31,9 @@ TALLY_DELAY = 2.0  # seconds a burst of reactions on one item has to settle befo
 
 def register(app: App) -> None:
     tally_updates = Debouncer(TALLY_DELAY)  # one per app: its keys are this app's database's round items
-    if isinstance(getattr(app, "on_close", None), list):
-        app.on_close.append(tally_updates.cancel)
+    on_close = getattr(app, "on_close", None)  # an OkrApp's (bot/app.py): a plain Bolt App has none
+    if isinstance(on_close, list):
+        on_close.append(tally_updates.cancel)
 
     def on_reaction(context: BoltContext, client: WebClient) -> None:
         changed = context.get("vote_changed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Respond
@@ -36,7 +37,8 @@ class OnceRespond(Respond):
     (Slack did nothing) and retries nothing else; a reply that cannot reach Slack is logged, not raised, since
     what it reports has been done. Put in every request's context by handlers/middleware.py."""
 
-    def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse | None:
+    # None for a reply that could not reach Slack (logged), where Bolt's respond() raises
+    def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse | None:  # type: ignore[override]
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
         message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **fields)
@@ -56,7 +58,7 @@ class OnceRespond(Respond):
 class LoggedRespond:
     """Bolt's respond(), but a reply Slack refuses, or that cannot reach it, is logged instead of vanishing."""
 
-    def __init__(self, respond: Respond) -> None:
+    def __init__(self, respond: Callable[..., Any]) -> None:
         self._respond = respond
 
     def __call__(self, **kwargs: Any) -> None:
@@ -69,7 +71,7 @@ class LoggedRespond:
             log.warning("slack refused a reply", extra={"status": response.status_code, "body": response.body[:200]})
 
 
-def ephemeral_in(client: WebClient, *, channel: str, user: str):
+def ephemeral_in(client: WebClient, *, channel: str, user: str) -> Callable[..., None]:
     """After a modal closes there is no response_url: problems reach the person as an ephemeral message."""
 
     def send(**reply: Any) -> None:

@@ -245,7 +245,9 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
     if subtype not in (None, "thread_broadcast", "message_changed", "message_deleted") or not isinstance(message, dict):
         return
     channel, thread, ts, user = event.get("channel"), message.get("thread_ts"), message.get("ts"), message.get("user")
-    if not all(isinstance(v, str) and 0 < len(v) <= 40 for v in (channel, thread, ts)) or thread == ts:
+    if not (isinstance(channel, str) and isinstance(thread, str) and isinstance(ts, str)):
+        return
+    if not all(0 < len(v) <= 40 for v in (channel, thread, ts)) or thread == ts:
         return
     if message.get("bot_id"):
         return
@@ -253,8 +255,8 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
         found = reset.retro_cycle(session, workspace_id=workspace_id, channel_id=channel, thread_ts=thread)
     if found is None:
         return
-    deleted = subtype == "message_deleted"
-    if not deleted and not (isinstance(user, str) and 0 < len(user) <= 32 and isinstance(message.get("text"), str)):
+    deleted, text = subtype == "message_deleted", message.get("text")
+    if not deleted and not (isinstance(user, str) and 0 < len(user) <= 32 and isinstance(text, str)):
         return
     event_id = body.get("event_id")
     with ctx.transaction() as session:
@@ -266,11 +268,11 @@ def on_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext
             )
         ):
             return
-        cycle = session.get(type(found), found.id)
+        cycle = session.get_one(type(found), found.id)
         if deleted:
             reset.forget_retro_reply(session, cycle=cycle, message_ts=ts)
-        else:
-            reset.record_retro_reply(session, cycle=cycle, user_id=user, text=message["text"], message_ts=ts, now=now())
+        elif isinstance(user, str) and isinstance(text, str):  # always so here: checked above
+            reset.record_retro_reply(session, cycle=cycle, user_id=user, text=text, message_ts=ts, now=now())
 
 
 # carrying forward -----------------------------------------------------------------------------------------

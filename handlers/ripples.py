@@ -119,16 +119,17 @@ def on_declared(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
         user_id, metadata = ctx.user_id, payload.metadata(view, stale=STALE)
         fields = form_fields(view)
         kind = _KIND_VALUES.get(fields.get("kind") or "affects")
+        key_result, channel = fields.get("key_result"), fields.get("channel")
         missing = {
             block: message
             for block, message, absent in (
-                ("key_result", "Pick one of your key results.", not fields.get("key_result")),
+                ("key_result", "Pick one of your key results.", not key_result),
                 ("kind", "Say whether it affects the other team or depends on it.", kind is None),
-                ("channel", "Pick the other team's channel.", not fields.get("channel")),
+                ("channel", "Pick the other team's channel.", not channel),
             )
             if absent
         }
-        if missing:
+        if missing or kind is None or not key_result or not channel:  # (each of these is named in `missing`)
             raise InvalidFields(missing)
         with ctx.transaction() as session:
             team_id = number_of(metadata.get("team_id"))
@@ -138,8 +139,8 @@ def on_declared(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
                 team=team,
                 user_id=user_id,
                 kind=kind,
-                key_result=fields["key_result"],
-                to_channel_id=fields["channel"],
+                key_result=key_result,
+                to_channel_id=channel,
                 their_key_result=(fields.get("their_key_result") or "").strip(),
                 note=fields.get("note") or "",
                 now=now(),
@@ -161,7 +162,7 @@ def _announce(ctx: Context, ripple_id: int, reply: Callable[..., Any]) -> None:
         news.notice(ripple_id, now())
         told, error = news.notice_outcome(ripple_id)
         with ctx.read() as session:
-            line = ripples.line_of(session, session.get(Ripple, ripple_id))
+            line = ripples.line_of(session, session.get_one(Ripple, ripple_id))
     except Exception:  # the ripple is saved, and the sweep will tell the other team: say so, not "nothing saved"
         log.exception("could not announce a ripple", extra={"ripple": ripple_id})
         reply(**error_reply(OkrError(SAVED_NOT_TOLD)))
