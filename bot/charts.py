@@ -8,16 +8,18 @@ state (the "current figure") that is not safe to share with the scheduler thread
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import cycle
 
 import networkx as nx
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
+from numpy.typing import NDArray
 
 WIDTH_PX, HEIGHT_PX, DPI = 800, 450, 100
 LABEL_LIMIT = 40
@@ -139,7 +141,7 @@ MANY_EDGES = 150
 def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
     """A PNG of the teams (nodes) and their declared ripples (arrows from the declaring team), laid out by
     networkx with a fixed seed, so the same network gives the same picture."""
-    graph = nx.MultiDiGraph()
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     for edge in edges:
         graph.add_edge(_clip(edge.from_team, 24), _clip(edge.to_team, 24), edge=edge)
     size = NETWORK_PX / DPI
@@ -184,11 +186,22 @@ def network_chart(edges: Sequence[NetworkEdge], *, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _draw_arrows(axes, graph, positions, *, node_size: int, arrowsize: int) -> None:
+# where networkx laid out each team
+Positions = Mapping[str, NDArray[np.float64]]
+
+
+def _ripples(graph: nx.MultiDiGraph[str]) -> Iterable[tuple[str, str, NetworkEdge]]:
+    """Each arrow: the declaring team, the team the ripple touches, and the ripple (kept on the edge as `edge`)."""
+    return graph.edges(data="edge")
+
+
+def _draw_arrows(
+    axes: Axes, graph: nx.MultiDiGraph[str], positions: Positions, *, node_size: int, arrowsize: int
+) -> None:
     """One curved arrow per ripple: dashed for "depends on", red when at risk."""
     for risky in (False, True):
         for depends in (False, True):
-            chosen = [(u, v) for u, v, d in graph.edges(data="edge") if (d.at_risk, d.depends) == (risky, depends)]
+            chosen = [(u, v) for u, v, d in _ripples(graph) if (d.at_risk, d.depends) == (risky, depends)]
             nx.draw_networkx_edges(
                 graph,
                 positions,
@@ -204,14 +217,14 @@ def _draw_arrows(axes, graph, positions, *, node_size: int, arrowsize: int) -> N
             )
 
 
-def _draw_many_arrows(axes, graph, positions) -> None:
+def _draw_many_arrows(axes: Axes, graph: nx.MultiDiGraph[str], positions: Positions) -> None:
     """Every ripple as a straight arrow, all drawn as one collection per colour (at networkx's positions)."""
     for colour, wanted in (
         (EDGE_COLOUR, lambda d: not d.at_risk and not d.depends),
         (DEPENDS_COLOUR, lambda d: not d.at_risk and d.depends),
         (RISK_COLOUR, lambda d: d.at_risk),
     ):
-        pairs = [(positions[u], positions[v]) for u, v, d in graph.edges(data="edge") if wanted(d)]
+        pairs = [(positions[u], positions[v]) for u, v, d in _ripples(graph) if wanted(d)]
         if not pairs:
             continue
         starts = [a for a, _ in pairs]

@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,9 +16,15 @@ from bot import clock
 from bot.log import configure_logging
 from bot.settings import Mode, Settings, SettingsError
 
+if TYPE_CHECKING:  # imported where used: a command loads only what it runs
+    from bot.app import OkrApp
+    from storage.db import Database
+
 log = logging.getLogger("bot.cli")
 # adds a sub-command: (name, run, help text, *, uses_settings=True) → its parser, for its own arguments
 _Command = Callable[..., argparse.ArgumentParser]
+# a sub-command: (its settings, None for one that needs none; its arguments) → the exit status
+_Run = Callable[[Any, argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
-def _stopped_while_starting(_signum: int, _frame) -> None:
+def _stopped_while_starting(_signum: int, _frame: FrameType | None) -> None:
     log.info("stopped while starting")
     raise SystemExit(0)
 
@@ -58,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="okr-bot", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, run, help_text: str, *, uses_settings: bool = True) -> argparse.ArgumentParser:
+    def command(name: str, run: _Run, help_text: str, *, uses_settings: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(run=run, uses_settings=uses_settings)
         return sub
@@ -143,7 +151,7 @@ def _objective_limit(value: str) -> int:
     return int(value)
 
 
-def _lint(_settings: None, args) -> int:
+def _lint(_settings: None, args: argparse.Namespace) -> int:
     from bot.lint import run
 
     return run(
@@ -157,7 +165,7 @@ def _lint(_settings: None, args) -> int:
     )
 
 
-def _migrate(settings: Settings, _args) -> int:
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     upgrade(settings.database_url)
@@ -165,7 +173,7 @@ def _migrate(settings: Settings, _args) -> int:
     return 0
 
 
-def _sweep(settings: Settings, _args) -> int:
+def _sweep(settings: Settings, _args: argparse.Namespace) -> int:
     from bot import scheduler, shutdown
     from storage.claims import push_back_all
 
@@ -187,7 +195,7 @@ def _sweep(settings: Settings, _args) -> int:
     return 1 if report.get("error") else 0
 
 
-def _serve(settings: Settings, args) -> int:
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.serving import serve_http
 
     settings.require_http_credentials()
@@ -195,7 +203,7 @@ def _serve(settings: Settings, args) -> int:
     return serve_http(settings, app, db, host=args.host, threads=args.threads)
 
 
-def _socket(settings: Settings, _args) -> int:
+def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.serving import serve_socket
 
     settings.require_socket_credentials()
@@ -203,7 +211,7 @@ def _socket(settings: Settings, _args) -> int:
     return serve_socket(settings, app, db)
 
 
-def _scheduler(settings: Settings, _args) -> int:
+def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.serving import run_scheduler
 
     if settings.mode is Mode.SANDBOX:
@@ -214,7 +222,7 @@ def _scheduler(settings: Settings, _args) -> int:
     return run_scheduler(settings, _database(settings))
 
 
-def _sandbox(settings: Settings, args) -> int:
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     _require_migrated(settings)
     if getattr(args, "terminal", False):
         from bot.playground import run_playground
@@ -225,7 +233,7 @@ def _sandbox(settings: Settings, args) -> int:
     return serve_sandbox(settings)
 
 
-def _start(settings: Settings, args) -> int:
+def _start(settings: Settings, args: argparse.Namespace) -> int:
     """What `make run` does: the right thing for whatever credentials are in the environment."""
     _migrate(settings, args)
     if settings.slack_app_token:
@@ -241,7 +249,7 @@ def _start(settings: Settings, args) -> int:
     return _sandbox(settings, args)
 
 
-def _purge(settings: Settings, args) -> int:
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from bot.rituals.workspaces import purge_workspace
     from storage.db import Database
 
@@ -257,7 +265,7 @@ def _purge(settings: Settings, args) -> int:
     return 0 if found else 1
 
 
-def _build(settings: Settings, *, workers: int = 32, slots: int = 8):
+def _build(settings: Settings, *, workers: int = 32, slots: int = 8) -> tuple[OkrApp, Database]:
     from bot.ack import Workers
     from bot.app import build_app
 
@@ -266,7 +274,7 @@ def _build(settings: Settings, *, workers: int = 32, slots: int = 8):
     return build_app(settings, db, workers=Workers(workers), slots=slots), db
 
 
-def _database(settings: Settings):
+def _database(settings: Settings) -> Database:
     """The process's database, its driver's errors counted (/metrics)."""
     from bot import metrics
     from storage.db import Database

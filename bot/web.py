@@ -11,12 +11,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIApplication
 
-import waitress
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
+from waitress.server import BaseWSGIServer, create_server
 
 from bot import metrics
 from bot.health import Readiness, operations
@@ -28,14 +29,16 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
 
 
-def make_wsgi_app(app: App, db: Database, *, signing_secret: str, readiness: Readiness | None = None):
+def make_wsgi_app(
+    app: App, db: Database, *, signing_secret: str, readiness: Readiness | None = None
+) -> WSGIApplication:
     """Route the operator's paths (`/livez`, `/readyz`, `/healthz`, `/metrics`) to bot/health.py, and everything else
     to Bolt's adapter. `readiness` also watches this process's sweeps when it runs them."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)
     operator = operations(readiness or Readiness(db))
 
-    def wsgi(environ: dict[str, Any], start_response) -> Iterable[bytes]:
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         answered = operator(environ, start_response)
         if answered is not None:
@@ -216,7 +219,9 @@ def _web_address(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2000
 
 
-def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVerifier, started: float) -> list[bytes]:
+def _unreadable(
+    environ: dict[str, Any], start_response: StartResponse, verifier: SignatureVerifier, started: float
+) -> list[bytes]:
     """Answered as "other" requests in /metrics: refused when unsigned, ignored (200) when signed."""
     body = environ["wsgi.input"].getvalue()
     signed = verifier.is_valid(
@@ -230,7 +235,7 @@ def _unreadable(environ: dict[str, Any], start_response, verifier: SignatureVeri
     return _text(start_response, "200 OK", "")
 
 
-def _text(start_response, status: str, message: str) -> list[bytes]:
+def _text(start_response: StartResponse, status: str, message: str) -> list[bytes]:
     body = message.encode()
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
@@ -246,15 +251,18 @@ class BackgroundServer:
 
     STEP = 0.05  # seconds one loop step may wait: the longest stop() waits for the loop to notice
 
-    def __init__(self, wsgi_app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
-        self._server = waitress.create_server(wsgi_app, host=host, port=port, threads=threads)
-        self.port: int = self._server.effective_port
+    def __init__(self, wsgi_app: WSGIApplication, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
+        self._sockets: dict[int, Any] = {}  # waitress's socket map: the listening socket, then each connection
+        server = create_server(wsgi_app, map=self._sockets, host=host, port=port, threads=threads)
+        assert isinstance(server, BaseWSGIServer), "one address to listen on: one listening socket"
+        self._server = server
+        self.port: int = server.effective_port  # type: ignore[attr-defined]  # waitress sets it; its stubs omit it
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="okr-bot-http", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        sockets = self._server._map
+        sockets = self._sockets
         try:
             while sockets and not self._stopping.is_set():
                 wasyncore.loop(timeout=self.STEP, map=sockets, count=1)
