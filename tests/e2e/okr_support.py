@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.models import (
     BacklogItem,
     CheckIn,
+    FormOrigin,
     KeyResult,
     Objective,
     ObjectiveVersion,
@@ -134,12 +135,17 @@ def submit_check_in(
     assert clicked.status == 200, clicked.text
     call = slack.wait_for("views.open", count=opened + 1)
     assert call.ok, call.response
+    view_id = call.response["view"]["id"]
+    # from an ephemeral reply, the bot keeps its response_url just after the form opens: a person takes longer
+    # than that to fill it in, so the test waits for it too before submitting
+    if any(e["ts"] == ts for e in slack.ephemerals):
+        wait_until(lambda: _form_origin_kept(db, view_id), what="the reply the form came from, kept")
     values = {
         "value": {"value": {"type": "plain_text_input", "value": value}},
         "confidence": {"confidence": {"type": "static_select", "selected_option": {"value": confidence}}},
         "note": {"note": {"type": "plain_text_input", "value": note}},
     }
-    submitted = driver.submit_view(call.response["view"]["id"], user=user, values=values)
+    submitted = driver.submit_view(view_id, user=user, values=values)
     assert submitted.status == 200, submitted.text
 
     def saved() -> bool:
@@ -148,6 +154,11 @@ def submit_check_in(
             return session.scalar(query.select_from(CheckIn)) >= 1
 
     wait_until(saved)
+
+
+def _form_origin_kept(db: Database, view_id: str) -> bool:
+    with db.read() as session:
+        return session.scalar(select(func.count()).where(FormOrigin.view_id == view_id)) == 1
 
 
 def text_value(value: str | None) -> dict:
