@@ -43,8 +43,7 @@ from bot.rituals.people import ensure_person
 from bot.sandbox import ApiCall, FakeSlack, HttpResult, SlackDriver
 from bot.sandbox.payloads import action, base_interaction, user_of
 from bot.web import EVENTS_PATH
-from handlers import unknown
-from handlers import ROUTES
+from handlers import ROUTES, unknown
 from storage.base import Base
 from storage.db import Database
 from storage.models import (
