@@ -18,19 +18,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/okr-bot start
 
-## test: the whole suite, on SQLite and on a PostgreSQL server the run starts itself, on every core
+## test: mypy's type check of bot/, handlers/ and storage/, then the whole suite, on SQLite and on a PostgreSQL
+## server the run starts itself, on every core
 TEST_JOBS ?= auto
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 ## bench: every benchmark (about 24 minutes), printed as a table and written to benchmarks/results.json
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-## lint: ruff's checks and its formatter (the sources are kept as `ruff format` writes them)
+## lint: ruff's checks and its formatter (the sources are kept as `ruff format` writes them), then mypy's type
+## check of bot/, handlers/ and storage/ ([tool.mypy] in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 migrate: $(STAMP)
 	$(BIN)/okr-bot migrate
