@@ -34,6 +34,9 @@ NOBODY = "Slack did not say who did this, so the OKR bot did nothing. Please try
 
 @dataclass(frozen=True)
 class Context:
+    """One request's context; immutable, so a listener that needs another team or Slack's word on admins gets a new
+    one (`with_team`, `asking_admin`)."""
+
     db: Database
     client: WebClient
     workspace_id: int

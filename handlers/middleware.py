@@ -37,7 +37,7 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
     anywhere else are refused. None when the installation store decides (OAuth)."""
 
     def attach(body: dict, context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
-        context["db"] = db
+        context["db"] = db  # for the reactions, which read no workspace here and so get no `ctx`
         context["client"] = counted(context.client)  # Bolt's client for this request, its calls counted (/metrics)
         slack_team_id = context.team_id or context.enterprise_id
         if not isinstance(slack_team_id, str) or not 0 < len(slack_team_id) <= 32:
@@ -57,7 +57,6 @@ def register(app: App, *, db: Database, fallbacks: Fallbacks, served: frozenset[
             return fallbacks.answer(body, Reason.DATABASE)
         if uninstalled and not lifecycle:
             return refused(body, "uninstalled")
-        context["workspace_id"] = workspace_id
         respond = None
         if context.response_url:
             context["respond"] = OnceRespond(

@@ -99,7 +99,8 @@ def test_serve_without_credentials_points_to_the_sandbox(database_url):
     assert "okr-bot sandbox" in result.stderr
 
 
-def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
+def start_serve(slack, database_url: str, *, host: str) -> tuple[subprocess.Popen, int]:
+    """`okr-bot serve --host HOST` in its own process, with credentials, on a free port."""
     port = _free_port()
     env = {
         "DATABASE_URL": database_url,
@@ -109,12 +110,17 @@ def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
         "PORT": str(port),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        [sys.executable, "-m", "bot", "serve", "--host", host],
         env=_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    return process, port
+
+
+def test_serve_with_credentials_serves_slack_over_http(slack, database_url):
+    process, port = start_serve(slack, database_url, host="127.0.0.1")
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         # the bot process checks signatures against the machine's clock (which freezegun leaves alone there)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import sys
 
 import pytest
 
-from tests.e2e.test_cli import SECRET, TOKEN, _env, _free_port, _wait_healthy
+from tests.e2e.test_cli import _wait_healthy, start_serve
 
 
 def _addresses(host: str | None) -> int:
@@ -22,21 +20,7 @@ def _addresses(host: str | None) -> int:
 def test_serve_listens_on_every_address_of_a_host_and_stops_cleanly(slack, database_url):
     if _addresses(None) < 2:
         pytest.skip("this machine has no IPv6: `*` is one address here")
-    port = _free_port()
-    env = {
-        "DATABASE_URL": database_url,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "PORT": str(port),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "*"],
-        env=_env(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process, port = start_serve(slack, database_url, host="*")
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         _wait_healthy(f"http://[::1]:{port}/healthz", process)
