@@ -39,8 +39,8 @@ class Conflict(OkrError):
 class Stale(OkrError):
     """What Slack sent back is not what the bot drew, or no longer matches what is stored: a button, menu or form
     from an older message or version of the bot, or one whose row has gone. The message says how to get a fresh one.
-    Only the readers of payloads raise it (handlers/payload.py), from what they checked; a programming error is
-    never turned into one."""
+    Only the code that reads what Slack sends back raises it (handlers/payload.py, and the listeners' own checks of
+    a button's value or a form's metadata), from what it checked; a programming error is never turned into one."""
 
     code = "stale"
 

@@ -38,7 +38,7 @@ from handlers import (
 from handlers.commands import Route
 from storage.db import Database
 
-# the areas that answer `/okr` sub-commands, in the order of `/okr help`
+# the areas that answer `/okr` sub-commands (bot/commands.py's CATALOGUE orders the help)
 COMMAND_AREAS: tuple[ModuleType, ...] = (
     teams,
     vision,

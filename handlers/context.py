@@ -26,10 +26,9 @@ from bot.rituals import access
 from bot.rituals import teams as team_rules
 from bot.rituals.access import Actor, Need
 from bot.slack import deliver
+from handlers.payload import NOBODY
 from storage.db import Database
 from storage.models import Team
-
-NOBODY = "Slack did not say who did this, so the OKR bot did nothing. Please try again."
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`/okr draft`: the three-step drafting modal, sharing a draft for review, and committing it.
+"""`/okr draft`: the drafting modal, sharing a draft for review, and committing it.
 
 Each listener turns what Slack sent (a form submitted or closed, a button) into an event of the drafting flow
 (bot/rituals/draft_flow.py), whose table decides where the draft goes and which saves it, then shows the result.
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.commands import ParsedCommand
-from bot.errors import OkrError, UsageError
+from bot.errors import OkrError, Stale, UsageError
 from bot.render import render_message
 from bot.rituals import draft_flow, drafts
 from bot.rituals.access import Need
@@ -314,7 +314,7 @@ def _moved(action: dict[str, Any]) -> tuple[Kind, int | None]:
         return Kind.REMOVE_KEY_RESULT, int(action_id.split(":")[1])
     kind = GO_TO.get(value) if isinstance(value, str) else None
     if kind is None:
-        raise OkrError("That button is out of date. Close the form and run `/okr draft` again.")
+        raise Stale("That button is out of date. Close the form and run `/okr draft` again.")
     return kind, None
 
 
@@ -428,6 +428,8 @@ def on_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Conte
             draft, team = _editable(session, ctx, _draft_id(action))
             _advance(session, draft, team, Event(Kind.RESUME, by=user_id))
             view = step_view(session, draft=draft, team=team)
+    except RequestAbandoned:
+        raise
     except Exception as error:  # the App Home has no message to answer in: a small form says it
         view = modal_for(error, "Draft")
     deliver(ctx.client.views_open, trigger_id=ctx.trigger_id, view=view)

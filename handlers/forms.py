@@ -13,7 +13,6 @@ from bot.errors import OkrError
 from bot.slack import Delivery, deliver
 from handlers.errors import form_answer, message_for, modal_for
 from handlers.payload import mapping, row_id, text
-from handlers.replies import LoggedRespond
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +55,7 @@ def refuse(
     """A button's refusal: in reply to the message clicked, or, for a button with no message to answer in (the
     App Home's), as a form."""
     if body.get("response_url") and respond is not None:
-        LoggedRespond(respond)(replace_original=False, **message_for(error))
+        respond(replace_original=False, **message_for(error))
         return
     deliver(client.views_open, trigger_id=body.get("trigger_id"), view=modal_for(error, title))
 
@@ -86,7 +85,7 @@ def tell_if_not_opened(opened: Delivery, *, body: dict[str, Any], respond: Calla
         return
     if body.get("response_url") and respond is not None:
         failure = OkrError(f"Slack would not open the form ({opened.error}). Please click the button again.")
-        LoggedRespond(respond)(replace_original=False, **message_for(failure))
+        respond(replace_original=False, **message_for(failure))
         return
     log.warning("a form could not be opened", extra={"error": opened.error})
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeGuard
 
-from bot.errors import OkrError, Stale
+from bot.errors import Stale
 
 MAX_ROW_ID = 2**63 - 1  # the largest value of a 64-bit signed integer column (SQLite's INTEGER, PostgreSQL's BIGINT)
 MAX_SLACK_ID = 32  # the columns that keep Slack's ids (users, channels, timestamps) hold 32 characters
@@ -64,15 +64,6 @@ def json_value(raw: object, *, stale: str = STALE_BUTTON) -> dict[str, Any]:
         found = None
     if not isinstance(found, dict):
         raise Stale(stale)
-    return found
-
-
-def user_id_of(body: object) -> str:
-    """Who clicked, submitted or used a shortcut: `body.user.id` (an event's `user` is the id itself)."""
-    user = body.get("user") if isinstance(body, dict) else None
-    found = user.get("id") if isinstance(user, dict) else user
-    if not slack_id(found):
-        raise OkrError(NOBODY)
     return found
 
 

@@ -17,14 +17,15 @@ from slack_bolt import Ack, App, BoltContext
 from bot import delivery
 from bot.commands import ParsedCommand, lookup
 from bot.delivery.resets import SCORES_KIND, Resets
-from bot.errors import InvalidFields, OkrError, Stale, UsageError
+from bot.errors import InvalidFields, Stale, UsageError
 from bot.render import render_message, render_view
-from bot.rituals import reset
+from bot.rituals import drafts, reset
 from bot.rituals.access import Need
 from bot.rituals.events import first_delivery
 from bot.slack import deliver, once_only
 from handlers import payload
 from handlers.context import Context
+from handlers.draft_views import step_view
 from handlers.errors import replying_errors
 from handlers.forms import STALE, checked, form_fields, number_of, open_form, state_values
 from handlers.middleware import before_ack, nothing_after_ack, now
@@ -87,7 +88,7 @@ def on_start(ack: Ack, action: dict[str, Any], ctx: Context) -> None:
         user_id = ctx.user_id
         match = _TEAM_AND_CYCLE.match(str(action.get("value") or ""))
         if match is None:
-            raise OkrError("That button is out of date. Run `/okr reset` again.")
+            raise Stale("That button is out of date. Run `/okr reset` again.")
         team_id, number = int(match[1]), int(match[2])
         with ctx.transaction() as session:
             team = ctx.team(session, need=None, team_id=team_id)  # start_offered_reset requires a facilitator
@@ -349,9 +350,6 @@ def on_carry_submitted(ack: Ack, view: dict[str, Any], ctx: Context) -> None:
 
 def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], ctx: Context) -> None:
     """ "Draft an objective" on the new cycle's message: `/okr draft` for the team the message is about."""
-    from bot.rituals import drafts
-    from handlers.drafting import step_view
-
     ack()
 
     def build() -> dict:

@@ -10,17 +10,17 @@ from slack_bolt import Ack, App
 
 from bot import delivery
 from bot.commands import parse
-from bot.errors import InvalidFields, OkrError
+from bot.errors import InvalidFields, OkrError, Stale
 from bot.rituals.access import Need
 from bot.rituals.reset import check_anchor_change
 from bot.rituals.team_settings import apply_settings, check_leader_change, validate_settings
 from bot.slack import once_only
 from handlers.commands import Route, run
-from handlers.context import NOBODY, Context
+from handlers.context import Context
 from handlers.errors import form_answer, replying_errors
 from handlers.forms import element_value, state_values
 from handlers.middleware import now
-from handlers.payload import json_value, mapping, row_id, slack_id
+from handlers.payload import NOBODY, json_value, mapping, row_id, slack_id
 from handlers.replies import ephemeral_in
 from handlers.teams import SETTINGS_CALLBACK, settings_saved
 
@@ -48,7 +48,7 @@ def register(app: App, routes: Mapping[str, Route]) -> None:
             choice = json_value(action.get("value"), stale=STALE_PICKER)
             team_id, text = row_id(choice.get("team_id"), stale=STALE_PICKER), choice.get("text")
             if not isinstance(text, str):
-                raise OkrError(STALE_PICKER)
+                raise Stale(STALE_PICKER)
             if ctx.acting is None:  # a click that names nobody is refused before the picker goes
                 raise OkrError(NOBODY)
             ctx.reply(delete_original=True)

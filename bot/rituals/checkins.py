@@ -138,7 +138,11 @@ def parse_checkin(raw_value: str | None, raw_confidence: str | None, raw_note: s
         value = parse_number(raw_value or "")
     except ValueError as error:
         errors["value"] = str(error)
-    if raw_confidence is None or not raw_confidence.isdigit() or int(raw_confidence) not in CONFIDENCE_SCALE:
+    if (
+        raw_confidence is None
+        or not (raw_confidence.isascii() and raw_confidence.isdigit())
+        or int(raw_confidence) not in CONFIDENCE_SCALE
+    ):
         errors["confidence"] = "Pick how confident you are, from 1 (off track) to 10 (on track)."
     else:
         confidence = int(raw_confidence)

@@ -244,6 +244,7 @@ def test_checkin_on_demand_records_this_week_and_a_second_one_replaces_it(driver
         ("1e400", "7", None, "value", "number"),
         ("42", None, None, "confidence", "1 (off track) to 10"),
         ("42", "11", None, "confidence", "1 (off track) to 10"),
+        ("42", "²", None, "confidence", "1 (off track) to 10"),  # a digit to str.isdigit, not a number
         ("42", "7", "x" * 1001, "note", "limit is 1,000"),
         ("42", "7", "bad \x00 byte", "note", "note"),
     ],
