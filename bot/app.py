@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 import handlers
 from bot import clock
 from bot.ack import AckGate, Fallbacks, Notices, Workers
+from bot.dashboard import links as dashboard_links
 from bot.delivery import pacing
 from bot.rituals.workspaces import ensure_workspace
 from bot.settings import Mode, Settings
@@ -76,6 +77,8 @@ def build_app(settings: Settings, db: Database, *, workers: Workers | None = Non
     "Answering Slack in time")."""
     client = web_client(base_url=settings.slack_api_url, token=settings.slack_bot_token)
     pacing.configure(settings.rate_limits)  # what a listener sends once (a round's items…) is paced as the sweep is
+    # Slack links to the dashboard only where people can sign in to it
+    dashboard_links.configure(settings.public_url if settings.dashboard_sign_in else None)
     workers = workers or Workers()
     bolt_log = logging.getLogger("bot.bolt")
     common = {

@@ -106,6 +106,12 @@ CATALOGUE: tuple[SubCommand, ...] = (
         "cycle N (this one by default) as a CSV and a JSON file, sent to you in a DM",
     ),
     SubCommand(
+        "dashboard",
+        "/okr dashboard [on | off]",
+        "a link to the web dashboard, where every team's cycle, check-ins, backlog and ripples are on one page; "
+        "`on` or `off` turns it on or off for the whole workspace (workspace admins)",
+    ),
+    SubCommand(
         "away",
         "/okr away [YYYY-MM-DD | today | tomorrow | WEEKDAY | off]",
         "no check-ins or reminders for you up to and including that day; `off` when you are back",

@@ -28,6 +28,7 @@ from waitress.server import BaseWSGIServer, create_server
 from bot import clock, scheduler, shutdown
 from bot.ack import ACK_DEADLINE
 from bot.app import OkrApp
+from bot.dashboard.web import dashboard_for
 from bot.health import Readiness, only_operations
 from bot.settings import Settings, SettingsError
 from bot.web import BackgroundServer, make_wsgi_app
@@ -44,7 +45,13 @@ def serve_http(settings: Settings, app: OkrApp, db: Database, *, host: str, thre
     """`okr-bot serve`: Slack's requests on PORT, the minute sweep unless SCHEDULER=off."""
     stop = _stop(settings, db)
     readiness = Readiness(db)
-    wsgi = make_wsgi_app(app, db, signing_secret=settings.require_http_credentials(), readiness=readiness)
+    wsgi = make_wsgi_app(
+        app,
+        db,
+        signing_secret=settings.require_http_credentials(),
+        readiness=readiness,
+        dashboard=dashboard_for(settings, db),
+    )
     # waitress's channels: a listening socket for each address `host` stands for (`*`, or a `localhost` that is both
     # 127.0.0.1 and ::1, stand for two), and one per connection
     sockets: dict[int, Any] = {}

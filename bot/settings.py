@@ -61,13 +61,23 @@ class Settings:
     shutdown_grace: float = GRACE
     # DATABASE_URL was not set, so database_url is the default SQLite file
     database_url_defaulted: bool = False
+    # PUBLIC_URL: where people reach this server (https://okr.example.com), for the dashboard's sign-in and the links
+    # to it from Slack; None: the dashboard answers at the address a request came to, and Slack shows no links
+    public_url: str | None = None
+
+    @property
+    def dashboard_sign_in(self) -> bool:
+        """Sign in with Slack needs the app's client id and secret (whether the bot serves one workspace or many)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def mode(self) -> Mode:
-        if self.slack_client_id:
-            return Mode.OAUTH
+        """A bot token serves its one workspace (the client id and secret, if set too, are for the dashboard's
+        sign-in); a client id without one installs in many."""
         if self.slack_bot_token:
             return Mode.SINGLE_WORKSPACE
+        if self.slack_client_id:
+            return Mode.OAUTH
         return Mode.SANDBOX
 
     @property
@@ -102,6 +112,7 @@ class Settings:
             senders=_parse_senders(get("SENDERS")),
             shutdown_grace=_parse_grace(get("SHUTDOWN_GRACE")),
             database_url_defaulted=get("DATABASE_URL") is None,
+            public_url=_parse_public_url(get("PUBLIC_URL")),
         )
         settings._check_combinations()
         return settings
@@ -109,11 +120,6 @@ class Settings:
     def _check_combinations(self) -> None:
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             raise SettingsError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together.")
-        if self.slack_client_id and self.slack_bot_token:
-            raise SettingsError(
-                "Set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET "
-                "(installable in many workspaces), not both."
-            )
         if self.slack_app_token and not self.slack_bot_token:
             raise SettingsError("SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN.")
 
@@ -199,6 +205,18 @@ def _parse_api_url(raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"SLACK_API_URL must be an http(s) URL such as {DEFAULT_SLACK_API_URL}")
     return raw if raw.endswith("/") else raw + "/"
+
+
+def _parse_public_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or len(raw) > 200:
+        raise SettingsError(
+            f"PUBLIC_URL must be the http(s) address people reach this server at, such as https://okr.example.com, "
+            f"not {raw[:60]!r}."
+        )
+    return raw.rstrip("/")
 
 
 def _parse_port(raw: str | None) -> int:

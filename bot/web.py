@@ -25,15 +25,22 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+DASHBOARD_PATH = "/dashboard"
 # Slack's largest payloads (a modal's whole state) are far below this
 MAX_BODY = 1024 * 1024
 
 
 def make_wsgi_app(
-    app: App, db: Database, *, signing_secret: str, readiness: Readiness | None = None
+    app: App,
+    db: Database,
+    *,
+    signing_secret: str,
+    readiness: Readiness | None = None,
+    dashboard: WSGIApplication | None = None,
 ) -> WSGIApplication:
-    """Route the operator's paths (`/livez`, `/readyz`, `/healthz`, `/metrics`) to bot/health.py, and everything else
-    to Bolt's adapter. `readiness` also watches this process's sweeps when it runs them."""
+    """Route the operator's paths (`/livez`, `/readyz`, `/healthz`, `/metrics`) to bot/health.py, `/dashboard…` to the
+    web dashboard (bot/dashboard/) when there is one, and everything else to Bolt's adapter. `readiness` also watches
+    this process's sweeps when it runs them."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     verifier = SignatureVerifier(signing_secret)
     operator = operations(readiness or Readiness(db))
@@ -43,6 +50,8 @@ def make_wsgi_app(
         answered = operator(environ, start_response)
         if answered is not None:
             return answered
+        if dashboard is not None and (path == DASHBOARD_PATH or (path or "").startswith(DASHBOARD_PATH + "/")):
+            return dashboard(environ, start_response)
         if path == EVENTS_PATH and method == "POST":
             started = time.monotonic()
             refusal = _refuse_malformed(environ)

@@ -17,6 +17,7 @@ from handlers import (
     backlog,
     checkins,
     commands,
+    dashboard,
     digest,
     drafting,
     errors,
@@ -51,6 +52,7 @@ COMMAND_AREAS: tuple[ModuleType, ...] = (
     digest,
     reset,
     away,
+    dashboard,
 )
 
 

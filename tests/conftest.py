@@ -28,6 +28,8 @@ from sqlalchemy.engine import make_url
 
 from bot import clock, shutdown
 from bot.app import build_app
+from bot.dashboard import links as dashboard_links
+from bot.dashboard.web import dashboard_for
 from bot.delivery import pacing
 from bot.sandbox import FakeSlack, SlackDriver
 from bot.settings import Settings
@@ -67,6 +69,13 @@ def not_stopping():
     """A test that stops the process's work (bot/shutdown.py's STOPPING) leaves the next one running."""
     yield
     shutdown.reset()
+
+
+@pytest.fixture(autouse=True)
+def no_dashboard_links():
+    """The dashboard's address is the process's (set by build_app): a test that gave one leaves the next without."""
+    yield
+    dashboard_links.configure(None)
 
 
 @pytest.fixture(autouse=True)
@@ -185,7 +194,9 @@ class RunningBot:
 def serve_bot(settings: Settings, db: Database) -> tuple[RunningBot, Callable[[], None]]:
     """The production WSGI app under waitress on a loopback port, as `okr-bot serve` runs it."""
     app = build_app(settings, db)
-    server = BackgroundServer(make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret))
+    server = BackgroundServer(
+        make_wsgi_app(app, db, signing_secret=settings.slack_signing_secret, dashboard=dashboard_for(settings, db))
+    )
 
     def stop() -> None:
         server.stop()

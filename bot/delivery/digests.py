@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.charts import NetworkEdge, network_chart
+from bot.dashboard.links import links as dashboard_links
 from bot.delivery.sends import SendState
 from bot.render import render_blocks, render_message
 from bot.rituals import digest as rules
@@ -61,9 +62,12 @@ def digest_messages(
     """The digest of [since, until) as the messages to post (and, on demand, the picture of the network)."""
     with db.read() as session:
         digest = rules.build_digest(session, workspace_id=workspace_id, since=since, until=until, zone=zone)
-    parts = rules.split_messages(render_blocks("digest.j2", digest=digest))
+        to = dashboard_links(enabled=session.get_one(Workspace, workspace_id).dashboard_enabled)
+    parts = rules.split_messages(render_blocks("digest.j2", digest=digest, links=to))
     messages = [
-        render_message("digest_part.j2", blocks=part, part=index, parts=len(parts), digest=digest, preview=preview)
+        render_message(
+            "digest_part.j2", blocks=part, part=index, parts=len(parts), digest=digest, preview=preview, links=to
+        )
         for index, part in enumerate(parts, start=1)
     ]
     return DigestMessages(digest, messages)

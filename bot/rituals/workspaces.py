@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.dashboard.sessions import end_sessions
 from bot.rituals.events import record_event
 from storage.claims import insert_if_absent
 from storage.db import rows_matched
@@ -37,9 +38,11 @@ def ensure_workspace(
 
 
 def mark_uninstalled(session: Session, *, workspace: Workspace, reason: str, now: datetime) -> None:
-    """Keep the workspace's OKRs (a reinstall picks up where the team left off); stop acting for it."""
+    """Keep the workspace's OKRs (a reinstall picks up where the team left off); stop acting for it, and end everyone's
+    dashboard session (a reinstall does not bring them back)."""
     if workspace.uninstalled_at is None:
         workspace.uninstalled_at = now
+        end_sessions(session, workspace_id=workspace.id)
         record_event(
             session,
             workspace_id=workspace.id,
@@ -48,6 +51,19 @@ def mark_uninstalled(session: Session, *, workspace: Workspace, reason: str, now
             reason=reason,
             now=now,
         )
+
+
+def set_dashboard(session: Session, *, workspace: Workspace, enabled: bool, user_id: str, now: datetime) -> bool:
+    """Turn the workspace's web dashboard on or off (an admin's choice); off ends every session at once. True when
+    this changed the setting."""
+    if workspace.dashboard_enabled == enabled:
+        return False
+    workspace.dashboard_enabled = enabled
+    if not enabled:
+        end_sessions(session, workspace_id=workspace.id)
+    action = "dashboard_on" if enabled else "dashboard_off"
+    record_event(session, workspace_id=workspace.id, entity="workspace", action=action, actor=user_id, now=now)
+    return True
 
 
 def purge_workspace(session: Session, *, slack_team_id: str) -> bool:

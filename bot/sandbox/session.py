@@ -23,6 +23,7 @@ from sqlalchemy import select
 from bot import clock, scheduler
 from bot.ack import Workers
 from bot.app import build_app
+from bot.dashboard.web import dashboard_for
 from bot.rituals.workspaces import purge_workspace
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
@@ -74,6 +75,9 @@ JUMPS = {
 }
 
 
+SANDBOX_CLIENT_ID = "1000000000.2000000000"  # the sandbox app's client id, as the fake Slack knows it
+
+
 class Sandbox:
     """A whole sandbox: start it, act as people, move its clock, stop it."""
 
@@ -99,12 +103,16 @@ class Sandbox:
             slack_bot_token=self.fake.workspace().bot_token,
             slack_signing_secret=self.signing_secret,
             slack_app_token=None,
-            slack_client_id=None,
-            slack_client_secret=None,
+            # the dashboard's Sign in with Slack, through the fake's OpenID pages
+            slack_client_id=SANDBOX_CLIENT_ID,
+            slack_client_secret=secrets.token_hex(16),
         )
         self.listeners = Workers(10)
         self.app = build_app(local, self.db, workers=self.listeners)
-        self.server = BackgroundServer(make_wsgi_app(self.app, self.db, signing_secret=self.signing_secret))
+        self.dashboard = dashboard_for(local, self.db)
+        self.server = BackgroundServer(
+            make_wsgi_app(self.app, self.db, signing_secret=self.signing_secret, dashboard=self.dashboard)
+        )
         url = f"http://127.0.0.1:{self.server.port}{EVENTS_PATH}"
         self.driver = SlackDriver(self.fake, bot_url=url, signing_secret=self.signing_secret)
         self.sweeper = Sweeper(self.db, scheduler.client_for(local, self.db))

@@ -2,6 +2,7 @@
 
 from storage.base import Base
 from storage.models.backlog import BacklogItem, ItemState, Round, RoundItem, RoundKind, RoundState, Vote
+from storage.models.dashboard import DashboardSession
 from storage.models.drafts import Draft, DraftState, DraftStep, ObjectiveVersion
 from storage.models.okrs import (
     CheckIn,
@@ -28,6 +29,7 @@ __all__ = [
     "ClaimState",
     "Cycle",
     "CycleState",
+    "DashboardSession",
     "DigestSnapshot",
     "Direction",
     "Draft",

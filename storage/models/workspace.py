@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, SmallInteger, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, Timestamped, UTCDateTime, WorkspaceScoped
@@ -33,6 +33,8 @@ class Workspace(Timestamped, Base):
     digest_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: not planned yet
     # when everyone's time zone and status were last read in bulk (users.list); None: never
     people_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the web dashboard: a workspace admin may turn it off (`/okr dashboard off`); its sessions then end
+    dashboard_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class ProcessedEvent(WorkspaceScoped, Base):

@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "retro_answers",
     "digest_snapshots",
     "form_origins",
+    "dashboard_sessions",
 }
 
 

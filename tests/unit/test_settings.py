@@ -53,7 +53,8 @@ def test_postgres_urls_are_normalised_to_psycopg():
         ({"SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
         ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET"),
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "not both"),
+        ({"PUBLIC_URL": "okr.example.com"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "https://okr.example.com/?next=1"}, "PUBLIC_URL"),
         ({"SLACK_RATE_LIMITS": "chat.postMessage"}, "SLACK_RATE_LIMITS: expected method=calls_per_minute"),
         ({"SLACK_RATE_LIMITS": "users.list=lots"}, "SLACK_RATE_LIMITS: users.list: 'lots' is not a whole number"),
         ({"SENDERS": "0"}, "SENDERS must be a whole number from 1 to 256"),
@@ -63,6 +64,21 @@ def test_postgres_urls_are_normalised_to_psycopg():
 def test_bad_values_name_the_variable(env, names):
     with pytest.raises(SettingsError, match=names):
         Settings.from_env(env)
+
+
+def test_a_bot_token_with_client_credentials_serves_one_workspace_and_signs_in_to_the_dashboard():
+    settings = Settings.from_env(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_CLIENT_ID": "1.2",
+            "SLACK_CLIENT_SECRET": "s",
+            "PUBLIC_URL": "https://o.example/",
+        }
+    )
+    assert settings.mode is Mode.SINGLE_WORKSPACE
+    assert settings.dashboard_sign_in
+    assert settings.public_url == "https://o.example"
+    assert not Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).dashboard_sign_in
 
 
 def test_http_mode_needs_the_signing_secret():

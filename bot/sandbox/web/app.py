@@ -35,6 +35,7 @@ from bot.sandbox.session import JUMPS, MOMENT_WORDS, Sandbox
 from bot.sandbox.web import pages
 from bot.sandbox.web.blocks import render_blocks, render_message_body
 from bot.sandbox.web.mrkdwn import plain_to_html
+from bot.web import DASHBOARD_PATH
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -77,6 +78,10 @@ class SandboxWeb:
         self.wsgi = SharedDataMiddleware(self._dispatch, {"/static": str(HERE / "static")})
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or ""
+        if path == DASHBOARD_PATH or path.startswith(DASHBOARD_PATH + "/"):
+            # the sandbox workspace's dashboard, signed in through the fake Slack's OpenID pages
+            return self.sandbox.dashboard(environ, start_response)
         return self.wsgi(environ, start_response)
 
     def _dispatch(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
