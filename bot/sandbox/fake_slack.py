@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from .fake import hosted_files, modals, webhooks
+from .fake import hosted_files, modals, openid, webhooks
 from .fake.errors import ApiError
 from .fake.faults import Fault, FaultPlan
 from .fake.methods.reactions import add_reaction, remove_reaction
@@ -64,18 +65,22 @@ class FakeSlack:
         app_token: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
+        app_name: str = "Sandbox app",
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] | None = None,
     ) -> None:
         """``clock`` measures lifetimes (trigger ids, response URLs, rate windows); ``wall_clock`` makes
         message timestamps and time-zone offsets. Both are injectable so tests can move time; by default they
         read the process's clocks when called, so a clock frozen with freezegun moves Slack's time with the bot's.
-        ``app_token`` is the app's app-level token (Socket Mode), ``xapp-1-<app_id>-0000-sandbox`` by default."""
+        ``app_token`` is the app's app-level token (Socket Mode), ``xapp-1-<app_id>-0000-sandbox`` by default;
+        ``app_name`` is what Sign in with Slack's page calls the app."""
         clock = clock or (lambda: time.monotonic())
         wall_clock = wall_clock or (lambda: time.time())
         self.app_id = app_id
         self.app_token = app_token or app_level_token(app_id)
-        self._state = SlackState(clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret)
+        self._state = SlackState(
+            clock=clock, wall_clock=wall_clock, client_id=client_id, client_secret=client_secret, app_name=app_name
+        )
         self._recorder = Recorder()
         self._faults = FaultPlan(clock)
         self._server: FakeSlackServer | None = None
@@ -156,7 +161,10 @@ class FakeSlack:
         status_emoji: str = "",
         status_expiration: int = 0,
         team_id: str | None = None,
+        email: str | None = None,
     ) -> dict:
+        """Add (or redefine) a person. ``email`` goes into their profile (as Slack shows it to an app with
+        ``users:read.email``); without it, Sign in with Slack makes one up from their name."""
         ZoneInfo(tz)  # an unknown zone fails here, not in the middle of a users.info call
         with self._state.lock:
             ws = self._state.workspace(team_id)
@@ -183,6 +191,7 @@ class FakeSlack:
                     "status_emoji": status_emoji,
                     "status_expiration": status_expiration,
                     "team": ws.team_id,
+                    **({"email": email} if email else {}),
                 },
             }
             return user_object(self._state.users[user_id], self._state.wall_clock())
@@ -387,6 +396,45 @@ class FakeSlack:
             code = f"{team_id}.{self._state.ids.secret(10)}"
             self._state.oauth_codes[code] = OAuthCode(team_id, user_id, scope, user_scope)
             return code
+
+    # Sign in with Slack (the pages: fake/openid.py) ---------------------------------------------------------
+
+    @property
+    def openid_authorize_url(self) -> str:
+        """Sign in with Slack's authorize page (``https://slack.com/openid/connect/authorize`` in production)."""
+        return f"{self.base_url}{openid.AUTHORIZE_PATH}"
+
+    def openid_people(self, url: str) -> list[dict]:
+        """The people the authorize page at ``url`` (where the app sent the browser) offers to sign in as, in the
+        page's order: the workspace's users as ``user()`` shows them. Recorded as a visit of the page, like a
+        browser's; ``openid.Refused`` (a ValueError: ``.error`` names why) when the page would show an error."""
+        page = self._openid_visit(openid.AUTHORIZE_PATH, url)
+        now = self._state.wall_clock()
+        return [user_object(record, now) for record in page.people]
+
+    def openid_authorize(self, url: str, user_id: str) -> str:
+        """What the browser sent to ``url`` does when ``user_id`` chooses "Continue as …": the page is shown and
+        the choice made (both recorded), and the redirect's Location comes back: ``redirect_uri?code=…&state=…``.
+        ``openid.Refused`` when the page would show an error, or that person cannot sign in (a bot, deactivated,
+        of another workspace: ``user_not_found``)."""
+        self._openid_visit(openid.AUTHORIZE_PATH, url)
+        return self._openid_visit(openid.CHOOSE_PATH, url, user=user_id).headers["Location"]
+
+    def openid_cancel(self, url: str) -> str:
+        """The person presses Cancel on the page at ``url``: the Location is
+        ``redirect_uri?error=access_denied&state=…``."""
+        self._openid_visit(openid.AUTHORIZE_PATH, url)
+        return self._openid_visit(openid.CANCEL_PATH, url).headers["Location"]
+
+    def _openid_visit(self, path: str, url: str, **extra: str) -> openid.Page:
+        where = urlsplit(url)
+        if f"{where.scheme}://{where.netloc}{where.path}" != self.openid_authorize_url:
+            raise ValueError(f"{url!r} is not this fake's authorize page, {self.openid_authorize_url}")
+        params = {**dict(parse_qsl(where.query, keep_blank_values=True)), **extra}
+        page = openid.visit(self._state, self._recorder, path, params)
+        if page.status >= 400:
+            raise openid.Refused(page.answer["error"], page.answer["detail"])
+        return page
 
     def _team_of(self, channel_id: str | None, user_id: str | None) -> str:
         channel = self._state.channels.get(channel_id or "")

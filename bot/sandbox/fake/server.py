@@ -1,4 +1,5 @@
-"""The HTTP face of the fake: ``/api/<method>``, response URLs, upload URLs and Socket Mode links on 127.0.0.1."""
+"""The HTTP face of the fake: ``/api/<method>``, response URLs, upload URLs, Sign in with Slack's pages and Socket
+Mode links on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import hosted_files, webhooks
+from . import hosted_files, openid, webhooks
 from .methods.apps import LINK_PATH
 from .recorder import ApiCall, Recorder
 from .socket_mode import SocketMode
@@ -105,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.sockets.serve(self)  # this connection is the link from now on, until it closes
         elif self.command == "GET" and (path.startswith(hosted_files.FILES_PATH) or path == hosted_files.SIGN_IN_PATH):
             self._download(path)
+        elif self.command == "GET" and path in openid.PATHS:
+            self._openid_page(path)
         else:
             self._reply(404, {"ok": False, "error": "not_found"})
 
@@ -224,6 +227,12 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self.server.recorder.record_call(call)
         self._send(served.status, served.body, served.content_type, served.headers)
+
+    def _openid_page(self, path: str) -> None:
+        """Sign in with Slack's authorize page, or the redirect back to the app a choice on it makes."""
+        params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        page = openid.visit(self.server.state, self.server.recorder, path, params)
+        self._send(page.status, page.body, "text/html; charset=utf-8", page.headers)
 
     def _reply_at(self, due: float, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         """Answer at ``due`` (a ``time.monotonic()`` instant) at the earliest; abandoned if the server stops first."""

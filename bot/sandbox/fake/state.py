@@ -84,6 +84,31 @@ class OAuthCode:
 
 
 @dataclass
+class OpenIDCode:
+    """A Sign in with Slack code: one person's consent to one client, for one redirect URI and nonce."""
+
+    client_id: str
+    redirect_uri: str
+    team_id: str
+    user_id: str
+    scopes: tuple[str, ...]
+    nonce: str | None
+    created: float  # on the fake's clock: the code lives 10 minutes
+    auth_time: int  # Unix seconds, when the person chose to sign in
+    used: bool = False
+
+
+@dataclass(frozen=True)
+class OpenIDToken:
+    """The user token openid.connect.token hands out; openid.connect.userInfo reads the person with it."""
+
+    client_id: str
+    team_id: str
+    user_id: str
+    scopes: tuple[str, ...]
+
+
+@dataclass
 class SocketTicket:
     """A Socket Mode URL apps.connections.open handed out; its ticket opens one link, once."""
 
@@ -100,6 +125,7 @@ class SlackState:
     base_url: str = ""
     client_id: str | None = None
     client_secret: str | None = None
+    app_name: str = "Sandbox app"  # what Sign in with Slack's page calls the app
     lock: threading.RLock = field(default_factory=threading.RLock)
     ids: IdFactory = field(default_factory=IdFactory)
     workspaces: dict[str, Workspace] = field(default_factory=dict)
@@ -117,6 +143,8 @@ class SlackState:
     uploads: list[dict] = field(default_factory=list)
     files: dict[str, HostedFile] = field(default_factory=dict)
     oauth_codes: dict[str, OAuthCode] = field(default_factory=dict)
+    openid_codes: dict[str, OpenIDCode] = field(default_factory=dict)
+    openid_tokens: dict[str, OpenIDToken] = field(default_factory=dict)
     socket_tickets: dict[str, SocketTicket] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -40,23 +40,30 @@ def team_info(call: MethodCall) -> dict:
     return {"team": team}
 
 
-def _client_credentials(call: MethodCall) -> tuple[str | None, str | None]:
+def client_credentials(call: MethodCall) -> tuple[str | None, str | None]:
     if call.basic_auth is not None:
         return call.basic_auth
     return call.get("client_id"), call.get("client_secret")
 
 
-@method("oauth.v2.access", needs_token=False)
-def oauth_v2_access(call: MethodCall) -> dict:
-    """Exchange a code from ``FakeSlack.new_oauth_code`` for that workspace's bot token (once)."""
+def checked_client(call: MethodCall) -> tuple[str, str]:
+    """The app's client id and secret (form fields or HTTP basic), checked against the fake's when it has them."""
     state = call.state
-    client_id, client_secret = _client_credentials(call)
+    client_id, client_secret = client_credentials(call)
     if not client_id:
         raise ApiError("invalid_client_id")
     if state.client_id is not None and client_id != state.client_id:
         raise ApiError("invalid_client_id")
     if state.client_secret is not None and client_secret != state.client_secret:
         raise ApiError("bad_client_secret")
+    return client_id, client_secret or ""
+
+
+@method("oauth.v2.access", needs_token=False)
+def oauth_v2_access(call: MethodCall) -> dict:
+    """Exchange a code from ``FakeSlack.new_oauth_code`` for that workspace's bot token (once)."""
+    state = call.state
+    checked_client(call)
     code = state.oauth_codes.get(call.get("code") or "")
     if code is None or code.used:
         raise ApiError("invalid_code")
