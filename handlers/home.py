@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.commands import CATALOGUE
-from bot.dashboard.links import links
+from bot.dashboard.links import for_workspace as dashboard_links
 from bot.render import render_view
 from bot.rituals import teams as rituals
 from bot.rituals.backlog import backlogs_of_teams
@@ -24,7 +24,6 @@ from bot.rituals.vision import list_visions
 from bot.slack import deliver
 from handlers.context import Context
 from handlers.middleware import now
-from storage.models import Workspace
 
 # at most 2 blocks per team, 1 per key result or draft: with the headers, 80 of the 100 blocks Slack allows
 HOME_TEAMS = 20
@@ -55,7 +54,7 @@ def on_home_opened(event: dict[str, Any], ctx: Context) -> None:
         scoring = scoring_for(session, workspace_id=workspace_id, user_id=user_id)
         team_ids = [team.id for team, _ in memberships]
         ripples = live_ripples_of_teams(session, workspace_id=workspace_id, team_ids=team_ids)
-        to = links(enabled=session.get_one(Workspace, workspace_id).dashboard_enabled)
+        to = dashboard_links(session, workspace_id=workspace_id)
     member_of = {team.id for team, _ in memberships}
     view = render_view(
         "home.j2",

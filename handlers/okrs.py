@@ -9,7 +9,7 @@ from typing import Any
 from bot import delivery
 from bot.blockkit import clip
 from bot.commands import ParsedCommand, lookup
-from bot.dashboard.links import links
+from bot.dashboard.links import for_workspace as dashboard_links
 from bot.errors import UsageError
 from bot.render import render_message
 from bot.rituals import export as export_rules
@@ -20,7 +20,6 @@ from bot.slack import once_only
 from handlers.context import Context
 from handlers.middleware import now
 from handlers.replies import ephemeral
-from storage.models import Workspace
 
 LIST_OBJECTIVES = 5  # a team commits at most 5; more only if the limit was raised and lowered again
 # /okr history N: one block per objective and per version, within a message's 50 blocks
@@ -37,7 +36,7 @@ def list_okrs(parsed: ParsedCommand, ctx: Context) -> None:
         team = ctx.team(session, need=None, name=parsed.args or None)
         okrs = current_okrs(session, team=team, now=now())
         member = allowed(session, Need.MEMBER, ctx.actor, teams=[team])
-        to = links(enabled=session.get_one(Workspace, ctx.workspace_id).dashboard_enabled)
+        to = dashboard_links(session, workspace_id=ctx.workspace_id)
     ctx.reply(**ephemeral("okr_list.j2", okrs=okrs, member=member, limit=LIST_OBJECTIVES, links=to))
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot.dashboard import templating
+from storage.models import Workspace
 
 _public_url: str | None = None
 
@@ -43,3 +47,11 @@ class Links:
 def links(*, enabled: bool) -> Links | None:
     """The links for a workspace whose dashboard setting is `enabled`; None when Slack should show none."""
     return Links(_public_url) if _public_url and enabled else None
+
+
+def for_workspace(session: Session, *, workspace_id: int) -> Links | None:
+    """The links for a workspace, reading its setting only when this server has a dashboard to link to."""
+    if not _public_url:
+        return None
+    enabled = session.scalar(select(Workspace.dashboard_enabled).where(Workspace.id == workspace_id))
+    return links(enabled=bool(enabled))

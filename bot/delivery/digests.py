@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import delivery
 from bot.charts import NetworkEdge, network_chart
-from bot.dashboard.links import links as dashboard_links
+from bot.dashboard.links import for_workspace as dashboard_links
 from bot.delivery.sends import SendState
 from bot.render import render_blocks, render_message
 from bot.rituals import digest as rules
@@ -62,7 +62,7 @@ def digest_messages(
     """The digest of [since, until) as the messages to post (and, on demand, the picture of the network)."""
     with db.read() as session:
         digest = rules.build_digest(session, workspace_id=workspace_id, since=since, until=until, zone=zone)
-        to = dashboard_links(enabled=session.get_one(Workspace, workspace_id).dashboard_enabled)
+        to = dashboard_links(session, workspace_id=workspace_id)
     parts = rules.split_messages(render_blocks("digest.j2", digest=digest, links=to))
     messages = [
         render_message(

@@ -31,6 +31,7 @@ class Browser:
 
     base_url: str
     cookies: dict[str, str] = field(default_factory=dict)
+    last: Answer | None = None  # the latest answer, for its headers
 
     def request(self, method: str, path_or_url: str, *, headers: dict[str, str] | None = None) -> Answer:
         parts = urlsplit(path_or_url if "://" in path_or_url else self.base_url + path_or_url)
@@ -44,6 +45,7 @@ class Browser:
             answer = Answer(response.status, response.headers, response.read().decode("utf-8", "replace"))
         finally:
             connection.close()
+        self.last = answer
         for raw in answer.set_cookies():
             cookie = SimpleCookie()
             cookie.load(raw)

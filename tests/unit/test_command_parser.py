@@ -145,6 +145,7 @@ def test_the_catalogue_names_every_sub_command_of_the_slack_contract():
         "history",
         "export",
         "away",
+        "dashboard",
     }
     assert contract == names
     assert all(c.ready for c in CATALOGUE)

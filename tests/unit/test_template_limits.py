@@ -48,6 +48,8 @@ from bot.coach import (
     coach,
 )
 from bot.commands import CATALOGUE, MAX_COMMAND_TEXT, SubCommand, lookup, parse
+from bot.dashboard.links import Links
+from bot.delivery import digests as digest_delivery
 from bot.delivery.digests import digest_messages
 from bot.errors import UsageError
 from bot.numbers import format_number, parse_number
@@ -148,6 +150,7 @@ NOW = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
 TODAY, WEEK_START = NOW.date(), date(2027, 3, 1)
 ZONE = "America/Argentina/ComodRivadavia"  # among the longest zone names people pick
 SPAN = CycleSpan(41, date(2027, 2, 22), date(2027, 5, 24))  # ten years of cycles
+LINKS = Links("https://" + "o" * 180 + ".example.com")  # the longest address PUBLIC_URL takes (200 characters)
 TEAMS = 200  # a large workspace (the sandbox's digest test has as many)
 OBJECTIVES, KEY_RESULTS = 5, 5  # the most a team can have live in a cycle, and an objective can have
 # numbers as people type them, at the longest a number field takes
@@ -747,9 +750,21 @@ def okr_list(s: Style) -> list[dict[str, Any]]:
     okrs = TeamOkrs(make_team(s), SPAN, make_cycle(), 13, statuses, 999)
     nothing = TeamOkrs(make_team(s), SPAN, None, 0, (), 0)
     return [
-        {"okrs": okrs, "member": True, "limit": LIST_OBJECTIVES},
+        {"okrs": okrs, "member": True, "limit": LIST_OBJECTIVES, "links": LINKS},
         {"okrs": okrs, "member": False, "limit": LIST_OBJECTIVES},
         {"okrs": nothing, "member": True, "limit": LIST_OBJECTIVES},
+    ]
+
+
+@case("dashboard.j2")
+def dashboard_link(s: Style) -> list[dict[str, Any]]:
+    """Each answer of `/okr dashboard`: the link (with the longest address PUBLIC_URL takes), turned off, not set up."""
+    return [
+        {"links": LINKS, "enabled": True, "configured": True, "changed": changed} for changed in (None, True, False)
+    ] + [
+        {"links": None, "enabled": False, "configured": True, "changed": True},
+        {"links": None, "enabled": False, "configured": True, "changed": None},
+        {"links": None, "enabled": True, "configured": False, "changed": None},
     ]
 
 
@@ -958,7 +973,10 @@ def quiet_digest() -> digest_rules.Digest:
 
 def digest_cut(found: digest_rules.Digest, *, preview: bool) -> list[tuple[str, dict[str, Any]]]:
     """The digest as bot/delivery/digests.py cuts it into messages, for a workspace whose week is `found`."""
-    with mock.patch.object(digest_rules, "build_digest", lambda session, **_: found):
+    with (
+        mock.patch.object(digest_rules, "build_digest", lambda session, **_: found),
+        mock.patch.object(digest_delivery, "dashboard_links", lambda session, **_: LINKS),
+    ):
         return captured(
             lambda: digest_messages(
                 StubDatabase(), workspace_id=1, since=found.since, until=found.until, preview=preview, zone=found.zone
@@ -1276,6 +1294,7 @@ def home(s: Style) -> list[dict[str, Any]]:
         "list_visions": lambda session, **_: [make_vision(s, n) for n in range(1, 301)],
         "scoring_for": lambda session, **_: [(t, make_cycle(team_id=t.id), 25) for t in teams],
         "live_ripples_of_teams": lambda session, **_: [make_line(s, n) for n in range(LIST_LIMIT)],
+        "dashboard_links": lambda session, **_: LINKS,
     }
     client = SimpleNamespace(views_publish=lambda **_: SimpleNamespace(data={"ok": True}))
     event = {"type": "app_home_opened", "user": me, "tab": "home"}
