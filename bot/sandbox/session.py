@@ -23,6 +23,7 @@ from sqlalchemy import select
 from bot import clock, scheduler
 from bot.ack import Workers
 from bot.app import build_app
+from bot.dashboard import links as dashboard_links
 from bot.dashboard.web import dashboard_for
 from bot.rituals.workspaces import purge_workspace
 from bot.sandbox.driver import SlackDriver
@@ -89,12 +90,21 @@ class Sandbox:
         self.people: dict[str, tuple[str, str, bool]] = dict(USERS)
         self.channels = dict(CHANNELS)
         self._parts: list = []
+        self.page_url: str | None = None  # where the browser sandbox's page is: Slack's links to the dashboard
+
+    def serve_page_at(self, url: str) -> None:
+        """The browser sandbox's page is at `url`: the bot's messages link to its dashboard there."""
+        self.page_url = url.rstrip("/")
+        dashboard_links.configure(self.page_url)
 
     # lifetime ----------------------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
         settings = self.settings
-        self.fake = FakeSlack(wall_clock=lambda: clock.now().timestamp()).start()
+        client_secret = secrets.token_hex(16)  # the sandbox app's, for the dashboard's Sign in with Slack
+        self.fake = FakeSlack(
+            wall_clock=lambda: clock.now().timestamp(), client_id=SANDBOX_CLIENT_ID, client_secret=client_secret
+        ).start()
         self.db = Database(settings.database_url)
         self.signing_secret = secrets.token_hex(16)
         local = replace(
@@ -105,11 +115,13 @@ class Sandbox:
             slack_app_token=None,
             # the dashboard's Sign in with Slack, through the fake's OpenID pages
             slack_client_id=SANDBOX_CLIENT_ID,
-            slack_client_secret=secrets.token_hex(16),
+            slack_client_secret=client_secret,
         )
         self.listeners = Workers(10)
         self.app = build_app(local, self.db, workers=self.listeners)
-        self.dashboard = dashboard_for(local, self.db)
+        # the dashboard answers at whatever address the page was opened at (its sign-in cookie stays on that host)
+        self.dashboard = dashboard_for(replace(local, public_url=None), self.db)
+        dashboard_links.configure(self.page_url)
         self.server = BackgroundServer(
             make_wsgi_app(self.app, self.db, signing_secret=self.signing_secret, dashboard=self.dashboard)
         )

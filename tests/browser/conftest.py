@@ -80,6 +80,7 @@ def page(browser, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, re
     shots = tmp_path_factory.getbasetemp() / "browser-screenshots"
     shots.mkdir(exist_ok=True)
     page = Page(browser, f"http://127.0.0.1:{server.port}", shots, request.node.name)
+    sandbox.serve_page_at(page.base_url)
     yield page
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         page.shot("failed")

@@ -39,6 +39,7 @@ def serve_sandbox(
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda _signum, _frame: stop.set())
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
+    sandbox.serve_page_at(f"http://{shown}:{server.port}")
     print(
         f"The OKR bot sandbox is ready: open http://{shown}:{server.port}/ in your browser (Ctrl-C stops it).",
         file=out,
