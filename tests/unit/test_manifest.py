@@ -22,6 +22,8 @@ import yaml
 
 import handlers
 from bot.app import BOT_SCOPES, REDIRECT_PATH
+from bot.dashboard.signin import SCOPES as SIGN_IN_SCOPES
+from bot.dashboard.web import CALLBACK as SIGNED_IN_PATH
 from bot.web import EVENTS_PATH  # every request Slack sends over HTTP
 from handlers.backlog import SHORTCUT
 
@@ -279,8 +281,11 @@ def bot_problems(name: str, manifest: dict) -> list[str]:
     scopes = (manifest.get("oauth_config") or {}).get("scopes") or {}
     if sorted(scopes.get("bot") or []) != sorted(BOT_SCOPES):
         found.append(f"oauth_config.scopes.bot: {scopes.get('bot')} is not bot/app.py's BOT_SCOPES")
-    if set(scopes) - {"bot"}:
-        found.append("oauth_config.scopes: the bot asks for bot scopes only")
+    user_scopes = sorted(SIGN_IN_SCOPES) if name == HTTP else []  # `okr-bot serve` serves the dashboard's sign-in
+    if set(scopes) - {"bot", "user"} or sorted(scopes.get("user") or []) != user_scopes:
+        found.append(
+            f"oauth_config.scopes: {scopes}: bot scopes only, and the dashboard's sign-in ({user_scopes}) as user scopes"
+        )
     events = (settings.get("event_subscriptions") or {}).get("bot_events") or []
     listened = {e for e in registered["event"] if isinstance(e, str)}
     for event in events:
@@ -321,8 +326,11 @@ def bot_problems(name: str, manifest: dict) -> list[str]:
         found.append(
             f"request URLs: {urls} are not one https://HOST{EVENTS_PATH} for events, interactivity and every command"
         )
-    if [urlsplit(url).path for url in redirects] != [REDIRECT_PATH]:
-        found.append(f"oauth_config.redirect_urls: {redirects} is not the bot's one https://HOST{REDIRECT_PATH}")
+    if sorted(urlsplit(url).path for url in redirects) != sorted([REDIRECT_PATH, SIGNED_IN_PATH]):
+        found.append(
+            f"oauth_config.redirect_urls: {redirects} are not the bot's https://HOST{REDIRECT_PATH} (installs) and "
+            f"https://HOST{SIGNED_IN_PATH} (the dashboard's sign-in)"
+        )
     return found
 
 
@@ -350,13 +358,15 @@ def _registered() -> dict[str, list[Any]]:
 
 
 def as_socket_mode(http: dict) -> dict:
-    """app.yaml as Socket Mode changes it (SOCKET_MODE): no request URLs, no OAuth redirect, Socket Mode on."""
+    """app.yaml as Socket Mode changes it (SOCKET_MODE): no request URLs, no OAuth redirect (nor the dashboard's
+    sign-in, which `okr-bot serve` serves), Socket Mode on."""
     socket = copy.deepcopy(http)
     for path in REQUEST_URLS:
         _get(socket, path[:-1]).pop(path[-1], None)
     for command in socket["features"]["slash_commands"]:
         command.pop("url", None)
     socket["oauth_config"].pop("redirect_urls", None)
+    socket["oauth_config"]["scopes"].pop("user", None)  # `okr-bot socket` serves no dashboard to sign in to
     socket["settings"]["socket_mode_enabled"] = True
     return socket
 
@@ -520,7 +530,7 @@ BROKEN_HTTP_ONLY = {
     ),
     "a redirect URL elsewhere": (
         _set("oauth_config.redirect_urls", ["https://okr.example.com/oauth"]),
-        "is not the bot's one",
+        "are not the bot's",
     ),
 }
 BROKEN_SOCKET_ONLY = {
