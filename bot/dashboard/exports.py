@@ -23,7 +23,8 @@ def export_filename(team: Team, number: int, fmt: str) -> str:
 def cycle_file(
     session: Session, *, workspace_id: int, team_id: int, number: int, fmt: str, now: datetime
 ) -> tuple[str, str, bytes]:
-    """Cycle `number` of the team as (file name, content type, bytes), `fmt` "csv" or "json" (7 statements).
+    """Cycle `number` of the team as (file name, content type, bytes), `fmt` "csv" or "json" (8 statements: the
+    team, then export.read_cycle's 7).
 
     A `NotFound` for a team of another workspace, a format other than those two, or a cycle the team never had
     (its current cycle is always there, empty until someone drafts in it, as `/okr export` has it)."""

@@ -43,6 +43,7 @@ LATER = CYCLE_TWO + timedelta(weeks=1, days=1)  # Tuesday 2 Mar 2027, 09:00 UTC:
 HOSTILE = "<script>alert('x')</script>"
 TEAM_PAGE_STATEMENTS = 13
 KEY_RESULT_PAGE_STATEMENTS = 4
+DOWNLOAD_STATEMENTS = 8
 
 
 @dataclass(frozen=True)
@@ -553,6 +554,16 @@ def test_a_download_is_the_file_okr_export_sends(db):
     assert got[(2, "csv")][:2] == ("okrs-rockets-cycle-2.csv", "text/csv; charset=utf-8")
     assert got[(1, "json")][:2] == ("okrs-rockets-cycle-1.json", "application/json; charset=utf-8")
     assert HOSTILE.encode() in got[(2, "json")][2]  # a file keeps what people typed; only the page escapes it
+    counts = [
+        _statements(
+            db,
+            lambda s, n=n: cycle_file(
+                s, workspace_id=r.workspace_id, team_id=r.team_id, number=n, fmt="csv", now=LATER
+            ),
+        )
+        for n in (1, 2)
+    ]
+    assert counts == [DOWNLOAD_STATEMENTS, DOWNLOAD_STATEMENTS]  # the team, then export.read_cycle's 7
 
 
 # the rendered pages -------------------------------------------------------------------------------------------
