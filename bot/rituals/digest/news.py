@@ -152,7 +152,7 @@ def build_digest(session: Session, *, workspace_id: int, since: datetime, until:
     }
     objective_ids = {i for i in mentioned if i is not None}
     kr_ids = {r.key_result_id for r in ripples} | {r.to_key_result_id for r in ripples if r.to_key_result_id}
-    krs = _key_results(session, workspace_id=workspace_id, objective_ids=objective_ids, kr_ids=kr_ids)
+    krs = key_results(session, workspace_id=workspace_id, objective_ids=objective_ids, kr_ids=kr_ids)
     risks = _fallen(session, workspace_id=workspace_id, since=since, until=until)
 
     news = {team_id: TeamNews(team) for team_id, team in teams.items()}
@@ -269,16 +269,14 @@ def _edges(ripples: list[Ripple], teams: dict[int, Team], krs: dict[int, KrInfo]
             teams[r.from_team_id].name,
             teams[r.to_team_id].name,
             r.kind.value,
-            _weak(krs.get(r.key_result_id)) or _weak(krs.get(r.to_key_result_id or 0)),
+            weak(krs.get(r.key_result_id)) or weak(krs.get(r.to_key_result_id or 0)),
         )
         for r in ripples
         if r.state in LIVE_RIPPLES
     ]
 
 
-def _key_results(
-    session: Session, *, workspace_id: int, objective_ids: set[int], kr_ids: set[int]
-) -> dict[int, KrInfo]:
+def key_results(session: Session, *, workspace_id: int, objective_ids: set[int], kr_ids: set[int]) -> dict[int, KrInfo]:
     """Key results of every cycle still running, and of the objectives and key results the week's events and
     the ripples name (which may have closed since), with their objectives: one query."""
     query = (
@@ -330,7 +328,8 @@ def _fallen(
     }
 
 
-def _weak(info: KrInfo | None) -> bool:
+def weak(info: KrInfo | None) -> bool:
+    """A key result at risk or off track (latest confidence `AT_RISK` or less), or dropped: a ripple on it is marked."""
     return info is not None and (info.dropped or info.at_risk)
 
 
@@ -359,8 +358,24 @@ def _order(info: KrInfo) -> tuple[int, int, int]:
     return (info.team_id, info.objective.number, info.key_result.position)
 
 
-def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, Team]) -> list[Conflict]:
-    found: list[Conflict] = []
+@dataclass(frozen=True)
+class Pull:
+    """Teams pulling one metric both ways: the key results that want it up and those that want it down, each side in
+    the order people see (teams as created, then their key results)."""
+
+    up: list[KrInfo]
+    down: list[KrInfo]
+
+    @property
+    def metric(self) -> str:
+        """The metric as the first of its key results names it."""
+        return min(self.up + self.down, key=_order).key_result.metric
+
+
+def opposite_pulls(krs: dict[int, KrInfo]) -> list[Pull]:
+    """The digest's first kind of conflict: two teams on one metric (`metric_key`), one wanting it up and the other
+    down, at least one of them moving it (two teams each keeping it on their side of a line is no tug of war).
+    Only committed or revised objectives' key results that were not dropped take part."""
     live = sorted(
         (
             i
@@ -372,9 +387,8 @@ def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, T
     by_metric: dict[str, list[KrInfo]] = defaultdict(list)
     for each in live:
         by_metric[metric_key(each.key_result.metric)].append(each)
+    found: list[Pull] = []
     for infos in by_metric.values():
-        # a conflict is two teams on one metric, one wanting it up and the other down, at least one of them
-        # moving it (two teams each keeping it on their side of a line is no tug of war)
         pairs = [
             (a, b)
             for a in infos
@@ -389,20 +403,34 @@ def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, T
         pulling = {id(i) for pair in pairs for i in pair}
         up = sorted((i for i in infos if id(i) in pulling and i.key_result.direction in _UP), key=_order)
         down = sorted((i for i in infos if id(i) in pulling and i.key_result.direction in _DOWN), key=_order)
-        text = (
-            f"*{mrkdwn(min(up + down, key=_order).key_result.metric)}*: "
-            + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it up" for i in up)
-            + "; "
-            + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it down" for i in down)
-        )
-        found.append(Conflict("opposite", text))
+        found.append(Pull(up, down))
+    return found
+
+
+def weak_dependencies(krs: dict[int, KrInfo], ripples: list[Ripple]) -> list[tuple[Ripple, KrInfo]]:
+    """The digest's second kind of conflict: a live "depends on" ripple on the other team's key result, which is at
+    risk, off track or was dropped (`weak`); each with that key result, in the ripples' order."""
+    found: list[tuple[Ripple, KrInfo]] = []
     for ripple in ripples:
         if ripple.kind is not RippleKind.DEPENDS_ON or ripple.state not in LIVE_RIPPLES or not ripple.to_key_result_id:
             continue
         info = krs.get(ripple.to_key_result_id)
-        if not _weak(info):
-            continue
-        assert info is not None
+        if info is not None and weak(info):
+            found.append((ripple, info))
+    return found
+
+
+def _conflicts(krs: dict[int, KrInfo], ripples: list[Ripple], teams: dict[int, Team]) -> list[Conflict]:
+    found: list[Conflict] = []
+    for pull in opposite_pulls(krs):
+        text = (
+            f"*{mrkdwn(pull.metric)}*: "
+            + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it up" for i in pull.up)
+            + "; "
+            + ", ".join(f"*{mrkdwn(teams[i.team_id].name)}* KR {i.label} wants it down" for i in pull.down)
+        )
+        found.append(Conflict("opposite", text))
+    for ripple, info in weak_dependencies(krs, ripples):
         how = "was dropped" if info.dropped else f"is {confidence_label(info.key_result.confidence or 1)}"
         found.append(
             Conflict(
