@@ -9,7 +9,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from bot.dashboard.exports import cycle_file
+from bot.dashboard.network import network_page
+from bot.dashboard.overview import Filters
+from bot.dashboard.overview import overview as overview_of
 from bot.dashboard.sessions import Viewer
+from bot.dashboard.team_page import key_result_page, team_page
 from bot.dashboard.templating import BASE
 from storage.db import Database
 
@@ -28,26 +33,19 @@ def _common(viewer: Viewer, now: datetime, section: str) -> dict[str, Any]:
 
 
 def overview(db: Database, viewer: Viewer, args: Mapping[str, str], now: datetime) -> Page:
-    from bot.dashboard.overview import Filters
-    from bot.dashboard.overview import overview as read
-
     filters, notes = Filters.from_query(args)
     with db.read() as session:
-        page = read(session, workspace_id=viewer.workspace_id, now=now, filters=filters)
+        page = overview_of(session, workspace_id=viewer.workspace_id, now=now, filters=filters)
     return Page("overview.html.j2", {**_common(viewer, now, "overview"), "page": page, "notes": notes})
 
 
 def team(db: Database, viewer: Viewer, team_id: int, now: datetime) -> Page:
-    from bot.dashboard.team_page import team_page
-
     with db.read() as session:
         page = team_page(session, workspace_id=viewer.workspace_id, team_id=team_id, now=now)
     return Page("team.html.j2", {**_common(viewer, now, "teams"), "page": page})
 
 
 def key_result(db: Database, viewer: Viewer, team_id: int, key_result_id: int, now: datetime) -> Page:
-    from bot.dashboard.team_page import key_result_page
-
     with db.read() as session:
         page = key_result_page(
             session, workspace_id=viewer.workspace_id, team_id=team_id, key_result_id=key_result_id, now=now
@@ -56,17 +54,20 @@ def key_result(db: Database, viewer: Viewer, team_id: int, key_result_id: int, n
 
 
 def network(db: Database, viewer: Viewer, args: Mapping[str, str], now: datetime) -> Page:
-    from bot.dashboard.network import network_page
-
     team_id, ripple = _whole(args.get("team")), _whole(args.get("ripple"))
     with db.read() as session:
-        page = network_page(session, workspace_id=viewer.workspace_id, now=now, team=team_id, ripple=ripple)
+        page = network_page(
+            session,
+            workspace_id=viewer.workspace_id,
+            now=now,
+            team=team_id,
+            ripple=ripple,
+            everything=args.get("all") == "1",
+        )
     return Page("network.html.j2", {**_common(viewer, now, "network"), "page": page})
 
 
 def export(db: Database, viewer: Viewer, team_id: int, number: int, fmt: str, now: datetime) -> tuple[str, str, bytes]:
-    from bot.dashboard.exports import cycle_file
-
     with db.read() as session:
         return cycle_file(session, workspace_id=viewer.workspace_id, team_id=team_id, number=number, fmt=fmt, now=now)
 
