@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from bot.numbers import format_number
 from bot.text import plural
@@ -48,6 +50,17 @@ def static_url(name: str) -> str:
     return f"{BASE}/static/{quote(name)}"
 
 
+@pass_context
+def who(context: Context, user_id: str | None) -> Markup:
+    """A person as the page names them: the name Slack shows (from the page's `people`), else their Slack id."""
+    if not user_id:
+        return Markup("")
+    name = (context.get("people") or {}).get(user_id)
+    if name:
+        return Markup('<span class="user" title="{}">{}</span>').format(user_id, name)
+    return Markup('<span class="user">{}</span>').format(user_id)
+
+
 def day(value: date | datetime | None) -> str:
     """A date as people read it on the dashboard: 2026-12-07."""
     if value is None:
@@ -71,6 +84,7 @@ def environment() -> Environment:
         export_url=export_url,
         network_url=network_url,
         static_url=static_url,
+        who=who,
         sign_out_url=f"{BASE}/sign-out",
     )
     env.filters.update(number=format_number, plural=plural, day=day)
@@ -78,7 +92,8 @@ def environment() -> Environment:
 
 
 def render(name: str, **context: Any) -> str:
-    """A page: `context` adds to what every page gets (viewer, workspace_name, now, section)."""
-    page = {"viewer": None, "workspace_name": "", "now": None, "section": None}
+    """A page: `context` adds to what every page gets (viewer, workspace_name, now, section, and `people`: the names
+    of people by Slack id)."""
+    page: dict[str, Any] = {"viewer": None, "workspace_name": "", "now": None, "section": None, "people": {}}
     page.update(context)
     return environment().get_template(name).render(**page)

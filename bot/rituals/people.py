@@ -90,6 +90,7 @@ class Profile:
     status_text: str | None
     status_emoji: str | None
     status_expires_at: datetime | None
+    name: str | None = None  # the name Slack shows: display name, else real name
 
     @classmethod
     def of(cls, user: Mapping[str, Any]) -> Profile | None:
@@ -114,6 +115,7 @@ class Profile:
             status_text=_text(profile.get("status_text"), 150),
             status_emoji=_text(profile.get("status_emoji"), 100),
             status_expires_at=expires,
+            name=_text(profile.get("display_name") or profile.get("real_name") or user.get("real_name"), 200),
         )
 
 
@@ -144,6 +146,7 @@ def _keep(person: Person, profile: Profile, now: datetime, *, fallback_zone: str
         "status_text": profile.status_text,
         "status_emoji": profile.status_emoji,
         "status_expires_at": profile.status_expires_at,
+        "name": profile.name or person.name,
     }
     for name, value in values.items():
         if getattr(person, name) != value:

@@ -1,4 +1,5 @@
-"""The web dashboard: its sign-in sessions, and the workspace's switch to turn it off.
+"""The web dashboard: its sign-in sessions, the workspace's switch to turn it off, and people's names as Slack shows
+them (the dashboard's pages name people).
 
 Revision ID: 0009
 Revises: 0008
@@ -45,10 +46,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("workspaces") as batch:
         batch.add_column(sa.Column("dashboard_enabled", sa.Boolean(), server_default=sa.true(), nullable=False))
+    with op.batch_alter_table("people") as batch:
+        batch.add_column(sa.Column("name", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("people") as batch:
+        batch.drop_column("name")
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_column("dashboard_enabled")
     op.drop_index("ix_dashboard_sessions_workspace_user", table_name="dashboard_sessions")

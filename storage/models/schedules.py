@@ -59,6 +59,8 @@ class Person(WorkspaceScoped, Timestamped, Base):
     # their Slack profile as last read (users.list, users.info or a `user_change` event): None until read
     profile_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # the name Slack shows for them (display name, else real name), for the web dashboard; None until read
+    name: Mapped[str | None] = mapped_column(String(200))
     status_text: Mapped[str | None] = mapped_column(String(150))
     status_emoji: Mapped[str | None] = mapped_column(String(100))
     status_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: the status does not expire

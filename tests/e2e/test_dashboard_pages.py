@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.rituals import export as export_rules
-from storage.models import CheckIn, KeyResult, Ripple, RippleKind, Team, Workspace
+from storage.models import CheckIn, KeyResult, Person, Ripple, RippleKind, Team, Workspace
 from tests import factories
 from tests.conftest import sandbox_settings, serve_bot
 from tests.e2e.dashboard_support import Browser
-from tests.helpers import StatementCounter
+from tests.helpers import StatementCounter, eventually
 
 KRS = [{"metric": f"Metric {n}", "baseline": 0, "target": 100, "owner": "U0BEN"} for n in range(1, 4)]
 PAGES = (
@@ -167,3 +167,21 @@ def _raw(base_url: str, path: str, cookies: dict[str, str]) -> tuple[dict[str, s
         return dict(response.headers), response.read()
     finally:
         connection.close()
+
+
+def test_people_are_named_as_slack_shows_them_once_slack_has_said(served, slack, db, driver):
+    made = _grow(db, slack, 1)
+    with db.transaction() as session:
+        workspace_id = session.scalar(select(Workspace.id).where(Workspace.slack_team_id == slack.workspace().team_id))
+        session.add(Person(workspace_id=workspace_id, user_id="U0BEN"))  # an owner the bot writes to
+    browser = Browser(served.url)
+    browser.sign_in(slack, "U0ADA")
+    assert '<span class="user">U0BEN</span>' in browser.get(f"/dashboard/teams/{made['team']}").body
+    user = {**slack.user("U0BEN"), "profile": {"display_name": "Benny <3", "real_name": "Ben Member"}}
+    driver.event({"type": "user_change", "user": user}, event_id="Ev0BENNAME")
+
+    def named() -> None:
+        page = browser.get(f"/dashboard/teams/{made['team']}").body
+        assert '<span class="user" title="U0BEN">Benny &lt;3</span>' in page
+
+    eventually(named)
