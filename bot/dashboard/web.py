@@ -265,6 +265,8 @@ class DashboardWeb:
             )
             if person is not None and person.deactivated:
                 raise SignInRefused(f"Your account in {name} is deactivated.")
+            if person is not None and not person.name:
+                person.name = who.name  # as Slack's userInfo names them, until Slack's profile says otherwise
             if who.team_name and not workspace.name:
                 workspace.name = who.team_name[:200]
             return open_session(session, workspace=workspace, user_id=who.user_id, name=who.name, now=self.wall())
