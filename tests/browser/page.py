@@ -166,3 +166,48 @@ class Page:
     def toast(self) -> str:
         box = self.find("#toast")
         return box.text if box.is_displayed() else ""
+
+    # the dashboard -------------------------------------------------------------------------------------------
+
+    def dashboard(self, path: str = "/") -> None:
+        """Open a page of the sandbox workspace's dashboard (`/dashboard` + `path`), as a typed address would."""
+        self.driver.get(f"{self.base_url}/dashboard{path}")
+        self.wait(lambda d: d.find_element(By.TAG_NAME, "h1"))
+
+    def path(self) -> str:
+        """The address the browser is at, without the page's origin."""
+        url = self.driver.current_url
+        return url[len(self.base_url) :] if url.startswith(self.base_url) else url
+
+    def sign_in_to_dashboard(self, user_id: str = "U0ADA") -> None:
+        """From the dashboard's sign-in page: Sign in with Slack, then choose `user_id` on the fake Slack's page."""
+        self.find("#sign-in-with-slack").click()
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "a.person"), message="Slack's sign-in page never showed")
+        self.find(f"a.person[data-user='{user_id}']").click()
+        self.wait(lambda d: d.current_url.startswith(self.base_url + "/dashboard"), message="not back on the dashboard")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".signout"), message="not signed in")
+
+    def click_link(self, text: str, within: WebElement | None = None) -> None:
+        """Follow the link whose text starts with `text` (the first, within `within` if given), and wait for the
+        next page."""
+        links = (within or self.driver).find_elements(By.TAG_NAME, "a")
+        matching = [a for a in links if a.text.strip().startswith(text)]
+        assert matching, f"no link {text!r}; there are {[a.text for a in links]}"
+        self.follow(matching[0])
+
+    def follow(self, link: WebElement) -> None:
+        """Click `link` and wait for the page it leads to."""
+        old, href = self.find("html"), link.get_attribute("href")
+        link.click()
+        self.wait(lambda d: old != d.find_element(By.TAG_NAME, "html"), message=f"{href} led nowhere")
+
+    def statuses(self) -> dict[str, str]:
+        """What each team on the overview is, by name (in the page's order): its `data-status`."""
+        return {
+            team.find_element(By.CSS_SELECTOR, "h2").text: team.get_attribute("data-status")
+            for team in self.driver.find_elements(By.CSS_SELECTOR, "section.team")
+        }
+
+    def focused(self) -> WebElement:
+        """The element the keyboard is on."""
+        return self.driver.switch_to.active_element
