@@ -36,6 +36,7 @@ from bot.rituals.checkins import CheckInInput, record_checkin  # noqa: E402
 from bot.rituals.cycles import current_cycle  # noqa: E402
 from bot.rituals.drafts import snapshot  # noqa: E402
 from bot.rituals.events import record_event  # noqa: E402
+from bot.rituals.people import ensure_person  # noqa: E402
 from bot.sandbox.session import Sandbox  # noqa: E402
 from bot.sandbox.web.app import SandboxWeb  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -456,6 +457,9 @@ def fill(sandbox: Sandbox) -> None:
             if state in (DONE, GONE):
                 ripple.closed_by, ripple.closed_at = ripple.created_by, declared + timedelta(days=9)
             session.add(ripple)
+        # the names Slack shows, as the bot keeps them from users.list for the people it writes to
+        for name, (user_id, real_name, _admin) in sandbox.people.items():
+            ensure_person(session, workspace_id=ws.id, user_id=user_id, now=at(CYCLE_START)).name = real_name
 
 
 def commit(

@@ -74,7 +74,7 @@
   tools.appendChild(zoomedIn);
   tools.appendChild(zoomedOut);
   tools.appendChild(reset);
-  frame.appendChild(tools);
+  frame.parentNode.insertBefore(tools, frame);  // above the picture, never over a team
   svg.setAttribute("tabindex", "0");  // a stop before the teams and arrows, where the keys move the picture
   apply();
 
