@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run, printed as a table and written as JSON.
 
     python -m benchmarks [--quick] [--json PATH] [--only PART,…]   # ack votes weather sweeps fanout delivery
-                                                                    # digest shutdown sandbox
+                                                                    # digest shutdown sandbox dashboard
     python -m benchmarks --table benchmarks/results.json     # the table of an earlier run
 
 Runs on SQLite and, when PostgreSQL's server binaries are on the machine (as for `make test`), on a throwaway
@@ -19,11 +19,23 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import ack_path, delivery, digest_build, fanout, sandbox_page, shutdown, stage, sweeps, votes, weather
+from benchmarks import (
+    ack_path,
+    dashboard_pages,
+    delivery,
+    digest_build,
+    fanout,
+    sandbox_page,
+    shutdown,
+    stage,
+    sweeps,
+    votes,
+    weather,
+)
 from benchmarks.common import ROOT, databases
 from storage.db import Database
 
-PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "delivery", "digest", "shutdown", "sandbox")
+PARTS = ("ack", "votes", "weather", "sweeps", "fanout", "delivery", "digest", "shutdown", "sandbox", "dashboard")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             if "digest" in wanted:
                 _progress(f"{backend}: digest")
                 results.setdefault("digest", {})[backend] = _digest(found.new(backend), scale)
+            if "dashboard" in wanted:
+                _progress(f"{backend}: the dashboard's pages")
+                results.setdefault("dashboard", {})[backend] = dashboard_pages.run(found.new(backend), scale=scale)
         if "fanout" in wanted:
             # one backend: 10,000 DMs take minutes, and the sweep spends its time in Python either way
             backend = "sqlite"
@@ -280,6 +295,8 @@ def table(results: dict) -> str:
             )
     if "sandbox" in results:
         lines += sandbox_page.lines(results["sandbox"])
+    if "dashboard" in results:
+        lines += dashboard_pages.lines(results["dashboard"])
     if "peak_mb" in results:
         lines += ["", "Peak resident memory (MB)"]
         lines += [f"  {process:<30} {mb:>6.0f}" for process, mb in results["peak_mb"].items()]
