@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
-## bench: every benchmark (about 24 minutes), printed as a table and written to benchmarks/results.json
+## bench: every benchmark (about 25 minutes), printed as a table and written to benchmarks/results.json
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 

@@ -12,7 +12,7 @@ word was off track or at risk keeps that status when it falls silent (the row st
 been). One that nobody has checked in yet and that is not silent is "no check-in yet".
 
 A team's status is the worst of its key results', in the order of `Status` (off track first); a team with no
-committed OKRs this cycle is "no OKRs yet". The page reads everything in six queries, however many teams,
+committed OKRs this cycle is "no OKRs yet". The page reads everything in five queries, however many teams,
 objectives, key results and check-ins there are (see `overview`).
 """
 
@@ -283,8 +283,8 @@ class Overview:
 def overview(session: Session, *, workspace_id: int, now: datetime, filters: Filters) -> Overview:
     """Every team of the workspace with its current cycle, filtered and sorted as `filters` ask. Nothing is written.
 
-    Six queries at most, whatever the numbers: the teams, the four of `read_current` (objectives, key results,
-    check-ins, last check-ins), and the workspace's vision statements."""
+    Five queries at most, whatever the numbers: the teams, the three of `read_current` (objectives, key results,
+    check-ins), and the workspace's vision statements."""
     teams = list(session.scalars(select(Team).where(Team.workspace_id == workspace_id).order_by(Team.name_key)))
     spans = {team.id: team_span(team, now) for team in teams}
     found = read_current(session, workspace_id=workspace_id, spans=spans)

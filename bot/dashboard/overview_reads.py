@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, tuple_
+from sqlalchemy import Row, Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.rituals.cycles import CycleSpan
@@ -36,7 +36,7 @@ class Current:
 
 
 def read_current(session: Session, *, workspace_id: int, spans: Mapping[int, CycleSpan]) -> Current:
-    """The current cycles of these teams (team id → its current span): four queries when any team has a live
+    """The current cycles of these teams (team id → its current span): three queries when any team has a live
     objective, one when none has, none without teams."""
     found = Current()
     if not spans:
@@ -49,11 +49,13 @@ def read_current(session: Session, *, workspace_id: int, spans: Mapping[int, Cyc
         return found
     for kr in session.execute(_key_results(workspace_id, live)):
         found.key_results[kr.objective_id].append(kr)
-    for kr_id, confidence in session.execute(_checkins(workspace_id, live, KeyResult.id, CheckIn.confidence)):
+    last = found.last_checkins
+    for kr_id, confidence, at in session.execute(
+        _checkins(workspace_id, live, KeyResult.id, CheckIn.confidence, CheckIn.created_at)
+    ):
         found.trends[kr_id].append(confidence)
-    latest = _checkins(workspace_id, live, KeyResult.id, func.max(CheckIn.created_at))
-    for kr_id, at in session.execute(latest.group_by(KeyResult.id).order_by(None)):
-        found.last_checkins[kr_id] = at
+        if kr_id not in last or at > last[kr_id]:
+            last[kr_id] = at
     return found
 
 
