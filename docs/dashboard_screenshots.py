@@ -458,7 +458,7 @@ def fill(sandbox: Sandbox) -> None:
                 ripple.closed_by, ripple.closed_at = ripple.created_by, declared + timedelta(days=9)
             session.add(ripple)
         # the names Slack shows, as the bot keeps them from users.list for the people it writes to
-        for name, (user_id, real_name, _admin) in sandbox.people.items():
+        for user_id, real_name, _admin in sandbox.people.values():
             ensure_person(session, workspace_id=ws.id, user_id=user_id, now=at(CYCLE_START)).name = real_name
 
 

@@ -284,7 +284,7 @@ def bot_problems(name: str, manifest: dict) -> list[str]:
     user_scopes = sorted(SIGN_IN_SCOPES) if name == HTTP else []  # `okr-bot serve` serves the dashboard's sign-in
     if set(scopes) - {"bot", "user"} or sorted(scopes.get("user") or []) != user_scopes:
         found.append(
-            f"oauth_config.scopes: {scopes}: bot scopes only, and the dashboard's sign-in ({user_scopes}) as user scopes"
+            f"oauth_config.scopes: {scopes}: bot scopes only, and the dashboard's sign-in {user_scopes} as user scopes"
         )
     events = (settings.get("event_subscriptions") or {}).get("bot_events") or []
     listened = {e for e in registered["event"] if isinstance(e, str)}
