@@ -13,7 +13,6 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.exc import OperationalError
 
 import handlers
@@ -25,6 +24,7 @@ from bot.rituals.workspaces import ensure_workspace
 from bot.settings import Mode, Settings
 from bot.slack import web_client
 from storage.db import Database
+from storage.slack_tables import OAuthStates
 
 # What the bot needs and nothing more; app.yaml lists the same scopes.
 BOT_SCOPES = (
@@ -150,7 +150,7 @@ def _oauth_settings(settings: Settings, db: Database) -> OAuthSettings:
         client_secret=settings.slack_client_secret,
         scopes=list(BOT_SCOPES),
         installation_store=SQLAlchemyInstallationStore(client_id=client_id, engine=db.engine),
-        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=db.engine),
+        state_store=OAuthStates(expiration_seconds=600, engine=db.engine),
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
         authorization_url=urljoin(settings.slack_api_url, "../oauth/v2/authorize"),

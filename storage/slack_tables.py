@@ -6,6 +6,9 @@ store's own table builders keeps our migration and the library's queries in agre
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData
@@ -19,3 +22,27 @@ bots = SQLAlchemyInstallationStore.build_bots_table(slack_metadata, SQLAlchemyIn
 oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     slack_metadata, SQLAlchemyOAuthStateStore.default_table_name
 )
+
+
+class OAuthStates(SQLAlchemyOAuthStateStore):
+    """slack-sdk's OAuth state store (installs, and the dashboard's sign-in), with two changes:
+    - a state is consumed by one DELETE whose row count says whether it was there: two replicas given the same state
+      at once cannot both take it (the library reads, then deletes);
+    - issuing a state also deletes the expired ones, which the library keeps forever once nobody comes back with them
+      (anyone may open a sign-in page and leave)."""
+
+    def issue(self, *args: Any, **kwargs: Any) -> str:
+        with self.engine.begin() as connection:
+            connection.execute(self.oauth_states.delete().where(self.oauth_states.c.expire_at <= _naive_now()))
+        return super().issue(*args, **kwargs)
+
+    def consume(self, state: str) -> bool:
+        table = self.oauth_states
+        with self.engine.begin() as connection:
+            taken = connection.execute(table.delete().where(table.c.state == state, table.c.expire_at > _naive_now()))
+            return taken.rowcount == 1
+
+
+def _naive_now() -> datetime:
+    """Now as the state table keeps instants: UTC without a zone (slack-sdk's `normalize_datetime_for_db`)."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -96,7 +96,7 @@ def export(db: Database, viewer: Viewer, team_id: int, number: int, fmt: str, no
 
 def _whole(raw: str | None) -> int | None:
     """A positive whole number from the address, or None for anything else (ignored, not an error page)."""
-    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 0 < int(raw) < 2**31:
         return None
     return int(raw)
 

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.middleware.shared_data import SharedDataMiddleware
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import IntegerConverter, Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -41,6 +40,7 @@ from bot.dashboard.signin import SignedIn, SignInRefused, SlackSignIn
 from bot.dashboard.templating import BASE, render
 from storage.db import Database
 from storage.models import Person, Workspace
+from storage.slack_tables import OAuthStates
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -79,14 +79,14 @@ class DashboardWeb:
             [
                 Rule(BASE, endpoint="home", methods=["GET"]),
                 Rule(f"{BASE}/", endpoint="overview", methods=["GET"]),
-                Rule(f"{BASE}/teams/<int:team_id>", endpoint="team", methods=["GET"]),
+                Rule(f"{BASE}/teams/<id:team_id>", endpoint="team", methods=["GET"]),
                 Rule(
-                    f"{BASE}/teams/<int:team_id>/key-results/<int:key_result_id>",
+                    f"{BASE}/teams/<id:team_id>/key-results/<id:key_result_id>",
                     endpoint="key_result",
                     methods=["GET"],
                 ),
                 Rule(
-                    f"{BASE}/teams/<int:team_id>/cycles/<int:number>.<any(csv, json):fmt>",
+                    f"{BASE}/teams/<id:team_id>/cycles/<id:number>.<any(csv, json):fmt>",
                     endpoint="export",
                     methods=["GET"],
                 ),
@@ -97,6 +97,7 @@ class DashboardWeb:
                 Rule(f"{BASE}/sign-out", endpoint="sign_out", methods=["POST"]),
             ],
             strict_slashes=False,
+            converters={"id": _RowId},
         )
         self.wsgi = SharedDataMiddleware(self._dispatch, {f"{BASE}/static": str(HERE / "static")}, cache_timeout=3600)
 
@@ -300,6 +301,14 @@ class DashboardWeb:
         return response
 
 
+class _RowId(IntegerConverter):
+    """A row's id or a cycle's number in an address: 1 to 2³¹−1, what the database's integer columns hold (a larger
+    number is no page, not a database error)."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
 def _compress(request: Request, response: Response) -> None:
     """A page of 200 teams is about 3 MB of HTML and gzips to a twentieth of it (in about 10 ms), for browsers that
     say they take gzip."""
@@ -326,6 +335,6 @@ def dashboard_for(settings: Any, db: Database) -> DashboardWeb:
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
             api_url=settings.slack_api_url,
-            state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=db.engine),
+            state_store=OAuthStates(expiration_seconds=600, engine=db.engine),
         )
     return DashboardWeb(db, sign_in=sign_in, secret=settings.slack_client_secret, public_url=settings.public_url)

@@ -957,6 +957,7 @@ COMMAND_PROBES: dict[str, list[str]] = {
     "history": ["history", "history 1"],
     "export": ["export", "export 1"],
     "away": ["away", "away today", "away tomorrow", "away off"],
+    "dashboard": ["dashboard", "dashboard off", "dashboard on"],
     "checkin": ["checkin"],
     "backlog": [
         "backlog",

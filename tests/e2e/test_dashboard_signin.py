@@ -18,7 +18,7 @@ from storage.models import DashboardSession, EventLog, KeyResult, Person, Team, 
 from tests import factories
 from tests.conftest import sandbox_settings, serve_bot
 from tests.e2e.dashboard_support import Browser, query_of
-from tests.helpers import ephemerals_to, eventually
+from tests.helpers import ephemerals_to, eventually, flatten
 
 CLIENT_ID, CLIENT_SECRET = "1000.2000", "dashboard-client-secret"
 
@@ -54,6 +54,10 @@ def _said(driver, slack, text: str, *, user: str, channel: str) -> str:
         return replies[-1]
 
     return eventually(replied)
+
+
+def _assert_in(needle: str, haystack: str) -> None:
+    assert needle in haystack, haystack[:300]
 
 
 def _sessions(db) -> int:
@@ -118,6 +122,17 @@ def test_a_replayed_login_state_is_refused(dashboard, slack, db):
     assert _sessions(db) == 1
 
 
+def test_an_id_token_for_another_nonce_is_refused(dashboard, slack, db):
+    """Slack puts the nonce of the authorize address in the id_token: an address someone changed (or another
+    browser's sign-in answered with this browser's state) does not sign in."""
+    browser = Browser(dashboard.url)
+    authorize = browser.start_sign_in()
+    nonce = query_of(authorize)["nonce"]
+    answer = browser.get(slack.openid_authorize(authorize.replace(nonce, "x" * len(nonce)), "U0BEN"))
+    assert answer.status == 403 and "did not match" in answer.body
+    assert _sessions(db) == 0
+
+
 def test_a_cancelled_or_tampered_sign_in_signs_nobody_in(dashboard, slack, db):
     browser = Browser(dashboard.url)
     cancelled = browser.get(slack.openid_cancel(browser.start_sign_in()))
@@ -176,6 +191,11 @@ def test_another_workspaces_teams_are_not_found(dashboard, slack, db):
         f"/dashboard/teams/{team_id}/cycles/1.csv",
         f"/dashboard/teams/{team_id}/cycles/1.json",
         "/dashboard/teams/99999999",
+        "/dashboard/teams/99999999999999999999",  # past what the database's integers hold: still just not found
+        "/dashboard/teams/0",
+        "/dashboard/teams/-1",
+        f"/dashboard/teams/{team_id}/key-results/99999999999999",
+        f"/dashboard/teams/{team_id}/cycles/99999999999999.csv",
         "/dashboard/teams/abc",
         "/dashboard/nowhere",
     ):
@@ -184,6 +204,9 @@ def test_another_workspaces_teams_are_not_found(dashboard, slack, db):
         assert "Their team" not in answer.body
     assert "Their team" not in browser.get("/dashboard/").body
     assert "Their team" not in browser.get(f"/dashboard/network?team={team_id}").body
+    for query in ("team=99999999999999", "ripple=99999999999999", "team=-1", "ripple=1e9", "team=%00"):
+        answer = browser.get(f"/dashboard/network?{query}")
+        assert answer.status == 200 and "<h1>Ripple network</h1>" in answer.body, query
 
 
 def test_only_people_of_an_installed_workspace_get_in(dashboard, slack, db):
@@ -292,6 +315,10 @@ def test_slack_links_to_the_dashboard_only_when_it_has_an_address(slack, db, dat
         assert f"https://okr.example.com/dashboard/teams/{team_id}" in listed
         linked = _said(driver, slack, "dashboard", user="U0BEN", channel="C0GENERAL")
         assert "https://okr.example.com/dashboard/" in linked
+        driver.open_home("U0BEN")
+        eventually(lambda: _assert_in("https://okr.example.com/dashboard/", flatten(slack.home("U0BEN") or {})))
+        preview = _said(driver, slack, "digest", user="U0BEN", channel="C0ROCKET")
+        assert "https://okr.example.com/dashboard/" in preview
         driver.command("dashboard off", user="U0ADA", channel="C0GENERAL")
         assert "okr.example.com" not in _said(driver, slack, "list", user="U0BEN", channel="C0ROCKET")
     finally:
