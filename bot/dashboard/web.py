@@ -199,7 +199,13 @@ class DashboardWeb:
         next_path = pages.safe_next(request.args.get("next"))
         if refusal is None and self._viewer(request) is not None:
             return redirect(next_path, code=303)
-        html = render("sign_in.html.j2", next_path=next_path, refusal=refusal, start_url=f"{BASE}/sign-in/slack")
+        html = render(
+            "sign_in.html.j2",
+            next_path=next_path,
+            refusal=refusal,
+            signed_out=request.args.get("signed_out") == "1",
+            start_url=f"{BASE}/sign-in/slack",
+        )
         return Response(html, status=status, content_type="text/html; charset=utf-8")
 
     def on_sign_in_start(self, request: Request) -> Response:

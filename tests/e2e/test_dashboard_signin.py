@@ -162,6 +162,7 @@ def test_signing_out_ends_the_session_everywhere(dashboard, slack, db):
     copied = Browser(dashboard.url, cookies=dict(browser.cookies))
     out = browser.post("/dashboard/sign-out")
     assert out.status == 303 and "okr_dashboard" not in browser.cookies
+    assert "You are signed out" in browser.get(out.location).body
     assert _sessions(db) == 0
     assert copied.get("/dashboard/").status == 303  # the cookie, still valid as a signature, opens nothing
 
