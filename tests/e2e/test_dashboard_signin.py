@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.rituals.workspaces import mark_uninstalled
+from bot.sandbox import SlackDriver
+from bot.web import EVENTS_PATH
 from storage.models import DashboardSession, EventLog, KeyResult, Person, Team, Workspace
 from tests import factories
-from tests.conftest import sandbox_settings, serve_bot
+from tests.conftest import SIGNING_SECRET, sandbox_settings, serve_bot
 from tests.e2e.dashboard_support import Browser, query_of
 from tests.helpers import ephemerals_to, eventually, flatten
 
@@ -264,7 +266,9 @@ def test_after_sign_in_the_browser_goes_to_a_dashboard_page_only(dashboard, slac
         assert answer.status == 303 and answer.location == "/dashboard/", next_path
 
 
-def test_cookies_are_secure_when_people_reach_the_dashboard_over_https(slack, db, database_url):
+@pytest.fixture
+def public(slack, db, database_url):
+    """The bot behind a proxy that ends TLS, at the address PUBLIC_URL names."""
     settings = sandbox_settings(
         slack,
         database_url,
@@ -273,13 +277,15 @@ def test_cookies_are_secure_when_people_reach_the_dashboard_over_https(slack, db
         public_url="https://okr.example.com",
     )
     running, stop = serve_bot(settings, db)
-    try:
-        browser = Browser(running.url)
-        authorize = browser.start_sign_in()
-        assert query_of(authorize)["redirect_uri"] == "https://okr.example.com/dashboard/signed-in"
-        assert all("Secure" in c for c in browser.last.set_cookies())
-    finally:
-        stop()
+    yield running
+    stop()
+
+
+def test_cookies_are_secure_when_people_reach_the_dashboard_over_https(public):
+    browser = Browser(public.url)
+    authorize = browser.start_sign_in()
+    assert query_of(authorize)["redirect_uri"] == "https://okr.example.com/dashboard/signed-in"
+    assert all("Secure" in c for c in browser.last.set_cookies())
 
 
 def test_without_client_credentials_the_dashboard_says_how_to_set_it_up(bot):
@@ -288,39 +294,24 @@ def test_without_client_credentials_the_dashboard_says_how_to_set_it_up(bot):
     assert "SLACK_CLIENT_ID" in answer.body and "/dashboard/signed-in" in answer.body
 
 
-def test_slack_links_to_the_dashboard_only_when_it_has_an_address(slack, db, database_url):
-    settings = sandbox_settings(
-        slack,
-        database_url,
-        slack_client_id=CLIENT_ID,
-        slack_client_secret=CLIENT_SECRET,
-        public_url="https://okr.example.com",
-    )
-    running, stop = serve_bot(settings, db)
-    try:
-        from bot.sandbox import SlackDriver
-        from bot.web import EVENTS_PATH
-        from tests.conftest import SIGNING_SECRET
+def test_slack_links_to_the_dashboard_only_when_it_has_an_address(public, slack, db):
+    driver = SlackDriver(slack, bot_url=public.url + EVENTS_PATH, signing_secret=SIGNING_SECRET)
+    driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET")
 
-        driver = SlackDriver(slack, bot_url=running.url + EVENTS_PATH, signing_secret=SIGNING_SECRET)
-        driver.command("team create Rockets", user="U0ADA", channel="C0ROCKET")
+    def created() -> int:
+        with db.read() as session:
+            found = session.scalar(select(Team.id).where(Team.name == "Rockets"))
+        assert found is not None
+        return found
 
-        def created() -> int:
-            with db.read() as session:
-                found = session.scalar(select(Team.id).where(Team.name == "Rockets"))
-            assert found is not None
-            return found
-
-        team_id = eventually(created)
-        listed = _said(driver, slack, "list", user="U0BEN", channel="C0ROCKET")
-        assert f"https://okr.example.com/dashboard/teams/{team_id}" in listed
-        linked = _said(driver, slack, "dashboard", user="U0BEN", channel="C0GENERAL")
-        assert "https://okr.example.com/dashboard/" in linked
-        driver.open_home("U0BEN")
-        eventually(lambda: _assert_in("https://okr.example.com/dashboard/", flatten(slack.home("U0BEN") or {})))
-        preview = _said(driver, slack, "digest", user="U0BEN", channel="C0ROCKET")
-        assert "https://okr.example.com/dashboard/" in preview
-        driver.command("dashboard off", user="U0ADA", channel="C0GENERAL")
-        assert "okr.example.com" not in _said(driver, slack, "list", user="U0BEN", channel="C0ROCKET")
-    finally:
-        stop()
+    team_id = eventually(created)
+    listed = _said(driver, slack, "list", user="U0BEN", channel="C0ROCKET")
+    assert f"https://okr.example.com/dashboard/teams/{team_id}" in listed
+    linked = _said(driver, slack, "dashboard", user="U0BEN", channel="C0GENERAL")
+    assert "https://okr.example.com/dashboard/" in linked
+    driver.open_home("U0BEN")
+    eventually(lambda: _assert_in("https://okr.example.com/dashboard/", flatten(slack.home("U0BEN") or {})))
+    preview = _said(driver, slack, "digest", user="U0BEN", channel="C0ROCKET")
+    assert "https://okr.example.com/dashboard/" in preview
+    assert "now off" in _said(driver, slack, "dashboard off", user="U0ADA", channel="C0GENERAL")
+    assert "okr.example.com" not in _said(driver, slack, "list", user="U0BEN", channel="C0ROCKET")
