@@ -252,7 +252,7 @@ def test_an_admin_turns_the_dashboard_off_and_everyone_is_signed_out(dashboard, 
     answer = Browser(dashboard.url).sign_in(slack, "U0BEN")
     assert answer.status == 403 and "turned the dashboard off" in answer.body
     assert "turned off" in _said(driver, slack, "dashboard", user="U0BEN", channel="C0GENERAL")
-    driver.command("dashboard on", user="U0ADA", channel="C0GENERAL")
+    assert "now on" in _said(driver, slack, "dashboard on", user="U0ADA", channel="C0GENERAL")
     assert _signed_in(dashboard, slack).get("/dashboard/").status == 200
     with db.read() as session:
         actions = session.scalars(select(EventLog.action).where(EventLog.entity == "workspace")).all()
