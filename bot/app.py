@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin
 
@@ -93,7 +94,8 @@ def build_app(settings: Settings, db: Database, *, workers: Workers | None = Non
         if settings.mode is Mode.OAUTH:
             app = OkrApp(oauth_settings=_oauth_settings(settings, db), **common)
         else:
-            app = OkrApp(**common)  # the client carries the bot token
+            with _unseen_by_bolt("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+                app = OkrApp(**common)  # the client carries the bot token
     finally:
         bolt_log.removeFilter(quiet)
     fallbacks = Fallbacks(Notices(client))
@@ -107,6 +109,18 @@ def build_app(settings: Settings, db: Database, *, workers: Workers | None = Non
         served = frozenset(filter(None, (identity.get("team_id"), identity.get("enterprise_id"))))
     handlers.register(app, db=db, fallbacks=fallbacks, served=served)
     return app
+
+
+@contextmanager
+def _unseen_by_bolt(*names: str) -> Iterator[None]:
+    """Bolt's App turns on its own OAuth flow (a file installation store, its install page) whenever SLACK_CLIENT_ID
+    and SLACK_CLIENT_SECRET are in the environment. With a bot token they are the dashboard's sign-in credentials
+    (bot/settings.py has them already): hidden from the environment while the App is built, put back after."""
+    kept = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(kept)
 
 
 class _ClientCarriesTheToken(logging.Filter):

@@ -7,6 +7,7 @@ state works once, in the browser that started it, and its nonce must come back i
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.rituals.workspaces import mark_uninstalled
 from bot.sandbox import SlackDriver
+from bot.settings import Mode, Settings
 from bot.web import EVENTS_PATH
 from storage.models import DashboardSession, EventLog, KeyResult, Person, Team, Workspace
 from tests import factories
@@ -315,3 +317,31 @@ def test_slack_links_to_the_dashboard_only_when_it_has_an_address(public, slack,
     assert "https://okr.example.com/dashboard/" in preview
     assert "now off" in _said(driver, slack, "dashboard off", user="U0ADA", channel="C0GENERAL")
     assert "okr.example.com" not in _said(driver, slack, "list", user="U0BEN", channel="C0ROCKET")
+
+
+def test_a_single_workspace_bot_with_sign_in_credentials_in_its_environment_stays_a_single_workspace_bot(
+    slack, db, database_url, monkeypatch
+):
+    """SLACK_CLIENT_ID and SLACK_CLIENT_SECRET next to SLACK_BOT_TOKEN, as the README sets them for the dashboard:
+    Bolt must not turn them into its own OAuth flow (its install page, an installation store without this bot)."""
+    environment = {
+        "SLACK_BOT_TOKEN": slack.workspace().bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env()
+    assert settings.mode is Mode.SINGLE_WORKSPACE and settings.dashboard_sign_in
+    running, stop = serve_bot(settings, db)
+    try:
+        driver = SlackDriver(slack, bot_url=running.url + EVENTS_PATH, signing_secret=SIGNING_SECRET)
+        assert "/okr draft" in _said(driver, slack, "help", user="U0BEN", channel="C0GENERAL")
+        assert Browser(running.url).get("/slack/install").status == 404
+        assert Browser(running.url).sign_in(slack, "U0BEN").status == 303
+        assert os.environ["SLACK_CLIENT_ID"] == CLIENT_ID  # put back once the app was built
+    finally:
+        stop()
