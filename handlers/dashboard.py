@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.commands import ParsedCommand, lookup
 from bot.dashboard import links
-from bot.errors import NotAllowed, UsageError
+from bot.errors import UsageError
 from bot.rituals.workspaces import set_dashboard
 from handlers.context import Context
 from handlers.middleware import now
@@ -35,11 +35,9 @@ def dashboard(parsed: ParsedCommand, ctx: Context) -> None:
         )
         return
     asked = ctx.asking_admin()
-    if not asked.is_admin:
-        raise NotAllowed("Only workspace admins can turn the dashboard on or off for everyone.")
     with asked.transaction() as session:
         workspace = session.get_one(Workspace, ctx.workspace_id, with_for_update=True)
-        changed = set_dashboard(session, workspace=workspace, enabled=SWITCHES[word], user_id=asked.user_id, now=now())
+        changed = set_dashboard(session, workspace=workspace, enabled=SWITCHES[word], actor=asked.actor, now=now())
     enabled = SWITCHES[word]
     ctx.reply(
         **ephemeral(

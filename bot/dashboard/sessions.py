@@ -133,12 +133,3 @@ def viewer_of(session: Session, *, token: str, now: datetime) -> Viewer | None:
 
 def end_session(session: Session, *, token: str) -> bool:
     return rows_matched(session, delete(DashboardSession).where(DashboardSession.token_hash == _hash(token))) > 0
-
-
-def end_sessions(session: Session, *, workspace_id: int, user_id: str | None = None) -> int:
-    """End every session of a workspace (an uninstall, the dashboard turned off), or of one person in it (Slack
-    deactivated them)."""
-    query = delete(DashboardSession).where(DashboardSession.workspace_id == workspace_id)
-    if user_id is not None:
-        query = query.where(DashboardSession.user_id == user_id)
-    return rows_matched(session, query)

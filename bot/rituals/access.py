@@ -42,6 +42,7 @@ class Need(Enum):
     AUTHOR_OR_ADMIN = "author or workspace admin"
     LEADER = "workspace admin or leader"
     LEADER_OR_FACILITATOR = "workspace admin, leader or facilitator"
+    ADMIN = "workspace admin"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def allowed(
         return actor.admin() or _names_a_leader(session, actor)
     if need is Need.LEADER_OR_FACILITATOR:
         return allowed(session, Need.LEADER, actor) or _facilitates_any(session, actor)
+    if need is Need.ADMIN:
+        return actor.admin()
     raise AssertionError(f"no rule for {need}")
 
 
@@ -143,6 +146,8 @@ def refusal(
         return f"Only leaders can {act}: workspace admins, or people a team names as leaders in `/okr team settings`."
     if need is Need.LEADER_OR_FACILITATOR:
         return f"Only workspace admins, leaders and team facilitators can {act}."
+    if need is Need.ADMIN:
+        return f"Only workspace admins can {act}."
     raise AssertionError(f"no refusal for {need}")
 
 

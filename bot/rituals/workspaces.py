@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.dashboard.sessions import end_sessions
+from bot.rituals.access import Actor, Need, require
 from bot.rituals.events import record_event
 from storage.claims import insert_if_absent
 from storage.db import rows_matched
-from storage.models import Workspace
+from storage.models import DashboardSession, Workspace
 from storage.slack_tables import bots, installations
 
 
@@ -42,7 +42,7 @@ def mark_uninstalled(session: Session, *, workspace: Workspace, reason: str, now
     dashboard session (a reinstall does not bring them back)."""
     if workspace.uninstalled_at is None:
         workspace.uninstalled_at = now
-        end_sessions(session, workspace_id=workspace.id)
+        end_dashboard_sessions(session, workspace_id=workspace.id)
         record_event(
             session,
             workspace_id=workspace.id,
@@ -53,17 +53,23 @@ def mark_uninstalled(session: Session, *, workspace: Workspace, reason: str, now
         )
 
 
-def set_dashboard(session: Session, *, workspace: Workspace, enabled: bool, user_id: str, now: datetime) -> bool:
-    """Turn the workspace's web dashboard on or off (an admin's choice); off ends every session at once. True when
+def set_dashboard(session: Session, *, workspace: Workspace, enabled: bool, actor: Actor, now: datetime) -> bool:
+    """A workspace admin turns the workspace's web dashboard on or off; off ends every session at once. True when
     this changed the setting."""
+    require(session, Need.ADMIN, actor, doing="turn the dashboard on or off for everyone")
     if workspace.dashboard_enabled == enabled:
         return False
     workspace.dashboard_enabled = enabled
     if not enabled:
-        end_sessions(session, workspace_id=workspace.id)
+        end_dashboard_sessions(session, workspace_id=workspace.id)
     action = "dashboard_on" if enabled else "dashboard_off"
-    record_event(session, workspace_id=workspace.id, entity="workspace", action=action, actor=user_id, now=now)
+    record_event(session, workspace_id=workspace.id, entity="workspace", action=action, actor=actor.user_id, now=now)
     return True
+
+
+def end_dashboard_sessions(session: Session, *, workspace_id: int) -> int:
+    """Sign everyone of a workspace out of the web dashboard (an uninstall, the dashboard turned off)."""
+    return rows_matched(session, delete(DashboardSession).where(DashboardSession.workspace_id == workspace_id))
 
 
 def purge_workspace(session: Session, *, slack_team_id: str) -> bool:

@@ -54,6 +54,7 @@ CASES = {
     Need.AUTHOR_OR_ADMIN: ({AUTHOR, ADMIN}, {FACILITATOR, OTHER_TEAMS_FACILITATOR, LEADER, OUTSIDER}),
     Need.LEADER: ({LEADER, ADMIN}, {FACILITATOR, MEMBER, OTHER_TEAMS_FACILITATOR, OUTSIDER}),
     Need.LEADER_OR_FACILITATOR: ({LEADER, ADMIN, FACILITATOR, OTHER_TEAMS_FACILITATOR}, {MEMBER, OUTSIDER}),
+    Need.ADMIN: ({ADMIN}, {FACILITATOR, MEMBER, OTHER_TEAMS_FACILITATOR, LEADER, OUTSIDER, AUTHOR}),
 }
 
 SENTENCES = {
@@ -67,6 +68,7 @@ SENTENCES = {
     Need.LEADER: "Only leaders can close it: workspace admins, or people a team names as leaders in "
     "`/okr team settings`.",
     Need.LEADER_OR_FACILITATOR: "Only workspace admins, leaders and team facilitators can close it.",
+    Need.ADMIN: "Only workspace admins can close it.",
 }
 
 
