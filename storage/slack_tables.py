@@ -6,13 +6,16 @@ store's own table builders keeps our migration and the library's queries in agre
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import MetaData
+from sqlalchemy import Index, MetaData
+from sqlalchemy.exc import SQLAlchemyError
 
+log = logging.getLogger(__name__)
 slack_metadata = MetaData()
 
 installations = SQLAlchemyInstallationStore.build_installations_table(
@@ -22,6 +25,9 @@ bots = SQLAlchemyInstallationStore.build_bots_table(slack_metadata, SQLAlchemyIn
 oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     slack_metadata, SQLAlchemyOAuthStateStore.default_table_name
 )
+# anyone may start a sign-in: a state is found by its value and the expired ones by their expiry, however many wait
+Index("ix_slack_oauth_states_state", oauth_states.c.state)
+Index("ix_slack_oauth_states_expire_at", oauth_states.c.expire_at)
 
 
 class OAuthStates(SQLAlchemyOAuthStateStore):
@@ -37,10 +43,18 @@ class OAuthStates(SQLAlchemyOAuthStateStore):
         return super().issue(*args, **kwargs)
 
     def consume(self, state: str) -> bool:
+        """True for the one caller that takes an unexpired state; False otherwise, and (as the library does) when
+        the database cannot say: the person is asked to start again."""
         table = self.oauth_states
-        with self.engine.begin() as connection:
-            taken = connection.execute(table.delete().where(table.c.state == state, table.c.expire_at > _naive_now()))
-            return taken.rowcount == 1
+        try:
+            with self.engine.begin() as connection:
+                taken = connection.execute(
+                    table.delete().where(table.c.state == state, table.c.expire_at > _naive_now())
+                )
+                return taken.rowcount == 1
+        except SQLAlchemyError as error:
+            log.warning("could not consume an OAuth state", extra={"error": type(error).__name__})
+            return False
 
 
 def _naive_now() -> datetime:

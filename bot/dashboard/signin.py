@@ -25,7 +25,7 @@ from slack_sdk.oauth import OpenIDConnectAuthorizeUrlGenerator
 from slack_sdk.oauth.state_store import OAuthStateStore
 
 log = logging.getLogger(__name__)
-SCOPES = ("openid", "profile", "email")
+SCOPES = ("openid", "profile")  # who you are and your name: the dashboard needs nothing else (no email)
 ISSUER = "https://slack.com"
 TEAM_CLAIM = "https://slack.com/team_id"
 USER_CLAIM = "https://slack.com/user_id"
@@ -81,7 +81,7 @@ class SlackSignIn:
         self, *, code: str, state: str, expected_state: str, nonce: str, redirect_uri: str, now: datetime
     ) -> SignedIn:
         """Check the state, exchange the code, check the id_token, read the person; SignInRefused when any fails."""
-        if not secrets.compare_digest(state, expected_state):
+        if not secrets.compare_digest(state.encode(), expected_state.encode()):
             raise SignInRefused("This sign-in was started in another browser or tab. Sign in again from here.")
         if not self._states.consume(state):
             raise SignInRefused("This sign-in link was already used or has expired. Sign in again.")
@@ -107,12 +107,16 @@ class SlackSignIn:
         if claims.get("iss") != ISSUER:
             problems.append("issuer")
         audience = claims.get("aud")
-        if audience != self.client_id and not (isinstance(audience, list) and self.client_id in audience):
+        if audience != self.client_id and not (
+            isinstance(audience, list) and self.client_id in audience and claims.get("azp") == self.client_id
+        ):
             problems.append("audience")
         expires = claims.get("exp")
         if not isinstance(expires, int | float) or expires <= now.timestamp():
             problems.append("expiry")
-        if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(claims["nonce"], nonce):
+        if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(
+            claims["nonce"].encode(), nonce.encode()
+        ):
             problems.append("nonce")
         if problems:
             log.warning("an id_token failed its checks", extra={"failed": problems})

@@ -38,6 +38,7 @@ from bot.dashboard.sessions import (
 )
 from bot.dashboard.signin import SignedIn, SignInRefused, SlackSignIn
 from bot.dashboard.templating import BASE, render
+from bot.rituals.people import ensure_person
 from storage.db import Database
 from storage.models import Person, Workspace
 from storage.slack_tables import OAuthStates
@@ -102,7 +103,17 @@ class DashboardWeb:
         self.wsgi = SharedDataMiddleware(self._dispatch, {f"{BASE}/static": str(HERE / "static")}, cache_timeout=3600)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        return self.wsgi(environ, start_response)
+        """Every answer, the static files' too, carries the security headers (and HSTS over HTTPS)."""
+        extra = dict(SECURITY_HEADERS)
+        if environ.get("wsgi.url_scheme") == "https" or (self.public_url or "").startswith("https://"):
+            extra["Strict-Transport-Security"] = "max-age=31536000"
+
+        def with_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _value in headers}
+            headers = headers + [(name, value) for name, value in extra.items() if name.lower() not in present]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi(environ, with_headers)
 
     def _dispatch(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -119,8 +130,6 @@ class DashboardWeb:
         except Exception:
             log.exception("a dashboard page failed", extra={"path": request.path[:200]})
             response = self._problem(request, 500, "Something went wrong on the dashboard's side; try again.", None)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
         response.headers.setdefault("Cache-Control", "no-store")
         _compress(request, response)
         return response(environ, start_response)
@@ -257,9 +266,11 @@ class DashboardWeb:
         """A session for a person of an installed workspace whose dashboard is on; SignInRefused otherwise."""
         assert self.signer is not None
         with self.db.transaction() as session:
-            workspace = session.scalar(
+            # the workspace itself, or (an org-wide install) its Enterprise Grid organisation
+            found = session.scalars(
                 select(Workspace).where(Workspace.slack_team_id.in_([who.team_id, who.enterprise_id or who.team_id]))
-            )
+            ).all()
+            workspace = next((w for w in found if w.slack_team_id == who.team_id), found[0] if found else None)
             name = who.team_name or who.team_id
             if workspace is None or workspace.uninstalled_at is not None:
                 raise SignInRefused(f"The OKR bot is not installed in {name}, so it has no dashboard for it.")
@@ -272,7 +283,11 @@ class DashboardWeb:
             )
             if person is not None and person.deactivated:
                 raise SignInRefused(f"Your account in {name} is deactivated.")
-            if person is not None and not person.name:
+            if person is None:
+                # known from now on, so that Slack's word that they left (user_change, users.list) reaches their row
+                # and ends their session on the next page
+                person = ensure_person(session, workspace_id=workspace.id, user_id=who.user_id, now=self.wall())
+            if not person.name:
                 person.name = who.name  # as Slack's userInfo names them, until Slack's profile says otherwise
             if who.team_name and not workspace.name:
                 workspace.name = who.team_name[:200]

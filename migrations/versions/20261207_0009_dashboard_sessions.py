@@ -1,5 +1,5 @@
-"""The web dashboard: its sign-in sessions, the workspace's switch to turn it off, and people's names as Slack shows
-them (the dashboard's pages name people).
+"""The web dashboard: its sign-in sessions, the workspace's switch to turn it off, people's names as Slack shows
+them (the dashboard's pages name people), and indexes on the OAuth states, which anyone starting a sign-in adds.
 
 Revision ID: 0009
 Revises: 0008
@@ -48,10 +48,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("dashboard_enabled", sa.Boolean(), server_default=sa.true(), nullable=False))
     with op.batch_alter_table("people") as batch:
         batch.add_column(sa.Column("name", sa.String(length=200), nullable=True))
+    op.create_index("ix_slack_oauth_states_state", "slack_oauth_states", ["state"], unique=False)
+    op.create_index("ix_slack_oauth_states_expire_at", "slack_oauth_states", ["expire_at"], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index("ix_slack_oauth_states_expire_at", table_name="slack_oauth_states")
+    op.drop_index("ix_slack_oauth_states_state", table_name="slack_oauth_states")
     with op.batch_alter_table("people") as batch:
         batch.drop_column("name")
     with op.batch_alter_table("workspaces") as batch:

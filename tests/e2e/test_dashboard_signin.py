@@ -81,7 +81,7 @@ def test_a_page_asks_for_sign_in_then_slack_signs_the_person_in(dashboard, slack
     query = query_of(authorize)
     assert authorize.startswith(slack.openid_authorize_url)
     assert query["client_id"] == CLIENT_ID and query["redirect_uri"] == dashboard.url + "/dashboard/signed-in"
-    assert set(query["scope"].split(",")) == {"openid", "profile", "email"}
+    assert set(query["scope"].split(",")) == {"openid", "profile"}
     assert query["state"] and len(query["nonce"]) >= 32
     [sign_in_cookie] = [c for c in browser.last.set_cookies() if c.startswith("okr_dashboard_sign_in=")]
     assert all(part in sign_in_cookie for part in ("HttpOnly", "SameSite=Lax", "Path=/dashboard", "Max-Age=600"))
@@ -234,13 +234,18 @@ def test_an_uninstall_ends_every_session_and_refuses_new_ones(dashboard, slack, 
     assert answer.status == 403 and "not installed" in answer.body
 
 
-def test_a_deactivated_person_is_signed_out(dashboard, slack, db):
+def test_a_person_slack_deactivates_is_signed_out_at_their_next_page(dashboard, slack, db, driver):
+    """Someone the bot never wrote to signs in (the sign-in makes them known), then leaves the company: Slack's
+    `user_change` saying so ends their session."""
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Person).where(Person.user_id == "U0CLEO")) == 0
     browser = _signed_in(dashboard, slack, "U0CLEO")
-    with db.transaction() as session:
-        workspace_id = session.scalar(select(Workspace.id).where(Workspace.slack_team_id == slack.workspace().team_id))
-        session.add(Person(workspace_id=workspace_id, user_id="U0CLEO", deactivated=True))
-    assert browser.get("/dashboard/").status == 303
-    assert _sessions(db) == 1  # the row stays until it expires, but opens nothing while Slack says deactivated
+    assert browser.get("/dashboard/").status == 200
+    slack.set_user_deleted("U0CLEO")
+    driver.event({"type": "user_change", "user": slack.user("U0CLEO")}, event_id="Ev0CLEOLEFT")
+    eventually(lambda: _assert_in("/dashboard/sign-in", browser.get("/dashboard/").location))
+    refused = Browser(dashboard.url).sign_in(slack, "U0ADA")  # the others are unaffected
+    assert refused.status == 303
 
 
 def test_an_admin_turns_the_dashboard_off_and_everyone_is_signed_out(dashboard, slack, db, driver):
