@@ -147,6 +147,10 @@ def test_a_cancelled_or_tampered_sign_in_signs_nobody_in(dashboard, slack, db):
     assert browser.get(forged).status == 403  # Slack refuses the code; the state is spent
     assert browser.get(callback).status == 403
     assert _sessions(db) == 0
+    browser.start_sign_in()
+    for hostile in ("%C3%A9", "%00", "x" * 300, "%E2%80%AE"):
+        assert browser.get(f"/dashboard/signed-in?code=c&state={hostile}").status == 403, hostile
+    assert _sessions(db) == 0
 
 
 def test_a_forged_or_expired_session_is_asked_to_sign_in_again(dashboard, slack, db, pinned_clock):
@@ -169,6 +173,14 @@ def test_signing_out_ends_the_session_everywhere(dashboard, slack, db):
     assert "You are signed out" in browser.get(out.location).body
     assert _sessions(db) == 0
     assert copied.get("/dashboard/").status == 303  # the cookie, still valid as a signature, opens nothing
+
+
+def test_every_answer_carries_the_security_headers_static_files_too(dashboard, slack):
+    for path in ("/dashboard/static/dashboard.css", "/dashboard/sign-in", "/dashboard/nowhere"):
+        answer = Browser(dashboard.url).get(path)
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", path
+        assert "default-src 'self'" in answer.headers["Content-Security-Policy"], path
+        assert "Strict-Transport-Security" not in answer.headers  # plain http
 
 
 def test_nothing_on_the_dashboard_can_be_changed(dashboard, slack, db):
@@ -293,6 +305,7 @@ def test_cookies_are_secure_when_people_reach_the_dashboard_over_https(public):
     authorize = browser.start_sign_in()
     assert query_of(authorize)["redirect_uri"] == "https://okr.example.com/dashboard/signed-in"
     assert all("Secure" in c for c in browser.last.set_cookies())
+    assert browser.last.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_without_client_credentials_the_dashboard_says_how_to_set_it_up(bot):
