@@ -24,30 +24,14 @@ def dashboard(parsed: ParsedCommand, ctx: Context) -> None:
     if not word:
         with ctx.read() as session:
             enabled = session.get_one(Workspace, ctx.workspace_id).dashboard_enabled
-        ctx.reply(
-            **ephemeral(
-                "dashboard.j2",
-                links=links.links(enabled=enabled),
-                enabled=enabled,
-                configured=bool(links.public_url()),
-                changed=None,
-            )
-        )
-        return
-    asked = ctx.asking_admin()
-    with asked.transaction() as session:
-        workspace = session.get_one(Workspace, ctx.workspace_id, with_for_update=True)
-        changed = set_dashboard(session, workspace=workspace, enabled=SWITCHES[word], actor=asked.actor, now=now())
-    enabled = SWITCHES[word]
-    ctx.reply(
-        **ephemeral(
-            "dashboard.j2",
-            links=links.links(enabled=enabled),
-            enabled=enabled,
-            configured=bool(links.public_url()),
-            changed=changed,
-        )
-    )
+        changed = None
+    else:
+        asked = ctx.asking_admin()
+        with asked.transaction() as session:
+            workspace = session.get_one(Workspace, ctx.workspace_id, with_for_update=True)
+            enabled = SWITCHES[word]
+            changed = set_dashboard(session, workspace=workspace, enabled=enabled, actor=asked.actor, now=now())
+    ctx.reply(**ephemeral("dashboard.j2", links=links.links(enabled=enabled), enabled=enabled, changed=changed))
 
 
 ROUTES = {"dashboard": dashboard}

@@ -9,7 +9,8 @@ It is **silent** when nobody has checked it in for three weeks or more (`SILENT_
 check-in, or, without one, from the later of its cycle's first day and the day it was committed: so a cycle
 has run at least three weeks before anything in it is silent. Bad news stays bad news: a key result whose last
 word was off track or at risk keeps that status when it falls silent (the row still says how long it has
-been). One that nobody has checked in yet and that is not silent is "no check-in yet".
+been). One that nobody has checked in yet and that is not silent is "no check-in yet". A team that paused its
+check-ins is not asked for them, so none of its key results is silent (the page says it paused).
 
 A team's status is the worst of its key results', in the order of `Status` (off track first); a team with no
 committed OKRs this cycle is "no OKRs yet". The page reads everything in five queries, however many teams,
@@ -334,7 +335,7 @@ def _team_row(team: Team, span: CycleSpan, read: _Read) -> TeamRow:
             revised=o.state is ObjectiveState.REVISED,
             vision_number=read.vision_numbers.get(o.vision_id) if o.vision_id is not None else None,
             key_results=tuple(
-                _key_result_row(kr, o.number, read, today, zone, span.starts_on)
+                _key_result_row(kr, o.number, read, today, zone, span.starts_on, paused=bool(team.checkins_paused))
                 for kr in read.found.key_results.get(o.id, [])
             ),
         )
@@ -361,7 +362,7 @@ def _team_row(team: Team, span: CycleSpan, read: _Read) -> TeamRow:
 
 
 def _key_result_row(
-    kr: Row[Any], objective_number: int, read: _Read, today: date, zone: ZoneInfo, start: date
+    kr: Row[Any], objective_number: int, read: _Read, today: date, zone: ZoneInfo, start: date, *, paused: bool
 ) -> KeyResultRow:
     last = read.found.last_checkins.get(kr.id)
     last_day = last.astimezone(zone).date() if last is not None else None
@@ -382,7 +383,8 @@ def _key_result_row(
         trend=tuple(trend[-TREND_POINTS:]),
         last_checkin=last_day,
         quiet_weeks=quiet // 7,
-        status=key_result_status(confidence, silent=quiet >= SILENT_DAYS),
+        # a team that paused its check-ins is not asked, so it is not silent (the page says it paused)
+        status=key_result_status(confidence, silent=quiet >= SILENT_DAYS and not paused),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
 from bot.dashboard.overview import Filters, Overview, Status, key_result_status, overview
@@ -180,6 +180,16 @@ def test_silence_counts_from_the_later_of_the_cycle_start_and_the_commit(db):
     assert statuses(21)["Charlie"] is Status.SILENT
     assert statuses(40)["Echo"] is Status.NO_CHECK_IN  # committed on day 20
     assert statuses(41)["Echo"] is Status.SILENT
+
+
+def test_a_team_that_paused_its_check_ins_is_not_silent(db):
+    ws_id, _ = _workspace(db)
+    with db.transaction() as session:
+        session.execute(
+            update(Team).where(Team.workspace_id == ws_id, Team.name == "Charlie").values(checkins_paused=True)
+        )
+    charlie = next(t for t in _read(db, ws_id, now=NOW + timedelta(days=30)).teams if t.name == "Charlie")
+    assert charlie.paused and charlie.status is Status.NO_CHECK_IN
 
 
 def test_it_shows_what_okr_list_shows_revised_objectives_dropped_and_final_scores_included(db):

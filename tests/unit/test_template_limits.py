@@ -759,12 +759,10 @@ def okr_list(s: Style) -> list[dict[str, Any]]:
 @case("dashboard.j2")
 def dashboard_link(s: Style) -> list[dict[str, Any]]:
     """Each answer of `/okr dashboard`: the link (with the longest address PUBLIC_URL takes), turned off, not set up."""
-    return [
-        {"links": LINKS, "enabled": True, "configured": True, "changed": changed} for changed in (None, True, False)
-    ] + [
-        {"links": None, "enabled": False, "configured": True, "changed": True},
-        {"links": None, "enabled": False, "configured": True, "changed": None},
-        {"links": None, "enabled": True, "configured": False, "changed": None},
+    return [{"links": LINKS, "enabled": True, "changed": changed} for changed in (None, True, False)] + [
+        {"links": None, "enabled": False, "changed": True},
+        {"links": None, "enabled": False, "changed": None},
+        {"links": None, "enabled": True, "changed": None},
     ]
 
 
