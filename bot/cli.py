@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import clock
+from bot.dashboard import links as dashboard_links
 from bot.log import configure_logging
 from bot.settings import Mode, Settings, SettingsError
 
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, secrets=settings.secrets)
+        # the digest a scheduler or a one-off sweep posts links to the dashboard `okr-bot serve` answers at PUBLIC_URL
+        dashboard_links.configure(settings.public_url if settings.dashboard_sign_in else None)
         if settings.clock_start is not None:
             clock.set_now(settings.clock_start)
             log.warning("the bot's clock starts at %s (OKR_CLOCK_START), not the machine's", settings.clock_start)

@@ -66,3 +66,35 @@ def test_bot_and_storage_never_import_the_listeners(path: Path):
         if isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         assert not [name for name in names if name == "handlers" or name.startswith("handlers.")], _name(path)
+
+
+def _imports(path: Path) -> list[str]:
+    """The modules `path` imports (`from a.b import c` counts as `a.b`)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+# the web dashboard reads through the rituals and storage; nothing below it knows it is there
+DASHBOARD = sorted((ROOT / "bot" / "dashboard").rglob("*.py"))
+BELOW_THE_DASHBOARD = [path for folder in ("bot/rituals", "storage") for path in sorted((ROOT / folder).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", DASHBOARD, ids=_name)
+def test_the_dashboard_never_imports_the_listeners_or_the_delivery(path: Path):
+    found = [name for name in _imports(path) if _within(name, "handlers") or _within(name, "bot.delivery")]
+    assert not found, f"{_name(path)} imports {found}"
+
+
+@pytest.mark.parametrize("path", BELOW_THE_DASHBOARD, ids=_name)
+def test_the_rituals_and_storage_never_import_the_dashboard(path: Path):
+    found = [name for name in _imports(path) if _within(name, "bot.dashboard")]
+    assert not found, f"{_name(path)} imports {found}"
