@@ -10,14 +10,8 @@ from sqlalchemy.orm import Session
 from bot.dashboard.team_reads import find_team
 from bot.errors import NotFound
 from bot.rituals import export
-from storage.models import Team
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; charset=utf-8"}
-
-
-def export_filename(team: Team, number: int, fmt: str) -> str:
-    """The file's name, as `export.files` names it: `okrs-rocket-cycle-3.csv`."""
-    return f"okrs-{export.slug(team.name)}-cycle-{number}.{fmt}"
 
 
 def cycle_file(
@@ -32,8 +26,5 @@ def cycle_file(
         raise NotFound(f"There is no {fmt[:10]!r} download: a cycle downloads as CSV or JSON.")
     team = find_team(session, workspace_id=workspace_id, team_id=team_id)
     found = export.read_cycle(session, team=team, number=number, now=now)
-    wanted = export_filename(team, found.span.number, fmt)
-    for file in export.files(found):
-        if file.filename == wanted:
-            return file.filename, CONTENT_TYPES[fmt], file.content
-    raise AssertionError(f"export.files named no {wanted}")  # the file names above are export.files' own
+    content = export.to_csv(found) if fmt == "csv" else export.to_json(found)  # only the file asked for
+    return export.file_name(team, found.span.number, fmt), CONTENT_TYPES[fmt], content

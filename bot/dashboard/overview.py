@@ -352,7 +352,7 @@ def _team_row(team: Team, span: CycleSpan, read: _Read) -> TeamRow:
         name=team.name,
         sort_name=team.name_key,
         cycle=span.number,
-        week=0 if today < span.starts_on else min(CYCLE_WEEKS, (today - span.starts_on).days // 7 + 1),
+        week=span.week_on(today),
         starts_on=span.starts_on,
         last_day=span.last_day,
         paused=bool(team.checkins_paused),

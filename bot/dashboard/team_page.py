@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.dashboard import team_history, team_reads
-from bot.dashboard.exports import export_filename
 from bot.dashboard.okr_views import KeyResultView, ObjectiveView, checkin_rows, cycle_score, version_entries
 from bot.dashboard.team_history import BacklogSummary, PastCycle, RoundHistory
-from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, team_span, team_today
+from bot.rituals.cycles import CycleSpan, team_span, team_today
+from bot.rituals.export import file_name
 from bot.rituals.okrs import cycle_objectives, date_range, objective_versions, span_of, team_cycles
 from bot.rituals.team_settings import WEEKDAYS
 from bot.rituals.versions import Difference, differences
@@ -107,7 +107,7 @@ def team_page(session: Session, *, workspace_id: int, team_id: int, now: datetim
         backlog=team_history.backlog_summary(session, team=team, live=_live_labels(current), labels=labels),
         rounds=team_history.round_history(session, team=team, labels=labels),
         exports=tuple(
-            ExportLink(n, n == current.span.number, export_filename(team, n, "csv"), export_filename(team, n, "json"))
+            ExportLink(n, n == current.span.number, file_name(team, n, "csv"), file_name(team, n, "json"))
             for n in numbers
         ),
     )
@@ -130,7 +130,7 @@ def _current(
     return CurrentCycle(
         span=span,
         cycle=row,
-        week=_week(team, span, now),
+        week=span.week_on(team_today(team, now)),
         objectives=tuple(
             ObjectiveView(
                 o,
@@ -154,13 +154,6 @@ def _view(objective: Objective, key_results: list[KeyResult]) -> ObjectiveView:
 def _live_labels(current: CurrentCycle) -> list[tuple[KeyResult, str]]:
     """The current cycle's live key results, in the order `/okr list` shows them, with their labels."""
     return [(kr.key_result, kr.label) for o in current.live for kr in o.active]
-
-
-def _week(team: Team, span: CycleSpan, now: datetime) -> int:
-    today = team_today(team, now)
-    if today < span.starts_on:
-        return 0
-    return min(CYCLE_WEEKS, (today - span.starts_on).days // 7 + 1)
 
 
 # one key result -------------------------------------------------------------------------------------------

@@ -43,6 +43,13 @@ class CycleSpan:
             raise ValueError(f"{day} is after cycle {self.number}, which ends on {self.last_day}")
         return (day - self.starts_on).days // 7 + 1
 
+    def week_on(self, day: date) -> int:
+        """The week of the cycle `/okr list` shows on `day`: 0 before the cycle starts, at most 13 (the days after
+        its last day, while its reset runs, are still its last week)."""
+        if day < self.starts_on:
+            return 0
+        return min(CYCLE_WEEKS, (day - self.starts_on).days // 7 + 1)
+
 
 @dataclass(frozen=True)
 class CycleDay:

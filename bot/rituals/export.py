@@ -181,12 +181,16 @@ def read_cycle(session: Session, *, team: Team, number: int | None, now: datetim
 
 
 def files(export: CycleExport) -> list[ExportFile]:
-    base = f"okrs-{slug(export.team.name)}-cycle-{export.span.number}"
     title = f"{export.team.name}, cycle {export.span.number}"
     return [
-        ExportFile(f"{base}.csv", f"{title} (CSV)", to_csv(export)),
-        ExportFile(f"{base}.json", f"{title} (JSON)", to_json(export)),
+        ExportFile(file_name(export.team, export.span.number, "csv"), f"{title} (CSV)", to_csv(export)),
+        ExportFile(file_name(export.team, export.span.number, "json"), f"{title} (JSON)", to_json(export)),
     ]
+
+
+def file_name(team: Team, number: int, fmt: str) -> str:
+    """A cycle's file as `/okr export` and the dashboard name it: `okrs-rockets-cycle-3.csv`."""
+    return f"okrs-{slug(team.name)}-cycle-{number}.{fmt}"
 
 
 def slug(name: str) -> str:

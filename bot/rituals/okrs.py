@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.blockkit import clip
 from bot.errors import NotFound
-from bot.rituals.cycles import CYCLE_WEEKS, CycleSpan, team_span, team_today
+from bot.rituals.cycles import CycleSpan, team_span, team_today
 from bot.rituals.drafts import LIVE_OBJECTIVE_STATES, DiscardedDraft, discarded_drafts
 from bot.rituals.scoring import average, key_result_score, progress_bar
 from bot.rituals.versions import Difference, differences
@@ -188,7 +188,7 @@ def current_okrs_of_teams(session: Session, *, teams: Sequence[Team], now: datet
             team=team,
             span=spans[team.id],
             cycle=cycle,
-            week=_week(team, spans[team.id], now),
+            week=spans[team.id].week_on(team_today(team, now)),
             objectives=tuple(
                 ObjectiveStatus(o, tuple(by_objective[o.id])) for o in mine if o.state in LIVE_OBJECTIVE_STATES
             ),
@@ -451,10 +451,3 @@ def _latest_confidence():
 
 def _status(kr: KeyResult, confidence: int | None) -> KeyResultStatus:
     return KeyResultStatus(kr, key_result_score(kr), confidence)
-
-
-def _week(team: Team, span: CycleSpan, now: datetime) -> int:
-    today = team_today(team, now)
-    if today < span.starts_on:
-        return 0
-    return min(CYCLE_WEEKS, (today - span.starts_on).days // 7 + 1)

@@ -48,6 +48,13 @@ def test_before_the_anchor_a_team_is_drafting_its_first_cycle():
         span.week_of(date(2026, 4, 6))
 
 
+def test_the_week_shown_is_none_before_the_cycle_and_its_last_while_its_reset_runs():
+    span = cycle_span(date(2026, 1, 5), date(2026, 1, 5))
+    assert span.week_on(date(2026, 1, 4)) == 0
+    assert [span.week_on(date(2026, 1, 5) + timedelta(days=d)) for d in (0, 6, 7, 90)] == [1, 1, 2, 13]
+    assert span.week_on(date(2026, 4, 20)) == 13  # after its last day, as /okr list and the dashboard show it
+
+
 def test_a_cycle_across_new_year():
     anchor = date(2026, 11, 30)
     span = cycle_span(anchor, date(2027, 1, 1))
