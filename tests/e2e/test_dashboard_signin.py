@@ -262,6 +262,10 @@ def test_a_person_slack_deactivates_is_signed_out_at_their_next_page(dashboard, 
 
 def test_an_admin_turns_the_dashboard_off_and_everyone_is_signed_out(dashboard, slack, db, driver):
     browser = _signed_in(dashboard, slack)
+    unclear = _said(driver, slack, "dashboard sideways", user="U0ADA", channel="C0GENERAL")
+    assert "takes `on`, `off` or nothing, not `sideways`" in unclear
+    # this server has no PUBLIC_URL: the link cannot be given, and the reply says what is missing
+    assert "PUBLIC_URL" in _said(driver, slack, "dashboard", user="U0BEN", channel="C0GENERAL")
     refused = _said(driver, slack, "dashboard off", user="U0BEN", channel="C0GENERAL")
     assert "Only workspace admins" in refused
     assert browser.get("/dashboard/").status == 200
